@@ -1,0 +1,5 @@
+"""Rerankers: backends that rescore recall candidates behind one small protocol."""
+
+from texcite.rerank.base import BackendUnavailable, IdentityReranker, Reranker
+
+__all__ = ["BackendUnavailable", "IdentityReranker", "Reranker"]

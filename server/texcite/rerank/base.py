@@ -1,0 +1,30 @@
+"""The reranker protocol every backend implements, and the identity backend (recall order)."""
+
+from __future__ import annotations
+
+from typing import Protocol, Sequence, runtime_checkable
+
+
+class BackendUnavailable(RuntimeError):
+    """A backend cannot run here (missing extra, no GPU, model or server missing); the message says what to fix."""
+
+
+@runtime_checkable
+class Reranker(Protocol):
+    """Scores documents for one query; higher is better. ``rank`` may block: callers run it off the event loop."""
+
+    backend: str
+    model: str
+
+    def rank(self, query: str, documents: Sequence[str]) -> list[float]: ...
+
+
+class IdentityReranker:
+    """Keeps recall order: strictly decreasing scores so ties never reorder candidates."""
+
+    backend = "none"
+    model = ""
+
+    def rank(self, query: str, documents: Sequence[str]) -> list[float]:
+        n = len(documents)
+        return [float(n - i) for i in range(n)]

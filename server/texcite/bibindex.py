@@ -1,0 +1,254 @@
+"""Bib files parsed with bibtexparser v2 into decoded entries, with diagnostics instead of lost data.
+
+A malformed block becomes a diagnostic with its line while the rest of the file is kept; duplicate keys,
+binary files and non-UTF-8 text are reported too. Each file is parsed on its own so a change re-parses only it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import bibtexparser
+from bibtexparser.model import DuplicateBlockKeyBlock, ParsingFailedBlock
+
+from texcite.latextext import to_plain
+
+log = logging.getLogger(__name__)
+logging.getLogger("bibtexparser").setLevel(logging.ERROR)
+
+MONTHS = {
+    "jan": "January", "feb": "February", "mar": "March", "apr": "April", "may": "May", "jun": "June",
+    "jul": "July", "aug": "August", "sep": "September", "oct": "October", "nov": "November", "dec": "December",
+}
+VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "publisher", "school", "institution", "howpublished", "eprinttype")
+MAX_BIB_BYTES = 64 * 1024 * 1024
+_AND_RE = re.compile(r"\s+and\s+", re.IGNORECASE)
+_YEAR_RE = re.compile(r"\d{4}")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A problem found in a file: 0-based line, message, and 'error' / 'warning'."""
+
+    path: str
+    line: int
+    message: str
+    severity: str = "error"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One bibliography entry, fields decoded from LaTeX for search and display."""
+
+    key: str
+    entry_type: str
+    fields: dict[str, str]
+    path: str
+    line: int
+
+    @property
+    def title(self) -> str:
+        return self.fields.get("title", "")
+
+    @property
+    def authors(self) -> list[str]:
+        """Authors (or editors) as 'First Last' display names."""
+        raw = self.fields.get("author") or self.fields.get("editor") or ""
+        return [_display_name(n) for n in split_names(raw)]
+
+    @property
+    def surnames(self) -> list[str]:
+        raw = self.fields.get("author") or self.fields.get("editor") or ""
+        return [_surname(n) for n in split_names(raw)]
+
+    @property
+    def year(self) -> str:
+        m = _YEAR_RE.search(self.fields.get("year") or self.fields.get("date") or "")
+        return m.group(0) if m else ""
+
+    @property
+    def venue(self) -> str:
+        return next((self.fields[f] for f in VENUE_FIELDS if self.fields.get(f)), "")
+
+    @property
+    def abstract(self) -> str:
+        return self.fields.get("abstract", "")
+
+    @property
+    def keywords(self) -> str:
+        return self.fields.get("keywords", "")
+
+    def short_authors(self) -> str:
+        """'Smith et al.', 'Smith and Doe', 'Smith' or '' — for completion details."""
+        names = self.surnames
+        if not names:
+            return ""
+        if len(names) == 1:
+            return names[0]
+        if len(names) == 2:
+            return f"{names[0]} and {names[1]}"
+        return f"{names[0]} et al."
+
+    @property
+    def document(self) -> str:
+        """The entry as the rerankers see it (documented format: one 'Field: value' line each, empty ones left out)."""
+        return entry_document(self)
+
+
+def entry_document(entry: Entry) -> str:
+    """Fixed text of an entry for ranking: Title, Authors, Venue, Year, Keywords, Abstract lines, in that order."""
+    lines = [
+        ("Title", entry.title),
+        ("Authors", ", ".join(entry.authors)),
+        ("Venue", entry.venue),
+        ("Year", entry.year),
+        ("Keywords", entry.keywords),
+        ("Abstract", entry.abstract),
+    ]
+    return "\n".join(f"{name}: {value}" for name, value in lines if value)
+
+
+def split_names(raw: str) -> list[str]:
+    """Split a BibTeX name list on ' and ' outside braces."""
+    names, depth, start = [], 0, 0
+    i = 0
+    while i < len(raw):
+        ch = raw[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth = max(0, depth - 1)
+        elif depth == 0 and ch.isspace():
+            m = _AND_RE.match(raw, i)
+            if m:
+                names.append(raw[start:i])
+                start = i = m.end()
+                continue
+        i += 1
+    names.append(raw[start:])
+    return [n.strip().strip("{}").strip() for n in names if n.strip() and n.strip().lower() != "others"]
+
+
+def _surname(name: str) -> str:
+    if "," in name:
+        return name.split(",", 1)[0].strip()
+    parts = name.split()
+    return parts[-1] if parts else name
+
+
+def _display_name(name: str) -> str:
+    if "," in name:
+        last, _, first = name.partition(",")
+        first = first.split(",")[-1].strip()
+        return f"{first} {last.strip()}".strip()
+    return name
+
+
+@dataclass
+class BibFile:
+    """One parsed .bib: its entries (before crossref resolution), diagnostics and content digest."""
+
+    path: str
+    digest: str
+    entries: list[Entry] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _decode_field(name: str, value: str) -> str:
+    if name == "month":
+        return MONTHS.get(value.strip().lower()[:3], value) if value.strip().isalpha() else value
+    if name in ("url", "doi", "eprint", "file"):
+        return value.strip()
+    return to_plain(value)
+
+
+def decode_bytes(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
+    """Text of a .bib file; None for binary data. Non-UTF-8 is read as Latin-1 with a warning."""
+    if b"\x00" in data[:65536]:
+        return None, [Diagnostic(path, 0, "This is not a text file (binary data); it was not indexed.")]
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n")
+        text = data.decode("latin-1")
+        return text, [Diagnostic(path, line, "File is not valid UTF-8; it was read as Latin-1.", "warning")]
+
+
+def parse_bib(text: str, path: str) -> BibFile:
+    """Parse .bib text; every block bibtexparser cannot read becomes a diagnostic, the rest is kept."""
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+    bib = BibFile(path=path, digest=digest)
+    try:
+        library = bibtexparser.parse_string(text)
+    except Exception as err:  # bibtexparser should not raise, but a file must never take the server down
+        bib.diagnostics.append(Diagnostic(path, 0, f"Could not parse this file: {err}"))
+        return bib
+    for block in library.failed_blocks:
+        line = block.start_line or 0
+        if isinstance(block, DuplicateBlockKeyBlock):
+            bib.diagnostics.append(Diagnostic(path, line, f"Duplicate key '{block.key}': this entry is ignored.", "warning"))
+        elif isinstance(block, ParsingFailedBlock):
+            head = block.raw.strip().splitlines()[0][:60] if block.raw.strip() else ""
+            bib.diagnostics.append(Diagnostic(path, line, f"Malformed entry, skipped: {head}"))
+        else:
+            bib.diagnostics.append(Diagnostic(path, line, f"Could not read block: {type(block).__name__}"))
+    for e in library.entries:
+        fields = {}
+        for f in e.fields:
+            value = f.value if isinstance(f.value, str) else str(f.value)
+            fields[f.key.lower()] = _decode_field(f.key.lower(), value)
+        bib.entries.append(Entry(key=e.key, entry_type=e.entry_type.lower(), fields=fields, path=path, line=e.start_line or 0))
+    return bib
+
+
+def read_bib(path: str) -> BibFile:
+    """Read and parse a .bib from disk; unreadable, huge or binary files give a diagnostic and no entries."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_BIB_BYTES:
+            return BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"File is {size >> 20} MB, over the {MAX_BIB_BYTES >> 20} MB limit; not indexed.")])
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as err:
+        return BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Cannot read bibliography: {err.strerror or err}")])
+    return parse_bytes(data, path)
+
+
+def parse_bytes(data: bytes, path: str) -> BibFile:
+    text, problems = decode_bytes(data, path)
+    if text is None:
+        return BibFile(path, hashlib.sha1(data).hexdigest(), diagnostics=problems)
+    bib = parse_bib(text, path)
+    bib.diagnostics[:0] = problems
+    return bib
+
+
+def merge_entries(files: Iterable[BibFile]) -> tuple[list[Entry], list[Diagnostic]]:
+    """All entries of several files with crossref fields inherited; keys defined twice across files are reported."""
+    by_key: dict[str, Entry] = {}
+    problems: list[Diagnostic] = []
+    for bib in files:
+        for e in bib.entries:
+            if e.key in by_key:
+                first = by_key[e.key]
+                problems.append(Diagnostic(e.path, e.line, f"Duplicate key '{e.key}' (first defined in {os.path.basename(first.path)}:{first.line + 1}); ignored.", "warning"))
+                continue
+            by_key[e.key] = e
+    out = []
+    for e in by_key.values():
+        parent_key = e.fields.get("crossref")
+        parent = by_key.get(parent_key) if parent_key else None
+        if parent is not None:
+            inherited = {k: v for k, v in parent.fields.items() if k not in e.fields and k != "crossref"}
+            if "title" in parent.fields and "booktitle" not in e.fields:
+                inherited["booktitle"] = parent.fields["title"]
+            e = Entry(e.key, e.entry_type, {**inherited, **e.fields}, e.path, e.line)
+        out.append(e)
+    return out, problems
+
+

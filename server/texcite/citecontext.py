@@ -1,0 +1,249 @@
+"""Citation commands in LaTeX source: which one (if any) holds the cursor, its keys, and the partial key typed.
+
+A verbose regex finds the command head; a small scanner reads its arguments, because natbib/biblatex argument
+shapes (optional ``[..]``, multicite ``(..)`` and repeated ``[..]{..}``) are easier to follow as code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+NATBIB = (
+    "cite citep citet citealp citealt citeauthor citeyear citeyearpar citenum citetitle citedate citeurl "
+    "Cite Citep Citet Citealp Citealt Citeauthor Citeyear"
+).split()
+BIBLATEX = (
+    "parencite Parencite textcite Textcite autocite Autocite footcite Footcite smartcite Smartcite "
+    "supercite Supercite fullcite footfullcite footcitetext nocite Nocite"
+).split()
+MULTICITE = "cites Cites parencites Parencites autocites Autocites textcites Textcites footcites Footcites smartcites Smartcites supercites".split()
+DEFAULT_COMMANDS = frozenset(NATBIB + BIBLATEX)
+MULTICITE_COMMANDS = frozenset(MULTICITE)
+VERBATIM_ENVIRONMENTS = ("verbatim", "verbatim*", "Verbatim", "BVerbatim", "lstlisting", "minted", "comment", "filecontents", "filecontents*")
+
+_COMMAND_RE = re.compile(
+    r"""
+    (?<!\\)(?:\\\\)*            # not an escaped backslash
+    \\(?P<name>[A-Za-z]+)       # the control word
+    (?P<star>\*?)
+    """,
+    re.VERBOSE,
+)
+_VERBATIM_RE = re.compile(
+    r"""
+    \\(?P<kind>begin|end)\s*\{(?P<env>""" + "|".join(map(re.escape, VERBATIM_ENVIRONMENTS)) + r""")\}
+    """,
+    re.VERBOSE,
+)
+# Characters that cannot belong to an unterminated key list: the scan for the closing brace stops there.
+_KEY_STOP = set("\\{%")
+_MAX_KEYLIST = 4000
+
+
+@dataclass(frozen=True)
+class KeyGroup:
+    """One ``{...}`` key list: offsets of its content (after ``{``, before ``}``) and whether ``}`` was found."""
+
+    start: int
+    end: int
+    closed: bool
+
+
+@dataclass(frozen=True)
+class CiteCommand:
+    """A citation command occurrence: name, span of the whole command and its key groups."""
+
+    name: str
+    start: int
+    end: int
+    groups: tuple[KeyGroup, ...]
+
+    def keys(self, text: str) -> list[str]:
+        out = []
+        for g in self.groups:
+            out.extend(k.strip() for k in text[g.start : g.end].split(","))
+        return [k for k in out if k]
+
+
+@dataclass(frozen=True)
+class CiteContext:
+    """The cursor inside a citation key list: the typed prefix, the span of the key to replace, the other keys."""
+
+    command: CiteCommand
+    prefix: str
+    replace_start: int
+    replace_end: int
+    existing_keys: tuple[str, ...] = field(default=())
+    group: KeyGroup | None = None
+
+
+def _skip_space(text: str, i: int) -> int:
+    """Skip spaces and at most one newline (a blank line ends a command's arguments in TeX)."""
+    newlines = 0
+    n = len(text)
+    while i < n and text[i] in " \t\r\n":
+        if text[i] == "\n":
+            newlines += 1
+            if newlines > 1:
+                break
+        i += 1
+    return i
+
+
+def _skip_delimited(text: str, i: int, open_: str, close: str) -> int | None:
+    """At ``open_``: return the index after the matching ``close`` (nesting counted), or None if unterminated."""
+    depth = 0
+    n = min(len(text), i + _MAX_KEYLIST)
+    j = i
+    while j < n:
+        ch = text[j]
+        if ch == "\\":
+            j += 2
+            continue
+        if ch == open_:
+            depth += 1
+        elif ch == close:
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        elif ch == "\n" and text.startswith("\n", j + 1):
+            return None
+        j += 1
+    return None
+
+
+def _key_group(text: str, i: int) -> KeyGroup:
+    """At ``{``: the key list up to ``}``; if unterminated, up to the first character that cannot be in it."""
+    n = min(len(text), i + 1 + _MAX_KEYLIST)
+    j = i + 1
+    while j < n:
+        ch = text[j]
+        if ch == "}":
+            return KeyGroup(i + 1, j, True)
+        if ch in _KEY_STOP or (ch == "\n" and text.startswith("\n", j + 1)):
+            break
+        j += 1
+    # Unterminated (the user is typing): the list ends at the first whitespace after the last comma-separated key.
+    k = i + 1
+    end = k
+    while k < j:
+        if text[k] in " \t\r\n":
+            # whitespace is allowed only right after a comma or the opening brace
+            prev = text[i + 1 : k].rstrip()
+            if prev and not prev.endswith(","):
+                break
+        k += 1
+        end = k
+    return KeyGroup(i + 1, end, False)
+
+
+def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
+    """Read a citation command's arguments after its name (``m`` matched the head)."""
+    i = m.end()
+    groups: list[KeyGroup] = []
+    if multicite:
+        for _ in range(2):
+            j = _skip_space(text, i)
+            if j < len(text) and text[j] == "(":
+                end = _skip_delimited(text, j, "(", ")")
+                if end is None:
+                    return CiteCommand(m.group("name"), m.start(), j, ())
+                i = end
+    while True:
+        for _ in range(2):
+            j = _skip_space(text, i)
+            if j < len(text) and text[j] == "[":
+                end = _skip_delimited(text, j, "[", "]")
+                if end is None:
+                    return CiteCommand(m.group("name"), m.start(), j, tuple(groups))
+                i = end
+        j = _skip_space(text, i)
+        if j >= len(text) or text[j] != "{":
+            break
+        group = _key_group(text, j)
+        groups.append(group)
+        i = group.end + 1 if group.closed else group.end
+        if not multicite or not group.closed:
+            break
+    return CiteCommand(m.group("name"), m.start(), i, tuple(groups))
+
+
+def in_comment(text: str, offset: int) -> bool:
+    """True if ``offset`` lies after an unescaped ``%`` on its line."""
+    line_start = text.rfind("\n", 0, offset) + 1
+    i = line_start
+    while i < offset:
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "%":
+            return True
+        i += 1
+    return False
+
+
+def in_verbatim(text: str, offset: int) -> bool:
+    """True if ``offset`` is inside a verbatim-like environment (verbatim, lstlisting, minted, comment, ...)."""
+    open_env: str | None = None
+    for m in _VERBATIM_RE.finditer(text, 0, offset):
+        if in_comment(text, m.start()):
+            continue
+        if m.group("kind") == "begin" and open_env is None:
+            open_env = m.group("env")
+        elif m.group("kind") == "end" and m.group("env") == open_env:
+            open_env = None
+    return open_env is not None
+
+
+class CiteMatcher:
+    """Finds citation commands; knows the built-in natbib/biblatex names plus the user's own."""
+
+    def __init__(self, extra_commands: Iterable[str] = ()) -> None:
+        extra = {c.lstrip("\\").rstrip("*") for c in extra_commands if c.strip("\\* ")}
+        self.commands = DEFAULT_COMMANDS | extra
+
+    def is_cite(self, name: str) -> bool:
+        return name in self.commands or name in MULTICITE_COMMANDS
+
+    def iter_commands(self, text: str, start: int = 0, end: int | None = None) -> Iterator[CiteCommand]:
+        """Every citation command in ``text[start:end]`` (comments included; callers filter)."""
+        for m in _COMMAND_RE.finditer(text, start, len(text) if end is None else end):
+            name = m.group("name")
+            if self.is_cite(name):
+                yield parse_command(text, m, name in MULTICITE_COMMANDS)
+
+    def context_at(self, text: str, offset: int) -> CiteContext | None:
+        """The citation key list holding ``offset``, or None (outside any command, in a comment or verbatim)."""
+        if offset < 0 or offset > len(text) or in_comment(text, offset):
+            return None
+        window_start = max(0, offset - _MAX_KEYLIST)
+        candidate: CiteCommand | None = None
+        for m in _COMMAND_RE.finditer(text, window_start, offset):
+            if self.is_cite(m.group("name")) and not in_comment(text, m.start()):
+                candidate = parse_command(text, m, m.group("name") in MULTICITE_COMMANDS)
+        if candidate is None:
+            return None
+        group = next((g for g in candidate.groups if g.start <= offset <= g.end), None)
+        if group is None or in_verbatim(text, offset):
+            return None
+        seg_start = text.rfind(",", group.start, offset) + 1 or group.start
+        seg_start = max(seg_start, group.start)
+        comma = text.find(",", offset, group.end)
+        seg_end = group.end if comma == -1 else comma
+        raw_prefix = text[seg_start:offset]
+        replace_start = seg_start + (len(raw_prefix) - len(raw_prefix.lstrip()))
+        prefix = text[replace_start:offset]
+        # With a typed prefix the edit replaces the whole key under the cursor; with none it only inserts, so a
+        # key that starts right after the cursor is kept.
+        tail = text[offset:seg_end]
+        replace_end = offset
+        if prefix:
+            replace_end = offset + len(tail.rstrip())
+        current = text[replace_start:replace_end].strip()
+        others = candidate.keys(text)
+        if current in others:
+            others.remove(current)
+        return CiteContext(candidate, prefix, replace_start, replace_end, tuple(dict.fromkeys(others)), group)

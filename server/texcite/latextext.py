@@ -1,0 +1,105 @@
+"""LaTeX source to plain text: comments dropped, formatting unwrapped, accents and specials decoded.
+
+A small regex decoder rather than a full TeX parser: it runs on every bib field of a 50k-entry index and on the
+paragraph at every keystroke, so it must be fast and must never fail on odd input.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Accent commands: \'e, \'{e}, {\'e}, \"{\i}, \c{c}, \v s ...
+_ACCENTS = {
+    "'": "\u0301", "`": "\u0300", "^": "\u0302", '"': "\u0308", "~": "\u0303", "=": "\u0304", ".": "\u0307",
+    "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328", "r": "\u030a", "d": "\u0323",
+    "b": "\u0331",
+}
+_ACCENT_RE = re.compile(
+    r"""
+    \\(?P<accent>['`^"~=.]|[uvHckrdb](?=[\s{]))   # the accent command (letter accents need a space or brace)
+    \s*
+    (?:
+        \{\s*(?:\\(?P<dotless_braced>[ij])\b\s*|(?P<braced>[A-Za-z]))\s*\}   # \'{e}  \"{\i}
+      | \\(?P<dotless>[ij])(?![A-Za-z])                                     # \"\i
+      | (?P<bare>[A-Za-z])                                                   # \'e
+    )
+    """,
+    re.VERBOSE,
+)
+
+# Letters and symbols spelled as control words or escapes.
+_SYMBOLS = {
+    "ss": "ß", "o": "ø", "O": "Ø", "ae": "æ", "AE": "Æ", "oe": "œ", "OE": "Œ", "aa": "å", "AA": "Å",
+    "l": "ł", "L": "Ł", "i": "ı", "j": "ȷ", "dh": "ð", "DH": "Ð", "th": "þ", "TH": "Þ", "ng": "ŋ",
+    "textendash": "–", "textemdash": "—", "textquoteright": "’", "textquoteleft": "‘", "textregistered": "®",
+    "texttrademark": "™", "copyright": "©", "textdegree": "°", "ldots": "…", "dots": "…", "textellipsis": "…",
+    "LaTeX": "LaTeX", "TeX": "TeX", "BibTeX": "BibTeX", "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ",
+    "epsilon": "ε", "lambda": "λ", "mu": "μ", "pi": "π", "sigma": "σ", "tau": "τ", "theta": "θ", "omega": "ω",
+    "times": "×", "pm": "±", "leq": "≤", "geq": "≥", "approx": "≈", "infty": "∞", "sim": "~",
+    "textbackslash": "\\", "S": "§", "P": "¶", "dag": "†", "euro": "€", "pounds": "£",
+}
+_SYMBOL_RE = re.compile(r"\\(?P<name>" + "|".join(sorted(map(re.escape, _SYMBOLS), key=len, reverse=True)) + r")(?![A-Za-z])\s?")
+_ESCAPES_RE = re.compile(r"\\(?P<char>[&%$#_{}])")
+
+# Commands whose argument is not running text: dropped with their argument.
+_DROP_WITH_ARG = (
+    "label ref eqref autoref cref Cref pageref nameref vref url includegraphics input include bibliography "
+    "bibliographystyle addbibresource hspace vspace hspace* vspace* cite nocite index glsadd pagestyle "
+    "thispagestyle setlength setcounter addtocounter newcommand renewcommand"
+).split()
+_DROP_RE = re.compile(
+    r"""
+    \\(?P<name>""" + "|".join(map(re.escape, sorted(_DROP_WITH_ARG, key=len, reverse=True))) + r""")(?![A-Za-z])\*?
+    \s*(?:\[[^\]]*\]\s*)*          # optional arguments
+    \{[^{}]*\}                     # the argument (no nesting needed: keys, labels, paths)
+    """,
+    re.VERBOSE,
+)
+_COMMENT_RE = re.compile(r"(?<!\\)(?P<backslashes>(?:\\\\)*)%.*")
+_MATH_RE = re.compile(r"\$\$(?P<display>.*?)\$\$|\$(?P<inline>[^$]*)\$|\\\((?P<paren>.*?)\\\)|\\\[(?P<bracket>.*?)\\\]", re.DOTALL)
+_CONTROL_WORD_RE = re.compile(r"\\(?P<name>[A-Za-z]+)\*?(?:\s*\[[^\]\n]*\])?")
+_CONTROL_SYMBOL_RE = re.compile(r"\\(?P<char>[^A-Za-z])")
+_SPACE_RE = re.compile(r"\s+")
+
+
+def strip_comments(tex: str) -> str:
+    """Remove ``%`` comments (an escaped ``\\%`` stays)."""
+    return _COMMENT_RE.sub(lambda m: m.group("backslashes"), tex)
+
+
+def _accent(m: re.Match[str]) -> str:
+    dotless = m.group("dotless") or m.group("dotless_braced")
+    base = m.group("braced") or m.group("bare") or dotless or ""
+    return unicodedata.normalize("NFC", base + _ACCENTS[m.group("accent")])
+
+
+def decode_accents(tex: str) -> str:
+    """Decode accent commands and named letters (``\\"{o}`` -> ö, ``\\ss`` -> ß, ``\\&`` -> &)."""
+    if "\\" not in tex:
+        return tex
+    tex = _ACCENT_RE.sub(_accent, tex)
+    tex = _SYMBOL_RE.sub(lambda m: _SYMBOLS[m.group("name")], tex)
+    return _ESCAPES_RE.sub(lambda m: m.group("char"), tex)
+
+
+def _math(m: re.Match[str]) -> str:
+    body = next(g for g in m.groups() if g is not None)
+    return " " + body + " "
+
+
+def to_plain(tex: str, *, comments: bool = True) -> str:
+    """Plain text of a LaTeX fragment: formatting unwrapped (``\\emph{x}`` -> x), specials decoded, spaces folded."""
+    if comments:
+        tex = strip_comments(tex)
+    tex = _DROP_RE.sub(" ", tex)
+    tex = decode_accents(tex)
+    tex = _MATH_RE.sub(_math, tex)
+    tex = tex.replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
+    tex = tex.replace("~", " ").replace("\\\\", " ")
+    # Control words vanish but their braced argument stays: \emph{x} -> x, \textbf{x} -> x.
+    tex = _CONTROL_WORD_RE.sub(" ", tex)
+    tex = _CONTROL_SYMBOL_RE.sub(lambda m: " " if m.group("char") in ",;:! " else "", tex)
+    tex = tex.replace("{", "").replace("}", "")
+    tex = tex.replace("^", "").replace("_", " ").replace("&", " ")
+    return _SPACE_RE.sub(" ", tex).strip()

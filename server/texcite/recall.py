@@ -1,0 +1,101 @@
+"""BM25 recall over bib entries with bm25s (sparse, precomputed: ~0.04 ms a query where rank-bm25 takes ~60 ms).
+
+Searchable text of an entry: its key split into words (``smith2020attention`` -> smith 2020 attention), title,
+authors, venue, year, keywords and abstract.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from texcite.bibindex import Entry
+
+log = logging.getLogger(__name__)
+
+STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each et al few for from further had has have
+    having he her here hers him his how however i if in into is it its itself just may me might more most must
+    my no nor not of off on once only or other our ours out over own same she should so some such than that the
+    their theirs them then there these they this those through thus to too under until up very via was we were
+    what when where which while who whom why will with would you your yours e g ie eg cf fig figure table section
+    citation we our paper work show shown use used using et""".split()
+)
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_KEY_SPLIT_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[^\W\d_]+", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens without stopwords and one-letter words (a light plural strip keeps 'models' ~ 'model')."""
+    out = []
+    for w in _WORD_RE.findall(text.lower()):
+        if len(w) < 2 or w in STOPWORDS:
+            continue
+        if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+            w = w[:-1]
+        out.append(w)
+    return out
+
+
+def key_words(key: str) -> str:
+    """``smith2020attention`` -> 'smith 2020 attention'; ``VaswaniEtAl17`` -> 'Vaswani Et Al 17'."""
+    return " ".join(_KEY_SPLIT_RE.findall(key))
+
+
+def entry_search_text(entry: Entry) -> str:
+    """What BM25 indexes for an entry (title twice: it is the most telling field)."""
+    parts = [
+        key_words(entry.key),
+        entry.title,
+        entry.title,
+        " ".join(entry.authors),
+        entry.venue,
+        entry.year,
+        entry.keywords,
+        entry.abstract,
+    ]
+    return " ".join(p for p in parts if p)
+
+
+@dataclass
+class Bm25Index:
+    """A bm25s index over a fixed list of entries."""
+
+    entries: Sequence[Entry]
+    k1: float = 1.2
+    b: float = 0.75
+
+    def __post_init__(self) -> None:
+        import bm25s
+
+        self._tokens = [tokenize(entry_search_text(e)) for e in self.entries]
+        self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
+        if self.entries:
+            self._bm25.index(self._tokens, show_progress=False)
+
+    @property
+    def corpus_tokens(self) -> list[list[str]]:
+        return self._tokens
+
+    def scores(self, query: str | list[str]) -> np.ndarray:
+        """BM25 score of every entry for the query (zeros for an empty or unknown-word query)."""
+        tokens = tokenize(query) if isinstance(query, str) else query
+        vocab = getattr(self._bm25, "vocab_dict", None) or {}
+        ids = [vocab[t] for t in tokens if t in vocab]
+        if not self.entries or not ids:
+            return np.zeros(len(self.entries), dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(ids), dtype=np.float32)
+
+    def top(self, query: str | list[str], k: int) -> list[tuple[int, float]]:
+        """Indices and scores of the best ``k`` entries, best first; ties keep bib order."""
+        scores = self.scores(query)
+        if len(scores) == 0:
+            return []
+        k = min(k, len(scores))
+        order = np.lexsort((np.arange(len(scores)), -scores))[:k]
+        return [(int(i), float(scores[i])) for i in order]

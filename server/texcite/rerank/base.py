@@ -9,6 +9,10 @@ class BackendUnavailable(RuntimeError):
     """A backend cannot run here (missing extra, no GPU, model or server missing); the message says what to fix."""
 
 
+class RerankError(RuntimeError):
+    """A loaded backend failed to score (server down, timeout, bad reply); the message says what to fix."""
+
+
 @runtime_checkable
 class Reranker(Protocol):
     """Scores documents for one query; higher is better. ``rank`` may block: callers run it off the event loop."""

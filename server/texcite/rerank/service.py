@@ -1,0 +1,380 @@
+"""RerankService: runs a Reranker so completion never blocks on it and never shows stale or wrong scores.
+
+Model work happens on one worker thread. A request waits for its scores at most ``deadline_s``; past that it
+gets None (answer in recall order, isIncomplete) while the work finishes in the background and fills an LRU
+cache, so the next request is answered from the cache. Queued work that a newer request from the same source
+supersedes is dropped. Any failure switches to "fallback" and is announced once. No LSP imports: this is core.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Sequence
+
+from texcite.rerank.base import BackendUnavailable, Reranker, RerankError
+
+log = logging.getLogger(__name__)
+
+StatusCallback = Callable[[str, str], None]
+CacheKey = tuple[str, str, str, str, str]  # backend, model, instruction, query, document
+
+
+class ScoreCache:
+    """Thread-safe LRU map (backend, model, instruction, query, document) -> score."""
+
+    def __init__(self, max_pairs: int = 200_000) -> None:
+        self.max_pairs = max_pairs
+        self._data: OrderedDict[CacheKey, float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: CacheKey) -> float | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: CacheKey, value: float) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.max_pairs:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)
+
+
+@dataclass(eq=False)
+class _Job:
+    """Documents to score for one query; ``stale`` jobs are skipped (or stopped between chunks)."""
+
+    query: str
+    documents: list[str]
+    source: Hashable | None
+    future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
+    stale: bool = False
+    started: bool = False
+    epoch: int = 0
+
+
+class RerankService:
+    """Never-blocking, never-stale front of a Reranker, shared by the LSP server and the CLI.
+
+    ``factory`` builds the Reranker (may take minutes: it runs on the worker thread); ``on_status(state, message)``
+    reports "loading", "ready", "fallback" or "off" (on the event loop when one is known).
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], Reranker],
+        on_status: StatusCallback | None = None,
+        *,
+        instruction: str = "",
+        cache_size: int = 200_000,
+        chunk_size: int = 32,
+    ) -> None:
+        self._factory = factory
+        self._on_status = on_status
+        self.instruction = instruction
+        self.cache = ScoreCache(cache_size)
+        self.chunk_size = max(1, chunk_size)
+        self._reranker: Reranker | None = None
+        self._state = "idle"
+        self._announced_failure = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._jobs: deque[_Job | None] = deque()
+        self._inflight: dict[CacheKey, _Job] = {}
+        self._cond = threading.Condition()
+        self._worker: threading.Thread | None = None
+        self._closed = False
+        self._epoch = 0  # bumped by retry(): results of older jobs are not cached
+        self.ranked_pairs = 0  # pairs sent to the model (for tests and stats)
+
+    # ---- public API -------------------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        """idle (nothing loaded yet), loading, ready, fallback (failed: use recall order) or off (backend none)."""
+        return self._state
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The loaded Reranker, if any (its ``backend``/``model`` say what is actually used)."""
+        return self._reranker
+
+    def start(self) -> None:
+        """Load the reranker now (in the background) instead of on first use."""
+        self._remember_loop()
+        self._submit(None)
+
+    async def scores(
+        self, query: str, docs: Sequence[str], deadline_s: float, *, source: Hashable | None = None
+    ) -> list[float] | None:
+        """Scores for ``docs`` if cached or computed within ``deadline_s``; else None while work continues.
+
+        ``source`` (e.g. the editor document URI) lets a newer request drop this source's queued, unstarted work.
+        None also means "fallback" or "off": check ``state`` to tell (then answer in recall order, complete).
+        """
+        self._remember_loop()
+        if self._state == "fallback":
+            return None
+        if self._state == "off" and self._reranker is not None:
+            return self._reranker.rank(query, list(docs))
+        cached = self._from_cache(query, docs)
+        if cached is not None:
+            return cached
+        waits = self._enqueue(query, docs, source)
+        if waits:
+            wrapped = [asyncio.wrap_future(f) for f in waits]
+            done, _ = await asyncio.wait(wrapped, timeout=max(0.0, deadline_s))
+            if len(done) < len(wrapped):
+                return None
+        if self._state == "off" and self._reranker is not None:
+            return self._reranker.rank(query, list(docs))
+        return self._from_cache(query, docs)
+
+    def scores_blocking(self, query: str, docs: Sequence[str], timeout_s: float | None = None) -> list[float] | None:
+        """Synchronous variant for the CLI: waits (up to ``timeout_s``) and returns scores or None on failure."""
+        if self._state == "fallback":
+            return None
+        if self._state == "off" and self._reranker is not None:
+            return self._reranker.rank(query, list(docs))
+        cached = self._from_cache(query, docs)
+        if cached is not None:
+            return cached
+        waits = self._enqueue(query, docs, None)
+        done, _ = concurrent.futures.wait(waits, timeout=timeout_s)
+        if len(done) < len(waits):
+            return None
+        if self._state == "off" and self._reranker is not None:
+            return self._reranker.rank(query, list(docs))
+        return self._from_cache(query, docs)
+
+    def cancel(self, source: Hashable | None = None) -> int:
+        """Drop queued, unstarted work (of ``source``, or all); running work stops at its next chunk. Returns count."""
+        n = 0
+        with self._cond:
+            for job in self._jobs:
+                if job is not None and not job.stale and (source is None or job.source == source):
+                    job.stale = True
+                    n += 1
+        return n
+
+    def retry(self, factory: Callable[[], Reranker] | None = None, *, instruction: str | None = None) -> None:
+        """Forget the loaded model and any failure (e.g. after a settings change); reload on next use."""
+        self.cancel()
+        with self._cond:
+            if factory is not None:
+                self._factory = factory
+            if instruction is not None:
+                self.instruction = instruction
+            self._reranker = None
+            self._epoch += 1
+            self._state = "idle"
+            self._announced_failure = False
+        self.cache.clear()
+
+    def close(self) -> None:
+        """Stop the worker thread after the running job (queued ones are dropped)."""
+        self.cancel()
+        with self._cond:
+            self._closed = True
+            self._jobs.append(None)
+            self._cond.notify_all()
+        if self._worker is not None and self._worker is not threading.current_thread():
+            self._worker.join(timeout=5)
+
+    # ---- internals ----------------------------------------------------------------------------------------------
+
+    def _remember_loop(self) -> None:
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+
+    def _tag(self) -> tuple[str, str, str]:
+        r = self._reranker
+        return (r.backend, r.model, self.instruction) if r is not None else ("", "", self.instruction)
+
+    def _from_cache(self, query: str, docs: Sequence[str]) -> list[float] | None:
+        if self._reranker is None:
+            return None if docs else []
+        tag = self._tag()
+        out: list[float] = []
+        for d in docs:
+            s = self.cache.get((*tag, query, d))
+            if s is None:
+                return None
+            out.append(s)
+        return out
+
+    def _enqueue(self, query: str, docs: Sequence[str], source: Hashable | None) -> list[concurrent.futures.Future]:
+        """Queue the uncached, not-in-flight documents; return the futures the caller must wait for."""
+        with self._cond:
+            if source is not None:
+                for job in self._jobs:
+                    if job is not None and job.source == source and not job.started:
+                        job.stale = True
+            tag = self._tag()
+            loaded = self._reranker is not None
+            waits: dict[int, concurrent.futures.Future] = {}
+            todo: list[str] = []
+            seen: set[str] = set()
+            for d in docs:
+                if d in seen:
+                    continue
+                seen.add(d)
+                if loaded and self.cache.get((*tag, query, d)) is not None:
+                    continue
+                other = self._inflight.get((*tag, query, d))
+                if other is not None and not other.stale:
+                    waits[id(other)] = other.future
+                    continue
+                todo.append(d)
+            if todo or not loaded:
+                job = _Job(query, todo, source, epoch=self._epoch)
+                for d in todo:
+                    self._inflight[(*tag, query, d)] = job
+                waits[id(job)] = job.future
+                self._submit_locked(job)
+            return list(waits.values())
+
+    def _submit(self, job: _Job | None) -> None:
+        with self._cond:
+            if job is None:  # a bare load request
+                job = _Job("", [], None, epoch=self._epoch)
+            self._submit_locked(job)
+
+    def _submit_locked(self, job: _Job) -> None:
+        if self._closed:
+            job.future.set_result(None)
+            return
+        self._jobs.append(job)
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._run, name="texcite-rerank", daemon=True)
+            self._worker.start()
+        self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._jobs:
+                    self._cond.wait()
+                job = self._jobs.popleft()
+                if job is None:
+                    return
+                job.started = True
+            try:
+                if job.stale:
+                    log.debug("dropping stale rerank job for %d documents", len(job.documents))
+                else:
+                    self._process(job)
+            except Exception:  # pragma: no cover - _process handles its own errors
+                log.exception("rerank worker error")
+            finally:
+                with self._cond:
+                    for key, owner in list(self._inflight.items()):
+                        if owner is job:
+                            del self._inflight[key]
+                if not job.future.done():
+                    job.future.set_result(None)
+
+    def _process(self, job: _Job) -> None:
+        if self._state == "fallback" or job.epoch != self._epoch:
+            return
+        if self._reranker is None and not self._load():
+            return
+        reranker = self._reranker
+        assert reranker is not None
+        if self._state == "off" or not job.documents:
+            return
+        tag = self._tag()
+        for start in range(0, len(job.documents), self.chunk_size):
+            if job.stale or job.epoch != self._epoch:
+                log.debug("rerank job superseded after %d of %d documents", start, len(job.documents))
+                return
+            chunk = job.documents[start : start + self.chunk_size]
+            try:
+                scores = reranker.rank(job.query, chunk)
+                if len(scores) != len(chunk):
+                    raise RerankError(f"{reranker.backend} returned {len(scores)} scores for {len(chunk)} documents")
+            except Exception as err:
+                self._fail(f"reranker {reranker.backend} failed", err)
+                return
+            self.ranked_pairs += len(chunk)
+            for d, s in zip(chunk, scores):
+                self.cache.put((*tag, job.query, d), float(s))
+
+    def _load(self) -> bool:
+        self._set_state("loading", "loading the reranker…")
+        t0 = time.monotonic()
+        try:
+            reranker = self._factory()
+        except Exception as err:
+            self._fail("could not load the reranker", err)
+            return False
+        self._reranker = reranker
+        if reranker.backend == "none":
+            self._set_state("off", "neural reranker off; suggestions keep recall order")
+        else:
+            self._set_state(
+                "ready", f"reranker ready: {reranker.backend} {reranker.model} ({time.monotonic() - t0:.1f}s to load)"
+            )
+        return True
+
+    def _fail(self, what: str, err: BaseException) -> None:
+        """Switch to fallback; announce the first failure with what to fix, only log later ones."""
+        if isinstance(err, (BackendUnavailable, RerankError)):
+            detail = str(err)
+        else:
+            detail = f"{type(err).__name__}: {err}".split("\n")[0]
+        message = f"{what}: {detail}. Using recall order until the reranker settings change."
+        self._state = "fallback"
+        self.cancel()
+        if self._announced_failure:
+            log.warning("%s", message)
+            return
+        self._announced_failure = True
+        log.error("%s", message, exc_info=not isinstance(err, (BackendUnavailable, RerankError)))
+        self._emit("fallback", message)
+
+    def _set_state(self, state: str, message: str) -> None:
+        self._state = state
+        log.info("%s", message)
+        self._emit(state, message)
+
+    def _emit(self, state: str, message: str) -> None:
+        """Deliver a status change on the event loop thread when there is one, else directly."""
+        if self._on_status is None:
+            return
+        loop = self._loop
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if loop is not None and loop is not current and loop.is_running():
+            try:
+                loop.call_soon_threadsafe(self._call_status, state, message)
+                return
+            except RuntimeError:  # loop closed meanwhile
+                pass
+        self._call_status(state, message)
+
+    def _call_status(self, state: str, message: str) -> None:
+        try:
+            assert self._on_status is not None
+            self._on_status(state, message)
+        except Exception:
+            log.exception("on_status callback failed")

@@ -21,6 +21,7 @@ import { CheckResult, checkNotification } from './version';
 
 const CLIENT_ID = 'texcite';
 const LANGUAGES = ['latex', 'tex', 'bibtex'];
+const CITE_LANGUAGES = ['latex', 'tex'];
 const DOCUMENT_SELECTOR = LANGUAGES.flatMap((language) => [
   { scheme: 'file', language },
   { scheme: 'untitled', language },
@@ -321,6 +322,10 @@ class Texcite implements vscode.Disposable {
       void vscode.window.showInformationMessage('texcite: open a LaTeX file to get citation suggestions.');
       return;
     }
+    if (!CITE_LANGUAGES.includes(editor.document.languageId)) {
+      void vscode.window.showInformationMessage('texcite: "Cite Here" works in LaTeX files.');
+      return;
+    }
     const client = this.client;
     if (!client || !client.isRunning()) {
       return this.showStatus();
@@ -344,6 +349,7 @@ class Texcite implements vscode.Disposable {
       const answer = await Promise.race([this.suggest(client, document, position, cancel.token), hidden]);
       if (answer === undefined) {
         cancel.cancel();
+        pick.dispose();
         return;
       }
       result = answer;
@@ -354,7 +360,7 @@ class Texcite implements vscode.Disposable {
     } finally {
       cancel.dispose();
     }
-    if (!result.suggestions?.length) {
+    if (!result || !Array.isArray(result.suggestions) || result.suggestions.length === 0) {
       pick.dispose();
       void vscode.window.showInformationMessage('texcite: no suggestions (no .bib entries indexed for this document?).');
       return;

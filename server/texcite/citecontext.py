@@ -25,9 +25,9 @@ VERBATIM_ENVIRONMENTS = ("verbatim", "verbatim*", "Verbatim", "BVerbatim", "lstl
 
 _COMMAND_RE = re.compile(
     r"""
-    (?<!\\)(?:\\\\)*            # not an escaped backslash
-    \\(?P<name>[A-Za-z]+)       # the control word
-    (?P<star>\*?)
+    (?<!\\)(?:\\\\)*            # not an escaped backslash (``\\\\`` pairs are line breaks)
+    (?P<head>\\(?P<name>[A-Za-z]+)  # the control word
+    (?P<star>\*?))
     """,
     re.VERBOSE,
 )
@@ -77,6 +77,11 @@ class CiteContext:
     replace_end: int
     existing_keys: tuple[str, ...] = field(default=())
     group: KeyGroup | None = None
+    separator: str = ""
+
+    def insert_text(self, key: str) -> str:
+        """Text replacing ``replace_start:replace_end``: the key, plus a comma when a kept key follows it."""
+        return key + self.separator
 
 
 def _skip_space(text: str, i: int) -> int:
@@ -149,7 +154,7 @@ def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
             if j < len(text) and text[j] == "(":
                 end = _skip_delimited(text, j, "(", ")")
                 if end is None:
-                    return CiteCommand(m.group("name"), m.start(), j, ())
+                    return CiteCommand(m.group("name"), m.start("head"), j, ())
                 i = end
     while True:
         for _ in range(2):
@@ -157,7 +162,7 @@ def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
             if j < len(text) and text[j] == "[":
                 end = _skip_delimited(text, j, "[", "]")
                 if end is None:
-                    return CiteCommand(m.group("name"), m.start(), j, tuple(groups))
+                    return CiteCommand(m.group("name"), m.start("head"), j, tuple(groups))
                 i = end
         j = _skip_space(text, i)
         if j >= len(text) or text[j] != "{":
@@ -167,7 +172,7 @@ def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
         i = group.end + 1 if group.closed else group.end
         if not multicite or not group.closed:
             break
-    return CiteCommand(m.group("name"), m.start(), i, tuple(groups))
+    return CiteCommand(m.group("name"), m.start("head"), i, tuple(groups))
 
 
 def in_comment(text: str, offset: int) -> bool:
@@ -237,13 +242,16 @@ class CiteMatcher:
         replace_start = seg_start + (len(raw_prefix) - len(raw_prefix.lstrip()))
         prefix = text[replace_start:offset]
         # With a typed prefix the edit replaces the whole key under the cursor; with none it only inserts, so a
-        # key that starts right after the cursor is kept.
+        # key that starts right after the cursor is kept (and the inserted key needs a comma before it).
         tail = text[offset:seg_end]
         replace_end = offset
+        separator = ""
         if prefix:
             replace_end = offset + len(tail.rstrip())
+        elif tail.strip():
+            separator = ","
         current = text[replace_start:replace_end].strip()
         others = candidate.keys(text)
         if current in others:
             others.remove(current)
-        return CiteContext(candidate, prefix, replace_start, replace_end, tuple(dict.fromkeys(others)), group)
+        return CiteContext(candidate, prefix, replace_start, replace_end, tuple(dict.fromkeys(others)), group, separator)

@@ -54,8 +54,9 @@ class QueryContext:
 
     @property
     def text(self) -> str:
-        """The BM25 query: the paragraph without the marker."""
-        return self.paragraph
+        """The BM25 query: the paragraph, with the citing sentence repeated (it predicts the cited work best)."""
+        sentence = self.sentence.replace(MARKER, " ")
+        return f"{self.paragraph} {sentence} {sentence}" if sentence.strip() else self.paragraph
 
 
 def _is_math(m: re.Match[str]) -> bool:

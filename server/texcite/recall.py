@@ -73,6 +73,7 @@ class Bm25Index:
     def __post_init__(self) -> None:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
         self._tokens = [tokenize(entry_search_text(e)) for e in self.entries]
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         if self.entries:

@@ -1,0 +1,104 @@
+"""Parsed bib files kept between requests: a file is re-parsed only when its content changes.
+
+Editor buffers win over disk; on disk, a changed (mtime, size) triggers a re-read, so an edit made by another
+program is seen on the next request even when the client sends no file-watch event. Corpora (merged, indexed
+entry sets) are cached by the content of their files.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from texcite.bibindex import BibFile, parse_bib, read_bib
+from texcite.corpus import Corpus
+
+_MAX_CORPORA = 8
+
+
+@dataclass
+class _Slot:
+    bib: BibFile
+    stamp: tuple[int, int] | None  # (mtime_ns, size) when read from disk; None for editor buffers
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class BibStore:
+    """Bib files by path; thread-safe so indexing can run in a worker while the event loop serves requests."""
+
+    def __init__(self, on_parsed: Callable[[BibFile], None] | None = None) -> None:
+        self._slots: dict[str, _Slot] = {}
+        self._buffers: dict[str, str] = {}
+        self._corpora: OrderedDict[tuple, Corpus] = OrderedDict()
+        self._lock = threading.RLock()
+        self.on_parsed = on_parsed
+
+    def set_buffer(self, path: str, text: str | None) -> None:
+        """Use an editor's text for ``path`` (None: back to disk)."""
+        with self._lock:
+            if text is None:
+                self._buffers.pop(path, None)
+            else:
+                self._buffers[path] = text
+            self._slots.pop(path, None)
+
+    def invalidate(self, path: str) -> None:
+        """Forget ``path`` so the next access re-reads it (a file-watch event)."""
+        with self._lock:
+            self._slots.pop(path, None)
+
+    def is_fresh(self, path: str) -> bool:
+        """True if ``path`` is loaded and unchanged on disk (no parsing needed to serve it)."""
+        with self._lock:
+            slot = self._slots.get(path)
+            return slot is not None and (slot.stamp is None or slot.stamp == _stamp(path))
+
+    def get(self, path: str) -> BibFile:
+        """The parsed file, re-parsing only if its buffer or on-disk stamp changed."""
+        with self._lock:
+            slot = self._slots.get(path)
+            buffer = self._buffers.get(path)
+        if slot is not None and (buffer is not None or slot.stamp == _stamp(path)):
+            return slot.bib
+        if buffer is not None:
+            bib, stamp = parse_bib(buffer, path), None
+        else:
+            stamp = _stamp(path)
+            bib = read_bib(path)
+        with self._lock:
+            old = self._slots.get(path)
+            self._slots[path] = _Slot(bib, stamp)
+        if self.on_parsed and (old is None or old.bib.digest != bib.digest or old.bib.diagnostics != bib.diagnostics):
+            self.on_parsed(bib)
+        return bib
+
+    def corpus(self, paths: Sequence[str]) -> Corpus:
+        """The merged, indexed entries of ``paths``; cached while their contents stay the same."""
+        files = [self.get(p) for p in paths]
+        key = tuple((f.path, f.digest) for f in files)
+        with self._lock:
+            corpus = self._corpora.get(key)
+            if corpus is not None:
+                self._corpora.move_to_end(key)
+                return corpus
+        corpus = Corpus(files)
+        corpus.bm25  # build the index here, in the caller's (worker) thread
+        with self._lock:
+            self._corpora[key] = corpus
+            while len(self._corpora) > _MAX_CORPORA:
+                self._corpora.popitem(last=False)
+        return corpus
+
+    def loaded(self) -> list[BibFile]:
+        with self._lock:
+            return [s.bib for s in self._slots.values()]

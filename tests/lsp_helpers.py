@@ -1,0 +1,61 @@
+"""Shared pieces of the end-to-end tests: a copy of the example paper and waiting for server notifications."""
+
+from __future__ import annotations
+
+import pathlib
+import shutil
+import sys
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "paper"
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "texcite", "serve"])
+
+
+def copy_example(dest: pathlib.Path) -> pathlib.Path:
+    """A private copy of the example paper (tests edit it)."""
+    target = dest / "paper"
+    shutil.copytree(EXAMPLE, target)
+    return target
+
+
+async def start(client: LanguageClient, root: pathlib.Path, options: dict | None = None) -> None:
+    """initialize + initialized as VS Code would, with ``options`` as initializationOptions and configuration."""
+    if options is not None:
+        client.set_configuration(options, section="texcite")
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def _register(params):  # accept file watchers like an editor would
+        client.registrations = getattr(client, "registrations", []) + list(params.registrations)
+
+    @client.feature("texcite/status")
+    def _status(params):
+        client.statuses = getattr(client, "statuses", []) + [params]
+    await client.initialize_session(types.InitializeParams(
+        capabilities=client_capabilities("visual-studio-code"),
+        root_uri=root.as_uri(),
+        workspace_folders=[types.WorkspaceFolder(uri=root.as_uri(), name=root.name)],
+        initialization_options=options or {},
+    ))
+
+
+def open_doc(client: LanguageClient, path: pathlib.Path, language: str = "latex", version: int = 1) -> str:
+    uri = path.as_uri()
+    client.text_document_did_open(types.DidOpenTextDocumentParams(
+        text_document=types.TextDocumentItem(uri=uri, language_id=language, version=version, text=path.read_text())))
+    return uri
+
+
+async def diagnostics_for(client: LanguageClient, uri: str, predicate=lambda ds: True):
+    """Wait until diagnostics for ``uri`` satisfy ``predicate`` (notification-driven, no sleeping)."""
+    while uri not in client.diagnostics or not predicate(client.diagnostics[uri]):
+        await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    return client.diagnostics[uri]
+
+
+async def complete(client: LanguageClient, uri: str, line: int, character: int) -> types.CompletionList:
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line, character)))
+    assert isinstance(result, types.CompletionList), result
+    return result

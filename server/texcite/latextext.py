@@ -61,6 +61,8 @@ _MATH_RE = re.compile(r"\$\$(?P<display>.*?)\$\$|\$(?P<inline>[^$]*)\$|\\\((?P<p
 _CONTROL_WORD_RE = re.compile(r"\\(?P<name>[A-Za-z]+)\*?(?:\s*\[[^\]\n]*\])?")
 _CONTROL_SYMBOL_RE = re.compile(r"\\(?P<char>[^A-Za-z])")
 _SPACE_RE = re.compile(r"\s+")
+# Space left before punctuation by a dropped command ("bark \cite{x}." -> "bark ."), or after an opening bracket.
+_PUNCT_SPACE_RE = re.compile(r"\s+(?=[.,;:!?)\]])|(?<=[(\[])\s+")
 
 
 def strip_comments(tex: str) -> str:
@@ -102,4 +104,9 @@ def to_plain(tex: str, *, comments: bool = True) -> str:
     tex = _CONTROL_SYMBOL_RE.sub(lambda m: " " if m.group("char") in ",;:! " else "", tex)
     tex = tex.replace("{", "").replace("}", "")
     tex = tex.replace("^", "").replace("_", " ").replace("&", " ")
-    return _SPACE_RE.sub(" ", tex).strip()
+    return tidy_spaces(tex)
+
+
+def tidy_spaces(text: str) -> str:
+    """Fold whitespace runs to one space and drop the space before punctuation (``"bark ."`` -> ``"bark."``)."""
+    return _PUNCT_SPACE_RE.sub("", _SPACE_RE.sub(" ", text)).strip()

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from texcite.citecontext import CiteMatcher, in_comment
-from texcite.latextext import strip_comments, to_plain
+from texcite.latextext import strip_comments, tidy_spaces, to_plain
 
 MARKER = "[CITATION]"
 _SENTINEL = "QQCITATIONMARKERQQ"
@@ -145,6 +145,6 @@ def query_context(text: str, offset: int, matcher: CiteMatcher, cite_span: tuple
         plain, pos = plain + " " + _SENTINEL, len(plain) + 1
     plain, pos = _trim(plain, pos)
     marked = plain.replace(_SENTINEL, MARKER)
-    paragraph = " ".join(plain.replace(_SENTINEL, " ").split())
+    paragraph = tidy_spaces(plain.replace(_SENTINEL, " "))
     sentence = _citing_sentence(marked)
     return QueryContext(paragraph=paragraph, marked=marked, sentence=sentence, section_title=section_title(text, offset))

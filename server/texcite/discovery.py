@@ -166,7 +166,8 @@ def scan_project(root: str, read: ReadText = read_disk, env: dict[str, str] | No
 
 def find_root(path: str, read: ReadText = read_disk, workspace: str | None = None) -> str:
     """The root document of ``path``: a magic comment, else itself if it has ``\\documentclass``, else a
-    workspace .tex with ``\\documentclass`` whose include graph reaches it, else itself."""
+    workspace .tex with ``\\documentclass`` whose include graph reaches it, else itself. Without a workspace,
+    the file's folder and the parent folder's own .tex files are searched."""
     path = os.path.normpath(os.path.abspath(path))
     text = read(path) or ""
     root = magic_root(text, path)
@@ -174,7 +175,12 @@ def find_root(path: str, read: ReadText = read_disk, workspace: str | None = Non
         return root
     if _DOCCLASS_RE.search(strip_comments(text)):
         return path
-    for cand in _workspace_files(workspace or os.path.dirname(path), ".tex"):
+    if workspace:
+        candidates = _workspace_files(workspace, ".tex")
+    else:  # no workspace: the file's folder, and the top of its parent (chapters/x.tex beside main.tex)
+        here = os.path.dirname(path)
+        candidates = _workspace_files(here, ".tex") + _folder_files(os.path.dirname(here), ".tex")
+    for cand in candidates:
         if cand == path:
             continue
         ctext = read(cand)
@@ -193,6 +199,15 @@ def _workspace_files(folder: str, ext: str, limit: int = MAX_FILES) -> list[str]
                 if len(out) >= limit:
                     return out
     return out
+
+
+def _folder_files(folder: str, ext: str) -> list[str]:
+    """Files of ``folder`` itself (not below) ending in ``ext``, sorted."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [os.path.join(folder, f) for f in names if f.lower().endswith(ext) and os.path.isfile(os.path.join(folder, f))]
 
 
 def discover(path: str, read: ReadText = read_disk, workspace: str | None = None,

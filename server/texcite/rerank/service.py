@@ -95,7 +95,7 @@ class RerankService:
         self._announced_failure = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: deque[_Job | None] = deque()
-        self._inflight: dict[CacheKey, _Job] = {}
+        self._inflight: dict[tuple[str, str], _Job] = {}  # (query, document) -> queued/running job
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -238,15 +238,15 @@ class RerankService:
                 seen.add(d)
                 if loaded and self.cache.get((*tag, query, d)) is not None:
                     continue
-                other = self._inflight.get((*tag, query, d))
-                if other is not None and not other.stale:
+                other = self._inflight.get((query, d))
+                if other is not None and not other.stale and other.epoch == self._epoch:
                     waits[id(other)] = other.future
                     continue
                 todo.append(d)
             if todo or not loaded:
                 job = _Job(query, todo, source, epoch=self._epoch)
                 for d in todo:
-                    self._inflight[(*tag, query, d)] = job
+                    self._inflight[(query, d)] = job
                 waits[id(job)] = job.future
                 self._submit_locked(job)
             return list(waits.values())

@@ -176,17 +176,16 @@ def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
 
 
 def in_comment(text: str, offset: int) -> bool:
-    """True if ``offset`` lies after an unescaped ``%`` on its line."""
+    """True if ``offset`` lies after an unescaped ``%`` on its line (``\\%`` is escaped, ``\\\\%`` is not)."""
     line_start = text.rfind("\n", 0, offset) + 1
-    i = line_start
-    while i < offset:
-        ch = text[i]
-        if ch == "\\":
-            i += 2
-            continue
-        if ch == "%":
+    pos = text.find("%", line_start, offset)  # C-speed search: lines can be megabytes long
+    while pos != -1:
+        k = pos
+        while k > line_start and text[k - 1] == "\\":
+            k -= 1
+        if (pos - k) % 2 == 0:
             return True
-        i += 1
+        pos = text.find("%", pos + 1, offset)
     return False
 
 

@@ -29,7 +29,7 @@ from texcite.status import Status
 from texcite.textpos import LineIndex
 
 log = logging.getLogger("texcite")
-TEX_LANGS = {"latex", "tex", "plaintex", "context", "latex-expl3"}
+INDEX_WAIT_S = 0.8  # longest a request waits for indexing before answering 'incomplete'
 
 
 def _path(uri: str) -> str | None:
@@ -66,6 +66,8 @@ class TexciteServer(LanguageServer):
         self._announced: set[str] = set()
         self._bib_diagnostics: dict[str, list[Diagnostic]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._indexing: dict[tuple[str, ...], asyncio.Future] = {}
+        self._parsing: dict[str, asyncio.Future] = {}
 
     # -- reading files: editor buffers first ---------------------------------------------------------------
     def _read(self, path: str) -> str | None:
@@ -157,6 +159,7 @@ class TexciteServer(LanguageServer):
         version, text = doc.version, doc.source
         ranker = self.ranker
         try:
+            await self.ensure_indexed(path, wait_s=None)
             project, corpus = await asyncio.to_thread(self._project_and_corpus, ranker, path)
         except Exception:
             log.exception("indexing failed for %s", path)
@@ -188,28 +191,46 @@ class TexciteServer(LanguageServer):
         return project, ranker.projects.corpus(path)
 
     # -- indexing with progress ----------------------------------------------------------------------------
-    async def ensure_indexed(self, path: str) -> None:
-        """Parse the bibs of ``path``'s project in a worker thread, with $/progress if parsing is needed."""
+    async def ensure_indexed(self, path: str, wait_s: float | None = INDEX_WAIT_S) -> bool:
+        """Index ``path``'s bibliographies in the background (with $/progress); False if not ready in ``wait_s``.
+
+        Requests never wait longer than that for a big .bib: they answer 'incomplete' and the editor asks again.
+        """
         ranker = self.ranker
-        needs = await asyncio.to_thread(ranker.projects.needs_indexing, path)
-        if not needs:
-            return
+        project = await asyncio.to_thread(ranker.projects.project, path)
+        if all(self.store.is_fresh(p) for p in project.bib_files) and not self._indexing:
+            return True
+        key = tuple(project.bib_files)
+        task = self._indexing.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._index(ranker, path))
+            self._indexing[key] = task
+            task.add_done_callback(lambda _t: self._indexing.pop(key, None))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), wait_s)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _index(self, ranker: Ranker, path: str) -> None:
         token = str(uuid.uuid4())
         progress = False
         caps = self.client_capabilities.window
         if caps is not None and caps.work_done_progress:
             try:
                 await self.work_done_progress.create_async(token)
-                self.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title="texcite: indexing bibliography", percentage=0))
+                self.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title="texcite: indexing bibliography"))
                 progress = True
             except Exception:
                 log.info("client refused a progress token")
         try:
             corpus = await asyncio.to_thread(ranker.projects.corpus, path)
             self.status.update(indexed_entries=len(corpus), bib_files=[f.path for f in corpus.files])
+        except Exception:
+            log.exception("indexing failed for %s", path)
         finally:
             if progress:
-                self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message="done"))
+                self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=f"{self.status.indexed_entries} entries"))
 
     # -- completion ----------------------------------------------------------------------------------------
     async def rank_at(self, uri: str, position: lsp.Position) -> tuple[Result | None, bool]:
@@ -222,7 +243,8 @@ class TexciteServer(LanguageServer):
         ranker = self.ranker
         if ranker.matcher.context_at(text, offset) is None:
             return None, False
-        await self.ensure_indexed(path)
+        if not await self.ensure_indexed(path):
+            return None, True
         prepared: Prepared | None = await asyncio.to_thread(ranker.prepare, path, text, offset)
         if prepared is None:
             return None, False
@@ -342,8 +364,11 @@ def _document_changed(ls: TexciteServer, uri: str, language_id: str | None = Non
         for doc in list(ls.workspace.text_documents.values()):
             if not _is_bib(doc.uri, doc.language_id):
                 asyncio.ensure_future(ls.refresh_tex_diagnostics(doc.uri))
-        if not closed:
-            asyncio.ensure_future(asyncio.to_thread(ls.store.get, path))
+        if not closed and path not in ls._parsing:
+            # One parse at a time per file; edits made meanwhile are picked up by the next request.
+            task = asyncio.ensure_future(asyncio.to_thread(ls.store.get, path))
+            ls._parsing[path] = task
+            task.add_done_callback(lambda _t: ls._parsing.pop(path, None))
     else:
         ls.ranker.projects.invalidate_projects()
         if not closed:
@@ -426,7 +451,7 @@ async def _entry_at(ls: TexciteServer, uri: str, position: lsp.Position):
     text = doc.source
     use = key_at(text, doc.offset_at_position(position), ls.ranker.matcher)
     path = _path(uri)
-    if use is None or path is None:
+    if use is None or path is None or not await ls.ensure_indexed(path):
         return None
     corpus = await asyncio.to_thread(ls.ranker.projects.corpus, path)
     entry = corpus.by_key.get(use.key)

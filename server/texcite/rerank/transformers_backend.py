@@ -68,7 +68,7 @@ class TransformersReranker:
             self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
             dtype_kw = "dtype" if _version_at_least(transformers.__version__, 4, 56) else "torch_dtype"
             self._model = AutoModelForCausalLM.from_pretrained(model, **{dtype_kw: torch_dtype}).to(device).eval()
-        except OSError as err:
+        except (OSError, ValueError) as err:  # missing files, bad repo id, offline without a cached copy
             raise BackendUnavailable(
                 f"cannot load reranker model {model!r} ({err}); set texcite.reranker.model to a Qwen3-Reranker "
                 "id or local directory"

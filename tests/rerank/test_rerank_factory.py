@@ -1,0 +1,79 @@
+"""make_reranker/describe: which backend each setting gives, and actionable errors when one cannot run."""
+
+from __future__ import annotations
+
+import builtins
+
+import pytest
+
+from texcite.rerank import factory
+from texcite.rerank.base import BackendUnavailable, IdentityReranker
+from texcite.rerank.factory import describe, make_reranker, resolve_backend
+from texcite.settings import Settings
+
+
+@pytest.mark.parametrize("backend", ["none", "hybrid"])
+def test_recall_only_backends_give_identity(backend):
+    assert isinstance(make_reranker(Settings(reranker_backend=backend)), IdentityReranker)
+
+
+def test_auto_on_cpu_is_identity(monkeypatch):
+    monkeypatch.setattr(factory, "_cuda_available", lambda: False)
+    assert resolve_backend(Settings()) == "none"
+    assert isinstance(make_reranker(Settings()), IdentityReranker)
+    assert describe(Settings()) == "none (auto)"
+
+
+def test_auto_on_gpu_with_vllm_is_vllm(monkeypatch):
+    monkeypatch.setattr(factory, "_cuda_available", lambda: True)
+    monkeypatch.setattr(factory, "_vllm_importable", lambda: True)
+    assert resolve_backend(Settings()) == "vllm"
+    assert describe(Settings()) == "vllm (auto) Qwen/Qwen3-Reranker-4B"
+
+
+def test_auto_with_url_is_vllm_http():
+    settings = Settings(reranker_url="http://gpu-box:8000", reranker_api_key="k")
+    reranker = make_reranker(settings)  # builds the client; does not connect
+    assert (reranker.backend, reranker.model, reranker.url) == ("vllm-http", "Qwen/Qwen3-Reranker-4B",
+                                                                "http://gpu-box:8000")
+    assert reranker.endpoint == "http://gpu-box:8000/v1/rerank"
+    assert describe(settings, reranker) == "vllm-http (auto) Qwen/Qwen3-Reranker-4B @ http://gpu-box:8000"
+
+
+def test_vllm_http_needs_a_url():
+    with pytest.raises(BackendUnavailable, match="texcite.reranker.url"):
+        make_reranker(Settings(reranker_backend="vllm-http"))
+    with pytest.raises(BackendUnavailable, match="not an http"):
+        make_reranker(Settings(reranker_backend="vllm-http", reranker_url="gpu-box:8000"))
+
+
+@pytest.mark.parametrize(("backend", "module", "hint"), [
+    ("transformers", "transformers", "pip install 'texcite[transformers]'"),
+    ("vllm", "vllm", "pip install 'texcite[vllm]'"),
+])
+def test_missing_dependency_names_the_extra(monkeypatch, backend, module, hint):
+    real_import = builtins.__import__
+
+    def fake_import(name, *args, **kwargs):
+        if name == module or name.startswith(module + "."):
+            raise ImportError(f"No module named {module!r}", name=module)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    with pytest.raises(BackendUnavailable) as info:
+        make_reranker(Settings(reranker_backend=backend))
+    assert hint in str(info.value)
+
+
+def test_cuda_requested_without_gpu(monkeypatch):
+    torch = pytest.importorskip("torch", reason="needs torch")
+    pytest.importorskip("transformers", reason="needs transformers")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(BackendUnavailable, match="no CUDA GPU"):
+        make_reranker(Settings(reranker_backend="transformers", reranker_device="cuda"))
+
+
+def test_bad_model_path_is_reported(tmp_path):
+    pytest.importorskip("transformers", reason="needs transformers")
+    with pytest.raises(BackendUnavailable, match="texcite.reranker.model"):
+        make_reranker(Settings(reranker_backend="transformers", reranker_model=str(tmp_path / "nope")))

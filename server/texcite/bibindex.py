@@ -29,6 +29,8 @@ VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "publisher", "school", "
 MAX_BIB_BYTES = 64 * 1024 * 1024
 _AND_RE = re.compile(r"\s+and\s+", re.IGNORECASE)
 _YEAR_RE = re.compile(r"\d{4}")
+# Bytes that occur in text files; the rest are control characters that mark binary data.
+_TEXT_BYTES = bytes([9, 10, 12, 13, 27, *range(32, 127), *range(128, 256)])
 
 
 @dataclass(frozen=True)
@@ -84,15 +86,16 @@ class Entry:
         return self.fields.get("keywords", "")
 
     def short_authors(self) -> str:
-        """'Smith et al.', 'Smith and Doe', 'Smith' or '' — for completion details."""
+        """'Smith et al.' (three or more, or 'and others'), 'Smith and Doe', 'Smith' or '' — for completion details."""
         names = self.surnames
         if not names:
             return ""
+        raw = self.fields.get("author") or self.fields.get("editor") or ""
+        if len(names) > 2 or re.search(r"\band\s+others\s*$", raw, re.IGNORECASE):
+            return f"{names[0]} et al."
         if len(names) == 1:
             return names[0]
-        if len(names) == 2:
-            return f"{names[0]} and {names[1]}"
-        return f"{names[0]} et al."
+        return f"{names[0]} and {names[1]}"
 
     @property
     def document(self) -> str:
@@ -114,7 +117,11 @@ def entry_document(entry: Entry) -> str:
 
 
 def split_names(raw: str) -> list[str]:
-    """Split a BibTeX name list on ' and ' outside braces."""
+    """Split a BibTeX name list on ' and ' outside braces ('others' left out)."""
+    return [n.strip("{}").strip() for n in _split_and(raw) if n.lower() != "others"]
+
+
+def _split_and(raw: str) -> list[str]:
     names, depth, start = [], 0, 0
     i = 0
     while i < len(raw):
@@ -131,7 +138,12 @@ def split_names(raw: str) -> list[str]:
                 continue
         i += 1
     names.append(raw[start:])
-    return [n.strip().strip("{}").strip() for n in names if n.strip() and n.strip().lower() != "others"]
+    return [n.strip() for n in names if n.strip()]
+
+
+def _decode_names(raw: str) -> str:
+    """Decode a name list name by name, so a braced corporate name keeps its 'and' (as '&') and stays one name."""
+    return " and ".join(_AND_RE.sub(" & ", to_plain(n)) for n in _split_and(raw))
 
 
 def _surname(name: str) -> str:
@@ -159,17 +171,64 @@ class BibFile:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+def _split_concat(value: str) -> list[str]:
+    """Split a raw BibTeX value on ``#`` outside braces and quotes."""
+    parts, depth, quoted, start = [], 0, False, 0
+    for i, ch in enumerate(value):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 0:
+            quoted = not quoted
+        elif ch == "#" and depth == 0 and not quoted:
+            parts.append(value[start:i].strip())
+            start = i + 1
+    parts.append(value[start:].strip())
+    return parts
+
+
+def expand_concatenation(value: str, macros: dict[str, str]) -> str:
+    """``jan # "~1"`` -> 'January~1', ``proc # {SIGIR}`` -> the @string's text + 'SIGIR'.
+
+    bibtexparser leaves concatenations raw. A value is only expanded when every piece is a quoted or braced
+    string, a number or a known macro, so a plain value containing '#' (``C# and F#``) stays as it is.
+    """
+    if "#" not in value:
+        return value
+    parts = _split_concat(value)
+    out = []
+    for part in parts:
+        low = part.lower()
+        if len(part) >= 2 and (part[0], part[-1]) in (("{", "}"), ('"', '"')):
+            out.append(part[1:-1])
+        elif part.isdigit():
+            out.append(part)
+        elif low in macros:
+            out.append(macros[low])
+        elif low in MONTHS:
+            out.append(MONTHS[low])
+        else:
+            return value
+    return "".join(out)
+
+
 def _decode_field(name: str, value: str) -> str:
     if name == "month":
-        return MONTHS.get(value.strip().lower()[:3], value) if value.strip().isalpha() else value
+        v = value.strip()
+        return MONTHS.get(v.lower()[:3], v) if v.isalpha() else to_plain(v)
     if name in ("url", "doi", "eprint", "file"):
         return value.strip()
+    if name in ("author", "editor"):
+        return _decode_names(value)
     return to_plain(value)
 
 
 def decode_bytes(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Text of a .bib file; None for binary data. Non-UTF-8 is read as Latin-1 with a warning."""
-    if b"\x00" in data[:65536]:
+    """Text of a .bib file; None for binary data (a NUL byte, or >10% control bytes, in the first 64 KB).
+    Non-UTF-8 is read as Latin-1 with a warning."""
+    head = data[:65536]
+    if b"\x00" in head or len(head.translate(None, _TEXT_BYTES)) * 10 > len(head):
         return None, [Diagnostic(path, 0, "This is not a text file (binary data); it was not indexed.")]
     try:
         return data.decode("utf-8-sig"), []
@@ -197,10 +256,11 @@ def parse_bib(text: str, path: str) -> BibFile:
             bib.diagnostics.append(Diagnostic(path, line, f"Malformed entry, skipped: {head}"))
         else:
             bib.diagnostics.append(Diagnostic(path, line, f"Could not read block: {type(block).__name__}"))
+    macros = {b.key.lower(): b.value if isinstance(b.value, str) else str(b.value) for b in library.strings}
     for e in library.entries:
         fields = {}
         for f in e.fields:
-            value = f.value if isinstance(f.value, str) else str(f.value)
+            value = expand_concatenation(f.value if isinstance(f.value, str) else str(f.value), macros)
             fields[f.key.lower()] = _decode_field(f.key.lower(), value)
         bib.entries.append(Entry(key=e.key, entry_type=e.entry_type.lower(), fields=fields, path=path, line=e.start_line or 0))
     return bib

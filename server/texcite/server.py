@@ -291,8 +291,8 @@ def completion_items(result: Result, text_index: LineIndex, limit: int) -> lsp.C
                                             value=entry_markdown(e, why_text(s.stage, s.score, s.recall_score, s.rank))),
             sort_text=f"{s.rank:06d}",
             filter_text=filter_text(e),
-            text_edit=lsp.TextEdit(range=edit_range, new_text=e.key) if edit_range else None,
-            insert_text=None if edit_range else e.key,
+            text_edit=lsp.TextEdit(range=edit_range, new_text=cite.insert_text(e.key)) if edit_range else None,
+            insert_text=None if edit_range else cite.insert_text(e.key),
         ))
     incomplete = result.incomplete or len(result.suggestions) > len(shown)
     return lsp.CompletionList(is_incomplete=incomplete, items=items)

@@ -128,3 +128,24 @@ async def test_max_items_setting(client: LanguageClient):
     result = await complete(client, uri, 8, 40)
     assert len(result.items) == 3
     assert result.is_incomplete  # more entries exist: the editor asks again as the user types
+
+
+async def test_indexing_reports_progress(client: LanguageClient):
+    uri = open_doc(client, client.paper / "chapters" / "method.tex")
+    await complete(client, uri, 8, 40)
+    kinds = [type(r).__name__ for reports in client.progress_reports.values() for r in reports]
+    assert "WorkDoneProgressBegin" in kinds and "WorkDoneProgressEnd" in kinds
+
+
+async def test_custom_suggest_and_status_requests(client: LanguageClient):
+    uri = open_doc(client, client.paper / "chapters" / "method.tex")
+    inside = await client.protocol.send_request_async("texcite/suggest", {
+        "textDocument": {"uri": uri}, "position": {"line": 8, "character": 40}})
+    assert inside.suggestions[0].key == "nguyen2023distillation"
+    assert inside.cite.range.start.line == 8
+    # Outside a cite command the paragraph still ranks (the extension then inserts a new \cite{key}).
+    outside = await client.protocol.send_request_async("texcite/suggest", {
+        "textDocument": {"uri": uri}, "position": {"line": 9, "character": 5}})
+    assert outside.cite is None and outside.suggestions[0].key == "nguyen2023distillation"
+    status = await client.protocol.send_request_async("texcite/status", None)
+    assert status.indexedEntries >= 30 and status.lastLatencyMs is not None

@@ -300,16 +300,8 @@ def completion_items(result: Result, text_index: LineIndex, limit: int) -> lsp.C
 
 @server.feature(lsp.INITIALIZE)
 def on_initialize(ls: TexciteServer, params: lsp.InitializeParams) -> None:
-    ls._loop = asyncio.get_running_loop() if _has_loop() else None
+    # No notifications before the initialize response: the event loop is adopted in `initialized`.
     ls.apply_settings(params.initialization_options or {})
-
-
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-        return True
-    except RuntimeError:
-        return False
 
 
 @server.feature(lsp.INITIALIZED)

@@ -41,6 +41,8 @@ _SYMBOLS = {
 }
 _SYMBOL_RE = re.compile(r"\\(?P<name>" + "|".join(sorted(map(re.escape, _SYMBOLS), key=len, reverse=True)) + r")(?![A-Za-z])\s?")
 _ESCAPES_RE = re.compile(r"\\(?P<char>[&%$#_{}])")
+_PARK = {c: chr(0xE000 + i) for i, c in enumerate("&%$#_{}")}
+_UNPARK = {ord(v): k for k, v in _PARK.items()}
 
 # Commands whose argument is not running text: dropped with their argument.
 _DROP_WITH_ARG = (
@@ -95,6 +97,8 @@ def to_plain(tex: str, *, comments: bool = True) -> str:
     if comments:
         tex = strip_comments(tex)
     tex = _DROP_RE.sub(" ", tex)
+    # Escaped specials are parked in private-use characters so later steps (math, '&' tabs, braces) leave them.
+    tex = _ESCAPES_RE.sub(lambda m: _PARK[m.group("char")], tex)
     tex = decode_accents(tex)
     tex = _MATH_RE.sub(_math, tex)
     tex = tex.replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
@@ -102,9 +106,9 @@ def to_plain(tex: str, *, comments: bool = True) -> str:
     # Control words vanish but their braced argument stays: \emph{x} -> x, \textbf{x} -> x.
     tex = _CONTROL_WORD_RE.sub(" ", tex)
     tex = _CONTROL_SYMBOL_RE.sub(lambda m: " " if m.group("char") in ",;:! " else "", tex)
-    tex = tex.replace("{", "").replace("}", "")
+    tex = tex.replace("}{", "} {").replace("{", "").replace("}", "")  # \href{a}{b} -> 'a b'
     tex = tex.replace("^", "").replace("_", " ").replace("&", " ")
-    return tidy_spaces(tex)
+    return tidy_spaces(tex.translate(_UNPARK))
 
 
 def tidy_spaces(text: str) -> str:

@@ -27,7 +27,7 @@ STOPWORDS = frozenset(
     citation we our paper work show shown use used using et""".split()
 )
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
-_KEY_SPLIT_RE = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+|[^\W\d_]+", re.UNICODE)
+_KEY_RUN_RE = re.compile(r"(?P<letters>[^\W\d_]+)|(?P<digits>\d+)")
 
 
 def tokenize(text: str) -> list[str]:
@@ -43,8 +43,21 @@ def tokenize(text: str) -> list[str]:
 
 
 def key_words(key: str) -> str:
-    """``smith2020attention`` -> 'smith 2020 attention'; ``VaswaniEtAl17`` -> 'Vaswani Et Al 17'."""
-    return " ".join(_KEY_SPLIT_RE.findall(key))
+    """``smith2020attention`` -> 'smith 2020 attention'; ``VaswaniEtAl17`` -> 'Vaswani Et Al 17' (any script)."""
+    words: list[str] = []
+    for m in _KEY_RUN_RE.finditer(key):
+        run = m.group()
+        if m.group("digits"):
+            words.append(run)
+            continue
+        # camelCase: a new word starts at lower->Upper, and before the last capital of an UPPERCase run.
+        start = 0
+        for i in range(1, len(run)):
+            if run[i].isupper() and (run[i - 1].islower() or (i + 1 < len(run) and run[i + 1].islower())):
+                words.append(run[start:i])
+                start = i
+        words.append(run[start:])
+    return " ".join(words)
 
 
 def entry_search_text(entry: Entry) -> str:

@@ -169,6 +169,11 @@ class VllmHttpReranker:
                 f"vllm-http: {where} returned 404 ({_excerpt(body)}); serve the model with `--runner pooling` and "
                 "make texcite.reranker.model match the served model name"
             )
+        if status == 400:
+            raise RerankError(
+                f"vllm-http: {where} rejected the request (HTTP 400: {_excerpt(body)}); if a prompt is too long, "
+                "set texcite.reranker.maxLength to at most the server's --max-model-len"
+            )
         if status != 200:
             raise RerankError(f"vllm-http: {where} returned HTTP {status}: {_excerpt(body)}")
         return _parse(body, n_docs, where)

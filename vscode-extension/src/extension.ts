@@ -22,6 +22,7 @@ import { CheckResult, checkNotification } from './version';
 const CLIENT_ID = 'texcite';
 const LANGUAGES = ['latex', 'tex', 'bibtex'];
 const CITE_LANGUAGES = ['latex', 'tex'];
+const STATUS_TIMEOUT_MS = 5000;
 const DOCUMENT_SELECTOR = LANGUAGES.flatMap((language) => [
   { scheme: 'file', language },
   { scheme: 'untitled', language },
@@ -209,7 +210,8 @@ class Texcite implements vscode.Disposable {
         .then((pick) => this.onButton(pick));
       return;
     }
-    await this.pollStatus(client);
+    // Not awaited: a server that never answers must not hold up restarts and shutdown.
+    void this.pollStatus(client);
   }
 
   private async doStop(): Promise<void> {
@@ -237,8 +239,11 @@ class Texcite implements vscode.Disposable {
   }
 
   private async pollStatus(client: LanguageClient): Promise<ServerStatus | undefined> {
+    const cancel = new vscode.CancellationTokenSource();
+    const timer = setTimeout(() => cancel.cancel(), STATUS_TIMEOUT_MS);
     try {
-      const status = await client.sendRequest<unknown>(STATUS_METHOD);
+      // `{}` rather than no params: pygls rejects a request message without a params member.
+      const status = await client.sendRequest<unknown>(STATUS_METHOD, {}, cancel.token);
       if (client === this.client) {
         this.onStatus(status);
       }
@@ -246,6 +251,9 @@ class Texcite implements vscode.Disposable {
     } catch (err) {
       this.log(`texcite/status: ${String(err)}`);
       return undefined;
+    } finally {
+      clearTimeout(timer);
+      cancel.dispose();
     }
   }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
 import shutil
 import sys
@@ -10,6 +11,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "paper"
+HANG_GUARD_S = 60  # a request that takes this long has hung: fail instead of stalling CI (speed is in bench/)
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "texcite", "serve"])
 
 
@@ -54,8 +56,21 @@ async def diagnostics_for(client: LanguageClient, uri: str, predicate=lambda ds:
     return client.diagnostics[uri]
 
 
-async def complete(client: LanguageClient, uri: str, line: int, character: int) -> types.CompletionList:
-    result = await client.text_document_completion_async(types.CompletionParams(
-        text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line, character)))
-    assert isinstance(result, types.CompletionList), result
-    return result
+def progress_running(client: LanguageClient) -> bool:
+    """True while some $/progress the server began has not ended."""
+    return any(not reports or not isinstance(reports[-1], types.WorkDoneProgressEnd)
+               for reports in client.progress_reports.values())
+
+
+async def complete(client: LanguageClient, uri: str, line: int, character: int,
+                   wait_until_ready: bool = True) -> types.CompletionList:
+    """Completion at a position; while the server is still indexing ('incomplete', no items) ask again once
+    its progress moves on, as an editor does when the user keeps typing."""
+    while True:
+        result = await asyncio.wait_for(client.text_document_completion_async(types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line, character))), HANG_GUARD_S)
+        assert isinstance(result, types.CompletionList), result
+        if result.items or not result.is_incomplete or not wait_until_ready:
+            return result
+        if progress_running(client):
+            await client.wait_for_notification(types.PROGRESS)

@@ -66,6 +66,7 @@ async def test_hover_and_definition(client: LanguageClient):
     uri = open_doc(client, path)
     line = path.read_text().splitlines()[3]
     pos = types.Position(3, line.index("lowe2015") + 2)
+    await complete(client, uri, 8, 40)  # the index is ready once completion answers with items
     hover = await client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), pos))
     assert hover is not None and "lowe2015foundations" in hover.contents.value
     loc = await client.text_document_definition_async(types.DefinitionParams(types.TextDocumentIdentifier(uri), pos))

@@ -22,7 +22,7 @@ from texcite import __version__
 from texcite.bibindex import BibFile, Diagnostic
 from texcite.bibstore import BibStore
 from texcite.presentation import detail, entry_markdown, filter_text, why_text
-from texcite.ranking import Prepared, Ranker, Result, make_reranker
+from texcite.ranking import Prepared, Ranker, Result, make_dense_stage, make_reranker, uses_dense
 from texcite.references import key_at, undefined_keys
 from texcite.settings import Settings, parse_settings
 from texcite.status import Status
@@ -68,6 +68,10 @@ class TexciteServer(LanguageServer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._indexing: dict[tuple[str, ...], asyncio.Future] = {}
         self._parsing: dict[str, asyncio.Future] = {}
+        self._load_progress: asyncio.Future | None = None
+        self.dense: Any = None  # the hybrid recall's embedding stage (texcite.dense.DenseStage), shared by rankers
+        self._embedding: dict[tuple, asyncio.Future] = {}
+        self._embed_tokens: dict[tuple, str | None] = {}
 
     # -- reading files: editor buffers first ---------------------------------------------------------------
     def _read(self, path: str) -> str | None:
@@ -97,11 +101,64 @@ class TexciteServer(LanguageServer):
             self.announce(f"texcite settings: {problem}", lsp.MessageType.Warning)
         old = self.settings
         self.settings = settings
-        self.ranker = Ranker(settings, self._read, self.workspace_folder(), self.store)
+        self._ensure_dense(old)
+        self.ranker = Ranker(settings, self._read, self.workspace_folder(), self.store, dense=self.dense)
         if self.service is None or _rerank_key(old) != _rerank_key(settings):
             self._start_service()
         if self._loop is not None:
             self.protocol.notify("texcite/status", self.status.as_json())
+
+    # -- hybrid recall: entry embeddings in the background ----------------------------------------------------
+    def _ensure_dense(self, old: Settings) -> None:
+        """(Re)create the dense stage when hybrid recall is on and its model or cache folder changed."""
+        s = self.settings
+        if self.dense is not None and (not uses_dense(s) or (old.dense_model, old.cache_dir) != (s.dense_model, s.cache_dir)):
+            self.dense.close()
+            self.dense = None
+        if self.dense is None and uses_dense(s):
+            self.dense = make_dense_stage(s, on_progress=self._on_dense_progress, on_error=self._on_dense_error)
+
+    def start_embedding(self, corpus: Any) -> None:
+        """Embed a corpus's entries in the background with $/progress (idempotent); completion uses BM25 meanwhile."""
+        dense, sig = self.dense, corpus.signature
+        if dense is None or dense.error or dense.index_for(sig) is not None or sig in self._embedding:
+            return
+        self._embedding[sig] = task = asyncio.ensure_future(self._embed(dense, corpus))
+        task.add_done_callback(lambda _t: self._embedding.pop(sig, None))
+
+    async def _embed(self, dense: Any, corpus: Any) -> None:
+        sig = corpus.signature
+        future = dense.start(sig, corpus.entries)
+        if future is None:
+            return
+        self._embed_tokens[sig] = await self._progress_begin("texcite: embedding bibliography")
+        self.status.update(recall="hybrid (embedding)")
+        try:
+            index = await asyncio.wrap_future(future)
+        finally:
+            token = self._embed_tokens.pop(sig, None)
+        ready = index is not None and dense.index_for(sig) is not None
+        self.status.update(recall="hybrid" if ready else "bm25")
+        self._progress_end(token, f"{len(corpus)} entries embedded" if ready else "embedding stopped; using BM25")
+        self.protocol.notify("texcite/status", self.status.as_json())
+
+    def _on_dense_progress(self, signature: tuple, done: int, total: int) -> None:
+        """From the embedding worker: report progress on the build's token."""
+        def report() -> None:
+            token = self._embed_tokens.get(signature)
+            if token is not None and total:
+                self.work_done_progress.report(token, lsp.WorkDoneProgressReport(
+                    message=f"{done}/{total} texts", percentage=int(100 * done / total)))
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(report)
+
+    def _on_dense_error(self, message: str) -> None:
+        """From the embedding worker: the dense stage cannot run here; completion stays on BM25."""
+        def apply() -> None:
+            self.status.update(recall="bm25", message=message)
+            self.announce(f"texcite: {message} — using BM25 order.", lsp.MessageType.Warning)
+        if self._loop is not None and self._loop.is_running():
+            self._loop.call_soon_threadsafe(apply)
 
     def _start_service(self) -> None:
         from texcite.rerank.service import RerankService
@@ -125,8 +182,31 @@ class TexciteServer(LanguageServer):
             self.protocol.notify("texcite/status", self.status.as_json())
             if state == "fallback" and message:
                 self.announce(message, lsp.MessageType.Warning)
+            if state == "loading" and self._load_progress is None:
+                self._load_progress = asyncio.ensure_future(self._progress_begin("texcite: loading reranker model"))
+            elif state != "loading" and self._load_progress is not None:
+                task, self._load_progress = self._load_progress, None
+                task.add_done_callback(lambda t: self._progress_end(t.result(), state))
         if self._loop is not None and self._loop.is_running():
             self._loop.call_soon_threadsafe(apply)
+
+    async def _progress_begin(self, title: str) -> str | None:
+        """Start a $/progress report if the client supports it; returns its token (None if not)."""
+        caps = self.client_capabilities.window
+        if caps is None or not caps.work_done_progress:
+            return None
+        token = str(uuid.uuid4())
+        try:
+            await self.work_done_progress.create_async(token)
+        except Exception:
+            log.info("client refused a progress token")
+            return None
+        self.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title=title))
+        return token
+
+    def _progress_end(self, token: str | None, message: str) -> None:
+        if token is not None:
+            self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=message))
 
     def announce(self, message: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
         """window/showMessage once per distinct message (problems a user must act on); always logged."""
@@ -213,28 +293,20 @@ class TexciteServer(LanguageServer):
         return True
 
     async def _index(self, ranker: Ranker, path: str) -> None:
-        token = str(uuid.uuid4())
-        progress = False
-        caps = self.client_capabilities.window
-        if caps is not None and caps.work_done_progress:
-            try:
-                await self.work_done_progress.create_async(token)
-                self.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title="texcite: indexing bibliography"))
-                progress = True
-            except Exception:
-                log.info("client refused a progress token")
+        token = await self._progress_begin("texcite: indexing bibliography")
         try:
             corpus = await asyncio.to_thread(ranker.projects.corpus, path)
             self.status.update(indexed_entries=len(corpus), bib_files=[f.path for f in corpus.files])
+            self.start_embedding(corpus)
         except Exception:
             log.exception("indexing failed for %s", path)
         finally:
-            if progress:
-                self.work_done_progress.end(token, lsp.WorkDoneProgressEnd(message=f"{self.status.indexed_entries} entries"))
+            self._progress_end(token, f"{self.status.indexed_entries} entries")
 
     # -- completion ----------------------------------------------------------------------------------------
-    async def rank_at(self, uri: str, position: lsp.Position) -> tuple[Result | None, bool]:
-        """Ranked suggestions at a position; (None, stale) when outside a cite or the document moved on."""
+    async def rank_at(self, uri: str, position: lsp.Position,
+                      index_wait_s: float | None = INDEX_WAIT_S) -> tuple[Result | None, bool]:
+        """Ranked suggestions at a position; (None, False) outside a cite, (None, True) when not ready or stale."""
         doc = self.workspace.get_text_document(uri)
         path = _path(uri) or uri
         version, text = doc.version, doc.source
@@ -243,11 +315,12 @@ class TexciteServer(LanguageServer):
         ranker = self.ranker
         if ranker.matcher.context_at(text, offset) is None:
             return None, False
-        if not await self.ensure_indexed(path):
+        if not await self.ensure_indexed(path, index_wait_s):
             return None, True
         prepared: Prepared | None = await asyncio.to_thread(ranker.prepare, path, text, offset)
         if prepared is None:
             return None, False
+        self.start_embedding(prepared.corpus)
         scores, reranker, incomplete = None, None, False
         service = self.service
         if service is not None and self.settings.reranker_backend != "none" and prepared.rerank_docs:
@@ -307,7 +380,7 @@ def on_initialize(ls: TexciteServer, params: lsp.InitializeParams) -> None:
 @server.feature(lsp.INITIALIZED)
 async def on_initialized(ls: TexciteServer, params: lsp.InitializedParams) -> None:
     ls._loop = asyncio.get_running_loop()
-    ls.ranker = Ranker(ls.settings, ls._read, ls.workspace_folder(), ls.store)
+    ls.ranker = Ranker(ls.settings, ls._read, ls.workspace_folder(), ls.store, dense=ls.dense)
     caps = ls.client_capabilities.workspace
     if caps is not None and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration:
         watchers = [lsp.FileSystemWatcher(glob_pattern="**/*.bib"), lsp.FileSystemWatcher(glob_pattern="**/*.tex")]
@@ -455,7 +528,7 @@ async def on_suggest(ls: TexciteServer, params: Any) -> dict:
     """Ranked suggestions for the paragraph at a position, in or out of a cite command (VS Code QuickPick)."""
     uri = params.textDocument.uri
     position = lsp.Position(params.position.line, params.position.character)
-    result, _ = await ls.rank_at(uri, position)
+    result, _ = await ls.rank_at(uri, position, index_wait_s=None)  # a user-invoked command may wait for the index
     cite = None
     if result is None:
         # Outside a cite command: rank for the paragraph as if a \cite{} stood at the cursor.

@@ -2,7 +2,8 @@
 
 Editor buffers win over disk; on disk, a changed (mtime, size) triggers a re-read, so an edit made by another
 program is seen on the next request even when the client sends no file-watch event. Corpora (merged, indexed
-entry sets) are cached by the content of their files.
+entry sets) are cached by the content of their files. Parsed files and indexes also persist on disk
+(``indexcache``), so a new process starts warm, and a changed file re-parses only the entries that changed.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from texcite.bibindex import BibFile, parse_bib, read_bib
+from texcite.bibindex import BibFile, Entry
 from texcite.corpus import Corpus
+from texcite.indexcache import BibParser, DiskCache, ParsedBib, cache_dir
 
 _MAX_CORPORA = 8
 
 
 @dataclass
 class _Slot:
-    bib: BibFile
+    parsed: ParsedBib
     stamp: tuple[int, int] | None  # (mtime_ns, size) when read from disk; None for editor buffers
 
 
@@ -36,7 +38,14 @@ def _stamp(path: str) -> tuple[int, int] | None:
 class BibStore:
     """Bib files by path; thread-safe so indexing can run in a worker while the event loop serves requests."""
 
-    def __init__(self, on_parsed: Callable[[BibFile], None] | None = None) -> None:
+    def __init__(self, on_parsed: Callable[[BibFile], None] | None = None, cache_directory: str | None = None,
+                 persistent: bool = True) -> None:
+        """``cache_directory``: where parsed files and indexes persist (default: see ``indexcache.cache_dir``);
+        ``persistent=False`` keeps everything in memory."""
+        self.cache = DiskCache((cache_directory or cache_dir()) if persistent else None)
+        self.parser = BibParser(self.cache)
+        self._last: dict[str, ParsedBib] = {}  # previous version of each file, for block-wise re-parsing
+        self._tokens: dict[int, str] = {}  # id(entry) -> search tokens, for entries of loaded files
         self._slots: dict[str, _Slot] = {}
         self._buffers: dict[str, str] = {}
         self._corpora: OrderedDict[tuple, Corpus] = OrderedDict()
@@ -69,18 +78,31 @@ class BibStore:
             slot = self._slots.get(path)
             buffer = self._buffers.get(path)
         if slot is not None and (buffer is not None or slot.stamp == _stamp(path)):
-            return slot.bib
+            return slot.parsed.bib
+        with self._lock:
+            previous = self._last.get(path)
         if buffer is not None:
-            bib, stamp = parse_bib(buffer, path), None
+            parsed, stamp = self.parser.parse_text(buffer, path, previous), None
         else:
             stamp = _stamp(path)
-            bib = read_bib(path)
+            parsed = self.parser.read(path, previous)
+        bib = parsed.bib
         with self._lock:
             old = self._slots.get(path)
-            self._slots[path] = _Slot(bib, stamp)
-        if self.on_parsed and (old is None or old.bib.digest != bib.digest or old.bib.diagnostics != bib.diagnostics):
+            self._slots[path] = _Slot(parsed, stamp)
+            if previous is not None and previous is not parsed:
+                for e in previous.bib.entries:
+                    self._tokens.pop(id(e), None)
+            self._last[path] = parsed
+            if len(parsed.tokens) == len(bib.entries):
+                self._tokens.update(zip(map(id, bib.entries), parsed.tokens))
+        if self.on_parsed and (old is None or old.parsed.bib.digest != bib.digest or old.parsed.bib.diagnostics != bib.diagnostics):
             self.on_parsed(bib)
         return bib
+
+    def _entry_tokens(self, entry: Entry) -> str | None:
+        """Cached search tokens of an entry of a loaded file (None for a merged/crossref-completed copy)."""
+        return self._tokens.get(id(entry))
 
     def corpus(self, paths: Sequence[str]) -> Corpus:
         """The merged, indexed entries of ``paths``; cached while their contents stay the same."""
@@ -91,7 +113,7 @@ class BibStore:
             if corpus is not None:
                 self._corpora.move_to_end(key)
                 return corpus
-        corpus = Corpus(files)
+        corpus = Corpus(files, entry_tokens=self._entry_tokens, index_cache=self.cache)
         corpus.bm25  # build the index here, in the caller's (worker) thread
         with self._lock:
             self._corpora[key] = corpus
@@ -101,4 +123,4 @@ class BibStore:
 
     def loaded(self) -> list[BibFile]:
         with self._lock:
-            return [s.bib for s in self._slots.values()]
+            return [s.parsed.bib for s in self._slots.values()]

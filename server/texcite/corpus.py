@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 from texcite.bibindex import BibFile, Diagnostic, Entry, merge_entries
 from texcite.recall import Bm25Index
@@ -18,6 +18,10 @@ class Corpus:
     entries: list[Entry] = field(init=False)
     by_key: dict[str, Entry] = field(init=False)
     merge_problems: list[Diagnostic] = field(init=False)
+    # Optional speed-ups from the BibStore: cached search tokens of an entry (None if unknown) and the
+    # on-disk index cache (an object with load(kind, key) / store(kind, key, payload)).
+    entry_tokens: Callable[[Entry], "str | None"] | None = field(default=None, repr=False, compare=False)
+    index_cache: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.entries, self.merge_problems = merge_entries(self.files)
@@ -25,7 +29,19 @@ class Corpus:
 
     @cached_property
     def bm25(self) -> Bm25Index:
-        return Bm25Index(self.entries)
+        cache, key = self.index_cache, None
+        if cache is not None:
+            from texcite.indexcache import corpus_key
+
+            key = corpus_key(list(self.files), Bm25Index.k1, Bm25Index.b)
+            model = cache.load("bm25", key)
+            if model is not None and getattr(model, "scores", {}).get("num_docs") == len(self.entries):
+                return Bm25Index(self.entries, model=model)
+        tokens = [self.entry_tokens(e) for e in self.entries] if self.entry_tokens else None
+        index = Bm25Index(self.entries, tokens=tokens)
+        if cache is not None and key is not None and self.entries:
+            cache.store("bm25", key, index.model_state)
+        return index
 
     @property
     def signature(self) -> tuple[tuple[str, str], ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -30,16 +30,32 @@ _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _KEY_RUN_RE = re.compile(r"(?P<letters>[^\W\d_]+)|(?P<digits>\d+)")
 
 
+def _normalize(w: str) -> str:
+    """One word's token: '' for stopwords and one-letter words, a light plural strip ('models' ~ 'model')."""
+    if len(w) < 2 or w in STOPWORDS:
+        return ""
+    if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+_NORMALIZED: dict[str, str] = {}  # word -> token memo: indexing 10k abstracts meets the same words millions of times
+_MAX_NORMALIZED = 500_000
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens without stopwords and one-letter words (a light plural strip keeps 'models' ~ 'model')."""
-    out = []
-    for w in _WORD_RE.findall(text.lower()):
-        if len(w) < 2 or w in STOPWORDS:
-            continue
-        if len(w) > 4 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-            w = w[:-1]
-        out.append(w)
-    return out
+    words = _WORD_RE.findall(text.lower())
+    memo = _NORMALIZED
+    try:
+        return [t for t in map(memo.__getitem__, words) if t]
+    except KeyError:
+        if len(memo) > _MAX_NORMALIZED:
+            memo.clear()
+        for w in words:
+            if w not in memo:
+                memo[w] = _normalize(w)
+        return [t for t in map(memo.__getitem__, words) if t]
 
 
 def key_words(key: str) -> str:
@@ -82,19 +98,38 @@ class Bm25Index:
     entries: Sequence[Entry]
     k1: float = 1.2
     b: float = 0.75
+    # Search tokens per entry, joined by spaces, when the caller already has them (cached per bib entry).
+    tokens: Sequence[str | None] | None = field(default=None, repr=False, compare=False)
+    # A ready bm25s model for exactly these entries (loaded from the on-disk index cache).
+    model: object | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
-        self._tokens = [tokenize(entry_search_text(e)) for e in self.entries]
+        given = self.tokens
+        self.tokens = None  # not kept: the index needs only the model
+        if self.model is not None:
+            self._bm25 = self.model
+            self.model = None
+            return
+        if given is not None and len(given) == len(self.entries):
+            corpus = [t.split() if t is not None else tokenize(entry_search_text(e)) for t, e in zip(given, self.entries)]
+        else:
+            corpus = [tokenize(entry_search_text(e)) for e in self.entries]
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         if self.entries:
-            self._bm25.index(self._tokens, show_progress=False)
+            self._bm25.index(corpus, show_progress=False)
 
     @property
     def corpus_tokens(self) -> list[list[str]]:
-        return self._tokens
+        """Search tokens of every entry (recomputed on demand; the index does not keep them)."""
+        return [tokenize(entry_search_text(e)) for e in self.entries]
+
+    @property
+    def model_state(self) -> object:
+        """The bm25s model, to store in the on-disk cache and pass back as ``model``."""
+        return self._bm25
 
     def scores(self, query: str | list[str]) -> np.ndarray:
         """BM25 score of every entry for the query (zeros for an empty or unknown-word query)."""

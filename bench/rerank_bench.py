@@ -210,6 +210,7 @@ def main() -> None:
         + (f" ({torch.cuda.get_device_name(0)})" if device == "cuda" else ""),
         f"- candidates of ~{args.doc_tokens} tokens, one query of {len(tokenizer.encode(QUERY))} tokens; "
         f"median of {args.repeats} runs with fresh documents (no cache hits); load = model load time",
+        f"- vLLM dtype: {args.dtype}; transformers dtype: {'model default (bf16)' if device == 'cuda' else 'float32'}",
         f"- command: `python bench/rerank_bench.py {' '.join(sys.argv[1:])}`".replace("  ", " "),
         "",
         "| backend | load s | K | latency ms (median) | min ms | pairs/s |",

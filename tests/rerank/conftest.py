@@ -122,7 +122,8 @@ class VllmWorker:
             start_new_session=True,
         )
         self._lines: queue.Queue[dict | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
         self.ready = self._next(ENGINE_BOOT_TIMEOUT_S)
 
     def _read(self) -> None:
@@ -153,6 +154,7 @@ class VllmWorker:
 
     def close(self) -> None:
         _stop(self.proc)
+        self._reader.join(timeout=10)  # it writes to the log until the helper's stdout closes
         self._log.close()
 
 

@@ -17,11 +17,11 @@ def test_recall_only_backends_give_identity(backend):
     assert isinstance(make_reranker(Settings(reranker_backend=backend)), IdentityReranker)
 
 
-def test_auto_on_cpu_is_identity(monkeypatch):
+def test_auto_on_cpu_is_hybrid_recall_without_reranker(monkeypatch):
     monkeypatch.setattr(factory, "_cuda_available", lambda: False)
-    assert resolve_backend(Settings()) == "none"
+    assert resolve_backend(Settings()) == "hybrid"
     assert isinstance(make_reranker(Settings()), IdentityReranker)
-    assert describe(Settings()) == "none (auto)"
+    assert describe(Settings()) == "hybrid (auto)"
 
 
 def test_auto_on_gpu_with_vllm_is_vllm(monkeypatch):

@@ -31,8 +31,8 @@ def _vllm_importable() -> bool:
 def resolve_backend(settings: Settings) -> str:
     """The concrete backend ``auto`` stands for on this machine; other values are returned unchanged.
 
-    auto = vllm-http if a URL is set, else in-process vLLM on a CUDA GPU, else "none" here (the CPU default,
-    the hybrid recall stage, is built elsewhere).
+    auto = vllm-http if a URL is set, else in-process vLLM on a CUDA GPU, else "hybrid": BM25 + MiniLM recall
+    on CPU (texcite.hybrid) with no reranker after it.
     """
     backend = settings.reranker_backend
     if backend != "auto":
@@ -41,7 +41,7 @@ def resolve_backend(settings: Settings) -> str:
         return "vllm-http"
     if _cuda_available() and _vllm_importable():
         return "vllm"
-    return "none"
+    return "hybrid"
 
 
 def make_reranker(settings: Settings, **engine_kwargs: Any) -> Reranker:

@@ -16,7 +16,7 @@ from typing import Iterable
 import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, ParsingFailedBlock
 
-from texcite.latextext import to_plain
+from texcite.latextext import tidy_spaces, to_plain
 
 log = logging.getLogger(__name__)
 logging.getLogger("bibtexparser").setLevel(logging.ERROR)
@@ -122,6 +122,8 @@ def split_names(raw: str) -> list[str]:
 
 
 def _split_and(raw: str) -> list[str]:
+    if "{" not in raw:  # nothing braced: a plain split is the same, and much faster on 50k entries
+        return [n.strip() for n in _AND_RE.split(raw) if n.strip()]
     names, depth, start = [], 0, 0
     i = 0
     while i < len(raw):
@@ -143,7 +145,7 @@ def _split_and(raw: str) -> list[str]:
 
 def _decode_names(raw: str) -> str:
     """Decode a name list name by name, so a braced corporate name keeps its 'and' (as '&') and stays one name."""
-    return " and ".join(_AND_RE.sub(" & ", to_plain(n)) for n in _split_and(raw))
+    return " and ".join(_AND_RE.sub(" & ", _plain(n)) for n in _split_and(raw))
 
 
 def _surname(name: str) -> str:
@@ -213,15 +215,24 @@ def expand_concatenation(value: str, macros: dict[str, str]) -> str:
     return "".join(out)
 
 
+# Characters and pairs that make ``to_plain`` do more than fold whitespace.
+_LATEX_CHARS_RE = re.compile(r"[\\%$~^_&{}]|--|``|''")
+
+
+def _plain(value: str) -> str:
+    """``to_plain`` with a shortcut for values without LaTeX (most abstracts): same result, a fraction of the time."""
+    return tidy_spaces(value) if _LATEX_CHARS_RE.search(value) is None else to_plain(value)
+
+
 def _decode_field(name: str, value: str) -> str:
     if name == "month":
         v = value.strip()
-        return MONTHS.get(v.lower()[:3], v) if v.isalpha() else to_plain(v)
+        return MONTHS.get(v.lower()[:3], v) if v.isalpha() else _plain(v)
     if name in ("url", "doi", "eprint", "file"):
         return value.strip()
     if name in ("author", "editor"):
         return _decode_names(value)
-    return to_plain(value)
+    return _plain(value)
 
 
 def decode_bytes(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:

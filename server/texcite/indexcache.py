@@ -16,6 +16,7 @@ import os
 import pickle
 import re
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +43,31 @@ def cache_dir(setting: str = "", env: dict[str, str] | None = None) -> str:
     return os.path.join(base, "texcite")
 
 
+class _YieldingWriter:
+    """A Python-level ``write``: the pickler calls it once per frame, which lets other threads take the GIL."""
+
+    def __init__(self, fh) -> None:
+        self.fh = fh
+
+    def write(self, data) -> int:
+        return self.fh.write(data)
+
+
 class DiskCache:
     """Pickled payloads in one folder, one file per (kind, sha1 key) and format version; never raises."""
 
-    def __init__(self, directory: str | None) -> None:
+    def __init__(self, directory: str | None, background: bool = True) -> None:
         self.directory = directory
         self.stats = {"hits": 0, "misses": 0, "writes": 0, "corrupt": 0, "write_errors": 0}
+        # Writes happen after the index is ready, in one worker thread (joined at interpreter exit).
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-cache") if background else None
+        self._pending: list[Future] = []
+
+    def flush(self) -> None:
+        """Wait until every scheduled write is on disk."""
+        pending, self._pending = self._pending, []
+        for f in pending:
+            f.result()
 
     def path(self, kind: str, key: str) -> str | None:
         if not self.directory:
@@ -76,16 +96,24 @@ class DiskCache:
         return stored[3]
 
     def store(self, kind: str, key: str, payload: Any) -> None:
-        """Write atomically: a reader sees the old file, the new one, or none — never half of one."""
+        """Schedule an atomic write: a reader sees the old file, the new one, or none — never half of one."""
         path = self.path(kind, key)
         if path is None:
             return
+        if self._writer is None:
+            self._write(path, kind, key, payload)
+            return
+        self._pending = [f for f in self._pending if not f.done()]
+        self._pending.append(self._writer.submit(self._write, path, kind, key, payload))
+
+    def _write(self, path: str, kind: str, key: str, payload: Any) -> None:
         tmp = None
         try:
             os.makedirs(self.directory, exist_ok=True)  # type: ignore[arg-type]
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(("texcite", FORMAT_VERSION, f"{kind}:{key}", payload), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(("texcite", FORMAT_VERSION, f"{kind}:{key}", payload), _YieldingWriter(fh),
+                            protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, path)
             tmp = None
             self.stats["writes"] += 1

@@ -91,6 +91,36 @@ def entry_search_text(entry: Entry) -> str:
     return " ".join(p for p in parts if p)
 
 
+def build_lucene_scores(corpus: Sequence[Sequence[str]], k1: float, b: float) -> tuple[dict[str, int], dict]:
+    """bm25s's eager 'lucene' score matrix (CSC over the vocabulary) built with whole-array numpy operations.
+
+    Same numbers as ``bm25s.BM25(method="lucene").index`` (a test checks), about 5x faster: bm25s counts
+    terms with a Python Counter per document, which dominated indexing a 10k-entry bib.
+    """
+    from itertools import chain
+
+    n_docs = len(corpus)
+    flat = list(chain.from_iterable(corpus))
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(flat))}
+    vocab.setdefault("", len(vocab))  # bm25s adds an empty token; keep its ids compatible
+    n_vocab = len(vocab)
+    term = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+    doc_len = np.fromiter(map(len, corpus), dtype=np.int64, count=n_docs)
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
+    pairs, tf = np.unique(doc * n_vocab + term, return_counts=True)  # sorted by (doc, term)
+    pair_doc, pair_term = np.divmod(pairs, n_vocab)
+    df = np.bincount(pair_term, minlength=n_vocab)
+    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    avg_len = doc_len.sum() / max(n_docs, 1)
+    tf = tf.astype(np.float64)
+    norm = k1 * ((1.0 - b) + b * doc_len[pair_doc] / avg_len)
+    score = (idf[pair_term] * tf / (norm + tf)).astype(np.float32)
+    order = np.argsort(pair_term, kind="stable")  # column-major; docs stay ascending within a term
+    indptr = np.zeros(n_vocab + 1, dtype=np.int64)
+    np.cumsum(df, out=indptr[1:])
+    return vocab, {"data": score[order], "indices": pair_doc[order].astype(np.int32), "indptr": indptr, "num_docs": n_docs}
+
+
 @dataclass
 class Bm25Index:
     """A bm25s index over a fixed list of entries."""
@@ -119,7 +149,8 @@ class Bm25Index:
             corpus = [tokenize(entry_search_text(e)) for e in self.entries]
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         if self.entries:
-            self._bm25.index(corpus, show_progress=False)
+            self._bm25.vocab_dict, self._bm25.scores = build_lucene_scores(corpus, self.k1, self.b)
+            self._bm25.nonoccurrence_array = None  # set by bm25s.index; 'lucene' has no non-occurrence score
 
     @property
     def corpus_tokens(self) -> list[list[str]]:

@@ -1,0 +1,113 @@
+"""`texcite eval` on a tiny project: which citations become examples, the metrics, the floor and the JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from texcite.citecontext import CiteMatcher
+from texcite.cli import main
+from texcite.evaluation import Metrics, best_rank, citation_examples, evaluate_project, find_projects
+from texcite.settings import parse_settings
+
+BIB = """@article{alpha2020,
+  title = {Graph neural networks for molecules},
+  author = {Alpha, Ann}, year = {2020}}
+@article{beta2019,
+  title = {Protein folding with deep learning},
+  author = {Beta, Ben}, year = {2019}}
+@article{gamma2018,
+  title = {Reinforcement learning for robot control},
+  author = {Gamma, Gus}, year = {2018}}
+"""
+MAIN = r"""\documentclass{article}
+\begin{document}
+Molecules are graphs, so graph neural networks apply \citep[p.~3]{alpha2020, beta2019}.
+\input{chapter}
+% \cite{alpha2020} is commented out
+\begin{verbatim}
+\cite{beta2019}
+\end{verbatim}
+\bibliography{refs}
+\end{document}
+"""
+CHAPTER = r"""Robots learn control policies by reinforcement learning \cite{gamma2018}.
+An unknown work \cite{nowhere2000} and a mixed one \cite{gamma2018,nowhere2001}.
+"""
+
+
+@pytest.fixture
+def projects(tmp_path):
+    p1 = tmp_path / "set" / "one"
+    p1.mkdir(parents=True)
+    (p1 / "SOURCE.json").write_text(json.dumps({"main": "main.tex"}))
+    (p1 / "main.tex").write_text(MAIN)
+    (p1 / "chapter.tex").write_text(CHAPTER)
+    (p1 / "refs.bib").write_text(BIB)
+    p2 = tmp_path / "set" / "two"
+    p2.mkdir()
+    (p2 / "paper.tex").write_text("\\documentclass{article}\n\\begin{document}\nSee \\cite{ghost}.\n"
+                                  "\\bibliography{refs}\n\\end{document}\n")
+    (p2 / "refs.bib").write_text(BIB)
+    return tmp_path / "set"
+
+
+def test_examples_skip_comments_verbatim_and_unresolvable(projects):
+    text = (projects / "one" / "main.tex").read_text()
+    keys = {"alpha2020": 1, "beta2019": 1, "gamma2018": 1}
+    examples, unresolved = citation_examples("main.tex", text, CiteMatcher(), keys)
+    assert unresolved == 0
+    assert [e.keys for e in examples] == [("alpha2020", "beta2019")]
+    ex = examples[0]
+    assert "\\citep[p.~3]{}." in ex.text
+    assert ex.text[ex.offset - 1: ex.offset + 1] == "{}"
+    examples, unresolved = citation_examples("chapter.tex", CHAPTER, CiteMatcher(), keys)
+    assert [e.keys for e in examples] == [("gamma2018",)]
+    assert unresolved == 2  # a missing key, and a command with one missing key of two
+
+
+def test_metrics_for_a_known_ranking():
+    m = Metrics()
+    for rank in (1, 3, 0, 12):
+        m.add(rank, 1.0)
+    assert (m.recall(1), m.recall(5), m.recall(10)) == (0.25, 0.5, 0.5)
+    assert m.mrr == pytest.approx((1 + 1 / 3 + 1 / 12) / 4)
+    assert best_rank(["x", "b", "a"], ["a", "b"]) == 2
+    assert best_rank(["x"], ["a"]) == 0
+
+
+def test_project_report_ranks_and_bib_order_floor(projects):
+    (folder, root), _ = find_projects(str(projects))
+    report = evaluate_project(folder, root, parse_settings({"reranker.backend": "none"}))
+    assert report.entries == 3 and report.unresolved == 2
+    assert len(report.ranked.ranks) == 2
+    assert report.ranked.ranks == [1, 1]  # both paragraphs name their work's title words
+    assert report.bib_order.ranks == [1, 3]  # alpha2020 is first in the bib, gamma2018 third
+    assert len(report.ranked.latencies_ms) == 2
+
+
+def test_cli_json_and_table(projects, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    assert main(["eval", str(projects), "--reranker", "none", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "| one | 2 | 1.000 |" in table and "bib order (floor)" in table
+    assert "Projects without resolvable citations: two" in table
+    doc = json.loads(out.read_text())
+    assert doc["backend"] == "none" and doc["date"] and doc["settings"]["recall_top_k"] == 100
+    assert [p["name"] for p in doc["projects"]] == ["one", "two"]
+    assert doc["projects"][0]["ranked"]["examples"] == 2
+    assert set(doc["overall"]) >= {"examples", "recall@1", "recall@5", "recall@10", "mrr", "latency_ms_p50", "latency_ms_p95"}
+    assert doc["bib_order"]["recall@1"] == 0.5
+    assert doc["unresolved_skipped"] == 3 and doc["projects_without_examples"] == ["two"]
+
+
+def test_paragraph_only_query_mode(projects, capsys):
+    assert main(["eval", str(projects / "one"), "--reranker", "none", "--query", "paragraph"]) == 0
+    assert "query=paragraph" in capsys.readouterr().out
+
+
+def test_missing_path_is_one_line_error(tmp_path, capsys):
+    assert main(["eval", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("texcite: error:") and "\n" not in err

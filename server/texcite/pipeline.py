@@ -7,7 +7,7 @@ Pure and synchronous; the server runs the reranker step through its deadline-awa
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from texcite.bibindex import Entry
 from texcite.citecontext import CiteContext, CiteMatcher
 from texcite.corpus import Corpus
 from texcite.paragraph import QueryContext, query_context
+from texcite.references import key_uses
 from texcite.rerank.base import Reranker
 from texcite.settings import Settings
 
@@ -26,6 +27,7 @@ class Candidate:
     entry: Entry
     recall_score: float
     prefix_match: bool
+    stage: str = "bm25"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,11 @@ class Request:
 
     cite: CiteContext
     query: QueryContext
+    cited_elsewhere: frozenset[str] = frozenset()
+
+
+# Fused recall scores for a request, aligned with corpus.entries; None = not available (use BM25).
+Scorer = Callable[[Corpus, "Request"], "np.ndarray | None"]
 
 
 def build_request(text: str, offset: int, matcher: CiteMatcher) -> Request | None:
@@ -53,7 +60,12 @@ def build_request(text: str, offset: int, matcher: CiteMatcher) -> Request | Non
     if cite is None:
         return None
     query = query_context(text, offset, matcher, (cite.command.start, cite.command.end))
-    return Request(cite, query)
+    return Request(cite, query, cited_elsewhere(text, matcher, cite.command.start, cite.command.end))
+
+
+def cited_elsewhere(text: str, matcher: CiteMatcher, start: int, end: int) -> frozenset[str]:
+    """Keys the document cites outside the command at ``start:end`` (the one being written)."""
+    return frozenset(u.key for u in key_uses(text, matcher) if not start <= u.start < end)
 
 
 def matches_prefix(entry: Entry, prefix: str) -> bool:
@@ -68,9 +80,12 @@ def matches_prefix(entry: Entry, prefix: str) -> bool:
     return any(w.lower().startswith(p) for w in entry.title.split())
 
 
-def recall(corpus: Corpus, request: Request, top_k: int) -> list[Candidate]:
-    """BM25 over the whole paragraph; entries matching the typed prefix first; keys already cited left out."""
-    scores = corpus.bm25.scores(request.query.text)
+def recall(corpus: Corpus, request: Request, top_k: int, scorer: Scorer | None = None) -> list[Candidate]:
+    """Top-K by ``scorer`` (hybrid) or BM25 over the paragraph; typed-prefix matches first; keys already cited left out."""
+    scores = scorer(corpus, request) if scorer is not None else None
+    stage = "hybrid" if scores is not None else "bm25"
+    if scores is None:
+        scores = corpus.bm25.scores(request.query.text)
     exclude = set(request.cite.existing_keys)
     prefix = request.cite.prefix
     order = np.argsort(-scores, kind="stable")
@@ -80,7 +95,7 @@ def recall(corpus: Corpus, request: Request, top_k: int) -> list[Candidate]:
         e = corpus.entries[i]
         if e.key in exclude:
             continue
-        c = Candidate(e, float(scores[i]), matches_prefix(e, prefix))
+        c = Candidate(e, float(scores[i]), matches_prefix(e, prefix), stage)
         if c.prefix_match:
             out.append(c)
         elif len(rest) < top_k:
@@ -93,11 +108,11 @@ def recall(corpus: Corpus, request: Request, top_k: int) -> list[Candidate]:
 def finish(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None, stage: str) -> list[Suggestion]:
     """Order candidates: reranked head by its scores (prefix matches still first), the rest in recall order."""
     if rerank_scores is None:
-        return [Suggestion(c.entry, i + 1, c.recall_score, "bm25", c.recall_score) for i, c in enumerate(candidates)]
+        return [Suggestion(c.entry, i + 1, c.recall_score, c.stage, c.recall_score) for i, c in enumerate(candidates)]
     head = list(zip(candidates[: len(rerank_scores)], rerank_scores))
     head.sort(key=lambda cs: (not cs[0].prefix_match, -cs[1]))
     tail = [(c, c.recall_score) for c in candidates[len(rerank_scores):]]
-    ranked = [(c, s, stage) for c, s in head] + [(c, s, "bm25") for c, s in tail]
+    ranked = [(c, s, stage) for c, s in head] + [(c, s, c.stage) for c, s in tail]
     return [Suggestion(c.entry, i + 1, float(s), st, c.recall_score) for i, (c, s, st) in enumerate(ranked)]
 
 
@@ -107,9 +122,10 @@ def rerank_inputs(request: Request, candidates: Sequence[Candidate], settings: S
     return request.query.marked, [c.entry.document for c in head]
 
 
-def suggest(corpus: Corpus, request: Request, settings: Settings, reranker: Reranker | None = None) -> list[Suggestion]:
-    """The whole pipeline, blocking (CLI, eval): recall, then the reranker if one is given."""
-    candidates = recall(corpus, request, settings.recall_top_k)
+def suggest(corpus: Corpus, request: Request, settings: Settings, reranker: Reranker | None = None,
+            scorer: Scorer | None = None) -> list[Suggestion]:
+    """The whole pipeline, blocking (CLI, eval): recall (hybrid if a scorer is given), then the reranker if one is given."""
+    candidates = recall(corpus, request, settings.recall_top_k, scorer)
     if reranker is None or reranker.backend == "none" or not candidates:
         return finish(candidates, None, "bm25")
     query, docs = rerank_inputs(request, candidates, settings)

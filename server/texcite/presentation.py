@@ -59,4 +59,6 @@ def why_text(stage: str, score: float, recall_score: float, rank: int) -> str:
     """One line on why an item ranked where it did."""
     if stage == "bm25":
         return f"Rank {rank}: BM25 score {score:.2f} for this paragraph."
+    if stage == "hybrid":
+        return f"Rank {rank}: hybrid score {score:.2f} (BM25 + MiniLM) for this paragraph."
     return f"Rank {rank}: {stage} score {score:.3f} (BM25 {recall_score:.2f})."

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from texcite.bibstore import BibStore
 from texcite.citecontext import CiteMatcher
 from texcite.corpus import Corpus
 from texcite.discovery import ReadText, read_disk
-from texcite.pipeline import Candidate, Request, Suggestion, build_request, finish, recall, rerank_inputs
+from texcite.pipeline import Candidate, Request, Scorer, Suggestion, build_request, finish, recall, rerank_inputs
 from texcite.projects import ProjectIndex
 from texcite.rerank.base import BackendUnavailable, IdentityReranker, Reranker
 from texcite.settings import Settings
+
+if TYPE_CHECKING:
+    from texcite.dense import DenseStage
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,18 @@ class Result:
     extra: dict = field(default_factory=dict)
 
 
+def uses_dense(settings: Settings) -> bool:
+    """Whether recall is hybrid (BM25 + MiniLM): every backend but ``none``; neural rerankers rescore its top-K."""
+    return settings.reranker_backend != "none"
+
+
+def make_dense_stage(settings: Settings, **callbacks) -> "DenseStage":
+    """The dense stage for ``settings`` (cheap: the model loads in its worker on first use)."""
+    from texcite.dense import DenseStage
+
+    return DenseStage(settings.dense_model, settings.cache_dir, **callbacks)
+
+
 def make_reranker(settings: Settings) -> Reranker:
     """The configured reranker; raises BackendUnavailable with what to fix."""
     if settings.reranker_backend in ("none", "hybrid"):
@@ -64,12 +79,19 @@ class Ranker:
     """Ranks suggestions for a cursor; owns the project index and (lazily) the reranker."""
 
     def __init__(self, settings: Settings, read: ReadText = read_disk, workspace: str | None = None,
-                 store: BibStore | None = None, reranker: Reranker | None = None) -> None:
+                 store: BibStore | None = None, reranker: Reranker | None = None,
+                 dense: "DenseStage | None" = None) -> None:
         self.settings = settings
         self.matcher = CiteMatcher(settings.cite_commands)
         self.projects = ProjectIndex(settings, read, workspace, store)
         self._reranker = reranker
         self.fallback_message = ""
+        self.dense = dense
+        self.scorer: Scorer | None = None
+        if dense is not None and uses_dense(settings):
+            from texcite.hybrid import HybridScorer
+
+            self.scorer = HybridScorer(dense)
 
     @property
     def reranker(self) -> Reranker:
@@ -89,7 +111,7 @@ class Ranker:
         if request is None:
             return None
         corpus = self.projects.corpus(path)
-        candidates = recall(corpus, request, self.settings.recall_top_k)
+        candidates = recall(corpus, request, self.settings.recall_top_k, self.scorer)
         query, docs = rerank_inputs(request, candidates, self.settings)
         return Prepared(request, corpus, candidates, query, docs)
 
@@ -100,20 +122,45 @@ class Ranker:
         active = reranker.backend != "none" and scores is not None
         stage = f"rerank:{reranker.backend}" if active else "bm25"
         suggestions = finish(prepared.candidates, scores if active else None, stage)
+        recall_stage = prepared.candidates[0].stage if prepared.candidates else "bm25"
+        hybrid_only = reranker.backend == "none" and recall_stage == "hybrid"
         return Result(
             request=prepared.request,
             suggestions=suggestions,
             reranker_query=prepared.rerank_query if reranker.backend != "none" else prepared.request.query.text,
             instruction=self.settings.reranker_instruction,
-            backend=reranker.backend,
-            model=reranker.model,
+            backend="hybrid" if hybrid_only else reranker.backend,
+            model=self.dense.model_name if hybrid_only and self.dense is not None else reranker.model,
             fallback_message=self.fallback_message,
             incomplete=incomplete,
             corpus_size=len(prepared.corpus),
+            extra={"recall": recall_stage},
         )
 
+    def wait_dense(self, path: str) -> bool:
+        """Build (or load from cache) the embeddings of ``path``'s corpus and wait for them (CLI, eval).
+
+        Creates the dense stage if the settings want one; False (BM25 only) when it cannot run here.
+        """
+        if not uses_dense(self.settings):
+            return False
+        if self.dense is None:
+            self.dense = make_dense_stage(self.settings)
+            from texcite.hybrid import HybridScorer
+
+            self.scorer = HybridScorer(self.dense)
+        corpus = self.projects.corpus(path)
+        future = self.dense.start(corpus.signature, corpus.entries)
+        if future is not None:
+            future.result()
+        if self.dense.error and not self.fallback_message:
+            self.fallback_message = f"{self.dense.error} — using BM25 order."
+            log.warning("%s", self.fallback_message)
+        return self.dense.index_for(corpus.signature) is not None
+
     def suggest_blocking(self, path: str, text: str, offset: int) -> Result | None:
-        """The whole pipeline in the calling thread (CLI, eval)."""
+        """The whole pipeline in the calling thread (CLI, eval); hybrid recall waits for the embeddings."""
+        self.wait_dense(path)
         prepared = self.prepare(path, text, offset)
         if prepared is None:
             return None

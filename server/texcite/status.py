@@ -17,6 +17,7 @@ class Status:
     indexed_entries: int = 0
     bib_files: list[str] = field(default_factory=list)
     last_latency_ms: float | None = None
+    recall: str = "bm25"  # bm25 | hybrid (embedding) | hybrid
 
     def update(self, **changes: Any) -> None:
         for name, value in changes.items():
@@ -31,4 +32,5 @@ class Status:
             "indexedEntries": self.indexed_entries,
             "bibFiles": list(self.bib_files),
             "lastLatencyMs": self.last_latency_ms,
+            "recall": self.recall,
         }

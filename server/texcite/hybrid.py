@@ -1,0 +1,114 @@
+"""Hybrid recall: BM25 and MiniLM scores over several views of the query, fused into one ranking.
+
+Each (ranker, query view) score vector is z-normalised over the corpus and summed with a weight; entries cited
+elsewhere in the document get a bonus (writers re-cite the same works). Views and weights were chosen by
+measurement on the dev theses (bench/tune_hybrid.py, bench/results/eval-dev-hybrid.md).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
+
+from texcite.corpus import Corpus
+from texcite.dense import DenseStage
+from texcite.paragraph import MARKER, QueryContext
+
+if TYPE_CHECKING:
+    from texcite.pipeline import Request
+
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“(\[]*[A-Z0-9])")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """Weight of each (ranker, query view) score after z-normalisation, and of the cited-elsewhere bonus."""
+
+    bm25: Mapping[str, float] = field(default_factory=lambda: {"sent": 1.0, "nbr": 1.0, "para": 1.0})
+    dense: Mapping[str, float] = field(default_factory=lambda: {"sent": 1.0, "nbr": 1.0, "para": 1.0})
+    cited_elsewhere: float = 1.0
+
+
+DEFAULT_WEIGHTS = Weights()
+
+
+def neighbourhood(marked: str) -> str:
+    """The citing sentence with the sentence before and after it (marker removed)."""
+    pos = max(0, marked.find(MARKER))
+    bounds = [0] + [m.end() for m in _SENTENCE_END_RE.finditer(marked)] + [len(marked)]
+    idx = max(i for i, b in enumerate(bounds[:-1]) if b <= pos)
+    lo, hi = bounds[max(0, idx - 1)], bounds[min(len(bounds) - 1, idx + 2)]
+    return " ".join(marked[lo:hi].replace(MARKER, " ").split())
+
+
+def query_views(query: QueryContext) -> dict[str, str]:
+    """The texts a query is scored with: the citing sentence, it with its neighbours, the paragraph, the section title."""
+    sentence = " ".join(query.sentence.replace(MARKER, " ").split()) or query.paragraph
+    return {"sent": sentence, "nbr": neighbourhood(query.marked) or sentence, "para": query.paragraph,
+            "sect": query.section_title}
+
+
+def znorm(scores: np.ndarray) -> np.ndarray:
+    """Scores minus their mean over the corpus, over their standard deviation (along the last axis)."""
+    mu = scores.mean(axis=-1, keepdims=True)
+    sd = scores.std(axis=-1, keepdims=True)
+    return (scores - mu) / np.where(sd > 0, sd, 1.0)
+
+
+def fuse(bm25: Mapping[str, np.ndarray], dense: Mapping[str, np.ndarray] | None, cited: np.ndarray | None,
+         weights: Weights = DEFAULT_WEIGHTS) -> np.ndarray:
+    """Weighted sum of z-normalised scores (1-D per query, or 2-D queries x entries); dense None = BM25 views only."""
+    total = None
+    parts = [(weights.bm25, bm25)] + ([(weights.dense, dense)] if dense is not None else [])
+    for wmap, scores in parts:
+        for view, w in wmap.items():
+            if w and view in scores:
+                term = w * znorm(np.asarray(scores[view], dtype=np.float32))
+                total = term if total is None else total + term
+    if total is None:
+        total = np.zeros_like(next(iter(bm25.values())), dtype=np.float32)
+    if cited is not None and weights.cited_elsewhere:
+        total = total + weights.cited_elsewhere * cited
+    return total
+
+
+def dense_view_scores(view_scores: Mapping[str, np.ndarray]) -> np.ndarray:
+    """One dense score per entry from its document and title embeddings: the better of the two."""
+    doc, title = view_scores["doc"], view_scores.get("title")
+    return doc if title is None else np.maximum(doc, title)
+
+
+class HybridScorer:
+    """Recall scores for a request: fused BM25 + dense when the corpus's embeddings are ready, else None."""
+
+    def __init__(self, stage: DenseStage, weights: Weights = DEFAULT_WEIGHTS) -> None:
+        self.stage = stage
+        self.weights = weights
+
+    def ready(self, corpus: Corpus) -> bool:
+        return self.stage.index_for(corpus.signature) is not None
+
+    def __call__(self, corpus: Corpus, request: "Request") -> np.ndarray | None:
+        """Fused scores aligned with ``corpus.entries``; None until the dense index exists (caller uses BM25)."""
+        index = self.stage.index_for(corpus.signature)
+        if index is None or len(index.keys) != len(corpus.entries):
+            self.stage.start(corpus.signature, corpus.entries)
+            return None
+        query, cited = request.query, request.cited_elsewhere
+        views = query_views(query)
+        w = self.weights
+        bm25 = {v: corpus.bm25.scores(views[v]) for v, wt in w.bm25.items() if wt}
+        dense_views = [v for v, wt in w.dense.items() if wt and views.get(v)]
+        dense = {}
+        if dense_views:
+            vectors = self.stage.embed_queries([views[v] for v in dense_views])
+            by_view = index.scores(vectors)
+            for i, v in enumerate(dense_views):
+                dense[v] = dense_view_scores({name: s[i] for name, s in by_view.items()})
+        prior = None
+        if cited and w.cited_elsewhere:
+            prior = np.fromiter((e.key in cited for e in corpus.entries), dtype=np.float32, count=len(corpus.entries))
+        return fuse(bm25, dense, prior, w)

@@ -1,0 +1,61 @@
+"""End to end with the default backend (no settings): completion answers from BM25 at once, then from the
+hybrid (BM25 + MiniLM) once the server's background embedding has reported its $/progress end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+from lsp_helpers import HANG_GUARD_S, complete, copy_example, open_doc, start
+
+# A fresh embedding cache for the server process, so the first completion finds no embeddings yet.
+CACHE_HOME = tempfile.mkdtemp(prefix="texcite-e2e-cache-")
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "texcite", "serve"],
+                            server_env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME, "HF_HUB_OFFLINE": "1"})
+EMBEDDING_TITLE = "texcite: embedding bibliography"
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def client(lsp_client: LanguageClient, tmp_path):
+    lsp_client.paper = copy_example(tmp_path)
+    await start(lsp_client, lsp_client.paper)  # no settings: reranker.backend = auto -> hybrid on this CPU
+    yield
+    await lsp_client.shutdown_session()
+
+
+def embedding_reports(client: LanguageClient) -> list:
+    """The $/progress reports of the embedding build (empty until it has begun)."""
+    for reports in client.progress_reports.values():
+        if reports and isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == EMBEDDING_TITLE:
+            return reports
+    return []
+
+
+async def embedding_finished(client: LanguageClient) -> list:
+    """Wait (on notifications, not time) until the embedding progress has ended."""
+    while not (reports := embedding_reports(client)) or not isinstance(reports[-1], types.WorkDoneProgressEnd):
+        await asyncio.wait_for(client.wait_for_notification(types.PROGRESS), HANG_GUARD_S * 5)
+    return reports
+
+
+async def test_default_backend_answers_from_bm25_then_from_the_hybrid(client: LanguageClient):
+    uri = open_doc(client, client.paper / "chapters" / "method.tex")
+    first = await complete(client, uri, 8, 40)
+    assert first.items[0].label == "nguyen2023distillation"
+    assert "BM25 score" in first.items[0].documentation.value  # the model is still loading: recall order
+
+    reports = await embedding_finished(client)
+    assert "64" in reports[-1].message or "32" in reports[-1].message  # 32 entries (title and document each)
+
+    second = await complete(client, uri, 8, 40)
+    assert "hybrid score" in second.items[0].documentation.value
+    assert second.items[0].label == "nguyen2023distillation"
+    assert [i.sort_text for i in second.items] == sorted(i.sort_text for i in second.items)
+    status = await client.protocol.send_request_async("texcite/status", {})
+    assert status.recall == "hybrid"

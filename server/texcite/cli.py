@@ -55,6 +55,8 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         if args.top < 1:
             raise CliError("--top must be at least 1")
         settings = settings.replace(completion_max_items=args.top)
+    # Every suggestion the CLI prints carries the model's score when a neural reranker runs.
+    settings = settings.replace(reranker_top_k=max(settings.reranker_top_k, settings.completion_max_items))
     offset = LineIndex(text).offset(args.line, args.character)
     ranker = Ranker(settings, workspace=os.path.dirname(path))
     result = ranker.suggest_blocking(path, text, offset)
@@ -67,7 +69,8 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
             "instruction": result.instruction,
             "reranker": {"backend": result.backend, "model": result.model},
             "suggestions": [
-                {"key": s.entry.key, "rank": s.rank, "score": s.score, "title": s.entry.title, "document": s.entry.document}
+                {"key": s.entry.key, "rank": s.rank, "score": s.score, "stage": s.stage, "title": s.entry.title,
+                 "document": s.entry.document}
                 for s in suggestions
             ],
         }

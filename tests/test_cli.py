@@ -1,0 +1,58 @@
+"""The command line as a user runs it: `texcite suggest` on the example paper, errors as one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from lsp_helpers import EXAMPLE
+
+METHOD = EXAMPLE / "chapters" / "method.tex"
+
+
+def texcite(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "texcite", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_suggest_prints_ranked_suggestions():
+    run = texcite("suggest", str(METHOD), "--line", "8", "--character", "40", "--top", "5", "--reranker", "none")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert len(lines) == 5
+    assert lines[0].split()[:2] == ["1.", "nguyen2023distillation"]
+
+
+def test_suggest_json_contract():
+    run = texcite("suggest", str(METHOD), "--line", "8", "--character", "40", "--top", "3", "--json", "--reranker", "none")
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert set(out) >= {"query", "suggestions", "instruction", "reranker"}
+    assert "knowledge distillation" in out["query"] and "\\cite" not in out["query"]
+    assert out["reranker"] == {"backend": "none", "model": ""}
+    assert [s["rank"] for s in out["suggestions"]] == [1, 2, 3]
+    top = out["suggestions"][0]
+    assert top["key"] == "nguyen2023distillation"
+    assert top["document"].startswith("Title: " + top["title"])
+    assert "\nAbstract: " in top["document"]
+    scores = [s["score"] for s in out["suggestions"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_missing_file_is_one_line_and_nonzero(tmp_path):
+    run = texcite("suggest", str(tmp_path / "nope.tex"), "--line", "0", "--character", "0")
+    assert run.returncode != 0
+    assert run.stderr.strip().count("\n") == 0 and "nope.tex" in run.stderr
+    assert "Traceback" not in run.stderr and run.stdout == ""
+
+
+def test_cursor_outside_a_cite_is_one_line_and_nonzero():
+    run = texcite("suggest", str(METHOD), "--line", "9", "--character", "3")
+    assert run.returncode != 0
+    assert "not inside" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_settings_schema_is_json():
+    run = texcite("settings-schema")
+    assert run.returncode == 0
+    assert "texcite.reranker.backend" in json.loads(run.stdout)

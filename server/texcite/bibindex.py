@@ -26,7 +26,7 @@ MONTHS = {
     "jul": "July", "aug": "August", "sep": "September", "oct": "October", "nov": "November", "dec": "December",
 }
 VENUE_FIELDS = ("journal", "journaltitle", "booktitle", "publisher", "school", "institution", "howpublished", "eprinttype")
-MAX_BIB_BYTES = 64 * 1024 * 1024
+MAX_BIB_BYTES = 256 * 1024 * 1024
 _AND_RE = re.compile(r"\s+and\s+", re.IGNORECASE)
 _YEAR_RE = re.compile(r"\d{4}")
 # Bytes that occur in text files; the rest are control characters that mark binary data.

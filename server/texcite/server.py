@@ -7,6 +7,7 @@ the event loop keeps answering; answers computed for an outdated document versio
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import os
 import sys
@@ -21,6 +22,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from texcite import __version__
 from texcite.bibindex import BibFile, Diagnostic
 from texcite.bibstore import BibStore
+from texcite.indexcache import cache_dir
 from texcite.presentation import detail, entry_markdown, filter_text, why_text
 from texcite.ranking import Prepared, Ranker, Result, make_dense_stage, make_reranker, uses_dense
 from texcite.references import key_at, undefined_keys
@@ -69,6 +71,7 @@ class TexciteServer(LanguageServer):
         self._indexing: dict[tuple[str, ...], asyncio.Future] = {}
         self._parsing: dict[str, asyncio.Future] = {}
         self._load_progress: asyncio.Future | None = None
+        self.closing = False
         self.dense: Any = None  # the hybrid recall's embedding stage (texcite.dense.DenseStage), shared by rankers
         self._embedding: dict[tuple, asyncio.Future] = {}
         self._embed_tokens: dict[tuple, str | None] = {}
@@ -101,6 +104,7 @@ class TexciteServer(LanguageServer):
             self.announce(f"texcite settings: {problem}", lsp.MessageType.Warning)
         old = self.settings
         self.settings = settings
+        self.store.cache.directory = cache_dir(settings.cache_dir)
         self._ensure_dense(old)
         self.ranker = Ranker(settings, self._read, self.workspace_folder(), self.store, dense=self.dense)
         if self.service is None or _rerank_key(old) != _rerank_key(settings):
@@ -232,6 +236,8 @@ class TexciteServer(LanguageServer):
 
     async def refresh_tex_diagnostics(self, uri: str) -> None:
         """Undefined keys and missing bibliographies of one open .tex document."""
+        if self.closing:
+            return
         doc = self.workspace.get_text_document(uri)
         path = _path(uri)
         if path is None:
@@ -380,6 +386,8 @@ def on_initialize(ls: TexciteServer, params: lsp.InitializeParams) -> None:
 @server.feature(lsp.INITIALIZED)
 async def on_initialized(ls: TexciteServer, params: lsp.InitializedParams) -> None:
     ls._loop = asyncio.get_running_loop()
+    # Warm the recall engine's import (numba/scipy: ~1 s) now rather than on the first completion.
+    asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "bm25s"))
     ls.ranker = Ranker(ls.settings, ls._read, ls.workspace_folder(), ls.store, dense=ls.dense)
     caps = ls.client_capabilities.workspace
     if caps is not None and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration:
@@ -405,6 +413,16 @@ async def fetch_configuration(ls: TexciteServer) -> None:
         return
     if result and isinstance(result[0], dict):
         ls.apply_settings(result[0])
+
+
+@server.feature(lsp.SHUTDOWN)
+def on_shutdown(ls: TexciteServer, params: None) -> None:
+    """Stop background work so nothing is sent after the client stops listening."""
+    ls.closing = True
+    if ls.service is not None:
+        ls.service.close()
+    for task in [*ls._indexing.values(), *ls._parsing.values()]:
+        task.cancel()
 
 
 @server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)

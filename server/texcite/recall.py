@@ -142,6 +142,8 @@ class Bm25Index:
         if self.model is not None:
             self._bm25 = self.model
             self.model = None
+            if not hasattr(self._bm25, "nonoccurrence_array"):  # written by an older texcite
+                self._bm25.nonoccurrence_array = None
             return
         if given is not None and len(given) == len(self.entries):
             corpus = [t.split() if t is not None else tokenize(entry_search_text(e)) for t, e in zip(given, self.entries)]

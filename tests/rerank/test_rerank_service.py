@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 
-import pytest
 
 from texcite.rerank.base import BackendUnavailable, IdentityReranker
 from texcite.rerank.service import RerankService, ScoreCache

@@ -128,13 +128,9 @@ class RerankService:
         None also means "fallback" or "off": check ``state`` to tell (then answer in recall order, complete).
         """
         self._remember_loop()
-        if self._state == "fallback":
-            return None
-        if self._state == "off" and self._reranker is not None:
-            return self._reranker.rank(query, list(docs))
-        cached = self._from_cache(query, docs)
-        if cached is not None:
-            return cached
+        ready, value = self._immediate(query, docs)
+        if ready:
+            return value
         waits = self._enqueue(query, docs, source)
         if waits:
             wrapped = [asyncio.wrap_future(f) for f in waits]
@@ -147,13 +143,9 @@ class RerankService:
 
     def scores_blocking(self, query: str, docs: Sequence[str], timeout_s: float | None = None) -> list[float] | None:
         """Synchronous variant for the CLI: waits (up to ``timeout_s``) and returns scores or None on failure."""
-        if self._state == "fallback":
-            return None
-        if self._state == "off" and self._reranker is not None:
-            return self._reranker.rank(query, list(docs))
-        cached = self._from_cache(query, docs)
-        if cached is not None:
-            return cached
+        ready, value = self._immediate(query, docs)
+        if ready:
+            return value
         waits = self._enqueue(query, docs, None)
         done, _ = concurrent.futures.wait(waits, timeout=timeout_s)
         if len(done) < len(waits):
@@ -207,6 +199,15 @@ class RerankService:
     def _tag(self) -> tuple[str, str, str]:
         r = self._reranker
         return (r.backend, r.model, self.instruction) if r is not None else ("", "", self.instruction)
+
+    def _immediate(self, query: str, docs: Sequence[str]) -> tuple[bool, list[float] | None]:
+        """An answer that needs no waiting: (True, None) after a failure, identity scores, or a full cache hit."""
+        if self._state == "fallback":
+            return True, None
+        if self._state == "off" and self._reranker is not None:
+            return True, self._reranker.rank(query, list(docs))
+        cached = self._from_cache(query, docs)
+        return cached is not None, cached
 
     def _from_cache(self, query: str, docs: Sequence[str]) -> list[float] | None:
         if self._reranker is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Sequence
 
+from texcite.heavy import IMPORT_LOCK
 from texcite.rerank.base import BackendUnavailable
 from texcite.rerank.qwen3_format import Qwen3Format
 from texcite.settings import DEFAULT_INSTRUCTION
@@ -41,9 +42,10 @@ class TransformersReranker:
         dtype: str = "auto",
     ) -> None:
         try:
-            import torch
-            import transformers
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+            with IMPORT_LOCK:
+                import torch
+                import transformers
+                from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as err:
             raise BackendUnavailable(
                 f"the transformers reranker needs torch and transformers ({err.name} is missing); "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Sequence
 
+from texcite.heavy import IMPORT_LOCK
 from texcite.rerank.base import BackendUnavailable, RerankError
 from texcite.rerank.qwen3_format import HF_OVERRIDES, Qwen3Format
 from texcite.settings import DEFAULT_INSTRUCTION
@@ -37,7 +38,8 @@ class VllmReranker:
         **engine_kwargs: Any,
     ) -> None:
         try:
-            import vllm
+            with IMPORT_LOCK:
+                import vllm
         except ImportError as err:
             raise BackendUnavailable(
                 f"the vllm reranker needs vLLM ({err.name} is missing); install it with: {INSTALL_HINT}, "

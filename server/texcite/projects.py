@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Callable
 
 from texcite.bibstore import BibStore
 from texcite.corpus import Corpus

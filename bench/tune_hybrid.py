@@ -9,92 +9,50 @@ MRR the reciprocal rank of the first. Score matrices are cached under /tmp/texci
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
-import re
 import sys
 import time
-from collections import Counter
 
 import numpy as np
 
 from texcite.bibstore import BibStore
-from texcite.citecontext import CiteMatcher, in_comment
-from texcite.dense import DenseStage, build_index
-from texcite.discovery import discover
-from texcite.paragraph import MARKER
+from texcite.citecontext import CiteMatcher
+from texcite.dense import MAX_TOKENS, QUERY_MAX_TOKENS, DenseStage, build_index
+from texcite.discovery import discover, read_disk
 from texcite.pipeline import build_request
-from texcite.references import key_uses
+from texcite import hybrid
 
 CACHE = "/tmp/texcite-tune"
 
 
 def citations(project_dir: str, matcher: CiteMatcher):
-    """(file text, citations) of a project: each citation = (request, relevant keys, other key uses in the document)."""
-    meta = json.load(open(os.path.join(project_dir, "SOURCE.json")))
-    main = os.path.join(project_dir, meta["main"])
-    project = discover(main, workspace=project_dir)
+    """The corpus and citations of a project, found exactly as `texcite eval` finds them; each citation carries
+    its request, the true keys and the keys cited elsewhere in its (emptied) file."""
+    from texcite.evaluation import citation_examples, project_root
+
+    env = dict(os.environ)
+    env["BIBINPUTS"] = os.pathsep.join(x for x in (project_dir, env.get("BIBINPUTS", "")) if x)
+    project = discover(project_root(project_dir), env=env)
     corpus = BibStore().corpus(project.bib_files)
     out = []
-    texts = {}
     for f in project.tex_files:
-        try:
-            texts[f] = open(f, encoding="utf-8", errors="replace").read()
-        except OSError:
+        text = read_disk(f)
+        if text is None:
             continue
-    doc_uses = Counter()
-    file_uses = {}
-    for f, text in texts.items():
-        file_uses[f] = Counter(u.key for u in key_uses(text, matcher))
-        doc_uses.update(file_uses[f])
-    for f, text in texts.items():
-        for cmd in matcher.iter_commands(text):
-            if in_comment(text, cmd.start):
-                continue
-            groups = [g for g in cmd.groups if g.closed]
-            keys = cmd.keys(text)
-            if not groups or not keys or any(k not in corpus.by_key for k in keys):
-                continue
-            g = groups[-1]
-            # remove every key of the command: the protocol predicts the whole command
-            new = text
-            for gg in reversed(groups):
-                new = new[: gg.start] + new[gg.end :]
-            offset = groups[0].start
-            req = build_request(new, offset, matcher)
-            if req is None:
-                continue
-            mine = Counter(keys)
-            others_doc = doc_uses - mine
-            others_file = file_uses[f] - mine
-            out.append({"req": req, "keys": keys, "doc": set(+others_doc), "file": set(+others_file)})
+        for ex in citation_examples(f, text, matcher, corpus.by_key)[0]:
+            req = build_request(ex.text, ex.offset, matcher)
+            if req is not None:
+                out.append({"req": req, "keys": list(ex.keys), "file": dict(req.cited_elsewhere)})
     return corpus, out
 
 
-def neighbours(marked: str) -> str:
-    """The citing sentence with one sentence before and after."""
-    from texcite.paragraph import _SENTENCE_END_RE
-
-    pos = marked.find(MARKER)
-    bounds = [0] + [m.end() for m in _SENTENCE_END_RE.finditer(marked)] + [len(marked)]
-    idx = max(i for i, b in enumerate(bounds[:-1]) if b <= max(pos, 0))
-    lo = bounds[max(0, idx - 1)]
-    hi = bounds[min(len(bounds) - 1, idx + 2)]
-    return marked[lo:hi].replace(MARKER, " ").strip()
-
-
 def query_views(req) -> dict[str, str]:
+    """The server's views (texcite.hybrid.query_views) plus the ones only tried here."""
     q = req.query
-    sent = q.sentence.replace(MARKER, " ").strip() or q.paragraph
-    return {
-        "para": q.paragraph,
-        "text": q.text,
-        "sent": sent,
-        "nbr": neighbours(q.marked),
-        "sect": q.section_title,
-        "sent+sect": f"{q.section_title}. {sent}" if q.section_title else sent,
-    }
+    views = hybrid.query_views(q)
+    sent = views["sent"]
+    return {**views, "text": q.text, "sent+sect": f"{q.section_title}. {sent}" if q.section_title else sent}
 
 
 def project_matrices(project_dir: str, stage: DenseStage):
@@ -112,19 +70,20 @@ def project_matrices(project_dir: str, stage: DenseStage):
     dense = {}
     t0 = time.time()
     for v in ["para", "sent", "nbr", "sent+sect", "sect"]:
-        qv = stage.embedder.embed([q[v] for q in views], batch_size=32)
+        cap = QUERY_MAX_TOKENS if v == "sent" else MAX_TOKENS  # the sentence view as the server embeds it
+        qv = stage.embedder.embed([q[v] for q in views], batch_size=32, max_tokens=cap)
         for dv, m in index.views.items():
             dense[(v, dv)] = qv @ m.T
     print(f"  queries embedded in {time.time() - t0:.0f}s", file=sys.stderr)
     keys = [e.key for e in corpus.entries]
     pos = {k: i for i, k in enumerate(keys)}
     rel = [[pos[k] for k in c["keys"]] for c in cits]
-    doc_prior = np.zeros((len(cits), len(keys)), np.float32)
-    file_prior = np.zeros((len(cits), len(keys)), np.float32)
+    cited = np.zeros((len(cits), len(keys)), np.float32)  # uses of each key elsewhere in the citation's file
     for i, c in enumerate(cits):
-        doc_prior[i, [pos[k] for k in c["doc"] if k in pos]] = 1
-        file_prior[i, [pos[k] for k in c["file"] if k in pos]] = 1
-    data = {"name": name, "bm25": bm25, "dense": dense, "rel": rel, "doc_prior": doc_prior, "file_prior": file_prior,
+        for k, n in c["file"].items():
+            if k in pos:
+                cited[i, pos[k]] = n
+    data = {"name": name, "bm25": bm25, "dense": dense, "rel": rel, "cited": cited,
             "sect_empty": np.array([not q["sect"] for q in views])}
     os.makedirs(CACHE, exist_ok=True)
     pickle.dump(data, open(path, "wb"))
@@ -213,17 +172,36 @@ def experiments(datas) -> None:
 
 
 def hybrid_variants():
+    """What was tried (z = per-query z-score; dense = max over the entry's document and title embeddings)."""
     V = {}
     D = lambda d, q, dv: d["dense"][(q, dv)]
     mx = lambda d, q: np.maximum(D(d, q, "doc"), D(d, q, "title"))
-    V["z: bm25 sent+nbr+para, dense sent+nbr+para(doc)"] = lambda d: (
-        z(d["bm25"]["sent"]) + z(d["bm25"]["nbr"]) + z(d["bm25"]["para"]) + z(D(d, "sent", "doc")) + z(D(d, "nbr", "doc")) + z(D(d, "para", "doc")))
-    V["z: bm25 sent+nbr+para, dense max(doc,title)"] = lambda d: (
-        z(d["bm25"]["sent"]) + z(d["bm25"]["nbr"]) + z(d["bm25"]["para"]) + z(mx(d, "sent")) + z(mx(d, "nbr")) + z(mx(d, "para")))
-    base = V["z: bm25 sent+nbr+para, dense max(doc,title)"]
-    for w in [0.5, 1, 2, 3]:
-        V[f"  + doc prior w={w}"] = lambda d, w=w: base(d) + w * d["doc_prior"]
-        V[f"  + file prior w={w}"] = lambda d, w=w: base(d) + w * d["file_prior"]
+    B = lambda d, v: d["bm25"][v]
+    V["z: bm25 sent+nbr+para + dense sent+nbr+para (doc only)"] = lambda d: (
+        z(B(d, "sent")) + z(B(d, "nbr")) + z(B(d, "para")) + z(D(d, "sent", "doc")) + z(D(d, "nbr", "doc")) + z(D(d, "para", "doc")))
+    V["z: bm25 sent+nbr+para + dense sent+nbr+para"] = lambda d: (
+        z(B(d, "sent")) + z(B(d, "nbr")) + z(B(d, "para")) + z(mx(d, "sent")) + z(mx(d, "nbr")) + z(mx(d, "para")))
+    for w in (1, 2, 3):
+        V[f"z: bm25 sent+nbr+para + {w}·dense sent"] = lambda d, w=w: (
+            z(B(d, "sent")) + z(B(d, "nbr")) + z(B(d, "para")) + w * z(mx(d, "sent")))
+    V["z: bm25 text + 1.5·dense sent"] = lambda d: z(B(d, "text")) + 1.5 * z(mx(d, "sent"))
+    V["z: bm25 sent+para + 2·dense sent"] = lambda d: z(B(d, "sent")) + z(B(d, "para")) + 2 * z(mx(d, "sent"))
+    V["z: bm25 log1p sent+para + 2·dense sent"] = lambda d: (
+        z(np.log1p(B(d, "sent"))) + z(np.log1p(B(d, "para"))) + 2 * z(mx(d, "sent")))
+    V["z: bm25 sent+para + 2·dense sent (doc only)"] = lambda d: z(B(d, "sent")) + z(B(d, "para")) + 2 * z(D(d, "sent", "doc"))
+    base = V["z: bm25 sent+para + 2·dense sent"]
+    for w in (1, 2):
+        V[f"  + {w}·[cited elsewhere in the file]"] = lambda d, w=w: base(d) + w * (d["cited"] > 0)
+    for w in (1, 2, 3):
+        V[f"  + {w}·log(1 + uses elsewhere in the file)"] = lambda d, w=w: base(d) + w * np.log1p(d["cited"])
+    V["RRF(k=60) of the final views + 2·log1p(uses)/60"] = lambda d: (
+        rrf(B(d, "sent")) + 0.5 * rrf(B(d, "para")) + 2 * rrf(mx(d, "sent")) + 2 * np.log1p(d["cited"]) / 60)
+    V["**final** (texcite.hybrid.fuse, DEFAULT_WEIGHTS): bm25 sent 1 + para 0.5, dense sent 2, 2·log1p(uses)"] = lambda d: (
+        hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"sent": mx(d, "sent")}, d["cited"]))
+    V["final without the dense stage (BM25 views + prior)"] = lambda d: (
+        hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, None, d["cited"]))
+    V["final without the prior"] = lambda d: (
+        hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"sent": mx(d, "sent")}, None))
     return V
 
 

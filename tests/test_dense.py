@@ -21,6 +21,12 @@ BIB = """
 """
 
 
+@pytest.fixture(autouse=True)
+def own_cache_dir(monkeypatch) -> None:
+    """These tests give each stage its own cache folder; the session-wide override would share one."""
+    monkeypatch.delenv("TEXCITE_CACHE_DIR", raising=False)
+
+
 @pytest.fixture(scope="module")
 def embedder() -> Embedder:
     os.environ["HF_HUB_OFFLINE"] = "1"

@@ -17,7 +17,7 @@ from lsp_helpers import HANG_GUARD_S, complete, copy_example, open_doc, start
 # A fresh embedding cache for the server process, so the first completion finds no embeddings yet.
 CACHE_HOME = tempfile.mkdtemp(prefix="texcite-e2e-cache-")
 SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "texcite", "serve"],
-                            server_env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME, "HF_HUB_OFFLINE": "1"})
+                            server_env={**os.environ, "TEXCITE_CACHE_DIR": CACHE_HOME, "HF_HUB_OFFLINE": "1"})
 EMBEDDING_TITLE = "texcite: embedding bibliography"
 
 

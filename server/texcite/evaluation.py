@@ -353,12 +353,14 @@ def run_eval(paths: Sequence[str], settings, mode: str = "default", stream=sys.s
 
 
 def _backend_of(settings) -> tuple[str, str]:
-    from texcite.ranking import make_reranker
+    from texcite.ranking import make_reranker, uses_dense
 
     try:
         reranker = make_reranker(settings)
     except Exception as err:
         return f"unavailable ({err})", ""
+    if reranker.backend == "none" and uses_dense(settings):
+        return "hybrid", settings.dense_model or "all-MiniLM-L6-v2"  # recall-only: BM25 + MiniLM, no reranker
     return reranker.backend, reranker.model
 
 

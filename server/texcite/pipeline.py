@@ -6,8 +6,9 @@ Pure and synchronous; the server runs the reranker step through its deadline-awa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Request:
 
     cite: CiteContext
     query: QueryContext
-    cited_elsewhere: frozenset[str] = frozenset()
+    cited_elsewhere: Mapping[str, int] = field(default_factory=dict)  # key -> uses outside this command
 
 
 # Fused recall scores for a request, aligned with corpus.entries; None = not available (use BM25).
@@ -63,9 +64,9 @@ def build_request(text: str, offset: int, matcher: CiteMatcher) -> Request | Non
     return Request(cite, query, cited_elsewhere(text, matcher, cite.command.start, cite.command.end))
 
 
-def cited_elsewhere(text: str, matcher: CiteMatcher, start: int, end: int) -> frozenset[str]:
-    """Keys the document cites outside the command at ``start:end`` (the one being written)."""
-    return frozenset(u.key for u in key_uses(text, matcher) if not start <= u.start < end)
+def cited_elsewhere(text: str, matcher: CiteMatcher, start: int, end: int) -> dict[str, int]:
+    """How often the document cites each key outside the command at ``start:end`` (the one being written)."""
+    return dict(Counter(u.key for u in key_uses(text, matcher) if not start <= u.start < end))
 
 
 def matches_prefix(entry: Entry, prefix: str) -> bool:

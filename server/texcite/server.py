@@ -421,6 +421,8 @@ def on_shutdown(ls: TexciteServer, params: None) -> None:
     ls.closing = True
     if ls.service is not None:
         ls.service.close()
+    if ls.dense is not None:
+        ls.dense.close()
     for task in [*ls._indexing.values(), *ls._parsing.values()]:
         task.cancel()
 

@@ -1,0 +1,189 @@
+"""Speed of the hybrid recall on a seeded 10k-entry synthetic bib (bench/synthbib.py), on this machine's CPU.
+
+1. Added completion latency: recall with the dense stage ready (query embedding + BM25 views + fusion) minus
+   BM25-only recall, over the same requests; p50/p95. The entry matrix is random unit vectors of the model's
+   shape (the per-query work does not depend on the values), so this runs without a 10k first build.
+2. First-time embedding in the background: the real build of all 10k entries runs in the dense worker while
+   (a) an asyncio loop measures how late its 10 ms ticks fire and (b) BM25 requests run in a worker thread as
+   the server runs them; both are compared with the same measurement without the build. Stopped after
+   ``--build-seconds`` (the build continues in a real server; throughput is reported).
+
+Usage: python bench/dense_bench.py [--entries 10000] [--requests 200] [--build-seconds 60]
+Writes bench/results/dense.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from synthbib import Vocabulary, make_bib, paragraph  # noqa: E402
+
+from texcite.bibindex import parse_bib  # noqa: E402
+from texcite.citecontext import CiteMatcher  # noqa: E402
+from texcite.corpus import Corpus  # noqa: E402
+from texcite.dense import VIEWS, DenseIndex, DenseStage  # noqa: E402
+from texcite.hybrid import HybridScorer  # noqa: E402
+from texcite.pipeline import build_request, recall  # noqa: E402
+
+TARGET_ADDED_P95_MS = 25.0
+TARGET_DELAY_MS = 50.0
+
+
+def pct(xs: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(xs), q)) if xs else float("nan")
+
+
+def requests(n: int, keys: list[str], seed: int = 1):
+    """Synthetic documents with a paragraph, a \\cite{} at the cursor and a few other citations."""
+    vocab, rng = Vocabulary(seed), random.Random(seed)
+    matcher = CiteMatcher()
+    out = []
+    for _ in range(n):
+        other = " ".join(f"\\cite{{{rng.choice(keys)}}}." for _ in range(5))
+        text = f"\\section{{{paragraph(vocab, rng, 1)}}}\n{other}\n\n{paragraph(vocab, rng, 3)} \\cite{{}} {paragraph(vocab, rng, 2)}\n"
+        out.append(build_request(text, text.index("\\cite{}") + 6, matcher))
+    return out
+
+
+def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
+    """Per-request time of hybrid recall minus BM25 recall (top 100), ms."""
+    rng = np.random.default_rng(0)
+    stage.embedder.load()
+    dim = stage.embedder.dim
+    views = {}
+    for v in VIEWS:
+        m = rng.standard_normal((len(corpus), dim)).astype(np.float32)
+        views[v] = m / np.linalg.norm(m, axis=1, keepdims=True)
+    stage._ready[corpus.signature] = DenseIndex([e.key for e in corpus.entries], views)
+    scorer = HybridScorer(stage)
+    for r in reqs[:5]:  # warm-up
+        recall(corpus, r, 100, scorer)
+    bm25, hybrid = [], []
+    for r in reqs:
+        t = time.perf_counter()
+        recall(corpus, r, 100)
+        bm25.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        recall(corpus, r, 100, scorer)
+        hybrid.append((time.perf_counter() - t) * 1000)
+    added = [h - b for h, b in zip(hybrid, bm25)]
+    return {"bm25_p50": pct(bm25, 50), "bm25_p95": pct(bm25, 95), "hybrid_p50": pct(hybrid, 50),
+            "hybrid_p95": pct(hybrid, 95), "added_p50": pct(added, 50), "added_p95": pct(added, 95)}
+
+
+async def responsiveness(corpus: Corpus, reqs, seconds: float) -> dict:
+    """Loop tick lateness and BM25 request latency (worker thread, as the server) over ``seconds``."""
+    lags: list[float] = []
+    latencies: list[float] = []
+    stop = time.perf_counter() + seconds
+
+    async def ticker() -> None:
+        while time.perf_counter() < stop:
+            t = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append((time.perf_counter() - t - 0.01) * 1000)
+
+    async def asker() -> None:
+        i = 0
+        while time.perf_counter() < stop:
+            r = reqs[i % len(reqs)]
+            t = time.perf_counter()
+            await asyncio.to_thread(recall, corpus, r, 100)
+            latencies.append((time.perf_counter() - t) * 1000)
+            i += 1
+            await asyncio.sleep(0.05)
+
+    await asyncio.gather(ticker(), asker())
+    return {"lag_p95": pct(lags, 95), "lag_max": max(lags), "req_p50": pct(latencies, 50),
+            "req_p95": pct(latencies, 95), "req_max": max(latencies), "requests": len(latencies)}
+
+
+def background_build(corpus: Corpus, reqs, seconds: float, threads: int | None) -> dict:
+    baseline = asyncio.run(responsiveness(corpus, reqs, min(seconds, 20)))
+    with tempfile.TemporaryDirectory() as cache:
+        done = {"n": 0, "total": 0}
+        stage = DenseStage(cache_dir=cache, threads=threads,
+                           on_progress=lambda sig, d, t: done.update(n=d, total=t))
+        stage.embedder.load()  # model load is a one-off, measured apart
+        started = time.perf_counter()
+        stage.start(corpus.signature, corpus.entries)
+        during = asyncio.run(responsiveness(corpus, reqs, seconds))
+        elapsed = time.perf_counter() - started
+        stage.close()
+    rate = done["n"] / elapsed if elapsed else 0.0
+    return {"baseline": baseline, "during": during, "embedded": done["n"], "texts": done["total"],
+            "texts_per_s": rate, "eta_s": done["total"] / rate if rate else float("nan"), "threads": stage.embedder.threads}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--entries", type=int, default=10_000)
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--build-seconds", type=float, default=60.0)
+    ap.add_argument("--threads", type=int, default=None, help="torch threads of the dense worker (default: cores/2)")
+    ap.add_argument("--out", default=str(HERE / "results" / "dense.md"))
+    args = ap.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    bib, keys = make_bib(args.entries)
+    corpus = Corpus([parse_bib(bib, "/synthetic.bib")])
+    corpus.bm25
+    reqs = requests(args.requests, keys)
+    print(f"{len(corpus)} entries, {len(reqs)} requests", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory() as cache:
+        stage = DenseStage(cache_dir=cache)
+        lat = added_latency(corpus, reqs, stage)
+        stage.close()
+    print(lat, file=sys.stderr)
+    bg = background_build(corpus, reqs, args.build_seconds, args.threads)
+    print(bg, file=sys.stderr)
+
+    b, d = bg["baseline"], bg["during"]
+    delay_p95 = d["req_p95"] - b["req_p95"]
+    delay_max = max(d["req_max"] - b["req_p50"], d["lag_max"])
+    lines = [
+        "# Dense stage speed (bench/dense_bench.py)",
+        "",
+        f"{len(corpus)} synthetic entries (bench/synthbib.py), {len(reqs)} requests, {os.cpu_count()} cores, "
+        f"load average at start {os.getloadavg()[0]:.1f} (the machine is shared; numbers are upper bounds).",
+        "",
+        "## Completion latency added by the hybrid (query embedding of 2 views + 3 BM25 views + fusion)",
+        "",
+        "| recall (top 100) | p50 ms | p95 ms |",
+        "| --- | --- | --- |",
+        f"| BM25 only | {lat['bm25_p50']:.1f} | {lat['bm25_p95']:.1f} |",
+        f"| hybrid | {lat['hybrid_p50']:.1f} | {lat['hybrid_p95']:.1f} |",
+        f"| **added** | {lat['added_p50']:.1f} | **{lat['added_p95']:.1f}** (target ≤ {TARGET_ADDED_P95_MS:.0f}) |",
+        "",
+        f"## First-time embedding in the background ({bg['threads']} torch thread(s), measured for {args.build_seconds:.0f} s)",
+        "",
+        f"Embedded {bg['embedded']} of {bg['texts']} texts ({bg['texts_per_s']:.1f}/s; whole build ≈ {bg['eta_s'] / 60:.1f} min).",
+        "",
+        "| | loop tick lateness p95 / max ms | BM25 request p50 / p95 / max ms | requests |",
+        "| --- | --- | --- | --- |",
+        f"| idle | {b['lag_p95']:.1f} / {b['lag_max']:.1f} | {b['req_p50']:.1f} / {b['req_p95']:.1f} / {b['req_max']:.1f} | {b['requests']} |",
+        f"| during the build | {d['lag_p95']:.1f} / {d['lag_max']:.1f} | {d['req_p50']:.1f} / {d['req_p95']:.1f} / {d['req_max']:.1f} | {d['requests']} |",
+        "",
+        f"Added delay during the build: p95 {delay_p95:.1f} ms, worst {delay_max:.1f} ms (target ≤ {TARGET_DELAY_MS:.0f}).",
+        "",
+    ]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text("\n".join(lines))
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

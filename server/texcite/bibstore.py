@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 from texcite.bibindex import BibFile, Entry
 from texcite.corpus import Corpus
-from texcite.indexcache import BibParser, DiskCache, ParsedBib, cache_dir
+from texcite.indexcache import BibParser, DiskCache, ParsedBib, cache_dir, release_memory
 
 _MAX_CORPORA = 8
 
@@ -106,15 +106,17 @@ class BibStore:
 
     def corpus(self, paths: Sequence[str]) -> Corpus:
         """The merged, indexed entries of ``paths``; cached while their contents stay the same."""
-        files = [self.get(p) for p in paths]
-        key = tuple((f.path, f.digest) for f in files)
-        with self._lock:
-            corpus = self._corpora.get(key)
-            if corpus is not None:
-                self._corpora.move_to_end(key)
-                return corpus
-        corpus = Corpus(files, entry_tokens=self._entry_tokens, index_cache=self.cache)
-        corpus.bm25  # build the index here, in the caller's (worker) thread
+        with self.cache.deferred():  # cache files are written once the index is built
+            files = [self.get(p) for p in paths]
+            key = tuple((f.path, f.digest) for f in files)
+            with self._lock:
+                corpus = self._corpora.get(key)
+                if corpus is not None:
+                    self._corpora.move_to_end(key)
+                    return corpus
+            corpus = Corpus(files, entry_tokens=self._entry_tokens, index_cache=self.cache)
+            corpus.bm25  # build the index here, in the caller's (worker) thread
+        release_memory()
         with self._lock:
             self._corpora[key] = corpus
             while len(self._corpora) > _MAX_CORPORA:

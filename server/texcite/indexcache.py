@@ -9,6 +9,7 @@ Cache files are written atomically (temp file + rename); an unreadable or corrup
 from __future__ import annotations
 
 import bisect
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -16,17 +17,17 @@ import os
 import pickle
 import re
 import tempfile
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from texcite.bibindex import MAX_BIB_BYTES, BibFile, Diagnostic, Entry, decode_bytes, parse_bib
+from texcite.bibindex import MAX_BIB_BYTES, BibFile, Diagnostic, Entry, decode_bytes, parse_bib, split_blocks
 from texcite.recall import entry_search_text, tokenize
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-_BLOCK_RE = re.compile(r"^[ \t]*@", re.MULTILINE)
 _STRING_RE = re.compile(r"[ \t]*@\s*string\s*[{(]", re.IGNORECASE)
 # A change touching more blocks than this share of the file is re-parsed whole (one parse is cheaper then).
 _INCREMENTAL_SHARE = 0.2
@@ -41,6 +42,27 @@ def cache_dir(setting: str = "", env: dict[str, str] | None = None) -> str:
         return os.path.expanduser(setting)
     base = env.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "texcite")
+
+
+_LIBC: Any = None
+
+
+def release_memory() -> None:
+    """Give freed heap memory back to the OS (glibc ``malloc_trim``; a no-op elsewhere).
+
+    Parsing and indexing a large bib frees far more than it keeps (the file's text, token lists, numpy
+    temporaries); without a trim the server's resident size stays at the peak."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None)
+            _LIBC = libc if hasattr(libc, "malloc_trim") else False
+        except OSError:
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
 
 
 class _YieldingWriter:
@@ -62,6 +84,24 @@ class DiskCache:
         # Writes happen after the index is ready, in one worker thread (joined at interpreter exit).
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-cache") if background else None
         self._pending: list[Future] = []
+        self._held = 0  # while > 0 (inside ``deferred``), writes wait in _queue
+        self._queue: list[tuple] = []
+        self._hold_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Queue writes until the block ends: pickling in the writer thread would compete for the GIL with the
+        index build that follows a parse (a one-entry re-index is mostly that build)."""
+        with self._hold_lock:
+            self._held += 1
+        try:
+            yield self
+        finally:
+            with self._hold_lock:
+                self._held -= 1
+                queued, self._queue = (self._queue, []) if self._held == 0 else ([], self._queue)
+            for item in queued:
+                self.store(*item)
 
     def flush(self) -> None:
         """Wait until every scheduled write is on disk."""
@@ -103,6 +143,10 @@ class DiskCache:
         if self._writer is None:
             self._write(path, kind, key, payload)
             return
+        with self._hold_lock:
+            if self._held:
+                self._queue.append((kind, key, payload))
+                return
         self._pending = [f for f in self._pending if not f.done()]
         self._pending.append(self._writer.submit(self._write, path, kind, key, payload))
 
@@ -117,6 +161,8 @@ class DiskCache:
             os.replace(tmp, path)
             tmp = None
             self.stats["writes"] += 1
+            payload = None
+            release_memory()  # the pickler's buffers and memo
         except Exception as err:  # a read-only or full disk only costs speed
             log.info("cannot write cache file %s: %s", path, err)
             self.stats["write_errors"] += 1
@@ -152,15 +198,7 @@ def entry_tokens(entry: Entry) -> str:
     return " ".join(tokenize(entry_search_text(entry)))
 
 
-def _split_blocks(text: str) -> list[tuple[int, int, int]]:
-    """(start, end, first line) of the text before the first ``@`` and of every ``@``-block."""
-    starts = [0] + [m.start() for m in _BLOCK_RE.finditer(text) if m.start() > 0]
-    out, line = [], 0
-    for i, s in enumerate(starts):
-        e = starts[i + 1] if i + 1 < len(starts) else len(text)
-        out.append((s, e, line))
-        line += text.count("\n", s, e)
-    return out
+_split_blocks = split_blocks  # kept for callers of the old name
 
 
 def _shift(items: list, delta: int, path: str) -> list:

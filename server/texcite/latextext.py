@@ -65,6 +65,7 @@ _CONTROL_SYMBOL_RE = re.compile(r"\\(?P<char>[^A-Za-z])")
 _SPACE_RE = re.compile(r"\s+")
 # Space left before punctuation by a dropped command ("bark \cite{x}." -> "bark ."), or after an opening bracket.
 _PUNCT_SPACE_RE = re.compile(r"\s+(?=[.,;:!?)\]])|(?<=[(\[])\s+")
+_PUNCT_SPACE_ONE_RE = re.compile(r" (?=[.,;:!?)\]])")  # with "( " / "[ " replaced: the same once spaces are folded
 
 
 def strip_comments(tex: str) -> str:
@@ -113,4 +114,9 @@ def to_plain(tex: str, *, comments: bool = True) -> str:
 
 def tidy_spaces(text: str) -> str:
     """Fold whitespace runs to one space and drop the space before punctuation (``"bark ."`` -> ``"bark."``)."""
-    return _PUNCT_SPACE_RE.sub("", _SPACE_RE.sub(" ", text)).strip()
+    text = " ".join(text.split())  # str.split and \s agree on what whitespace is
+    if " " not in text:
+        return text
+    if "( " in text or "[ " in text:
+        text = text.replace("( ", "(").replace("[ ", "[")
+    return _PUNCT_SPACE_ONE_RE.sub("", text)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
+import threading
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -30,6 +32,28 @@ _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _KEY_RUN_RE = re.compile(r"(?P<letters>[^\W\d_]+)|(?P<digits>\d+)")
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
+def import_bm25s():
+    """Import bm25s without numba (about 65 MB of resident memory and a second of start-up): texcite builds the
+    score matrix itself and scores a handful of query terms, for which bm25s's numpy backend is as fast.
+    numba stays importable for anything else that wants it."""
+    with _IMPORT_LOCK:
+        if "bm25s" in sys.modules:
+            return sys.modules["bm25s"]
+        block = "numba" not in sys.modules
+        if block:
+            sys.modules["numba"] = None  # type: ignore[assignment]  # makes 'import numba' raise ImportError
+        try:
+            import bm25s
+        finally:
+            if block and sys.modules.get("numba", 0) is None:
+                del sys.modules["numba"]
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
+        return bm25s
+
+
 def _normalize(w: str) -> str:
     """One word's token: '' for stopwords and one-letter words, a light plural strip ('models' ~ 'model')."""
     if len(w) < 2 or w in STOPWORDS:
@@ -43,9 +67,28 @@ _NORMALIZED: dict[str, str] = {}  # word -> token memo: indexing 10k abstracts m
 _MAX_NORMALIZED = 500_000
 
 
+# Bytes of ASCII characters other than letters and digits -> space (UTF-8 bytes >= 128 kept): translating the
+# encoded text and splitting gives _WORD_RE.findall's words for ASCII runs, a few times faster.
+_ASCII_SEPARATORS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in range(256))
+
+
+def _words(text: str) -> list[str]:
+    """``_WORD_RE.findall(text)``, faster."""
+    words = text.encode("utf-8", "surrogatepass").translate(_ASCII_SEPARATORS).decode("utf-8", "surrogatepass").split()
+    if text.isascii():
+        return words
+    out: list[str] = []
+    for w in words:
+        if w.isascii():
+            out.append(w)
+        else:  # non-ASCII punctuation may still separate words here
+            out += _WORD_RE.findall(w)
+    return out
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased word tokens without stopwords and one-letter words (a light plural strip keeps 'models' ~ 'model')."""
-    words = _WORD_RE.findall(text.lower())
+    words = _words(text.lower())
     memo = _NORMALIZED
     try:
         return [t for t in map(memo.__getitem__, words) if t]
@@ -121,6 +164,87 @@ def build_lucene_scores(corpus: Sequence[Sequence[str]], k1: float, b: float) ->
     return vocab, {"data": score[order], "indices": pair_doc[order].astype(np.int32), "indptr": indptr, "num_docs": n_docs}
 
 
+class TermCounts:
+    """Term counts of each entry against one growing vocabulary, remembered by the entry's search tokens.
+
+    Rebuilding an index after one entry changed then counts the terms of that entry only; the score matrix is
+    assembled from the remembered (term ids, counts) with whole-array numpy operations. Thread-safe.
+    """
+
+    def __init__(self, max_remembered: int = 400_000, max_vocab: int = 4_000_000) -> None:
+        self.max_remembered = max_remembered
+        self.max_vocab = max_vocab
+        self._lock = threading.Lock()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.vocab: dict[str, int] = {"": 0}  # bm25s adds an empty token; keep its ids compatible
+        self._counts: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def clear(self) -> None:
+        with self._lock:
+            self._reset()
+
+    def _count(self, strings: list[str]) -> None:
+        """Remember the counts of ``strings`` (token strings not seen before), all at once."""
+        from itertools import chain
+
+        corpus = [t.split() for t in strings]
+        flat = list(chain.from_iterable(corpus))
+        vocab = self.vocab
+        for t in dict.fromkeys(flat):
+            if t not in vocab:
+                vocab[t] = len(vocab)
+        n_vocab = len(vocab)
+        term = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
+        doc_len = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
+        doc = np.repeat(np.arange(len(corpus), dtype=np.int64), doc_len)
+        pairs, tf = np.unique(doc * n_vocab + term, return_counts=True)  # sorted by (doc, term)
+        pair_doc, pair_term = np.divmod(pairs, n_vocab)
+        cuts = np.searchsorted(pair_doc, np.arange(1, len(corpus)))
+        ids = np.split(pair_term.astype(np.int32), cuts)
+        counts = np.split(tf.astype(np.int32), cuts)
+        self._counts.update(zip(strings, zip(ids, counts)))
+
+    def build(self, strings: Sequence[str], k1: float, b: float) -> tuple[dict[str, int], dict]:
+        """(vocabulary, bm25s 'lucene' score matrix) for entries with these search-token strings."""
+        with self._lock:
+            if len(self._counts) > self.max_remembered or len(self.vocab) > self.max_vocab:
+                self._reset()
+            missing = [t for t in dict.fromkeys(strings) if t not in self._counts]
+            if missing:
+                self._count(missing)
+            got = list(map(self._counts.__getitem__, strings))
+            vocab = dict(self.vocab)  # a snapshot: the shared vocabulary keeps growing
+        return vocab, lucene_scores([g[0] for g in got], [g[1] for g in got], len(vocab), k1, b)
+
+
+TERM_COUNTS = TermCounts()
+
+
+def lucene_scores(ids: Sequence[np.ndarray], counts: Sequence[np.ndarray], n_vocab: int, k1: float, b: float) -> dict:
+    """bm25s's eager 'lucene' score matrix (CSC over the vocabulary) from each document's term ids and counts."""
+    import scipy.sparse
+
+    n_docs = len(ids)
+    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=n_docs)
+    term = np.concatenate(ids) if n_docs else np.zeros(0, dtype=np.int32)
+    tf = np.concatenate(counts).astype(np.float64) if n_docs else np.zeros(0)
+    doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    doc_len = np.bincount(doc, weights=tf, minlength=n_docs)
+    df = np.bincount(term, minlength=n_vocab)
+    idf = np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+    avg_len = doc_len.sum() / max(n_docs, 1)
+    norm = k1 * ((1.0 - b) + b * doc_len[doc] / avg_len)
+    score = (idf[term] * tf / (norm + tf)).astype(np.float32)
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    # CSR (documents) to CSC (terms): scipy's conversion keeps documents ascending within a term.
+    csc = scipy.sparse.csr_matrix((score, term, indptr), shape=(n_docs, n_vocab)).tocsc()
+    return {"data": csc.data.astype(np.float32, copy=False), "indices": csc.indices.astype(np.int32, copy=False),
+            "indptr": csc.indptr.astype(np.int64, copy=False), "num_docs": n_docs}
+
+
 @dataclass
 class Bm25Index:
     """A bm25s index over a fixed list of entries."""
@@ -134,9 +258,7 @@ class Bm25Index:
     model: object | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets DEBUG on import
+        bm25s = import_bm25s()
         given = self.tokens
         self.tokens = None  # not kept: the index needs only the model
         if self.model is not None:
@@ -146,12 +268,12 @@ class Bm25Index:
                 self._bm25.nonoccurrence_array = None
             return
         if given is not None and len(given) == len(self.entries):
-            corpus = [t.split() if t is not None else tokenize(entry_search_text(e)) for t, e in zip(given, self.entries)]
+            strings = [t if t is not None else " ".join(tokenize(entry_search_text(e))) for t, e in zip(given, self.entries)]
         else:
-            corpus = [tokenize(entry_search_text(e)) for e in self.entries]
+            strings = [" ".join(tokenize(entry_search_text(e))) for e in self.entries]
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         if self.entries:
-            self._bm25.vocab_dict, self._bm25.scores = build_lucene_scores(corpus, self.k1, self.b)
+            self._bm25.vocab_dict, self._bm25.scores = TERM_COUNTS.build(strings, self.k1, self.b)
             self._bm25.nonoccurrence_array = None  # set by bm25s.index; 'lucene' has no non-occurrence score
 
     @property

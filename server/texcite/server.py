@@ -7,7 +7,6 @@ the event loop keeps answering; answers computed for an outdated document versio
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import os
 import sys
@@ -25,6 +24,7 @@ from texcite.bibstore import BibStore
 from texcite.indexcache import cache_dir
 from texcite.presentation import detail, entry_markdown, filter_text, why_text
 from texcite.ranking import Prepared, Ranker, Result, make_dense_stage, make_reranker, uses_dense
+from texcite.recall import import_bm25s
 from texcite.references import key_at, undefined_keys
 from texcite.settings import Settings, parse_settings
 from texcite.status import Status
@@ -386,8 +386,8 @@ def on_initialize(ls: TexciteServer, params: lsp.InitializeParams) -> None:
 @server.feature(lsp.INITIALIZED)
 async def on_initialized(ls: TexciteServer, params: lsp.InitializedParams) -> None:
     ls._loop = asyncio.get_running_loop()
-    # Warm the recall engine's import (numba/scipy: ~1 s) now rather than on the first completion.
-    asyncio.ensure_future(asyncio.to_thread(importlib.import_module, "bm25s"))
+    # Warm the recall engine's import (scipy; numba is kept out) now rather than on the first completion.
+    asyncio.ensure_future(asyncio.to_thread(import_bm25s))
     ls.ranker = Ranker(ls.settings, ls._read, ls.workspace_folder(), ls.store, dense=ls.dense)
     caps = ls.client_capabilities.workspace
     if caps is not None and caps.did_change_watched_files and caps.did_change_watched_files.dynamic_registration:

@@ -34,13 +34,15 @@ class Corpus:
             from texcite.indexcache import corpus_key
 
             key = corpus_key(list(self.files), Bm25Index.k1, Bm25Index.b)
-            model = cache.load("bm25", key)
+            payload = cache.load("bm25", key)
+            model, counts = (payload.get("model"), payload.get("counts")) if isinstance(payload, dict) else (payload, None)
             if model is not None and getattr(model, "scores", {}).get("num_docs") == len(self.entries):
-                return Bm25Index(self.entries, model=model)
+                tokens = [self.entry_tokens(e) for e in self.entries] if self.entry_tokens and counts else None
+                return Bm25Index(self.entries, model=model, tokens=tokens, counts=counts)
         tokens = [self.entry_tokens(e) for e in self.entries] if self.entry_tokens else None
         index = Bm25Index(self.entries, tokens=tokens)
         if cache is not None and key is not None and self.entries:
-            cache.store("bm25", key, index.model_state)
+            cache.store("bm25", key, index.cache_payload())
         return index
 
     @property

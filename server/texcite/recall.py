@@ -216,20 +216,44 @@ class TermCounts:
                 self._count(missing)
             got = list(map(self._counts.__getitem__, strings))
             vocab = dict(self.vocab)  # a snapshot: the shared vocabulary keeps growing
-        return vocab, lucene_scores([g[0] for g in got], [g[1] for g in got], len(vocab), k1, b)
+        lengths = np.fromiter((len(g[0]) for g in got), dtype=np.int64, count=len(got))
+        term = np.concatenate([g[0] for g in got]) if got else np.zeros(0, dtype=np.int32)
+        tf = np.concatenate([g[1] for g in got]) if got else np.zeros(0, dtype=np.int32)
+        return vocab, lucene_scores(term, tf, lengths, len(vocab), k1, b), (term, tf, lengths)
+
+    def adopt(self, strings: Sequence[str | None], vocab: dict[str, int], counts: tuple) -> None:
+        """Remember the counts stored with a cached index (``build``'s third result, ids in ``vocab``), so an edit
+        after a warm start re-counts one entry too."""
+        term, tf, lengths = counts
+        if len(lengths) != len(strings):
+            return
+        with self._lock:
+            if len(self._counts) + len(strings) > self.max_remembered or len(self.vocab) + len(vocab) > self.max_vocab:
+                self._reset()
+            remap = np.zeros(max(vocab.values(), default=-1) + 1, dtype=np.int32)
+            mine = self.vocab
+            for t, i in vocab.items():
+                j = mine.get(t)
+                if j is None:
+                    j = mine[t] = len(mine)
+                remap[i] = j
+            cuts = np.cumsum(lengths)[:-1]
+            known = self._counts
+            for s, a, c in zip(strings, np.split(remap[term], cuts), np.split(tf, cuts)):
+                if s is not None and s not in known:
+                    known[s] = (a, c)
 
 
 TERM_COUNTS = TermCounts()
 
 
-def lucene_scores(ids: Sequence[np.ndarray], counts: Sequence[np.ndarray], n_vocab: int, k1: float, b: float) -> dict:
-    """bm25s's eager 'lucene' score matrix (CSC over the vocabulary) from each document's term ids and counts."""
+def lucene_scores(term: np.ndarray, tf: np.ndarray, lengths: np.ndarray, n_vocab: int, k1: float, b: float) -> dict:
+    """bm25s's eager 'lucene' score matrix (CSC over the vocabulary) from documents' term ids and counts, one
+    document after the other (``lengths``: how many distinct terms each has)."""
     import scipy.sparse
 
-    n_docs = len(ids)
-    lengths = np.fromiter(map(len, ids), dtype=np.int64, count=n_docs)
-    term = np.concatenate(ids) if n_docs else np.zeros(0, dtype=np.int32)
-    tf = np.concatenate(counts).astype(np.float64) if n_docs else np.zeros(0)
+    n_docs = len(lengths)
+    tf = tf.astype(np.float64)
     doc = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
     doc_len = np.bincount(doc, weights=tf, minlength=n_docs)
     df = np.bincount(term, minlength=n_vocab)
@@ -256,16 +280,25 @@ class Bm25Index:
     tokens: Sequence[str | None] | None = field(default=None, repr=False, compare=False)
     # A ready bm25s model for exactly these entries (loaded from the on-disk index cache).
     model: object | None = field(default=None, repr=False, compare=False)
+    # Term counts stored with ``model`` (``cache_payload["counts"]``): remembered so a later edit re-counts one entry.
+    counts: tuple | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         bm25s = import_bm25s()
         given = self.tokens
         self.tokens = None  # not kept: the index needs only the model
+        self._counts = None
+        counts, self.counts = self.counts, None
         if self.model is not None:
             self._bm25 = self.model
             self.model = None
             if not hasattr(self._bm25, "nonoccurrence_array"):  # written by an older texcite
                 self._bm25.nonoccurrence_array = None
+            if counts is not None and given is not None and len(given) == len(self.entries):
+                try:
+                    TERM_COUNTS.adopt(given, self._bm25.vocab_dict, counts)
+                except Exception:  # only a speed-up
+                    log.debug("cached term counts not usable", exc_info=True)
             return
         if given is not None and len(given) == len(self.entries):
             strings = [t if t is not None else " ".join(tokenize(entry_search_text(e))) for t, e in zip(given, self.entries)]
@@ -273,7 +306,7 @@ class Bm25Index:
             strings = [" ".join(tokenize(entry_search_text(e))) for e in self.entries]
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
         if self.entries:
-            self._bm25.vocab_dict, self._bm25.scores = TERM_COUNTS.build(strings, self.k1, self.b)
+            self._bm25.vocab_dict, self._bm25.scores, self._counts = TERM_COUNTS.build(strings, self.k1, self.b)
             self._bm25.nonoccurrence_array = None  # set by bm25s.index; 'lucene' has no non-occurrence score
 
     @property
@@ -285,6 +318,11 @@ class Bm25Index:
     def model_state(self) -> object:
         """The bm25s model, to store in the on-disk cache and pass back as ``model``."""
         return self._bm25
+
+    def cache_payload(self) -> dict:
+        """What the on-disk cache stores: the model and (once, then dropped here) the term counts it was built from."""
+        counts, self._counts = self._counts, None
+        return {"model": self._bm25, "counts": counts}
 
     def scores(self, query: str | list[str]) -> np.ndarray:
         """BM25 score of every entry for the query (zeros for an empty or unknown-word query)."""

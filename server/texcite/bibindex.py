@@ -418,9 +418,10 @@ def _parse_fast(text: str, path: str, digest: str) -> BibFile | None:
     return bib
 
 
-def parse_bib(text: str, path: str) -> BibFile:
-    """Parse .bib text; every block bibtexparser cannot read becomes a diagnostic, the rest is kept."""
-    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+def parse_bib(text: str, path: str, digest: str | None = None) -> BibFile:
+    """Parse .bib text; every block bibtexparser cannot read becomes a diagnostic, the rest is kept.
+    ``digest``: the SHA-1 of ``text`` in UTF-8 when the caller already has it."""
+    digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
     bib = _parse_fast(text, path, digest)
     if bib is not None:
         return bib

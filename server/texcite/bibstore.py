@@ -8,6 +8,9 @@ entry sets) are cached by the content of their files. Parsed files and indexes a
 
 from __future__ import annotations
 
+import atexit
+import functools
+import gc
 import os
 import threading
 from collections import OrderedDict
@@ -33,6 +36,12 @@ def _stamp(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return st.st_mtime_ns, st.st_size
+
+
+@functools.cache
+def _unfreeze_at_exit() -> None:
+    """Objects frozen by ``gc.freeze`` are never collected; at exit that makes extension modules report leaks."""
+    atexit.register(gc.unfreeze)
 
 
 class BibStore:
@@ -116,6 +125,11 @@ class BibStore:
                     return corpus
             corpus = Corpus(files, entry_tokens=self._entry_tokens, index_cache=self.cache)
             corpus.bm25  # build the index here, in the caller's (worker) thread
+        # The index's objects live long: take them out of the cyclic GC's full passes (which would otherwise walk
+        # every entry of a 50k-entry bib again and again), and hand freed memory back to the OS.
+        gc.collect(1)
+        gc.freeze()
+        _unfreeze_at_exit()
         release_memory()
         with self._lock:
             self._corpora[key] = corpus

@@ -9,6 +9,7 @@ Cache files are written atomically (temp file + rename); an unreadable or corrup
 from __future__ import annotations
 
 import bisect
+import codecs
 import contextlib
 import dataclasses
 import hashlib
@@ -234,7 +235,9 @@ class BibParser:
         text, problems = decode_bytes(data, path)
         if text is None:
             return ParsedBib(BibFile(path, key, diagnostics=problems), [])
-        parsed = self._parse(text, path, previous)
+        # The text's UTF-8 digest is the data's when the data was plain UTF-8 (no BOM, no Latin-1 fallback).
+        digest = key if not problems and not data.startswith(codecs.BOM_UTF8) else None
+        parsed = self._parse(text, path, previous, digest)
         parsed.bib.diagnostics[:0] = problems
         self.cache.store("bib", key, parsed)
         return parsed
@@ -245,7 +248,7 @@ class BibParser:
         cached = self._load(key, path)
         if cached is not None:
             return cached
-        parsed = self._parse(text, path, previous)
+        parsed = self._parse(text, path, previous, key)
         self.cache.store("bib", key, parsed)
         return parsed
 
@@ -259,17 +262,23 @@ class BibParser:
             parsed.bib = BibFile(path, bib.digest, _shift(bib.entries, 0, path), _shift(bib.diagnostics, 0, path))
         return parsed
 
-    def _parse(self, text: str, path: str, previous: ParsedBib | None) -> ParsedBib:
+    def _parse(self, text: str, path: str, previous: ParsedBib | None, digest: str | None = None) -> ParsedBib:
+        """``digest``: the SHA-1 of ``text`` in UTF-8 when the caller already has it."""
         spans = _split_blocks(text)
         macros = "".join(text[s:e] for s, e, _ in spans if _STRING_RE.match(text, s))
         salt = hashlib.sha1(macros.encode("utf-8", "surrogatepass")).hexdigest()
-        keys = [hashlib.sha1((salt + text[s:e]).encode("utf-8", "surrogatepass")).hexdigest() for s, e, _ in spans]
+        salted = hashlib.sha1(salt.encode())  # sha1(salt + block), without joining the strings
+        keys = []
+        for s, e, _ in spans:
+            h = salted.copy()
+            h.update(text[s:e].encode("utf-8", "surrogatepass"))
+            keys.append(h.hexdigest())
         if previous is not None and previous.blocks:
-            parsed = self._incremental(text, path, spans, keys, macros, previous)
+            parsed = self._incremental(text, path, spans, keys, macros, previous, digest)
             if parsed is not None:
                 return parsed
         self.stats["full_parses"] += 1
-        bib = parse_bib(text, path)
+        bib = parse_bib(text, path, digest)
         starts = [line for _, _, line in spans]
         e_of = [max(0, bisect.bisect_right(starts, e.line) - 1) for e in bib.entries]
         d_of = [max(0, bisect.bisect_right(starts, d.line) - 1) for d in bib.diagnostics]
@@ -286,7 +295,8 @@ class BibParser:
             blocks = []
         return ParsedBib(bib, [entry_tokens(e) for e in bib.entries], blocks)
 
-    def _incremental(self, text: str, path: str, spans, keys, macros: str, previous: ParsedBib) -> ParsedBib | None:
+    def _incremental(self, text: str, path: str, spans, keys, macros: str, previous: ParsedBib,
+                     digest: str | None = None) -> ParsedBib | None:
         """Reuse the previous version's blocks; None when a full parse is the safer or cheaper choice."""
         old = {b.key: b for b in previous.blocks}
         new = [i for i, k in enumerate(keys) if k not in old]
@@ -300,15 +310,22 @@ class BibParser:
         tokens: list[str] = []
         diagnostics: list[Diagnostic] = []
         blocks: list[_Block] = []
+        # Entries of a parsed file all carry its path: when it is this path, unmoved blocks need no copies.
+        same_path = previous.bib.path == path and all(x.path == path for x in previous.bib.entries)
+        old_entries, old_diagnostics, old_tokens = previous.bib.entries, previous.bib.diagnostics, previous.tokens
         for i, (key, (s, e, line)) in enumerate(zip(keys, spans)):
             e0, d0 = len(entries), len(diagnostics)
             block = old.get(key)
             if block is not None:
                 a, b = block.entries
-                entries += _shift(previous.bib.entries[a:b], line - block.line, path)
-                tokens += previous.tokens[a:b]
+                if same_path and line == block.line:
+                    entries += old_entries[a:b]
+                else:
+                    entries += _shift(old_entries[a:b], line - block.line, path)
+                tokens += old_tokens[a:b]
                 a, b = block.diagnostics
-                diagnostics += _shift(previous.bib.diagnostics[a:b], line - block.line, path)
+                if a != b:
+                    diagnostics += _shift(old_diagnostics[a:b], line - block.line, path)
             else:
                 part = parse_bib(prefix + text[s:e], path)
                 if part.diagnostics:
@@ -320,7 +337,7 @@ class BibParser:
             blocks.append(_Block(key, line, (e0, len(entries)), (d0, len(diagnostics))))
         if len({x.key for x in entries}) != len(entries):
             return None  # a duplicate key appeared: let the full parser report it the usual way
-        digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+        digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
         return ParsedBib(BibFile(path, digest, entries, diagnostics), tokens, blocks, incremental=True)
 
 

@@ -97,7 +97,7 @@ def tokenize(text: str) -> list[str]:
             memo.clear()
         for w in words:
             if w not in memo:
-                memo[w] = _normalize(w)
+                memo[w] = sys.intern(_normalize(w))
         return [t for t in map(memo.__getitem__, words) if t]
 
 
@@ -194,14 +194,18 @@ class TermCounts:
         vocab = self.vocab
         for t in dict.fromkeys(flat):
             if t not in vocab:
-                vocab[t] = len(vocab)
+                # The interned copy (tokenize interns its tokens) rather than this split's temporary string: a
+                # long-lived key among a million short-lived strings would keep their memory from being returned.
+                vocab[sys.intern(t)] = len(vocab)
         n_vocab = len(vocab)
         term = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
         doc_len = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
-        doc = np.repeat(np.arange(len(corpus), dtype=np.int64), doc_len)
+        n_docs = len(corpus)
+        del corpus, flat  # before creating the long-lived per-entry arrays below (same reason)
+        doc = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
         pairs, tf = np.unique(doc * n_vocab + term, return_counts=True)  # sorted by (doc, term)
         pair_doc, pair_term = np.divmod(pairs, n_vocab)
-        cuts = np.searchsorted(pair_doc, np.arange(1, len(corpus)))
+        cuts = np.searchsorted(pair_doc, np.arange(1, n_docs))
         ids = np.split(pair_term.astype(np.int32), cuts)
         counts = np.split(tf.astype(np.int32), cuts)
         self._counts.update(zip(strings, zip(ids, counts)))

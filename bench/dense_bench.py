@@ -1,6 +1,6 @@
 """Speed of the hybrid recall on a seeded 10k-entry synthetic bib (bench/synthbib.py), on this machine's CPU.
 
-1. Added completion latency: recall with the dense stage ready (query embedding + BM25 views + fusion) minus
+1. Added completion latency: recall with the dense stage ready (query embedding + BM25 views + fusion + prior) minus
    BM25-only recall, over the same requests; p50/p95. The entry matrix is random unit vectors of the model's
    shape (the per-query work does not depend on the values), so this runs without a 10k first build.
 2. First-time embedding in the background: the real build of all 10k entries runs in the dense worker while
@@ -69,17 +69,21 @@ def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
     scorer = HybridScorer(stage)
     for r in reqs[:5]:  # warm-up
         recall(corpus, r, 100, scorer)
-    bm25, hybrid = [], []
+    bm25, hybrid, bm25_cpu, hybrid_cpu = [], [], [], []
     for r in reqs:
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.thread_time()
         recall(corpus, r, 100)
         bm25.append((time.perf_counter() - t) * 1000)
-        t = time.perf_counter()
+        bm25_cpu.append((time.thread_time() - c) * 1000)
+        t, c = time.perf_counter(), time.thread_time()
         recall(corpus, r, 100, scorer)
         hybrid.append((time.perf_counter() - t) * 1000)
+        hybrid_cpu.append((time.thread_time() - c) * 1000)
     added = [h - b for h, b in zip(hybrid, bm25)]
+    added_cpu = [h - b for h, b in zip(hybrid_cpu, bm25_cpu)]
     return {"bm25_p50": pct(bm25, 50), "bm25_p95": pct(bm25, 95), "hybrid_p50": pct(hybrid, 50),
-            "hybrid_p95": pct(hybrid, 95), "added_p50": pct(added, 50), "added_p95": pct(added, 95)}
+            "hybrid_p95": pct(hybrid, 95), "added_p50": pct(added, 50), "added_p95": pct(added, 95),
+            "added_cpu_p50": pct(added_cpu, 50), "added_cpu_p95": pct(added_cpu, 95)}
 
 
 async def responsiveness(corpus: Corpus, reqs, seconds: float) -> dict:
@@ -159,13 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(corpus)} synthetic entries (bench/synthbib.py), {len(reqs)} requests, {os.cpu_count()} cores, "
         f"load average at start {os.getloadavg()[0]:.1f} (the machine is shared; numbers are upper bounds).",
         "",
-        "## Completion latency added by the hybrid (query embedding of 2 views + 3 BM25 views + fusion)",
+        "## Completion latency added by the hybrid (embedding the citing sentence + 2 BM25 views + dense scores + fusion + prior)",
         "",
         "| recall (top 100) | p50 ms | p95 ms |",
         "| --- | --- | --- |",
         f"| BM25 only | {lat['bm25_p50']:.1f} | {lat['bm25_p95']:.1f} |",
         f"| hybrid | {lat['hybrid_p50']:.1f} | {lat['hybrid_p95']:.1f} |",
-        f"| **added** | {lat['added_p50']:.1f} | **{lat['added_p95']:.1f}** (target ≤ {TARGET_ADDED_P95_MS:.0f}) |",
+        f"| **added** (wall clock) | {lat['added_p50']:.1f} | **{lat['added_p95']:.1f}** (target ≤ {TARGET_ADDED_P95_MS:.0f}) |",
+        f"| added, CPU time of the request's thread | {lat['added_cpu_p50']:.1f} | {lat['added_cpu_p95']:.1f} |",
+        "",
+        "Wall clock includes waiting for a core when other processes run; the CPU-time row is what the hybrid costs.",
         "",
         f"## First-time embedding in the background ({bg['threads']} torch thread(s), measured for {args.build_seconds:.0f} s)",
         "",

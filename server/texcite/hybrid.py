@@ -112,5 +112,9 @@ class HybridScorer:
                 dense[v] = dense_view_scores({name: s[i] for name, s in by_view.items()})
         prior = None
         if cited and w.cited_elsewhere:
-            prior = np.fromiter((cited.get(e.key, 0) for e in corpus.entries), dtype=np.float32, count=len(corpus.entries))
+            prior = np.zeros(len(corpus.entries), dtype=np.float32)
+            for key, uses in cited.items():
+                row = index.position.get(key)
+                if row is not None:
+                    prior[row] = uses
         return fuse(bm25, dense, prior, w)

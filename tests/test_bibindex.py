@@ -253,3 +253,69 @@ def test_example_paper_bib() -> None:
     assert by_key["lowe2015foundations"].entry_type == "book"
     with_abstract = [e for e in merged if e.abstract]
     assert len(with_abstract) >= 28
+
+
+# -- the fast entry-block path must give what bibtexparser gives ---------------------------------------------
+
+_TRICKY = r"""% a header comment with an address: someone@example.org
+
+@string{jml = "Journal of Machine Learning"}
+@article{plain2020,
+  author = {M{\"u}ller, Jan and {Research Group} and Doe, J.},
+  title = {A {Deep} Look at \emph{Things} -- and ``quotes''},
+  journal = jml # { Research},
+  month = jan,
+  year = 2020,
+  pages = "1--10",
+}
+@inproceedings{quoted2019, title = "Quoted, with {braces} inside", year = {2019}}
+  @misc{indented,
+    note = {escaped \} brace and \{ another},
+    howpublished = {LeQua @ {CLEF}},
+    url = {http://x.org/a_b%20c}
+  }
+@article(paren2018, title = {Parenthesised}, year = {2018})
+@comment{ignored @article{nope, title = {x}} }
+@preamble{"\newcommand{\x}{y}"}
+@misc{nofields}
+@book{spaces , title = { padded } , year = { 2001 } }
+@article{Upper2000, Title = {Capital field}, TITLE = {Second spelling}}
+trailing text after the last entry
+"""
+
+
+def _check_fast_agrees(text: str) -> None:
+    from texcite.bibindex import parse_bib_slow
+
+    slow, fast = parse_bib_slow(text, "x.bib"), parse_bib(text, "x.bib")
+    assert fast.entries == slow.entries
+    assert fast.diagnostics == slow.diagnostics
+
+
+def test_fast_path_agrees_with_bibtexparser_on_tricky_input() -> None:
+    _check_fast_agrees(_TRICKY)
+
+
+def test_fast_path_agrees_block_by_block() -> None:
+    blocks = _TRICKY.split("\n@")
+    for i in range(1, len(blocks)):
+        _check_fast_agrees("@" + blocks[i] + "\n")
+        _check_fast_agrees(blocks[0] + "\n@" + "\n@".join(blocks[i:]))
+
+
+def test_fast_path_agrees_on_damaged_input() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        chars = list(_TRICKY)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(chars))
+            chars[i] = rng.choice(['{', '}', '"', ',', '=', '@', '\n', '\\', '#', ' ', 'a'])
+        _check_fast_agrees("".join(chars))
+
+
+def test_fast_path_is_used_for_plain_entries() -> None:
+    from texcite.bibindex import _fast_entry
+
+    assert _fast_entry("@article{a1,\n  title = {T {X}},\n  year = {2020}\n}\n") == ("article", "a1", [("title", "T {X}"), ("year", "2020")])
+    assert _fast_entry("@string{a = {b}}") is None
+    assert _fast_entry("@article{a1, journal = jml}") is None

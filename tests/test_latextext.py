@@ -49,3 +49,17 @@ def test_tidy_spaces() -> None:
 @pytest.mark.parametrize("junk", ["\\", "{", "}", "\\'", "\\\"{", "$", "$$x", "\\begin{", "%" * 10, "\\\\\\"])
 def test_odd_input_never_fails(junk: str) -> None:
     assert isinstance(to_plain(junk), str)
+
+
+def test_tidy_spaces_matches_the_regex_definition() -> None:
+    import random
+    import re
+
+    from texcite.latextext import tidy_spaces
+
+    space, punct = re.compile(r"\s+"), re.compile(r"\s+(?=[.,;:!?)\]])|(?<=[(\[])\s+")
+    alphabet = list(" \t\n\r\x0b\x0c\u00a0\u2003ab.,;:!?)]([")
+    rng = random.Random(3)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert tidy_spaces(text) == punct.sub("", space.sub(" ", text)).strip(), repr(text)

@@ -139,3 +139,49 @@ def test_key_words_are_searchable() -> None:
     idx = Bm25Index(bib.entries)
     assert idx.top("smith", 1)[0][0] == 0
     assert idx.scores("attention")[1] == 0
+
+
+def test_word_split_matches_the_regex() -> None:
+    import random
+
+    from texcite.recall import _WORD_RE, _words
+
+    alphabet = [chr(c) for c in range(128)] + list("éüßÄ—’“\u00a0\u2003\u3000_١٢αβ·")
+    rng = random.Random(2)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 15))).lower()
+        assert _words(text) == _WORD_RE.findall(text), repr(text)
+
+
+def test_rebuild_from_remembered_counts_equals_a_fresh_build(entries: list[Entry]) -> None:
+    from texcite.recall import TermCounts, build_lucene_scores, entry_search_text, tokenize
+
+    strings = [" ".join(tokenize(entry_search_text(e))) for e in entries]
+    counts = TermCounts()
+    counts.build(strings, K1, B)
+    edited = list(strings)
+    edited[1] = "brand new words " + edited[1]
+    vocab, scores, _ = counts.build(edited, K1, B)
+    fresh_vocab, fresh = build_lucene_scores([s.split() for s in edited], K1, B)
+    for term in set(" ".join(edited).split()):
+        a, b = vocab[term], fresh_vocab[term]
+        got = dict(zip(scores["indices"][scores["indptr"][a]:scores["indptr"][a + 1]], scores["data"][scores["indptr"][a]:scores["indptr"][a + 1]]))
+        want = dict(zip(fresh["indices"][fresh["indptr"][b]:fresh["indptr"][b + 1]], fresh["data"][fresh["indptr"][b]:fresh["indptr"][b + 1]]))
+        assert got.keys() == want.keys()
+        assert np.allclose([got[k] for k in want], list(want.values()), rtol=1e-6)
+
+
+def test_adopted_counts_rebuild_the_same_index(entries: list[Entry]) -> None:
+    from texcite.recall import TermCounts, entry_search_text, tokenize
+
+    strings = [" ".join(tokenize(entry_search_text(e))) for e in entries]
+    vocab, scores, stored = TermCounts().build(strings, K1, B)
+    other = TermCounts()
+    other.build(["unrelated words first"], K1, B)  # a different id for every term
+    other.adopt(strings, vocab, stored)
+    missing_before = len(other._counts)
+    vocab2, scores2, _ = other.build(strings, K1, B)
+    assert len(other._counts) == missing_before  # nothing re-counted
+    for term, i in vocab.items():
+        j = vocab2[term]
+        assert list(scores["indices"][scores["indptr"][i]:scores["indptr"][i + 1]]) == list(scores2["indices"][scores2["indptr"][j]:scores2["indptr"][j + 1]])

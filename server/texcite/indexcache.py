@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from texcite.bibindex import MAX_BIB_BYTES, BibFile, Diagnostic, Entry, decode_bytes, parse_bib, split_blocks
-from texcite.recall import entry_search_text, tokenize
+from texcite.recall import TERM_COUNTS, entry_search_text, tokenize
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,11 @@ class BibParser:
             blocks.append(_Block(key, line, (e0, ei), (d0, di)))
         if ei != len(e_of) or di != len(d_of):  # entries out of file order: no block reuse for this version
             blocks = []
-        return ParsedBib(bib, [entry_tokens(e) for e in bib.entries], blocks)
+        lists = [tokenize(entry_search_text(e)) for e in bib.entries]
+        tokens = [" ".join(t) for t in lists]
+        TERM_COUNTS.prime(tokens, lists)  # the index build that follows needs the counts; the lists are at hand now
+        del lists
+        return ParsedBib(bib, tokens, blocks)
 
     def _incremental(self, text: str, path: str, spans, keys, macros: str, previous: ParsedBib,
                      digest: str | None = None) -> ParsedBib | None:

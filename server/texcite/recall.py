@@ -185,11 +185,25 @@ class TermCounts:
         with self._lock:
             self._reset()
 
-    def _count(self, strings: list[str]) -> None:
+    def prime(self, strings: list[str], token_lists: list[list[str]]) -> None:
+        """Count entries whose token lists the caller has at hand (``strings[i] == " ".join(token_lists[i])``),
+        so the index build that follows finds them counted and splits no strings. Empties ``token_lists``."""
+        with self._lock:
+            if len(self._counts) + len(strings) > self.max_remembered or len(self.vocab) > self.max_vocab:
+                self._reset()
+            seen: set[str] = set()
+            todo = [i for i, t in enumerate(strings) if t not in self._counts and not (t in seen or seen.add(t))]
+            lists = [token_lists[i] for i in todo]
+            token_lists.clear()  # consumed: the lists go before the long-lived arrays are made (see _count)
+            if todo:
+                self._count([strings[i] for i in todo], lists)
+
+    def _count(self, strings: list[str], corpus: list[list[str]] | None = None) -> None:
         """Remember the counts of ``strings`` (token strings not seen before), all at once."""
         from itertools import chain
 
-        corpus = [t.split() for t in strings]
+        if corpus is None:
+            corpus = [t.split() for t in strings]
         flat = list(chain.from_iterable(corpus))
         vocab = self.vocab
         for t in dict.fromkeys(flat):
@@ -201,7 +215,8 @@ class TermCounts:
         term = np.fromiter(map(vocab.__getitem__, flat), dtype=np.int64, count=len(flat))
         doc_len = np.fromiter(map(len, corpus), dtype=np.int64, count=len(corpus))
         n_docs = len(corpus)
-        del corpus, flat  # before creating the long-lived per-entry arrays below (same reason)
+        corpus.clear()  # (the caller's list too, see prime) before the long-lived per-entry arrays below are made
+        del corpus, flat
         doc = np.repeat(np.arange(n_docs, dtype=np.int64), doc_len)
         pairs, tf = np.unique(doc * n_vocab + term, return_counts=True)  # sorted by (doc, term)
         pair_doc, pair_term = np.divmod(pairs, n_vocab)

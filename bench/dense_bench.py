@@ -44,14 +44,18 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(xs), q)) if xs else float("nan")
 
 
-def requests(n: int, keys: list[str], seed: int = 1):
-    """Synthetic documents with a paragraph, a \\cite{} at the cursor and a few other citations."""
+def requests(n: int, keys: list[str], seed: int = 1, doc_chars: int = 150_000):
+    """Synthetic chapters of ~``doc_chars`` (paragraphs citing bib keys) with a \\cite{} at the cursor."""
     vocab, rng = Vocabulary(seed), random.Random(seed)
     matcher = CiteMatcher()
+    filler: list[str] = []
+    while sum(map(len, filler)) < doc_chars:
+        filler.append(f"{paragraph(vocab, rng, 4)} \\cite{{{rng.choice(keys)},{rng.choice(keys)}}}.")
     out = []
     for _ in range(n):
-        other = " ".join(f"\\cite{{{rng.choice(keys)}}}." for _ in range(5))
-        text = f"\\section{{{paragraph(vocab, rng, 1)}}}\n{other}\n\n{paragraph(vocab, rng, 3)} \\cite{{}} {paragraph(vocab, rng, 2)}\n"
+        cut = rng.randrange(len(filler))
+        here = f"{paragraph(vocab, rng, 3)} \\cite{{}} {paragraph(vocab, rng, 2)}"
+        text = "\\section{Results}\n" + "\n\n".join(filler[:cut] + [here] + filler[cut:]) + "\n"
         out.append(build_request(text, text.index("\\cite{}") + 6, matcher))
     return out
 
@@ -160,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         "# Dense stage speed (bench/dense_bench.py)",
         "",
-        f"{len(corpus)} synthetic entries (bench/synthbib.py), {len(reqs)} requests, {os.cpu_count()} cores, "
+        f"{len(corpus)} synthetic entries (bench/synthbib.py), {len(reqs)} requests in ~150 KB chapters, {os.cpu_count()} cores, "
         f"load average at start {os.getloadavg()[0]:.1f} (the machine is shared; numbers are upper bounds).",
         "",
         "## Completion latency added by the hybrid (embedding the citing sentence + 2 BM25 views + dense scores + fusion + prior)",

@@ -194,8 +194,11 @@ def hybrid_variants():
         V[f"  + {w}·[cited elsewhere in the file]"] = lambda d, w=w: base(d) + w * (d["cited"] > 0)
     for w in (1, 2, 3):
         V[f"  + {w}·log(1 + uses elsewhere in the file)"] = lambda d, w=w: base(d) + w * np.log1p(d["cited"])
-    V["RRF(k=60) of the final views + 2·log1p(uses)/60"] = lambda d: (
-        rrf(B(d, "sent")) + 0.5 * rrf(B(d, "para")) + 2 * rrf(mx(d, "sent")) + 2 * np.log1p(d["cited"]) / 60)
+    V["RRF(k=60) of the final views, same weights, no prior"] = lambda d: (
+        rrf(B(d, "sent")) + 0.5 * rrf(B(d, "para")) + 2 * rrf(mx(d, "sent")))
+    for w in (0.25, 0.5, 1):
+        V[f"RRF(k=60) of the final views + {w}·log1p(uses)/61"] = lambda d, w=w: (
+            rrf(B(d, "sent")) + 0.5 * rrf(B(d, "para")) + 2 * rrf(mx(d, "sent")) + w * np.log1p(d["cited"]) / 61)
     V["**final** (texcite.hybrid.fuse, DEFAULT_WEIGHTS): bm25 sent 1 + para 0.5, dense sent 2, 2·log1p(uses)"] = lambda d: (
         hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"sent": mx(d, "sent")}, d["cited"]))
     V["final without the dense stage (BM25 views + prior)"] = lambda d: (

@@ -8,6 +8,7 @@ weights were chosen by measurement on the dev theses (bench/tune_hybrid.py, benc
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
@@ -89,6 +90,9 @@ class HybridScorer:
     def __init__(self, stage: DenseStage, weights: Weights = DEFAULT_WEIGHTS) -> None:
         self.stage = stage
         self.weights = weights
+        # The query is embedded here while the calling thread does BM25 and the cited-elsewhere scan
+        # (torch releases the GIL): on two cores the two overlap instead of adding up.
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-query")
 
     def ready(self, corpus: Corpus) -> bool:
         return self.stage.index_for(corpus.signature) is not None
@@ -99,22 +103,21 @@ class HybridScorer:
         if index is None or len(index.keys) != len(corpus.entries):
             self.stage.start(corpus.signature, corpus.entries)
             return None
-        query, cited = request.query, request.cited_elsewhere
-        views = query_views(query)
+        views = query_views(request.query)
         w = self.weights
-        bm25 = {v: corpus.bm25.scores(views[v]) for v, wt in w.bm25.items() if wt}
         dense_views = [v for v, wt in w.dense.items() if wt and views.get(v)]
-        dense = {}
-        if dense_views:
-            vectors = self.stage.embed_queries([views[v] for v in dense_views])
-            by_view = index.scores(vectors)
-            for i, v in enumerate(dense_views):
-                dense[v] = dense_view_scores({name: s[i] for name, s in by_view.items()})
+        vectors = self._pool.submit(self.stage.embed_queries, [views[v] for v in dense_views]) if dense_views else None
+        bm25 = {v: corpus.bm25.scores(views[v]) for v, wt in w.bm25.items() if wt}
         prior = None
-        if cited and w.cited_elsewhere:
+        if w.cited_elsewhere and request.cited_elsewhere:
             prior = np.zeros(len(corpus.entries), dtype=np.float32)
-            for key, uses in cited.items():
+            for key, uses in request.cited_elsewhere.items():
                 row = index.position.get(key)
                 if row is not None:
                     prior[row] = uses
+        dense = {}
+        if vectors is not None:
+            by_view = index.scores(vectors.result())
+            for i, v in enumerate(dense_views):
+                dense[v] = dense_view_scores({name: s[i] for name, s in by_view.items()})
         return fuse(bm25, dense, prior, w)

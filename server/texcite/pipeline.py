@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -48,7 +49,19 @@ class Request:
 
     cite: CiteContext
     query: QueryContext
-    cited_elsewhere: Mapping[str, int] = field(default_factory=dict)  # key -> uses outside this command
+    document: str = field(default="", repr=False, compare=False)
+    matcher: CiteMatcher | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def cited_elsewhere(self) -> Mapping[str, int]:
+        """How often the document cites each key outside the command being written (key -> uses).
+
+        Computed on first use: it scans the whole file (~5 ms for 200 KB), which only the hybrid needs.
+        """
+        if not self.document or self.matcher is None:
+            return {}
+        start, end = self.cite.command.start, self.cite.command.end
+        return dict(Counter(u.key for u in key_uses(self.document, self.matcher) if not start <= u.start < end))
 
 
 # Fused recall scores for a request, aligned with corpus.entries; None = not available (use BM25).
@@ -61,12 +74,7 @@ def build_request(text: str, offset: int, matcher: CiteMatcher) -> Request | Non
     if cite is None:
         return None
     query = query_context(text, offset, matcher, (cite.command.start, cite.command.end))
-    return Request(cite, query, cited_elsewhere(text, matcher, cite.command.start, cite.command.end))
-
-
-def cited_elsewhere(text: str, matcher: CiteMatcher, start: int, end: int) -> dict[str, int]:
-    """How often the document cites each key outside the command at ``start:end`` (the one being written)."""
-    return dict(Counter(u.key for u in key_uses(text, matcher) if not start <= u.start < end))
+    return Request(cite, query, text, matcher)
 
 
 def matches_prefix(entry: Entry, prefix: str) -> bool:

@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(corpus)} synthetic entries (bench/synthbib.py), {len(reqs)} requests in ~150 KB chapters, {os.cpu_count()} cores, "
         f"load average at start {os.getloadavg()[0]:.1f} (the machine is shared; numbers are upper bounds).",
         "",
-        "## Completion latency added by the hybrid (embedding the citing sentence + 2 BM25 views + dense scores + fusion + prior)",
+        "## Completion latency added by the hybrid (embedding the words around the marker + 2 BM25 views + dense scores + fusion + prior)",
         "",
         "| recall (top 100) | p50 ms | p95 ms |",
         "| --- | --- | --- |",

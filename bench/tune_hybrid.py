@@ -69,8 +69,8 @@ def project_matrices(project_dir: str, stage: DenseStage):
     bm25 = {v: np.stack([corpus.bm25.scores(q[v]) for q in views]) if views else None for v in ["para", "text", "sent", "nbr", "sent+sect"]}
     dense = {}
     t0 = time.time()
-    for v in ["para", "sent", "nbr", "sent+sect", "sect"]:
-        cap = QUERY_MAX_TOKENS if v == "sent" else MAX_TOKENS  # the sentence view as the server embeds it
+    for v in ["para", "sent", "near", "nbr", "sent+sect", "sect"]:
+        cap = QUERY_MAX_TOKENS if v == "near" else MAX_TOKENS  # the server's view as the server embeds it
         qv = stage.embedder.embed([q[v] for q in views], batch_size=32, max_tokens=cap)
         for dv, m in index.views.items():
             dense[(v, dv)] = qv @ m.T
@@ -199,12 +199,14 @@ def hybrid_variants():
     for w in (0.25, 0.5, 1):
         V[f"RRF(k=60) of the final views + {w}·log1p(uses)/61"] = lambda d, w=w: (
             rrf(B(d, "sent")) + 0.5 * rrf(B(d, "para")) + 2 * rrf(mx(d, "sent")) + w * np.log1p(d["cited"]) / 61)
-    V["**final** (texcite.hybrid.fuse, DEFAULT_WEIGHTS): bm25 sent 1 + para 0.5, dense sent 2, 2·log1p(uses)"] = lambda d: (
-        hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"sent": mx(d, "sent")}, d["cited"]))
+    V["bm25 sent 1 + para 0.5, dense sent 2, 2·log1p(uses)"] = lambda d: (
+        hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"near": mx(d, "sent")}, d["cited"]))
+    V["**final** (texcite.hybrid.fuse, DEFAULT_WEIGHTS): as above, dense on the ≤24+8 words around the marker"] = lambda d: (
+        hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"near": mx(d, "near")}, d["cited"]))
     V["final without the dense stage (BM25 views + prior)"] = lambda d: (
         hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, None, d["cited"]))
     V["final without the prior"] = lambda d: (
-        hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"sent": mx(d, "sent")}, None))
+        hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"near": mx(d, "near")}, None))
     return V
 
 

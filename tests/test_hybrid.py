@@ -9,7 +9,7 @@ import pytest
 
 from texcite.citecontext import CiteMatcher
 from texcite.dense import DenseStage
-from texcite.hybrid import Weights, fuse, neighbourhood, query_views, znorm
+from texcite.hybrid import Weights, fuse, near_marker, neighbourhood, query_views, znorm
 from texcite.paragraph import MARKER
 from texcite.pipeline import build_request
 from texcite.presentation import why_text
@@ -116,6 +116,10 @@ def test_query_views() -> None:
     assert views["sent"] == "Dense retrievers embed text ."
     assert views["nbr"] == "We start here. Dense retrievers embed text . They scale well."
     assert views["sect"] == "Retrieval"
+    assert views["near"] == "Dense retrievers embed text ."
+    words = [f"w{i}" for i in range(40)]
+    long_sentence = " ".join(words[:30]) + f" {MARKER} " + " ".join(words[30:])
+    assert near_marker(long_sentence) == " ".join(words[6:38])  # 24 words before the marker, 8 after
     assert MARKER not in views["para"]
     assert neighbourhood(f"Only one {MARKER}") == "Only one"
 

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 HYBRID_EXTRA = "pip install 'texcite[hybrid]'"
 MAX_TOKENS = 256          # all-MiniLM-L6-v2 was trained on 128-token inputs; 256 is its sentence-transformers limit
-QUERY_MAX_TOKENS = 64     # queries are citing sentences; the cap bounds the per-completion cost on CPU
+QUERY_MAX_TOKENS = 48     # queries are the ~30 words around the marker; the cap bounds the per-completion cost
 QUERY_CACHE = 256         # recent query vectors kept (typing inside one \cite{} repeats the same sentence)
 BATCH_SIZE = 16           # small batches keep the GIL hand-offs short while the event loop runs
 SAVE_EVERY = 4096         # new embeddings between cache checkpoints during a long first build

@@ -21,6 +21,7 @@ from texcite.paragraph import MARKER, QueryContext
 if TYPE_CHECKING:
     from texcite.pipeline import Request
 
+NEAR_BEFORE, NEAR_AFTER = 24, 8  # words kept around the marker for the embedded view
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“(\[]*[A-Z0-9])")
 
 
@@ -29,8 +30,9 @@ class Weights:
     """Weight of each (ranker, query view) score after z-normalisation, and of the cited-elsewhere bonus."""
 
     bm25: Mapping[str, float] = field(default_factory=lambda: {"sent": 1.0, "para": 0.5})
-    # Only the citing sentence is embedded: short (fast on CPU) and, measured, as good as adding longer views.
-    dense: Mapping[str, float] = field(default_factory=lambda: {"sent": 2.0})
+    # Only the words around the marker are embedded: short (fast on CPU) and, measured, better than the whole
+    # sentence or longer views.
+    dense: Mapping[str, float] = field(default_factory=lambda: {"near": 2.0})
     cited_elsewhere: float = 2.0  # times log(1 + uses of the key elsewhere in the file)
 
 
@@ -46,11 +48,20 @@ def neighbourhood(marked: str) -> str:
     return " ".join(marked[lo:hi].replace(MARKER, " ").split())
 
 
+def near_marker(sentence: str, before: int = NEAR_BEFORE, after: int = NEAR_AFTER) -> str:
+    """The words of the citing sentence closest to the marker: up to ``before`` words before it and ``after`` after."""
+    head, marker, tail = sentence.partition(MARKER)
+    if not marker:
+        return " ".join(sentence.split()[-before:])
+    return " ".join(head.split()[-before:] + tail.split()[:after])
+
+
 def query_views(query: QueryContext) -> dict[str, str]:
-    """The texts a query is scored with: the citing sentence, it with its neighbours, the paragraph, the section title."""
+    """The texts a query is scored with: the citing sentence, its words nearest the marker, the sentence with its
+    neighbours, the paragraph, the section title."""
     sentence = " ".join(query.sentence.replace(MARKER, " ").split()) or query.paragraph
-    return {"sent": sentence, "nbr": neighbourhood(query.marked) or sentence, "para": query.paragraph,
-            "sect": query.section_title}
+    return {"sent": sentence, "near": near_marker(query.sentence) or sentence,
+            "nbr": neighbourhood(query.marked) or sentence, "para": query.paragraph, "sect": query.section_title}
 
 
 def znorm(scores: np.ndarray) -> np.ndarray:

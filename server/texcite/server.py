@@ -594,4 +594,13 @@ def run(tcp: str | None = None) -> None:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        server.start_io(sys.stdin.buffer, _claim_stdout())
+
+
+def _claim_stdout():
+    """Keep stdout for the LSP channel alone: it moves to a private descriptor and fd 1 becomes stderr, so a stray
+    print (a library, a model engine's worker process) lands in the log instead of corrupting the protocol."""
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    return channel

@@ -16,12 +16,12 @@ import time
 
 import numpy as np
 
-from texcite.bibstore import BibStore
-from texcite.citecontext import CiteMatcher
-from texcite.dense import MAX_TOKENS, QUERY_MAX_TOKENS, DenseStage, build_index
-from texcite.discovery import discover, read_disk
-from texcite.pipeline import build_request
-from texcite import hybrid
+from texcite.latex.cite import CiteMatcher
+from texcite.retrieval.dense import MAX_TOKENS, QUERY_MAX_TOKENS, DenseStage, build_index
+from texcite.files import read_disk
+from texcite.latex.project import discover
+from texcite.engine import Engine, build_request
+from texcite.retrieval import hybrid
 
 CACHE = "/tmp/texcite-tune"
 
@@ -34,7 +34,7 @@ def citations(project_dir: str, matcher: CiteMatcher):
     env = dict(os.environ)
     env["BIBINPUTS"] = os.pathsep.join(x for x in (project_dir, env.get("BIBINPUTS", "")) if x)
     project = discover(project_root(project_dir), env=env)
-    corpus = BibStore().corpus(project.bib_files)
+    corpus = Engine().corpora.corpus(project.bib_files)
     out = []
     for f in project.tex_files:
         text = read_disk(f)
@@ -48,9 +48,9 @@ def citations(project_dir: str, matcher: CiteMatcher):
 
 
 def query_views(req) -> dict[str, str]:
-    """The server's views (texcite.hybrid.query_views) plus the ones only tried here."""
+    """The server's views (QueryContext.views) plus the ones only tried here."""
     q = req.query
-    views = hybrid.query_views(q)
+    views = q.views()
     sent = views["sent"]
     return {**views, "text": q.text, "sent+sect": f"{q.section_title}. {sent}" if q.section_title else sent}
 
@@ -123,7 +123,7 @@ def main() -> None:
     ap.add_argument("--only")
     args = ap.parse_args()
     stage = DenseStage(threads=2)
-    from texcite.dense import EmbeddingCache
+    from texcite.retrieval.dense import EmbeddingCache
 
     stage.embedder.load()
     stage._cache = EmbeddingCache(os.path.join(CACHE, "emb"), stage.embedder.model_id)
@@ -201,7 +201,7 @@ def hybrid_variants():
             rrf(B(d, "sent")) + 0.5 * rrf(B(d, "para")) + 2 * rrf(mx(d, "sent")) + w * np.log1p(d["cited"]) / 61)
     V["bm25 sent 1 + para 0.5, dense sent 2, 2·log1p(uses)"] = lambda d: (
         hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"near": mx(d, "sent")}, d["cited"]))
-    V["**final** (texcite.hybrid.fuse, DEFAULT_WEIGHTS): as above, dense on the ≤24+8 words around the marker"] = lambda d: (
+    V["**final** (texcite.retrieval.hybrid.fuse, DEFAULT_WEIGHTS): as above, dense on the ≤24+8 words around the marker"] = lambda d: (
         hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, {"near": mx(d, "near")}, d["cited"]))
     V["final without the dense stage (BM25 views + prior)"] = lambda d: (
         hybrid.fuse({"sent": B(d, "sent"), "para": B(d, "para")}, None, d["cited"]))

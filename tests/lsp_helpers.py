@@ -64,13 +64,19 @@ def progress_running(client: LanguageClient) -> bool:
 
 async def complete(client: LanguageClient, uri: str, line: int, character: int,
                    wait_until_ready: bool = True) -> types.CompletionList:
-    """Completion at a position; while the server is still indexing ('incomplete', no items) ask again once
-    its progress moves on, as an editor does when the user keeps typing."""
+    """Completion at a position; while the server is still indexing (no items yet) ask again once its progress
+    moves on, as an editor does when the user keeps typing. Lists are always incomplete (the editor re-asks at
+    every keystroke), so an empty list with no indexing under way is asked once more and then taken as final."""
+    settled = False
     while True:
         result = await asyncio.wait_for(client.text_document_completion_async(types.CompletionParams(
             text_document=types.TextDocumentIdentifier(uri=uri), position=types.Position(line, character))), HANG_GUARD_S)
         assert isinstance(result, types.CompletionList), result
-        if result.items or not result.is_incomplete or not wait_until_ready:
+        if result.items or not wait_until_ready:
             return result
         if progress_running(client):
             await client.wait_for_notification(types.PROGRESS)
+        elif settled:
+            return result
+        else:
+            settled = True

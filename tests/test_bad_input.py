@@ -39,7 +39,7 @@ GOOD = (b"@article{robertson2009bm25, title={The Probabilistic Relevance Framewo
 async def client(lsp_client: LanguageClient, tmp_path):
     lsp_client.root = tmp_path / "proj"
     lsp_client.root.mkdir()
-    await start(lsp_client, lsp_client.root, {"reranker": {"backend": "none"}})
+    await start(lsp_client, lsp_client.root, {"recall": {"mode": "bm25"}})
     yield
     await lsp_client.shutdown_session()
 

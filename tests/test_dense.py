@@ -8,9 +8,9 @@ import os
 import numpy as np
 import pytest
 
-from texcite.bibindex import parse_bib
-from texcite.corpus import Corpus
-from texcite.dense import DenseStage, Embedder, EmbeddingCache, build_index, text_digest
+from texcite.bib.parse import parse_bib
+from texcite.retrieval.corpus import Corpus
+from texcite.retrieval.dense import DenseStage, Embedder, EmbeddingCache, build_index, text_digest
 from texcite.rerank.base import BackendUnavailable
 
 BIB = """

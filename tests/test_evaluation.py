@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from texcite.citecontext import CiteMatcher
+from texcite.latex.cite import CiteMatcher
 from texcite.cli import main
-from texcite.evaluation import Metrics, best_rank, citation_examples, evaluate_project, find_projects
+from texcite.evaluation import Metrics, best_rank, citation_examples, evaluate_project, evaluation_engine, find_projects
 from texcite.settings import parse_settings
 
 BIB = """@article{alpha2020,
@@ -79,7 +79,9 @@ def test_metrics_for_a_known_ranking():
 
 def test_project_report_ranks_and_bib_order_floor(projects):
     (folder, root), _ = find_projects(str(projects))
-    report = evaluate_project(folder, root, parse_settings({"reranker.backend": "none"}))
+    engine, read = evaluation_engine(parse_settings({"recall.mode": "bm25"}).replace(recall_top_k=1000))
+    report = evaluate_project(engine, read, folder, root)
+    engine.close()
     assert report.entries == 3 and report.unresolved == 2
     assert len(report.ranked.ranks) == 2
     assert report.ranked.ranks == [1, 1]  # both paragraphs name their work's title words
@@ -89,12 +91,13 @@ def test_project_report_ranks_and_bib_order_floor(projects):
 
 def test_cli_json_and_table(projects, tmp_path, capsys):
     out = tmp_path / "eval.json"
-    assert main(["eval", str(projects), "--reranker", "none", "--json", str(out)]) == 0
+    assert main(["eval", str(projects), "--recall", "bm25", "--json", str(out)]) == 0
     table = capsys.readouterr().out
     assert "| one | 2 | 1.000 |" in table and "bib order (floor)" in table
     assert "Projects without resolvable citations: two" in table
     doc = json.loads(out.read_text())
-    assert doc["backend"] == "none" and doc["date"] and doc["settings"]["recall_top_k"] == 100
+    assert doc["ranking"] == "BM25" and doc["date"] and doc["settings"]["recall"]["mode"] == "bm25"
+    assert "api_key" not in doc["settings"]["reranker"]
     assert [p["name"] for p in doc["projects"]] == ["one", "two"]
     assert doc["projects"][0]["ranked"]["examples"] == 2
     assert set(doc["overall"]) >= {"examples", "recall@1", "recall@5", "recall@10", "mrr", "latency_ms_p50", "latency_ms_p95"}
@@ -103,7 +106,7 @@ def test_cli_json_and_table(projects, tmp_path, capsys):
 
 
 def test_paragraph_only_query_mode(projects, capsys):
-    assert main(["eval", str(projects / "one"), "--reranker", "none", "--query", "paragraph"]) == 0
+    assert main(["eval", str(projects / "one"), "--recall", "bm25", "--query", "paragraph"]) == 0
     assert "query=paragraph" in capsys.readouterr().out
 
 

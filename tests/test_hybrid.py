@@ -7,13 +7,11 @@ import threading
 import numpy as np
 import pytest
 
-from texcite.citecontext import CiteMatcher
-from texcite.dense import DenseStage
-from texcite.hybrid import Weights, fuse, near_marker, neighbourhood, query_views, znorm
-from texcite.paragraph import MARKER
-from texcite.pipeline import build_request
+from texcite.engine import Engine, build_request
+from texcite.latex.cite import CiteMatcher
+from texcite.latex.query import MARKER, near_marker, neighbourhood
 from texcite.presentation import why_text
-from texcite.ranking import Ranker, uses_dense
+from texcite.retrieval.hybrid import Weights, fuse, znorm
 from texcite.settings import Settings
 
 BIB = r"""
@@ -29,10 +27,11 @@ PARAGRAPH = "Self-driving cars must brake before hitting pedestrians \\cite{}."
 
 
 @pytest.fixture(scope="module")
-def stage(tmp_path_factory) -> DenseStage:
-    s = DenseStage(cache_dir=str(tmp_path_factory.mktemp("cache")), threads=1)
-    yield s
-    s.close()
+def engine(tmp_path_factory) -> Engine:
+    """A hybrid engine shared by the tests of this module (the model loads once)."""
+    e = Engine(Settings().replace(cache_dir=str(tmp_path_factory.mktemp("cache"))))
+    yield e
+    e.close()
 
 
 def project(tmp_path, body: str = PARAGRAPH):
@@ -47,44 +46,46 @@ def keys(result) -> list[str]:
     return [s.entry.key for s in result.suggestions]
 
 
-def test_paraphrase_beats_an_unrelated_entry_only_with_the_dense_stage(tmp_path, stage) -> None:
+def test_paraphrase_beats_an_unrelated_entry_only_with_the_dense_stage(tmp_path, engine) -> None:
     path, text, offset = project(tmp_path)
-    bm25 = Ranker(Settings(reranker_backend="none"), workspace=str(tmp_path)).suggest_blocking(path, text, offset)
-    assert {s.stage for s in bm25.suggestions} == {"bm25"}
+    bm25_engine = Engine(Settings().replace(recall_mode="bm25"), workspace=str(tmp_path))
+    bm25 = bm25_engine.suggest(path, text, offset)
+    assert {s.stage for s in bm25.suggestions} == {"bm25"} and bm25.ranking == "BM25"
     assert keys(bm25).index("vehicles2019") > keys(bm25).index("algae2011")  # all BM25 scores tie: bib order
 
-    hybrid = Ranker(Settings(), workspace=str(tmp_path), dense=stage).suggest_blocking(path, text, offset)
+    hybrid = engine.suggest(path, text, offset)
     assert {s.stage for s in hybrid.suggestions} == {"hybrid"}
     assert keys(hybrid)[0] == "vehicles2019"
-    assert hybrid.backend == "hybrid" and hybrid.model == "all-MiniLM-L6-v2"
+    assert hybrid.ranking == "BM25 + MiniLM"
     assert "hybrid score" in why_text("hybrid", 1.0, 1.0, 1)
 
 
 def test_recall_is_bm25_until_the_embeddings_are_ready(tmp_path) -> None:
     path, text, offset = project(tmp_path)
-    stage = DenseStage(cache_dir=str(tmp_path / "cache"), threads=1)
-    ranker = Ranker(Settings(reranker_backend="hybrid"), workspace=str(tmp_path), dense=stage)
+    engine = Engine(Settings().replace(cache_dir=str(tmp_path / "cache")), workspace=str(tmp_path))
     gate = threading.Event()
-    stage._pool.submit(gate.wait)  # keep the dense worker busy: the build this request starts cannot finish yet
-    first = ranker.prepare(path, text, offset)
-    assert {c.stage for c in first.candidates} == {"bm25"}
+    engine.dense._pool.submit(gate.wait)  # keep the dense worker busy: the build this request starts cannot finish yet
+    first = engine.prepare(path, text, offset)
+    assert first.recall_stage == "bm25" and {c.stage for c in first.candidates} == {"bm25"}
     gate.set()
-    ranker.wait_dense(path)
-    assert {c.stage for c in ranker.prepare(path, text, offset).candidates} == {"hybrid"}
-    stage.close()
+    engine.wait_embeddings(engine.corpus(path))
+    assert {c.stage for c in engine.prepare(path, text, offset).candidates} == {"hybrid"}
+    engine.close()
 
 
-def test_auto_and_hybrid_use_dense_recall_none_does_not() -> None:
-    assert uses_dense(Settings()) and uses_dense(Settings(reranker_backend="hybrid"))
-    assert uses_dense(Settings(reranker_backend="vllm-http"))  # the hybrid's top-K feeds the neural reranker
-    assert not uses_dense(Settings(reranker_backend="none"))
+def test_recall_mode_decides_the_dense_stage_whatever_the_reranker() -> None:
+    for settings, dense in [(Settings(), True), (Settings().replace(reranker_backend="vllm-http"), True),
+                            (Settings().replace(recall_mode="bm25"), False)]:
+        engine = Engine(settings)
+        assert (engine.dense is not None) is dense  # the hybrid's top-K feeds a neural reranker too
+        engine.close()
 
 
-def test_typed_prefix_still_comes_first(tmp_path, stage) -> None:
+def test_typed_text_keeps_only_matching_entries(tmp_path, engine) -> None:
     path, text, _ = project(tmp_path, PARAGRAPH.replace("\\cite{}", "\\cite{sour}"))
     offset = text.index("\\cite{sour") + len("\\cite{sour")
-    result = Ranker(Settings(), workspace=str(tmp_path), dense=stage).suggest_blocking(path, text, offset)
-    assert keys(result)[0] == "bread2005"  # "sour" starts a title word
+    result = engine.suggest(path, text, offset)
+    assert keys(result) == ["bread2005"]  # "sour" starts a title word of that entry only
 
 
 def test_cited_elsewhere_leaves_out_the_command_being_written() -> None:
@@ -112,7 +113,7 @@ def test_query_views() -> None:
     request = build_request(
         "\\section{Retrieval}\nWe start here. Dense retrievers embed text \\cite{}. They scale well. The end.",
         len("\\section{Retrieval}\nWe start here. Dense retrievers embed text \\cite{"), CiteMatcher())
-    views = query_views(request.query)
+    views = request.query.views()
     assert views["sent"] == "Dense retrievers embed text ."
     assert views["nbr"] == "We start here. Dense retrievers embed text . They scale well."
     assert views["sect"] == "Retrieval"
@@ -126,7 +127,7 @@ def test_query_views() -> None:
 
 @pytest.mark.parametrize("extra", [(), ("mycite",)])
 def test_fast_cite_command_scan_finds_what_the_matcher_finds(extra) -> None:
-    from texcite.references import cite_commands
+    from texcite.latex.cite import cite_commands
 
     text = ("A \\\\\\cite{a} b \\\\cite{b} \\cite*{c} \\citeauthor{d} % \\cite{hidden}\n\\mycite{e} \\citep[p.~3]{f} "
             "\\cites{g}{h} \\citation{i} \\\\\\\\\\citet{j} \\textcite[see][]{k} \\cite")

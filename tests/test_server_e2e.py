@@ -14,7 +14,7 @@ from lsp_helpers import SERVER, complete, copy_example, diagnostics_for, open_do
 @pytest_lsp.fixture(config=SERVER)
 async def client(lsp_client: LanguageClient, tmp_path):
     lsp_client.paper = copy_example(tmp_path)
-    await start(lsp_client, lsp_client.paper, {"reranker": {"backend": "none"}})
+    await start(lsp_client, lsp_client.paper, {"recall": {"mode": "bm25"}})
     yield
     await lsp_client.shutdown_session()
 
@@ -112,7 +112,7 @@ async def test_bib_edited_on_disk_changes_next_completion(client: LanguageClient
 
 
 async def test_invalid_setting_gives_a_message_and_the_default(client: LanguageClient):
-    client.set_configuration({"completion": {"maxItems": "lots"}, "reranker": {"backend": "none"}}, section="texcite")
+    client.set_configuration({"completion": {"maxItems": "lots"}, "recall": {"mode": "bm25"}}, section="texcite")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
     while not any("maxItems" in m.message for m in client.messages):
         await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
@@ -122,13 +122,13 @@ async def test_invalid_setting_gives_a_message_and_the_default(client: LanguageC
 
 
 async def test_max_items_setting(client: LanguageClient):
-    client.set_configuration({"completion": {"maxItems": 3}, "reranker": {"backend": "none"}}, section="texcite")
+    client.set_configuration({"completion": {"maxItems": 3}, "recall": {"mode": "bm25"}}, section="texcite")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
     await client.wait_for_notification("texcite/status")  # sent once the new settings are applied
     uri = open_doc(client, client.paper / "chapters" / "method.tex")
     result = await complete(client, uri, 8, 40)
     assert len(result.items) == 3
-    assert result.is_incomplete  # more entries exist: the editor asks again as the user types
+    assert result.is_incomplete  # the editor asks again as the user types: the server filters
 
 
 async def test_indexing_reports_progress(client: LanguageClient):

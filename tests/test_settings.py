@@ -19,13 +19,13 @@ def test_nested_and_dotted_forms_agree():
     dotted = parse_settings({"texcite.completion.maxItems": 7, "reranker.backend": "none"})
     wrapped = parse_settings({"texcite": {"completion": {"maxItems": 7}, "reranker": {"backend": "none"}}})
     assert nested == dotted == wrapped
-    assert nested.completion_max_items == 7 and nested.reranker_backend == "none"
+    assert nested.completion.max_items == 7 and nested.reranker.backend == "none"
 
 
 def test_invalid_values_keep_defaults_and_say_why():
     s = parse_settings({"completion": {"maxItems": "lots", "deadlineMs": -5}, "reranker": {"backend": "gpu"},
                         "citeCommands": "mycite", "noSuchThing": 1})
-    assert s.completion_max_items == 50 and s.completion_deadline_ms == 600 and s.reranker_backend == "auto"
+    assert s.completion.max_items == 50 and s.completion.deadline_ms == 600 and s.reranker.backend == "auto"
     assert s.cite_commands == ()
     text = "\n".join(s.problems)
     for fragment in ("completion.maxItems", "deadlineMs", "must be >= 0", "reranker.backend", "one of",
@@ -39,7 +39,7 @@ def test_client_only_settings_are_not_problems():
 
 
 def test_whole_numbers_from_json_floats_and_bools_are_strict():
-    assert parse_settings({"completion.maxItems": 12.0}).completion_max_items == 12
+    assert parse_settings({"completion.maxItems": 12.0}).completion.max_items == 12
     assert parse_settings({"completion.maxItems": True}).problems
     assert parse_settings({"diagnostics.undefinedKeys": "yes"}).problems
 

@@ -1,4 +1,5 @@
-"""Command line: ``texcite serve | suggest | settings-schema`` (and ``eval``)."""
+"""Command line: ``texcite serve | suggest | eval | settings-schema`` — argument parsing and output only; the
+work is the engine's (suggest, eval) or the LSP server's (serve)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import os
 import sys
 
 from texcite import __version__
+from texcite.engine import QUERY_VIEWS
+from texcite.runtime import setup_logging
 
 
 class CliError(Exception):
@@ -19,6 +22,8 @@ def _settings_from_args(args: argparse.Namespace):
     from texcite.settings import parse_settings
 
     raw: dict = {}
+    if getattr(args, "recall", None):
+        raw["recall.mode"] = args.recall
     if getattr(args, "reranker", None):
         raw["reranker.backend"] = args.reranker
     if getattr(args, "model", None):
@@ -34,40 +39,46 @@ def _settings_from_args(args: argparse.Namespace):
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from texcite.server import run
+    from texcite.lsp.server import run
 
     run(tcp=args.tcp)
     return 0
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
-    from texcite.ranking import Ranker
+    from texcite.engine import Engine
+    from texcite.files import MAX_TEX_BYTES, UnreadableFile, read_bytes
     from texcite.textpos import LineIndex
 
     path = os.path.abspath(args.file)
     try:
-        with open(path, "rb") as fh:
-            text = fh.read().decode("utf-8", errors="replace")
-    except OSError as err:
-        raise CliError(f"cannot read {args.file}: {err.strerror or err}") from None
+        text = read_bytes(path, MAX_TEX_BYTES).decode("utf-8", errors="replace")
+    except UnreadableFile as err:
+        raise CliError(str(err)) from None
     settings = _settings_from_args(args)
     if args.top is not None:
         if args.top < 1:
             raise CliError("--top must be at least 1")
         settings = settings.replace(completion_max_items=args.top)
     # Every suggestion the CLI prints carries the model's score when a neural reranker runs.
-    settings = settings.replace(reranker_top_k=max(settings.reranker_top_k, settings.completion_max_items))
+    top = settings.completion.max_items
+    settings = settings.replace(reranker_top_k=max(settings.reranker.top_k, top))
     offset = LineIndex(text).offset(args.line, args.character)
-    ranker = Ranker(settings, workspace=os.path.dirname(path))
-    result = ranker.suggest_blocking(path, text, offset)
+    engine = Engine(settings, workspace=os.path.dirname(path))
+    try:
+        result = engine.suggest(path, text, offset)
+    finally:
+        engine.close()
     if result is None:
         raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation command")
-    suggestions = result.suggestions[: settings.completion_max_items]
+    suggestions = result.suggestions[:top]
     if args.json:
+        backend, model, _ = engine.reranker_label()
         out = {
-            "query": result.reranker_query,
-            "instruction": result.instruction,
-            "reranker": {"backend": result.backend, "model": result.model},
+            "query": result.query,
+            "instruction": settings.reranker.instruction,
+            "ranking": result.ranking,
+            "reranker": {"backend": backend or "none", "model": model},
             "suggestions": [
                 {"key": s.entry.key, "rank": s.rank, "score": s.score, "stage": s.stage, "title": s.entry.title,
                  "document": s.entry.document}
@@ -90,6 +101,46 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import dataclasses
+    import datetime as _dt
+
+    from texcite.evaluation import markdown_table, run_eval
+
+    for p in args.paths:
+        if not os.path.isdir(p):
+            raise CliError(f"{p}: no such project folder")
+    settings = _settings_from_args(args)
+    outcome = run_eval(args.paths, settings, args.query)
+    if not outcome["projects_found"]:
+        raise CliError("no LaTeX project found under " + ", ".join(args.paths))
+    ranking = outcome["ranking"]
+    label = ranking if args.query == "default" else f"{ranking}, query={args.query}"
+    date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    print(f"texcite eval — {date} — {ranking} — query {args.query}\n")
+    print(markdown_table(outcome["reports"], outcome["overall"], outcome["floor"], label))
+    if args.json:
+        shown = dataclasses.asdict(settings)
+        shown.pop("problems")
+        shown["reranker"].pop("api_key")
+        doc = {
+            "date": date,
+            "ranking": ranking,
+            "query": args.query,
+            "settings": shown,
+            "paths": [os.path.abspath(p) for p in args.paths],
+            "projects": [r.as_json() for r in outcome["reports"]],
+            "overall": outcome["overall"].as_json(),
+            "bib_order": outcome["floor"].as_json(),
+            "unresolved_skipped": sum(r.unresolved for r in outcome["reports"]),
+            "projects_without_examples": [r.name for r in outcome["reports"] if not r.ranked.ranks],
+        }
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(doc, fh, indent=2, ensure_ascii=False)
+            fh.write("\n")
+    return 0
+
+
 def _cmd_settings_schema(args: argparse.Namespace) -> int:
     from texcite.settings import json_schema
 
@@ -98,10 +149,11 @@ def _cmd_settings_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_reranker_args(p: argparse.ArgumentParser) -> None:
-    from texcite.settings import BACKENDS
+def _add_ranking_args(p: argparse.ArgumentParser) -> None:
+    from texcite.settings import BACKENDS, RECALL_MODES
 
-    p.add_argument("--reranker", choices=BACKENDS, help="ranking backend (default: auto)")
+    p.add_argument("--recall", choices=RECALL_MODES, help="recall: hybrid (BM25 + MiniLM, the default) or bm25")
+    p.add_argument("--reranker", choices=BACKENDS, help="neural reranker after recall (default: auto)")
     p.add_argument("--model", help="reranker model id or local path")
     p.add_argument("--url", help="base URL of a running vllm serve (for --reranker vllm-http)")
     p.add_argument("--instruction", help="instruction given to the Qwen3 reranker")
@@ -124,26 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--character", type=int, required=True, help="0-based character (UTF-16 units, as in LSP)")
     p.add_argument("--top", type=int, help="how many suggestions (default: completion.maxItems)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    _add_reranker_args(p)
+    _add_ranking_args(p)
     p.set_defaults(func=_cmd_suggest)
 
     p = sub.add_parser("settings-schema", help="print the settings as VS Code configuration properties (JSON)")
     p.set_defaults(func=_cmd_settings_schema)
 
-    try:
-        from texcite.evaluation import add_eval_parser
-    except ImportError:
-        pass
-    else:
-        add_eval_parser(sub, _add_reranker_args)
+    p = sub.add_parser("eval", help="measure Recall@k / MRR on LaTeX projects by hiding their citations")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="a LaTeX project folder, or a folder of them")
+    p.add_argument("--json", metavar="OUT", help="also write the full report as JSON to OUT")
+    p.add_argument("--query", choices=QUERY_VIEWS, default="default",
+                   help="BM25 query: default (the server's ranking), paragraph or sentence (BM25 on that view alone)")
+    _add_ranking_args(p)
+    p.set_defaults(func=_cmd_eval)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="texcite: %(message)s")
+    setup_logging(logging.INFO if args.verbose else logging.WARNING, "texcite: %(message)s")
     try:
         return args.func(args)
     except CliError as err:

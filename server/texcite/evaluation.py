@@ -1,31 +1,26 @@
-"""``texcite eval``: how well the pipeline recovers the keys a project's authors actually cited.
+"""``texcite eval``: how well the engine recovers the keys a project's authors actually cited.
 
 Every citation command in the project's text (outside comments and verbatim) whose keys all resolve is emptied
 (``\\citep[p.~3]{a,b}`` -> ``\\citep[p.~3]{}``), the cursor is put in the empty braces and the same pipeline the
 server uses ranks the whole bib; the best rank of a true key gives Recall@k and MRR. Bib order (what key-matching
-editors show) is reported as the floor.
+editors show) is reported as the floor. One engine serves every project, so models load once.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import datetime as _dt
 import json
 import os
-import re
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
-from texcite.discovery import discover, read_disk
-from texcite.references import verbatim_spans
-from texcite.citecontext import CiteMatcher, in_comment
+from texcite.engine import Engine
+from texcite.files import read_disk
+from texcite.latex.cite import CiteMatcher, cited_commands
+from texcite.latex.project import has_documentclass
 
 KS = (1, 5, 10)
-QUERY_MODES = ("default", "paragraph", "sentence")
-_DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
 # Commands that list references without citing them at a place in the text.
 _NOT_IN_TEXT = frozenset({"nocite", "Nocite"})
 
@@ -130,7 +125,7 @@ def project_root(folder: str) -> str | None:
         names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".tex"))
     except OSError:
         return None
-    roots = [n for n in names if _DOCCLASS_RE.search(read_disk(os.path.join(folder, n)) or "")]
+    roots = [n for n in names if has_documentclass(read_disk(os.path.join(folder, n)) or "")]
     if not roots:
         return None
     preferred = [n for n in roots if os.path.splitext(n)[0].lower() in ("main", "thesis", "paper")]
@@ -156,12 +151,9 @@ def find_projects(path: str, depth: int = 3) -> list[tuple[str, str]]:
 
 def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: set[str] | dict) -> tuple[list[Example], int]:
     """The resolvable citations of one file as examples, and how many unresolvable ones were skipped."""
-    verbatim = verbatim_spans(text)
     examples, unresolved = [], 0
-    for cmd in matcher.iter_commands(text):
+    for cmd in cited_commands(text, matcher):
         if cmd.name in _NOT_IN_TEXT or not cmd.groups or not all(g.closed for g in cmd.groups):
-            continue
-        if in_comment(text, cmd.start) or any(a <= cmd.start < b for a, b in verbatim):
             continue
         keys = tuple(dict.fromkeys(cmd.keys(text)))
         if not keys:
@@ -195,87 +187,45 @@ class _OneFileOverride:
         return read_disk(path)
 
 
-def _rank_keys(ranker, example: Example, mode: str) -> list[str]:
-    """Ranked keys for one example: the server's pipeline, or (mode != default) with another BM25 query."""
-    if mode == "default":
-        result = ranker.suggest_blocking(example.path, example.text, example.offset)
-        return [] if result is None else [s.entry.key for s in result.suggestions]
-    from texcite.pipeline import Request, build_request, finish, recall, rerank_inputs
-
-    request = build_request(example.text, example.offset, ranker.matcher)
-    if request is None:
-        return []
-    q = request.query
-    text = q.paragraph if mode == "paragraph" else q.sentence.replace("[CITATION]", " ")
-    request = Request(request.cite, _FixedQuery(q.paragraph, q.marked, q.sentence, q.section_title, text))
-    corpus = ranker.projects.corpus(example.path)
-    candidates = recall(corpus, request, ranker.settings.recall_top_k)
-    scores = None
-    reranker = ranker.reranker
-    if reranker.backend != "none" and candidates:
-        query, docs = rerank_inputs(request, candidates, ranker.settings)
-        scores = reranker.rank(query, docs)
-    return [s.entry.key for s in finish(candidates, scores, "eval")]
+def evaluation_engine(settings, query_view: str = "default") -> tuple[Engine, _OneFileOverride]:
+    """One engine for a whole run (models load once), reading the example being ranked instead of its file."""
+    read = _OneFileOverride()
+    return Engine(settings, read, query_view=query_view), read
 
 
-def _fixed_query_class():
-    from texcite.paragraph import QueryContext
-
-    @dataclass(frozen=True)
-    class FixedQuery(QueryContext):
-        """A QueryContext whose BM25 text is given (paragraph only, sentence only) instead of derived."""
-
-        fixed_text: str = ""
-
-        @property
-        def text(self) -> str:  # type: ignore[override]
-            return self.fixed_text
-
-    return FixedQuery
-
-
-_FixedQuery = _fixed_query_class()
-
-
-def evaluate_project(folder: str, root: str, settings, mode: str = "default",
+def evaluate_project(engine: Engine, read: _OneFileOverride, folder: str, root: str,
                      progress: Callable[[int, int], None] | None = None) -> ProjectReport:
-    """Rank every resolvable citation of one project with one Ranker (its index is built once)."""
-    from texcite.bibstore import BibStore
-    from texcite.ranking import Ranker
-
+    """Rank every resolvable citation of one project (its index is built once)."""
     name = os.path.basename(os.path.normpath(folder))
     # As for a user whose BIBINPUTS names the project folder: some repos keep the .bib beside, not below, the root.
     env = dict(os.environ)
     env["BIBINPUTS"] = os.pathsep.join(x for x in (folder, env.get("BIBINPUTS", "")) if x)
-    project = discover(root, env=env)
-    store = BibStore()
-    corpus = store.corpus(project.bib_files)
+    read.path = ""
+    engine.open_workspace(folder, env)
+    project = engine.project(root)
+    corpus = engine.corpus(root)
     report = ProjectReport(name, root, list(project.bib_files), len(corpus))
-    order = {e.key: i for i, e in enumerate(corpus.entries, 1)}
-    matcher = CiteMatcher(settings.cite_commands)
+    bib_order = {e.key: i for i, e in enumerate(corpus.entries, 1)}
     examples: list[Example] = []
     for tex in project.tex_files:
         text = read_disk(tex)
         if text is None:
             continue
-        found, unresolved = citation_examples(tex, text, matcher, corpus.by_key)
+        found, unresolved = citation_examples(tex, text, engine.matcher, corpus.by_key)
         examples += found
         report.unresolved += unresolved
-    settings = settings.replace(recall_top_k=max(settings.recall_top_k, len(corpus), 1))
-    read = _OneFileOverride()
-    ranker = Ranker(settings, read, workspace=folder, store=store)
-    ranker.projects.env = env
     for i, ex in enumerate(examples):
         read.path, read.text = ex.path, ex.text
         started = time.perf_counter()
-        keys = _rank_keys(ranker, ex, mode)
+        result = engine.suggest(ex.path, ex.text, ex.offset)
         elapsed = (time.perf_counter() - started) * 1000.0
+        keys = [] if result is None else [s.entry.key for s in result.suggestions]
         report.ranked.add(best_rank(keys, ex.keys), elapsed)
-        report.bib_order.add(min(order[k] for k in ex.keys))
+        report.bib_order.add(min(bib_order[k] for k in ex.keys))
+        if result is not None and result.fallback_message:
+            report.error = result.fallback_message
         if progress:
             progress(i + 1, len(examples))
-    if ranker.fallback_message:
-        report.error = ranker.fallback_message
     return report
 
 
@@ -332,80 +282,30 @@ def markdown_table(reports: Sequence[ProjectReport], overall: Metrics, floor: Me
     return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 
 
-def run_eval(paths: Sequence[str], settings, mode: str = "default", stream=sys.stderr) -> dict:
-    """Evaluate every project under ``paths``; returns the machine-readable report (see ``--json``)."""
+def run_eval(paths: Sequence[str], settings, query_view: str = "default", stream=sys.stderr) -> dict:
+    """Evaluate every project under ``paths`` with one engine; returns the machine-readable report."""
     projects: list[tuple[str, str]] = []
     for p in paths:
         projects += find_projects(os.path.abspath(p))
+    # Every entry is ranked, so a true key's rank is always known.
+    settings = settings.replace(recall_top_k=1_000_000)
+    engine, read = evaluation_engine(settings, query_view)
     progress = Progress(stream)
     reports: list[ProjectReport] = []
-    for i, (folder, root) in enumerate(projects, 1):
-        try:
-            report = evaluate_project(folder, root, settings, mode, progress.start(os.path.basename(folder), i, len(projects)))
-        except Exception as err:  # one broken project must not end the run
-            report = ProjectReport(os.path.basename(folder), root, [], 0, error=f"{type(err).__name__}: {err}")
-        reports.append(report)
+    try:
+        for i, (folder, root) in enumerate(projects, 1):
+            try:
+                report = evaluate_project(engine, read, folder, root,
+                                          progress.start(os.path.basename(folder), i, len(projects)))
+            except Exception as err:  # one broken project must not end the run
+                report = ProjectReport(os.path.basename(folder), root, [], 0, error=f"{type(err).__name__}: {err}")
+            reports.append(report)
+        label = engine.describe()
+    finally:
+        engine.close()
     overall, floor = Metrics(), Metrics()
     for r in reports:
         overall.extend(r.ranked)
         floor.extend(r.bib_order)
-    return {"reports": reports, "overall": overall, "floor": floor, "projects_found": len(projects)}
-
-
-def _backend_of(settings) -> tuple[str, str]:
-    from texcite.ranking import make_reranker, uses_dense
-
-    try:
-        reranker = make_reranker(settings)
-    except Exception as err:
-        return f"unavailable ({err})", ""
-    if reranker.backend == "none" and uses_dense(settings):
-        return "hybrid", settings.dense_model or "all-MiniLM-L6-v2"  # recall-only: BM25 + MiniLM, no reranker
-    return reranker.backend, reranker.model
-
-
-def _cmd_eval(args: argparse.Namespace) -> int:
-    from texcite.cli import CliError, _settings_from_args
-
-    for p in args.paths:
-        if not os.path.isdir(p):
-            raise CliError(f"{p}: no such project folder")
-    settings = _settings_from_args(args)
-    outcome = run_eval(args.paths, settings, args.query)
-    if not outcome["projects_found"]:
-        raise CliError("no LaTeX project found under " + ", ".join(args.paths))
-    backend, model = _backend_of(settings)
-    label = backend if args.query == "default" else f"{backend}, query={args.query}"
-    date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    print(f"texcite eval — {date} — backend {backend}{' ' + model if model and backend != 'none' else ''}"
-          f" — query {args.query}\n")
-    print(markdown_table(outcome["reports"], outcome["overall"], outcome["floor"], label))
-    if args.json:
-        doc = {
-            "date": date,
-            "backend": backend,
-            "model": model if backend != "none" else "",
-            "query": args.query,
-            "settings": {k: v for k, v in dataclasses.asdict(settings).items() if k not in ("problems", "reranker_api_key")},
-            "paths": [os.path.abspath(p) for p in args.paths],
-            "projects": [r.as_json() for r in outcome["reports"]],
-            "overall": outcome["overall"].as_json(),
-            "bib_order": outcome["floor"].as_json(),
-            "unresolved_skipped": sum(r.unresolved for r in outcome["reports"]),
-            "projects_without_examples": [r.name for r in outcome["reports"] if not r.ranked.ranks],
-        }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, ensure_ascii=False)
-            fh.write("\n")
-    return 0
-
-
-def add_eval_parser(sub, add_reranker_args: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``texcite eval PATH... [--reranker ...] [--query ...] [--json OUT]``."""
-    p = sub.add_parser("eval", help="measure Recall@k / MRR on LaTeX projects by hiding their citations")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="a LaTeX project folder, or a folder of them")
-    p.add_argument("--json", metavar="OUT", help="also write the full report as JSON to OUT")
-    p.add_argument("--query", choices=QUERY_MODES, default="default",
-                   help="BM25 query: default (paragraph + citing sentence twice, as the server), paragraph, sentence")
-    add_reranker_args(p)
-    p.set_defaults(func=_cmd_eval)
+    return {"reports": reports, "overall": overall, "floor": floor, "projects_found": len(projects),
+            "ranking": label}

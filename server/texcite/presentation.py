@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from texcite.bibindex import Entry
+from texcite.bib.model import Entry
 
 FILTER_TEXT_LIMIT = 128  # VS Code cuts filterText here
 ABSTRACT_EXCERPT = 400

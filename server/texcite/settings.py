@@ -7,6 +7,7 @@ the README settings table and the VS Code extension's ``package.json`` (a test c
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,8 @@ DEFAULT_INSTRUCTION = (
     "Given a paragraph from a scientific paper with a [CITATION] marker, "
     "judge whether the document is the work cited at the marker"
 )
-BACKENDS = ("auto", "none", "hybrid", "vllm", "vllm-http", "transformers")
+BACKENDS = ("auto", "none", "vllm", "vllm-http", "transformers")
+RECALL_MODES = ("hybrid", "bm25")
 
 
 @dataclass(frozen=True)
@@ -40,13 +42,16 @@ SETTINGS: tuple[Setting, ...] = (
             minimum=0, maximum=60000),
     Setting("recall.topK", int, 100, "Candidates BM25 recall passes to the ranking stages.", minimum=1, maximum=100000),
     Setting("diagnostics.undefinedKeys", bool, True, "Report citation keys that no indexed .bib defines."),
+    Setting("recall.mode", str, "hybrid",
+            "Recall: hybrid (BM25 + MiniLM embeddings on CPU; BM25 alone until the embeddings are ready) or bm25.",
+            enum=RECALL_MODES),
     Setting("reranker.backend", str, "auto",
-            "Ranking backend: auto (vllm-http if a URL is set, else vLLM on CUDA, else hybrid on CPU), "
-            "none (BM25 only), hybrid (BM25 + MiniLM on CPU), vllm (in-process), vllm-http (a vllm serve "
-            "deployment), transformers.", enum=BACKENDS),
+            "Neural reranker after recall: auto (vllm-http if a URL is set, else in-process vLLM on a CUDA GPU, "
+            "else none), none, vllm (in-process), vllm-http (a vllm serve deployment), transformers.", enum=BACKENDS),
     Setting("reranker.model", str, DEFAULT_MODEL, "Qwen3-Reranker model id or local path."),
     Setting("reranker.url", str, "", "Base URL of a running `vllm serve` (e.g. http://gpu-box:8000); enables vllm-http."),
-    Setting("reranker.apiKey", str, "", "Bearer token sent to the vllm-http server, if it needs one."),
+    Setting("reranker.apiKey", str, "", "Bearer token sent to the vllm-http server, if it needs one "
+            "(or set $TEXCITE_RERANKER_API_KEY)."),
     Setting("reranker.instruction", str, DEFAULT_INSTRUCTION, "Instruction given to the Qwen3 reranker."),
     Setting("reranker.maxLength", int, 8192, "Token budget of one query/document pair (the body is truncated).",
             minimum=256, maximum=131072),
@@ -66,48 +71,99 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+LEGACY_BACKENDS = {"hybrid": "none"}  # before recall.mode existed, "hybrid" meant BM25 + MiniLM without a reranker
+API_KEY_ENV = "TEXCITE_RERANKER_API_KEY"
 
 
 def _attr(name: str) -> str:
-    """``completion.maxItems`` -> ``completion_max_items``: the dataclass field for a dotted setting."""
+    """``maxItems`` -> ``max_items``: the dataclass field of a setting's last name part."""
     out = []
     for ch in name.replace(".", "_"):
         out.append("_" + ch.lower() if ch.isupper() else ch)
     return "".join(out)
 
 
+# Each section is frozen and compares by the fields that need its component rebuilt: equal sections mean
+# nothing to restart (fields with compare=False are read per request).
+
+@dataclass(frozen=True)
+class Completion:
+    max_items: int = 50
+    deadline_ms: int = 600
+
+
+@dataclass(frozen=True)
+class Recall:
+    mode: str = "hybrid"
+    top_k: int = field(default=100, compare=False)
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    undefined_keys: bool = True
+
+
+@dataclass(frozen=True)
+class Dense:
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class Reranker:
+    backend: str = "auto"
+    model: str = DEFAULT_MODEL
+    url: str = ""
+    api_key: str = field(default="", repr=False)
+    instruction: str = DEFAULT_INSTRUCTION
+    max_length: int = 8192
+    top_k: int = field(default=30, compare=False)
+    batch_size: int = 8
+    device: str = "auto"
+    load_at_startup: bool = field(default=False, compare=False)
+    timeout_ms: int = 10000
+
+
+@dataclass(frozen=True)
+class Vllm:
+    dtype: str = "auto"
+    max_model_len: int = 8192
+    gpu_memory_utilization: float = 0.8
+    tensor_parallel_size: int = 1
+    quantization: str = ""
+
+
+_SECTIONS = {"completion": Completion, "recall": Recall, "diagnostics": Diagnostics, "dense": Dense,
+             "reranker": Reranker, "vllm": Vllm}
+
+
 @dataclass(frozen=True)
 class Settings:
-    """Validated settings; attribute names are the dotted names in snake_case."""
+    """Validated settings: the top-level ones, then one frozen section per dotted prefix."""
 
     cite_commands: tuple[str, ...] = ()
     bib_files: tuple[str, ...] = ()
-    completion_max_items: int = 50
-    completion_deadline_ms: int = 600
-    recall_top_k: int = 100
-    diagnostics_undefined_keys: bool = True
-    reranker_backend: str = "auto"
-    reranker_model: str = DEFAULT_MODEL
-    reranker_url: str = ""
-    reranker_api_key: str = ""
-    reranker_instruction: str = DEFAULT_INSTRUCTION
-    reranker_max_length: int = 8192
-    reranker_top_k: int = 30
-    reranker_batch_size: int = 8
-    reranker_device: str = "auto"
-    reranker_load_at_startup: bool = False
-    reranker_timeout_ms: int = 10000
-    vllm_dtype: str = "auto"
-    vllm_max_model_len: int = 8192
-    vllm_gpu_memory_utilization: float = 0.8
-    vllm_tensor_parallel_size: int = 1
-    vllm_quantization: str = ""
-    dense_model: str = ""
     cache_dir: str = ""
+    completion: Completion = Completion()
+    recall: Recall = Recall()
+    diagnostics: Diagnostics = Diagnostics()
+    dense: Dense = Dense()
+    reranker: Reranker = Reranker()
+    vllm: Vllm = Vllm()
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     def replace(self, **changes: Any) -> "Settings":
-        return dataclasses.replace(self, **changes)
+        """A copy with some values changed: ``replace(recall_top_k=5)`` (section_field) or ``cache_dir=...``."""
+        top: dict[str, Any] = {}
+        sections: dict[str, dict[str, Any]] = {}
+        for name, value in changes.items():
+            section, _, attr = name.partition("_")
+            if section in _SECTIONS and attr:
+                sections.setdefault(section, {})[attr] = value
+            else:
+                top[name] = value
+        for section, values in sections.items():
+            top[section] = dataclasses.replace(getattr(self, section), **values)
+        return dataclasses.replace(self, **top)
 
 
 def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -153,13 +209,14 @@ def _coerce(setting: Setting, value: Any) -> Any:
     return value
 
 
-def parse_settings(raw: dict[str, Any] | None) -> Settings:
-    """Build Settings from a client's JSON; invalid or unknown values keep their default and are listed in ``problems``."""
-    if not raw:
-        return Settings()
+def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None) -> Settings:
+    """Build Settings from a client's JSON; invalid or unknown values keep their default and are listed in
+    ``problems``. The API key may come from $TEXCITE_RERANKER_API_KEY instead of a settings file."""
+    raw = raw or {}
     if isinstance(raw.get("texcite"), dict):
         raw = raw["texcite"]
-    values: dict[str, Any] = {}
+    top: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
     problems: list[str] = []
     for name, value in _flatten(raw).items():
         name = name.removeprefix("texcite.")
@@ -171,11 +228,26 @@ def parse_settings(raw: dict[str, Any] | None) -> Settings:
             continue
         if value is None:
             continue
+        if name == "reranker.backend" and value in LEGACY_BACKENDS:
+            problems.append(f"texcite.reranker.backend: {value!r} is now texcite.recall.mode (hybrid is the default); "
+                            f"using reranker.backend {LEGACY_BACKENDS[value]!r}")
+            value = LEGACY_BACKENDS[value]
         try:
-            values[_attr(name)] = _coerce(setting, value)
+            coerced = _coerce(setting, value)
         except ValueError as err:
-            problems.append(f"texcite.{name}: {err} (got {value!r}); using default {setting.default!r}")
-    return Settings(**values, problems=tuple(problems))
+            shown = "(hidden)" if name == "reranker.apiKey" else repr(value)
+            problems.append(f"texcite.{name}: {err} (got {shown}); using default {setting.default!r}")
+            continue
+        section, _, rest = name.partition(".")
+        if rest:
+            sections[section][_attr(rest)] = coerced
+        else:
+            top[_attr(name)] = coerced
+    env = os.environ if env is None else env
+    if not sections["reranker"].get("api_key") and env.get(API_KEY_ENV):
+        sections["reranker"]["api_key"] = env[API_KEY_ENV]
+    built = {name: cls(**sections[name]) for name, cls in _SECTIONS.items()}
+    return Settings(**top, **built, problems=tuple(problems))
 
 
 def json_schema() -> dict[str, dict[str, Any]]:
@@ -196,4 +268,12 @@ def json_schema() -> dict[str, dict[str, Any]]:
     return props
 
 
-assert {f.name for f in dataclasses.fields(Settings)} - {"problems"} == {_attr(s.name) for s in SETTINGS}
+def _declared() -> set[str]:
+    names = {_attr(f.name) for f in dataclasses.fields(Settings) if f.name not in _SECTIONS and f.name != "problems"}
+    for section, cls in _SECTIONS.items():
+        names |= {f"{section}.{f.name}" for f in dataclasses.fields(cls)}
+    return names
+
+
+assert _declared() == {_attr(s.name) if "." not in s.name else s.name.split(".")[0] + "." + _attr(s.name.split(".", 1)[1])
+                       for s in SETTINGS}

@@ -84,11 +84,11 @@ def test_vllm_http_through_the_service(vllm_http_url, tiny_model_dir, transforme
     from texcite.rerank.service import RerankService
     from texcite.settings import Settings
 
-    settings = Settings(reranker_backend="auto", reranker_url=vllm_http_url, reranker_model=str(tiny_model_dir),
+    settings = Settings().replace(reranker_backend="auto", reranker_url=vllm_http_url, reranker_model=str(tiny_model_dir),
                         reranker_max_length=MAX_LENGTH, reranker_timeout_ms=60_000)
     statuses: list[tuple[str, str]] = []
     service = RerankService(lambda: make_reranker(settings), lambda s, m: statuses.append((s, m)),
-                            instruction=settings.reranker_instruction)
+                            instruction=settings.reranker.instruction)
 
     async def go():
         first = await service.scores(QUERY, DOCS, deadline_s=60)

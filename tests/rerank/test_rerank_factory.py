@@ -1,4 +1,4 @@
-"""make_reranker/describe: which backend each setting gives, and actionable errors when one cannot run."""
+"""make_reranker and the engine's description: which backend each setting gives, and actionable errors when one cannot run."""
 
 from __future__ import annotations
 
@@ -7,44 +7,48 @@ import builtins
 import pytest
 
 from texcite.rerank import factory
-from texcite.rerank.base import BackendUnavailable, IdentityReranker
-from texcite.rerank.factory import describe, make_reranker, resolve_backend
+from texcite.engine import Engine
+from texcite.rerank.base import BackendUnavailable
+from texcite.rerank.factory import make_reranker, resolve_backend
 from texcite.settings import Settings
 
 
-@pytest.mark.parametrize("backend", ["none", "hybrid"])
-def test_recall_only_backends_give_identity(backend):
-    assert isinstance(make_reranker(Settings(reranker_backend=backend)), IdentityReranker)
+def test_none_builds_no_reranker():
+    with pytest.raises(BackendUnavailable, match="no neural reranker"):
+        make_reranker(Settings().replace(reranker_backend="none"))
 
 
-def test_auto_on_cpu_is_hybrid_recall_without_reranker(monkeypatch):
+def test_auto_on_cpu_is_no_reranker(monkeypatch):
     monkeypatch.setattr(factory, "_cuda_available", lambda: False)
-    assert resolve_backend(Settings()) == "hybrid"
-    assert isinstance(make_reranker(Settings()), IdentityReranker)
-    assert describe(Settings()) == "hybrid (auto)"
+    assert resolve_backend(Settings()) == "none"
+    engine = Engine(Settings())
+    assert engine.service is None and engine.describe() == "BM25 + MiniLM"
+    engine.close()
 
 
 def test_auto_on_gpu_with_vllm_is_vllm(monkeypatch):
     monkeypatch.setattr(factory, "_cuda_available", lambda: True)
     monkeypatch.setattr(factory, "_vllm_importable", lambda: True)
     assert resolve_backend(Settings()) == "vllm"
-    assert describe(Settings()) == "vllm (auto) Qwen/Qwen3-Reranker-4B"
+    engine = Engine(Settings())
+    assert engine.describe() == "BM25 + MiniLM → Qwen3-Reranker-4B (vllm)"
+    engine.close()
 
 
 def test_auto_with_url_is_vllm_http():
-    settings = Settings(reranker_url="http://gpu-box:8000", reranker_api_key="k")
+    settings = Settings().replace(reranker_url="http://user:secret@gpu-box:8000", reranker_api_key="k")
     reranker = make_reranker(settings)  # builds the client; does not connect
-    assert (reranker.backend, reranker.model, reranker.url) == ("vllm-http", "Qwen/Qwen3-Reranker-4B",
-                                                                "http://gpu-box:8000")
-    assert reranker.endpoint == "http://gpu-box:8000/v1/rerank"
-    assert describe(settings, reranker) == "vllm-http (auto) Qwen/Qwen3-Reranker-4B @ http://gpu-box:8000"
+    assert (reranker.backend, reranker.model) == ("vllm-http", "Qwen/Qwen3-Reranker-4B")
+    engine = Engine(settings)
+    assert engine.describe() == "BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at http://gpu-box:8000)"
+    engine.close()
 
 
 def test_vllm_http_needs_a_url():
     with pytest.raises(BackendUnavailable, match="texcite.reranker.url"):
-        make_reranker(Settings(reranker_backend="vllm-http"))
+        make_reranker(Settings().replace(reranker_backend="vllm-http"))
     with pytest.raises(BackendUnavailable, match="not an http"):
-        make_reranker(Settings(reranker_backend="vllm-http", reranker_url="gpu-box:8000"))
+        make_reranker(Settings().replace(reranker_backend="vllm-http", reranker_url="gpu-box:8000"))
 
 
 @pytest.mark.parametrize(("backend", "module", "hint"), [
@@ -61,7 +65,7 @@ def test_missing_dependency_names_the_extra(monkeypatch, backend, module, hint):
 
     monkeypatch.setattr(builtins, "__import__", fake_import)
     with pytest.raises(BackendUnavailable) as info:
-        make_reranker(Settings(reranker_backend=backend))
+        make_reranker(Settings().replace(reranker_backend=backend))
     assert hint in str(info.value)
 
 
@@ -70,10 +74,10 @@ def test_cuda_requested_without_gpu(monkeypatch):
     pytest.importorskip("transformers", reason="needs transformers")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     with pytest.raises(BackendUnavailable, match="no CUDA GPU"):
-        make_reranker(Settings(reranker_backend="transformers", reranker_device="cuda"))
+        make_reranker(Settings().replace(reranker_backend="transformers", reranker_device="cuda"))
 
 
 def test_bad_model_path_is_reported(tmp_path):
     pytest.importorskip("transformers", reason="needs transformers")
     with pytest.raises(BackendUnavailable, match="texcite.reranker.model"):
-        make_reranker(Settings(reranker_backend="transformers", reranker_model=str(tmp_path / "nope")))
+        make_reranker(Settings().replace(reranker_backend="transformers", reranker_model=str(tmp_path / "nope")))

@@ -6,7 +6,7 @@ import asyncio
 import threading
 
 
-from texcite.rerank.base import BackendUnavailable, IdentityReranker
+from texcite.rerank.base import BackendUnavailable
 from texcite.rerank.service import RerankService, ScoreCache
 
 WAIT = 5.0  # generous upper bound for event waits; tests normally finish in milliseconds
@@ -149,17 +149,6 @@ async def test_load_failure_says_what_to_install_then_retry_recovers():
         assert service.state == "idle"
         assert await service.scores("q", ["ab"], deadline_s=WAIT) == [2.0]
         assert rec.states() == ["loading", "fallback", "loading", "ready"]
-    finally:
-        service.close()
-
-
-async def test_identity_backend_is_off_and_keeps_recall_order():
-    rec = Recorder()
-    service = RerankService(IdentityReranker, rec)
-    try:
-        assert await service.scores("q", ["a", "b", "c"], deadline_s=WAIT) == [3.0, 2.0, 1.0]
-        assert service.state == "off" and rec.states() == ["loading", "off"]
-        assert await service.scores("q", ["a", "b"], deadline_s=0) == [2.0, 1.0]
     finally:
         service.close()
 

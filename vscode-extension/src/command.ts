@@ -27,6 +27,12 @@ export interface CommandInputs {
   /** For `~` and `${workspaceFolder}` / `${userHome}` in settings. */
   homeDir?: string;
   workspaceFolder?: string;
+  /**
+   * `vscode.workspace.isTrusted` (default true). In Restricted Mode the workspace must not choose the program:
+   * the Python extension's interpreter (often the workspace's own venv) is not used and `${workspaceFolder}`
+   * is not expanded. (VS Code itself ignores workspace values of the settings, see restrictedConfigurations.)
+   */
+  trusted?: boolean;
 }
 
 export const SERVE_ARGS = ['-m', 'texcite', 'serve'];
@@ -64,7 +70,8 @@ function commandArray(value: unknown): string[] | undefined {
 
 /** Resolve the server command line: command setting, else pythonPath, else Python extension, else PATH. */
 export function resolveServerCommand(inputs: CommandInputs): ServerCommand {
-  const expand = (s: string) => expandPath(s, inputs.homeDir, inputs.workspaceFolder);
+  const trusted = inputs.trusted !== false;
+  const expand = (s: string) => expandPath(s, inputs.homeDir, trusted ? inputs.workspaceFolder : undefined);
   const custom = commandArray(inputs.commandSetting);
   if (custom) {
     const [command, ...args] = custom.map(expand);
@@ -76,7 +83,7 @@ export function resolveServerCommand(inputs: CommandInputs): ServerCommand {
   if (setting !== '') {
     python = expand(setting);
     source = 'texcite.server.pythonPath';
-  } else if (inputs.pythonExtensionPath && inputs.pythonExtensionPath.trim() !== '') {
+  } else if (trusted && inputs.pythonExtensionPath && inputs.pythonExtensionPath.trim() !== '') {
     python = inputs.pythonExtensionPath.trim();
     source = 'python-extension';
   } else {

@@ -1,5 +1,6 @@
 /**
- * Where a picked citation key goes: into the key list of the \cite around the cursor, or as a new \cite.
+ * Where a picked citation key goes: into the key list of the \cite around the cursor, or as a new \cite
+ * (tied with `~` to the word before it).
  *
  * Pure: no `vscode` import; positions are LSP positions (UTF-16 code units), as VS Code's are.
  */
@@ -30,21 +31,37 @@ export function splitKeys(listText: string): string[] {
 }
 
 /**
+ * Whether a new citation after `before` (the character before the cursor, '' at the start of a line) gets a tie:
+ * `faster~\cite{key}` as LaTeX style wants, but `(\cite{key}`, `{\cite{key}`, `word \cite{key}` stay as they are.
+ */
+export function needsTie(before: string): boolean {
+  return before !== '' && !/^[\s(\[{~]$/.test(before);
+}
+
+export interface CiteEditOptions {
+  /** The character just before the cursor ('' at the start of a line); decides the tie of a new citation. */
+  before?: string;
+  /** The citation command of a new citation. */
+  command?: string;
+}
+
+/**
  * The edit that adds `key` for a suggestion the user picked.
  * @param cite the server's `cite` (null when the cursor is not inside a citation command)
  * @param listText the document's text in `cite.range` (ignored when cite is null)
- * @param cursor where to insert `\cite{key}` when cite is null
- * @param command the citation command for a new citation
+ * @param cursor where to insert `\cite{key}` (or `~\cite{key}`, see needsTie) when cite is null
  */
 export function citeEdit(
   key: string,
   cite: CiteContext | null,
   listText: string,
   cursor: LspPosition,
-  command = 'cite',
+  options: CiteEditOptions = {},
 ): InsertResult {
   if (cite === null) {
-    return { kind: 'edit', edit: { range: { start: cursor, end: cursor }, newText: `\\${command}{${key}}` } };
+    const tie = needsTie(options.before ?? '') ? '~' : '';
+    const newText = `${tie}\\${options.command ?? 'cite'}{${key}}`;
+    return { kind: 'edit', edit: { range: { start: cursor, end: cursor }, newText } };
   }
   if (cite.keys.includes(key) || splitKeys(listText).includes(key)) {
     return { kind: 'duplicate', key };

@@ -1,7 +1,8 @@
 /**
  * The custom texcite LSP messages (the server implements the other side of this contract).
  *
- * Types only: no `vscode` import.
+ * Types only: no `vscode` import. The server's payloads are checked against these types by
+ * tests/test_extension_protocol.py (field names and the state unions), so the two sides cannot drift.
  */
 
 export interface LspPosition {
@@ -44,15 +45,20 @@ export interface SuggestResult {
   cite: CiteContext | null;
 }
 
-/** Request `texcite/status` (no params) and notification `texcite/status` (same shape, pushed on change). */
+/** Request `texcite/status` (params `{}`) and notification `texcite/status` (same shape, pushed on change). */
 export const STATUS_METHOD = 'texcite/status';
-
-export type RerankerState = 'loading' | 'ready' | 'fallback' | 'off';
-
+export type RerankerState = 'off' | 'idle' | 'loading' | 'ready' | 'fallback';
+export type RecallState = 'bm25' | 'hybrid';
 export interface ServerStatus {
-  backend: string;
-  model: string;
-  state: RerankerState;
+  /** What ranks right now, for people: "BM25", "BM25 + MiniLM", "BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at http://gpu:8000)". */
+  ranking: string;
+  /** What is loading now, '' when nothing: e.g. "MiniLM: embedding 32 entries", "reranker Qwen3-Reranker-4B". */
+  loading: string;
+  recall: RecallState;
+  reranker: RerankerState;
+  /** '' when no neural reranker is configured. */
+  rerankerBackend: string;
+  rerankerModel: string;
   message: string;
   indexedEntries: number;
   bibFiles: string[];

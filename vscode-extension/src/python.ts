@@ -1,18 +1,15 @@
 /**
- * The active interpreter of the Python extension (ms-python.python), if it is installed.
+ * The active interpreter of the Python extension (ms-python.python), through its official API package
+ * `@vscode/python-extension`.
  *
- * Everything is guarded: the extension may be absent, fail to activate, or have an older API.
+ * Everything is guarded: the Python extension may be absent (PythonExtension.api() throws), fail or take
+ * forever to activate, or throw from its API. Then there is no interpreter and no change event, nothing else.
  */
 import * as vscode from 'vscode';
+import { PythonExtension } from '@vscode/python-extension';
 
-const PYTHON_EXTENSION = 'ms-python.python';
+/** How long to wait for the Python extension to activate or resolve an environment. */
 const TIMEOUT_MS = 15000;
-
-interface PythonEnvironmentsApi {
-  getActiveEnvironmentPath(resource?: vscode.Uri): { path: string } | undefined;
-  resolveEnvironment(env: { path: string } | string): Promise<{ executable?: { uri?: vscode.Uri } } | undefined>;
-  onDidChangeActiveEnvironmentPath?: vscode.Event<unknown>;
-}
 
 function withTimeout<T>(promise: Thenable<T>, ms: number): Promise<T | undefined> {
   return new Promise((resolve) => {
@@ -30,51 +27,103 @@ function withTimeout<T>(promise: Thenable<T>, ms: number): Promise<T | undefined
   });
 }
 
-async function environmentsApi(): Promise<PythonEnvironmentsApi | undefined> {
-  try {
-    const ext = vscode.extensions.getExtension(PYTHON_EXTENSION);
-    if (!ext) {
-      return undefined;
-    }
-    const exports = ext.isActive ? ext.exports : await withTimeout(ext.activate(), TIMEOUT_MS);
-    const envs = (exports as { environments?: PythonEnvironmentsApi } | undefined)?.environments;
-    if (!envs || typeof envs.getActiveEnvironmentPath !== 'function' || typeof envs.resolveEnvironment !== 'function') {
-      return undefined;
-    }
-    return envs;
-  } catch {
-    return undefined;
-  }
+function hasEnvironments(api: PythonExtension | undefined): api is PythonExtension {
+  const envs = api?.environments;
+  return (
+    envs !== undefined &&
+    typeof envs.getActiveEnvironmentPath === 'function' &&
+    typeof envs.resolveEnvironment === 'function'
+  );
 }
 
-/** The executable of the active Python environment for `resource`, or undefined. */
-export async function activeInterpreter(resource?: vscode.Uri): Promise<string | undefined> {
-  const envs = await environmentsApi();
-  if (!envs) {
-    return undefined;
+export class PythonInterpreter implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private api: Promise<PythonExtension | undefined> | undefined;
+  private subscribed = false;
+  private disposed = false;
+
+  /** Fires when the user selects another interpreter in the Python extension. */
+  readonly onDidChangeInterpreter: vscode.Event<void> = this.changed.event;
+
+  /**
+   * The Python extension's API, or undefined. A failure is not remembered (the extension may be installed
+   * later). An activation slower than TIMEOUT_MS is waited for in the background: when it finally succeeds,
+   * onDidChangeInterpreter fires, since the server may have started without the interpreter.
+   */
+  private environments(): Promise<PythonExtension | undefined> {
+    if (this.api) {
+      return this.api;
+    }
+    let timedOut = false;
+    const settled = Promise.resolve()
+      .then(() => PythonExtension.api())
+      .then(
+        (api) => (hasEnvironments(api) ? api : undefined),
+        () => undefined,
+      );
+    const pending = withTimeout(settled, TIMEOUT_MS).then((api) => {
+      timedOut = api === undefined;
+      return api;
+    });
+    this.api = pending;
+    void settled.then((api) => {
+      if (this.api === pending || this.api === undefined) {
+        this.api = api ? Promise.resolve(api) : undefined;
+      }
+      if (api) {
+        this.subscribe(api);
+        if (timedOut) {
+          this.changed.fire();
+        }
+      }
+    });
+    return pending;
   }
-  try {
-    const envPath = envs.getActiveEnvironmentPath(resource);
-    if (!envPath) {
+
+  private subscribe(api: PythonExtension): void {
+    if (this.subscribed || this.disposed) {
+      return;
+    }
+    try {
+      const event = api.environments.onDidChangeActiveEnvironmentPath;
+      if (typeof event === 'function') {
+        this.disposables.push(event(() => this.changed.fire()));
+        this.subscribed = true;
+      }
+    } catch {
+      // an older API without the event: no restarts on interpreter changes
+    }
+  }
+
+  /** Start listening for interpreter changes (activates the Python extension if it is installed). */
+  initialize(): void {
+    void this.environments();
+  }
+
+  /** The executable of the active Python environment for `resource`, or undefined. */
+  async activeInterpreter(resource?: vscode.Uri): Promise<string | undefined> {
+    const api = await this.environments();
+    if (!api) {
       return undefined;
     }
-    const env = await withTimeout(envs.resolveEnvironment(envPath), TIMEOUT_MS);
-    const fsPath = env?.executable?.uri?.fsPath;
-    return typeof fsPath === 'string' && fsPath !== '' ? fsPath : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Subscribe to changes of the active interpreter; a no-op disposable when the API is absent. */
-export async function onInterpreterChange(listener: () => void): Promise<vscode.Disposable> {
-  const envs = await environmentsApi();
-  try {
-    if (envs && typeof envs.onDidChangeActiveEnvironmentPath === 'function') {
-      return envs.onDidChangeActiveEnvironmentPath(() => listener());
+    try {
+      const envPath = api.environments.getActiveEnvironmentPath(resource);
+      if (!envPath) {
+        return undefined;
+      }
+      const env = await withTimeout(api.environments.resolveEnvironment(envPath), TIMEOUT_MS);
+      const fsPath = env?.executable?.uri?.fsPath;
+      return typeof fsPath === 'string' && fsPath !== '' ? fsPath : undefined;
+    } catch {
+      return undefined;
     }
-  } catch {
-    // fall through
   }
-  return new vscode.Disposable(() => undefined);
+
+  dispose(): void {
+    this.disposed = true;
+    for (const d of this.disposables.splice(0)) {
+      d.dispose();
+    }
+  }
 }

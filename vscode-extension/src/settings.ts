@@ -84,3 +84,21 @@ export function serverSettings(section: unknown): { [key: string]: Json } {
 export function needsRestart(affects: (section: string) => boolean): boolean {
   return RESTART_SECTIONS.some((s) => affects(s));
 }
+
+/** The part of `vscode.WorkspaceConfiguration` that reading settings needs (so this module stays pure). */
+export interface ConfigurationLike {
+  get<T>(section: string): T | undefined;
+}
+
+/** The client-only settings that choose the server's command line (`texcite.server.*`), as written. */
+export interface LaunchSettings {
+  /** `texcite.server.command`; validated by command.ts. */
+  command: unknown;
+  /** `texcite.server.pythonPath`; validated by command.ts. */
+  pythonPath: unknown;
+}
+
+/** Read the launch settings from `getConfiguration('texcite')`. */
+export function launchSettings(config: ConfigurationLike): LaunchSettings {
+  return { command: config.get<unknown>('server.command'), pythonPath: config.get<unknown>('server.pythonPath') };
+}

@@ -1,75 +1,106 @@
 /**
- * How the server's reranker status looks: status bar text, tooltip and the detail list.
+ * The status bar item, the status QuickPick ("texcite: Show Status") and the error notifications about the server.
  *
- * Pure: no `vscode` import.
+ * What they say comes from the pure statusText.ts; this module only puts it on screen.
  */
-import type { ServerStatus } from './protocol';
+import * as vscode from 'vscode';
+import type { InstallFailure, ServerFailure, TexciteServer } from './server';
+import { statusBarLook, statusLines } from './statusText';
+import { checkNotification } from './version';
 
-/** What the extension knows before (or instead of) a status from the server. */
-export type ClientState = 'starting' | 'running' | 'stopped' | 'not-installed';
+type Action = 'Copy pip command' | 'Open Settings' | 'Show Output' | 'Restart';
 
-export interface StatusBarLook {
-  text: string;
-  tooltip: string;
-  /** Theme color id for the background, if any. */
-  background?: 'statusBarItem.warningBackground' | 'statusBarItem.errorBackground';
-}
+export class StatusUi implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
 
-const ICONS: Record<string, string> = {
-  loading: '$(sync~spin)',
-  ready: '$(book)',
-  fallback: '$(warning)',
-  off: '$(circle-slash)',
-};
+  constructor(private readonly server: TexciteServer) {
+    this.item = vscode.window.createStatusBarItem('texcite.status', vscode.StatusBarAlignment.Right, 100);
+    this.item.name = 'texcite';
+    this.item.command = 'texcite.showStatus';
+    this.disposables.push(
+      this.item,
+      server.onDidChange(() => this.render()),
+      server.onDidFail((failure) => void this.showFailure(failure)),
+    );
+    this.render();
+    this.item.show();
+  }
 
-export function isServerStatus(value: unknown): value is ServerStatus {
-  if (value === null || typeof value !== 'object') {
-    return false;
+  private render(): void {
+    const look = statusBarLook(this.server.state, this.server.status);
+    this.item.text = look.text;
+    this.item.tooltip = look.tooltip;
+    this.item.backgroundColor = look.background ? new vscode.ThemeColor(look.background) : undefined;
   }
-  const v = value as Record<string, unknown>;
-  return typeof v.state === 'string' && typeof v.backend === 'string';
-}
 
-/** The status bar item for a client state and the latest server status (if any). */
-export function statusBarLook(client: ClientState, status: ServerStatus | undefined): StatusBarLook {
-  if (client === 'not-installed') {
-    return {
-      text: '$(error) texcite: not installed',
-      tooltip: 'The texcite language server is not installed or not found. Click for details.',
-      background: 'statusBarItem.errorBackground',
-    };
+  /** The command `texcite.showStatus`: the failure if the server could not start, else the status QuickPick. */
+  async show(): Promise<void> {
+    const failure = this.server.failure;
+    if (failure) {
+      return this.showFailure({ kind: 'check', check: failure });
+    }
+    if (!this.server.runningClient()) {
+      const pick = await vscode.window.showWarningMessage('texcite: the language server is not running.', 'Restart', 'Show Output');
+      return this.act(pick as Action | undefined);
+    }
+    const status = (await this.server.requestStatus()) ?? this.server.status;
+    type Item = vscode.QuickPickItem & { action?: Action };
+    const items: Item[] = [];
+    if (status) {
+      items.push(...statusLines(status).map((label) => ({ label })));
+      if (status.bibFiles.length) {
+        items.push({ label: '.bib files', kind: vscode.QuickPickItemKind.Separator });
+        items.push(...status.bibFiles.map((file) => ({ label: `$(file) ${file}` })));
+      }
+    } else {
+      items.push({ label: 'The server did not report a status.' });
+    }
+    items.push({ label: '', kind: vscode.QuickPickItemKind.Separator });
+    items.push(
+      { label: '$(debug-restart) Restart Server', action: 'Restart' },
+      { label: '$(output) Show Output', action: 'Show Output' },
+      { label: '$(settings-gear) Open Settings', action: 'Open Settings' },
+    );
+    const pick = await vscode.window.showQuickPick(items, { title: 'texcite status' });
+    await this.act(pick?.action);
   }
-  if (client === 'stopped') {
-    return {
-      text: '$(error) texcite: stopped',
-      tooltip: 'The texcite language server is not running. Click for details; run "texcite: Restart Server" to start it.',
-      background: 'statusBarItem.errorBackground',
-    };
-  }
-  if (client === 'starting' || status === undefined) {
-    return { text: '$(sync~spin) texcite: starting', tooltip: 'Starting the texcite language server…' };
-  }
-  const icon = ICONS[status.state] ?? '$(book)';
-  const look: StatusBarLook = {
-    text: `${icon} texcite: ${status.state}`,
-    tooltip: statusLines(status).join('\n'),
-  };
-  if (status.state === 'fallback') {
-    look.background = 'statusBarItem.warningBackground';
-  }
-  return look;
-}
 
-/** Human-readable lines describing the server status (tooltip and the status command). */
-export function statusLines(status: ServerStatus): string[] {
-  const lines = [`Reranker: ${status.state} (backend ${status.backend || 'none'}${status.model ? `, model ${status.model}` : ''})`];
-  if (status.message) {
-    lines.push(status.message);
+  private async showFailure(failure: ServerFailure): Promise<void> {
+    if (failure.kind === 'start') {
+      const pick = await vscode.window.showErrorMessage(
+        `texcite: the language server failed to start (${failure.error}).`,
+        'Show Output',
+        'Open Settings',
+      );
+      return this.act(pick as Action | undefined);
+    }
+    const check: InstallFailure = failure.check;
+    const buttons: Action[] = check.pipCommand
+      ? ['Copy pip command', 'Open Settings', 'Show Output']
+      : ['Open Settings', 'Show Output'];
+    const pick = await vscode.window.showErrorMessage(checkNotification(check), ...buttons);
+    await this.act(pick, check.pipCommand);
   }
-  const files = status.bibFiles ?? [];
-  lines.push(`Indexed entries: ${status.indexedEntries ?? 0} from ${files.length} .bib file${files.length === 1 ? '' : 's'}`);
-  if (typeof status.lastLatencyMs === 'number') {
-    lines.push(`Last ranking: ${Math.round(status.lastLatencyMs)} ms`);
+
+  private async act(action: Action | undefined, pipCommand?: string): Promise<void> {
+    if (action === 'Copy pip command' && pipCommand) {
+      await vscode.env.clipboard.writeText(pipCommand);
+      void vscode.window.showInformationMessage(
+        `Copied "${pipCommand}". Run it in a terminal, then run "texcite: Restart Server".`,
+      );
+    } else if (action === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', 'texcite.server');
+    } else if (action === 'Show Output') {
+      this.server.showOutput();
+    } else if (action === 'Restart') {
+      await this.server.restart();
+    }
   }
-  return lines;
+
+  dispose(): void {
+    for (const d of this.disposables.splice(0)) {
+      d.dispose();
+    }
+  }
 }

@@ -95,3 +95,22 @@ test('command lines are quoted for pasting', () => {
   );
   assert.equal(formatCommandLine('C:\\Python312\\python.exe', ['-m', 'pip'], 'win32'), 'C:\\Python312\\python.exe -m pip');
 });
+
+test('Restricted Mode: the workspace does not choose the interpreter', () => {
+  // the Python extension's interpreter is often the workspace's own venv: not used
+  const cmd = resolveServerCommand({ platform: 'linux', pythonExtensionPath: '/w/paper/.venv/bin/python', trusted: false });
+  assert.equal(cmd.source, 'default');
+  assert.equal(cmd.command, 'python3');
+  // ${workspaceFolder} is not expanded, even in a user setting
+  const path = resolveServerCommand({
+    platform: 'linux',
+    pythonPathSetting: '${workspaceFolder}/.venv/bin/python',
+    workspaceFolder: '/w/paper',
+    trusted: false,
+  });
+  assert.equal(path.command, '${workspaceFolder}/.venv/bin/python');
+  // user-level settings still apply, with ~ expanded
+  const home = resolveServerCommand({ platform: 'linux', pythonPathSetting: '~/py/bin/python', homeDir: '/home/u', trusted: false });
+  assert.equal(home.command, '/home/u/py/bin/python');
+  assert.equal(resolveServerCommand({ platform: 'linux', pythonExtensionPath: '/x/python', trusted: true }).source, 'python-extension');
+});

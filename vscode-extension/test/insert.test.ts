@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { advance, citeEdit, splitKeys } from '../src/insert';
+import { advance, citeEdit, needsTie, splitKeys } from '../src/insert';
 import type { CiteContext, LspPosition } from '../src/protocol';
 
 const pos = (line: number, character: number): LspPosition => ({ line, character });
@@ -37,6 +37,34 @@ test('no citation command: insert \\cite{key} at the cursor', () => {
     edit: { range: { start: pos(3, 14), end: pos(3, 14) }, newText: '\\cite{vaswani2017}' },
   });
   assert.equal(apply('as shown by .', pos(0, 12), pos(0, 12), '\\cite{k}'), 'as shown by \\cite{k}.');
+});
+
+test('a new citation after a word is tied to it with ~', () => {
+  const cite = (line: string, key = 'k') => {
+    const cursor = pos(0, line.length);
+    const r = citeEdit(key, null, '', cursor, { before: line.slice(-1) });
+    assert.equal(r.kind, 'edit');
+    return r.kind === 'edit' ? apply(line, r.edit.range.start, r.edit.range.end, r.edit.newText) : line;
+  };
+  assert.equal(cite('Transformers are faster'), 'Transformers are faster~\\cite{k}');
+  assert.equal(cite('as shown by'), 'as shown by~\\cite{k}');
+  assert.equal(cite('(see'), '(see~\\cite{k}');
+  assert.equal(cite('\\emph{fast}'), '\\emph{fast}~\\cite{k}');
+  // no tie after blanks, an opening parenthesis, brace or bracket, a tie, or at the start of a line
+  assert.equal(cite('as shown by '), 'as shown by \\cite{k}');
+  assert.equal(cite('as shown by\t'), 'as shown by\t\\cite{k}');
+  assert.equal(cite('results ('), 'results (\\cite{k}');
+  assert.equal(cite('\\footnote{'), '\\footnote{\\cite{k}');
+  assert.equal(cite('see [also '), 'see [also \\cite{k}');
+  assert.equal(cite('see ['), 'see [\\cite{k}');
+  assert.equal(cite('faster~'), 'faster~\\cite{k}');
+  assert.equal(cite(''), '\\cite{k}');
+  assert.equal(needsTie(''), false);
+  assert.equal(needsTie('.'), true);
+  assert.equal(needsTie('\u00a0'), false);
+  // the command of a new citation can be chosen
+  const r = citeEdit('k', null, '', pos(0, 3), { before: 'x', command: 'citep' });
+  assert.equal(r.kind === 'edit' && r.edit.newText, '~\\citep{k}');
 });
 
 test('empty or blank key list: the key alone', () => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLIENT_ONLY_SETTINGS, needsRestart, serverSettings, toJson } from '../src/settings';
+import { CLIENT_ONLY_SETTINGS, launchSettings, needsRestart, serverSettings, toJson } from '../src/settings';
 
 const root = join(__dirname, '..', '..');
 
@@ -86,4 +86,27 @@ test('package.json declares the client-only settings and every server setting', 
   assert.equal((nested.completion as Record<string, unknown>).maxItems, props['texcite.completion.maxItems'].default);
   assert.equal(nested.server, undefined);
   assert.equal(nested.trace, undefined);
+});
+
+test('launch settings are read from the texcite section', () => {
+  const values: Record<string, unknown> = { 'server.command': ['texcite', 'serve'], 'server.pythonPath': '/p' };
+  assert.deepEqual(launchSettings({ get: <T>(k: string) => values[k] as T | undefined }), {
+    command: ['texcite', 'serve'],
+    pythonPath: '/p',
+  });
+  assert.deepEqual(launchSettings({ get: () => undefined }), { command: undefined, pythonPath: undefined });
+});
+
+test('untrusted workspaces: limited support, and they cannot choose the program', () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const untrusted = pkg.capabilities.untrustedWorkspaces;
+  assert.equal(untrusted.supported, 'limited');
+  assert.ok(untrusted.description.length > 20);
+  for (const name of ['texcite.server.command', 'texcite.server.pythonPath']) {
+    assert.ok(untrusted.restrictedConfigurations.includes(name), name);
+  }
+  for (const name of untrusted.restrictedConfigurations) {
+    assert.ok(name in pkg.contributes.configuration.properties, name);
+  }
+  assert.equal(pkg.capabilities.virtualWorkspaces, false);
 });

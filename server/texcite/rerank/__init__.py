@@ -1,5 +1,5 @@
 """Rerankers: backends that rescore recall candidates behind one small protocol."""
 
-from texcite.rerank.base import BackendUnavailable, IdentityReranker, Reranker, RerankError
+from texcite.rerank.base import BackendUnavailable, Reranker, RerankError
 
-__all__ = ["BackendUnavailable", "IdentityReranker", "Reranker", "RerankError"]
+__all__ = ["BackendUnavailable", "Reranker", "RerankError"]

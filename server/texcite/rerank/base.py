@@ -1,4 +1,4 @@
-"""The reranker protocol every backend implements, and the identity backend (recall order)."""
+"""The reranker protocol every backend implements, and the errors a backend reports."""
 
 from __future__ import annotations
 
@@ -21,14 +21,3 @@ class Reranker(Protocol):
     model: str
 
     def rank(self, query: str, documents: Sequence[str]) -> list[float]: ...
-
-
-class IdentityReranker:
-    """Keeps recall order: strictly decreasing scores so ties never reorder candidates."""
-
-    backend = "none"
-    model = ""
-
-    def rank(self, query: str, documents: Sequence[str]) -> list[float]:
-        n = len(documents)
-        return [float(n - i) for i in range(n)]

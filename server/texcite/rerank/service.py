@@ -70,10 +70,11 @@ class _Job:
 
 
 class RerankService:
-    """Never-blocking, never-stale front of a Reranker, shared by the LSP server and the CLI.
+    """Never-blocking, never-stale front of a Reranker; the engine runs every reranker through one (the server with
+    a deadline, the CLI and eval waiting).
 
     ``factory`` builds the Reranker (may take minutes: it runs on the worker thread); ``on_status(state, message)``
-    reports "loading", "ready", "fallback" or "off" (on the event loop when one is known).
+    reports "loading", "ready" or "fallback" (on the event loop when one is known).
     """
 
     def __init__(
@@ -93,6 +94,7 @@ class RerankService:
         self._reranker: Reranker | None = None
         self._state = "idle"
         self._announced_failure = False
+        self.failure = ""  # the message of the failure that switched to fallback
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: deque[_Job | None] = deque()
         self._inflight: dict[tuple[str, str], _Job] = {}  # (query, document) -> queued/running job
@@ -106,7 +108,7 @@ class RerankService:
 
     @property
     def state(self) -> str:
-        """idle (nothing loaded yet), loading, ready, fallback (failed: use recall order) or off (backend none)."""
+        """idle (nothing loaded yet), loading, ready, or fallback (failed: use recall order)."""
         return self._state
 
     @property
@@ -125,7 +127,7 @@ class RerankService:
         """Scores for ``docs`` if cached or computed within ``deadline_s``; else None while work continues.
 
         ``source`` (e.g. the editor document URI) lets a newer request drop this source's queued, unstarted work.
-        None also means "fallback" or "off": check ``state`` to tell (then answer in recall order, complete).
+        None also means "fallback": check ``state`` to tell (then answer in recall order, complete).
         """
         self._remember_loop()
         ready, value = self._immediate(query, docs)
@@ -137,12 +139,10 @@ class RerankService:
             done, _ = await asyncio.wait(wrapped, timeout=max(0.0, deadline_s))
             if len(done) < len(wrapped):
                 return None
-        if self._state == "off" and self._reranker is not None:
-            return self._reranker.rank(query, list(docs))
         return self._from_cache(query, docs)
 
     def scores_blocking(self, query: str, docs: Sequence[str], timeout_s: float | None = None) -> list[float] | None:
-        """Synchronous variant for the CLI: waits (up to ``timeout_s``) and returns scores or None on failure."""
+        """The blocking face (CLI, eval): waits (up to ``timeout_s``) and returns scores or None on failure."""
         ready, value = self._immediate(query, docs)
         if ready:
             return value
@@ -150,8 +150,6 @@ class RerankService:
         done, _ = concurrent.futures.wait(waits, timeout=timeout_s)
         if len(done) < len(waits):
             return None
-        if self._state == "off" and self._reranker is not None:
-            return self._reranker.rank(query, list(docs))
         return self._from_cache(query, docs)
 
     def cancel(self, source: Hashable | None = None) -> int:
@@ -201,11 +199,9 @@ class RerankService:
         return (r.backend, r.model, self.instruction) if r is not None else ("", "", self.instruction)
 
     def _immediate(self, query: str, docs: Sequence[str]) -> tuple[bool, list[float] | None]:
-        """An answer that needs no waiting: (True, None) after a failure, identity scores, or a full cache hit."""
+        """An answer that needs no waiting: (True, None) after a failure, or a full cache hit."""
         if self._state == "fallback":
             return True, None
-        if self._state == "off" and self._reranker is not None:
-            return True, self._reranker.rank(query, list(docs))
         cached = self._from_cache(query, docs)
         return cached is not None, cached
 
@@ -299,7 +295,7 @@ class RerankService:
             return
         reranker = self._reranker
         assert reranker is not None
-        if self._state == "off" or not job.documents:
+        if not job.documents:
             return
         tag = self._tag()
         for start in range(0, len(job.documents), self.chunk_size):
@@ -327,12 +323,7 @@ class RerankService:
             self._fail("could not load the reranker", err)
             return False
         self._reranker = reranker
-        if reranker.backend == "none":
-            self._set_state("off", "neural reranker off; suggestions keep recall order")
-        else:
-            self._set_state(
-                "ready", f"reranker ready: {reranker.backend} {reranker.model} ({time.monotonic() - t0:.1f}s to load)"
-            )
+        self._set_state("ready", f"reranker ready: {reranker.backend} {reranker.model} ({time.monotonic() - t0:.1f}s to load)")
         return True
 
     def _fail(self, what: str, err: BaseException) -> None:
@@ -343,6 +334,7 @@ class RerankService:
             detail = f"{type(err).__name__}: {err}".split("\n")[0]
         message = f"{what}: {detail}. Using recall order until the reranker settings change."
         self._state = "fallback"
+        self.failure = message
         self.cancel()
         if self._announced_failure:
             log.warning("%s", message)

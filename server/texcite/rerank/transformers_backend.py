@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Sequence
 
-from texcite.heavy import IMPORT_LOCK
+from texcite.runtime import IMPORT_LOCK
 from texcite.rerank.base import BackendUnavailable
 from texcite.rerank.qwen3_format import Qwen3Format
 from texcite.settings import DEFAULT_INSTRUCTION

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Sequence
 
-from texcite.heavy import IMPORT_LOCK
+from texcite.runtime import IMPORT_LOCK
 from texcite.rerank.base import BackendUnavailable, RerankError
 from texcite.rerank.qwen3_format import HF_OVERRIDES, Qwen3Format
 from texcite.settings import DEFAULT_INSTRUCTION

@@ -1,0 +1,185 @@
+"""Incremental bib parsing: a file seen before re-parses only its changed ``@``-blocks, and a file seen in an
+earlier process comes from the disk cache.
+
+When a file changes, it is split into ``@``-blocks and only blocks not seen in the previous version are parsed;
+the others keep their entries and search tokens, so one edited entry costs one small parse. Search tokens come
+from an analyzer the caller passes in (the retrieval layer's), so parsing knows nothing of BM25.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import dataclasses
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from texcite.bib.diskcache import DiskCache
+from texcite.bib.model import BibFile, Diagnostic, Entry
+from texcite.bib.parse import decode_bytes, parse_bib, split_blocks
+from texcite.files import MAX_BIB_BYTES, UnreadableFile, read_bytes
+
+# Search tokens of each entry (joined by spaces), computed by the retrieval layer.
+Analyzer = Callable[[list[Entry]], list[str]]
+
+_STRING_RE = re.compile(r"[ \t]*@\s*string\s*[{(]", re.IGNORECASE)
+# A change touching more blocks than this share of the file is re-parsed whole (one parse is cheaper then).
+_INCREMENTAL_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One ``@``-block of a file: content key, first line, and the slice of the file's entries/diagnostics it gave."""
+
+    key: str
+    line: int
+    entries: tuple[int, int]
+    diagnostics: tuple[int, int]
+
+
+@dataclass
+class ParsedBib:
+    """A parsed file with what makes re-parsing and re-indexing cheap: search tokens per entry and its blocks."""
+
+    bib: BibFile
+    tokens: list[str]  # per entry of bib.entries: its search tokens joined by spaces
+    blocks: list[_Block] = field(default_factory=list)
+    incremental: bool = False  # produced by re-parsing changed blocks only
+
+
+def _shift(items: list, delta: int, path: str) -> list:
+    if delta == 0 and all(x.path == path for x in items):
+        return items
+    return [dataclasses.replace(x, line=x.line + delta, path=path) for x in items]
+
+
+class BibParser:
+    """Parses bib files through the disk cache, re-parsing only changed blocks of a file seen before."""
+
+    def __init__(self, analyze: Analyzer, cache: DiskCache | None = None) -> None:
+        self.analyze = analyze
+        self.cache = cache or DiskCache(None)
+        self.stats = {"full_parses": 0, "block_parses": 0, "cache_loads": 0}
+
+    def read(self, path: str, previous: ParsedBib | None = None) -> ParsedBib:
+        """Read and parse ``path`` from disk (a diagnostic and no entries for unreadable, huge or special files)."""
+        try:
+            data = read_bytes(path, MAX_BIB_BYTES)
+        except UnreadableFile as err:
+            return ParsedBib(BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Bibliography not indexed: {err}")]), [])
+        return self.parse_bytes(data, path, previous)
+
+    def parse_bytes(self, data: bytes, path: str, previous: ParsedBib | None = None) -> ParsedBib:
+        key = hashlib.sha1(data).hexdigest()
+        cached = self._load(key, path)
+        if cached is not None:
+            return cached
+        text, problems = decode_bytes(data, path)
+        if text is None:
+            return ParsedBib(BibFile(path, key, diagnostics=problems), [])
+        # The text's UTF-8 digest is the data's when the data was plain UTF-8 (no BOM, no Latin-1 fallback).
+        digest = key if not problems and not data.startswith(codecs.BOM_UTF8) else None
+        parsed = self._parse(text, path, previous, digest)
+        parsed.bib.diagnostics[:0] = problems
+        self.cache.store("bib", key, parsed)
+        return parsed
+
+    def parse_text(self, text: str, path: str, previous: ParsedBib | None = None) -> ParsedBib:
+        """Parse an editor buffer (cached like a file with the same UTF-8 content)."""
+        key = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+        cached = self._load(key, path)
+        if cached is not None:
+            return cached
+        parsed = self._parse(text, path, previous, key)
+        self.cache.store("bib", key, parsed)
+        return parsed
+
+    def _load(self, key: str, path: str) -> ParsedBib | None:
+        parsed = self.cache.load("bib", key)
+        if not isinstance(parsed, ParsedBib):
+            return None
+        self.stats["cache_loads"] += 1
+        if parsed.bib.path != path:  # same content under another name
+            bib = parsed.bib
+            parsed.bib = BibFile(path, bib.digest, _shift(bib.entries, 0, path), _shift(bib.diagnostics, 0, path))
+        return parsed
+
+    def _parse(self, text: str, path: str, previous: ParsedBib | None, digest: str | None = None) -> ParsedBib:
+        """``digest``: the SHA-1 of ``text`` in UTF-8 when the caller already has it."""
+        spans = split_blocks(text)
+        macros = "".join(text[s:e] for s, e, _ in spans if _STRING_RE.match(text, s))
+        salt = hashlib.sha1(macros.encode("utf-8", "surrogatepass")).hexdigest()
+        salted = hashlib.sha1(salt.encode())  # sha1(salt + block), without joining the strings
+        keys = []
+        for s, e, _ in spans:
+            h = salted.copy()
+            h.update(text[s:e].encode("utf-8", "surrogatepass"))
+            keys.append(h.hexdigest())
+        if previous is not None and previous.blocks:
+            parsed = self._incremental(text, path, spans, keys, macros, previous, digest)
+            if parsed is not None:
+                return parsed
+        self.stats["full_parses"] += 1
+        bib = parse_bib(text, path, digest)
+        starts = [line for _, _, line in spans]
+        e_of = [max(0, bisect.bisect_right(starts, e.line) - 1) for e in bib.entries]
+        d_of = [max(0, bisect.bisect_right(starts, d.line) - 1) for d in bib.diagnostics]
+        blocks = []
+        ei = di = 0
+        for b, (key, (_, _, line)) in enumerate(zip(keys, spans)):
+            e0, d0 = ei, di
+            while ei < len(e_of) and e_of[ei] == b:
+                ei += 1
+            while di < len(d_of) and d_of[di] == b:
+                di += 1
+            blocks.append(_Block(key, line, (e0, ei), (d0, di)))
+        if ei != len(e_of) or di != len(d_of):  # entries out of file order: no block reuse for this version
+            blocks = []
+        return ParsedBib(bib, self.analyze(bib.entries), blocks)
+
+    def _incremental(self, text: str, path: str, spans, keys, macros: str, previous: ParsedBib,
+                     digest: str | None = None) -> ParsedBib | None:
+        """Reuse the previous version's blocks; None when a full parse is the safer or cheaper choice."""
+        old = {b.key: b for b in previous.blocks}
+        new = [i for i, k in enumerate(keys) if k not in old]
+        if len(new) > max(4, _INCREMENTAL_SHARE * len(keys)):
+            return None
+        if any(d.message.startswith("Duplicate key") for d in previous.bib.diagnostics):
+            return None
+        prefix = macros + "\n" if macros else ""
+        prefix_lines = prefix.count("\n")
+        entries: list[Entry] = []
+        tokens: list[str] = []
+        diagnostics: list[Diagnostic] = []
+        blocks: list[_Block] = []
+        # Entries of a parsed file all carry its path: when it is this path, unmoved blocks need no copies.
+        same_path = previous.bib.path == path and all(x.path == path for x in previous.bib.entries)
+        old_entries, old_diagnostics, old_tokens = previous.bib.entries, previous.bib.diagnostics, previous.tokens
+        for i, (key, (s, e, line)) in enumerate(zip(keys, spans)):
+            e0, d0 = len(entries), len(diagnostics)
+            block = old.get(key)
+            if block is not None:
+                a, b = block.entries
+                if same_path and line == block.line:
+                    entries += old_entries[a:b]
+                else:
+                    entries += _shift(old_entries[a:b], line - block.line, path)
+                tokens += old_tokens[a:b]
+                a, b = block.diagnostics
+                if a != b:
+                    diagnostics += _shift(old_diagnostics[a:b], line - block.line, path)
+            else:
+                part = parse_bib(prefix + text[s:e], path)
+                if part.diagnostics:
+                    return None
+                self.stats["block_parses"] += 1
+                got = _shift(part.entries, line - prefix_lines, path)
+                entries += got
+                tokens += self.analyze(got)
+            blocks.append(_Block(key, line, (e0, len(entries)), (d0, len(diagnostics))))
+        if len({x.key for x in entries}) != len(entries):
+            return None  # a duplicate key appeared: let the full parser report it the usual way
+        digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+        return ParsedBib(BibFile(path, digest, entries, diagnostics), tokens, blocks, incremental=True)

@@ -1,0 +1,101 @@
+"""Parsed bib files kept between requests: a file is re-parsed only when its content changes.
+
+Editor buffers win over disk; on disk, a changed (mtime, size) triggers a re-read, so an edit made by another
+program is seen on the next request even when the client sends no file-watch event. Parsed files also persist
+on disk (``bib.diskcache``), so a new process starts warm, and a changed file re-parses only the entries that
+changed (``bib.incremental``).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from texcite.bib.diskcache import DiskCache, cache_dir
+from texcite.bib.incremental import Analyzer, BibParser, ParsedBib
+from texcite.bib.model import BibFile, Entry
+
+
+@dataclass
+class _Slot:
+    parsed: ParsedBib
+    stamp: tuple[int, int] | None  # (mtime_ns, size) when read from disk; None for editor buffers
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class BibStore:
+    """Bib files by path; thread-safe so indexing can run in a worker while the event loop serves requests."""
+
+    def __init__(self, analyze: Analyzer, on_parsed: Callable[[BibFile], None] | None = None,
+                 cache_directory: str | None = None, persistent: bool = True) -> None:
+        """``analyze`` gives the search tokens of entries; ``cache_directory``: where parsed files persist (default:
+        see ``diskcache.cache_dir``); ``persistent=False`` keeps everything in memory."""
+        self.cache = DiskCache((cache_directory or cache_dir()) if persistent else None)
+        self.parser = BibParser(analyze, self.cache)
+        self._last: dict[str, ParsedBib] = {}  # previous version of each file, for block-wise re-parsing
+        self._tokens: dict[int, str] = {}  # id(entry) -> search tokens, for entries of loaded files
+        self._slots: dict[str, _Slot] = {}
+        self._buffers: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self.on_parsed = on_parsed
+
+    def set_buffer(self, path: str, text: str | None) -> None:
+        """Use an editor's text for ``path`` (None: back to disk)."""
+        with self._lock:
+            if text is None:
+                self._buffers.pop(path, None)
+            else:
+                self._buffers[path] = text
+            self._slots.pop(path, None)
+
+    def invalidate(self, path: str) -> None:
+        """Forget ``path`` so the next access re-reads it (a file-watch event)."""
+        with self._lock:
+            self._slots.pop(path, None)
+
+    def is_fresh(self, path: str) -> bool:
+        """True if ``path`` is loaded and unchanged on disk (no parsing needed to serve it)."""
+        with self._lock:
+            slot = self._slots.get(path)
+            return slot is not None and (slot.stamp is None or slot.stamp == _stamp(path))
+
+    def get(self, path: str) -> BibFile:
+        """The parsed file, re-parsing only if its buffer or on-disk stamp changed."""
+        with self._lock:
+            slot = self._slots.get(path)
+            buffer = self._buffers.get(path)
+        if slot is not None and (buffer is not None or slot.stamp == _stamp(path)):
+            return slot.parsed.bib
+        with self._lock:
+            previous = self._last.get(path)
+        if buffer is not None:
+            parsed, stamp = self.parser.parse_text(buffer, path, previous), None
+        else:
+            stamp = _stamp(path)
+            parsed = self.parser.read(path, previous)
+        bib = parsed.bib
+        with self._lock:
+            old = self._slots.get(path)
+            self._slots[path] = _Slot(parsed, stamp)
+            if previous is not None and previous is not parsed:
+                for e in previous.bib.entries:
+                    self._tokens.pop(id(e), None)
+            self._last[path] = parsed
+            if len(parsed.tokens) == len(bib.entries):
+                self._tokens.update(zip(map(id, bib.entries), parsed.tokens))
+        if self.on_parsed and (old is None or old.parsed.bib.digest != bib.digest or old.parsed.bib.diagnostics != bib.diagnostics):
+            self.on_parsed(bib)
+        return bib
+
+    def entry_tokens(self, entry: Entry) -> str | None:
+        """Cached search tokens of an entry of a loaded file (None for a merged/crossref-completed copy)."""
+        return self._tokens.get(id(entry))

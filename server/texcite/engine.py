@@ -1,0 +1,339 @@
+"""The ranking engine: (file, text, cursor) -> ranked suggestions. The only place that knows the stages — BM25
+recall, the hybrid (BM25 + MiniLM) and a neural reranker — and which of them run.
+
+``prepare`` does the blocking part (cite context, query, corpus, recall) and ``finish`` orders by whatever
+reranker scores are at hand. ``suggest`` (CLI, eval) waits for everything; ``suggest_async`` (the server) is
+the same two steps with recall in a worker thread and the reranker under a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property, partial
+from typing import Mapping, Sequence
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from texcite.bib.diskcache import cache_dir
+from texcite.bib.model import BibFile, Entry
+from texcite.bib.store import BibStore
+from texcite.files import ReadText, read_disk
+from texcite.latex.cite import CiteContext, CiteMatcher, key_uses
+from texcite.latex.project import Project, ProjectIndex
+from texcite.latex.query import QueryContext, query_context
+from texcite.rerank.factory import make_reranker, resolve_backend
+from texcite.retrieval.bm25 import analyze_entries
+from texcite.retrieval.corpus import Corpora, Corpus
+from texcite.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DENSE_NAME = "MiniLM"
+QUERY_VIEWS = ("default", "paragraph", "sentence")  # BM25 query: the server's, or one view alone (eval)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What ranking needs from a document: the cite context at the cursor and the query around it."""
+
+    cite: CiteContext
+    query: QueryContext
+    document: str = field(default="", repr=False, compare=False)
+    matcher: CiteMatcher | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def cited_elsewhere(self) -> Mapping[str, int]:
+        """How often the document cites each key outside the command being written (key -> uses).
+
+        Computed on first use: it scans the whole file (~5 ms for 200 KB), which only the hybrid needs.
+        """
+        if not self.document or self.matcher is None:
+            return {}
+        start, end = self.cite.command.start, self.cite.command.end
+        return dict(Counter(u.key for u in key_uses(self.document, self.matcher) if not start <= u.start < end))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry after recall, with its recall score and the stage that produced it (bm25 or hybrid)."""
+
+    entry: Entry
+    recall_score: float
+    stage: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A ranked entry: 1-based rank, the score that ordered it and the stage that produced that score."""
+
+    entry: Entry
+    rank: int
+    score: float
+    stage: str
+    recall_score: float
+
+
+@dataclass
+class Prepared:
+    """Recall done: the candidates, and what the reranker would score next."""
+
+    request: Request
+    corpus: Corpus
+    candidates: list[Candidate]
+    recall_stage: str  # bm25 | hybrid
+
+
+@dataclass
+class Result:
+    """Ranked suggestions plus what produced them (for `suggest --json`, status and completion docs)."""
+
+    request: Request
+    suggestions: list[Suggestion]
+    query: str  # the text the last stage scored: the reranker's marked paragraph, else the recall query
+    ranking: str  # what ranked, for people: "BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at …)"
+    fallback_message: str = ""
+    corpus_size: int = 0
+
+
+class EngineEvents:
+    """What the engine reports while it works; called from worker threads. The defaults do nothing (CLI, eval)."""
+
+    def bib_parsed(self, bib: BibFile) -> None: ...
+
+    def dense_progress(self, signature: tuple, done: int, total: int) -> None: ...
+
+    def dense_error(self, message: str) -> None: ...
+
+    def rerank_state(self, state: str, message: str) -> None: ...
+
+
+def build_request(text: str, offset: int, matcher: CiteMatcher) -> Request | None:
+    """The request for a cursor, or None when the cursor is not inside a citation key list."""
+    cite = matcher.context_at(text, offset)
+    if cite is None:
+        return None
+    query = query_context(text, offset, matcher, (cite.command.start, cite.command.end))
+    return Request(cite, query, text, matcher)
+
+
+def recall(corpus: Corpus, request: Request, scores: np.ndarray, stage: str, top_k: int) -> list[Candidate]:
+    """Candidates best first, keys already in the command left out. With text typed in the braces, only the
+    entries it matches (``retrieval.typed``), all of them, strong matches first; else the top ``top_k``."""
+    exclude = set(request.cite.existing_keys)
+    order = np.argsort(-scores, kind="stable")
+    if request.cite.prefix.strip():
+        strong, weak = corpus.typed.matches(request.cite.prefix)
+        order = np.concatenate([order[strong[order]], order[weak[order]]])
+    else:
+        order = order[: top_k + len(exclude)]
+    out = [Candidate(corpus.entries[i], float(scores[i]), stage) for i in order if corpus.entries[i].key not in exclude]
+    return out if request.cite.prefix.strip() else out[:top_k]
+
+
+def order(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None, stage: str) -> list[Suggestion]:
+    """Suggestions: the reranked head by its scores, the rest in recall order (None: all in recall order)."""
+    if rerank_scores is None:
+        return [Suggestion(c.entry, i + 1, c.recall_score, c.stage, c.recall_score) for i, c in enumerate(candidates)]
+    head = sorted(zip(candidates[: len(rerank_scores)], rerank_scores), key=lambda cs: -cs[1])
+    tail = [(c, c.recall_score) for c in candidates[len(rerank_scores):]]
+    ranked = [(c, s, stage) for c, s in head] + [(c, s, c.stage) for c, s in tail]
+    return [Suggestion(c.entry, i + 1, float(s), st, c.recall_score) for i, (c, s, st) in enumerate(ranked)]
+
+
+def public_url(url: str) -> str:
+    """A URL as it may be shown: without user name or password."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()
+
+
+def describe_ranking(hybrid: bool, reranker: str = "", model: str = "", url: str = "") -> str:
+    """'BM25', 'BM25 + MiniLM', 'BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at http://gpu:8000)'."""
+    text = f"BM25 + {DENSE_NAME}" if hybrid else "BM25"
+    if reranker:
+        where = f"{reranker} at {public_url(url)}" if url else reranker
+        text += f" → {model.rsplit('/', 1)[-1]} ({where})"
+    return text
+
+
+class Engine:
+    """Owns everything that ranks: the project index, the bib store and corpora, the dense stage (hybrid recall)
+    and the reranker service. ``configure`` rebuilds only the components whose settings section changed."""
+
+    def __init__(self, settings: Settings | None = None, read: ReadText = read_disk, workspace: str | None = None,
+                 env: dict[str, str] | None = None, events: EngineEvents | None = None,
+                 query_view: str = "default") -> None:
+        self.events = events or EngineEvents()
+        self.read = read
+        self.workspace = workspace
+        self.env = env
+        self.query_view = query_view
+        settings = settings or Settings()
+        self.store = BibStore(analyze_entries, on_parsed=self.events.bib_parsed,
+                              cache_directory=cache_dir(settings.cache_dir))
+        self.corpora = Corpora(self.store)
+        self.dense = None  # texcite.retrieval.dense.DenseStage when recall is hybrid
+        self.scorer = None  # texcite.retrieval.hybrid.HybridScorer over it
+        self.service = None  # texcite.rerank.service.RerankService when a neural reranker is configured
+        self.settings: Settings | None = None
+        self.configure(settings)
+
+    # -- configuration -----------------------------------------------------------------------------------------
+    def configure(self, settings: Settings) -> None:
+        """Adopt settings: components whose section is unchanged keep running (a section's equality is its key)."""
+        old, self.settings = self.settings, settings
+        self.matcher = CiteMatcher(settings.cite_commands)
+        self.projects = ProjectIndex(self.read, self.workspace, settings.bib_files, self.env)
+        self.store.cache.directory = cache_dir(settings.cache_dir)
+        dense_key = (settings.recall.mode, settings.dense, settings.cache_dir)
+        if old is None or dense_key != (old.recall.mode, old.dense, old.cache_dir):
+            self._close_dense()
+            if settings.recall.mode == "hybrid":
+                from texcite.retrieval.dense import DenseStage
+                from texcite.retrieval.hybrid import HybridScorer
+
+                self.dense = DenseStage(settings.dense.model, settings.cache_dir,
+                                        on_progress=self.events.dense_progress, on_error=self.events.dense_error)
+                self.scorer = HybridScorer(self.dense)
+        if old is None or (settings.reranker, settings.vllm) != (old.reranker, old.vllm):
+            if self.service is not None:
+                self.service.close()
+                self.service = None
+            if resolve_backend(settings) != "none":
+                from texcite.rerank.service import RerankService
+
+                self.service = RerankService(partial(make_reranker, settings), self.events.rerank_state,
+                                             instruction=settings.reranker.instruction)
+                if settings.reranker.load_at_startup:
+                    self.service.start()
+
+    def open_workspace(self, workspace: str | None, env: dict[str, str] | None = None) -> None:
+        """Serve documents of another folder (projects are discovered anew; models and caches stay)."""
+        self.workspace, self.env = workspace, env
+        self.projects = ProjectIndex(self.read, workspace, self.settings.bib_files, env)
+
+    def warm(self) -> None:
+        """Start loading the models now, in the background (the server calls this when it starts)."""
+        if self.dense is not None:
+            self.dense.warm()
+        if self.service is not None:
+            self.service.start()
+
+    def close(self) -> None:
+        self._close_dense()
+        if self.service is not None:
+            self.service.close()
+
+    def _close_dense(self) -> None:
+        if self.dense is not None:
+            self.dense.close()
+            self.scorer.close()
+        self.dense = self.scorer = None
+
+    # -- what ranks --------------------------------------------------------------------------------------------
+    def reranker_label(self) -> tuple[str, str, str]:
+        """(backend, model, url) of the configured neural reranker; empty strings when there is none."""
+        if self.service is None:
+            return "", "", ""
+        backend = resolve_backend(self.settings)
+        url = self.settings.reranker.url if backend == "vllm-http" else ""
+        return backend, self.settings.reranker.model, url
+
+    def describe(self, hybrid: bool | None = None, reranked: bool | None = None) -> str:
+        """What ranks (by default: everything configured), for people."""
+        hybrid = self.dense is not None and not self.dense.error if hybrid is None else hybrid
+        backend, model, url = self.reranker_label()
+        if reranked is False or (self.service is not None and self.service.state == "fallback"):
+            backend = ""
+        return describe_ranking(hybrid, backend, model, url)
+
+    # -- the pipeline ------------------------------------------------------------------------------------------
+    def project(self, path: str) -> Project:
+        return self.projects.project(path)
+
+    def corpus(self, path: str) -> Corpus:
+        """The corpus a .tex file cites from (parsing whatever changed since last time)."""
+        return self.corpora.corpus(self.projects.project(path).bib_files)
+
+    def is_indexed(self, path: str) -> bool:
+        """Are the bib files of ``path``'s project parsed and unchanged (a request would not wait for parsing)?"""
+        return all(self.store.is_fresh(p) for p in self.projects.project(path).bib_files)
+
+    def wait_embeddings(self, corpus: Corpus) -> None:
+        """Build (or load from cache) the corpus's embeddings and wait for them (CLI, eval)."""
+        if self.dense is not None:
+            future = self.dense.start(corpus.signature, corpus.entries)
+            if future is not None:
+                future.result()
+
+    def prepare(self, path: str, text: str, offset: int) -> Prepared | None:
+        """Cite context, query, corpus and recall; None when the cursor is not in a citation key list."""
+        request = build_request(text, offset, self.matcher)
+        if request is None:
+            return None
+        corpus = self.corpus(path)
+        scores, stage = None, "bm25"
+        if self.query_view != "default":
+            views = request.query.views()
+            scores = corpus.bm25.scores(views["para" if self.query_view == "paragraph" else "sent"])
+        elif self.scorer is not None:
+            scores = self.scorer(corpus, request.query, lambda: request.cited_elsewhere)
+            stage = "hybrid" if scores is not None else "bm25"
+        if scores is None:
+            scores = corpus.bm25.scores(request.query.text)
+        candidates = recall(corpus, request, scores, stage, self.settings.recall.top_k)
+        return Prepared(request, corpus, candidates, stage)
+
+    def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
+        """The reranker's query (paragraph with the [CITATION] marker) and the documents of the top candidates;
+        None when no neural reranker is configured or there is nothing to score."""
+        if self.service is None or not prepared.candidates:
+            return None
+        head = prepared.candidates[: self.settings.reranker.top_k]
+        return prepared.request.query.marked, [c.entry.document for c in head]
+
+    def finish(self, prepared: Prepared, scores: Sequence[float] | None) -> Result:
+        """Order the candidates with the reranker's scores (None: recall order)."""
+        backend = self.reranker_label()[0] if scores is not None else ""
+        stage = f"rerank:{backend}" if backend else prepared.recall_stage
+        fallback = ""
+        if self.service is not None and self.service.state == "fallback":
+            fallback = self.service.failure
+        elif self.dense is not None and self.dense.error:
+            fallback = f"{self.dense.error} — using BM25 order."
+        query = prepared.request.query.marked if backend else prepared.request.query.text
+        return Result(
+            request=prepared.request,
+            suggestions=order(prepared.candidates, scores, stage),
+            query=query,
+            ranking=self.describe(hybrid=prepared.recall_stage == "hybrid", reranked=bool(backend)),
+            fallback_message=fallback,
+            corpus_size=len(prepared.corpus),
+        )
+
+    def suggest(self, path: str, text: str, offset: int) -> Result | None:
+        """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings and the reranker."""
+        self.wait_embeddings(self.corpus(path))
+        prepared = self.prepare(path, text, offset)
+        if prepared is None:
+            return None
+        inputs = self.rerank_inputs(prepared)
+        scores = self.service.scores_blocking(*inputs) if inputs is not None else None
+        return self.finish(prepared, scores)
+
+    async def suggest_async(self, path: str, text: str, offset: int, deadline_s: float) -> Result | None:
+        """The same pipeline for the server: recall in a worker thread, the reranker for at most ``deadline_s``
+        (recall order past it, while its scores are computed for the next request)."""
+        prepared = await asyncio.to_thread(self.prepare, path, text, offset)
+        if prepared is None:
+            return None
+        inputs = self.rerank_inputs(prepared)
+        scores = await self.service.scores(*inputs, deadline_s, source=path) if inputs is not None else None
+        return self.finish(prepared, scores)

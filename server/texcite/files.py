@@ -1,0 +1,54 @@
+"""Reading the user's files from disk: regular files only, under a size cap, undecodable bytes replaced.
+
+Every file texcite reads from disk (.tex sources, .bib files) goes through here, so a device, a FIFO or a huge
+file named by a document costs one message, never a hang or all of memory.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Callable
+
+MAX_TEX_BYTES = 64 * 1024 * 1024
+MAX_BIB_BYTES = 256 * 1024 * 1024
+
+# A source of text by path: editor buffers first in the server, the disk in the CLI and eval.
+ReadText = Callable[[str], "str | None"]
+
+
+class UnreadableFile(OSError):
+    """A file that cannot or must not be read; the message says why, for a person."""
+
+
+def read_bytes(path: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; UnreadableFile otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as err:
+        raise UnreadableFile(f"cannot read {path}: {err.strerror or err}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnreadableFile(f"{path} is not a regular file; not read")
+        if st.st_size > limit:
+            raise UnreadableFile(f"{path} is {st.st_size >> 20} MB, over the {limit >> 20} MB limit; not read")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:  # grew while being read
+            raise UnreadableFile(f"{path} is over the {limit >> 20} MB limit; not read")
+        return data
+    except OSError as err:
+        if isinstance(err, UnreadableFile):
+            raise
+        raise UnreadableFile(f"cannot read {path}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+
+
+def read_disk(path: str, limit: int = MAX_TEX_BYTES) -> str | None:
+    """A text file from disk as str (None if it cannot be read); bad bytes become U+FFFD rather than an error."""
+    try:
+        return read_bytes(path, limit).decode("utf-8", errors="replace")
+    except UnreadableFile:
+        return None

@@ -1,0 +1,275 @@
+"""Citation commands in LaTeX source: which one (if any) holds the cursor, the partial key typed there, and
+every key a document cites (where, which is under the cursor, which no bib defines).
+
+The control-word scanner (``latex.scan``) finds command heads; a small scanner reads their arguments, because
+natbib/biblatex argument shapes (optional ``[..]``, multicite ``(..)`` and repeated ``[..]{..}``) are easier
+to follow as code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Iterable, Iterator
+
+from texcite.latex.scan import control_words, in_comment, in_verbatim, keys_in, verbatim_spans
+
+NATBIB = (
+    "cite citep citet citealp citealt citeauthor citeyear citeyearpar citenum citetitle citedate citeurl "
+    "Cite Citep Citet Citealp Citealt Citeauthor Citeyear"
+).split()
+BIBLATEX = (
+    "parencite Parencite textcite Textcite autocite Autocite footcite Footcite smartcite Smartcite "
+    "supercite Supercite fullcite footfullcite footcitetext nocite Nocite"
+).split()
+MULTICITE = "cites Cites parencites Parencites autocites Autocites textcites Textcites footcites Footcites smartcites Smartcites supercites".split()
+DEFAULT_COMMANDS = frozenset(NATBIB + BIBLATEX)
+MULTICITE_COMMANDS = frozenset(MULTICITE)
+# Characters that cannot belong to an unterminated key list: the scan for the closing brace stops there.
+_KEY_STOP = set("\\{%")
+_MAX_KEYLIST = 4000
+
+
+@dataclass(frozen=True)
+class KeyGroup:
+    """One ``{...}`` key list: offsets of its content (after ``{``, before ``}``) and whether ``}`` was found."""
+
+    start: int
+    end: int
+    closed: bool
+
+
+@dataclass(frozen=True)
+class CiteCommand:
+    """A citation command occurrence: name, span of the whole command and its key groups."""
+
+    name: str
+    start: int
+    end: int
+    groups: tuple[KeyGroup, ...]
+
+    def keys(self, text: str) -> list[str]:
+        return [m.group(0) for g in self.groups for m in keys_in(text, g.start, g.end)]
+
+
+@dataclass(frozen=True)
+class CiteContext:
+    """The cursor inside a citation key list: the typed prefix, the span of the key to replace, the other keys."""
+
+    command: CiteCommand
+    prefix: str
+    replace_start: int
+    replace_end: int
+    existing_keys: tuple[str, ...] = field(default=())
+    group: KeyGroup | None = None
+    separator: str = ""
+
+    def insert_text(self, key: str) -> str:
+        """Text replacing ``replace_start:replace_end``: the key, plus a comma when a kept key follows it."""
+        return key + self.separator
+
+
+def _skip_space(text: str, i: int) -> int:
+    """Skip spaces and at most one newline (a blank line ends a command's arguments in TeX)."""
+    newlines = 0
+    n = len(text)
+    while i < n and text[i] in " \t\r\n":
+        if text[i] == "\n":
+            newlines += 1
+            if newlines > 1:
+                break
+        i += 1
+    return i
+
+
+def _skip_delimited(text: str, i: int, open_: str, close: str) -> int | None:
+    """At ``open_``: return the index after the matching ``close`` (nesting counted), or None if unterminated."""
+    depth = 0
+    n = min(len(text), i + _MAX_KEYLIST)
+    j = i
+    while j < n:
+        ch = text[j]
+        if ch == "\\":
+            j += 2
+            continue
+        if ch == open_:
+            depth += 1
+        elif ch == close:
+            depth -= 1
+            if depth == 0:
+                return j + 1
+        elif ch == "\n" and text.startswith("\n", j + 1):
+            return None
+        j += 1
+    return None
+
+
+def _key_group(text: str, i: int) -> KeyGroup:
+    """At ``{``: the key list up to ``}``; if unterminated, up to the first character that cannot be in it."""
+    n = min(len(text), i + 1 + _MAX_KEYLIST)
+    j = i + 1
+    while j < n:
+        ch = text[j]
+        if ch == "}":
+            return KeyGroup(i + 1, j, True)
+        if ch in _KEY_STOP or (ch == "\n" and text.startswith("\n", j + 1)):
+            break
+        j += 1
+    # Unterminated (the user is typing): the list ends at the first whitespace after the last comma-separated key.
+    k = i + 1
+    end = k
+    while k < j:
+        if text[k] in " \t\r\n":
+            # whitespace is allowed only right after a comma or the opening brace
+            prev = text[i + 1 : k].rstrip()
+            if prev and not prev.endswith(","):
+                break
+        k += 1
+        end = k
+    return KeyGroup(i + 1, end, False)
+
+
+def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
+    """Read a citation command's arguments after its name (``m`` matched the head)."""
+    i = m.end()
+    groups: list[KeyGroup] = []
+    if multicite:
+        for _ in range(2):
+            j = _skip_space(text, i)
+            if j < len(text) and text[j] == "(":
+                end = _skip_delimited(text, j, "(", ")")
+                if end is None:
+                    return CiteCommand(m.group("name"), m.start("head"), j, ())
+                i = end
+    while True:
+        for _ in range(2):
+            j = _skip_space(text, i)
+            if j < len(text) and text[j] == "[":
+                end = _skip_delimited(text, j, "[", "]")
+                if end is None:
+                    return CiteCommand(m.group("name"), m.start("head"), j, tuple(groups))
+                i = end
+        j = _skip_space(text, i)
+        if j >= len(text) or text[j] != "{":
+            break
+        group = _key_group(text, j)
+        groups.append(group)
+        i = group.end + 1 if group.closed else group.end
+        if not multicite or not group.closed:
+            break
+    return CiteCommand(m.group("name"), m.start("head"), i, tuple(groups))
+
+
+class CiteMatcher:
+    """Finds citation commands; knows the built-in natbib/biblatex names plus the user's own."""
+
+    def __init__(self, extra_commands: Iterable[str] = ()) -> None:
+        extra = {c.lstrip("\\").rstrip("*") for c in extra_commands if c.strip("\\* ")}
+        self.commands = DEFAULT_COMMANDS | extra
+
+    def is_cite(self, name: str) -> bool:
+        return name in self.commands or name in MULTICITE_COMMANDS
+
+    def iter_commands(self, text: str, start: int = 0, end: int | None = None) -> Iterator[CiteCommand]:
+        """Every citation command in ``text[start:end]`` (comments included; callers filter)."""
+        for m in control_words(text, start, end):
+            name = m.group("name")
+            if self.is_cite(name):
+                yield parse_command(text, m, name in MULTICITE_COMMANDS)
+
+    def context_at(self, text: str, offset: int) -> CiteContext | None:
+        """The citation key list holding ``offset``, or None (outside any command, in a comment or verbatim)."""
+        if offset < 0 or offset > len(text) or in_comment(text, offset):
+            return None
+        window_start = max(0, offset - _MAX_KEYLIST)
+        candidate: CiteCommand | None = None
+        for m in control_words(text, window_start, offset):
+            if self.is_cite(m.group("name")) and not in_comment(text, m.start()):
+                candidate = parse_command(text, m, m.group("name") in MULTICITE_COMMANDS)
+        if candidate is None:
+            return None
+        group = next((g for g in candidate.groups if g.start <= offset <= g.end), None)
+        if group is None or in_verbatim(text, offset):
+            return None
+        seg_start = text.rfind(",", group.start, offset) + 1 or group.start
+        seg_start = max(seg_start, group.start)
+        comma = text.find(",", offset, group.end)
+        seg_end = group.end if comma == -1 else comma
+        raw_prefix = text[seg_start:offset]
+        replace_start = seg_start + (len(raw_prefix) - len(raw_prefix.lstrip()))
+        prefix = text[replace_start:offset]
+        # With a typed prefix the edit replaces the whole key under the cursor; with none it only inserts, so a
+        # key that starts right after the cursor is kept (and the inserted key needs a comma before it).
+        tail = text[offset:seg_end]
+        replace_end = offset
+        separator = ""
+        if prefix:
+            replace_end = offset + len(tail.rstrip())
+        elif tail.strip():
+            separator = ","
+        current = text[replace_start:replace_end].strip()
+        others = candidate.keys(text)
+        if current in others:
+            others.remove(current)
+        return CiteContext(candidate, prefix, replace_start, replace_end, tuple(dict.fromkeys(others)), group, separator)
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """One key inside a citation command: the key and its offsets in the document."""
+
+    key: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=8)
+def _names_re(names: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(r"\\(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")(?![A-Za-z])")
+
+
+def cite_commands(text: str, matcher: CiteMatcher) -> Iterator[CiteCommand]:
+    """The same commands as ``matcher.iter_commands(text)``, ~30x faster on long files: a regex of the
+    citation command names finds the few candidates, and the matcher parses only around them."""
+    for hit in _names_re(frozenset(matcher.commands | MULTICITE_COMMANDS)).finditer(text):
+        start = hit.start()
+        while start > 0 and text[start - 1] == "\\":  # the matcher decides what a run of backslashes means
+            start -= 1
+        for cmd in matcher.iter_commands(text, start, hit.end() + 1):
+            if cmd.start == hit.start():
+                yield cmd
+
+
+def cited_commands(text: str, matcher: CiteMatcher) -> Iterator[CiteCommand]:
+    """Citation commands outside comments and verbatim environments."""
+    verbatim = verbatim_spans(text)
+    for cmd in cite_commands(text, matcher):
+        if not in_comment(text, cmd.start) and not any(a <= cmd.start < b for a, b in verbatim):
+            yield cmd
+
+
+def key_uses(text: str, matcher: CiteMatcher) -> Iterator[KeyUse]:
+    """Every key of every (closed) key list of a citation command outside comments and verbatim environments."""
+    for cmd in cited_commands(text, matcher):
+        for g in cmd.groups:
+            if g.closed:
+                for m in keys_in(text, g.start, g.end):
+                    yield KeyUse(m.group(0), m.start(), m.end())
+
+
+def key_at(text: str, offset: int, matcher: CiteMatcher) -> KeyUse | None:
+    """The cited key under the cursor, if any."""
+    ctx = matcher.context_at(text, offset)
+    if ctx is None or ctx.group is None:
+        return None
+    g = ctx.group
+    for m in keys_in(text, g.start, g.end):
+        if m.start() <= offset <= m.end():
+            return KeyUse(m.group(0), m.start(), m.end())
+    return None
+
+
+def undefined_keys(text: str, matcher: CiteMatcher, defined: set[str] | dict) -> list[KeyUse]:
+    """Keys cited in ``text`` that no indexed bib defines (``*`` of ``\\nocite{*}`` is fine)."""
+    return [u for u in key_uses(text, matcher) if u.key != "*" and u.key not in defined]

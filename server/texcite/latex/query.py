@@ -1,0 +1,177 @@
+"""The query: the paragraph around the cursor as plain text, the citing sentence, the section title, and the
+views of them that the rankers score.
+
+Paragraphs end at blank lines, ``\\par``, sectioning commands and environment boundaries (math environments
+excepted: they sit inside paragraphs). Work is bounded to a window around the cursor, so a 5 MB single-paragraph
+file costs the same as a normal one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from texcite.latex.cite import CiteMatcher
+from texcite.latex.plaintext import strip_comments, tidy_spaces, to_plain
+from texcite.latex.scan import in_comment
+
+MARKER = "[CITATION]"
+_SENTINEL = "QQCITATIONMARKERQQ"
+_WINDOW = 20_000          # source characters searched for paragraph boundaries on each side
+_BEFORE = 1_500           # plain-text characters of paragraph kept before the cursor
+_AFTER = 800              # ... and after it
+
+SECTION_COMMANDS = "part chapter section subsection subsubsection paragraph subparagraph".split()
+MATH_ENVIRONMENTS = "equation align gather multline eqnarray math displaymath flalign alignat split cases subequations".split()
+
+_BOUNDARY_RE = re.compile(
+    r"""
+      (?P<blank>\n[ \t]*\n)                                             # a blank line
+    | (?P<par>\\par(?![A-Za-z]))                                        # \par
+    | (?P<section>\\(?:""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])(?:\s*\[[^\]]*\])?\s*\{[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\})
+    | (?P<env>\\(?:begin|end)\s*\{(?P<envname>[A-Za-z*]+)\}(?:\s*\[[^\]\n]*\])?)  # environment boundary
+    | (?P<item>\\item(?![A-Za-z])(?:\s*\[[^\]\n]*\])?)                    # list items are paragraphs of their own
+    """,
+    re.VERBOSE,
+)
+_SECTION_TITLE_RE = re.compile(
+    r"""
+    \\(?P<level>""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])
+    (?:\s*\[[^\]]*\])?\s*
+    \{(?P<title>[^{}]*(?:\{[^{}]*\}[^{}]*)*)\}
+    """,
+    re.VERBOSE,
+)
+NEAR_BEFORE, NEAR_AFTER = 24, 8  # words kept around the marker for the embedded view
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“(\[]*[A-Z0-9])")
+
+
+@dataclass(frozen=True)
+class QueryContext:
+    """What the ranking sees: the paragraph (with and without the marker), the citing sentence, the section title."""
+
+    paragraph: str
+    marked: str
+    sentence: str
+    section_title: str
+
+    @property
+    def text(self) -> str:
+        """The BM25 query: the paragraph, with the citing sentence repeated (it predicts the cited work best)."""
+        sentence = self.sentence.replace(MARKER, " ")
+        return f"{self.paragraph} {sentence} {sentence}" if sentence.strip() else self.paragraph
+
+    def views(self) -> dict[str, str]:
+        """The texts a query is scored with: the citing sentence, its words nearest the marker, the sentence with
+        its neighbours, the paragraph, the section title."""
+        sentence = " ".join(self.sentence.replace(MARKER, " ").split()) or self.paragraph
+        return {"sent": sentence, "near": near_marker(self.sentence) or sentence,
+                "nbr": neighbourhood(self.marked) or sentence, "para": self.paragraph, "sect": self.section_title}
+
+
+def neighbourhood(marked: str) -> str:
+    """The citing sentence with the sentence before and after it (marker removed)."""
+    pos = max(0, marked.find(MARKER))
+    bounds = [0] + [m.end() for m in _SENTENCE_END_RE.finditer(marked)] + [len(marked)]
+    idx = max(i for i, b in enumerate(bounds[:-1]) if b <= pos)
+    lo, hi = bounds[max(0, idx - 1)], bounds[min(len(bounds) - 1, idx + 2)]
+    return " ".join(marked[lo:hi].replace(MARKER, " ").split())
+
+
+def near_marker(sentence: str, before: int = NEAR_BEFORE, after: int = NEAR_AFTER) -> str:
+    """The words of the citing sentence closest to the marker: up to ``before`` words before it and ``after`` after."""
+    head, marker, tail = sentence.partition(MARKER)
+    if not marker:
+        return " ".join(sentence.split()[-before:])
+    return " ".join(head.split()[-before:] + tail.split()[:after])
+
+
+def _is_math(m: re.Match[str]) -> bool:
+    name = (m.group("envname") or "").rstrip("*")
+    return name in MATH_ENVIRONMENTS
+
+
+def paragraph_span(text: str, offset: int) -> tuple[int, int]:
+    """Source offsets of the paragraph holding ``offset``."""
+    lo = max(0, offset - _WINDOW)
+    hi = min(len(text), offset + _WINDOW)
+    start, end = lo, hi
+    for m in _BOUNDARY_RE.finditer(text, lo, hi):
+        if m.group("env") and _is_math(m):
+            continue
+        if in_comment(text, m.start()) and not m.group("blank"):
+            continue
+        if m.end() <= offset:
+            start = m.end()
+        elif m.start() >= offset:
+            end = m.start()
+            break
+        else:  # the cursor sits inside the boundary itself (e.g. in a section title)
+            start, end = m.start(), m.end()
+            break
+    return start, end
+
+
+def section_title(text: str, offset: int) -> str:
+    """Plain-text title of the last sectioning command before ``offset`` ('' if none)."""
+    title = ""
+    for m in _SECTION_TITLE_RE.finditer(text, 0, offset):
+        if not in_comment(text, m.start()):
+            title = m.group("title")
+    return to_plain(title)
+
+
+def _citing_sentence(marked: str) -> str:
+    """The sentence of the marked paragraph that holds the marker."""
+    pos = marked.find(MARKER)
+    if pos < 0:
+        return marked
+    start = 0
+    end = len(marked)
+    for m in _SENTENCE_END_RE.finditer(marked):
+        if m.end() <= pos:
+            start = m.end()
+        elif m.start() >= pos + len(MARKER):
+            end = m.start()
+            break
+    return marked[start:end].strip()
+
+
+def _trim(plain: str, pos: int) -> tuple[str, int]:
+    """Keep at most _BEFORE/_AFTER characters around ``pos``, cut at word boundaries."""
+    lo = max(0, pos - _BEFORE)
+    hi = min(len(plain), pos + _AFTER)
+    if lo > 0:
+        space = plain.find(" ", lo)
+        lo = space + 1 if 0 <= space < pos else lo
+    if hi < len(plain):
+        space = plain.rfind(" ", pos, hi)
+        hi = space if space > pos else hi
+    return plain[lo:hi], pos - lo
+
+
+def query_context(text: str, offset: int, matcher: CiteMatcher, cite_span: tuple[int, int] | None = None) -> QueryContext:
+    """Build the query for a cursor at ``offset``; ``cite_span`` is the citation command there (becomes the marker)."""
+    start, end = paragraph_span(text, offset)
+    if cite_span is not None:
+        c0, c1 = max(cite_span[0], start), min(cite_span[1], end)
+        source = text[start:c0] + f" {_SENTINEL} " + text[c1:end]
+    else:
+        source = text[start:offset] + f" {_SENTINEL} " + text[offset:end]
+    source = strip_comments(source)
+    # Other citation commands carry keys, not words: drop them (keeping the sentinel).
+    pieces = []
+    last = 0
+    for cmd in matcher.iter_commands(source):
+        pieces.append(source[last : cmd.start])
+        last = max(last, cmd.end)
+    pieces.append(source[last:])
+    plain = to_plain("".join(pieces), comments=False)
+    pos = plain.find(_SENTINEL)
+    if pos < 0:  # the sentinel cannot vanish, but never fail on odd input
+        plain, pos = plain + " " + _SENTINEL, len(plain) + 1
+    plain, pos = _trim(plain, pos)
+    marked = plain.replace(_SENTINEL, MARKER)
+    paragraph = tidy_spaces(plain.replace(_SENTINEL, " "))
+    sentence = _citing_sentence(marked)
+    return QueryContext(paragraph=paragraph, marked=marked, sentence=sentence, section_title=section_title(text, offset))

@@ -1,0 +1,203 @@
+"""Completion, hover, definition and `texcite/suggest`: convert the request in, ask the engine, convert the
+answer out. Items carry our order in ``sortText`` and the typed text as ``filterText``, so a client's own filter
+keeps every item and ties them (VS Code then sorts by ``sortText``; prefix filters keep everything)."""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types as lsp
+from pygls.uris import from_fs_path
+from pygls.workspace import TextDocument
+
+from texcite.engine import Result, Suggestion
+from texcite.latex.cite import key_at
+from texcite.lsp.documents import INDEX_WAIT_S, fs_path, is_bib
+from texcite.presentation import detail, entry_markdown, filter_text, why_text
+
+if TYPE_CHECKING:
+    from texcite.lsp.server import TexciteServer
+
+SUGGEST_METHOD = "texcite/suggest"
+
+
+class Positions:
+    """Offsets into a document's text <-> LSP positions in the encoding negotiated with the client (pygls's codec)."""
+
+    def __init__(self, doc: TextDocument) -> None:
+        self.text = text = doc.source
+        self.codec = doc.position_codec
+        self.starts = [0]
+        pos = text.find("\n")
+        while pos != -1:
+            self.starts.append(pos + 1)
+            pos = text.find("\n", pos + 1)
+
+    def _line(self, line: int) -> str:
+        end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)
+        return self.text[self.starts[line]:end]
+
+    def offset(self, position: lsp.Position) -> int:
+        if position.line >= len(self.starts):
+            return len(self.text)
+        line = max(0, position.line)
+        column = self.codec.position_from_client_units([self._line(line)], lsp.Position(0, max(0, position.character)))
+        return self.starts[line] + column.character
+
+    def position(self, offset: int) -> lsp.Position:
+        offset = max(0, min(offset, len(self.text)))
+        line = bisect.bisect_right(self.starts, offset) - 1
+        return lsp.Position(line, self.codec.client_num_units(self.text[self.starts[line]:offset]))
+
+    def range(self, start: int, end: int) -> lsp.Range:
+        return lsp.Range(self.position(start), self.position(end))
+
+
+def completion_list(result: Result, positions: Positions, limit: int) -> lsp.CompletionList:
+    """LSP completion list of a ranking result: our order in sortText, the partial key replaced. Always incomplete:
+    the server filters what is typed in the braces and may have a better order next time (embeddings or reranker
+    scores still coming), so the editor asks again at every keystroke instead of filtering on its own."""
+    cite = result.request.cite
+    edit_range = positions.range(cite.replace_start, cite.replace_end)
+    single_line = edit_range.start.line == edit_range.end.line
+    shown = result.suggestions[:limit]
+    items = []
+    for s in shown:
+        e = s.entry
+        items.append(lsp.CompletionItem(
+            label=e.key,
+            kind=lsp.CompletionItemKind.Reference,
+            detail=detail(e),
+            documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
+                                            value=entry_markdown(e, why_text(s.stage, s.score, s.recall_score, s.rank))),
+            sort_text=f"{s.rank:06d}",
+            # With text typed, the server has filtered: every item gets exactly that text, so no client filter drops
+            # or re-scores it. With none, the words a first typed letter may start, for the moment before we re-ask.
+            filter_text=cite.prefix if cite.prefix else filter_text(e),
+            text_edit=lsp.TextEdit(range=edit_range, new_text=cite.insert_text(e.key)) if single_line else None,
+            insert_text=None if single_line else cite.insert_text(e.key),
+        ))
+    return lsp.CompletionList(is_incomplete=True, items=items)
+
+
+def suggestion_json(s: Suggestion) -> dict[str, Any]:
+    """One suggestion of a `texcite/suggest` answer (the extension's protocol.ts ``Suggestion``)."""
+    e = s.entry
+    return {"key": e.key, "rank": s.rank, "score": s.score, "title": e.title, "authors": ", ".join(e.authors),
+            "year": e.year, "venue": e.venue}
+
+
+@dataclass
+class Ranked:
+    """What ranking at a position gave: a result, or why there is none (outside a cite, or not ready / stale)."""
+
+    result: Result | None
+    retry: bool  # no answer yet: the editor should ask again (indexing, or the document changed meanwhile)
+    positions: Positions | None = None
+
+
+class Completion:
+    """The requests that rank or look up entries at a position."""
+
+    def __init__(self, server: "TexciteServer") -> None:
+        self.server = server
+
+    def range(self, doc: TextDocument, start: int, end: int) -> lsp.Range:
+        return Positions(doc).range(start, end)
+
+    async def rank(self, uri: str, position: lsp.Position, index_wait_s: float | None) -> Ranked:
+        server = self.server
+        engine = server.engine
+        doc = server.workspace.get_text_document(uri)
+        path = fs_path(uri) or uri
+        version, text = doc.version, doc.source
+        positions = Positions(doc)
+        offset = positions.offset(position)
+        started = time.perf_counter()
+        if engine.matcher.context_at(text, offset) is None:
+            return Ranked(None, False)
+        if not await server.documents.ensure_indexed(path, index_wait_s):
+            return Ranked(None, True)
+        result = await engine.suggest_async(path, text, offset, engine.settings.completion.deadline_ms / 1000.0)
+        if result is None:
+            return Ranked(None, False)
+        if server.workspace.get_text_document(uri).version != version:
+            return Ranked(None, True)
+        status = server.status.status
+        status.last_latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        status.indexed_entries = result.corpus_size
+        return Ranked(result, False, positions)
+
+    async def complete(self, params: lsp.CompletionParams) -> lsp.CompletionList | None:
+        uri = params.text_document.uri
+        if is_bib(uri):
+            return None
+        ranked = await self.rank(uri, params.position, INDEX_WAIT_S)
+        if ranked.retry:
+            return lsp.CompletionList(is_incomplete=True, items=[])
+        if ranked.result is None:
+            return None
+        return completion_list(ranked.result, ranked.positions, self.server.engine.settings.completion.max_items)
+
+    async def _entry_at(self, uri: str, position: lsp.Position):
+        if is_bib(uri):
+            return None
+        server = self.server
+        doc = server.workspace.get_text_document(uri)
+        positions = Positions(doc)
+        use = key_at(doc.source, positions.offset(position), server.engine.matcher)
+        path = fs_path(uri)
+        if use is None or path is None or not await server.documents.ensure_indexed(path):
+            return None
+        corpus = await asyncio.to_thread(server.engine.corpus, path)
+        entry = corpus.by_key.get(use.key)
+        return None if entry is None else (entry, positions.range(use.start, use.end))
+
+    async def hover(self, params: lsp.HoverParams) -> lsp.Hover | None:
+        found = await self._entry_at(params.text_document.uri, params.position)
+        if found is None:
+            return None
+        entry, where = found
+        return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
+                                                    value=entry_markdown(entry, abstract_limit=1200)), range=where)
+
+    async def definition(self, params: lsp.DefinitionParams) -> lsp.Location | None:
+        found = await self._entry_at(params.text_document.uri, params.position)
+        if found is None:
+            return None
+        entry = found[0]
+        start = lsp.Position(entry.line, 0)
+        return lsp.Location(uri=from_fs_path(entry.path), range=lsp.Range(start, start))
+
+    async def suggest(self, params: Any) -> dict:
+        """Ranked suggestions for the paragraph at a position, in or out of a cite command (VS Code QuickPick)."""
+        server = self.server
+        engine = server.engine
+        uri = params.textDocument.uri
+        position = lsp.Position(params.position.line, params.position.character)
+        ranked = await self.rank(uri, position, index_wait_s=None)  # a user-invoked command may wait for the index
+        cite = None
+        if ranked.result is None:
+            # Outside a cite command: rank for the paragraph as if a \cite{} stood at the cursor.
+            doc = server.workspace.get_text_document(uri)
+            offset = Positions(doc).offset(position)
+            text = doc.source[:offset] + "\\cite{}" + doc.source[offset:]
+            path = fs_path(uri) or uri
+            prepared = await asyncio.to_thread(engine.prepare, path, text, offset + len("\\cite{"))
+            if prepared is None:
+                return {"query": "", "suggestions": [], "cite": None}
+            result = engine.finish(prepared, None)
+        else:
+            result = ranked.result
+            group = result.request.cite.group
+            if group is not None:
+                r = ranked.positions.range(group.start, group.end)
+                cite = {"keys": result.request.cite.command.keys(ranked.positions.text),
+                        "range": {"start": {"line": r.start.line, "character": r.start.character},
+                                  "end": {"line": r.end.line, "character": r.end.character}}}
+        return {"query": result.query, "cite": cite,
+                "suggestions": [suggestion_json(s) for s in result.suggestions[: engine.settings.completion.max_items]]}

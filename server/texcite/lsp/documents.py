@@ -1,0 +1,175 @@
+"""Document sync and diagnostics: editor buffers are the engine's source of text, .bib buffers go to the bib
+store, the project's bibliographies are indexed in the background (with `$/progress`), and every open .tex gets
+diagnostics for undefined keys and missing bibliographies."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from typing import TYPE_CHECKING
+
+from lsprotocol import types as lsp
+from pygls.uris import from_fs_path, to_fs_path
+
+from texcite.bib.model import BibFile, Diagnostic
+from texcite.files import read_disk
+from texcite.latex.cite import undefined_keys
+
+if TYPE_CHECKING:
+    from texcite.lsp.server import TexciteServer
+
+log = logging.getLogger("texcite")
+INDEX_WAIT_S = 0.8  # longest a request waits for indexing before answering 'incomplete'
+_SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
+
+
+def fs_path(uri: str) -> str | None:
+    path = to_fs_path(uri)
+    return os.path.normpath(path) if path else None
+
+
+def is_bib(uri: str, language_id: str | None = None) -> bool:
+    return (language_id or "") in ("bibtex", "biblatex") or uri.lower().endswith(".bib")
+
+
+def line_range(line: int) -> lsp.Range:
+    return lsp.Range(lsp.Position(line, 0), lsp.Position(line + 1, 0))
+
+
+class Documents:
+    """Owns what the session knows of files: open buffers (through pygls's workspace), bib diagnostics, indexing."""
+
+    def __init__(self, server: "TexciteServer") -> None:
+        self.server = server
+        self._bib_diagnostics: dict[str, list[Diagnostic]] = {}
+
+    # -- text for the engine -----------------------------------------------------------------------------------
+    def read(self, path: str) -> str | None:
+        """An open editor buffer's text, else the file on disk. Called from worker threads."""
+        wanted = os.path.normpath(path)
+        for doc in list(self.server.workspace.text_documents.values()):
+            if fs_path(doc.uri) == wanted:
+                return doc.source
+        return read_disk(path)
+
+    def workspace_folder(self) -> str | None:
+        folders = list(self.server.workspace.folders.values())
+        if folders:
+            return fs_path(folders[0].uri)
+        return self.server.workspace.root_path
+
+    def open_tex_uris(self) -> list[str]:
+        return [d.uri for d in list(self.server.workspace.text_documents.values()) if not is_bib(d.uri, d.language_id)]
+
+    # -- sync --------------------------------------------------------------------------------------------------
+    def changed(self, uri: str, language_id: str | None = None, closed: bool = False) -> None:
+        """A document was opened, edited or closed."""
+        path = fs_path(uri)
+        if path is None:
+            return
+        engine = self.server.engine
+        if is_bib(uri, language_id):
+            engine.store.set_buffer(path, None if closed else self.server.workspace.get_text_document(uri).source)
+            self.refresh_all()  # undefined keys may have appeared or vanished
+            if not closed:
+                # One parse at a time per file; edits made meanwhile are picked up by the next request.
+                self.server.jobs.once(("parse", path), lambda: asyncio.to_thread(engine.store.get, path))
+        else:
+            engine.projects.invalidate()
+            if closed:
+                self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+            else:
+                self.server.jobs.spawn(self.refresh(uri))
+
+    def watched(self, changes: list[lsp.FileEvent]) -> None:
+        """Files changed on disk (the client's watcher)."""
+        engine = self.server.engine
+        for change in changes:
+            path = fs_path(change.uri)
+            if path is not None and path.lower().endswith(".bib"):
+                engine.store.invalidate(path)
+        if changes:
+            engine.projects.invalidate()
+        self.refresh_all()
+
+    # -- indexing ----------------------------------------------------------------------------------------------
+    async def ensure_indexed(self, path: str, wait_s: float | None = INDEX_WAIT_S) -> bool:
+        """Index ``path``'s bibliographies in the background (with $/progress); False if not ready in ``wait_s``.
+
+        Requests never wait longer than that for a big .bib: they answer 'incomplete' and the editor asks again.
+        """
+        engine = self.server.engine
+        if await asyncio.to_thread(engine.is_indexed, path):
+            return True
+        project = await asyncio.to_thread(engine.project, path)
+        task = self.server.jobs.once(("index", tuple(project.bib_files)), lambda: self._index(path))
+        try:
+            await asyncio.wait_for(asyncio.shield(task), wait_s)
+        except asyncio.TimeoutError:
+            return False
+        return True
+
+    async def _index(self, path: str) -> None:
+        progress = await self.server.jobs.progress("texcite: indexing bibliography")
+        engine, status = self.server.engine, self.server.status
+        try:
+            corpus = await asyncio.to_thread(engine.corpus, path)
+            status.status.indexed_entries, status.status.bib_files = len(corpus), [f.path for f in corpus.files]
+            if engine.dense is not None:  # embed now, before the first completion asks
+                engine.dense.start(corpus.signature, corpus.entries)
+        except Exception:
+            log.exception("indexing failed for %s", path)
+        finally:
+            progress.end(f"{status.status.indexed_entries} entries")
+
+    # -- diagnostics -------------------------------------------------------------------------------------------
+    def bib_parsed(self, bib: BibFile) -> None:
+        """On the loop: a bib file was (re)parsed; publish its diagnostics."""
+        self._bib_diagnostics[bib.path] = list(bib.diagnostics)
+        self.publish_bib(bib.path)
+
+    def publish_bib(self, path: str) -> None:
+        items = [lsp.Diagnostic(range=line_range(d.line), message=d.message, severity=_SEVERITY.get(d.severity),
+                                source="texcite")
+                 for d in self._bib_diagnostics.get(path, [])]
+        self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=from_fs_path(path),
+                                                                                   diagnostics=items))
+
+    def refresh_all(self) -> None:
+        for uri in self.open_tex_uris():
+            self.server.jobs.spawn(self.refresh(uri))
+
+    async def refresh(self, uri: str) -> None:
+        """Undefined keys and missing bibliographies of one open .tex document."""
+        server = self.server
+        path = fs_path(uri)
+        if path is None or server.jobs.closing:
+            return
+        doc = server.workspace.get_text_document(uri)
+        version, text = doc.version, doc.source
+        engine = server.engine
+        await self.ensure_indexed(path, wait_s=None)
+        project = await asyncio.to_thread(engine.project, path)
+        corpus = await asyncio.to_thread(engine.corpus, path)
+        if server.workspace.get_text_document(uri).version != version:
+            return  # a newer version will publish its own
+        items = [lsp.Diagnostic(range=line_range(ref.line), severity=lsp.DiagnosticSeverity.Error, source="texcite",
+                                message=f"Bibliography '{ref.name}' not found.")
+                 for ref in project.references if ref.path is None and ref.source == path]
+        if engine.settings.diagnostics.undefined_keys and project.bib_files:
+            uses = await asyncio.to_thread(undefined_keys, text, engine.matcher, corpus.by_key)
+            for use in uses:
+                items.append(lsp.Diagnostic(range=server.completion.range(doc, use.start, use.end),
+                                            severity=lsp.DiagnosticSeverity.Warning, source="texcite",
+                                            message=f"Citation key '{use.key}' is not defined in any .bib file."))
+        if not project.bib_files:
+            server.status.announce(f"texcite: no .bib file found for {os.path.basename(path)}; add "
+                                   "\\bibliography{...} or \\addbibresource{...}.", lsp.MessageType.Info)
+        server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items,
+                                                                               version=version))
+        for d in corpus.merge_problems:
+            known = self._bib_diagnostics.setdefault(d.path, [])
+            if d not in known:
+                known.append(d)
+                self.publish_bib(d.path)

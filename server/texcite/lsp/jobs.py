@@ -1,0 +1,101 @@
+"""Background work of a session: the one bridge from worker threads to the event loop, `$/progress` reports,
+and tasks that run once per key and are cancelled at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Hashable
+
+from lsprotocol import types as lsp
+
+if TYPE_CHECKING:
+    from texcite.lsp.server import TexciteServer
+
+log = logging.getLogger("texcite")
+
+
+class Progress:
+    """One `$/progress` report; a no-op when the client does not support progress."""
+
+    def __init__(self, server: "TexciteServer", token: str | None) -> None:
+        self.server = server
+        self.token = token
+
+    def report(self, message: str, percentage: int | None = None) -> None:
+        if self.token is not None:
+            self.server.work_done_progress.report(self.token, lsp.WorkDoneProgressReport(message=message,
+                                                                                          percentage=percentage))
+
+    def end(self, message: str) -> None:
+        if self.token is not None:
+            self.server.work_done_progress.end(self.token, lsp.WorkDoneProgressEnd(message=message))
+            self.token = None
+
+
+class Jobs:
+    """Schedules the session's background work on its event loop."""
+
+    def __init__(self, server: "TexciteServer") -> None:
+        self.server = server
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.closing = False
+        self._tasks: dict[Hashable, asyncio.Future] = {}
+
+    @property
+    def running(self) -> bool:
+        """Is the session up (after `initialized`, before `shutdown`)? Notifications are sent only then."""
+        return self.loop is not None and not self.closing
+
+    def adopt_loop(self) -> None:
+        self.loop = asyncio.get_running_loop()
+
+    def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run ``fn(*args)`` on the event loop; callable from any thread (dropped before start and after close)."""
+        loop = self.loop
+        if loop is not None and not self.closing and loop.is_running():
+            loop.call_soon_threadsafe(fn, *args)
+
+    def once(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> asyncio.Future:
+        """The running task for ``key``, or a new one from ``make()``; forgotten when it ends."""
+        task = self._tasks.get(key)
+        if task is None:
+            task = self._tasks[key] = asyncio.ensure_future(make())
+            task.add_done_callback(lambda _t: self._tasks.pop(key, None))
+        return task
+
+    def spawn(self, work: Awaitable[Any]) -> None:
+        """Run a coroutine in the background; its failure is logged, never lost."""
+        if self.closing:
+            return
+        task = self.once(uuid.uuid4(), lambda: work)
+        task.add_done_callback(_log_failure)
+
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    async def progress(self, title: str) -> Progress:
+        """Begin a `$/progress` report if the client supports it."""
+        caps = self.server.client_capabilities.window
+        if caps is None or not caps.work_done_progress or self.closing:
+            return Progress(self.server, None)
+        token = str(uuid.uuid4())
+        try:
+            await self.server.work_done_progress.create_async(token)
+        except Exception:
+            log.info("client refused a progress token")
+            return Progress(self.server, None)
+        self.server.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title=title))
+        return Progress(self.server, token)
+
+    def close(self) -> None:
+        """Stop: cancel every background task; nothing more is sent to the client."""
+        self.closing = True
+        for task in list(self._tasks.values()):
+            task.cancel()
+
+
+def _log_failure(task: asyncio.Future) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background work failed", exc_info=task.exception())

@@ -1,0 +1,101 @@
+"""The searchable set of entries one document sees: its bib files merged, keyed and BM25-indexed, and the
+corpora kept between requests."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Sequence
+
+from texcite.bib.model import BibFile, Diagnostic, Entry, merge_entries
+from texcite.bib.store import BibStore
+from texcite.retrieval.bm25 import Bm25Index
+from texcite.retrieval.typed import TypedIndex
+from texcite.runtime import settle_heap
+
+MAX_CORPORA = 8
+
+
+@dataclass
+class Corpus:
+    """Entries of several bib files (crossrefs resolved, first definition of a key wins) with a BM25 index."""
+
+    files: Sequence[BibFile]
+    entries: list[Entry] = field(init=False)
+    by_key: dict[str, Entry] = field(init=False)
+    merge_problems: list[Diagnostic] = field(init=False)
+    # Optional speed-ups from the BibStore: cached search tokens of an entry (None if unknown) and the
+    # on-disk index cache (an object with load(kind, key) / store(kind, key, payload)).
+    entry_tokens: Callable[[Entry], "str | None"] | None = field(default=None, repr=False, compare=False)
+    index_cache: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.entries, self.merge_problems = merge_entries(self.files)
+        self.by_key = {e.key: e for e in self.entries}
+
+    @cached_property
+    def bm25(self) -> Bm25Index:
+        cache, key = self.index_cache, None
+        if cache is not None:
+            key = corpus_key(list(self.files), Bm25Index.k1, Bm25Index.b)
+            payload = cache.load("bm25", key)
+            model, counts = (payload.get("model"), payload.get("counts")) if isinstance(payload, dict) else (payload, None)
+            if model is not None and getattr(model, "scores", {}).get("num_docs") == len(self.entries):
+                tokens = [self.entry_tokens(e) for e in self.entries] if self.entry_tokens and counts else None
+                return Bm25Index(self.entries, model=model, tokens=tokens, counts=counts)
+        tokens = [self.entry_tokens(e) for e in self.entries] if self.entry_tokens else None
+        index = Bm25Index(self.entries, tokens=tokens)
+        if cache is not None and key is not None and self.entries:
+            cache.store("bm25", key, index.cache_payload())
+        return index
+
+    @cached_property
+    def typed(self) -> TypedIndex:
+        """The entries' folded words, for matching what the writer types inside the braces."""
+        return TypedIndex(self.entries)
+
+    @property
+    def signature(self) -> tuple[tuple[str, str], ...]:
+        """Identifies the content: (path, digest) of every file."""
+        return tuple((f.path, f.digest) for f in self.files)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def corpus_key(files: list[BibFile], k1: float, b: float) -> str:
+    """Cache key of a BM25 index: the digests of its files (in order) and the scoring parameters."""
+    raw = "|".join(f"{f.digest}:{len(f.entries)}" for f in files) + f"|{k1}|{b}"
+    return hashlib.sha1(raw.encode()).hexdigest()
+
+
+class Corpora:
+    """Corpora by the content of their files (a few kept), built from the store's parsed files; thread-safe."""
+
+    def __init__(self, store: BibStore) -> None:
+        self.store = store
+        self._corpora: OrderedDict[tuple, Corpus] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def corpus(self, paths: Sequence[str]) -> Corpus:
+        """The merged, indexed entries of ``paths``; cached while their contents stay the same."""
+        store = self.store
+        with store.cache.deferred():  # cache files are written once the index is built
+            files = [store.get(p) for p in paths]
+            key = tuple((f.path, f.digest) for f in files)
+            with self._lock:
+                corpus = self._corpora.get(key)
+                if corpus is not None:
+                    self._corpora.move_to_end(key)
+                    return corpus
+            corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
+            corpus.bm25  # build the index here, in the caller's (worker) thread
+        settle_heap()
+        with self._lock:
+            self._corpora[key] = corpus
+            while len(self._corpora) > MAX_CORPORA:
+                self._corpora.popitem(last=False)
+        return corpus

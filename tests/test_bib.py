@@ -1,0 +1,330 @@
+"""Bib files as the user wrote them: macros, crossrefs, LaTeX, and every kind of broken file."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from texcite.bib.model import Entry, entry_document, merge_entries, split_names
+from texcite.bib.parse import parse_bib, parse_bytes, read_bib
+
+EXAMPLE_BIB = Path(__file__).resolve().parent.parent / "examples" / "paper" / "refs.bib"
+
+MACROS = r"""@string{tois = {ACM Transactions on Information Systems}}
+@string{procof = "Proceedings of the "}
+
+@article{okafor2019,
+  author  = {Okafor, Chidi and Lindgren, Maja},
+  title   = {Saturating Term Frequency},
+  journal = tois,
+  month   = apr,
+  year    = 2019,
+}
+
+@inproceedings{dated,
+  title     = {Dated},
+  booktitle = procof # {Workshop on Citations},
+  month     = jan # "~15",
+  year      = {2020},
+}
+
+@misc{hash, title = {C# and F# for Scientists}, month = {May}}
+"""
+
+
+def entries(text: str) -> dict[str, Entry]:
+    return {e.key: e for e in parse_bib(text, "refs.bib").entries}
+
+
+def test_string_and_month_macros() -> None:
+    e = entries(MACROS)
+    assert e["okafor2019"].fields["journal"] == "ACM Transactions on Information Systems"
+    assert e["okafor2019"].venue == "ACM Transactions on Information Systems"
+    assert e["okafor2019"].fields["month"] == "April"
+    assert e["okafor2019"].year == "2019"
+    assert e["dated"].fields["booktitle"] == "Proceedings of the Workshop on Citations"
+    assert e["dated"].fields["month"] == "January 15"
+    assert e["hash"].title == "C# and F# for Scientists"
+    assert e["hash"].fields["month"] == "May"
+
+
+CROSSREF = r"""@inproceedings{child,
+  author   = {Doe, Jane},
+  title    = {Child Paper},
+  crossref = {proc21},
+  pages    = {1--10},
+}
+@inproceedings{own,
+  title     = {Own Booktitle},
+  booktitle = {Its Own Venue},
+  year      = {2018},
+  crossref  = {proc21},
+}
+@proceedings{proc21,
+  title     = {Proceedings of the Conference on Retrieval},
+  publisher = {Open Press},
+  year      = {2021},
+}
+"""
+
+
+def test_crossref_inherits_booktitle_and_year() -> None:
+    merged, problems = merge_entries([parse_bib(CROSSREF, "refs.bib")])
+    by_key = {e.key: e for e in merged}
+    child = by_key["child"]
+    assert child.fields["booktitle"] == "Proceedings of the Conference on Retrieval"
+    assert child.venue == "Proceedings of the Conference on Retrieval"
+    assert child.year == "2021"
+    assert child.fields["publisher"] == "Open Press"
+    assert child.title == "Child Paper"  # the parent's title does not overwrite the child's
+    own = by_key["own"]
+    assert own.fields["booktitle"] == "Its Own Venue" and own.year == "2018"
+    assert problems == []
+
+
+def test_crossref_across_files() -> None:
+    a = parse_bib(CROSSREF.split("@proceedings")[0], "a.bib")
+    b = parse_bib("@proceedings" + CROSSREF.split("@proceedings")[1], "b.bib")
+    merged, _ = merge_entries([a, b])
+    assert {e.key: e for e in merged}["child"].year == "2021"
+
+
+@pytest.mark.parametrize(
+    "raw,decoded",
+    [
+        (r"M{\"u}ller", "Müller"),
+        (r"M\"{u}ller", "Müller"),
+        (r"Garc{\'\i}a", "García"),
+        (r"Lef{\`e}vre", "Lefèvre"),
+        (r"Jo{\~a}o", "João"),
+        (r"Stra{\ss}e", "Straße"),
+        (r"{\O}stergaard", "Østergaard"),
+        (r"Ko{\c{c}}", "Koç"),
+    ],
+)
+def test_latex_decoded(raw: str, decoded: str) -> None:
+    e = entries(f"@article{{k, author = {{{raw}, Anna}}, title = {{On {{BERT}} and \\emph{{Dense}} Models}}}}")["k"]
+    assert e.surnames == [decoded]
+    assert e.title == "On BERT and Dense Models"
+
+
+def test_authors_surnames_short_authors() -> None:
+    one = entries(r"@article{k, author = {M{\"u}ller, J{\"o}rg}}")["k"]
+    assert one.authors == ["Jörg Müller"] and one.surnames == ["Müller"] and one.short_authors() == "Müller"
+    two = entries(r"@article{k, author = {Jane Doe and van der Berg, Pieter}}")["k"]
+    assert two.authors == ["Jane Doe", "Pieter van der Berg"]
+    assert two.surnames == ["Doe", "van der Berg"]
+    assert two.short_authors() == "Doe and van der Berg"
+    many = entries(r"@article{k, author = {A, B and C, D and E, F}}")["k"]
+    assert many.short_authors() == "A et al."
+    others = entries(r"@article{k, author = {Doe, Jane and others}}")["k"]
+    assert others.authors == ["Jane Doe"] and others.short_authors() == "Doe et al."
+    corporate = entries(r"@article{k, author = {{Procter and Gamble} and Doe, Jane}}")["k"]
+    assert corporate.authors == ["Procter & Gamble", "Jane Doe"]
+    editors = entries(r"@book{k, editor = {Roe, Richard}}")["k"]
+    assert editors.authors == ["Richard Roe"]
+    nobody = entries(r"@misc{k, title = {T}}")["k"]
+    assert nobody.authors == [] and nobody.short_authors() == ""
+
+
+def test_split_names_respects_braces() -> None:
+    assert split_names("A and {B and C} AND D and others") == ["A", "{B and C}", "D"]
+
+
+def test_a_corporate_author_stays_one_name() -> None:
+    e = entries(r"@misc{k, author = {{The texcite developers}}, year = {2026}, title = {texcite}}")["k"]
+    assert e.authors == ["The texcite developers"] and e.surnames == ["The texcite developers"]
+    assert e.short_authors() == "The texcite developers"
+    split = entries(r"@misc{k, author = {{van} {Dyke}, Jo}, title = {T}}")["k"]  # two groups: not corporate
+    assert split.surnames == ["van Dyke"]
+
+
+def test_entry_document_format() -> None:
+    e = entries(
+        r"""@article{k, author = {Doe, Jane and Roe, Rick}, title = {Dense Retrieval}, journal = {IR Journal},
+        year = {2020}, keywords = {retrieval, dense}, abstract = {We retrieve densely.}, pages = {1--2}}"""
+    )["k"]
+    assert entry_document(e) == (
+        "Title: Dense Retrieval\n"
+        "Authors: Jane Doe, Rick Roe\n"
+        "Venue: IR Journal\n"
+        "Year: 2020\n"
+        "Keywords: retrieval, dense\n"
+        "Abstract: We retrieve densely."
+    )
+    assert e.document == entry_document(e)
+    bare = entries("@misc{k, title = {Only a Title}}")["k"]
+    assert entry_document(bare) == "Title: Only a Title"
+
+
+def test_duplicate_key_is_a_warning_with_its_line() -> None:
+    bib = parse_bib("@article{a, title = {First}}\n\n@article{a, title = {Second}}\n", "refs.bib")
+    assert [e.title for e in bib.entries] == ["First"]
+    (d,) = bib.diagnostics
+    assert d.severity == "warning" and d.line == 2 and "'a'" in d.message
+
+
+def test_duplicate_key_across_files() -> None:
+    a = parse_bib("@article{k, title = {A}}\n", "a.bib")
+    b = parse_bib("\n@article{k, title = {B}}\n", "b.bib")
+    merged, problems = merge_entries([a, b])
+    assert [e.title for e in merged] == ["A"]
+    (d,) = problems
+    assert d.path == "b.bib" and d.line == 1 and d.severity == "warning"
+
+
+def test_malformed_block_keeps_the_entries_after_it() -> None:
+    text = (
+        "@article{good1, title = {Good One}}\n"
+        "\n"
+        "@article{broken, title = {Unbalanced, year = 2020\n"
+        "\n"
+        "@article{good2, title = {Good Two}}\n"
+        "@book{good3, title = {Good Three}}\n"
+    )
+    bib = parse_bib(text, "refs.bib")
+    assert [e.key for e in bib.entries] == ["good1", "good2", "good3"]
+    errors = [d for d in bib.diagnostics if d.severity == "error"]
+    assert len(errors) == 1 and errors[0].line == 2
+    assert [e.line for e in bib.entries] == [0, 4, 5]
+
+
+def test_binary_file_gives_one_diagnostic(tmp_path: Path) -> None:
+    for i, data in enumerate([b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 200, bytes(range(1, 256)) * 300]):
+        path = tmp_path / f"image{i}.bib"
+        path.write_bytes(data)
+        bib = read_bib(str(path))
+        assert bib.entries == []
+        (d,) = bib.diagnostics
+        assert d.severity == "error" and "binary" in d.message
+
+
+def test_random_bytes_never_raise() -> None:
+    rng = random.Random(7)
+    for _ in range(20):
+        data = bytes(rng.randrange(256) for _ in range(2000))
+        parse_bytes(data, "noise.bib")  # any diagnostics, no exception
+
+
+def test_invalid_utf8_warns_and_keeps_entries() -> None:
+    data = "@article{a, author = {Müller, Jörg}, title = {Ä}}\n\n@article{b, title = {B}}\n".encode("latin-1")
+    bib = parse_bytes(data, "latin.bib")
+    assert [e.key for e in bib.entries] == ["a", "b"]
+    assert bib.entries[0].surnames == ["Müller"]
+    (d,) = bib.diagnostics
+    assert d.severity == "warning" and "UTF-8" in d.message
+
+
+def test_utf8_with_bom() -> None:
+    bib = parse_bytes("\ufeff@article{a, title = {Ünïcode}}\n".encode("utf-8"), "bom.bib")
+    assert [e.title for e in bib.entries] == ["Ünïcode"] and bib.diagnostics == []
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    bib = read_bib(str(tmp_path / "nowhere.bib"))
+    assert bib.entries == []
+    (d,) = bib.diagnostics
+    assert d.severity == "error" and d.path.endswith("nowhere.bib")
+
+
+def test_large_generated_bib(tmp_path: Path) -> None:
+    block = (
+        "@article{{key{n},\n  author = {{Author, Ann and Other, Bob}},\n  title = {{Generated title {n}}},\n"
+        "  journal = {{Journal}},\n  year = {{2020}},\n  abstract = {{" + "Dense retrieval and ranking. " * 12 + "}},\n}}\n\n"
+    )
+    parts, size, n = [], 0, 0
+    while size < 20_000_000:
+        s = block.format(n=n)
+        parts.append(s)
+        size += len(s)
+        n += 1
+    path = tmp_path / "big.bib"
+    path.write_text("".join(parts), encoding="utf-8")
+    bib = read_bib(str(path))
+    assert len(bib.entries) == n
+    assert bib.diagnostics == []
+    assert bib.entries[-1].title == f"Generated title {n - 1}"
+
+
+def test_example_paper_bib() -> None:
+    bib = read_bib(str(EXAMPLE_BIB))
+    assert bib.diagnostics == []
+    merged, problems = merge_entries([bib])
+    by_key = {e.key: e for e in merged}
+    assert len(merged) >= 30 and problems == []
+    assert by_key["muller2020crossencoder"].surnames == ["Müller", "Castellanos"]
+    assert by_key["lindqvist2021dense"].venue == "Proceedings of the 44th Conference on Research in Information Retrieval"
+    assert by_key["lindqvist2021dense"].year == "2021"
+    assert by_key["okafor2019termweighting"].venue == "ACM Transactions on Information Systems"
+    assert by_key["okafor2019termweighting"].fields["month"] == "April"
+    assert by_key["lowe2015foundations"].entry_type == "book"
+    with_abstract = [e for e in merged if e.abstract]
+    assert len(with_abstract) >= 28
+
+
+# -- the fast entry-block path must give what bibtexparser gives ---------------------------------------------
+
+_TRICKY = r"""% a header comment with an address: someone@example.org
+
+@string{jml = "Journal of Machine Learning"}
+@article{plain2020,
+  author = {M{\"u}ller, Jan and {Research Group} and Doe, J.},
+  title = {A {Deep} Look at \emph{Things} -- and ``quotes''},
+  journal = jml # { Research},
+  month = jan,
+  year = 2020,
+  pages = "1--10",
+}
+@inproceedings{quoted2019, title = "Quoted, with {braces} inside", year = {2019}}
+  @misc{indented,
+    note = {escaped \} brace and \{ another},
+    howpublished = {LeQua @ {CLEF}},
+    url = {http://x.org/a_b%20c}
+  }
+@article(paren2018, title = {Parenthesised}, year = {2018})
+@comment{ignored @article{nope, title = {x}} }
+@preamble{"\newcommand{\x}{y}"}
+@misc{nofields}
+@book{spaces , title = { padded } , year = { 2001 } }
+@article{Upper2000, Title = {Capital field}, TITLE = {Second spelling}}
+trailing text after the last entry
+"""
+
+
+def _check_fast_agrees(text: str) -> None:
+    from texcite.bib.parse import parse_bib_slow
+
+    slow, fast = parse_bib_slow(text, "x.bib"), parse_bib(text, "x.bib")
+    assert fast.entries == slow.entries
+    assert fast.diagnostics == slow.diagnostics
+
+
+def test_fast_path_agrees_with_bibtexparser_on_tricky_input() -> None:
+    _check_fast_agrees(_TRICKY)
+
+
+def test_fast_path_agrees_block_by_block() -> None:
+    blocks = _TRICKY.split("\n@")
+    for i in range(1, len(blocks)):
+        _check_fast_agrees("@" + blocks[i] + "\n")
+        _check_fast_agrees(blocks[0] + "\n@" + "\n@".join(blocks[i:]))
+
+
+def test_fast_path_agrees_on_damaged_input() -> None:
+    rng = random.Random(5)
+    for _ in range(300):
+        chars = list(_TRICKY)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(chars))
+            chars[i] = rng.choice(['{', '}', '"', ',', '=', '@', '\n', '\\', '#', ' ', 'a'])
+        _check_fast_agrees("".join(chars))
+
+
+def test_fast_path_is_used_for_plain_entries() -> None:
+    from texcite.bib.parse import _fast_entry
+
+    assert _fast_entry("@article{a1,\n  title = {T {X}},\n  year = {2020}\n}\n") == ("article", "a1", [("title", "T {X}"), ("year", "2020")])
+    assert _fast_entry("@string{a = {b}}") is None
+    assert _fast_entry("@article{a1, journal = jml}") is None

@@ -1,0 +1,195 @@
+"""Which .bib files a document uses, on small projects written to a temporary folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from texcite.latex.project import BibReference, discover, find_root, read_disk
+
+DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
+BIB = "@article{k, title = {T}}\n"
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+
+
+def bibs(project) -> list[str]:
+    """Bib files relative to the project root's folder, in discovery order."""
+    base = os.path.dirname(project.root)
+    return [os.path.relpath(b, base) for b in project.bib_files]
+
+
+@pytest.mark.parametrize("command", ["\\bibliography{a,b}", "\\bibliography{a.bib, b.bib}", "\\bibliography{ a , b.bib }"])
+def test_bibliography_list(tmp_path: Path, command: str) -> None:
+    write(tmp_path, {"main.tex": DOC % command, "a.bib": BIB, "b.bib": BIB, "unused.bib": BIB})
+    project = discover(str(tmp_path / "main.tex"))
+    assert bibs(project) == ["a.bib", "b.bib"]
+    assert not project.from_workspace
+    assert [os.path.splitext(r.name)[0] for r in project.references] == ["a", "b"]
+
+
+@pytest.mark.parametrize("command", ["\\addbibresource{x.bib}", "\\addbibresource[location=local]{x.bib}",
+                                     "\\addbibresource[location=local, label=x]{sub/x.bib}"])
+def test_addbibresource(tmp_path: Path, command: str) -> None:
+    name = "sub/x.bib" if "sub/" in command else "x.bib"
+    write(tmp_path, {"main.tex": "\\usepackage{biblatex}\n" + command + "\n" + DOC % "", name: BIB})
+    assert bibs(discover(str(tmp_path / "main.tex"))) == [name]
+
+
+@pytest.mark.parametrize(
+    "include,child",
+    [
+        ("\\input{chapters/one}", "chapters/one.tex"),
+        ("\\input{chapters/one.tex}", "chapters/one.tex"),
+        ("\\input chapters/one", "chapters/one.tex"),
+        ("\\include{chapters/one}", "chapters/one.tex"),
+        ("\\subfile{chapters/one}", "chapters/one.tex"),
+        ("\\import{chapters/}{one}", "chapters/one.tex"),
+        ("\\subimport{chapters/}{one}", "chapters/one.tex"),
+    ],
+)
+def test_bib_named_in_an_included_file(tmp_path: Path, include: str, child: str) -> None:
+    write(tmp_path, {"main.tex": DOC % include, child: "Text.\n\\bibliography{refs}\n", "refs.bib": BIB})
+    project = discover(str(tmp_path / "main.tex"))
+    assert bibs(project) == ["refs.bib"]
+    assert str(tmp_path / child) in project.tex_files
+
+
+def test_nested_subimport_resolves_relative_to_the_importing_file(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "main.tex": DOC % "\\import{parts/}{p}",
+        "parts/p.tex": "\\subimport{deeper/}{d}\n",
+        "parts/deeper/d.tex": "\\bibliography{refs}\n",
+        "refs.bib": BIB,
+    })
+    project = discover(str(tmp_path / "main.tex"))
+    assert str(tmp_path / "parts/deeper/d.tex") in project.tex_files
+    assert bibs(project) == ["refs.bib"]
+
+
+def test_magic_root_comment(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "main.tex": DOC % "\\input{chapters/intro}\n\\bibliography{refs}",
+        "chapters/intro.tex": "% !TEX root = ../main.tex\n\\section{Intro}\nText \\cite{}.\n",
+        "refs.bib": BIB,
+    })
+    project = discover(str(tmp_path / "chapters/intro.tex"))
+    assert project.root == str(tmp_path / "main.tex")
+    assert bibs(project) == ["refs.bib"]
+    assert str(tmp_path / "chapters/intro.tex") in project.tex_files
+
+
+def test_magic_root_variants(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % "\\bibliography{refs}", "refs.bib": BIB,
+                     "c.tex": "%!tex root=main.tex\nText.\n"})
+    assert find_root(str(tmp_path / "c.tex")) == str(tmp_path / "main.tex")
+
+
+def test_chapter_without_magic_comment_found_through_the_workspace(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "paper.tex": DOC % "\\input{chapters/intro}\n\\bibliography{refs}",
+        "other.tex": DOC % "\\bibliography{other}",
+        "chapters/intro.tex": "\\section{Intro}\nText.\n",
+        "refs.bib": BIB,
+        "other.bib": BIB,
+    })
+    project = discover(str(tmp_path / "chapters/intro.tex"), workspace=str(tmp_path))
+    assert project.root == str(tmp_path / "paper.tex")
+    assert bibs(project) == ["refs.bib"]
+
+
+def test_chapter_without_magic_comment_finds_the_root_in_the_parent_folder(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "main.tex": DOC % "\\input{chapters/intro}\n\\bibliography{refs}",
+        "chapters/intro.tex": "\\section{Intro}\nText.\n",
+        "refs.bib": BIB,
+    })
+    project = discover(str(tmp_path / "chapters/intro.tex"))
+    assert project.root == str(tmp_path / "main.tex")
+    assert bibs(project) == ["refs.bib"]
+
+
+def test_bibinputs_from_env(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    write(tmp_path, {"doc/main.tex": DOC % "\\bibliography{library}", "shared/library.bib": BIB})
+    project = discover(str(tmp_path / "doc/main.tex"), env={"BIBINPUTS": f"{shared}//{os.pathsep}"})
+    assert project.bib_files == [str(shared / "library.bib")]
+    missing = discover(str(tmp_path / "doc/main.tex"), env={})
+    assert missing.bib_files == [] and missing.references[0].path is None
+
+
+def test_a_bib_beside_the_document_wins_over_bibinputs(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % "\\bibliography{library}", "library.bib": BIB, "shared/library.bib": BIB})
+    project = discover(str(tmp_path / "main.tex"), env={"BIBINPUTS": str(tmp_path / "shared")})
+    assert project.bib_files == [str(tmp_path / "library.bib")]
+
+
+def test_no_bibliography_named_uses_every_bib_in_the_workspace(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % "Text.", "a.bib": BIB, "refs/b.bib": BIB, ".git/c.bib": BIB,
+                     "node_modules/d.bib": BIB})
+    project = discover(str(tmp_path / "main.tex"), workspace=str(tmp_path))
+    assert project.from_workspace
+    assert sorted(bibs(project)) == ["a.bib", os.path.join("refs", "b.bib")]
+
+
+def test_missing_bib_is_reported(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % "Text.\n\\bibliography{present,absent}", "present.bib": BIB})
+    project = discover(str(tmp_path / "main.tex"))
+    assert bibs(project) == ["present.bib"]
+    assert not project.from_workspace
+    absent = [r for r in project.references if r.name == "absent"]
+    assert absent == [BibReference(str(tmp_path / "main.tex"), 3, "absent", None)]
+
+
+def test_commented_bibliography_is_ignored(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % "% \\bibliography{old}\n\\bibliography{new}", "old.bib": BIB, "new.bib": BIB})
+    assert bibs(discover(str(tmp_path / "main.tex"))) == ["new.bib"]
+
+
+def test_input_loop_ends(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "main.tex": DOC % "\\input{a}",
+        "a.tex": "\\input{b}\n",
+        "b.tex": "\\input{a}\n\\input{main}\n\\bibliography{refs}\n",
+        "refs.bib": BIB,
+    })
+    project = discover(str(tmp_path / "main.tex"))
+    assert sorted(os.path.basename(f) for f in project.tex_files) == ["a.tex", "b.tex", "main.tex"]
+    assert bibs(project) == ["refs.bib"]
+
+
+def test_editor_buffers_win_over_disk(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % "\\bibliography{disk}", "disk.bib": BIB, "buffer.bib": BIB})
+    main = str(tmp_path / "main.tex")
+    unsaved_chapter = str(tmp_path / "new.tex")
+    buffers = {main: DOC % "\\input{new}", unsaved_chapter: "\\bibliography{buffer}\n"}
+
+    def read(path: str) -> str | None:
+        return buffers[path] if path in buffers else read_disk(path)
+
+    project = discover(main, read=read)
+    assert bibs(project) == ["buffer.bib"]
+    assert unsaved_chapter in project.tex_files
+
+
+def test_stale_root_still_scans_the_file_itself(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % "\\bibliography{a}", "a.bib": BIB, "b.bib": BIB,
+                     "orphan.tex": "% !TEX root = main.tex\n\\bibliography{b}\n"})
+    project = discover(str(tmp_path / "orphan.tex"))
+    assert project.root == str(tmp_path / "main.tex")
+    assert bibs(project) == ["a.bib", "b.bib"]
+
+
+def test_example_paper_chapters_find_the_bibliography() -> None:
+    paper = Path(__file__).resolve().parent.parent / "examples" / "paper"
+    for chapter in ("intro", "method"):
+        project = discover(str(paper / "chapters" / f"{chapter}.tex"))
+        assert project.root == str(paper / "main.tex")
+        assert project.bib_files == [str(paper / "refs.bib")]

@@ -14,12 +14,12 @@ from lsprotocol import types as lsp
 from pygls.uris import from_fs_path
 from pygls.workspace import TextDocument
 
-from texcite.engine import Result, Suggestion
 from texcite.latex.cite import key_at
 from texcite.lsp.documents import INDEX_WAIT_S, fs_path, is_bib
 from texcite.presentation import detail, entry_markdown, filter_text, why_text
 
 if TYPE_CHECKING:
+    from texcite.engine import Result, Suggestion
     from texcite.lsp.server import TexciteServer
 
 SUGGEST_METHOD = "texcite/suggest"

@@ -8,13 +8,15 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from texcite.bib.model import BibFile, Diagnostic, Entry, merge_entries
-from texcite.bib.store import BibStore
 from texcite.retrieval.bm25 import Bm25Index
 from texcite.retrieval.typed import TypedIndex
 from texcite.runtime import settle_heap
+
+if TYPE_CHECKING:
+    from texcite.bib.store import BibStore
 
 MAX_CORPORA = 8
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 
-from texcite.latex.query import QueryContext
-from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.dense import DenseStage
+
+if TYPE_CHECKING:
+    from texcite.latex.query import QueryContext
+    from texcite.retrieval.corpus import Corpus
 
 
 @dataclass(frozen=True)

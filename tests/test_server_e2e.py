@@ -77,10 +77,11 @@ async def test_hover_and_definition(client: LanguageClient):
 
 async def test_undefined_key_diagnostic(client: LanguageClient):
     path = client.paper / "chapters" / "method.tex"
-    path.write_text(path.read_text().replace("\\cite{}", "\\cite{nobody2099}"))
+    path.write_text(path.read_text().replace("\\cite{}", "\\cite{nobody2099} \\cite{nguy}"))
     uri = open_doc(client, path)
     diags = await diagnostics_for(client, uri, lambda ds: any("nobody2099" in d.message for d in ds))
     assert [d.message for d in diags if "nobody2099" in d.message]
+    assert not [d for d in diags if "'nguy'" in d.message]  # the start of nguyen2023distillation: being typed
     d = next(d for d in diags if "nobody2099" in d.message)
     assert d.range.start.line == 8
 

@@ -11,6 +11,7 @@ import sys
 
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
+from texcite.evaluation import TYPED_MODES
 from texcite.runtime import setup_logging
 
 
@@ -111,13 +112,16 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         if not os.path.isdir(p):
             raise CliError(f"{p}: no such project folder")
     settings = _settings_from_args(args)
-    outcome = run_eval(args.paths, settings, args.query)
+    outcome = run_eval(args.paths, settings, args.query, typed=args.typed)
     if not outcome["projects_found"]:
         raise CliError("no LaTeX project found under " + ", ".join(args.paths))
     ranking = outcome["ranking"]
     label = ranking if args.query == "default" else f"{ranking}, query={args.query}"
+    if args.typed:
+        label += f", typed={args.typed}"
     date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    print(f"texcite eval — {date} — {ranking} — query {args.query}\n")
+    print(f"texcite eval — {date} — {ranking} — query {args.query}"
+          + (f" — typed {args.typed}" if args.typed else "") + "\n")
     print(markdown_table(outcome["reports"], outcome["overall"], outcome["floor"], label))
     if args.json:
         shown = dataclasses.asdict(settings)
@@ -127,6 +131,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             "date": date,
             "ranking": ranking,
             "query": args.query,
+            "typed": args.typed,
             "settings": shown,
             "paths": [os.path.abspath(p) for p in args.paths],
             "projects": [r.as_json() for r in outcome["reports"]],
@@ -187,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON to OUT")
     p.add_argument("--query", choices=QUERY_VIEWS, default="default",
                    help="BM25 query: default (the server's ranking), paragraph or sentence (BM25 on that view alone)")
+    p.add_argument("--typed", choices=TYPED_MODES,
+                   help="the writer has typed 3 letters in the braces: of the first author's surname or of the key; "
+                        "ranks among the items the server returns (it filters by what is typed)")
     _add_ranking_args(p)
     p.set_defaults(func=_cmd_eval)
     return parser

@@ -21,6 +21,7 @@ from texcite.latex.cite import CiteMatcher, cited_commands
 from texcite.latex.project import has_documentclass
 
 KS = (1, 5, 10)
+TYPED_MODES = ("author3", "key3")  # what the writer has typed in the braces: 3 letters of the surname or the key
 # Commands that list references without citing them at a place in the text.
 _NOT_IN_TEXT = frozenset({"nocite", "Nocite"})
 
@@ -149,8 +150,18 @@ def find_projects(path: str, depth: int = 3) -> list[tuple[str, str]]:
 
 # -- examples ---------------------------------------------------------------------------------------------
 
-def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: set[str] | dict) -> tuple[list[Example], int]:
-    """The resolvable citations of one file as examples, and how many unresolvable ones were skipped."""
+def typed_prefix(entry, mode: str) -> str:
+    """What a writer citing ``entry`` has typed in ``mode``: the first three letters of the first author's surname
+    (``author3``; the key's when the entry names no author) or of the key (``key3``)."""
+    surnames = entry.surnames
+    word = surnames[0] if mode == "author3" and surnames else entry.key
+    return "".join(word.split())[:3]
+
+
+def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict,
+                      typed: str | None = None) -> tuple[list[Example], int]:
+    """The resolvable citations of one file as examples, and how many unresolvable ones were skipped. With
+    ``typed`` (see TYPED_MODES), the braces hold what the writer typed for the first cited key."""
     examples, unresolved = [], 0
     for cmd in cited_commands(text, matcher):
         if cmd.name in _NOT_IN_TEXT or not cmd.groups or not all(g.closed for g in cmd.groups):
@@ -168,6 +179,10 @@ def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: set[s
         pieces.append(text[last:])
         emptied = "".join(pieces)
         offset = cmd.groups[0].start
+        if typed:
+            prefix = typed_prefix(defined[keys[0]], typed)
+            emptied = emptied[:offset] + prefix + emptied[offset:]
+            offset += len(prefix)
         examples.append(Example(path, text.count("\n", 0, cmd.start), keys, emptied, offset))
     return examples, unresolved
 
@@ -194,7 +209,7 @@ def evaluation_engine(settings, query_view: str = "default") -> tuple[Engine, _O
 
 
 def evaluate_project(engine: Engine, read: _OneFileOverride, folder: str, root: str,
-                     progress: Callable[[int, int], None] | None = None) -> ProjectReport:
+                     progress: Callable[[int, int], None] | None = None, typed: str | None = None) -> ProjectReport:
     """Rank every resolvable citation of one project (its index is built once)."""
     name = os.path.basename(os.path.normpath(folder))
     # As for a user whose BIBINPUTS names the project folder: some repos keep the .bib beside, not below, the root.
@@ -211,7 +226,7 @@ def evaluate_project(engine: Engine, read: _OneFileOverride, folder: str, root: 
         text = read_disk(tex)
         if text is None:
             continue
-        found, unresolved = citation_examples(tex, text, engine.matcher, corpus.by_key)
+        found, unresolved = citation_examples(tex, text, engine.matcher, corpus.by_key, typed)
         examples += found
         report.unresolved += unresolved
     for i, ex in enumerate(examples):
@@ -282,7 +297,8 @@ def markdown_table(reports: Sequence[ProjectReport], overall: Metrics, floor: Me
     return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 
 
-def run_eval(paths: Sequence[str], settings, query_view: str = "default", stream=sys.stderr) -> dict:
+def run_eval(paths: Sequence[str], settings, query_view: str = "default", stream=sys.stderr,
+             typed: str | None = None) -> dict:
     """Evaluate every project under ``paths`` with one engine; returns the machine-readable report."""
     projects: list[tuple[str, str]] = []
     for p in paths:
@@ -296,7 +312,7 @@ def run_eval(paths: Sequence[str], settings, query_view: str = "default", stream
         for i, (folder, root) in enumerate(projects, 1):
             try:
                 report = evaluate_project(engine, read, folder, root,
-                                          progress.start(os.path.basename(folder), i, len(projects)))
+                                          progress.start(os.path.basename(folder), i, len(projects)), typed)
             except Exception as err:  # one broken project must not end the run
                 report = ProjectReport(os.path.basename(folder), root, [], 0, error=f"{type(err).__name__}: {err}")
             reports.append(report)

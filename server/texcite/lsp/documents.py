@@ -5,6 +5,7 @@ diagnostics for undefined keys and missing bibliographies."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import os
 from typing import TYPE_CHECKING
@@ -35,6 +36,13 @@ def is_bib(uri: str, language_id: str | None = None) -> bool:
 
 def line_range(line: int) -> lsp.Range:
     return lsp.Range(lsp.Position(line, 0), lsp.Position(line + 1, 0))
+
+
+def being_typed(key: str, known: list[str]) -> bool:
+    """Is ``key`` the start of a defined key (sorted ``known``)? Then the writer is still typing it (the completion
+    list is open), and calling it undefined would only flash a warning under every keystroke."""
+    i = bisect.bisect_left(known, key)
+    return i < len(known) and known[i].startswith(key)
 
 
 class Documents:
@@ -159,7 +167,10 @@ class Documents:
                  for ref in project.references if ref.path is None and ref.source == path]
         if engine.settings.diagnostics.undefined_keys and project.bib_files:
             uses = await asyncio.to_thread(undefined_keys, text, engine.matcher, corpus.by_key)
+            known = sorted(corpus.by_key)
             for use in uses:
+                if being_typed(use.key, known):
+                    continue
                 items.append(lsp.Diagnostic(range=server.completion.range(doc, use.start, use.end),
                                             severity=lsp.DiagnosticSeverity.Warning, source="texcite",
                                             message=f"Citation key '{use.key}' is not defined in any .bib file."))

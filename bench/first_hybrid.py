@@ -108,13 +108,24 @@ def one_run(root: Path, tex: Path, line: int, character: int) -> dict:
             if items and first is None:
                 first = now
             if items and "hybrid score" in items[0]["documentation"]["value"]:
-                return {"start_s": opened - started, "first_answer_s": first, "hybrid_s": now}
+                return {"start_s": opened - started, "first_answer_s": first, "hybrid_s": now,
+                        "all_embedded_s": all_embedded(client, opened)}
             time.sleep(POLL_S)
-        return {"start_s": opened - started, "first_answer_s": first, "hybrid_s": None}
+        return {"start_s": opened - started, "first_answer_s": first, "hybrid_s": None, "all_embedded_s": None}
+
     finally:
         client.close()
         shutil.rmtree(cache, ignore_errors=True)
 
+
+def all_embedded(client: StdioClient, opened: float) -> float | None:
+    """Seconds until `texcite/status` says every entry's document is embedded (the complete hybrid index)."""
+    while time.perf_counter() - opened < 600:
+        status = client.request("texcite/status", {})
+        if status["recall"] == "hybrid" and not status["loading"]:
+            return time.perf_counter() - opened
+        time.sleep(POLL_S)
+    return None
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -130,21 +141,25 @@ def main() -> None:
         synth.mkdir()
         cases["synthetic 1,000 entries"] = (synth, *synthetic_project(synth, 1000))
         results = {name: [one_run(*case) for _ in range(args.runs)] for name, case in cases.items()}
-    rows = ["| case | runs | first answer s (median) | hybrid order s (median) | worst hybrid s | target s | met |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    rows = ["| case | runs | first answer s (median) | hybrid order s (median) | worst hybrid s | target s | met "
+            "| every document embedded s (median) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
     for name, runs in results.items():
         hybrid = [r["hybrid_s"] for r in runs if r["hybrid_s"] is not None]
         worst = max(hybrid) if len(hybrid) == len(runs) else float("inf")
         first = statistics.median(r["first_answer_s"] for r in runs if r["first_answer_s"] is not None)
         rows.append(f"| {name} | {len(runs)} | {first:.2f} | {statistics.median(hybrid):.2f} | {worst:.2f} | "
-                    f"{TARGETS_S[name]:.0f} | {'yes' if worst <= TARGETS_S[name] else 'NO'} |")
+                    f"{TARGETS_S[name]:.0f} | {'yes' if worst <= TARGETS_S[name] else 'NO'} | "
+                    f"{statistics.median(r['all_embedded_s'] or float('nan') for r in runs):.1f} |")
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     (out / "first-hybrid.json").write_text(json.dumps(results, indent=2) + "\n")
     text = ("# Time to the hybrid order in the editor (cold caches)\n\n"
             f"`texcite serve` over stdio, caches empty, completion asked every {POLL_S * 1000:.0f} ms from the moment "
             "the document is opened (after `initialized`); 'hybrid order' = the first answer whose top item was "
-            f"ranked by BM25 + MiniLM. Machine: {os.cpu_count()} cores. `python bench/first_hybrid.py`.\n\n"
+            "ranked by BM25 + MiniLM. Titles are embedded first: from then on entries whose abstract is not embedded "
+            "yet rank by their title's embedding, until every document is (last column, from `texcite/status`). "
+            f"Machine: {os.cpu_count()} cores, shared with other jobs. `python bench/first_hybrid.py`.\n\n"
             + "\n".join(rows) + "\n")
     (out / "first-hybrid.md").write_text(text)
     print(text)

@@ -17,7 +17,8 @@ import time
 import numpy as np
 
 from texcite.latex.cite import CiteMatcher
-from texcite.retrieval.dense import MAX_TOKENS, QUERY_MAX_TOKENS, DenseStage, build_index
+from texcite.retrieval.dense import QUERY_MAX_TOKENS, DenseStage, build_index
+from texcite.retrieval.torch_embedder import MAX_TOKENS
 from texcite.files import read_disk
 from texcite.latex.project import discover
 from texcite.engine import Engine, build_request

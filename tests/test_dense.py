@@ -10,7 +10,9 @@ import pytest
 
 from texcite.bib.parse import parse_bib
 from texcite.retrieval.corpus import Corpus
-from texcite.retrieval.dense import DenseStage, Embedder, EmbeddingCache, build_index, text_digest
+from texcite.retrieval.dense import DenseStage, EmbeddingCache, build_index, make_embedder, text_digest
+from texcite.retrieval.onnx_embedder import OnnxEmbedder
+from texcite.retrieval.torch_embedder import TorchEmbedder as Embedder
 from texcite.rerank.base import BackendUnavailable
 
 BIB = """
@@ -59,6 +61,20 @@ def test_index_has_one_row_per_entry_and_view(embedder: Embedder, tmp_path) -> N
     assert all(m.shape == (3, 384) for m in index.views.values())
 
 
+def test_titles_first_give_an_early_index_while_documents_embed(tmp_path) -> None:
+    bib = "".join(f"@article{{k{i}, title={{Title number {i}}}, abstract={{{'long abstract words ' * 30}{i}}}}}\n"
+                  for i in range(40))
+    c = corpus(bib)
+    stage = DenseStage(cache_dir=str(tmp_path), threads=1)
+    early: list = []
+    final = build_index(c.entries, stage.embedder, None, early=early.append)
+    assert len(early) == 1 and not early[0].complete and final.complete
+    assert np.allclose(early[0].views["title"], final.views["title"], atol=1e-6)
+    stand_ins = [i for i in range(40) if np.allclose(early[0].views["doc"][i], early[0].views["title"][i])]
+    assert stand_ins and not any(np.allclose(final.views["doc"][i], final.views["title"][i]) for i in stand_ins)
+    stage.close()
+
+
 def test_restart_reuses_the_cache_and_an_edit_re_embeds_only_that_entry(tmp_path) -> None:
     c = corpus()
     first = DenseStage(cache_dir=str(tmp_path), threads=1)
@@ -83,7 +99,7 @@ def test_progress_is_reported_and_ends_at_the_total(tmp_path) -> None:
     stage = DenseStage(cache_dir=str(tmp_path), threads=1, on_progress=lambda sig, d, t: seen.append((d, t)))
     stage.start(c.signature, c.entries).result()
     stage.close()
-    assert seen[0] == (0, 6) and seen[-1] == (3, 3)  # begin at 0 of 6 texts; the end reports the entries
+    assert seen[0] == (0, 3) and (0, 6) in seen and seen[-1] == (3, 3)  # begins and ends in entries, texts between
 
 
 def test_cache_writes_atomically_and_a_corrupt_file_is_rebuilt(tmp_path) -> None:
@@ -110,8 +126,14 @@ def test_missing_torch_names_the_extra(monkeypatch) -> None:
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_torch)
-    with pytest.raises(BackendUnavailable, match=r"pip install 'texcite\[hybrid\]'"):
+    with pytest.raises(BackendUnavailable, match=r"pip install 'texcite\[transformers\]'"):
         Embedder().load()
+
+
+def test_the_default_encoder_is_onnx_and_a_weights_folder_runs_on_torch(tmp_path) -> None:
+    assert isinstance(make_embedder(), OnnxEmbedder)
+    assert isinstance(make_embedder(str(tmp_path / "model.onnx")), OnnxEmbedder)
+    assert isinstance(make_embedder(str(tmp_path)), Embedder)
 
 
 def test_a_missing_backend_is_reported_not_raised(tmp_path) -> None:

@@ -108,6 +108,8 @@ class EngineEvents:
 
     def dense_error(self, message: str) -> None: ...
 
+    def dense_loaded(self) -> None: ...
+
     def rerank_state(self, state: str, message: str) -> None: ...
 
 
@@ -200,7 +202,8 @@ class Engine:
                 from texcite.retrieval.hybrid import HybridScorer
 
                 self.dense = DenseStage(settings.dense.model, settings.cache_dir,
-                                        on_progress=self.events.dense_progress, on_error=self.events.dense_error)
+                                        on_progress=self.events.dense_progress, on_error=self.events.dense_error,
+                                        on_loaded=self.events.dense_loaded)
                 self.scorer = HybridScorer(self.dense)
         if old is None or (settings.reranker, settings.vllm) != (old.reranker, old.vllm):
             if self.service is not None:

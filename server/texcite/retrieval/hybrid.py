@@ -75,11 +75,6 @@ class HybridScorer:
         # (torch releases the GIL): on two cores the two overlap instead of adding up.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-query")
 
-    def ready(self, corpus: Corpus) -> bool:
-        """Are the corpus's embeddings built (else the caller ranks with BM25 alone)?"""
-        index = self.stage.index_for(corpus.signature)
-        return index is not None and len(index.keys) == len(corpus.entries)
-
     def __call__(self, corpus: Corpus, query: QueryContext,
                  cited_elsewhere: Callable[[], Mapping[str, int]]) -> np.ndarray | None:
         """Fused scores aligned with ``corpus.entries``; None until the dense index exists (the caller uses BM25).

@@ -1,0 +1,149 @@
+;;; emacs_driver.el --- drive Emacs + Eglot like a user, for tests/editors/test_emacs.py  -*- lexical-binding: t -*-
+;;
+;; Loaded after the init code of docs/editors.md by `emacs --batch -q -l INIT -l emacs_driver.el'.  For each case of
+;; the JSON file $TEXCITE_EMACS_SPEC: visit the file (its major mode runs `eglot-ensure'), wait for Eglot to connect
+;; and for texcite to be ready, type at a spot, then ask for completion as `completion-at-point' does and read the
+;; candidates in the order the *Completions* list shows them.  Results go to the JSON file $TEXCITE_EMACS_OUT.
+;; Every wait polls a condition until a deadline; nothing sleeps blindly.
+
+(require 'json)
+(require 'cl-lib)
+(require 'subr-x)
+
+(defvar texcite-test--spec
+  (with-temp-buffer
+    (insert-file-contents (getenv "TEXCITE_EMACS_SPEC"))
+    (json-parse-buffer :object-type 'plist :array-type 'list :null-object nil :false-object nil)))
+(defvar texcite-test--log nil)
+(defvar texcite-test--cases nil)
+
+(defun texcite-test--say (fmt &rest args)
+  (push (format "%.1f %s" (float-time) (apply #'format fmt args)) texcite-test--log))
+
+(defun texcite-test--write (error-message)
+  (with-temp-file (getenv "TEXCITE_EMACS_OUT")
+    (insert (json-encode
+             (list :version (emacs-version)
+                   :eglot (or (locate-library "eglot") "")
+                   :error (or error-message "")
+                   :cases (vconcat (reverse texcite-test--cases))
+                   :log (vconcat (reverse texcite-test--log))
+                   :messages (with-current-buffer (messages-buffer) (buffer-string)))))))
+
+(defun texcite-test--wait (what timeout-s predicate)
+  "Poll PREDICATE (processing process output in between) until non-nil or TIMEOUT-S; return its value."
+  (let ((deadline (+ (float-time) timeout-s)) value)
+    (while (not (setq value (ignore-errors (funcall predicate))))
+      (when (> (float-time) deadline)
+        (error "Timed out after %ss waiting for %s" timeout-s what))
+      (accept-process-output nil 0.05))
+    value))
+
+(defun texcite-test--status-ready (status expect-recall)
+  (and status
+       (> (or (plist-get status :indexedEntries) 0) 0)
+       (not (equal (plist-get status :state) "loading"))
+       (not (equal (plist-get status :reranker) "loading"))
+       (let ((loading (plist-get status :loading))) (or (not (stringp loading)) (string-empty-p loading)))
+       (let ((recall (plist-get status :recall)))
+         (and (not (and (stringp recall) (string-match-p "embedding" recall)))
+              (or (null expect-recall) (equal recall expect-recall))))))
+
+(defun texcite-test--candidates ()
+  "What `completion-at-point' would offer at point, in the order of the *Completions* list."
+  (let ((res (run-hook-wrapped 'completion-at-point-functions #'completion--capf-wrapper 'all)))
+    (pcase res
+      (`(,_hookfun . (,start ,end ,table . ,plist))
+       (let* ((probe (buffer-substring-no-properties start (point)))
+              (pred (plist-get plist :predicate))
+              (md (completion-metadata probe table pred))
+              (all (completion-all-completions probe table pred (length probe) md))
+              (sort-fn (completion-metadata-get md 'display-sort-function)))
+         (when (consp all) (setcdr (last all) nil))
+         (setq all (mapcar #'substring-no-properties all))
+         (list :function (format "%s" (car res)) :start (- start (line-beginning-position))
+               :end (- end (line-beginning-position)) :probe probe
+               :items (vconcat (if sort-fn (funcall sort-fn all) all)))))
+      (_ (list :function (format "%S" res) :items [])))))
+
+(defun texcite-test--press-complete ()
+  "Run what C-M-i runs and report what the user sees: the *Completions* list or the text put in the buffer."
+  (let ((before (buffer-substring-no-properties (line-beginning-position) (line-end-position)))
+        (command (key-binding (kbd "C-M-i"))))
+    (when-let ((old (get-buffer "*Completions*"))) (kill-buffer old))
+    (let ((last-command nil) (this-command command))
+      (call-interactively command))
+    (let* ((after (buffer-substring-no-properties (line-beginning-position) (line-end-position)))
+           (shown (when-let ((buf (get-buffer "*Completions*")))
+                    (with-current-buffer buf
+                      (let (items)
+                        (goto-char (point-min))
+                        (while (not (eobp))
+                          (let ((beg (next-single-property-change (point) 'mouse-face)))
+                            (if (null beg) (goto-char (point-max))
+                              (let ((end (or (next-single-property-change beg 'mouse-face) (point-max))))
+                                (push (string-trim (buffer-substring-no-properties beg end)) items)
+                                (goto-char end)))))
+                        (nreverse items))))))
+      (when completion-in-region-mode (completion-in-region-mode -1))
+      (list :command (format "%s" command) :line_before before :line_after after
+            :completions (vconcat shown)))))
+
+(defun texcite-test--run-case (case)
+  (let* ((timeout (plist-get texcite-test--spec :timeout_s))
+         (file (plist-get case :file))
+         (record (list :name (plist-get case :name))))
+    (find-file file)
+    ;; Interactive Emacs runs post-command-hook after the command that visited the file; that is when
+    ;; `eglot-ensure' connects.  --batch has no command loop, so run it here.
+    (run-hooks 'post-command-hook)
+    (setq record (plist-put record :mode (format "%s" major-mode)))
+    (let ((server (texcite-test--wait "Eglot to manage the buffer" timeout
+                                      (lambda () (and (eglot-managed-p) (eglot-current-server))))))
+      (setq record (plist-put record :root (expand-file-name (project-root (eglot--project server)))))
+      (texcite-test--say "%s: managed, root %s" (plist-get case :name) (plist-get record :root))
+      (let ((status nil))
+        (condition-case err
+            (texcite-test--wait "texcite/status to report the index ready" timeout
+                                (lambda ()
+                                  (setq status (jsonrpc-request server :texcite/status (make-hash-table)))
+                                  (texcite-test--status-ready status (plist-get texcite-test--spec :expect_recall))))
+          (error (error "%s; last status: %S" (error-message-string err) status)))
+        (setq record (plist-put record :status status))))
+    (texcite-test--say "%s: server ready" (plist-get case :name))
+    (let ((original (save-excursion
+                      (goto-char (point-min)) (forward-line (plist-get case :line))
+                      (buffer-substring-no-properties (line-beginning-position) (line-end-position)))))
+      (goto-char (point-min))
+      (forward-line (plist-get case :line))
+      (forward-char (plist-get case :col))
+      (insert (plist-get case :typed_before))
+      (save-excursion (insert (plist-get case :typed_after)))
+      (setq record (plist-put record :typed_line (buffer-substring-no-properties (line-beginning-position)
+                                                                                (line-end-position))))
+      (setq record (plist-put record :typed_col (- (point) (line-beginning-position))))
+      (setq record (plist-put record :key_binding (format "%s" (key-binding (kbd "C-M-i")))))
+      (let ((cands (texcite-test--candidates)))
+        (setq record (plist-put record :capf cands))
+        (texcite-test--say "%s: %d candidates, first %s" (plist-get case :name) (length (plist-get cands :items))
+                           (and (> (length (plist-get cands :items)) 0) (aref (plist-get cands :items) 0))))
+      (setq record (plist-put record :pressed (texcite-test--press-complete)))
+      ;; Put the line back as it was, and send the change now: Eglot would wait for an idle timer, and the next
+      ;; case's request (from another buffer) would otherwise reach the server first.
+      (delete-region (line-beginning-position) (line-end-position))
+      (insert original)
+      (when (fboundp 'eglot--signal-textDocument/didChange)
+        (eglot--signal-textDocument/didChange)))
+    (push record texcite-test--cases)))
+
+(condition-case err
+    (progn
+      (dolist (case (plist-get texcite-test--spec :cases))
+        (texcite-test--run-case case))
+      (texcite-test--write nil)
+      (ignore-errors (eglot-shutdown-all))
+      (kill-emacs 0))
+  (error
+   (texcite-test--say "error: %s" (error-message-string err))
+   (texcite-test--write (error-message-string err))
+   (kill-emacs 3)))

@@ -25,8 +25,7 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 /**
  * The payload of `texcite/status` as a ServerStatus, or undefined when it is not a status.
  *
- * Missing fields get neutral values. A status in the shape of texcite 0.1 servers (`backend`, `model`, `state`,
- * `recall`) is translated, so that the extension keeps telling the truth while the server catches up.
+ * Missing fields get neutral values.
  */
 export function toServerStatus(value: unknown): ServerStatus | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
@@ -51,37 +50,7 @@ export function toServerStatus(value: unknown): ServerStatus | undefined {
       ...common,
     };
   }
-  if (typeof v.state === 'string' && typeof v.backend === 'string') {
-    return fromLegacy(v.state, v.backend, str(v.model), str(v.recall), common);
-  }
   return undefined;
-}
-
-/** texcite 0.1: `backend` is the setting (auto, none, hybrid) until a reranker loads, `recall` may be "hybrid (embedding)". */
-function fromLegacy(
-  state: string,
-  backend: string,
-  model: string,
-  recall: string,
-  common: Pick<ServerStatus, 'message' | 'indexedEntries' | 'bibFiles' | 'lastLatencyMs'>,
-): ServerStatus {
-  const neural = state !== 'off' && !['', 'auto', 'none', 'hybrid'].includes(backend);
-  const reranker = (RERANKER_STATES.includes(state) ? state : 'off') as RerankerState;
-  const hybrid = recall === 'hybrid';
-  const recallText = hybrid ? 'BM25 + MiniLM' : 'BM25';
-  const loading = [
-    recall.startsWith('hybrid (') ? 'MiniLM: embedding entries' : '',
-    neural && reranker === 'loading' ? `reranker ${model}` : '',
-  ].filter((s) => s !== '');
-  return {
-    ranking: neural && reranker === 'ready' ? `${recallText} → ${model} (${backend})` : recallText,
-    loading: loading.join('; '),
-    recall: hybrid ? 'hybrid' : 'bm25',
-    reranker,
-    rerankerBackend: neural ? backend : '',
-    rerankerModel: neural ? model : '',
-    ...common,
-  };
 }
 
 /** A reranker model id or path, short enough for the status bar: `Qwen/Qwen3-Reranker-4B` -> `Qwen3`. */

@@ -146,19 +146,3 @@ test('status payloads are checked and completed', () => {
   });
 });
 
-test('a texcite 0.1 status is translated truthfully', () => {
-  const legacy = { message: '', indexedEntries: 3, bibFiles: ['/w/refs.bib'], lastLatencyMs: 5 };
-  // backend is the setting until a reranker loads: "auto" with state off ranks with hybrid recall only
-  const hybrid = toServerStatus({ ...legacy, backend: 'auto', model: 'Qwen/Qwen3-Reranker-4B', state: 'off', recall: 'hybrid' })!;
-  assert.equal(statusBarLook('running', hybrid).text, '$(book) texcite: BM25 + MiniLM');
-  assert.doesNotMatch(statusBarLook('running', hybrid).tooltip, /Qwen/);
-  const embedding = toServerStatus({ ...legacy, backend: 'hybrid', model: '', state: 'off', recall: 'hybrid (embedding)' })!;
-  assert.equal(statusBarLook('running', embedding).text, '$(sync~spin) texcite: BM25 (loading MiniLM)');
-  const ready = toServerStatus({ ...legacy, backend: 'vllm-http', model: 'Qwen/Qwen3-Reranker-4B', state: 'ready', recall: 'bm25' })!;
-  assert.equal(statusBarLook('running', ready).text, '$(book) texcite: BM25 → Qwen3');
-  const loading = toServerStatus({ ...legacy, backend: 'transformers', model: 'Qwen/Qwen3-Reranker-0.6B', state: 'loading', recall: 'bm25' })!;
-  assert.equal(statusBarLook('running', loading).text, '$(sync~spin) texcite: BM25 (loading Qwen3)');
-  const fallback = toServerStatus({ ...legacy, backend: 'vllm', model: 'm', state: 'fallback', recall: 'bm25', message: 'no GPU' })!;
-  assert.equal(statusBarLook('running', fallback).background, 'statusBarItem.warningBackground');
-  assert.equal(statusBarLook('running', fallback).text, '$(warning) texcite: BM25');
-});

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from texcite.latex.project import BibReference, discover, find_root, read_disk
+from texcite.files import Sources
+from texcite.latex.cite import CiteMatcher
+from texcite.latex.project import BibReference, FactsCache, ProjectIndex, discover, find_root
 
 DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 BIB = "@article{k, title = {T}}\n"
@@ -89,7 +91,7 @@ def test_magic_root_comment(tmp_path: Path) -> None:
 def test_magic_root_variants(tmp_path: Path) -> None:
     write(tmp_path, {"main.tex": DOC % "\\bibliography{refs}", "refs.bib": BIB,
                      "c.tex": "%!tex root=main.tex\nText.\n"})
-    assert find_root(str(tmp_path / "c.tex")) == str(tmp_path / "main.tex")
+    assert find_root(str(tmp_path / "c.tex"), FactsCache(Sources(), CiteMatcher()).facts) == str(tmp_path / "main.tex")
 
 
 def test_chapter_without_magic_comment_found_through_the_workspace(tmp_path: Path) -> None:
@@ -171,10 +173,14 @@ def test_editor_buffers_win_over_disk(tmp_path: Path) -> None:
     unsaved_chapter = str(tmp_path / "new.tex")
     buffers = {main: DOC % "\\input{new}", unsaved_chapter: "\\bibliography{buffer}\n"}
 
-    def read(path: str) -> str | None:
-        return buffers[path] if path in buffers else read_disk(path)
+    class Buffers(Sources):
+        def stamp(self, path: str):
+            return ("buffer",) if path in buffers else super().stamp(path)
 
-    project = discover(main, read=read)
+        def read(self, path: str) -> str | None:
+            return buffers[path] if path in buffers else super().read(path)
+
+    project = discover(main, FactsCache(Buffers(), CiteMatcher()).facts)
     assert bibs(project) == ["buffer.bib"]
     assert unsaved_chapter in project.tex_files
 
@@ -193,3 +199,56 @@ def test_example_paper_chapters_find_the_bibliography() -> None:
         project = discover(str(paper / "chapters" / f"{chapter}.tex"))
         assert project.root == str(paper / "main.tex")
         assert project.bib_files == [str(paper / "refs.bib")]
+
+
+class CountingSources(Sources):
+    """The disk, with edits held in memory as an editor buffer would (a new stamp per edit)."""
+
+    def __init__(self) -> None:
+        self.buffers: dict[str, str] = {}
+        self.versions: dict[str, int] = {}
+
+    def edit(self, path: str, text: str) -> None:
+        self.buffers[path] = text
+        self.versions[path] = self.versions.get(path, 0) + 1
+
+    def stamp(self, path: str):
+        return ("buffer", self.versions[path]) if path in self.buffers else super().stamp(path)
+
+    def read(self, path: str) -> str | None:
+        return self.buffers[path] if path in self.buffers else super().read(path)
+
+
+def book(tmp_path: Path, chapters: int = 5) -> Path:
+    (tmp_path / "refs.bib").write_text("@article{a, title={A}}\n@article{b, title={B}}\n")
+    for i in range(chapters):
+        (tmp_path / f"ch{i}.tex").write_text(f"\\chapter{{Chapter {i}}}\nText \\cite{{a}} and \\citep{{a,b}}.\n")
+    main = tmp_path / "main.tex"
+    main.write_text(DOC % "".join(f"\\input{{ch{i}}}\n" for i in range(chapters)))
+    return main
+
+
+def test_an_edit_rescans_one_file_and_keeps_the_project(tmp_path: Path) -> None:
+    main = book(tmp_path)
+    sources = CountingSources()
+    index = ProjectIndex(sources, CiteMatcher())
+    chapter = str(tmp_path / "ch2.tex")
+    first = index.project(chapter)
+    assert len(first.tex_files) == 6 and bibs(first) == ["refs.bib"]
+    scanned = index.files.scans
+    sources.edit(chapter, (tmp_path / "ch2.tex").read_text() + "More text \\cite{b}.\n")
+    assert index.project(chapter) is first  # same includes and bibliographies: the graph is kept
+    assert index.files.scans == scanned + 1  # only the edited chapter was scanned again
+    sources.edit(chapter, "\\input{extra}\n")  # the structure changed: the graph is walked again
+    (tmp_path / "extra.tex").write_text("\\cite{a}\n")
+    assert str(tmp_path / "extra.tex") in index.project(chapter).tex_files
+    assert main
+
+
+def test_citations_across_the_project_with_their_sections(tmp_path: Path) -> None:
+    book(tmp_path, chapters=3)
+    index = ProjectIndex(Sources(), CiteMatcher())
+    uses = index.citations(str(tmp_path / "ch1.tex"))
+    assert len(uses["a"]) == 6 and len(uses["b"]) == 3  # two uses of a and one of b in each of three chapters
+    assert [(os.path.basename(f), u.section) for f, u in uses["b"]] == [
+        ("ch0.tex", "Chapter 0"), ("ch1.tex", "Chapter 1"), ("ch2.tex", "Chapter 2")]

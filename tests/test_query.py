@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.query import MARKER, QueryContext, paragraph_span, query_context, section_title
+from texcite.latex.facts import scan_file
+from texcite.latex.query import MARKER, QueryContext, paragraph_span, query_context
 
 MATCHER = CiteMatcher()
 
@@ -16,7 +17,7 @@ def q(case: str) -> QueryContext:
     text = case[:offset] + case[offset + 1 :]
     cite = MATCHER.context_at(text, offset)
     span = (cite.command.start, cite.command.end) if cite else None
-    return query_context(text, offset, MATCHER, span)
+    return query_context(text, offset, MATCHER, span, scan_file(text, MATCHER).section_at(offset))
 
 
 # --- paragraph boundaries -------------------------------------------------------------------------------------
@@ -134,9 +135,9 @@ def test_section_title(case: str, title: str) -> None:
 
 
 def test_section_title_direct() -> None:
-    text = "\\section{Intro}\nabc"
-    assert section_title(text, len(text)) == "Intro"
-    assert section_title(text, 0) == ""
+    facts = scan_file("\\section{Intro}\nabc", MATCHER)
+    assert facts.section_at(len("\\section{Intro}\nabc")) == "Intro"
+    assert facts.section_at(0) == ""
 
 
 # --- size bounds -----------------------------------------------------------------------------------------------

@@ -21,8 +21,9 @@ import numpy as np
 from texcite.bib.diskcache import cache_dir
 from texcite.bib.model import BibFile, Entry
 from texcite.bib.store import BibStore
-from texcite.files import ReadText, read_disk
-from texcite.latex.cite import CiteContext, CiteMatcher, key_uses
+from texcite.files import Sources
+from texcite.latex.cite import CiteContext, CiteMatcher
+from texcite.latex.facts import FileFacts, scan_file
 from texcite.latex.project import Project, ProjectIndex
 from texcite.latex.query import QueryContext, query_context
 from texcite.rerank.factory import make_reranker, resolve_backend
@@ -42,19 +43,15 @@ class Request:
 
     cite: CiteContext
     query: QueryContext
-    document: str = field(default="", repr=False, compare=False)
-    matcher: CiteMatcher | None = field(default=None, repr=False, compare=False)
+    facts: FileFacts | None = field(default=None, repr=False, compare=False)
 
     @cached_property
     def cited_elsewhere(self) -> Mapping[str, int]:
-        """How often the document cites each key outside the command being written (key -> uses).
-
-        Computed on first use: it scans the whole file (~5 ms for 200 KB), which only the hybrid needs.
-        """
-        if not self.document or self.matcher is None:
+        """How often the document cites each key outside the command being written (key -> uses)."""
+        if self.facts is None:
             return {}
-        start, end = self.cite.command.start, self.cite.command.end
-        return dict(Counter(u.key for u in key_uses(self.document, self.matcher) if not start <= u.start < end))
+        start = self.cite.command.start
+        return dict(Counter(c.key for c in self.facts.cites if c.command_start != start))
 
 
 @dataclass(frozen=True)
@@ -113,13 +110,15 @@ class EngineEvents:
     def rerank_state(self, state: str, message: str) -> None: ...
 
 
-def build_request(text: str, offset: int, matcher: CiteMatcher) -> Request | None:
-    """The request for a cursor, or None when the cursor is not inside a citation key list."""
-    cite = matcher.context_at(text, offset)
+def build_request(text: str, offset: int, matcher: CiteMatcher, facts: FileFacts | None = None) -> Request | None:
+    """The request for a cursor, or None when the cursor is not inside a citation key list. ``facts`` are the
+    text's (``latex.facts``; scanned here when not given)."""
+    facts = facts if facts is not None else scan_file(text, matcher)
+    cite = matcher.context_at(text, offset, facts.in_verbatim)
     if cite is None:
         return None
-    query = query_context(text, offset, matcher, (cite.command.start, cite.command.end))
-    return Request(cite, query, text, matcher)
+    query = query_context(text, offset, matcher, (cite.command.start, cite.command.end), facts.section_at(offset))
+    return Request(cite, query, facts)
 
 
 def recall(corpus: Corpus, request: Request, scores: np.ndarray, stage: str, top_k: int) -> list[Candidate]:
@@ -169,11 +168,11 @@ class Engine:
     """Owns everything that ranks: the project index, the bib store and corpora, the dense stage (hybrid recall)
     and the reranker service. ``configure`` rebuilds only the components whose settings section changed."""
 
-    def __init__(self, settings: Settings | None = None, read: ReadText = read_disk, workspace: str | None = None,
+    def __init__(self, settings: Settings | None = None, sources: Sources | None = None, workspace: str | None = None,
                  env: dict[str, str] | None = None, events: EngineEvents | None = None,
                  query_view: str = "default") -> None:
         self.events = events or EngineEvents()
-        self.read = read
+        self.sources = sources or Sources()
         self.workspace = workspace
         self.env = env
         self.query_view = query_view
@@ -192,7 +191,7 @@ class Engine:
         """Adopt settings: components whose section is unchanged keep running (a section's equality is its key)."""
         old, self.settings = self.settings, settings
         self.matcher = CiteMatcher(settings.cite_commands)
-        self.projects = ProjectIndex(self.read, self.workspace, settings.bib_files, self.env)
+        self.projects = ProjectIndex(self.sources, self.matcher, self.workspace, settings.bib_files, self.env)
         self.store.cache.directory = cache_dir(settings.cache_dir)
         dense_key = (settings.recall.mode, settings.dense, settings.cache_dir)
         if old is None or dense_key != (old.recall.mode, old.dense, old.cache_dir):
@@ -220,7 +219,7 @@ class Engine:
     def open_workspace(self, workspace: str | None, env: dict[str, str] | None = None) -> None:
         """Serve documents of another folder (projects are discovered anew; models and caches stay)."""
         self.workspace, self.env = workspace, env
-        self.projects = ProjectIndex(self.read, workspace, self.settings.bib_files, env)
+        self.projects = ProjectIndex(self.sources, self.matcher, workspace, self.settings.bib_files, env)
 
     def warm(self) -> None:
         """Start loading the models now, in the background (the server calls this when it starts)."""
@@ -278,7 +277,7 @@ class Engine:
 
     def prepare(self, path: str, text: str, offset: int) -> Prepared | None:
         """Cite context, query, corpus and recall; None when the cursor is not in a citation key list."""
-        request = build_request(text, offset, self.matcher)
+        request = build_request(text, offset, self.matcher, self.projects.facts(path, text))
         if request is None:
             return None
         corpus = self.corpus(path)

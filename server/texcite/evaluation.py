@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from texcite.engine import Engine
-from texcite.files import read_disk
+from texcite.files import Sources, read_disk
 from texcite.latex.cite import CiteMatcher, cited_commands
-from texcite.latex.project import has_documentclass
+from texcite.latex.facts import has_documentclass
 
 KS = (1, 5, 10)
 TYPED_MODES = ("author3", "key3")  # what the writer has typed in the braces: 3 letters of the surname or the key
@@ -189,17 +189,18 @@ def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict,
 
 # -- ranking ----------------------------------------------------------------------------------------------
 
-class _OneFileOverride:
-    """A read callable: the emptied text for the file being evaluated, the disk for everything else."""
+class _OneFileOverride(Sources):
+    """The disk, except the file being evaluated: its text with the citation emptied."""
 
     def __init__(self) -> None:
         self.path = ""
         self.text = ""
 
-    def __call__(self, path: str) -> str | None:
-        if path == self.path:
-            return self.text
-        return read_disk(path)
+    def stamp(self, path: str):
+        return ("example", id(self.text)) if path == self.path else super().stamp(path)
+
+    def read(self, path: str) -> str | None:
+        return self.text if path == self.path else super().read(path)
 
 
 def evaluation_engine(settings, query_view: str = "default") -> tuple[Engine, _OneFileOverride]:

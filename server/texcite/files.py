@@ -8,13 +8,28 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Callable
+from typing import Hashable
 
 MAX_TEX_BYTES = 64 * 1024 * 1024
 MAX_BIB_BYTES = 256 * 1024 * 1024
 
-# A source of text by path: editor buffers first in the server, the disk in the CLI and eval.
-ReadText = Callable[[str], "str | None"]
+class Sources:
+    """Where the text of a .tex file comes from: the disk here; the server's editor buffers come first (a subclass).
+
+    ``stamp`` changes whenever the text may have changed, so facts scanned from a file are kept until then.
+    """
+
+    def stamp(self, path: str) -> Hashable | None:
+        """A value that changes with the file's content; None when there is no such file."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def read(self, path: str) -> str | None:
+        return read_disk(path)
+
 
 
 class UnreadableFile(OSError):

@@ -1,5 +1,5 @@
-"""Citation commands in LaTeX source: which one (if any) holds the cursor, the partial key typed there, and
-every key a document cites (where, which is under the cursor, which no bib defines).
+"""Citation commands in LaTeX source: which one (if any) holds the cursor, the partial key typed there, the key
+under the cursor, and every citation command of a document outside comments and verbatim.
 
 The control-word scanner (``latex.scan``) finds command heads; a small scanner reads their arguments, because
 natbib/biblatex argument shapes (optional ``[..]``, multicite ``(..)`` and repeated ``[..]{..}``) are easier
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Iterable, Iterator
+from functools import lru_cache, partial
+from typing import Callable, Iterable, Iterator
 
 from texcite.latex.scan import control_words, in_comment, in_verbatim, keys_in, verbatim_spans
 
@@ -178,8 +178,10 @@ class CiteMatcher:
             if self.is_cite(name):
                 yield parse_command(text, m, name in MULTICITE_COMMANDS)
 
-    def context_at(self, text: str, offset: int) -> CiteContext | None:
-        """The citation key list holding ``offset``, or None (outside any command, in a comment or verbatim)."""
+    def context_at(self, text: str, offset: int,
+                   verbatim: Callable[[int], bool] | None = None) -> CiteContext | None:
+        """The citation key list holding ``offset``, or None (outside any command, in a comment or verbatim).
+        ``verbatim(offset)`` answers from a file's facts; without it the text before the cursor is scanned."""
         if offset < 0 or offset > len(text) or in_comment(text, offset):
             return None
         window_start = max(0, offset - _MAX_KEYLIST)
@@ -190,7 +192,7 @@ class CiteMatcher:
         if candidate is None:
             return None
         group = next((g for g in candidate.groups if g.start <= offset <= g.end), None)
-        if group is None or in_verbatim(text, offset):
+        if group is None or (verbatim or partial(in_verbatim, text))(offset):
             return None
         seg_start = text.rfind(",", group.start, offset) + 1 or group.start
         seg_start = max(seg_start, group.start)
@@ -249,18 +251,8 @@ def cited_commands(text: str, matcher: CiteMatcher) -> Iterator[CiteCommand]:
             yield cmd
 
 
-def key_uses(text: str, matcher: CiteMatcher) -> Iterator[KeyUse]:
-    """Every key of every (closed) key list of a citation command outside comments and verbatim environments."""
-    for cmd in cited_commands(text, matcher):
-        for g in cmd.groups:
-            if g.closed:
-                for m in keys_in(text, g.start, g.end):
-                    yield KeyUse(m.group(0), m.start(), m.end())
-
-
-def key_at(text: str, offset: int, matcher: CiteMatcher) -> KeyUse | None:
-    """The cited key under the cursor, if any."""
-    ctx = matcher.context_at(text, offset)
+def key_at(text: str, offset: int, ctx: CiteContext | None) -> KeyUse | None:
+    """The cited key under the cursor, if any (``ctx``: the citation context there, ``CiteMatcher.context_at``)."""
     if ctx is None or ctx.group is None:
         return None
     g = ctx.group
@@ -268,8 +260,3 @@ def key_at(text: str, offset: int, matcher: CiteMatcher) -> KeyUse | None:
         if m.start() <= offset <= m.end():
             return KeyUse(m.group(0), m.start(), m.end())
     return None
-
-
-def undefined_keys(text: str, matcher: CiteMatcher, defined: set[str] | dict) -> list[KeyUse]:
-    """Keys cited in ``text`` that no indexed bib defines (``*`` of ``\\nocite{*}`` is fine)."""
-    return [u for u in key_uses(text, matcher) if u.key != "*" and u.key not in defined]

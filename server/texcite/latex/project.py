@@ -3,41 +3,24 @@
 Sources, in order: a ``% !TEX root = ...`` magic comment, ``\\bibliography{a,b}`` / ``\\addbibresource{x.bib}``
 in the root and every file it reaches through ``\\input \\include \\subfile \\import \\subimport``, BIBINPUTS for
 names not found beside the document, and — when the document names no bibliography at all — every .bib in
-the workspace folder. Include cycles end; files are read through a callable so editor buffers win over disk.
+the workspace folder. Include cycles end. Files are known by their facts (``latex.facts``), kept per content
+version by ``ProjectIndex``, so an edit re-scans one file and the graph is walked again only when the edited
+file's includes, bibliographies or root changed.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from texcite.files import ReadText, read_disk
-from texcite.latex.plaintext import strip_comments
+from texcite.files import Sources
+from texcite.latex.cite import CiteMatcher
+from texcite.latex.facts import FileFacts, KeyCite, scan_file
 
-_MAGIC_ROOT_RE = re.compile(r"^\s*%\s*!\s*TEX\s+root\s*=\s*(?P<path>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_INCLUDE_RE = re.compile(
-    r"""
-    \\(?:
-        (?P<cmd2>import|subimport|inputfrom|includefrom|subinputfrom|subincludefrom)(?![A-Za-z])\*?
-        \s*\{(?P<dir>[^{}]*)\}\s*\{(?P<file2>[^{}]*)\}     # \import{dir}{file}: two arguments
-      | (?P<cmd>input|include|subfile)(?![A-Za-z])\*?
-        \s*(?:\{(?P<file>[^{}]*)\}|(?P<bare>[^\s{}\\%]+))  # \input{file} or \input file
-    )
-    """,
-    re.VERBOSE,
-)
-_BIB_RE = re.compile(
-    r"""
-    \\(?P<cmd>bibliography|addbibresource|addglobalbib|addsectionbib|nobibliography)(?![A-Za-z])\*?
-    \s*(?:\[[^\]]*\]\s*)?            # \addbibresource[location=...]{x.bib}
-    \{(?P<names>[^{}]*)\}
-    """,
-    re.VERBOSE,
-)
-_DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
+# The facts of a file by path (None: no such file or unreadable).
+FactsOf = Callable[[str], "FileFacts | None"]
 _SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".texcite-cache", "_minted"}
 MAX_FILES = 2_000
 MAX_WORKSPACE_BIBS = 200
@@ -64,18 +47,11 @@ class Project:
     from_workspace: bool = False
 
 
-def has_documentclass(text: str) -> bool:
-    """Does the text declare a document class outside comments (is it a root document)?"""
-    return _DOCCLASS_RE.search(text) is not None
-
-
-def magic_root(text: str, path: str) -> str | None:
-    """The file named by ``% !TEX root = ...`` in the first lines, as an absolute path."""
-    head = "\n".join(text.splitlines()[:30])
-    m = _MAGIC_ROOT_RE.search(head)
-    if not m:
+def magic_root(facts: FileFacts, path: str) -> str | None:
+    """The file named by ``% !TEX root = ...``, as an absolute path."""
+    if not facts.magic_root:
         return None
-    return os.path.normpath(os.path.join(os.path.dirname(path), m.group("path").strip().strip('"')))
+    return os.path.normpath(os.path.join(os.path.dirname(path), facts.magic_root))
 
 
 def _with_ext(path: str, ext: str) -> str:
@@ -110,11 +86,7 @@ def resolve_bib(name: str, dirs: list[str], exists: Callable[[str], bool] = os.p
     return None
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset)
-
-
-def scan_project(root: str, read: ReadText = read_disk, env: dict[str, str] | None = None,
+def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None,
                  exists: Callable[[str], bool] = os.path.isfile) -> Project:
     """Walk the include graph from ``root`` collecting bibliography references (cycles and repeats end)."""
     root = os.path.normpath(os.path.abspath(root))
@@ -127,52 +99,46 @@ def scan_project(root: str, read: ReadText = read_disk, env: dict[str, str] | No
         path = stack.pop()
         if path in seen:
             continue
-        text = read(path)
-        if text is None:
+        facts = facts_of(path)
+        if facts is None:
             continue
         seen.add(path)
         project.tex_files.append(path)
-        source = strip_comments(text)
         here = os.path.dirname(path)
-        for m in _BIB_RE.finditer(source):
-            for name in m.group("names").split(","):
-                if not name.strip():
-                    continue
+        for bib in facts.bibliographies:
+            for name in bib.names:
                 resolved = resolve_bib(name, [root_dir, here, *extra_dirs], exists)
-                project.references.append(BibReference(path, _line_of(source, m.start()), name.strip(), resolved))
+                project.references.append(BibReference(path, bib.line, name, resolved))
                 if resolved and resolved not in project.bib_files:
                     project.bib_files.append(resolved)
         children = []
-        for m in _INCLUDE_RE.finditer(source):
-            name = m.group("file") or m.group("file2") or m.group("bare") or ""
-            directory = m.group("dir")
-            cmd = m.group("cmd") or m.group("cmd2")
-            if cmd in ("import", "inputfrom", "includefrom"):
-                bases = [os.path.join(root_dir, directory or "")]
-                if directory and os.path.isabs(directory):
-                    bases = [directory]
-            elif cmd in ("subimport", "subinputfrom", "subincludefrom"):
-                bases = [os.path.join(here, directory or "")]
+        for inc in facts.includes:
+            if inc.command in ("import", "inputfrom", "includefrom"):
+                bases = [os.path.join(root_dir, inc.directory or "")]
+                if inc.directory and os.path.isabs(inc.directory):
+                    bases = [inc.directory]
+            elif inc.command in ("subimport", "subinputfrom", "subincludefrom"):
+                bases = [os.path.join(here, inc.directory or "")]
             else:
                 bases = [root_dir, here]
-            for cand in _tex_candidates(bases, name):
-                if exists(cand) or read is not read_disk and read(cand) is not None:
+            for cand in _tex_candidates(bases, inc.name):
+                if facts_of(cand) is not None:
                     children.append(cand)
                     break
         stack.extend(reversed(children))
     return project
 
 
-def find_root(path: str, read: ReadText = read_disk, workspace: str | None = None) -> str:
+def find_root(path: str, facts_of: FactsOf, workspace: str | None = None) -> str:
     """The root document of ``path``: a magic comment, else itself if it has ``\\documentclass``, else a
     workspace .tex with ``\\documentclass`` whose include graph reaches it, else itself. Without a workspace,
     the file's folder and the parent folder's own .tex files are searched."""
     path = os.path.normpath(os.path.abspath(path))
-    text = read(path) or ""
-    root = magic_root(text, path)
+    facts = facts_of(path)
+    root = magic_root(facts, path) if facts is not None else None
     if root:
         return root
-    if has_documentclass(text):
+    if facts is not None and facts.documentclass:
         return path
     if workspace:
         candidates = _workspace_files(workspace, ".tex")
@@ -182,8 +148,8 @@ def find_root(path: str, read: ReadText = read_disk, workspace: str | None = Non
     for cand in candidates:
         if cand == path:
             continue
-        ctext = read(cand)
-        if ctext and has_documentclass(ctext) and path in scan_project(cand, read).tex_files:
+        cfacts = facts_of(cand)
+        if cfacts is not None and cfacts.documentclass and path in scan_project(cand, facts_of).tex_files:
             return cand
     return path
 
@@ -209,14 +175,17 @@ def _folder_files(folder: str, ext: str) -> list[str]:
     return [os.path.join(folder, f) for f in names if f.lower().endswith(ext) and os.path.isfile(os.path.join(folder, f))]
 
 
-def discover(path: str, read: ReadText = read_disk, workspace: str | None = None,
+def discover(path: str, facts_of: FactsOf | None = None, workspace: str | None = None,
              env: dict[str, str] | None = None) -> Project:
-    """The project of a .tex file and its .bib files (every workspace .bib when none is named)."""
-    root = find_root(path, read, workspace)
-    project = scan_project(root, read, env)
+    """The project of a .tex file and its .bib files (every workspace .bib when none is named). Without
+    ``facts_of``, files are read from disk and scanned with the default citation commands."""
+    if facts_of is None:
+        facts_of = FactsCache(Sources(), CiteMatcher()).facts
+    root = find_root(path, facts_of, workspace)
+    project = scan_project(root, facts_of, env)
     if path not in project.tex_files:
         # The root does not reach this file (a stale magic comment, a file being written): scan it too.
-        extra = scan_project(path, read, env)
+        extra = scan_project(path, facts_of, env)
         project.tex_files += [f for f in extra.tex_files if f not in project.tex_files]
         project.references += extra.references
         project.bib_files += [b for b in extra.bib_files if b not in project.bib_files]
@@ -226,33 +195,89 @@ def discover(path: str, read: ReadText = read_disk, workspace: str | None = None
     return project
 
 
-class ProjectIndex:
-    """Discovers projects (cached until a .tex changes) for documents of one workspace; thread-safe."""
+class FactsCache:
+    """The facts of each file, kept while its stamp (``Sources.stamp``) stays the same; thread-safe."""
 
-    def __init__(self, read: ReadText = read_disk, workspace: str | None = None, extra_bibs: Sequence[str] = (),
-                 env: dict[str, str] | None = None) -> None:
-        self.read = read
+    def __init__(self, sources: Sources, matcher: CiteMatcher) -> None:
+        self.sources = sources
+        self.matcher = matcher
+        self._facts: dict[str, tuple[object, str, FileFacts]] = {}  # path -> (stamp, text scanned, facts)
+        self._lock = threading.Lock()
+        self.scans = 0  # files scanned (observable: an edit re-scans one file)
+
+    def facts(self, path: str) -> FileFacts | None:
+        stamp = self.sources.stamp(path)
+        if stamp is None:
+            return None
+        with self._lock:
+            cached = self._facts.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[2]
+        text = self.sources.read(path)
+        if text is None:
+            return None
+        return self._scan(path, stamp, text)
+
+    def facts_for_text(self, path: str, text: str) -> FileFacts:
+        """The facts of ``text``, the current text of ``path``: cached when that very text was scanned."""
+        with self._lock:
+            cached = self._facts.get(path)
+        if cached is not None and cached[1] is text:
+            return cached[2]
+        return self._scan(path, self.sources.stamp(path), text)
+
+    def _scan(self, path: str, stamp: object, text: str) -> FileFacts:
+        facts = scan_file(text, self.matcher)
+        with self._lock:
+            self._facts[path] = (stamp, text, facts)
+            self.scans += 1
+        return facts
+
+
+class ProjectIndex:
+    """The projects of the documents of one workspace, from the files' facts; thread-safe.
+
+    A project stays cached while the structure (includes, bibliographies, root) of each of its files is the same:
+    an ordinary edit re-scans the edited file and keeps the project.
+    """
+
+    def __init__(self, sources: Sources, matcher: CiteMatcher, workspace: str | None = None,
+                 extra_bibs: Sequence[str] = (), env: dict[str, str] | None = None) -> None:
+        self.files = FactsCache(sources, matcher)
         self.workspace = workspace
         self.env = env
         base = workspace or os.getcwd()
         self.extra_bibs = [os.path.normpath(p if os.path.isabs(p) else os.path.join(base, os.path.expanduser(p)))
                            for p in extra_bibs]
-        self._projects: dict[str, Project] = {}
+        self._projects: dict[str, tuple[Project, tuple]] = {}
         self._lock = threading.Lock()
 
-    def invalidate(self) -> None:
-        """Forget discovered projects (a .tex changed: includes or bibliography commands may have moved)."""
-        with self._lock:
-            self._projects.clear()
+    def facts(self, path: str, text: str) -> FileFacts:
+        """The facts of ``text``, the current text of ``path`` (scanned once per version)."""
+        return self.files.facts_for_text(os.path.normpath(os.path.abspath(path)), text)
+
+    def _shape(self, project: Project) -> tuple:
+        facts = [self.files.facts(f) for f in project.tex_files]
+        return tuple(None if f is None else f.structure for f in facts)
 
     def project(self, path: str) -> Project:
         path = os.path.normpath(os.path.abspath(path))
         with self._lock:
             cached = self._projects.get(path)
-        if cached is not None:
-            return cached
-        project = discover(path, self.read, self.workspace, self.env)
+        if cached is not None and self._shape(cached[0]) == cached[1]:
+            return cached[0]
+        project = discover(path, self.files.facts, self.workspace, self.env)
         project.bib_files += [p for p in self.extra_bibs if p not in project.bib_files]
         with self._lock:
-            self._projects[path] = project
+            self._projects[path] = (project, self._shape(project))
         return project
+
+    def citations(self, path: str) -> dict[str, list[tuple[str, KeyCite]]]:
+        """Every use of every key in ``path``'s project, across all its files: key -> [(file, use)] (the use says
+        where and in which section), files in include order. Read from the files' facts: nothing is re-scanned."""
+        out: dict[str, list[tuple[str, KeyCite]]] = {}
+        for tex in self.project(path).tex_files:
+            facts = self.files.facts(tex)
+            for use in facts.cites if facts is not None else ():
+                out.setdefault(use.key, []).append((tex, use))
+        return out

@@ -3,7 +3,7 @@ views of them that the rankers score.
 
 Paragraphs end at blank lines, ``\\par``, sectioning commands and environment boundaries (math environments
 excepted: they sit inside paragraphs). Work is bounded to a window around the cursor, so a 5 MB single-paragraph
-file costs the same as a normal one.
+file costs the same as a normal one; the section title comes from the file's facts (``latex.facts``).
 """
 
 from __future__ import annotations
@@ -31,14 +31,6 @@ _BOUNDARY_RE = re.compile(
     | (?P<section>\\(?:""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])(?:\s*\[[^\]]*\])?\s*\{[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\})
     | (?P<env>\\(?:begin|end)\s*\{(?P<envname>[A-Za-z*]+)\}(?:\s*\[[^\]\n]*\])?)  # environment boundary
     | (?P<item>\\item(?![A-Za-z])(?:\s*\[[^\]\n]*\])?)                    # list items are paragraphs of their own
-    """,
-    re.VERBOSE,
-)
-_SECTION_TITLE_RE = re.compile(
-    r"""
-    \\(?P<level>""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])
-    (?:\s*\[[^\]]*\])?\s*
-    \{(?P<title>[^{}]*(?:\{[^{}]*\}[^{}]*)*)\}
     """,
     re.VERBOSE,
 )
@@ -112,15 +104,6 @@ def paragraph_span(text: str, offset: int) -> tuple[int, int]:
     return start, end
 
 
-def section_title(text: str, offset: int) -> str:
-    """Plain-text title of the last sectioning command before ``offset`` ('' if none)."""
-    title = ""
-    for m in _SECTION_TITLE_RE.finditer(text, 0, offset):
-        if not in_comment(text, m.start()):
-            title = m.group("title")
-    return to_plain(title)
-
-
 def _citing_sentence(marked: str) -> str:
     """The sentence of the marked paragraph that holds the marker."""
     pos = marked.find(MARKER)
@@ -150,8 +133,10 @@ def _trim(plain: str, pos: int) -> tuple[str, int]:
     return plain[lo:hi], pos - lo
 
 
-def query_context(text: str, offset: int, matcher: CiteMatcher, cite_span: tuple[int, int] | None = None) -> QueryContext:
-    """Build the query for a cursor at ``offset``; ``cite_span`` is the citation command there (becomes the marker)."""
+def query_context(text: str, offset: int, matcher: CiteMatcher, cite_span: tuple[int, int] | None = None,
+                  section: str = "") -> QueryContext:
+    """Build the query for a cursor at ``offset``; ``cite_span`` is the citation command there (becomes the marker);
+    ``section`` the title of the heading the cursor is under (``FileFacts.section_at``)."""
     start, end = paragraph_span(text, offset)
     if cite_span is not None:
         c0, c1 = max(cite_span[0], start), min(cite_span[1], end)
@@ -174,4 +159,4 @@ def query_context(text: str, offset: int, matcher: CiteMatcher, cite_span: tuple
     marked = plain.replace(_SENTINEL, MARKER)
     paragraph = tidy_spaces(plain.replace(_SENTINEL, " "))
     sentence = _citing_sentence(marked)
-    return QueryContext(paragraph=paragraph, marked=marked, sentence=sentence, section_title=section_title(text, offset))
+    return QueryContext(paragraph=paragraph, marked=marked, sentence=sentence, section_title=section)

@@ -105,9 +105,27 @@ class Completion:
 
     def __init__(self, server: "TexciteServer") -> None:
         self.server = server
+        self._positions: dict[str, tuple[int | None, str, Positions]] = {}  # uri -> (version, text, positions)
+
+    def positions(self, doc: TextDocument) -> Positions:
+        """The document's line index, built once per version."""
+        cached = self._positions.get(doc.uri)
+        if cached is not None and cached[0] == doc.version and cached[1] is doc.source:
+            return cached[2]
+        positions = Positions(doc)
+        self._positions[doc.uri] = (doc.version, doc.source, positions)
+        return positions
+
+    def forget(self, uri: str) -> None:
+        self._positions.pop(uri, None)
 
     def range(self, doc: TextDocument, start: int, end: int) -> lsp.Range:
-        return Positions(doc).range(start, end)
+        return self.positions(doc).range(start, end)
+
+    def _key_list_at(self, path: str, text: str, offset: int):
+        """The citation context at ``offset`` (verbatim state from the file's facts); call in a worker thread."""
+        engine = self.server.engine
+        return engine.matcher.context_at(text, offset, engine.projects.facts(path, text).in_verbatim)
 
     async def rank(self, uri: str, position: lsp.Position, index_wait_s: float | None) -> Ranked:
         server = self.server
@@ -115,10 +133,10 @@ class Completion:
         doc = server.workspace.get_text_document(uri)
         path = fs_path(uri) or uri
         version, text = doc.version, doc.source
-        positions = Positions(doc)
+        positions = self.positions(doc)
         offset = positions.offset(position)
         started = time.perf_counter()
-        if engine.matcher.context_at(text, offset) is None:
+        if await asyncio.to_thread(self._key_list_at, path, text, offset) is None:
             return Ranked(None, False)
         if not await server.documents.ensure_indexed(path, index_wait_s):
             return Ranked(None, True)
@@ -148,10 +166,13 @@ class Completion:
             return None
         server = self.server
         doc = server.workspace.get_text_document(uri)
-        positions = Positions(doc)
-        use = key_at(doc.source, positions.offset(position), server.engine.matcher)
+        positions = self.positions(doc)
         path = fs_path(uri)
-        if use is None or path is None or not await server.documents.ensure_indexed(path):
+        if path is None:
+            return None
+        context = await asyncio.to_thread(self._key_list_at, path, doc.source, positions.offset(position))
+        use = key_at(doc.source, positions.offset(position), context)
+        if use is None or not await server.documents.ensure_indexed(path):
             return None
         corpus = await asyncio.to_thread(server.engine.corpus, path)
         entry = corpus.by_key.get(use.key)
@@ -184,7 +205,7 @@ class Completion:
         if ranked.result is None:
             # Outside a cite command: rank for the paragraph as if a \cite{} stood at the cursor.
             doc = server.workspace.get_text_document(uri)
-            offset = Positions(doc).offset(position)
+            offset = self.positions(doc).offset(position)
             text = doc.source[:offset] + "\\cite{}" + doc.source[offset:]
             path = fs_path(uri) or uri
             prepared = await asyncio.to_thread(engine.prepare, path, text, offset + len("\\cite{"))

@@ -8,14 +8,13 @@ import asyncio
 import bisect
 import logging
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Hashable
 
 from lsprotocol import types as lsp
 from pygls.uris import from_fs_path, to_fs_path
 
 from texcite.bib.model import BibFile, Diagnostic
-from texcite.files import read_disk
-from texcite.latex.cite import undefined_keys
+from texcite.files import Sources
 
 if TYPE_CHECKING:
     from texcite.lsp.server import TexciteServer
@@ -45,21 +44,38 @@ def being_typed(key: str, known: list[str]) -> bool:
     return i < len(known) and known[i].startswith(key)
 
 
-class Documents:
-    """Owns what the session knows of files: open buffers (through pygls's workspace), bib diagnostics, indexing."""
+class Documents(Sources):
+    """Owns what the session knows of files: open buffers (through pygls's workspace), files on disk, bib
+    diagnostics, indexing. As the engine's ``Sources``: editor buffers first; a file on disk is read again only
+    when the client's watcher reports a change (or, for a client without file watching, when its stat changes)."""
 
     def __init__(self, server: "TexciteServer") -> None:
         self.server = server
         self._bib_diagnostics: dict[str, list[Diagnostic]] = {}
+        self._disk: dict[str, Hashable | None] = {}  # stamps of files on disk, forgotten on a watcher event
+        self.watching = False  # the client sends workspace/didChangeWatchedFiles for .tex and .bib
 
-    # -- text for the engine -----------------------------------------------------------------------------------
-    def read(self, path: str) -> str | None:
-        """An open editor buffer's text, else the file on disk. Called from worker threads."""
+    # -- text for the engine (called from worker threads) -----------------------------------------------------
+    def _buffer(self, path: str):
         wanted = os.path.normpath(path)
         for doc in list(self.server.workspace.text_documents.values()):
             if fs_path(doc.uri) == wanted:
-                return doc.source
-        return read_disk(path)
+                return doc
+        return None
+
+    def stamp(self, path: str) -> Hashable | None:
+        doc = self._buffer(path)
+        if doc is not None:
+            return ("buffer", doc.version)
+        if not self.watching:
+            return super().stamp(path)
+        if path not in self._disk:
+            self._disk[path] = super().stamp(path)
+        return self._disk[path]
+
+    def read(self, path: str) -> str | None:
+        doc = self._buffer(path)
+        return doc.source if doc is not None else super().read(path)
 
     def workspace_folder(self) -> str | None:
         folders = list(self.server.workspace.folders.values())
@@ -84,8 +100,8 @@ class Documents:
                 # One parse at a time per file; edits made meanwhile are picked up by the next request.
                 self.server.jobs.once(("parse", path), lambda: asyncio.to_thread(engine.store.get, path))
         else:
-            engine.projects.invalidate()
             if closed:
+                self.server.completion.forget(uri)
                 self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
             else:
                 self.server.jobs.spawn(self.refresh(uri))
@@ -95,10 +111,11 @@ class Documents:
         engine = self.server.engine
         for change in changes:
             path = fs_path(change.uri)
-            if path is not None and path.lower().endswith(".bib"):
+            if path is None:
+                continue
+            self._disk.pop(path, None)
+            if path.lower().endswith(".bib"):
                 engine.store.invalidate(path)
-        if changes:
-            engine.projects.invalidate()
         self.refresh_all()
 
     # -- indexing ----------------------------------------------------------------------------------------------
@@ -166,10 +183,10 @@ class Documents:
                                 message=f"Bibliography '{ref.name}' not found.")
                  for ref in project.references if ref.path is None and ref.source == path]
         if engine.settings.diagnostics.undefined_keys and project.bib_files:
-            uses = await asyncio.to_thread(undefined_keys, text, engine.matcher, corpus.by_key)
+            facts = await asyncio.to_thread(engine.projects.facts, path, text)
             known = sorted(corpus.by_key)
-            for use in uses:
-                if being_typed(use.key, known):
+            for use in facts.cites:
+                if use.key == "*" or use.key in corpus.by_key or being_typed(use.key, known):  # \nocite{*}
                     continue
                 items.append(lsp.Diagnostic(range=server.completion.range(doc, use.start, use.end),
                                             severity=lsp.DiagnosticSeverity.Warning, source="texcite",

@@ -107,7 +107,7 @@ class TexciteServer(LanguageServer):
         self.documents = Documents(self)
         self.completion = Completion(self)
         self.status = StatusFeature(self)
-        self.engine = Engine(read=self.documents.read, events=SessionEvents(self))
+        self.engine = Engine(sources=self.documents, events=SessionEvents(self))
 
     def apply_settings(self, raw: Any) -> None:
         """Adopt new settings (invalid values are announced once and replaced by defaults); the engine restarts
@@ -142,6 +142,8 @@ class TexciteServer(LanguageServer):
                 register_options=lsp.DidChangeWatchedFilesRegistrationOptions(watchers=watchers))]))
         except Exception:
             log.info("client did not accept file watchers")
+        else:
+            self.documents.watching = True
 
     async def fetch_configuration(self) -> None:
         """Ask the client for the `texcite` section (when it supports workspace/configuration)."""

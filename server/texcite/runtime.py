@@ -12,6 +12,7 @@ import functools
 import gc
 import logging
 import os
+import re
 import sys
 import threading
 from typing import Any, BinaryIO
@@ -23,9 +24,36 @@ IMPORT_LOCK = threading.RLock()
 WORKER_NICE = 10  # background model work yields the CPU to the requests' threads
 
 
+_SECRETS: set[str] = set()
+
+
+def hide_secret(value: str) -> None:
+    """Never let ``value`` (an API key, a password in a URL) appear in a log line, at any level, from any module."""
+    if len(value) >= 4:  # shorter values would blank out ordinary words
+        _SECRETS.add(value)
+
+
+# An API key in a message not parsed yet (pygls logs raw JSON at debug level), and a URL's user:password@.
+_KEY_FIELD_RE = re.compile(r"""(["']?api_?key["']?\s*[:=]\s*["']?)([^"',}\s]+)""", re.IGNORECASE)
+_USERINFO_RE = re.compile(r"(://[^/\s:@]+:)([^/\s@]+)@")
+
+
+class _Redact(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = _KEY_FIELD_RE.sub(r"\1«hidden»", _USERINFO_RE.sub(r"\1«hidden»@", message))
+        for s in _SECRETS:
+            hidden = hidden.replace(s, "«hidden»")
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
 def setup_logging(level: str | int, fmt: str = "texcite: %(levelname)s %(message)s") -> None:
-    """Log to stderr (never stdout: in the server it is the LSP channel)."""
+    """Log to stderr (never stdout: in the server it is the LSP channel), with secrets hidden."""
     logging.basicConfig(level=level, stream=sys.stderr, format=fmt)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_Redact())
 
 
 def claim_stdout() -> BinaryIO:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 from typing import Any
+
+from texcite.runtime import hide_secret
 
 DEFAULT_MODEL = "Qwen/Qwen3-Reranker-4B"
 DEFAULT_INSTRUCTION = (
@@ -247,6 +250,10 @@ def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None
     if not sections["reranker"].get("api_key") and env.get(API_KEY_ENV):
         sections["reranker"]["api_key"] = env[API_KEY_ENV]
     built = {name: cls(**sections[name]) for name, cls in _SECTIONS.items()}
+    hide_secret(built["reranker"].api_key)
+    password = urlsplit(built["reranker"].url).password if "@" in built["reranker"].url else None
+    if password:
+        hide_secret(password)
     return Settings(**top, **built, problems=tuple(problems))
 
 

@@ -328,3 +328,11 @@ def test_fast_path_is_used_for_plain_entries() -> None:
     assert _fast_entry("@article{a1,\n  title = {T {X}},\n  year = {2020}\n}\n") == ("article", "a1", [("title", "T {X}"), ("year", "2020")])
     assert _fast_entry("@string{a = {b}}") is None
     assert _fast_entry("@article{a1, journal = jml}") is None
+
+
+def test_a_stray_nul_byte_costs_only_its_entry() -> None:
+    kept = parse_bytes(b"@article{a, title={Alpha}}\n@article{b, title={Be\x00ta}}\n@article{c, title={Gamma}}\n", "x.bib")
+    assert [e.key for e in kept.entries] == ["a", "b", "c"] and not kept.diagnostics
+    broken = parse_bytes(b"@article{a, title={Alpha}}\n@arti\x00cle{b, title={Beta}}\n@article{c, title={Gamma}}\n", "x.bib")
+    assert [e.key for e in broken.entries] == ["a", "c"]
+    assert [(d.line, d.message[:23]) for d in broken.diagnostics] == [(1, "Malformed entry, skipped")]

@@ -13,7 +13,7 @@ import logging
 import re
 
 import bibtexparser
-from bibtexparser.model import DuplicateBlockKeyBlock, ParsingFailedBlock
+from bibtexparser.model import DuplicateBlockKeyBlock, ImplicitComment, ParsingFailedBlock
 
 from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
 from texcite.files import MAX_BIB_BYTES, UnreadableFile, read_bytes
@@ -112,10 +112,10 @@ def _decode_field(name: str, value: str) -> str:
 
 
 def decode_bytes(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Text of a .bib file; None for binary data (a NUL byte, or >10% control bytes, in the first 64 KB).
-    Non-UTF-8 is read as Latin-1 with a warning."""
+    """Text of a .bib file; None for binary data (>10% control bytes in the first 64 KB: a stray NUL in a text file
+    costs only the entry it is in). Non-UTF-8 is read as Latin-1 with a warning."""
     head = data[:65536]
-    if b"\x00" in head or len(head.translate(None, _TEXT_BYTES)) * 10 > len(head):
+    if len(head.translate(None, _TEXT_BYTES)) * 10 > len(head):
         return None, [Diagnostic(path, 0, "This is not a text file (binary data); it was not indexed.")]
     try:
         return data.decode("utf-8-sig"), []
@@ -264,8 +264,8 @@ def _parse_fast(text: str, path: str, digest: str) -> BibFile | None:
             library = bibtexparser.parse_string("".join(text[spans[i][0]:spans[i][1]] for i in slow))
         except Exception:
             return None
-        if library.failed_blocks:
-            return None
+        if library.failed_blocks or any(_skipped_entry(c) for c in library.comments):
+            return None  # the parser of record reports them
         for b in library.strings:
             macros[b.key.lower()] = b.value if isinstance(b.value, str) else str(b.value)
             keys.append(b.key)
@@ -290,6 +290,11 @@ def _parse_fast(text: str, path: str, digest: str) -> BibFile | None:
     return bib
 
 
+def _skipped_entry(block) -> bool:
+    """A block bibtexparser read as a comment although it starts like an entry (``@ar ticle{k, ...}``)."""
+    return isinstance(block, ImplicitComment) and block.comment.lstrip().startswith("@")
+
+
 def parse_bib(text: str, path: str, digest: str | None = None) -> BibFile:
     """Parse .bib text; every block bibtexparser cannot read becomes a diagnostic, the rest is kept.
     ``digest``: the SHA-1 of ``text`` in UTF-8 when the caller already has it."""
@@ -309,6 +314,10 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
     except Exception as err:  # bibtexparser should not raise, but a file must never take the server down
         bib.diagnostics.append(Diagnostic(path, 0, f"Could not parse this file: {err}"))
         return bib
+    for block in library.comments:
+        if _skipped_entry(block):
+            head = block.comment.strip().splitlines()[0][:60]
+            bib.diagnostics.append(Diagnostic(path, block.start_line or 0, f"Malformed entry, skipped: {head}"))
     for block in library.failed_blocks:
         line = block.start_line or 0
         if isinstance(block, DuplicateBlockKeyBlock):

@@ -335,4 +335,4 @@ def test_a_stray_nul_byte_costs_only_its_entry() -> None:
     assert [e.key for e in kept.entries] == ["a", "b", "c"] and not kept.diagnostics
     broken = parse_bytes(b"@article{a, title={Alpha}}\n@arti\x00cle{b, title={Beta}}\n@article{c, title={Gamma}}\n", "x.bib")
     assert [e.key for e in broken.entries] == ["a", "c"]
-    assert [(d.line, d.message[:23]) for d in broken.diagnostics] == [(1, "Malformed entry, skipped")]
+    assert [(d.line, d.message[:24]) for d in broken.diagnostics] == [(1, "Malformed entry, skipped")]

@@ -38,12 +38,18 @@ _KEY_FIELD_RE = re.compile(r"""(["']?api_?key["']?\s*[:=]\s*["']?)([^"',}\s]+)""
 _USERINFO_RE = re.compile(r"(://[^/\s:@]+:)([^/\s@]+)@")
 
 
+def redact(text: str) -> str:
+    """``text`` with API keys, URL passwords and every registered secret replaced by «hidden»."""
+    hidden = _KEY_FIELD_RE.sub(r"\1«hidden»", _USERINFO_RE.sub(r"\1«hidden»@", text))
+    for s in _SECRETS:
+        hidden = hidden.replace(s, "«hidden»")
+    return hidden
+
+
 class _Redact(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        hidden = _KEY_FIELD_RE.sub(r"\1«hidden»", _USERINFO_RE.sub(r"\1«hidden»@", message))
-        for s in _SECRETS:
-            hidden = hidden.replace(s, "«hidden»")
+        hidden = redact(message)
         if hidden != message:
             record.msg, record.args = hidden, None
         return True

@@ -26,7 +26,7 @@ from texcite.lsp.completion import SUGGEST_METHOD, Completion
 from texcite.lsp.documents import Documents, is_bib
 from texcite.lsp.jobs import Jobs, Progress
 from texcite.lsp.status import STATUS_METHOD, StatusFeature
-from texcite.runtime import claim_stdout, import_bm25s, setup_logging
+from texcite.runtime import claim_stdout, import_bm25s, redact, setup_logging
 from texcite.settings import parse_settings
 
 log = logging.getLogger("texcite")
@@ -88,7 +88,7 @@ class SessionEvents(EngineEvents):
                 progress.end("embedding stopped; using BM25")
         self._progress.clear()
         self.server.status.dense_ready(False)
-        self.server.status.status.message = message
+        self.server.status.status.message = redact(message)
         self.server.status.announce(f"texcite: {message} — using BM25 order.")
 
     def _rerank_state(self, state: str, message: str) -> None:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types as lsp
 
+from texcite.runtime import redact
+
 if TYPE_CHECKING:
     from texcite.lsp.server import TexciteServer
 
@@ -76,11 +78,12 @@ class StatusFeature:
     def rerank_state(self, state: str, message: str) -> None:
         self._rerank_loading = f"reranker {self.status.reranker_model.rsplit('/', 1)[-1]}" if state == "loading" else ""
         if state == "fallback":
-            self.status.message = message
+            self.status.message = redact(message)
         self.refresh()
 
     def announce(self, message: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
         """window/showMessage once per distinct message (problems a user must act on); always logged."""
+        message = redact(message)
         log.warning("%s", message)
         if message in self._announced:
             return

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("texcite")
 INDEX_WAIT_S = 0.8  # longest a request waits for indexing before answering 'incomplete'
+DIAGNOSTICS_DELAY_S = 0.3  # diagnostics wait for a pause in typing: a keystroke costs no background scan
 _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
 
 
@@ -87,24 +88,24 @@ class Documents(Sources):
         return [d.uri for d in list(self.server.workspace.text_documents.values()) if not is_bib(d.uri, d.language_id)]
 
     # -- sync --------------------------------------------------------------------------------------------------
-    def changed(self, uri: str, language_id: str | None = None, closed: bool = False) -> None:
-        """A document was opened, edited or closed."""
+    def changed(self, uri: str, language_id: str | None = None, closed: bool = False, typing: bool = False) -> None:
+        """A document was opened, edited (``typing``: diagnostics wait for a pause) or closed."""
         path = fs_path(uri)
         if path is None:
             return
         engine = self.server.engine
+        delay = DIAGNOSTICS_DELAY_S if typing else 0.0
         if is_bib(uri, language_id):
             engine.store.set_buffer(path, None if closed else self.server.workspace.get_text_document(uri).source)
-            self.refresh_all()  # undefined keys may have appeared or vanished
+            self.refresh_all(delay)  # undefined keys may have appeared or vanished
             if not closed:
                 # One parse at a time per file; edits made meanwhile are picked up by the next request.
                 self.server.jobs.once(("parse", path), lambda: asyncio.to_thread(engine.store.get, path))
+        elif closed:
+            self.server.completion.forget(uri)
+            self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         else:
-            if closed:
-                self.server.completion.forget(uri)
-                self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
-            else:
-                self.server.jobs.spawn(self.refresh(uri))
+            self.server.jobs.later(("diagnostics", uri), delay, lambda: self.refresh(uri))
 
     def watched(self, changes: list[lsp.FileEvent]) -> None:
         """Files changed on disk (the client's watcher)."""
@@ -161,9 +162,9 @@ class Documents(Sources):
         self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=from_fs_path(path),
                                                                                    diagnostics=items))
 
-    def refresh_all(self) -> None:
+    def refresh_all(self, delay_s: float = 0.0) -> None:
         for uri in self.open_tex_uris():
-            self.server.jobs.spawn(self.refresh(uri))
+            self.server.jobs.later(("diagnostics", uri), delay_s, lambda uri=uri: self.refresh(uri))
 
     async def refresh(self, uri: str) -> None:
         """Undefined keys and missing bibliographies of one open .tex document."""

@@ -42,6 +42,7 @@ class Jobs:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
         self._tasks: dict[Hashable, asyncio.Future] = {}
+        self._timers: dict[Hashable, asyncio.TimerHandle] = {}
 
     @property
     def running(self) -> bool:
@@ -64,6 +65,25 @@ class Jobs:
             task = self._tasks[key] = asyncio.ensure_future(make())
             task.add_done_callback(lambda _t: self._tasks.pop(key, None))
         return task
+
+    def later(self, key: Hashable, delay_s: float, make: Callable[[], Awaitable[Any]]) -> None:
+        """Run ``make()`` once ``delay_s`` has passed without another ``later`` for the same key (a debounce)."""
+        if self.loop is None or self.closing:
+            return
+        pending = self._timers.pop(key, None)
+        if pending is not None:
+            pending.cancel()
+
+        def fire() -> None:
+            self._timers.pop(key, None)
+            if self.closing:
+                return
+            if key in self._tasks:  # the previous run is still going: this one starts after it
+                self.later(key, max(delay_s, 0.05), make)
+                return
+            self.once(key, make).add_done_callback(_log_failure)
+
+        self._timers[key] = self.loop.call_later(delay_s, fire)
 
     def spawn(self, work: Awaitable[Any]) -> None:
         """Run a coroutine in the background; its failure is logged, never lost."""
@@ -92,6 +112,8 @@ class Jobs:
     def close(self) -> None:
         """Stop: cancel every background task; nothing more is sent to the client."""
         self.closing = True
+        for timer in list(self._timers.values()):
+            timer.cancel()
         for task in list(self._tasks.values()):
             task.cancel()
 

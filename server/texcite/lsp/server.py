@@ -212,7 +212,7 @@ def create_server(connection: threading.Event | None = None) -> TexciteServer:
 
     @ls.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: TexciteServer, params: lsp.DidChangeTextDocumentParams) -> None:
-        ls.documents.changed(params.text_document.uri)
+        ls.documents.changed(params.text_document.uri, typing=True)
 
     @ls.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: TexciteServer, params: lsp.DidCloseTextDocumentParams) -> None:

@@ -231,22 +231,25 @@ def _names_re(names: frozenset[str]) -> re.Pattern[str]:
     return re.compile(r"\\(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + r")(?![A-Za-z])")
 
 
-def cite_commands(text: str, matcher: CiteMatcher) -> Iterator[CiteCommand]:
-    """The same commands as ``matcher.iter_commands(text)``, ~30x faster on long files: a regex of the
+def cite_commands(text: str, matcher: CiteMatcher, start: int = 0, end: int | None = None) -> Iterator[CiteCommand]:
+    """The same commands as ``matcher.iter_commands(text, start, end)``, ~30x faster on long files: a regex of the
     citation command names finds the few candidates, and the matcher parses only around them."""
-    for hit in _names_re(frozenset(matcher.commands | MULTICITE_COMMANDS)).finditer(text):
-        start = hit.start()
-        while start > 0 and text[start - 1] == "\\":  # the matcher decides what a run of backslashes means
-            start -= 1
-        for cmd in matcher.iter_commands(text, start, hit.end() + 1):
+    names = _names_re(frozenset(matcher.commands | MULTICITE_COMMANDS))
+    for hit in names.finditer(text, start, len(text) if end is None else end):
+        head = hit.start()
+        while head > 0 and text[head - 1] == "\\":  # the matcher decides what a run of backslashes means
+            head -= 1
+        for cmd in matcher.iter_commands(text, head, hit.end() + 1):
             if cmd.start == hit.start():
                 yield cmd
 
 
-def cited_commands(text: str, matcher: CiteMatcher) -> Iterator[CiteCommand]:
-    """Citation commands outside comments and verbatim environments."""
-    verbatim = verbatim_spans(text)
-    for cmd in cite_commands(text, matcher):
+def cited_commands(text: str, matcher: CiteMatcher, start: int = 0, end: int | None = None,
+                   verbatim: list[tuple[int, int]] | None = None) -> Iterator[CiteCommand]:
+    """Citation commands starting in ``text[start:end]`` outside comments and verbatim environments (``verbatim``:
+    the text's spans when known)."""
+    verbatim = verbatim_spans(text) if verbatim is None else verbatim
+    for cmd in cite_commands(text, matcher, start, end):
         if not in_comment(text, cmd.start) and not any(a <= cmd.start < b for a, b in verbatim):
             yield cmd
 

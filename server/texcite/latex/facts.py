@@ -49,6 +49,13 @@ _SECTION_TITLE_RE = re.compile(
     re.VERBOSE,
 )
 _MAGIC_LINES = 30  # a magic comment counts in the first lines only
+MAX_EDIT = 20_000  # characters changed at most for an update in place; a larger change is scanned whole
+_CHUNK = 1 << 16
+# Text that can change the file's structure, its headings or its verbatim spans: an edit touching it is scanned
+# whole (typing ordinary text, and citations, never is).
+_STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "\\subinput", "\\subinclude",
+               "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\documentclass",
+               "\\begin", "\\end", "\\part", "\\chapter", "section", "paragraph")
 
 
 @dataclass(frozen=True)
@@ -151,4 +158,104 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         section_titles=tuple(titles),
         verbatim=tuple(verbatim_spans(text)),
         cites=tuple(cites),
+    )
+
+
+def _common_prefix(a: str, b: str) -> int:
+    """Length of the common prefix: chunk comparisons at memcmp speed, then a binary search in the last chunk."""
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i:i + _CHUNK] == b[i:i + _CHUNK]:
+        i += _CHUNK
+    lo, hi = i, min(n, i + _CHUNK)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[i:mid] == b[i:mid]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _common_suffix(a: str, b: str, limit: int) -> int:
+    """Length of the common suffix, at most ``limit``."""
+    la, lb = len(a), len(b)
+    i = 0
+    while i < limit and a[la - min(i + _CHUNK, limit):la - i] == b[lb - min(i + _CHUNK, limit):lb - i]:
+        i = min(i + _CHUNK, limit)
+        if i == limit:
+            return limit
+    lo, hi = i, min(limit, i + _CHUNK)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if a[la - mid:la - i] == b[lb - mid:lb - i]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def _line_start(text: str, offset: int, lines_before: int) -> int:
+    for _ in range(lines_before + 1):
+        offset = text.rfind("\n", 0, max(0, offset - 1)) + 1 if offset > 0 else 0
+    return offset
+
+
+def _line_end(text: str, offset: int, lines_after: int) -> int:
+    for _ in range(lines_after + 1):
+        offset = text.find("\n", offset + 1) if offset < len(text) else len(text)
+        if offset == -1:
+            return len(text)
+    return offset
+
+
+def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatcher) -> FileFacts | None:
+    """The facts of ``text`` from those of ``old_text`` when the edit between them is small and touches no
+    structure (includes, bibliographies, headings, verbatim, the magic root): only the changed lines are scanned,
+    later offsets shift. None when the whole text must be scanned (``scan_file``)."""
+    p = _common_prefix(old_text, text)
+    q = _common_suffix(old_text, text, min(len(old_text), len(text)) - p)
+    old_end, new_end = len(old_text) - q, len(text) - q
+    if old_end - p > MAX_EDIT or new_end - p > MAX_EDIT:
+        return None
+    delta = len(text) - len(old_text)
+    lo = _line_start(text, p, 1)
+    hi = _line_end(text, new_end, 1)
+    # A citation command crossing the window's edges is scanned again whole.
+    for c in facts.cites:
+        if c.command_start < lo < c.command_end:
+            lo = c.command_start
+        old_hi = hi - delta
+        if c.command_start < old_hi < c.command_end:
+            hi = c.command_end + delta
+    old_hi = hi - delta
+    if lo <= _line_end(text, 0, _MAGIC_LINES):  # the head may name the root
+        return None
+    old_region, new_region = old_text[lo:old_hi], text[lo:hi]
+    if any(w in old_region or w in new_region for w in _STRUCTURAL):
+        return None
+    if any(a < old_hi and b > lo for a, b in facts.verbatim):
+        return None
+    if facts.bibliographies and old_region.count("\n") != new_region.count("\n"):
+        return None  # bibliography commands know their line
+    section = facts.section_at(lo)
+    verbatim = [(a + delta, b + delta) if a >= old_hi else (a, b) for a, b in facts.verbatim]
+    fresh = []
+    for cmd in cited_commands(text, matcher, lo, hi, verbatim):
+        for g in cmd.groups:
+            if g.closed:
+                for m in keys_in(text, g.start, g.end):
+                    fresh.append(KeyCite(m.group(0), m.start(), m.end(), cmd.start, cmd.end, section))
+    before = [c for c in facts.cites if c.command_start < lo]
+    after = [KeyCite(c.key, c.start + delta, c.end + delta, c.command_start + delta, c.command_end + delta, c.section)
+             for c in facts.cites if c.command_start >= old_hi]
+    return FileFacts(
+        magic_root=facts.magic_root,
+        documentclass=facts.documentclass,
+        includes=facts.includes,
+        bibliographies=facts.bibliographies,
+        section_offsets=tuple(o + delta if o >= old_hi else o for o in facts.section_offsets),
+        section_titles=facts.section_titles,
+        verbatim=tuple(verbatim),
+        cites=tuple(before + fresh + after),
     )

@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 from texcite.files import Sources
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.facts import FileFacts, KeyCite, scan_file
+from texcite.latex.facts import FileFacts, KeyCite, scan_file, update_facts
 
 # The facts of a file by path (None: no such file or unreadable).
 FactsOf = Callable[[str], "FileFacts | None"]
@@ -203,7 +203,8 @@ class FactsCache:
         self.matcher = matcher
         self._facts: dict[str, tuple[object, str, FileFacts]] = {}  # path -> (stamp, text scanned, facts)
         self._lock = threading.Lock()
-        self.scans = 0  # files scanned (observable: an edit re-scans one file)
+        self.scans = 0  # files scanned whole (observable: an edit re-scans one file at most)
+        self.updates = 0  # small edits applied in place (only the changed lines scanned)
 
     def facts(self, path: str) -> FileFacts | None:
         stamp = self.sources.stamp(path)
@@ -224,7 +225,13 @@ class FactsCache:
             cached = self._facts.get(path)
         if cached is not None and cached[1] is text:
             return cached[2]
-        return self._scan(path, self.sources.stamp(path), text)
+        facts = update_facts(cached[1], cached[2], text, self.matcher) if cached is not None else None
+        if facts is None:
+            return self._scan(path, self.sources.stamp(path), text)
+        with self._lock:
+            self._facts[path] = (self.sources.stamp(path), text, facts)
+            self.updates += 1
+        return facts
 
     def _scan(self, path: str, stamp: object, text: str) -> FileFacts:
         facts = scan_file(text, self.matcher)

@@ -63,7 +63,7 @@ def test_corrupt_cache_files_are_ignored_and_rebuilt(tmp_path):
     bib = tmp_path / "refs.bib"
     bib.write_text(BIB)
     expected = Corpora(_store(tmp_path)).corpus([str(bib)]).entries
-    files = list((tmp_path / "cache").glob("*.pkl"))
+    files = list((tmp_path / "cache").glob("*.npz"))
     assert len(files) == 2
     for i, f in enumerate(files):
         f.write_bytes(b"\x80\x05garbage" if i == 0 else b"")
@@ -119,3 +119,42 @@ def test_unwritable_cache_directory_only_costs_speed(tmp_path):
     cache = DiskCache(str(blocker / "sub"), background=False)
     cache.store("bib", "k", {"x": 1})
     assert cache.stats["write_errors"] == 1 and cache.load("bib", "k") is None
+
+
+def test_a_planted_pickle_never_runs_and_damaged_files_are_rebuilt(tmp_path):
+    """Cache files hold arrays and JSON only: a pickle put in their place is ignored, as is a flipped byte or a
+    FIFO, and the cache folder and files are private whatever the umask."""
+    import os
+    import pickle
+    import stat
+
+    bib = tmp_path / "refs.bib"
+    bib.write_text(BIB)
+    old_umask = os.umask(0)
+    try:
+        expected = Corpora(_store(tmp_path)).corpus([str(bib)]).entries
+    finally:
+        os.umask(old_umask)
+    cache = tmp_path / "cache"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o700
+    files = sorted(cache.glob("*.npz"))
+    assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files)
+    marker = tmp_path / "pwned"
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    files[0].write_bytes(pickle.dumps(Exploit()))
+    damaged = bytearray(files[1].read_bytes())
+    damaged[-20] ^= 0xFF  # inside the body: the SHA-256 no longer matches
+    files[1].write_bytes(bytes(damaged))
+    store = _store(tmp_path)
+    assert Corpora(store).corpus([str(bib)]).entries == expected
+    assert not marker.exists() and store.cache.stats["corrupt"] == 2
+    for f in files:
+        f.unlink()
+        os.mkfifo(f)  # a special file where a cache file was: ignored, never waited on
+    store = _store(tmp_path)
+    assert Corpora(store).corpus([str(bib)]).entries == expected
+    assert store.cache.stats["corrupt"] == 2

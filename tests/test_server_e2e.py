@@ -151,3 +151,14 @@ async def test_custom_suggest_and_status_requests(client: LanguageClient):
     assert outside.cite is None and outside.suggestions[0].key == "nguyen2023distillation"
     status = await client.protocol.send_request_async("texcite/status", None)
     assert status.indexedEntries >= 30 and status.lastLatencyMs is not None
+
+
+async def test_a_cache_dir_inside_the_workspace_is_refused(client: LanguageClient):
+    inside = client.paper / ".cache-planted"
+    client.set_configuration({"cacheDir": str(inside), "recall": {"mode": "bm25"}}, section="texcite")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    while not any("inside the workspace" in m.message for m in client.messages):
+        await client.wait_for_notification(types.WINDOW_SHOW_MESSAGE)
+    uri = open_doc(client, client.paper / "chapters" / "method.tex")
+    assert (await complete(client, uri, 8, 40)).items
+    assert not inside.exists()

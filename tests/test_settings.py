@@ -51,3 +51,9 @@ def test_schema_and_readme_list_every_setting():
         name = f"texcite.{s.name}"
         assert schema[name]["default"] == s.default
         assert f"`{name}`" in readme, f"{name} is not documented in README.md"
+
+
+def test_a_relative_cache_dir_is_refused():
+    s = parse_settings({"cacheDir": "cache"})
+    assert s.cache_dir == "" and any("absolute" in p for p in s.problems)
+    assert parse_settings({"cacheDir": "~/texcite-cache"}).cache_dir == "~/texcite-cache"

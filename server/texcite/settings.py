@@ -231,6 +231,9 @@ def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None
             continue
         if value is None:
             continue
+        if name == "cacheDir" and isinstance(value, str) and value and not os.path.isabs(os.path.expanduser(value)):
+            problems.append(f"texcite.cacheDir: must be an absolute path (got {value!r}); using the default")
+            continue
         if name == "reranker.backend" and value in LEGACY_BACKENDS:
             problems.append(f"texcite.reranker.backend: {value!r} is now texcite.recall.mode (hybrid is the default); "
                             f"using reranker.backend {LEGACY_BACKENDS[value]!r}")

@@ -1,23 +1,68 @@
 """The on-disk cache of parsed bib files and indexes: one file per (kind, content key) and format version,
-written atomically in a background thread, ignored and rebuilt when unreadable.
+written atomically in a background thread, ignored and rebuilt when unreadable, damaged or foreign.
+
+Nothing in a cache file can run code: a file is a header (magic, format version, kind and key, SHA-256 of the
+body) and a body of numpy arrays (``allow_pickle=False``) plus JSON. The folder is created 0700 and files 0600;
+anything but a regular file is ignored.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
+import json
 import logging
 import os
-import pickle
 import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from texcite.files import UnreadableFile, read_bytes
 from texcite.runtime import release_memory
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+MAGIC = b"texcite-cache\n"
+MAX_CACHE_BYTES = 2 << 30
+
+
+@dataclass
+class Stored:
+    """What a cache file holds: JSON-able metadata and named numpy arrays (numbers only)."""
+
+    meta: Any
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _encode(kind: str, key: str, stored: Stored) -> bytes:
+    body = io.BytesIO()
+    meta = json.dumps(stored.meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    np.savez(body, __meta__=np.frombuffer(meta, dtype=np.uint8), **stored.arrays)
+    data = body.getvalue()
+    header = json.dumps({"version": FORMAT_VERSION, "kind": kind, "key": key,
+                         "sha256": hashlib.sha256(data).hexdigest()}).encode()
+    return MAGIC + header + b"\n" + data
+
+
+def _decode(kind: str, key: str, raw: bytes) -> Stored:
+    """The stored payload; ValueError when the file is not exactly what it claims to be."""
+    if not raw.startswith(MAGIC):
+        raise ValueError("not a texcite cache file")
+    header_end = raw.index(b"\n", len(MAGIC))
+    header = json.loads(raw[len(MAGIC):header_end])
+    data = raw[header_end + 1:]
+    if header != {"version": FORMAT_VERSION, "kind": kind, "key": key, "sha256": hashlib.sha256(data).hexdigest()}:
+        raise ValueError("header does not match the content")
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {name: npz[name] for name in npz.files}
+    meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
+    return Stored(meta, arrays)
 
 
 def cache_dir(setting: str = "", env: dict[str, str] | None = None) -> str:
@@ -31,18 +76,8 @@ def cache_dir(setting: str = "", env: dict[str, str] | None = None) -> str:
     return os.path.join(base, "texcite")
 
 
-class _YieldingWriter:
-    """A Python-level ``write``: the pickler calls it once per frame, which lets other threads take the GIL."""
-
-    def __init__(self, fh) -> None:
-        self.fh = fh
-
-    def write(self, data) -> int:
-        return self.fh.write(data)
-
-
 class DiskCache:
-    """Pickled payloads in one folder, one file per (kind, sha1 key) and format version; never raises."""
+    """``Stored`` payloads in one folder, one file per (kind, sha1 key) and format version; never raises."""
 
     def __init__(self, directory: str | None, background: bool = True) -> None:
         self.directory = directory
@@ -56,7 +91,7 @@ class DiskCache:
 
     @contextlib.contextmanager
     def deferred(self):
-        """Queue writes until the block ends: pickling in the writer thread would compete for the GIL with the
+        """Queue writes until the block ends: encoding in the writer thread would compete for the GIL with the
         index build that follows a parse (a one-entry re-index is mostly that build)."""
         with self._hold_lock:
             self._held += 1
@@ -78,30 +113,26 @@ class DiskCache:
     def path(self, kind: str, key: str) -> str | None:
         if not self.directory:
             return None
-        return os.path.join(self.directory, f"{kind}-v{FORMAT_VERSION}-{key}.pkl")
+        return os.path.join(self.directory, f"{kind}-v{FORMAT_VERSION}-{key}.npz")
 
-    def load(self, kind: str, key: str) -> Any | None:
-        """The stored payload, or None when absent, unreadable or not what it claims to be."""
+    def load(self, kind: str, key: str) -> Stored | None:
+        """The stored payload, or None when absent, unreadable, not a regular file or not what it claims to be."""
         path = self.path(kind, key)
         if path is None:
             return None
-        try:
-            with open(path, "rb") as fh:
-                stored = pickle.load(fh)
-        except FileNotFoundError:
+        if not os.path.lexists(path):
             self.stats["misses"] += 1
             return None
-        except Exception as err:  # truncated, garbage, or pickled by an incompatible version
-            log.info("ignoring corrupt cache file %s: %s", path, err)
-            self.stats["corrupt"] += 1
-            return None
-        if not (isinstance(stored, tuple) and len(stored) == 4 and stored[:3] == ("texcite", FORMAT_VERSION, f"{kind}:{key}")):
+        try:
+            stored = _decode(kind, key, read_bytes(path, MAX_CACHE_BYTES))
+        except (UnreadableFile, ValueError, KeyError, OSError, EOFError) as err:
+            log.info("ignoring cache file %s: %s", path, err)
             self.stats["corrupt"] += 1
             return None
         self.stats["hits"] += 1
-        return stored[3]
+        return stored
 
-    def store(self, kind: str, key: str, payload: Any) -> None:
+    def store(self, kind: str, key: str, payload: Stored) -> None:
         """Schedule an atomic write: a reader sees the old file, the new one, or none — never half of one."""
         path = self.path(kind, key)
         if path is None:
@@ -116,19 +147,20 @@ class DiskCache:
         self._pending = [f for f in self._pending if not f.done()]
         self._pending.append(self._writer.submit(self._write, path, kind, key, payload))
 
-    def _write(self, path: str, kind: str, key: str, payload: Any) -> None:
+    def _write(self, path: str, kind: str, key: str, payload: Stored) -> None:
         tmp = None
         try:
-            os.makedirs(self.directory, exist_ok=True)  # type: ignore[arg-type]
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)
+            os.makedirs(self.directory, mode=0o700, exist_ok=True)  # type: ignore[arg-type]
+            data = _encode(kind, key, payload)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)  # 0600 whatever the umask
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump(("texcite", FORMAT_VERSION, f"{kind}:{key}", payload), _YieldingWriter(fh),
-                            protocol=pickle.HIGHEST_PROTOCOL)
+                fh.write(data)
             os.replace(tmp, path)
             tmp = None
             self.stats["writes"] += 1
             payload = None
-            release_memory()  # the pickler's buffers and memo
+            data = None
+            release_memory()  # the encoder's buffers
         except Exception as err:  # a read-only or full disk only costs speed
             log.info("cannot write cache file %s: %s", path, err)
             self.stats["write_errors"] += 1

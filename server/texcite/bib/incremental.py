@@ -12,14 +12,17 @@ import bisect
 import codecs
 import dataclasses
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from texcite.bib.diskcache import DiskCache
+from texcite.bib.diskcache import DiskCache, Stored
 from texcite.bib.model import BibFile, Diagnostic, Entry
 from texcite.bib.parse import decode_bytes, parse_bib, split_blocks
 from texcite.files import MAX_BIB_BYTES, UnreadableFile, read_bytes
+
+log = logging.getLogger(__name__)
 
 # Search tokens of each entry (joined by spaces), computed by the retrieval layer.
 Analyzer = Callable[[list[Entry]], list[str]]
@@ -55,6 +58,43 @@ def _shift(items: list, delta: int, path: str) -> list:
     return [dataclasses.replace(x, line=x.line + delta, path=path) for x in items]
 
 
+def encode_parsed(parsed: ParsedBib) -> Stored:
+    """A parsed file as cache data (JSON: entries, diagnostics, tokens and blocks)."""
+    bib = parsed.bib
+    return Stored({
+        "path": bib.path, "digest": bib.digest, "incremental": parsed.incremental, "tokens": parsed.tokens,
+        "entries": [[e.key, e.entry_type, e.fields, e.path, e.line] for e in bib.entries],
+        "diagnostics": [[d.path, d.line, d.message, d.severity] for d in bib.diagnostics],
+        "blocks": [[b.key, b.line, *b.entries, *b.diagnostics] for b in parsed.blocks],
+    })
+
+
+def decode_parsed(stored: Stored) -> ParsedBib:
+    """The parsed file back from cache data; TypeError, ValueError or KeyError when the data is not one."""
+    m = stored.meta
+
+    def text(value) -> str:
+        if not isinstance(value, str):
+            raise TypeError("expected a string")
+        return value
+
+    def number(value) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise TypeError("expected a whole number")
+        return value
+
+    entries = [Entry(text(k), text(t), {text(a): text(b) for a, b in f.items()}, text(p), number(line))
+               for k, t, f, p, line in m["entries"]]
+    diagnostics = [Diagnostic(text(p), number(line), text(msg), text(sev)) for p, line, msg, sev in m["diagnostics"]]
+    blocks = [_Block(text(k), number(line), (number(e0), number(e1)), (number(d0), number(d1)))
+              for k, line, e0, e1, d0, d1 in m["blocks"]]
+    tokens = [text(t) for t in m["tokens"]]
+    if tokens and len(tokens) != len(entries):
+        raise ValueError("tokens and entries disagree")
+    bib = BibFile(text(m["path"]), text(m["digest"]), entries, diagnostics)
+    return ParsedBib(bib, tokens, blocks, bool(m["incremental"]))
+
+
 class BibParser:
     """Parses bib files through the disk cache, re-parsing only changed blocks of a file seen before."""
 
@@ -83,7 +123,7 @@ class BibParser:
         digest = key if not problems and not data.startswith(codecs.BOM_UTF8) else None
         parsed = self._parse(text, path, previous, digest)
         parsed.bib.diagnostics[:0] = problems
-        self.cache.store("bib", key, parsed)
+        self.cache.store("bib", key, encode_parsed(parsed))
         return parsed
 
     def parse_text(self, text: str, path: str, previous: ParsedBib | None = None) -> ParsedBib:
@@ -93,12 +133,17 @@ class BibParser:
         if cached is not None:
             return cached
         parsed = self._parse(text, path, previous, key)
-        self.cache.store("bib", key, parsed)
+        self.cache.store("bib", key, encode_parsed(parsed))
         return parsed
 
     def _load(self, key: str, path: str) -> ParsedBib | None:
-        parsed = self.cache.load("bib", key)
-        if not isinstance(parsed, ParsedBib):
+        stored = self.cache.load("bib", key)
+        try:
+            parsed = None if stored is None else decode_parsed(stored)
+        except (TypeError, ValueError, KeyError, IndexError) as err:  # well-formed file, foreign content
+            log.info("ignoring cached parse %s: %s", key, err)
+            parsed = None
+        if parsed is None:
             return None
         self.stats["cache_loads"] += 1
         if parsed.bib.path != path:  # same content under another name

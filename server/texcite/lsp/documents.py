@@ -79,7 +79,11 @@ class Documents(Sources):
         return doc.source if doc is not None else super().read(path)
 
     def workspace_folder(self) -> str | None:
-        folders = list(self.server.workspace.folders.values())
+        """The first workspace folder (None before `initialize`, or with no folder)."""
+        try:
+            folders = list(self.server.workspace.folders.values())
+        except RuntimeError:  # no workspace before initialize
+            return None
         if folders:
             return fs_path(folders[0].uri)
         return self.server.workspace.root_path

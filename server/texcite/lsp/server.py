@@ -97,6 +97,11 @@ class SessionEvents(EngineEvents):
             self.server.status.announce(message)
 
 
+def _inside(path: str, folder: str) -> bool:
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 class TexciteServer(LanguageServer):
     """One editor session: the engine and the features that serve it."""
 
@@ -113,6 +118,11 @@ class TexciteServer(LanguageServer):
         """Adopt new settings (invalid values are announced once and replaced by defaults); the engine restarts
         only the components whose settings changed."""
         settings = parse_settings(raw if isinstance(raw, dict) else {})
+        folder = self.documents.workspace_folder()
+        if settings.cache_dir and folder and _inside(os.path.expanduser(settings.cache_dir), folder):
+            # A repository must not choose where (and what) the server reads as its cache.
+            settings = settings.replace(cache_dir="", problems=settings.problems + (
+                f"cacheDir: {settings.cache_dir} is inside the workspace; using the default cache folder",))
         for problem in settings.problems:
             self.status.announce(f"texcite settings: {problem}")
         self.engine.configure(settings)

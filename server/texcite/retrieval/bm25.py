@@ -16,6 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
+from texcite.bib.diskcache import Stored
 from texcite.bib.model import Entry
 from texcite.runtime import import_bm25s
 
@@ -247,6 +248,25 @@ def lucene_scores(term: np.ndarray, tf: np.ndarray, lengths: np.ndarray, n_vocab
             "indptr": csc.indptr.astype(np.int64, copy=False), "num_docs": n_docs}
 
 
+def _from_stored(stored: Stored, n_docs: int) -> tuple[dict[str, int], dict, tuple | None]:
+    """(vocabulary, score matrix, term counts or None) from cache data; ValueError unless they fit ``n_docs``."""
+    meta, a = stored.meta, stored.arrays
+    vocab = meta["vocab"]
+    if meta["num_docs"] != n_docs or not isinstance(vocab, dict) or not all(isinstance(i, int) for i in vocab.values()):
+        raise ValueError("not an index of these entries")
+    data, indices, indptr = a["data"], a["indices"], a["indptr"]
+    ok = (data.dtype == np.float32 and indices.dtype == np.int32 and indptr.dtype == np.int64
+          and len(indptr) == max(vocab.values(), default=-1) + 2 == len(vocab) + 1 and indptr[0] == 0
+          and indptr[-1] == len(data) == len(indices) and bool(np.all(np.diff(indptr) >= 0))
+          and (not len(indices) or (indices.min() >= 0 and indices.max() < n_docs)) and np.all(np.isfinite(data)))
+    if not ok:
+        raise ValueError("inconsistent index arrays")
+    counts = (a["term"], a["tf"], a["lengths"]) if "lengths" in a else None
+    if counts is not None and (len(counts[2]) != n_docs or int(counts[2].sum()) != len(counts[0]) != len(counts[1])):
+        counts = None
+    return vocab, {"data": data, "indices": indices, "indptr": indptr, "num_docs": n_docs}, counts
+
+
 @dataclass
 class Bm25Index:
     """A bm25s index over a fixed list of entries."""
@@ -256,25 +276,22 @@ class Bm25Index:
     b: float = 0.75
     # Search tokens per entry, joined by spaces, when the caller already has them (cached per bib entry).
     tokens: Sequence[str | None] | None = field(default=None, repr=False, compare=False)
-    # A ready bm25s model for exactly these entries (loaded from the on-disk index cache).
-    model: object | None = field(default=None, repr=False, compare=False)
-    # Term counts stored with ``model`` (``cache_payload["counts"]``): remembered so a later edit re-counts one entry.
-    counts: tuple | None = field(default=None, repr=False, compare=False)
+    # The index for exactly these entries as the on-disk cache stored it (``cache_payload``); checked, then used.
+    stored: Stored | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         bm25s = import_bm25s()
         given = self.tokens
         self.tokens = None  # not kept: the index needs only the model
         self._counts = None
-        counts, self.counts = self.counts, None
-        if self.model is not None:
-            self._bm25 = self.model
-            self.model = None
-            if not hasattr(self._bm25, "nonoccurrence_array"):  # written by an older texcite
-                self._bm25.nonoccurrence_array = None
+        stored, self.stored = self.stored, None
+        if stored is not None:
+            vocab, scores, counts = _from_stored(stored, len(self.entries))
+            self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")
+            self._bm25.vocab_dict, self._bm25.scores, self._bm25.nonoccurrence_array = vocab, scores, None
             if counts is not None and given is not None and len(given) == len(self.entries):
                 try:
-                    TERM_COUNTS.adopt(given, self._bm25.vocab_dict, counts)
+                    TERM_COUNTS.adopt(given, vocab, counts)
                 except Exception:  # only a speed-up
                     log.debug("cached term counts not usable", exc_info=True)
             return
@@ -287,10 +304,16 @@ class Bm25Index:
             self._bm25.vocab_dict, self._bm25.scores, self._counts = TERM_COUNTS.build(strings, self.k1, self.b)
             self._bm25.nonoccurrence_array = None  # set by bm25s.index; 'lucene' has no non-occurrence score
 
-    def cache_payload(self) -> dict:
-        """What the on-disk cache stores: the model and (once, then dropped here) the term counts it was built from."""
+    def cache_payload(self) -> Stored:
+        """What the on-disk cache stores: the score matrix, the vocabulary and (once, then dropped here) the term
+        counts it was built from."""
         counts, self._counts = self._counts, None
-        return {"model": self._bm25, "counts": counts}
+        scores = self._bm25.scores
+        arrays = {"data": scores["data"], "indices": scores["indices"], "indptr": scores["indptr"]}
+        if counts is not None:
+            arrays.update(term=counts[0], tf=counts[1], lengths=counts[2])
+        meta = {"k1": self.k1, "b": self.b, "num_docs": int(scores["num_docs"]), "vocab": self._bm25.vocab_dict}
+        return Stored(meta, arrays)
 
     def scores(self, query: str | list[str]) -> np.ndarray:
         """BM25 score of every entry for the query (zeros for an empty or unknown-word query)."""

@@ -4,6 +4,7 @@ corpora kept between requests."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from texcite.runtime import settle_heap
 if TYPE_CHECKING:
     from texcite.bib.store import BibStore
 
+log = logging.getLogger(__name__)
 MAX_CORPORA = 8
 
 
@@ -43,11 +45,13 @@ class Corpus:
         cache, key = self.index_cache, None
         if cache is not None:
             key = corpus_key(list(self.files), Bm25Index.k1, Bm25Index.b)
-            payload = cache.load("bm25", key)
-            model, counts = (payload.get("model"), payload.get("counts")) if isinstance(payload, dict) else (payload, None)
-            if model is not None and getattr(model, "scores", {}).get("num_docs") == len(self.entries):
-                tokens = [self.entry_tokens(e) for e in self.entries] if self.entry_tokens and counts else None
-                return Bm25Index(self.entries, model=model, tokens=tokens, counts=counts)
+            stored = cache.load("bm25", key)
+            if stored is not None:
+                tokens = [self.entry_tokens(e) for e in self.entries] if self.entry_tokens else None
+                try:
+                    return Bm25Index(self.entries, tokens=tokens, stored=stored)
+                except (ValueError, KeyError, TypeError) as err:  # well-formed file, foreign content: rebuild
+                    log.info("ignoring cached index %s: %s", key, err)
         tokens = [self.entry_tokens(e) for e in self.entries] if self.entry_tokens else None
         index = Bm25Index(self.entries, tokens=tokens)
         if cache is not None and key is not None and self.entries:

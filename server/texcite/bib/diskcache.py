@@ -1,21 +1,21 @@
 """The on-disk cache of parsed bib files and indexes: one file per (kind, content key) and format version,
 written atomically in a background thread, ignored and rebuilt when unreadable, damaged or foreign.
 
-Nothing in a cache file can run code: a file is a header (magic, format version, kind and key, SHA-256 of the
-body) and a body of numpy arrays (``allow_pickle=False``) plus JSON. The folder is created 0700 and files 0600;
+Nothing in a cache file can run code: a file is a header (magic, format version, kind and key) and a body that
+is a zip of numpy arrays (``allow_pickle=False``) and JSON, each member with its CRC-32, checked as it is read. The folder is created 0700 and files 0600;
 anything but a regular file is ignored.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
 import os
 import tempfile
 import threading
+import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,8 +45,7 @@ def _encode(kind: str, key: str, stored: Stored) -> bytes:
     meta = json.dumps(stored.meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     np.savez(body, __meta__=np.frombuffer(meta, dtype=np.uint8), **stored.arrays)
     data = body.getvalue()
-    header = json.dumps({"version": FORMAT_VERSION, "kind": kind, "key": key,
-                         "sha256": hashlib.sha256(data).hexdigest()}).encode()
+    header = json.dumps({"version": FORMAT_VERSION, "kind": kind, "key": key}).encode()
     return MAGIC + header + b"\n" + data
 
 
@@ -57,8 +56,8 @@ def _decode(kind: str, key: str, raw: bytes) -> Stored:
     header_end = raw.index(b"\n", len(MAGIC))
     header = json.loads(raw[len(MAGIC):header_end])
     data = raw[header_end + 1:]
-    if header != {"version": FORMAT_VERSION, "kind": kind, "key": key, "sha256": hashlib.sha256(data).hexdigest()}:
-        raise ValueError("header does not match the content")
+    if header != {"version": FORMAT_VERSION, "kind": kind, "key": key}:
+        raise ValueError("header does not match the file's name")
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         arrays = {name: npz[name] for name in npz.files}
     meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
@@ -125,7 +124,7 @@ class DiskCache:
             return None
         try:
             stored = _decode(kind, key, read_bytes(path, MAX_CACHE_BYTES))
-        except (UnreadableFile, ValueError, KeyError, OSError, EOFError) as err:
+        except (UnreadableFile, ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as err:
             log.info("ignoring cache file %s: %s", path, err)
             self.stats["corrupt"] += 1
             return None

@@ -12,12 +12,13 @@ import os
 import signal
 import sys
 import threading
-from typing import Any, Generator
+from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
 from pygls.io_ import run_async
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol, lsp_method
+from pygls.protocol import JsonRPCNotification, JsonRPCProtocol, LanguageServerProtocol, lsp_method
 
 from texcite import __version__
 from texcite.bib.model import BibFile
@@ -30,6 +31,7 @@ from texcite.runtime import claim_stdout, import_bm25s, redact, setup_logging
 from texcite.settings import parse_settings
 
 log = logging.getLogger("texcite")
+REJECTED = "$/texcite/rejected"  # stands in for a message that could not be read (already answered)
 
 
 class SessionEvents(EngineEvents):
@@ -183,16 +185,41 @@ class TexciteServer(LanguageServer):
 
 
 class TexciteProtocol(LanguageServerProtocol):
-    """pygls's protocol, except that `exit` on one TCP connection ends that connection, not the whole process."""
+    """pygls's protocol, stricter where the LSP specification asks: a request whose params do not fit its method
+    gets an InvalidParams error (pygls answered nothing), a request after `shutdown` gets InvalidRequest (pygls
+    dropped it), and `exit` ends the process at once — code 0 after `shutdown`, 1 without — whatever background
+    work runs, or on a TCP connection ends that connection only."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        try:
+            return super().structure_message(data)
+        except (JsonRpcInvalidParams, JsonRpcInternalError):
+            if "id" in data and "method" in data:
+                self._send_response(data["id"], error=lsp.ResponseError(
+                    code=JsonRpcInvalidParams.CODE, message=f"invalid params for {data['method']}"))
+            return JsonRPCNotification(method=REJECTED, jsonrpc=JsonRPCProtocol.VERSION, params=None)
+
+    def handle_message(self, message: Any) -> None:
+        if getattr(message, "method", None) == REJECTED:
+            return
+        if self._shutdown and getattr(message, "id", None) is not None and getattr(message, "method", lsp.EXIT) != lsp.EXIT:
+            self._send_response(message.id, error=lsp.ResponseError(
+                code=JsonRpcInvalidRequest.CODE, message="the server is shutting down"))
+            return
+        super().handle_message(message)
 
     @lsp_method(lsp.EXIT)
-    def lsp_exit(self, *args: Any) -> Generator[Any, Any, None]:
+    def lsp_exit(self, *args: Any) -> None:
         server = self._server
-        if not isinstance(server, TexciteServer) or server.connection is None:
-            yield from super().lsp_exit(*args)
-            return
-        server.stop_session()
-        server.connection.set()
+        if isinstance(server, TexciteServer):
+            server.stop_session()
+            if server.connection is not None:
+                server.connection.set()
+                return
+        code = 0 if self._shutdown else 1
+        log.info("exit (code %d)", code)
+        sys.stderr.flush()
+        os._exit(code)  # now: worker threads (a long parse, a model load) must not hold the process
 
 
 def create_server(connection: threading.Event | None = None) -> TexciteServer:

@@ -16,6 +16,15 @@ from texcite.rerank.service import RerankService
 from texcite.rerank.vllm_http import VllmHttpReranker
 
 DOCS = ["doc a", "doc b", "doc c"]
+# Replies that parse as JSON but lie: each must be refused, never shown as a rerank.
+LIES = {
+    "nan": lambda n: json.dumps({"results": [{"index": i, "relevance_score": float("nan")} for i in range(n)]}),
+    "inf": lambda n: '{"results": [' + ",".join(f'{{"index": {i}, "relevance_score": 1e999}}' for i in range(n)) + "]}",
+    "shifted": lambda n: json.dumps({"results": [{"index": i + 1, "relevance_score": 0.5} for i in range(n)]}),
+    "boolean": lambda n: json.dumps({"results": [{"index": i == 1, "relevance_score": 0.5} for i in range(n)]}),
+    "twice": lambda n: json.dumps({"results": [{"index": 0, "relevance_score": 0.5} for _ in range(n)]}),
+    "string": lambda n: json.dumps({"results": [{"index": i, "relevance_score": "high"} for i in range(n)]}),
+}
 
 
 class FakeVllm:
@@ -47,6 +56,32 @@ class FakeVllm:
                     status, reply = 200, json.dumps({"results": [{"index": 0, "relevance_score": 0.5}]}).encode()
                 elif fake.mode == "404":
                     status, reply = 404, b'{"error": {"message": "The model `x` does not exist."}}'
+                elif fake.mode in LIES:
+                    n = len(body["documents"])
+                    status, reply = 200, LIES[fake.mode](n).encode()
+                elif fake.mode == "huge":
+                    status, reply = 200, b'{"results": [' + b" " * (9 << 20) + b"]}"
+                elif fake.mode == "trickle":  # headers at once, then one byte every 50 ms
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    for _ in range(1000):
+                        if fake.release.wait(0.05):
+                            return
+                        try:
+                            self.wfile.write(b" ")
+                            self.wfile.flush()
+                        except OSError:
+                            return
+                    return
+                elif fake.mode == "flaky":  # failing for a second after the first request, then well
+                    fake.first = getattr(fake, "first", None) or time.monotonic()
+                    if time.monotonic() - fake.first < 1.0:
+                        status, reply = 500, b'{"error": {"message": "restarting"}}'
+                    else:
+                        n = len(body["documents"])
+                        status, reply = 200, json.dumps({"results": [{"index": i, "relevance_score": 0.5}
+                                                                     for i in range(n)]}).encode()
                 else:  # ok: results sorted by score, as vLLM returns them
                     n = len(body["documents"])
                     results = [{"index": i, "relevance_score": (i + 1) / 10} for i in reversed(range(n))]
@@ -162,3 +197,45 @@ def test_service_announces_one_fallback(fake_server):
     assert service.state == "fallback"
     fallbacks = [m for s, m in statuses if s == "fallback"]
     assert len(fallbacks) == 1 and "vllm-http" in fallbacks[0]
+
+
+@pytest.mark.parametrize("fake_server", list(LIES), indirect=True)
+def test_replies_that_lie_are_refused(fake_server):
+    with pytest.raises(RerankError, match="malformed reply"):
+        client(fake_server.url).rank("q", DOCS, budget_s=1.0)
+
+
+@pytest.mark.parametrize("fake_server", ["huge"], indirect=True)
+def test_a_huge_reply_is_refused(fake_server):
+    with pytest.raises(RerankError, match="reply over 8 MB"):
+        client(fake_server.url, timeout_ms=5000).rank("q", DOCS, budget_s=5.0)
+
+
+@pytest.mark.parametrize("fake_server", ["trickle"], indirect=True)
+def test_a_trickling_server_cannot_stretch_the_deadline(fake_server):
+    t0 = time.monotonic()
+    with pytest.raises(RerankError, match="did not answer within"):
+        client(fake_server.url, timeout_ms=400).rank("q", DOCS, budget_s=1.0)
+    assert time.monotonic() - t0 < 1.5  # one deadline for the exchange, not one per byte
+
+
+@pytest.mark.parametrize("fake_server", ["flaky"], indirect=True)
+def test_reranking_comes_back_when_the_server_does(fake_server):
+    statuses: list[str] = []
+    service = RerankService(lambda: client(fake_server.url, timeout_ms=300), lambda s, m: statuses.append(s),
+                            first_backoff_s=0.05)
+
+    async def go():
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            got = await service.scores("q", DOCS, deadline_s=2.0)
+            if got is not None:
+                return got
+            await asyncio.sleep(0.05)  # the next keystroke
+        return None
+
+    try:
+        assert asyncio.run(go()) == [0.5, 0.5, 0.5]
+    finally:
+        service.close()
+    assert "fallback" in statuses and statuses[-1] == "ready" and service.state == "ready"

@@ -22,6 +22,7 @@ from texcite.rerank.base import BackendUnavailable, Reranker, RerankError
 log = logging.getLogger(__name__)
 
 StatusCallback = Callable[[str, str], None]
+FIRST_BACKOFF_S, MAX_BACKOFF_S = 5.0, 300.0  # a failing server is tried again after 5 s, 10 s, ... at most 5 min
 CacheKey = tuple[str, str, str, str, str]  # backend, model, instruction, query, document
 
 
@@ -85,6 +86,7 @@ class RerankService:
         instruction: str = "",
         cache_size: int = 200_000,
         chunk_size: int = 32,
+        first_backoff_s: float = FIRST_BACKOFF_S,
     ) -> None:
         self._factory = factory
         self._on_status = on_status
@@ -95,6 +97,8 @@ class RerankService:
         self._state = "idle"
         self._announced_failure = False
         self.failure = ""  # the message of the failure that switched to fallback
+        self._retry_at: float | None = None  # when a failed running backend is tried again
+        self._first_backoff = self._backoff = first_backoff_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: deque[_Job | None] = deque()
         self._inflight: dict[tuple[str, str], _Job] = {}  # (query, document) -> queued/running job
@@ -174,17 +178,16 @@ class RerankService:
             self._epoch += 1
             self._state = "idle"
             self._announced_failure = False
+            self._retry_at, self._backoff = None, self._first_backoff
         self.cache.clear()
 
     def close(self) -> None:
-        """Stop the worker thread after the running job (queued ones are dropped)."""
+        """Stop the worker thread after the running job (queued ones are dropped); never waits for it."""
         self.cancel()
         with self._cond:
             self._closed = True
             self._jobs.append(None)
             self._cond.notify_all()
-        if self._worker is not None and self._worker is not threading.current_thread():
-            self._worker.join(timeout=5)
 
     # ---- internals ----------------------------------------------------------------------------------------------
 
@@ -199,9 +202,15 @@ class RerankService:
         return (r.backend, r.model, self.instruction) if r is not None else ("", "", self.instruction)
 
     def _immediate(self, query: str, docs: Sequence[str]) -> tuple[bool, list[float] | None]:
-        """An answer that needs no waiting: (True, None) after a failure, or a full cache hit."""
+        """An answer that needs no waiting: (True, None) after a failure, or a full cache hit. A backend that
+        failed while running is tried again once its backoff has passed (the next request goes through)."""
         if self._state == "fallback":
-            return True, None
+            if self._retry_at is None or time.monotonic() < self._retry_at:
+                return True, None
+            with self._cond:
+                self._retry_at = None
+                self._state = "ready" if self._reranker is not None else "idle"
+            log.info("trying the reranker again")
         cached = self._from_cache(query, docs)
         return cached is not None, cached
 
@@ -305,6 +314,10 @@ class RerankService:
             chunk = job.documents[start : start + self.chunk_size]
             try:
                 scores = reranker.rank(job.query, chunk)
+                if self._backoff > self._first_backoff:  # it failed before and works again: say so, announce anew
+                    self._backoff = self._first_backoff
+                    self._announced_failure = False
+                    self._set_state("ready", f"reranker {reranker.backend} answers again")
                 if len(scores) != len(chunk):
                     raise RerankError(f"{reranker.backend} returned {len(scores)} scores for {len(chunk)} documents")
             except Exception as err:
@@ -332,7 +345,12 @@ class RerankService:
             detail = str(err)
         else:
             detail = f"{type(err).__name__}: {err}".split("\n")[0]
-        message = f"{what}: {detail}. Using recall order until the reranker settings change."
+        transient = isinstance(err, RerankError)  # the backend ran and failed: it may come back
+        then = "retrying now and then" if transient else "until the reranker settings change"
+        message = f"{what}: {detail}. Using recall order, {then}."
+        if transient:
+            self._retry_at = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
         self._state = "fallback"
         self.failure = message
         self.cancel()

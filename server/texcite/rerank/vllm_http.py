@@ -9,8 +9,10 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import math
 import socket
 import ssl
+import threading
 import time
 from typing import Any, Sequence
 from urllib.parse import urlsplit
@@ -20,6 +22,7 @@ from texcite.rerank.qwen3_format import ByteCodec, Qwen3Format
 from texcite.settings import DEFAULT_INSTRUCTION
 
 log = logging.getLogger(__name__)
+MAX_REPLY_BYTES = 8 << 20
 
 _RETRYABLE = (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedError, http.client.RemoteDisconnected,
               BrokenPipeError)
@@ -143,21 +146,28 @@ class VllmHttpReranker:
             read_timeout = max(0.01, min(self.read_timeout_s, deadline - time.monotonic()))
             assert conn.sock is not None
             conn.sock.settimeout(read_timeout)
+            # One deadline for the whole exchange: a server that trickles bytes cannot stretch it read by read.
+            fired = threading.Event()
+            watchdog = threading.Timer(read_timeout, _abort, (conn.sock, fired))
+            watchdog.start()
             try:
                 conn.request("POST", self._path, body=payload, headers=headers)
                 resp = conn.getresponse()
-                status, body = resp.status, resp.read()
-            except TimeoutError:
+                status, body = resp.status, _read_capped(resp)
+                if fired.is_set():  # cut at the deadline: what arrived is a fragment
+                    raise TimeoutError
+            except (TimeoutError, OSError, http.client.HTTPException) as err:
+                if not fired.is_set() and not isinstance(err, TimeoutError):
+                    if isinstance(err, _RETRYABLE):
+                        raise _Retry(f"vllm-http: connection to {self.url} dropped ({type(err).__name__}); "
+                                     "check the vllm serve log") from None
+                    raise RerankError(f"vllm-http: request to {self.url} failed ({err}); check the server") from None
                 raise RerankError(
                     f"vllm-http: {self.url} did not answer within {read_timeout:.1f}s; raise "
                     "texcite.reranker.timeoutMs or check the server's load"
                 ) from None
-            except _RETRYABLE as err:
-                raise _Retry(
-                    f"vllm-http: connection to {self.url} dropped ({type(err).__name__}); check the vllm serve log"
-                ) from None
-            except OSError as err:
-                raise RerankError(f"vllm-http: request to {self.url} failed ({err}); check the server") from None
+            finally:
+                watchdog.cancel()
         finally:
             conn.close()
         if status >= 500:
@@ -182,6 +192,24 @@ class VllmHttpReranker:
         return {"backend": self.backend, "model": self.model, "url": self.url}
 
 
+def _abort(sock: socket.socket, fired: threading.Event) -> None:
+    """At the deadline: cut the connection under the reading thread (its read then ends at once). The socket is
+    the one connected, held here: http.client forgets it once a response says it will close."""
+    fired.set()
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _read_capped(resp: http.client.HTTPResponse) -> bytes:
+    """The body, refused past MAX_REPLY_BYTES (a rerank reply is a few kilobytes)."""
+    body = resp.read(MAX_REPLY_BYTES + 1)
+    if len(body) > MAX_REPLY_BYTES:
+        raise RerankError(f"vllm-http: reply over {MAX_REPLY_BYTES >> 20} MB; is the URL a vLLM reranker?")
+    return body
+
+
 def _excerpt(body: bytes, limit: int = 160) -> str:
     """A short single-line rendering of a response body for error messages (vLLM errors are JSON)."""
     text = body.decode("utf-8", "replace")
@@ -203,10 +231,17 @@ def _parse(body: bytes, n_docs: int, where: str) -> list[float]:
         results = data["results"]
         scores: list[float | None] = [None] * n_docs
         for item in results:
-            scores[int(item["index"])] = float(item["relevance_score"])
+            index, score = item["index"], item["relevance_score"]
+            if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n_docs:
+                raise ValueError(f"index {index!r}")
+            if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+                raise ValueError(f"score {score!r}")
+            if scores[index] is not None:
+                raise ValueError(f"index {index} twice")
+            scores[index] = float(score)
     except (ValueError, KeyError, TypeError, IndexError) as err:
         raise RerankError(
-            f"vllm-http: malformed reply from {where} ({type(err).__name__}: {_excerpt(body, 80)}); is it a vLLM "
+            f"vllm-http: malformed reply from {where} ({type(err).__name__}: {err}; {_excerpt(body, 80)}); is it a vLLM "
             "server running a reranker with --runner pooling?"
         ) from None
     if len(results) != n_docs or any(s is None for s in scores):

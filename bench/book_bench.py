@@ -81,6 +81,14 @@ def position(text: str, offset: int) -> dict:
     return {"line": line, "character": offset - (text.rfind("\n", 0, offset) + 1)}  # ASCII text: UTF-16 = chars
 
 
+def writing_spot(text: str, start: int) -> int:
+    """The end of the first paragraph after ``start`` whose last line is text (not a comment)."""
+    spot = text.index("\n\n", start)
+    while "%" in text[text.rfind("\n", 0, spot) + 1:spot]:
+        spot = text.index("\n\n", spot + 2)
+    return spot
+
+
 def session(root: Path, chapter: Path, edits: int, cache: str) -> dict:
     env = {**os.environ, "TEXCITE_CACHE_DIR": cache, "TEXCITE_LOG": "WARNING"}
     client = StdioClient(env)
@@ -95,7 +103,7 @@ def session(root: Path, chapter: Path, edits: int, cache: str) -> dict:
         client.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "latex", "version": 1,
                                                                 "text": text}})
         # A spot to write at: the end of a paragraph in the middle of the chapter.
-        spot = text.index("\n\n", len(text) // 2)
+        spot = writing_spot(text, len(text) // 2)
         text = text[:spot] + " As shown by \\cite{}" + text[spot:]
         version = 2
         client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": version},
@@ -115,7 +123,7 @@ def session(root: Path, chapter: Path, edits: int, cache: str) -> dict:
             # Type the key's first letters (the server re-ranks at each), then leave the braces and start anew
             # elsewhere: a realistic mix of edits inside and around a citation.
             if len(typed) >= 3:
-                spot = text.index("\n\n", rng.randrange(len(text) // 4, 3 * len(text) // 4))
+                spot = writing_spot(text, rng.randrange(len(text) // 4, 3 * len(text) // 4))
                 insert, typed = " see \\cite{", ""
                 at = spot
                 cursor = spot + len(insert)

@@ -98,7 +98,8 @@ class Corpora:
                     self._corpora.move_to_end(key)
                     return corpus
             corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
-            corpus.bm25  # build the index here, in the caller's (worker) thread
+            corpus.bm25  # build the indexes here, in the caller's (worker) thread, not on the first keystroke
+            corpus.typed
         settle_heap()
         with self._lock:
             self._corpora[key] = corpus

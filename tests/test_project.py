@@ -252,3 +252,19 @@ def test_citations_across_the_project_with_their_sections(tmp_path: Path) -> Non
     assert len(uses["a"]) == 6 and len(uses["b"]) == 3  # two uses of a and one of b in each of three chapters
     assert [(os.path.basename(f), u.section) for f, u in uses["b"]] == [
         ("ch0.tex", "Chapter 0"), ("ch1.tex", "Chapter 1"), ("ch2.tex", "Chapter 2")]
+
+
+def test_a_project_past_the_file_limit_says_so(tmp_path: Path) -> None:
+    from texcite.latex import project as project_module
+
+    (tmp_path / "refs.bib").write_text("@article{a, title={A}}\n")
+    for i in range(5):
+        (tmp_path / f"f{i}.tex").write_text("x\n")
+    main = tmp_path / "main.tex"
+    main.write_text(DOC % ("".join(f"\\input{{f{i}}}\n" for i in range(5)) + "\\bibliography{refs}"))
+    limit, project_module.MAX_FILES = project_module.MAX_FILES, 3
+    try:
+        assert discover(str(main)).truncated
+    finally:
+        project_module.MAX_FILES = limit
+    assert not discover(str(main)).truncated

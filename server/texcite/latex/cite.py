@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Callable, Iterable, Iterator
 
-from texcite.latex.scan import control_words, in_comment, in_verbatim, keys_in, verbatim_spans
+from texcite.latex.scan import control_words, finditer, in_comment, in_verbatim, keys_in, verbatim_spans
 
 NATBIB = (
     "cite citep citet citealp citealt citeauthor citeyear citeyearpar citenum citetitle citedate citeurl "
@@ -235,7 +235,7 @@ def cite_commands(text: str, matcher: CiteMatcher, start: int = 0, end: int | No
     """The same commands as ``matcher.iter_commands(text, start, end)``, ~30x faster on long files: a regex of the
     citation command names finds the few candidates, and the matcher parses only around them."""
     names = _names_re(frozenset(matcher.commands | MULTICITE_COMMANDS))
-    for hit in names.finditer(text, start, len(text) if end is None else end):
+    for hit in finditer(names, text, start, end):
         head = hit.start()
         while head > 0 and text[head - 1] == "\\":  # the matcher decides what a run of backslashes means
             head -= 1

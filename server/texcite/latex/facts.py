@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from texcite.latex.cite import CiteMatcher, cited_commands
-from texcite.latex.plaintext import strip_comments, to_plain
-from texcite.latex.scan import in_comment, keys_in, verbatim_spans
+from texcite.latex.plaintext import to_plain
+from texcite.latex.scan import finditer, in_comment, keys_in, verbatim_spans
 
 SECTION_COMMANDS = "part chapter section subsection subsubsection paragraph subparagraph".split()
 
@@ -117,25 +117,27 @@ class FileFacts:
 
 def has_documentclass(text: str) -> bool:
     """Does the text declare a document class outside comments (is it a root document)?"""
-    return _DOCCLASS_RE.search(text) is not None
+    return next(finditer(_DOCCLASS_RE, text), None) is not None
 
 
 def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
     """The facts of a file's text: one pass per kind of fact, each linear in the text."""
     head = "\n".join(text.split("\n", _MAGIC_LINES)[:_MAGIC_LINES])
     magic = _MAGIC_ROOT_RE.search(head)
-    source = strip_comments(text)  # what comments hide does not count; lines stay where they are
     includes = []
-    for m in _INCLUDE_RE.finditer(source):
-        includes.append(Include(m.group("cmd") or m.group("cmd2"), m.group("dir"),
-                                (m.group("file") or m.group("file2") or m.group("bare") or "").strip()))
+    for m in finditer(_INCLUDE_RE, text):
+        if not in_comment(text, m.start()):  # what a comment hides does not count
+            includes.append(Include(m.group("cmd") or m.group("cmd2"), m.group("dir"),
+                                    (m.group("file") or m.group("file2") or m.group("bare") or "").strip()))
     bibliographies = []
-    for m in _BIB_RE.finditer(source):
+    line, counted = 0, 0
+    for m in finditer(_BIB_RE, text):
         names = tuple(n.strip() for n in m.group("names").split(",") if n.strip())
-        if names:
-            bibliographies.append(BibCommand(source.count("\n", 0, m.start()), names))
+        if names and not in_comment(text, m.start()):
+            line, counted = line + text.count("\n", counted, m.start()), m.start()
+            bibliographies.append(BibCommand(line, names))
     offsets, titles = [], []
-    for m in _SECTION_TITLE_RE.finditer(text):
+    for m in finditer(_SECTION_TITLE_RE, text):
         if not in_comment(text, m.start()):
             offsets.append(m.start())
             titles.append(to_plain(m.group("title")))

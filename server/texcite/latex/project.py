@@ -45,6 +45,7 @@ class Project:
     references: list[BibReference] = field(default_factory=list)
     bib_files: list[str] = field(default_factory=list)
     from_workspace: bool = False
+    truncated: bool = False  # more than MAX_FILES files: the rest were not followed
 
 
 def magic_root(facts: FileFacts, path: str) -> str | None:
@@ -126,6 +127,7 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
                     children.append(cand)
                     break
         stack.extend(reversed(children))
+    project.truncated = bool(stack) and len(seen) >= MAX_FILES
     return project
 
 
@@ -189,6 +191,7 @@ def discover(path: str, facts_of: FactsOf | None = None, workspace: str | None =
         project.tex_files += [f for f in extra.tex_files if f not in project.tex_files]
         project.references += extra.references
         project.bib_files += [b for b in extra.bib_files if b not in project.bib_files]
+        project.truncated = project.truncated or extra.truncated
     if not project.references:
         project.bib_files = _workspace_files(workspace or os.path.dirname(project.root), ".bib", MAX_WORKSPACE_BIBS)
         project.from_workspace = True

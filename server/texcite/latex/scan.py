@@ -21,6 +21,22 @@ CONTROL_WORD_RE = re.compile(
 )
 _VERBATIM_BEGIN_RE = re.compile(r"\\begin\s*\{(?P<env>" + "|".join(map(re.escape, VERBATIM_ENVIRONMENTS)) + r")\}")
 KEY_RE = re.compile(r"[^,\s]+")  # one key of a key list
+CHUNK = 1 << 18  # characters one regex call searches: between calls another thread (the event loop) may run
+OVERLAP = 4096  # how far a match may run past the end of its chunk
+
+
+def finditer(pattern: re.Pattern[str], text: str, start: int = 0, end: int | None = None) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text, start, end)`` in chunks: the same matches (none longer than OVERLAP is cut), but
+    the GIL is handed over between chunks, so scanning a 50 MB file in a worker never stalls the event loop."""
+    end = len(text) if end is None else end
+    last = start
+    for a in range(start, end, CHUNK):
+        b = min(a + CHUNK, end)
+        for m in pattern.finditer(text, max(a, last), min(b + OVERLAP, end)):
+            if m.start() >= b:
+                break
+            last = m.end()
+            yield m
 
 
 def in_comment(text: str, offset: int) -> bool:
@@ -43,7 +59,7 @@ def verbatim_spans(text: str, end: int | None = None) -> list[tuple[int, int]]:
     limit = len(text) if end is None else end
     spans = []
     pos = 0
-    while (m := _VERBATIM_BEGIN_RE.search(text, pos, limit)) is not None:
+    while (m := next(finditer(_VERBATIM_BEGIN_RE, text, pos, limit), None)) is not None:
         if in_comment(text, m.start()):
             pos = m.end()
             continue
@@ -62,7 +78,7 @@ def in_verbatim(text: str, offset: int) -> bool:
 
 def control_words(text: str, start: int = 0, end: int | None = None) -> Iterator[re.Match[str]]:
     """Every control word (``\\name``) in ``text[start:end]``, comments included (callers filter)."""
-    return CONTROL_WORD_RE.finditer(text, start, len(text) if end is None else end)
+    return finditer(CONTROL_WORD_RE, text, start, end)
 
 
 def keys_in(text: str, start: int, end: int) -> Iterator[re.Match[str]]:

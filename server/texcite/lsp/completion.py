@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
+
+import numpy as np
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,17 +27,36 @@ if TYPE_CHECKING:
 SUGGEST_METHOD = "texcite/suggest"
 
 
+# Code units per encoding, counted by encoding the text (C speed; pygls's codec walks a line character by character,
+# which costs a second on a 5 MB line).
+_CODECS = {lsp.PositionEncodingKind.Utf8: ("utf-8", 1), lsp.PositionEncodingKind.Utf16: ("utf-16-le", 2),
+           lsp.PositionEncodingKind.Utf32: ("utf-32-le", 4)}
+
+
 class Positions:
-    """Offsets into a document's text <-> LSP positions in the encoding negotiated with the client (pygls's codec)."""
+    """Offsets into a document's text <-> LSP positions in the encoding negotiated with the client (pygls's
+    ``position_codec`` says which)."""
 
     def __init__(self, doc: TextDocument) -> None:
         self.text = text = doc.source
-        self.codec = doc.position_codec
-        self.starts = [0]
-        pos = text.find("\n")
-        while pos != -1:
-            self.starts.append(pos + 1)
-            pos = text.find("\n", pos + 1)
+        self.encoding, self.width = _CODECS.get(doc.position_codec.encoding, _CODECS[lsp.PositionEncodingKind.Utf16])
+        # Newline offsets in code points: one byte each for ASCII text, four (UTF-32) otherwise.
+        units = np.frombuffer(text.encode("ascii"), np.uint8) if text.isascii() else \
+            np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+        newlines = np.flatnonzero(units == 10)
+        self.starts = [0, *(newlines + 1).tolist()]
+
+    def _units(self, segment: str) -> int:
+        if segment.isascii():
+            return len(segment)
+        return len(segment.encode(self.encoding, "surrogatepass")) // self.width
+
+    def _column(self, line: str, units: int) -> int:
+        """The code point index of ``units`` code units into ``line`` (clamped to its end)."""
+        if line.isascii():
+            return min(units, len(line))
+        data = line.encode(self.encoding, "surrogatepass")[: units * self.width]
+        return len(data.decode(self.encoding, "ignore"))
 
     def _line(self, line: int) -> str:
         end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)
@@ -45,13 +66,12 @@ class Positions:
         if position.line >= len(self.starts):
             return len(self.text)
         line = max(0, position.line)
-        column = self.codec.position_from_client_units([self._line(line)], lsp.Position(0, max(0, position.character)))
-        return self.starts[line] + column.character
+        return self.starts[line] + self._column(self._line(line), max(0, position.character))
 
     def position(self, offset: int) -> lsp.Position:
         offset = max(0, min(offset, len(self.text)))
         line = bisect.bisect_right(self.starts, offset) - 1
-        return lsp.Position(line, self.codec.client_num_units(self.text[self.starts[line]:offset]))
+        return lsp.Position(line, self._units(self.text[self.starts[line]:offset]))
 
     def range(self, start: int, end: int) -> lsp.Range:
         return lsp.Range(self.position(start), self.position(end))

@@ -196,6 +196,9 @@ class Documents(Sources):
                 items.append(lsp.Diagnostic(range=server.completion.range(doc, use.start, use.end),
                                             severity=lsp.DiagnosticSeverity.Warning, source="texcite",
                                             message=f"Citation key '{use.key}' is not defined in any .bib file."))
+        if project.truncated:
+            server.status.announce(f"texcite: {os.path.basename(project.root)} includes more than "
+                                   f"{len(project.tex_files)} files; the rest were not read for bibliographies.")
         if not project.bib_files:
             server.status.announce(f"texcite: no .bib file found for {os.path.basename(path)}; add "
                                    "\\bibliography{...} or \\addbibresource{...}.", lsp.MessageType.Info)

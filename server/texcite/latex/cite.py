@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Callable, Iterable, Iterator
 
-from texcite.latex.scan import control_words, finditer, in_comment, in_verbatim, keys_in, verbatim_spans
+from texcite.latex.scan import Comments, control_words, finditer, in_comment, in_verbatim, keys_in, verbatim_spans
 
 NATBIB = (
     "cite citep citet citealp citealt citeauthor citeyear citeyearpar citenum citetitle citedate citeurl "
@@ -248,9 +248,10 @@ def cited_commands(text: str, matcher: CiteMatcher, start: int = 0, end: int | N
                    verbatim: list[tuple[int, int]] | None = None) -> Iterator[CiteCommand]:
     """Citation commands starting in ``text[start:end]`` outside comments and verbatim environments (``verbatim``:
     the text's spans when known)."""
-    verbatim = verbatim_spans(text) if verbatim is None else verbatim
+    comments = Comments(text)
+    verbatim = verbatim_spans(text, comments=comments) if verbatim is None else verbatim
     for cmd in cite_commands(text, matcher, start, end):
-        if not in_comment(text, cmd.start) and not any(a <= cmd.start < b for a, b in verbatim):
+        if not comments(cmd.start) and not any(a <= cmd.start < b for a, b in verbatim):
             yield cmd
 
 

@@ -15,7 +15,7 @@ from functools import cached_property
 
 from texcite.latex.cite import CiteMatcher, cited_commands
 from texcite.latex.plaintext import to_plain
-from texcite.latex.scan import finditer, in_comment, keys_in, verbatim_spans
+from texcite.latex.scan import Comments, finditer, keys_in, verbatim_spans
 
 SECTION_COMMANDS = "part chapter section subsection subsubsection paragraph subparagraph".split()
 
@@ -24,9 +24,9 @@ _INCLUDE_RE = re.compile(
     r"""
     \\(?:
         (?P<cmd2>import|subimport|inputfrom|includefrom|subinputfrom|subincludefrom)(?![A-Za-z])\*?
-        \s*\{(?P<dir>[^{}]*)\}\s*\{(?P<file2>[^{}]*)\}     # \import{dir}{file}: two arguments
+        \s*\{(?P<dir>[^{}]{0,1024})\}\s*\{(?P<file2>[^{}]{0,1024})\}     # \import{dir}{file}: two arguments
       | (?P<cmd>input|include|subfile)(?![A-Za-z])\*?
-        \s*(?:\{(?P<file>[^{}]*)\}|(?P<bare>[^\s{}\\%]+))  # \input{file} or \input file
+        \s*(?:\{(?P<file>[^{}]{0,1024})\}|(?P<bare>[^\s{}\\%]{1,1024}))  # \input{file} or \input file
     )
     """,
     re.VERBOSE,
@@ -34,8 +34,8 @@ _INCLUDE_RE = re.compile(
 _BIB_RE = re.compile(
     r"""
     \\(?P<cmd>bibliography|addbibresource|addglobalbib|addsectionbib|nobibliography)(?![A-Za-z])\*?
-    \s*(?:\[[^\]]*\]\s*)?            # \addbibresource[location=...]{x.bib}
-    \{(?P<names>[^{}]*)\}
+    \s*(?:\[[^\]]{0,512}\]\s*)?      # \addbibresource[location=...]{x.bib}
+    \{(?P<names>[^{}]{0,4096})\}
     """,
     re.VERBOSE,
 )
@@ -43,7 +43,7 @@ _DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
 _SECTION_TITLE_RE = re.compile(
     r"""
     \\(?P<level>""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])
-    (?:\s*\[[^\]\n]*\])?\s*
+    (?:\s*\[[^\]\n]{0,512}\])?\s*
     \{(?P<title>[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*)\}
     """,
     re.VERBOSE,
@@ -124,21 +124,22 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
     """The facts of a file's text: one pass per kind of fact, each linear in the text."""
     head = "\n".join(text.split("\n", _MAGIC_LINES)[:_MAGIC_LINES])
     magic = _MAGIC_ROOT_RE.search(head)
+    in_comment = Comments(text)
     includes = []
     for m in finditer(_INCLUDE_RE, text):
-        if not in_comment(text, m.start()):  # what a comment hides does not count
+        if not in_comment(m.start()):  # what a comment hides does not count
             includes.append(Include(m.group("cmd") or m.group("cmd2"), m.group("dir"),
                                     (m.group("file") or m.group("file2") or m.group("bare") or "").strip()))
     bibliographies = []
     line, counted = 0, 0
     for m in finditer(_BIB_RE, text):
         names = tuple(n.strip() for n in m.group("names").split(",") if n.strip())
-        if names and not in_comment(text, m.start()):
+        if names and not in_comment(m.start()):
             line, counted = line + text.count("\n", counted, m.start()), m.start()
             bibliographies.append(BibCommand(line, names))
     offsets, titles = [], []
     for m in finditer(_SECTION_TITLE_RE, text):
-        if not in_comment(text, m.start()):
+        if not in_comment(m.start()):
             offsets.append(m.start())
             titles.append(to_plain(m.group("title")))
     cites = []
@@ -158,7 +159,7 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         bibliographies=tuple(bibliographies),
         section_offsets=tuple(offsets),
         section_titles=tuple(titles),
-        verbatim=tuple(verbatim_spans(text)),
+        verbatim=tuple(verbatim_spans(text, comments=in_comment)),
         cites=tuple(cites),
     )
 

@@ -53,14 +53,16 @@ _DROP_WITH_ARG = (
 _DROP_RE = re.compile(
     r"""
     \\(?P<name>""" + "|".join(map(re.escape, sorted(_DROP_WITH_ARG, key=len, reverse=True))) + r""")(?![A-Za-z])\*?
-    \s*(?:\[[^\]]*\]\s*)*          # optional arguments
-    \{[^{}]*\}                     # the argument (no nesting needed: keys, labels, paths)
+    \s*(?:\[[^\]]{0,512}\]\s*)*    # optional arguments (bounded: an unclosed [ cannot make this quadratic)
+    \{[^{}]{0,4096}\}              # the argument (no nesting needed: keys, labels, paths)
     """,
     re.VERBOSE,
 )
 _COMMENT_RE = re.compile(r"(?<!\\)(?P<backslashes>(?:\\\\)*)%.*")
-_MATH_RE = re.compile(r"\$\$(?P<display>.*?)\$\$|\$(?P<inline>[^$]*)\$|\\\((?P<paren>.*?)\\\)|\\\[(?P<bracket>.*?)\\\]", re.DOTALL)
-_CONTROL_WORD_RE = re.compile(r"\\(?P<name>[A-Za-z]+)\*?(?:\s*\[[^\]\n]*\])?")
+# Bodies bounded: a \( never closed must not make every later \( scan to the end of the text.
+_MATH_RE = re.compile(r"\$\$(?P<display>.{0,4000}?)\$\$|\$(?P<inline>[^$]{0,4000})\$|\\\((?P<paren>.{0,4000}?)\\\)"
+                      r"|\\\[(?P<bracket>.{0,4000}?)\\\]", re.DOTALL)
+_CONTROL_WORD_RE = re.compile(r"\\(?P<name>[A-Za-z]+)\*?(?:\s*\[[^\]\n]{0,512}\])?")
 _CONTROL_SYMBOL_RE = re.compile(r"\\(?P<char>[^A-Za-z])")
 _SPACE_RE = re.compile(r"\s+")
 # Space left before punctuation by a dropped command ("bark \cite{x}." -> "bark ."), or after an opening bracket.

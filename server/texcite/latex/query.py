@@ -28,9 +28,9 @@ _BOUNDARY_RE = re.compile(
     r"""
       (?P<blank>\n[ \t]*\n)                                             # a blank line
     | (?P<par>\\par(?![A-Za-z]))                                        # \par
-    | (?P<section>\\(?:""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])(?:\s*\[[^\]]*\])?\s*\{[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\})
-    | (?P<env>\\(?:begin|end)\s*\{(?P<envname>[A-Za-z*]+)\}(?:\s*\[[^\]\n]*\])?)  # environment boundary
-    | (?P<item>\\item(?![A-Za-z])(?:\s*\[[^\]\n]*\])?)                    # list items are paragraphs of their own
+    | (?P<section>\\(?:""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])(?:\s*\[[^\]]{0,512}\])?\s*\{[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\})
+    | (?P<env>\\(?:begin|end)\s*\{(?P<envname>[A-Za-z*]+)\}(?:\s*\[[^\]\n]{0,512}\])?)  # environment boundary
+    | (?P<item>\\item(?![A-Za-z])(?:\s*\[[^\]\n]{0,512}\])?)                    # list items are paragraphs of their own
     """,
     re.VERBOSE,
 )

@@ -5,6 +5,7 @@ project scanner agree on what is text.
 
 from __future__ import annotations
 
+import bisect
 import re
 from typing import Iterator
 
@@ -53,14 +54,55 @@ def in_comment(text: str, offset: int) -> bool:
     return False
 
 
-def verbatim_spans(text: str, end: int | None = None) -> list[tuple[int, int]]:
+class Comments:
+    """``in_comment`` for many offsets of one text: each line's comment start is found once, each line found by
+    bisection, so thousands of queries on one huge line cost one pass over it (not one pass each)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._starts: list[int] | None = None
+        self._comment: dict[int, int] = {}  # line start -> offset of its first unescaped %, or the line's end
+
+    def _line_start(self, offset: int) -> int:
+        if self._starts is None:
+            import numpy as np
+
+            text = self.text
+            units = np.frombuffer(text.encode("ascii"), np.uint8) if text.isascii() else \
+                np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
+            self._starts = [0, *(np.flatnonzero(units == 10) + 1).tolist()]
+        return self._starts[bisect.bisect_right(self._starts, offset) - 1]
+
+    def __call__(self, offset: int) -> bool:
+        start = self._line_start(offset)
+        comment = self._comment.get(start)
+        if comment is None:
+            text = self.text
+            end = text.find("\n", start)
+            end = len(text) if end == -1 else end
+            comment = end
+            pos = text.find("%", start, end)
+            while pos != -1:
+                k = pos
+                while k > start and text[k - 1] == "\\":
+                    k -= 1
+                if (pos - k) % 2 == 0:
+                    comment = pos
+                    break
+                pos = text.find("%", pos + 1, end)
+            self._comment[start] = comment
+        return comment < offset
+
+
+def verbatim_spans(text: str, end: int | None = None, comments: Comments | None = None) -> list[tuple[int, int]]:
     """Offsets of the verbatim-like environments that begin before ``end`` (their content holds no LaTeX), in one
     pass; an environment left open runs to the end of the text."""
     limit = len(text) if end is None else end
+    comments = comments or Comments(text)
     spans = []
     pos = 0
     while (m := next(finditer(_VERBATIM_BEGIN_RE, text, pos, limit), None)) is not None:
-        if in_comment(text, m.start()):
+        if comments(m.start()):
             pos = m.end()
             continue
         end_tag = f"\\end{{{m.group('env')}}}"

@@ -70,7 +70,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("vllm.tensorParallelSize", int, 1, "tensor_parallel_size for in-process vLLM.", minimum=1, maximum=64),
     Setting("vllm.quantization", str, "", "vLLM quantization method (e.g. fp8, awq); empty for none."),
     Setting("dense.model", str, "", "Path of the sentence-embedding model for hybrid ranking; empty uses the packaged all-MiniLM-L6-v2."),
-    Setting("cacheDir", str, "", "Directory for the on-disk index and embedding caches; empty uses ~/.cache/texcite."),
+    Setting("cacheDir", str, "", "Directory for the on-disk index and embedding caches (absolute, outside the "
+            "workspace); empty uses $XDG_CACHE_HOME/texcite or ~/.cache/texcite."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -46,7 +46,7 @@ URI = (EXAMPLE / "chapters" / "method.tex").as_uri()
 
 
 def test_invalid_params_and_requests_after_shutdown_are_answered(tmp_path):
-    bad_positions = [-1, 2 ** 63, "eight", 1.5]  # pygls reads 1.5 as 1: answered, not an error
+    bad_positions = [-1, 2 ** 63, "eight"]
     messages = INIT + [
         {"jsonrpc": "2.0", "id": 10 + i, "method": "textDocument/hover",
          "params": {"textDocument": {"uri": URI}, "position": {"line": p, "character": 0}}}
@@ -56,9 +56,8 @@ def test_invalid_params_and_requests_after_shutdown_are_answered(tmp_path):
          {"jsonrpc": "2.0", "method": "exit", "params": None}]
     code, answers, _ = run(messages, tmp_path)
     assert code == 0
-    for i in range(3):
+    for i in range(len(bad_positions)):
         assert answers[10 + i]["error"]["code"] == -32602, answers.get(10 + i)
-    assert "result" in answers[13]
     assert answers[20]["result"] is None
     assert answers[21]["error"]["code"] == -32600
 

@@ -65,8 +65,8 @@ class Positions:
     def offset(self, position: lsp.Position) -> int:
         if position.line >= len(self.starts):
             return len(self.text)
-        line = max(0, position.line)
-        return self.starts[line] + self._column(self._line(line), max(0, position.character))
+        line = max(0, int(position.line))
+        return self.starts[line] + self._column(self._line(line), max(0, int(position.character)))
 
     def position(self, offset: int) -> lsp.Position:
         offset = max(0, min(offset, len(self.text)))

@@ -7,16 +7,18 @@ engine ranks. Engine events arrive on worker threads and reach the features thro
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
 import sys
 import threading
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO, Callable
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
-from pygls.io_ import run_async
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCNotification, JsonRPCProtocol, LanguageServerProtocol, lsp_method
 
@@ -25,6 +27,7 @@ from texcite.bib.model import BibFile
 from texcite.engine import DENSE_NAME, Engine, EngineEvents
 from texcite.lsp.completion import SUGGEST_METHOD, Completion
 from texcite.lsp.documents import Documents, is_bib
+from texcite.lsp.framing import read_messages
 from texcite.lsp.jobs import Jobs, Progress
 from texcite.lsp.status import STATUS_METHOD, StatusFeature
 from texcite.runtime import claim_stdout, import_bm25s, redact, setup_logging
@@ -295,8 +298,7 @@ async def _serve_tcp(host: str, port: int) -> None:
         task = asyncio.current_task()
         sessions.add(task)
         try:
-            await run_async(stop_event=done, reader=reader, protocol=ls.protocol, logger=log,
-                            error_handler=ls.report_server_error)
+            await read_messages(lambda: reader.read(1 << 16), ls.protocol.handle_message, done, _decoder(ls))
         except (ConnectionError, asyncio.IncompleteReadError) as err:
             log.info("client connection lost: %s", err)
         except asyncio.CancelledError:  # the server is stopping
@@ -319,11 +321,34 @@ async def _serve_tcp(host: str, port: int) -> None:
     log.info("stopped")
 
 
+def _decoder(ls: TexciteServer) -> Callable[[bytes], Any]:
+    return lambda body: json.loads(body, object_hook=ls.protocol.structure_message)
+
+
+async def _serve_stdio(ls: TexciteServer, channel: BinaryIO) -> None:
+    """One session over stdin/stdout (stdout being the private descriptor ``claim_stdout`` kept)."""
+    ls.protocol.set_writer(StdoutWriter(channel))
+    done = threading.Event()
+    ls._stop_event = done  # pygls's own shutdown sets it
+    loop = asyncio.get_running_loop()
+    stdin = sys.stdin.buffer.fileno()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-stdin") as pool:
+        await read_messages(lambda: loop.run_in_executor(pool, os.read, stdin, 1 << 16),
+                            ls.protocol.handle_message, done, _decoder(ls))
+
+
 def run(tcp: str | None = None) -> None:
     """Serve over stdio (default) or TCP; logs go to stderr, never stdout (the LSP channel)."""
     setup_logging(os.environ.get("TEXCITE_LOG", "INFO"))
     if tcp:
         host, _, port = tcp.rpartition(":")
         asyncio.run(_serve_tcp(host or "127.0.0.1", int(port)))
-    else:
-        create_server().start_io(sys.stdin.buffer, claim_stdout())
+        return
+    ls = create_server()
+    try:
+        asyncio.run(_serve_stdio(ls, claim_stdout()))
+    except BrokenPipeError:
+        log.error("the client closed the connection")
+    finally:
+        ls.stop_session()
+    os._exit(1)  # end of input without `exit`: no worker thread may keep the process alive

@@ -45,3 +45,21 @@ def test_a_document_naming_devices_keeps_its_good_files(tmp_path):
     project = ProjectIndex(Sources(), CiteMatcher()).project(str(main))
     assert project.bib_files == [str(tmp_path / "refs.bib")]
     assert project.tex_files == [str(main)]
+
+
+def test_the_size_caps_are_settings(tmp_path):
+    from texcite.engine import Engine
+    from texcite.settings import parse_settings
+
+    entries = "".join(f"@article{{k{i}, title={{Title {i}}}, abstract={{{'words ' * 200}}}}}\n" for i in range(1000))
+    (tmp_path / "refs.bib").write_text(entries)  # ~1.3 MB
+    main = tmp_path / "main.tex"
+    main.write_text("\\documentclass{article}\n\\begin{document}\nText \\cite{}.\n\\bibliography{refs}\n\\end{document}\n")
+    engine = Engine(parse_settings({"files": {"maxBibSize": 1}, "recall": {"mode": "bm25"},
+                                    "cacheDir": str(tmp_path / "cache")}))
+    corpus = engine.corpus(str(main))
+    assert len(corpus) == 0 and "over the 1 MB limit" in corpus.files[0].diagnostics[0].message
+    engine.configure(parse_settings({"files": {"maxBibSize": 2}, "recall": {"mode": "bm25"},
+                                     "cacheDir": str(tmp_path / "cache")}))
+    assert len(engine.corpus(str(main))) == 1000
+    engine.close()

@@ -193,6 +193,10 @@ class Engine:
         self.matcher = CiteMatcher(settings.cite_commands)
         self.projects = ProjectIndex(self.sources, self.matcher, self.workspace, settings.bib_files, self.env)
         self.store.cache.directory = cache_dir(settings.cache_dir)
+        self.sources.max_bytes = settings.files.max_tex_size << 20
+        if self.store.parser.max_bytes != settings.files.max_bib_size << 20:
+            self.store.parser.max_bytes = settings.files.max_bib_size << 20
+            self.store.invalidate_all()  # a file refused (or read) under the old cap is read again
         dense_key = (settings.recall.mode, settings.dense, settings.cache_dir)
         if old is None or dense_key != (old.recall.mode, old.dense, old.cache_dir):
             self._close_dense()

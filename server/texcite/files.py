@@ -19,6 +19,8 @@ class Sources:
     ``stamp`` changes whenever the text may have changed, so facts scanned from a file are kept until then.
     """
 
+    max_bytes = MAX_TEX_BYTES  # the engine sets texcite.files.maxTexSize here
+
     def stamp(self, path: str) -> Hashable | None:
         """A value that changes with the file's content; None when there is no such file."""
         try:
@@ -28,7 +30,7 @@ class Sources:
         return st.st_mtime_ns, st.st_size, st.st_ino
 
     def read(self, path: str) -> str | None:
-        return read_disk(path)
+        return read_disk(path, self.max_bytes)
 
 
 

@@ -70,6 +70,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("vllm.tensorParallelSize", int, 1, "tensor_parallel_size for in-process vLLM.", minimum=1, maximum=64),
     Setting("vllm.quantization", str, "", "vLLM quantization method (e.g. fp8, awq); empty for none."),
     Setting("dense.model", str, "", "Path of the sentence-embedding model for hybrid ranking; empty uses the packaged all-MiniLM-L6-v2."),
+    Setting("files.maxTexSize", int, 64, "Largest .tex file read, in MB; a larger one is not read.",
+            minimum=1, maximum=4096),
+    Setting("files.maxBibSize", int, 256, "Largest .bib file indexed, in MB; a larger one gets a diagnostic.",
+            minimum=1, maximum=4096),
     Setting("cacheDir", str, "", "Directory for the on-disk index and embedding caches (absolute, outside the "
             "workspace); empty uses $XDG_CACHE_HOME/texcite or ~/.cache/texcite."),
 )
@@ -108,6 +112,12 @@ class Diagnostics:
 
 
 @dataclass(frozen=True)
+class Files:
+    max_tex_size: int = field(default=64, compare=False)
+    max_bib_size: int = field(default=256, compare=False)
+
+
+@dataclass(frozen=True)
 class Dense:
     model: str = ""
 
@@ -136,8 +146,8 @@ class Vllm:
     quantization: str = ""
 
 
-_SECTIONS = {"completion": Completion, "recall": Recall, "diagnostics": Diagnostics, "dense": Dense,
-             "reranker": Reranker, "vllm": Vllm}
+_SECTIONS = {"completion": Completion, "recall": Recall, "diagnostics": Diagnostics, "files": Files,
+             "dense": Dense, "reranker": Reranker, "vllm": Vllm}
 
 
 @dataclass(frozen=True)
@@ -150,6 +160,7 @@ class Settings:
     completion: Completion = Completion()
     recall: Recall = Recall()
     diagnostics: Diagnostics = Diagnostics()
+    files: Files = Files()
     dense: Dense = Dense()
     reranker: Reranker = Reranker()
     vllm: Vllm = Vllm()

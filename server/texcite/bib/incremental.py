@@ -101,12 +101,13 @@ class BibParser:
     def __init__(self, analyze: Analyzer, cache: DiskCache | None = None) -> None:
         self.analyze = analyze
         self.cache = cache or DiskCache(None)
+        self.max_bytes = MAX_BIB_BYTES  # the engine sets texcite.files.maxBibSize here
         self.stats = {"full_parses": 0, "block_parses": 0, "cache_loads": 0}
 
     def read(self, path: str, previous: ParsedBib | None = None) -> ParsedBib:
         """Read and parse ``path`` from disk (a diagnostic and no entries for unreadable, huge or special files)."""
         try:
-            data = read_bytes(path, MAX_BIB_BYTES)
+            data = read_bytes(path, self.max_bytes)
         except UnreadableFile as err:
             return ParsedBib(BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Bibliography not indexed: {err}")]), [])
         return self.parse_bytes(data, path, previous)

@@ -62,6 +62,11 @@ class BibStore:
         with self._lock:
             self._slots.pop(path, None)
 
+    def invalidate_all(self) -> None:
+        """Forget every file (the size cap changed)."""
+        with self._lock:
+            self._slots.clear()
+
     def is_fresh(self, path: str) -> bool:
         """True if ``path`` is loaded and unchanged on disk (no parsing needed to serve it)."""
         with self._lock:

@@ -132,3 +132,17 @@ async def test_twenty_megabyte_bib_keeps_the_server_responsive(client: LanguageC
     assert hover is None
     result = await cite_completion(client, tex)
     assert result.items[0].label == "robertson2009bm25"
+
+
+async def test_hostile_patterns_are_answered(client: LanguageClient):
+    """The texts that froze the server: optional arguments and math opened tens of thousands of times, in the
+    .tex before the cursor and in a bib field; a device named as an input and as the root."""
+    hostile_field = "\\\\label[" * 30_000 + "\\\\(" * 40_000
+    bib = GOOD + f"@article{{weird, title={{Weird}}, abstract={{{hostile_field}}}}}\n".encode()
+    body = ("\\section[" * 50_000 + "\n\n\\bibliography[" * 2_000 + "\n\n"
+            + "\\begin{comment}\\end{comment}\\%" * 10_000 + "\n\n\\input{/dev/zero}\n\n" + PARAGRAPH)
+    tex = write_project(client.root, bib, tex_body="% !TEX root = /dev/zero\n" + body)
+    open_doc(client, tex)
+    result = await cite_completion(client, tex)
+    assert result.items[0].label == "robertson2009bm25"
+    assert "weird" in {i.label for i in result.items}

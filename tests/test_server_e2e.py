@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_helpers import SERVER, complete, copy_example, diagnostics_for, open_doc, start
+from lsp_helpers import HANG_GUARD_S, SERVER, complete, copy_example, diagnostics_for, open_doc, start
 
 
 @pytest_lsp.fixture(config=SERVER)
@@ -162,3 +163,10 @@ async def test_a_cache_dir_inside_the_workspace_is_refused(client: LanguageClien
     uri = open_doc(client, client.paper / "chapters" / "method.tex")
     assert (await complete(client, uri, 8, 40)).items
     assert not inside.exists()
+
+
+async def test_opening_a_document_indexes_its_bibliography(client: LanguageClient):
+    """No completion asked: opening the file (right behind `initialized`) is enough to index and say so."""
+    open_doc(client, client.paper / "chapters" / "method.tex", language="plaintex")
+    while not any(getattr(s, "indexedEntries", 0) >= 30 for s in getattr(client, "statuses", [])):
+        await asyncio.wait_for(client.wait_for_notification("texcite/status"), HANG_GUARD_S)

@@ -146,6 +146,7 @@ class Documents(Sources):
         try:
             corpus = await asyncio.to_thread(engine.corpus, path)
             status.status.indexed_entries, status.status.bib_files = len(corpus), [f.path for f in corpus.files]
+            status.refresh()
             if engine.dense is not None:  # embed now, before the first completion asks
                 engine.dense.start(corpus.signature, corpus.entries)
         except Exception:

@@ -67,8 +67,10 @@ class Jobs:
         return task
 
     def later(self, key: Hashable, delay_s: float, make: Callable[[], Awaitable[Any]]) -> None:
-        """Run ``make()`` once ``delay_s`` has passed without another ``later`` for the same key (a debounce)."""
-        if self.loop is None or self.closing:
+        """Run ``make()`` once ``delay_s`` has passed without another ``later`` for the same key (a debounce).
+        Called on the event loop (a handler may run before `initialized` has adopted it: a client can send
+        `didOpen` right behind `initialized`)."""
+        if self.closing:
             return
         pending = self._timers.pop(key, None)
         if pending is not None:
@@ -83,7 +85,7 @@ class Jobs:
                 return
             self.once(key, make).add_done_callback(_log_failure)
 
-        self._timers[key] = self.loop.call_later(delay_s, fire)
+        self._timers[key] = asyncio.get_running_loop().call_later(delay_s, fire)
 
     def spawn(self, work: Awaitable[Any]) -> None:
         """Run a coroutine in the background; its failure is logged, never lost."""

@@ -15,9 +15,8 @@ from functools import cached_property
 
 from texcite.latex.cite import CiteMatcher, cited_commands
 from texcite.latex.plaintext import to_plain
-from texcite.latex.scan import Comments, finditer, keys_in, verbatim_spans
+from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, verbatim_spans
 
-SECTION_COMMANDS = "part chapter section subsection subsubsection paragraph subparagraph".split()
 
 _MAGIC_ROOT_RE = re.compile(r"^\s*%\s*!\s*TEX\s+root\s*=\s*(?P<path>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _INCLUDE_RE = re.compile(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.plaintext import strip_comments, tidy_spaces, to_plain
-from texcite.latex.scan import in_comment
+from texcite.latex.scan import SECTION_COMMANDS, in_comment
 
 MARKER = "[CITATION]"
 _SENTINEL = "QQCITATIONMARKERQQ"
@@ -21,7 +21,6 @@ _WINDOW = 20_000          # source characters searched for paragraph boundaries 
 _BEFORE = 1_500           # plain-text characters of paragraph kept before the cursor
 _AFTER = 800              # ... and after it
 
-SECTION_COMMANDS = "part chapter section subsection subsubsection paragraph subparagraph".split()
 MATH_ENVIRONMENTS = "equation align gather multline eqnarray math displaymath flalign alignat split cases subequations".split()
 
 _BOUNDARY_RE = re.compile(

@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
-
-import numpy as np
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +15,7 @@ from pygls.uris import from_fs_path
 from pygls.workspace import TextDocument
 
 from texcite.latex.cite import key_at
+from texcite.latex.scan import line_starts
 from texcite.lsp.documents import INDEX_WAIT_S, fs_path, is_bib
 from texcite.presentation import detail, entry_markdown, filter_text, why_text
 
@@ -40,11 +39,7 @@ class Positions:
     def __init__(self, doc: TextDocument) -> None:
         self.text = text = doc.source
         self.encoding, self.width = _CODECS.get(doc.position_codec.encoding, _CODECS[lsp.PositionEncodingKind.Utf16])
-        # Newline offsets in code points: one byte each for ASCII text, four (UTF-32) otherwise.
-        units = np.frombuffer(text.encode("ascii"), np.uint8) if text.isascii() else \
-            np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-        newlines = np.flatnonzero(units == 10)
-        self.starts = [0, *(newlines + 1).tolist()]
+        self.starts = line_starts(text)
 
     def _units(self, segment: str) -> int:
         if segment.isascii():

@@ -94,9 +94,6 @@ class Jobs:
         task = self.once(uuid.uuid4(), lambda: work)
         task.add_done_callback(_log_failure)
 
-    def busy(self) -> bool:
-        return bool(self._tasks)
-
     async def progress(self, title: str) -> Progress:
         """Begin a `$/progress` report if the client supports it."""
         caps = self.server.client_capabilities.window

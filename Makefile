@@ -11,7 +11,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) install -q --upgrade pip
 	# The CPU build of torch is pinned: a bare `torch` pulls GBs of CUDA packages.
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[test,transformers,hybrid]'
+	$(PIP) install -q -e '.[test,transformers,hybrid,web]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -29,7 +29,7 @@ demo: install
 	$(VENV)/bin/texcite suggest examples/paper/chapters/method.tex --line 8 --character 40 --top 5
 
 # Everything, in the order CI needs: the extension's .vsix is built before the real-editor tests install it.
-test: install-engines test-python test-extension test-editors
+test: install-engines test-python test-extension test-editors test-web
 
 test-python: install
 	$(PY) -m pytest -q
@@ -43,6 +43,9 @@ install-editors: install
 
 test-editors: install-editors
 	$(PY) -m pytest tests/editors -m editor -q
+
+test-web: install-editors
+	$(PY) -m pytest tests/web -m web -q
 
 bench: install
 	$(PY) bench/run.py

@@ -19,8 +19,10 @@ def test_suggest_prints_ranked_suggestions():
     run = texcite("suggest", str(METHOD), "--line", "8", "--character", "40", "--top", "5", "--reranker", "none")
     assert run.returncode == 0, run.stderr
     lines = run.stdout.strip().splitlines()
-    assert len(lines) == 5
-    assert lines[0].split()[:2] == ["1.", "nguyen2023distillation"]
+    ranked = [line for line in lines if line.split()[0].rstrip(".").isdigit()]
+    assert len(ranked) == 5
+    assert ranked[0].split()[:3] == ["1.", "nguyen2023distillation", "100"]  # relevance of the best: 100
+    assert lines[1].startswith(" ") and "title matches" in lines[1]  # why it ranked, under the item
 
 
 def test_suggest_json_contract():

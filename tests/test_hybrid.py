@@ -1,4 +1,4 @@
-"""Hybrid recall: fused BM25 + MiniLM ranking, query views, the cited-elsewhere prior, BM25 until embeddings exist."""
+"""Hybrid ranking: BM25 + MiniLM signals fused, query views, BM25 until embeddings exist."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ import pytest
 from texcite.engine import Engine, build_request
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.query import MARKER, near_marker, neighbourhood
-from texcite.presentation import why_text
-from texcite.retrieval.hybrid import Weights, fuse, znorm
+from texcite.retrieval.signals import znorm
 from texcite.settings import Settings
 
 BIB = r"""
@@ -57,7 +56,7 @@ def test_paraphrase_beats_an_unrelated_entry_only_with_the_dense_stage(tmp_path,
     assert {s.stage for s in hybrid.suggestions} == {"hybrid"}
     assert keys(hybrid)[0] == "vehicles2019"
     assert hybrid.ranking == "BM25 + MiniLM"
-    assert "hybrid score" in why_text("hybrid", 1.0, 1.0, 1)
+    assert "close in meaning to the citing sentence" in hybrid.suggestions[0].reasons
 
 
 def test_recall_is_bm25_until_the_embeddings_are_ready(tmp_path) -> None:
@@ -86,20 +85,6 @@ def test_typed_text_keeps_only_matching_entries(tmp_path, engine) -> None:
     offset = text.index("\\cite{sour") + len("\\cite{sour")
     result = engine.suggest(path, text, offset)
     assert keys(result) == ["bread2005"]  # "sour" starts a title word of that entry only
-
-
-def test_cited_elsewhere_leaves_out_the_command_being_written() -> None:
-    text = "First \\cite{a,b}. Again \\cite{c,|} and \\citep{d,a}."
-    offset = text.index("|")
-    request = build_request(text.replace("|", ""), offset, CiteMatcher())
-    assert request.cited_elsewhere == {"a": 2, "b": 1, "d": 1}
-
-
-def test_cited_elsewhere_bonus_lifts_an_entry() -> None:
-    bm25 = {"sent": np.array([3.0, 2.5, 0.0, 0.0])}
-    plain = fuse(bm25, None, None, Weights(bm25={"sent": 1.0}, dense={}, cited_elsewhere=1.0))
-    lifted = fuse(bm25, None, np.array([0, 1, 0, 0], np.float32), Weights(bm25={"sent": 1.0}, dense={}, cited_elsewhere=1.0))
-    assert np.argmax(plain) == 0 and np.argmax(lifted) == 1
 
 
 def test_znorm_is_per_query_and_safe_for_constant_scores() -> None:

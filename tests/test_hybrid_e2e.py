@@ -53,7 +53,8 @@ async def test_default_backend_answers_from_bm25_then_from_the_hybrid(client: La
     assert reports[-1].message == "32 entries embedded"
 
     second = await complete(client, uri, 8, 40)
-    assert "hybrid score" in second.items[0].documentation.value
+    why = second.items[0].documentation.value
+    assert "Rank 1 · relevance 100/100 — " in why and "(BM25 + MiniLM)" in why
     assert second.items[0].label == "nguyen2023distillation"
     assert [i.sort_text for i in second.items] == sorted(i.sort_text for i in second.items)
     status = await client.protocol.send_request_async("texcite/status", {})

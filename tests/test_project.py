@@ -245,15 +245,6 @@ def test_an_edit_rescans_one_file_and_keeps_the_project(tmp_path: Path) -> None:
     assert main
 
 
-def test_citations_across_the_project_with_their_sections(tmp_path: Path) -> None:
-    book(tmp_path, chapters=3)
-    index = ProjectIndex(Sources(), CiteMatcher())
-    uses = index.citations(str(tmp_path / "ch1.tex"))
-    assert len(uses["a"]) == 6 and len(uses["b"]) == 3  # two uses of a and one of b in each of three chapters
-    assert [(os.path.basename(f), u.section) for f, u in uses["b"]] == [
-        ("ch0.tex", "Chapter 0"), ("ch1.tex", "Chapter 1"), ("ch2.tex", "Chapter 2")]
-
-
 def test_a_project_past_the_file_limit_says_so(tmp_path: Path) -> None:
     from texcite.latex import project as project_module
 

@@ -1,4 +1,4 @@
-"""Command line: ``texcite serve | suggest | eval | settings-schema`` — argument parsing and output only; the
+"""Command line: ``texcite serve | suggest | eval | web | settings-schema`` — argument parsing and output only; the
 work is the engine's (suggest, eval) or the LSP server's (serve)."""
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
             "ranking": result.ranking,
             "reranker": {"backend": backend or "none", "model": model},
             "suggestions": [
-                {"key": s.entry.key, "rank": s.rank, "score": s.score, "stage": s.stage, "title": s.entry.title,
+                {"key": s.entry.key, "rank": s.rank, "relevance": s.relevance, "reasons": list(s.reasons),
+                 "score": s.score, "reranker_score": s.rerank_score, "stage": s.stage, "title": s.entry.title,
                  "document": s.entry.document}
                 for s in suggestions
             ],
@@ -98,7 +99,9 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     for s in suggestions:
         who = s.entry.short_authors()
         year = f" ({s.entry.year})" if s.entry.year else ""
-        print(f"{s.rank:3d}. {s.entry.key:<{width}}  {s.score:8.3f}  {who}{year} — {s.entry.title}")
+        print(f"{s.rank:3d}. {s.entry.key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}")
+        if s.reasons:
+            print(f"{'':{width + 9}}{'; '.join(s.reasons)}")
     return 0
 
 
@@ -112,17 +115,20 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         if not os.path.isdir(p):
             raise CliError(f"{p}: no such project folder")
     settings = _settings_from_args(args)
-    outcome = run_eval(args.paths, settings, args.query, typed=args.typed)
+    mode = "writing" if args.writing else "add-one" if args.add_one else "default"
+    outcome = run_eval(args.paths, settings, args.query, typed=args.typed, mode=mode)
     if not outcome["projects_found"]:
         raise CliError("no LaTeX project found under " + ", ".join(args.paths))
     ranking = outcome["ranking"]
     label = ranking if args.query == "default" else f"{ranking}, query={args.query}"
     if args.typed:
         label += f", typed={args.typed}"
+    if mode != "default":
+        label += f", {mode}"
     date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     print(f"texcite eval — {date} — {ranking} — query {args.query}"
-          + (f" — typed {args.typed}" if args.typed else "") + "\n")
-    print(markdown_table(outcome["reports"], outcome["overall"], outcome["floor"], label))
+          + (f" — typed {args.typed}" if args.typed else "") + (f" — mode {mode}" if mode != "default" else "") + "\n")
+    print(markdown_table(outcome["reports"], outcome["overall"], outcome["floor"], label, outcome["random"]))
     if args.json:
         shown = dataclasses.asdict(settings)
         shown.pop("problems")
@@ -132,17 +138,33 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             "ranking": ranking,
             "query": args.query,
             "typed": args.typed,
+            "mode": mode,
             "settings": shown,
             "paths": [os.path.abspath(p) for p in args.paths],
             "projects": [r.as_json() for r in outcome["reports"]],
             "overall": outcome["overall"].as_json(),
             "bib_order": outcome["floor"].as_json(),
+            "random_order": outcome["random"].as_json(),
             "unresolved_skipped": sum(r.unresolved for r in outcome["reports"]),
             "projects_without_examples": [r.name for r in outcome["reports"] if not r.ranked.ranks],
         }
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=2, ensure_ascii=False)
             fh.write("\n")
+    return 0
+
+
+def _cmd_web(args: argparse.Namespace) -> int:
+    try:
+        from texcite.web.app import launch
+    except ImportError as err:
+        raise CliError(f"texcite web needs the web extra: pip install 'texcite[web]' ({err})") from None
+    project = None
+    if args.project is not None:
+        project = os.path.abspath(args.project)
+        if not os.path.isdir(project):
+            raise CliError(f"{args.project}: no such project folder")
+    launch(project, _settings_from_args(args), host=args.host, port=args.port)
     return 0
 
 
@@ -195,8 +217,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--typed", choices=TYPED_MODES,
                    help="the writer has typed 3 letters in the braces: of the first author's surname or of the key; "
                         "ranks among the items the server returns (it filters by what is typed)")
+    drafts = p.add_mutually_exclusive_group()
+    drafts.add_argument("--writing", action="store_true",
+                        help="a first draft: the text after the citing paragraph (later files and citations too) "
+                             "removed, the lines naming the bibliography kept")
+    drafts.add_argument("--add-one", action="store_true",
+                        help="commands citing several keys: each key in turn removed, the others kept")
     _add_ranking_args(p)
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("web", help="a web page to try the ranking: suggest, rerank, compare, evaluate (texcite[web])")
+    p.add_argument("project", nargs="?", metavar="PROJECT_DIR", help="the LaTeX project folder to work on")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    _add_ranking_args(p)
+    p.set_defaults(func=_cmd_web)
     return parser
 
 

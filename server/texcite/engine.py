@@ -1,8 +1,9 @@
-"""The ranking engine: (file, text, cursor) -> ranked suggestions. The only place that knows the stages — BM25
-recall, the hybrid (BM25 + MiniLM) and a neural reranker — and which of them run.
+"""The ranking engine: (file, text, cursor) -> ranked suggestions. The only place that knows the stages — the
+signals (BM25, MiniLM, the project's citation evidence), their learned fusion and a neural reranker — and which
+of them run.
 
-``prepare`` does the blocking part (cite context, query, corpus, recall) and ``finish`` orders by whatever
-reranker scores are at hand. ``suggest`` (CLI, eval) waits for everything; ``suggest_async`` (the server) is
+``prepare`` does the blocking part (cite context, query, corpus, signals, fusion, recall) and ``finish`` orders by
+the fused scores, with the reranker's joined in where they are at hand. ``suggest`` (CLI, eval) waits for everything; ``suggest_async`` (the server) is
 the same two steps with recall in a worker thread and the reranker under a deadline.
 """
 
@@ -10,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import Counter
+import os
 from dataclasses import dataclass, field
-from functools import cached_property, partial
-from typing import Mapping, Sequence
+from functools import partial
+from typing import Sequence
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -27,8 +28,12 @@ from texcite.latex.facts import FileFacts, scan_file
 from texcite.latex.project import Project, ProjectIndex
 from texcite.latex.query import QueryContext, query_context
 from texcite.rerank.factory import make_reranker, resolve_backend
-from texcite.retrieval.bm25 import analyze_entries
+from texcite.retrieval.bm25 import analyze_entries, tokenize
 from texcite.retrieval.corpus import Corpora, Corpus
+from texcite.retrieval.evidence import EvidenceIndex, KeyEvidence
+from texcite.retrieval.explain import reasons
+from texcite.retrieval.fusion import FusionModel, load_models, model_for, relevance
+from texcite.retrieval.signals import (dense_signals, evidence_signals, mention_signals, text_signals, znorm)
 from texcite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,35 +48,33 @@ class Request:
 
     cite: CiteContext
     query: QueryContext
+    offset: int = 0
     facts: FileFacts | None = field(default=None, repr=False, compare=False)
-
-    @cached_property
-    def cited_elsewhere(self) -> Mapping[str, int]:
-        """How often the document cites each key outside the command being written (key -> uses)."""
-        if self.facts is None:
-            return {}
-        start = self.cite.command.start
-        return dict(Counter(c.key for c in self.facts.cites if c.command_start != start))
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """An entry after recall, with its recall score and the stage that produced it (bm25 or hybrid)."""
+    """An entry after recall: its row in the corpus, its fused score and the stage that produced it."""
 
     entry: Entry
+    row: int
     recall_score: float
     stage: str
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A ranked entry: 1-based rank, the score that ordered it and the stage that produced that score."""
+    """A ranked entry: 1-based rank, the score that ordered it (fused, plus the reranker's share where it ran),
+    the stage, its relevance within the list (0-100, the best is 100) and why it ranked, in words."""
 
     entry: Entry
     rank: int
     score: float
     stage: str
     recall_score: float
+    relevance: int = 0
+    reasons: tuple[str, ...] = ()
+    rerank_score: float | None = None  # the neural reranker's own score, where it ran
 
 
 @dataclass
@@ -82,6 +85,9 @@ class Prepared:
     corpus: Corpus
     candidates: list[Candidate]
     recall_stage: str  # bm25 | hybrid
+    signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    model: FusionModel | None = None
+    evidence: KeyEvidence | None = None
 
 
 @dataclass
@@ -118,7 +124,7 @@ def build_request(text: str, offset: int, matcher: CiteMatcher, facts: FileFacts
     if cite is None:
         return None
     query = query_context(text, offset, matcher, (cite.command.start, cite.command.end), facts.section_at(offset))
-    return Request(cite, query, facts)
+    return Request(cite, query, offset, facts)
 
 
 def recall(corpus: Corpus, request: Request, scores: np.ndarray, stage: str, top_k: int) -> list[Candidate]:
@@ -131,18 +137,28 @@ def recall(corpus: Corpus, request: Request, scores: np.ndarray, stage: str, top
         order = np.concatenate([order[strong[order]], order[weak[order]]])
     else:
         order = order[: top_k + len(exclude)]
-    out = [Candidate(corpus.entries[i], float(scores[i]), stage) for i in order if corpus.entries[i].key not in exclude]
+    out = [Candidate(corpus.entries[i], int(i), float(scores[i]), stage)
+           for i in order if corpus.entries[i].key not in exclude]
     return out if request.cite.prefix.strip() else out[:top_k]
 
 
-def order(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None, stage: str) -> list[Suggestion]:
-    """Suggestions: the reranked head by its scores, the rest in recall order (None: all in recall order)."""
+def joined_scores(candidates: Sequence[Candidate], rerank_scores: Sequence[float], weight: float) -> list[float]:
+    """The head's fused scores plus ``weight`` times the reranker's, z-normalised over the head: the reranker
+    is one more signal, not the judge."""
+    head = np.array([c.recall_score for c in candidates[: len(rerank_scores)]], dtype=np.float64)
+    return (head + weight * znorm(np.asarray(rerank_scores, dtype=np.float64))).tolist()
+
+
+def order(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None, stage: str,
+          weight: float = 1.0) -> list[tuple[Candidate, float, str, float | None]]:
+    """(candidate, score, stage, reranker score) best first: the reranked head by fused + reranker scores
+    (``joined_scores``), the rest in recall order (None: all in recall order)."""
     if rerank_scores is None:
-        return [Suggestion(c.entry, i + 1, c.recall_score, c.stage, c.recall_score) for i, c in enumerate(candidates)]
-    head = sorted(zip(candidates[: len(rerank_scores)], rerank_scores), key=lambda cs: -cs[1])
-    tail = [(c, c.recall_score) for c in candidates[len(rerank_scores):]]
-    ranked = [(c, s, stage) for c, s in head] + [(c, s, c.stage) for c, s in tail]
-    return [Suggestion(c.entry, i + 1, float(s), st, c.recall_score) for i, (c, s, st) in enumerate(ranked)]
+        return [(c, c.recall_score, c.stage, None) for c in candidates]
+    joined = joined_scores(candidates, rerank_scores, weight)
+    head = sorted(zip(candidates, joined, rerank_scores), key=lambda row: -row[1])
+    return ([(c, s, stage, float(r)) for c, s, r in head]
+            + [(c, c.recall_score, c.stage, None) for c in candidates[len(rerank_scores):]])
 
 
 def public_url(url: str) -> str:
@@ -180,6 +196,8 @@ class Engine:
         self.store = BibStore(analyze_entries, on_parsed=self.events.bib_parsed,
                               cache_directory=cache_dir(settings.cache_dir))
         self.corpora = Corpora(self.store)
+        self.evidence = EvidenceIndex()
+        self.models = load_models()
         self.dense = None  # texcite.retrieval.dense.DenseStage when recall is hybrid
         self.scorer = None  # texcite.retrieval.hybrid.HybridScorer over it
         self.service = None  # texcite.rerank.service.RerankService when a neural reranker is configured
@@ -279,23 +297,52 @@ class Engine:
             if future is not None:
                 future.result()
 
+    def key_evidence(self, path: str, text: str, request: Request) -> KeyEvidence:
+        """What the project's other citations say about each key, for this request (``retrieval.evidence``)."""
+        path = os.path.normpath(os.path.abspath(path))
+        files = []
+        for tex in self.projects.project(path).tex_files:
+            if tex == path:
+                files.append((tex, text, request.facts))
+            else:
+                found = self.projects.files.text_and_facts(tex)
+                if found is not None:
+                    files.append((tex, *found))
+        if path not in {f[0] for f in files}:
+            files.append((path, text, request.facts))
+        cite = request.cite
+        return self.evidence.evidence(files, path, request.offset, cite.command.start, cite.existing_keys,
+                                      request.facts.section_at(request.offset),
+                                      tokenize(request.query.views()["sent"]))
+
+    def signals(self, path: str, text: str, request: Request, corpus: Corpus) -> tuple[dict, KeyEvidence, str]:
+        """Every signal of every entry for a request, the evidence behind them and the stage (hybrid once the
+        corpus's embeddings exist, else bm25)."""
+        views = request.query.views()
+        dense = self.scorer.start(corpus, views) if self.scorer is not None else None
+        evidence = self.key_evidence(path, text, request)
+        signals = {**text_signals(corpus, views), **corpus.entry_signals, **mention_signals(corpus, views["sent"]),
+                   **evidence_signals(corpus, evidence)}
+        if dense is not None:
+            signals.update(dense())
+        return signals, evidence, "hybrid" if dense is not None else "bm25"
+
     def prepare(self, path: str, text: str, offset: int) -> Prepared | None:
-        """Cite context, query, corpus and recall; None when the cursor is not in a citation key list."""
+        """Cite context, query, corpus, signals, fused scores and recall; None when the cursor is not in a
+        citation key list."""
         request = build_request(text, offset, self.matcher, self.projects.facts(path, text))
         if request is None:
             return None
         corpus = self.corpus(path)
-        scores, stage = None, "bm25"
-        if self.query_view != "default":
+        if self.query_view != "default":  # one BM25 view alone: the baselines of `texcite eval --query`
             views = request.query.views()
             scores = corpus.bm25.scores(views["para" if self.query_view == "paragraph" else "sent"])
-        elif self.scorer is not None:
-            scores = self.scorer(corpus, request.query, lambda: request.cited_elsewhere)
-            stage = "hybrid" if scores is not None else "bm25"
-        if scores is None:
-            scores = corpus.bm25.scores(request.query.text)
+            return Prepared(request, corpus, recall(corpus, request, scores, "bm25", self.settings.recall.top_k), "bm25")
+        signals, evidence, stage = self.signals(path, text, request, corpus)
+        model = model_for(self.models, stage, len(corpus))
+        scores = model.score(signals)
         candidates = recall(corpus, request, scores, stage, self.settings.recall.top_k)
-        return Prepared(request, corpus, candidates, stage)
+        return Prepared(request, corpus, candidates, stage, signals, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
         """The reranker's query (paragraph with the [CITATION] marker) and the documents of the top candidates;
@@ -317,12 +364,62 @@ class Engine:
         query = prepared.request.query.marked if backend else prepared.request.query.text
         return Result(
             request=prepared.request,
-            suggestions=order(prepared.candidates, scores, stage),
+            suggestions=self._suggestions(prepared, scores, stage),
             query=query,
             ranking=self.describe(hybrid=prepared.recall_stage == "hybrid", reranked=bool(backend)),
             fallback_message=fallback,
             corpus_size=len(prepared.corpus),
         )
+
+    def _suggestions(self, prepared: Prepared, rerank_scores: Sequence[float] | None, stage: str) -> list[Suggestion]:
+        """The ranked list with each item's relevance and, for the items a list shows, why it ranked."""
+        ranked = order(prepared.candidates, rerank_scores, stage, self.settings.reranker.weight)
+        rel = relevance(np.array([row[1] for row in ranked]))
+        model, signals = prepared.model, prepared.signals
+        explained = self.settings.completion.max_items
+        query_words: dict[str, str] = {}
+        if model is not None:
+            for word in prepared.request.query.paragraph.split():
+                for token in tokenize(word):
+                    query_words.setdefault(token, word.strip(".,;:()[]{}'\"").lower())
+        section = prepared.request.facts.section_at(prepared.request.offset) if prepared.request.facts else ""
+        reranker = self.settings.reranker.model.rsplit("/", 1)[-1]
+        lift_of = model.contributions(signals) if model is not None else None
+        out = []
+        for i, (c, score, st, rerank_score) in enumerate(ranked):
+            why: tuple[str, ...] = ()
+            if lift_of is not None and i < explained:
+                lift = lift_of(c.row)
+                if rerank_score is not None:
+                    lift["reranker"] = score - c.recall_score
+                why = reasons(c.entry, lift, prepared.evidence, query_words, section, reranker)
+            out.append(Suggestion(c.entry, i + 1, float(score), st, c.recall_score, int(rel[i]), why, rerank_score))
+        return out
+
+    def rank_documents(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]:
+        """Scores (higher is better) of free-text candidates for a free-text query, by what ranks here: the neural
+        reranker when one is configured and working, else the fused BM25 and MiniLM signals (there is no project,
+        so no citation evidence). A new ``instruction`` for the reranker reloads it. Blocking (CLI, web page)."""
+        if not documents:
+            return []
+        if self.service is not None and instruction and instruction != self.settings.reranker.instruction:
+            self.configure(self.settings.replace(reranker_instruction=instruction))
+        if self.service is not None:
+            scores = self.service.scores_blocking(query, list(documents))
+            if scores is not None:
+                return scores
+        entries = [Entry(f"candidate{i + 1}", "misc", {"title": d}, "", i) for i, d in enumerate(documents)]
+        corpus = Corpus([BibFile("<candidates>", str(hash(tuple(documents))), entries)])
+        views = {"sent": query, "para": query, "near": query, "nbr": query, "sect": ""}
+        signals = {**text_signals(corpus, views), **mention_signals(corpus, query)}
+        stage = "bm25"
+        if self.dense is not None and not self.dense.error:
+            vectors = self.dense.embed_queries([query, *documents])
+            similarity = vectors[1:] @ vectors[0]
+            signals.update(dense_signals({"doc": similarity, "title": similarity}))
+            signals.update(dense_signals({"doc": similarity, "title": similarity}, "dense_sent"))
+            stage = "hybrid"
+        return model_for(self.models, stage, len(documents)).score(signals).tolist()
 
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
         """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings and the reranker."""

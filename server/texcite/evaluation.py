@@ -3,13 +3,20 @@
 Every citation command in the project's text (outside comments and verbatim) whose keys all resolve is emptied
 (``\\citep[p.~3]{a,b}`` -> ``\\citep[p.~3]{}``), the cursor is put in the empty braces and the same pipeline the
 server uses ranks the whole bib; the best rank of a true key gives Recall@k and MRR. Bib order (what key-matching
-editors show) is reported as the floor. One engine serves every project, so models load once.
+editors show) and a random order are reported as floors. One engine serves every project, so models load once.
+
+Modes (``MODES``): ``default`` (the finished document, this citation emptied); ``writing`` (a first draft: the text
+after the citing paragraph does not exist yet — later files and later citations included — except the lines that
+name the bibliography); ``add-one`` (commands citing several keys, each key in turn removed and the others kept).
+``typed`` puts three letters of the cited work in the braces (``TYPED_MODES``).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -19,9 +26,16 @@ from texcite.engine import Engine
 from texcite.files import Sources, read_disk
 from texcite.latex.cite import CiteMatcher, cited_commands
 from texcite.latex.facts import has_documentclass
+from texcite.latex.query import paragraph_span
 
 KS = (1, 5, 10)
+MODES = ("default", "writing", "add-one")
 TYPED_MODES = ("author3", "key3")  # what the writer has typed in the braces: 3 letters of the surname or the key
+# Lines that name the bibliography: a first draft has them already.
+_BIB_LINE_RE = re.compile(r"^[^%\n]*\\(?:bibliography|addbibresource|addglobalbib|addsectionbib|nobibliography"
+                          r"|printbibliography|bibliographystyle)(?![A-Za-z]).*$", re.MULTILINE)
+_INCLUDE_NAME_RE = re.compile(r"\\(?:input|include|subfile|import|subimport|inputfrom|includefrom|subinputfrom"
+                              r"|subincludefrom)(?![A-Za-z])\*?\s*(?:\{[^{}]*\}\s*)?\{(?P<name>[^{}]*)\}")
 # Commands that list references without citing them at a place in the text.
 _NOT_IN_TEXT = frozenset({"nocite", "Nocite"})
 
@@ -35,6 +49,7 @@ class Example:
     keys: tuple[str, ...]
     text: str
     offset: int
+    others: dict[str, str] = field(default_factory=dict, repr=False)  # writing mode: the other files as drafted
 
 
 @dataclass
@@ -80,13 +95,15 @@ class ProjectReport:
     entries: int
     ranked: Metrics = field(default_factory=Metrics)
     bib_order: Metrics = field(default_factory=Metrics)
+    random_order: Metrics = field(default_factory=Metrics)
     unresolved: int = 0
     error: str = ""
 
     def as_json(self) -> dict:
         return {"name": self.name, "root": self.root, "bib_files": self.bib_files, "entries": self.entries,
                 "unresolved_skipped": self.unresolved, "error": self.error,
-                "ranked": self.ranked.as_json(), "bib_order": self.bib_order.as_json()}
+                "ranked": self.ranked.as_json(), "bib_order": self.bib_order.as_json(),
+                "random_order": self.random_order.as_json()}
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -158,10 +175,11 @@ def typed_prefix(entry, mode: str) -> str:
     return "".join(word.split())[:3]
 
 
-def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict,
-                      typed: str | None = None) -> tuple[list[Example], int]:
+def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict, typed: str | None = None,
+                      mode: str = "default") -> tuple[list[Example], int]:
     """The resolvable citations of one file as examples, and how many unresolvable ones were skipped. With
-    ``typed`` (see TYPED_MODES), the braces hold what the writer typed for the first cited key."""
+    ``typed`` (see TYPED_MODES), the braces hold what the writer typed for the (first) key to find. ``mode``
+    ``add-one``: one example per key of each multi-key command, that key removed and the others kept."""
     examples, unresolved = [], 0
     for cmd in cited_commands(text, matcher):
         if cmd.name in _NOT_IN_TEXT or not cmd.groups or not all(g.closed for g in cmd.groups):
@@ -171,6 +189,18 @@ def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict,
             continue
         if not all(k in defined for k in keys):
             unresolved += 1
+            continue
+        line = text.count("\n", 0, cmd.start)
+        if mode == "add-one":
+            if len(keys) < 2:
+                continue
+            g = cmd.groups[0]
+            for i, key in enumerate(keys):
+                before, after = ",".join(keys[:i]), ",".join(keys[i + 1:])
+                head = text[:g.start] + before + ("," if before else "")
+                prefix = typed_prefix(defined[key], typed) if typed else ""
+                tail = ("," if after else "") + after + text[g.end:]
+                examples.append(Example(path, line, (key,), head + prefix + tail, len(head) + len(prefix)))
             continue
         pieces, last = [], 0
         for g in cmd.groups:
@@ -183,65 +213,118 @@ def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict,
             prefix = typed_prefix(defined[keys[0]], typed)
             emptied = emptied[:offset] + prefix + emptied[offset:]
             offset += len(prefix)
-        examples.append(Example(path, text.count("\n", 0, cmd.start), keys, emptied, offset))
+        examples.append(Example(path, line, keys, emptied, offset))
     return examples, unresolved
+
+
+def bibliography_lines(text: str) -> str:
+    """The lines of ``text`` that name the bibliography (kept in a first draft)."""
+    return "\n".join(m.group(0) for m in _BIB_LINE_RE.finditer(text))
+
+
+def _stem(path: str) -> str:
+    return os.path.splitext(os.path.basename(path.strip()))[0]
+
+
+def as_drafted(ex: Example, tex_files: list[str], texts: dict[str, str]) -> Example:
+    """``ex`` in a first draft: its file cut after the citing paragraph; each file including it (up the include
+    chain) cut after that include; files later in the document reduced to their bibliography lines; files
+    earlier kept. ``texts`` holds the project's texts (``tex_files`` in include order)."""
+    end = paragraph_span(ex.text, ex.offset)[1]
+    others: dict[str, str] = {}
+    chain = [ex.path]  # the example's file, then the file including it, and so on up to the root
+    for f in reversed(tex_files[:tex_files.index(ex.path)] if ex.path in tex_files else []):
+        if any(_stem(m.group("name")) == _stem(chain[-1]) for m in _INCLUDE_NAME_RE.finditer(texts.get(f, ""))):
+            chain.append(f)
+    position = {f: i for i, f in enumerate(tex_files)}
+    here = position.get(ex.path, len(tex_files))
+    for f in tex_files:
+        text = texts.get(f, "")
+        if f == ex.path:
+            continue
+        if f in chain:
+            i = chain.index(f)
+            cut = max((m.end() for m in _INCLUDE_NAME_RE.finditer(text) if _stem(m.group("name")) == _stem(chain[i - 1])),
+                      default=len(text))
+            others[f] = text[:cut] + "\n" + bibliography_lines(text[cut:])
+        elif position[f] > here:
+            others[f] = bibliography_lines(text)
+    return Example(ex.path, ex.line, ex.keys, ex.text[:end] + "\n" + bibliography_lines(ex.text[end:]), ex.offset,
+                   others)
 
 
 # -- ranking ----------------------------------------------------------------------------------------------
 
-class _OneFileOverride(Sources):
-    """The disk, except the file being evaluated: its text with the citation emptied."""
+class ExampleSources(Sources):
+    """The disk, except the files of the example being ranked: its text with the citation emptied (and, in
+    writing mode, the other files as drafted)."""
 
     def __init__(self) -> None:
-        self.path = ""
-        self.text = ""
+        self.texts: dict[str, str] = {}
+
+    def show(self, ex: Example | None) -> None:
+        self.texts = {} if ex is None else {**ex.others, ex.path: ex.text}
 
     def stamp(self, path: str):
-        return ("example", id(self.text)) if path == self.path else super().stamp(path)
+        text = self.texts.get(path)
+        return ("example", id(text)) if text is not None else super().stamp(path)
 
     def read(self, path: str) -> str | None:
-        return self.text if path == self.path else super().read(path)
+        text = self.texts.get(path)
+        return text if text is not None else super().read(path)
 
 
-def evaluation_engine(settings, query_view: str = "default") -> tuple[Engine, _OneFileOverride]:
-    """One engine for a whole run (models load once), reading the example being ranked instead of its file."""
-    read = _OneFileOverride()
+def evaluation_engine(settings, query_view: str = "default") -> tuple[Engine, ExampleSources]:
+    """One engine for a whole run (models load once), reading the example being ranked instead of its files."""
+    read = ExampleSources()
     return Engine(settings, read, query_view=query_view), read
 
 
-def evaluate_project(engine: Engine, read: _OneFileOverride, folder: str, root: str,
-                     progress: Callable[[int, int], None] | None = None, typed: str | None = None) -> ProjectReport:
-    """Rank every resolvable citation of one project (its index is built once)."""
+def project_examples(engine: Engine, read: ExampleSources, folder: str, root: str, typed: str | None = None,
+                     mode: str = "default") -> tuple[ProjectReport, list[Example]]:
+    """Open one project in ``engine`` and list its examples (the report holds what was skipped)."""
     name = os.path.basename(os.path.normpath(folder))
     # As for a user whose BIBINPUTS names the project folder: some repos keep the .bib beside, not below, the root.
     env = dict(os.environ)
     env["BIBINPUTS"] = os.pathsep.join(x for x in (folder, env.get("BIBINPUTS", "")) if x)
-    read.path = ""
+    read.show(None)
     engine.open_workspace(folder, env)
     project = engine.project(root)
     corpus = engine.corpus(root)
     report = ProjectReport(name, root, list(project.bib_files), len(corpus))
-    bib_order = {e.key: i for i, e in enumerate(corpus.entries, 1)}
     examples: list[Example] = []
+    texts = {tex: read_disk(tex) or "" for tex in project.tex_files}
     for tex in project.tex_files:
-        text = read_disk(tex)
-        if text is None:
-            continue
-        found, unresolved = citation_examples(tex, text, engine.matcher, corpus.by_key, typed)
-        examples += found
+        found, unresolved = citation_examples(tex, texts[tex], engine.matcher, corpus.by_key, typed,
+                                              "add-one" if mode == "add-one" else "default")
+        examples += [as_drafted(ex, project.tex_files, texts) for ex in found] if mode == "writing" else found
         report.unresolved += unresolved
+    engine.wait_embeddings(corpus)
+    return report, examples
+
+
+def evaluate_project(engine: Engine, read: ExampleSources, folder: str, root: str,
+                     progress: Callable[[int, int], None] | None = None, typed: str | None = None,
+                     mode: str = "default") -> ProjectReport:
+    """Rank every example of one project (its index is built once)."""
+    report, examples = project_examples(engine, read, folder, root, typed, mode)
+    corpus = engine.corpus(root)
+    bib_order = {e.key: i for i, e in enumerate(corpus.entries, 1)}
+    shuffle = random.Random(report.name)
     for i, ex in enumerate(examples):
-        read.path, read.text = ex.path, ex.text
+        read.show(ex)
         started = time.perf_counter()
         result = engine.suggest(ex.path, ex.text, ex.offset)
         elapsed = (time.perf_counter() - started) * 1000.0
         keys = [] if result is None else [s.entry.key for s in result.suggestions]
         report.ranked.add(best_rank(keys, ex.keys), elapsed)
         report.bib_order.add(min(bib_order[k] for k in ex.keys))
+        report.random_order.add(best_rank(shuffle.sample(list(bib_order), len(bib_order)), ex.keys))
         if result is not None and result.fallback_message:
             report.error = result.fallback_message
         if progress:
             progress(i + 1, len(examples))
+    read.show(None)
     return report
 
 
@@ -273,22 +356,26 @@ class Progress:
         return update
 
 
-def _row(name: str, m: Metrics, latency: bool = True) -> str:
+def _row(name: str, m: Metrics, entries: str = "", latency: bool = True) -> str:
     lat = (f"{percentile(m.latencies_ms, 50):.1f} | {percentile(m.latencies_ms, 95):.1f}"
            if latency and m.latencies_ms else "– | –")
-    return (f"| {name} | {len(m.ranks)} | {m.recall(1):.3f} | {m.recall(5):.3f} | {m.recall(10):.3f} | "
+    return (f"| {name} | {entries} | {len(m.ranks)} | {m.recall(1):.3f} | {m.recall(5):.3f} | {m.recall(10):.3f} | "
             f"{m.mrr:.3f} | {lat} |")
 
 
-def markdown_table(reports: Sequence[ProjectReport], overall: Metrics, floor: Metrics, label: str) -> str:
-    """Per-project rows, the overall row, the bib-order floor, and the projects without resolvable citations."""
-    lines = ["| project | examples | R@1 | R@5 | R@10 | MRR | p50 ms | p95 ms |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+def markdown_table(reports: Sequence[ProjectReport], overall: Metrics, floor: Metrics, label: str,
+                   random_floor: Metrics | None = None) -> str:
+    """Per-project rows (with the candidate pool: the bib's entries), the overall row, the bib-order and
+    random-order floors, and the projects without resolvable citations."""
+    lines = ["| project | entries | examples | R@1 | R@5 | R@10 | MRR | p50 ms | p95 ms |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in reports:
         if r.ranked.ranks:
-            lines.append(_row(r.name, r.ranked))
+            lines.append(_row(r.name, r.ranked, str(r.entries)))
     lines.append(_row(f"**overall ({label})**", overall))
     lines.append(_row("bib order (floor)", floor, latency=False))
+    if random_floor is not None:
+        lines.append(_row("random order (floor)", random_floor, latency=False))
     skipped = sum(r.unresolved for r in reports)
     notes = [f"Unresolvable citations skipped (not counted as misses): {skipped}"
              + (" (" + ", ".join(f"{r.name}: {r.unresolved}" for r in reports if r.unresolved) + ")" if skipped else "") + "."]
@@ -299,7 +386,7 @@ def markdown_table(reports: Sequence[ProjectReport], overall: Metrics, floor: Me
 
 
 def run_eval(paths: Sequence[str], settings, query_view: str = "default", stream=sys.stderr,
-             typed: str | None = None) -> dict:
+             typed: str | None = None, mode: str = "default") -> dict:
     """Evaluate every project under ``paths`` with one engine; returns the machine-readable report."""
     projects: list[tuple[str, str]] = []
     for p in paths:
@@ -313,16 +400,17 @@ def run_eval(paths: Sequence[str], settings, query_view: str = "default", stream
         for i, (folder, root) in enumerate(projects, 1):
             try:
                 report = evaluate_project(engine, read, folder, root,
-                                          progress.start(os.path.basename(folder), i, len(projects)), typed)
+                                          progress.start(os.path.basename(folder), i, len(projects)), typed, mode)
             except Exception as err:  # one broken project must not end the run
                 report = ProjectReport(os.path.basename(folder), root, [], 0, error=f"{type(err).__name__}: {err}")
             reports.append(report)
         label = engine.describe()
     finally:
         engine.close()
-    overall, floor = Metrics(), Metrics()
+    overall, floor, random_floor = Metrics(), Metrics(), Metrics()
     for r in reports:
         overall.extend(r.ranked)
         floor.extend(r.bib_order)
-    return {"reports": reports, "overall": overall, "floor": floor, "projects_found": len(projects),
-            "ranking": label}
+        random_floor.extend(r.random_order)
+    return {"reports": reports, "overall": overall, "floor": floor, "random": random_floor,
+            "projects_found": len(projects), "ranking": label}

@@ -55,10 +55,10 @@ def entry_markdown(entry: Entry, why: str | None = None, abstract_limit: int | N
     return "  \n".join(lines).replace("  \n  \n", "\n\n")
 
 
-def why_text(stage: str, score: float, recall_score: float, rank: int) -> str:
-    """One line on why an item ranked where it did."""
-    if stage == "bm25":
-        return f"Rank {rank}: BM25 score {score:.2f} for this paragraph."
-    if stage == "hybrid":
-        return f"Rank {rank}: hybrid score {score:.2f} (BM25 + MiniLM) for this paragraph."
-    return f"Rank {rank}: {stage} score {score:.3f} (BM25 {recall_score:.2f})."
+def why_text(ranking: str, relevance: int, reasons: tuple[str, ...], rank: int,
+             reranker_score: float | None = None) -> str:
+    """Why an item ranked where it did: 'Rank 1 · relevance 100/100 · reranker score 0.93 — cited together with
+    smith2020; title matches 'distillation' (BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http))'."""
+    scored = f" · reranker score {reranker_score:.2f}" if reranker_score is not None else ""
+    because = f" — {'; '.join(reasons)}" if reasons else ""
+    return f"Rank {rank} · relevance {relevance}/100{scored}{because} ({ranking})."

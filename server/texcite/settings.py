@@ -58,6 +58,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("reranker.instruction", str, DEFAULT_INSTRUCTION, "Instruction given to the Qwen3 reranker."),
     Setting("reranker.maxLength", int, 8192, "Token budget of one query/document pair (the body is truncated).",
             minimum=256, maximum=131072),
+    Setting("reranker.weight", float, 1.0,
+            "Weight of the neural reranker's score (z-normalised over the candidates it scores) added to the fused "
+            "score; 0 ignores it. The reranker is one more signal, not the judge.", minimum=0.0, maximum=100.0),
     Setting("reranker.topK", int, 30, "Recall candidates the neural reranker rescores.", minimum=1, maximum=1000),
     Setting("reranker.batchSize", int, 8, "Pairs per forward pass for the transformers backend.", minimum=1, maximum=512),
     Setting("reranker.device", str, "auto", "Device for the transformers backend.", enum=("auto", "cpu", "cuda")),
@@ -130,6 +133,7 @@ class Reranker:
     api_key: str = field(default="", repr=False)
     instruction: str = DEFAULT_INSTRUCTION
     max_length: int = 8192
+    weight: float = field(default=1.0, compare=False)
     top_k: int = field(default=30, compare=False)
     batch_size: int = 8
     device: str = "auto"

@@ -1,5 +1,6 @@
-"""`texcite suggest --json --reranker transformers` scores are the published Qwen3-Reranker formula, recomputed
-here from the reported `query` and `document` strings alone (prompt written out literally, not via texcite)."""
+"""`texcite suggest --json --reranker transformers`: the reranker's scores are the published Qwen3-Reranker formula,
+recomputed here from the reported `query` and `document` strings alone (prompt written out literally, not via
+texcite), and they join the fused score (weight `reranker.weight`) instead of replacing it."""
 
 from __future__ import annotations
 
@@ -40,6 +41,6 @@ def test_cli_scores_follow_the_formula(tiny_model_dir):
         with torch.no_grad():
             logits = model(input_ids=ids).logits[0, -1]
         want = torch.softmax(torch.stack([logits[no], logits[yes]]), dim=0)[1].item()
-        assert s["score"] == pytest.approx(want, abs=1e-5), s["key"]
+        assert s["reranker_score"] == pytest.approx(want, abs=1e-5), s["key"]
     scores = [s["score"] for s in out["suggestions"]]
     assert scores == sorted(scores, reverse=True)

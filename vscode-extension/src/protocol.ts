@@ -27,6 +27,10 @@ export interface Suggestion {
   key: string;
   rank: number;
   score: number;
+  /** 0-100 within this list: how likely this is the cited work relative to the best (which is 100). */
+  relevance: number;
+  /** Why it ranked, in words: "cited 4× in this project", "title matches 'distillation'". */
+  reasons: string[];
   title: string;
   authors: string;
   year: string | number | null;

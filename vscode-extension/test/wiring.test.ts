@@ -73,8 +73,8 @@ test('starts the server, shows its status, sends settings and inserts a picked k
   assert.deepEqual(
     qp.items.map((i: { label: string; description: string; detail: string }) => [i.label, i.description, i.detail]),
     [
-      ['Attention Is All You Need', 'vaswani2017', 'Vaswani et al. · 2017 · NeurIPS'],
-      ['Neural Machine Translation', 'bahdanau2015', 'Bahdanau · 2015 · ICLR'],
+      ['Attention Is All You Need', 'vaswani2017 · 100', 'Vaswani et al. · 2017 · NeurIPS — cited together with bahdanau2015'],
+      ['Neural Machine Translation', 'bahdanau2015 · 72', 'Bahdanau · 2015 · ICLR'],
     ],
   );
   assert.equal(edits.length, 1);

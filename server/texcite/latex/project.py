@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 
 from texcite.files import Sources
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.facts import FileFacts, KeyCite, scan_file, update_facts
+from texcite.latex.facts import FileFacts, scan_file, update_facts
 
 # The facts of a file by path (None: no such file or unreadable).
 FactsOf = Callable[[str], "FileFacts | None"]
@@ -210,17 +210,22 @@ class FactsCache:
         self.updates = 0  # small edits applied in place (only the changed lines scanned)
 
     def facts(self, path: str) -> FileFacts | None:
+        found = self.text_and_facts(path)
+        return None if found is None else found[1]
+
+    def text_and_facts(self, path: str) -> tuple[str, FileFacts] | None:
+        """The current text of ``path`` and its facts; None when the file cannot be read."""
         stamp = self.sources.stamp(path)
         if stamp is None:
             return None
         with self._lock:
             cached = self._facts.get(path)
         if cached is not None and cached[0] == stamp:
-            return cached[2]
+            return cached[1], cached[2]
         text = self.sources.read(path)
         if text is None:
             return None
-        return self._scan(path, stamp, text)
+        return text, self._scan(path, stamp, text)
 
     def facts_for_text(self, path: str, text: str) -> FileFacts:
         """The facts of ``text``, the current text of ``path``: cached when that very text was scanned."""
@@ -281,13 +286,3 @@ class ProjectIndex:
         with self._lock:
             self._projects[path] = (project, self._shape(project))
         return project
-
-    def citations(self, path: str) -> dict[str, list[tuple[str, KeyCite]]]:
-        """Every use of every key in ``path``'s project, across all its files: key -> [(file, use)] (the use says
-        where and in which section), files in include order. Read from the files' facts: nothing is re-scanned."""
-        out: dict[str, list[tuple[str, KeyCite]]] = {}
-        for tex in self.project(path).tex_files:
-            facts = self.files.facts(tex)
-            for use in facts.cites if facts is not None else ():
-                out.setdefault(use.key, []).append((tex, use))
-        return out

@@ -88,7 +88,8 @@ def completion_list(result: Result, positions: Positions, limit: int) -> lsp.Com
             kind=lsp.CompletionItemKind.Reference,
             detail=detail(e),
             documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
-                                            value=entry_markdown(e, why_text(s.stage, s.score, s.recall_score, s.rank))),
+                                            value=entry_markdown(e, why_text(result.ranking, s.relevance, s.reasons, s.rank,
+                                                                             s.rerank_score))),
             sort_text=f"{s.rank:06d}",
             # With text typed, the server has filtered: every item gets exactly that text, so no client filter drops
             # or re-scores it. With none, the words a first typed letter may start, for the moment before we re-ask.
@@ -102,8 +103,8 @@ def completion_list(result: Result, positions: Positions, limit: int) -> lsp.Com
 def suggestion_json(s: Suggestion) -> dict[str, Any]:
     """One suggestion of a `texcite/suggest` answer (the extension's protocol.ts ``Suggestion``)."""
     e = s.entry
-    return {"key": e.key, "rank": s.rank, "score": s.score, "title": e.title, "authors": ", ".join(e.authors),
-            "year": e.year, "venue": e.venue}
+    return {"key": e.key, "rank": s.rank, "score": s.score, "relevance": s.relevance, "reasons": list(s.reasons),
+            "title": e.title, "authors": ", ".join(e.authors), "year": e.year, "venue": e.venue}
 
 
 @dataclass

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+import numpy as np
+
 from texcite.bib.model import BibFile, Diagnostic, Entry, merge_entries
 from texcite.retrieval.bm25 import Bm25Index
+from texcite.retrieval.signals import entry_signals, name_index
 from texcite.retrieval.typed import TypedIndex
 from texcite.runtime import settle_heap
 
@@ -62,6 +65,21 @@ class Corpus:
     def typed(self) -> TypedIndex:
         """The entries' folded words, for matching what the writer types inside the braces."""
         return TypedIndex(self.entries)
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Row of each key in ``entries``."""
+        return {e.key: i for i, e in enumerate(self.entries)}
+
+    @cached_property
+    def entry_signals(self) -> dict[str, np.ndarray]:
+        """The signals of the entries themselves (``retrieval.signals.entry_signals``), computed once."""
+        return entry_signals(self.entries)
+
+    @cached_property
+    def names(self) -> tuple[dict, dict]:
+        """Surnames and years of the entries, for the mentions in a citing sentence (``signals.name_index``)."""
+        return name_index(self.entries)
 
     @property
     def signature(self) -> tuple[tuple[str, str], ...]:

@@ -1,0 +1,86 @@
+"""Why an entry ranked where it did, in words a writer reads: the signals that lifted it most above an average
+entry of the bib ("cited 4× in this section", "title matches 'distillation'"), strongest first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping
+
+from texcite.bib.model import Entry
+from texcite.retrieval.bm25 import tokenize
+
+if TYPE_CHECKING:
+    from texcite.retrieval.evidence import KeyEvidence
+
+MAX_REASONS = 3
+MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
+
+# Signals that tell one thing to a person: their contributions are summed under one phrase.
+_GROUPS = {"bm25_sent": "words", "bm25_para": "words", "bm25_near": "words", "bm25_sect": "section words",
+           "dense_doc": "meaning", "dense_title": "meaning", "uses": "uses", "section_uses": "section_uses",
+           "nearness": "nearness", "cocited": "cocited", "context": "context", "bib_next": "bib_next",
+           "bib_anchor": "bib_anchor", "author_named": "author_named", "year_named": "year_named",
+           "uncited": "uncited", "file_uses": "uses", "year": "", "has_abstract": "", "reranker": "reranker"}
+
+
+def _quoted(words) -> str:
+    return ", ".join(f"'{w}'" for w in words)
+
+
+def matched_words(entry: Entry, query_words: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    """('title' | 'abstract' | '', the query's words found there); ``query_words`` maps token -> word as written."""
+    for field, text in (("title", entry.title), ("abstract", " ".join((entry.abstract, entry.keywords)))):
+        found = [query_words[t] for t in dict.fromkeys(tokenize(text)) if t in query_words]
+        if found:
+            return field, tuple(found[:3])
+    return "", ()
+
+
+def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvidence | None,
+            query_words: Mapping[str, str], section: str = "", reranker: str = "") -> tuple[str, ...]:
+    """Up to MAX_REASONS phrases for the signals that lifted ``entry`` most."""
+    lifted: dict[str, float] = {}
+    for name, value in contributions.items():
+        group = _GROUPS.get(name, "")
+        if group:
+            lifted[group] = lifted.get(group, 0.0) + value
+    key = entry.key
+    out = []
+    for group, value in sorted(lifted.items(), key=lambda gv: -gv[1]):
+        if value < MIN_LIFT or len(out) == MAX_REASONS:
+            break
+        phrase = ""
+        if group == "words":
+            field, words = matched_words(entry, query_words)
+            phrase = f"{field} matches {_quoted(words)}" if words else "shares words with the paragraph"
+        elif group == "section words" and section:
+            phrase = f"matches the section title '{section}'"
+        elif group == "meaning":
+            phrase = "close in meaning to the citing sentence"
+        elif evidence is not None and group == "uses" and evidence.uses.get(key):
+            here, anywhere = evidence.file_uses.get(key, 0), evidence.uses[key]
+            phrase = (f"cited {here}× in this file" + (f", {anywhere}× in the project" if anywhere > here else "")
+                      if here else f"cited {anywhere}× in the project")
+        elif evidence is not None and group == "uncited" and not evidence.uses.get(key):
+            phrase = "not cited anywhere else yet"
+        elif evidence is not None and group == "section_uses" and evidence.section_uses.get(key):
+            where = f"'{section}'" if section else "this section"
+            phrase = f"cited {evidence.section_uses[key]}× in {where}"
+        elif evidence is not None and group == "nearness" and evidence.nearness.get(key):
+            phrase = "cited in the paragraphs nearby"
+        elif evidence is not None and group == "cocited" and evidence.cocited_with.get(key):
+            phrase = f"cited together with {evidence.cocited_with[key]}"
+        elif evidence is not None and group == "context" and evidence.context_words.get(key):
+            phrase = f"cited elsewhere after {_quoted(evidence.context_words[key])}"
+        elif evidence is not None and group == "bib_next" and evidence.previous:
+            phrase = f"follows {evidence.previous} in the bib"
+        elif group == "bib_anchor":
+            phrase = "next to the keys cited here in the bib"
+        elif group == "author_named" and entry.surnames:
+            phrase = f"the sentence names {entry.surnames[0]}"
+        elif group == "year_named" and entry.year:
+            phrase = f"the sentence names {entry.year}"
+        elif group == "reranker" and reranker:
+            phrase = f"{reranker} rates it highly"
+        if phrase and phrase not in out:
+            out.append(phrase)
+    return tuple(out)

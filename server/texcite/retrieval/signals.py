@@ -1,0 +1,126 @@
+"""The signals a ranking weighs, one value per corpus entry each: BM25 over views of the query, MiniLM similarity,
+the project's citation evidence (``retrieval.evidence``) and features of the entry itself. ``retrieval.fusion``
+turns them into one score; every signal here is already on a comparable scale (z-scores, log counts, 0..1).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Mapping
+
+import numpy as np
+
+from texcite.bib.model import Entry
+from texcite.retrieval.typed import fold
+
+if TYPE_CHECKING:
+    from texcite.retrieval.corpus import Corpus
+    from texcite.retrieval.evidence import KeyEvidence
+
+BM25_VIEWS = {"bm25_sent": "sent", "bm25_para": "para", "bm25_near": "near", "bm25_sect": "sect", "bm25_nbr": "nbr"}
+DENSE = ("dense_doc", "dense_title", "dense_sent_doc", "dense_sent_title")
+EVIDENCE = ("uses", "uncited", "file_uses", "section_uses", "nearness", "cocited", "context", "bib_next", "bib_anchor")
+MENTION = ("author_named", "year_named")
+ENTRY = ("has_abstract", "year")
+ALL = tuple(BM25_VIEWS) + DENSE + EVIDENCE + MENTION + ENTRY
+BIB_NEXT_SPAN = 3.0  # entries this far after the previously cited one in the bib weigh 1/e of the next one
+
+
+def znorm(scores: np.ndarray) -> np.ndarray:
+    """Scores minus their mean over the corpus, over their standard deviation (along the last axis)."""
+    mu = scores.mean(axis=-1, keepdims=True)
+    sd = scores.std(axis=-1, keepdims=True)
+    return ((scores - mu) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
+
+
+def text_signals(corpus: Corpus, views: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """BM25 of each query view (z-scores over the corpus; an empty view scores 0 everywhere)."""
+    out = {}
+    for name, view in BM25_VIEWS.items():
+        text = views.get(view, "")
+        out[name] = znorm(corpus.bm25.scores(text)) if text.strip() else np.zeros(len(corpus), np.float32)
+    return out
+
+
+def dense_signals(by_view: Mapping[str, np.ndarray], prefix: str = "dense") -> dict[str, np.ndarray]:
+    """MiniLM cosine similarity of the query with each entry's document and title (z-scores over the corpus)."""
+    doc = by_view["doc"]
+    return {f"{prefix}_doc": znorm(doc), f"{prefix}_title": znorm(by_view.get("title", doc))}
+
+
+def evidence_signals(corpus: Corpus, evidence: KeyEvidence) -> dict[str, np.ndarray]:
+    """The evidence as per-entry arrays: log(1 + count) for counts, the context overlap (0..1) as it is, and how
+    closely the entry follows the previously cited one in the bib (bibs often grow in citing order)."""
+    n = len(corpus)
+    position = corpus.position
+    out = {}
+    for name, values, log in (("uses", evidence.uses, True), ("file_uses", evidence.file_uses, True),
+                              ("section_uses", evidence.section_uses, True),
+                              ("nearness", evidence.nearness, True), ("cocited", evidence.cocited, True),
+                              ("context", evidence.context, False)):
+        arr = np.zeros(n, np.float32)
+        for key, v in values.items():
+            row = position.get(key)
+            if row is not None:
+                arr[row] = v
+        out[name] = np.log1p(arr) if log else arr
+    bib_next = np.zeros(n, np.float32)
+    previous = position.get(evidence.previous) if evidence.previous is not None else None
+    if previous is not None:
+        after = np.arange(n, dtype=np.float32) - previous
+        bib_next = ((after > 0) * np.exp(-np.abs(after - 1) / BIB_NEXT_SPAN)).astype(np.float32)
+    out["bib_next"] = bib_next
+    out["uncited"] = (out["uses"] == 0).astype(np.float32)
+    rows = np.arange(n, dtype=np.float32)
+    bib_anchor = np.zeros(n, np.float32)
+    for key in evidence.anchors:
+        row = position.get(key)
+        if row is not None:
+            bib_anchor += np.exp(-np.abs(rows - row) / BIB_NEXT_SPAN)
+            bib_anchor[row] -= 1.0
+    out["bib_anchor"] = bib_anchor
+    return out
+
+
+_CAPITALISED_RE = re.compile(r"\b[A-ZÀ-Þ][\w'’-]+")
+_YEAR_RE = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+
+
+def name_index(entries: list[Entry]) -> tuple[dict[str, list[tuple[int, float]]], dict[str, list[int]]]:
+    """Folded surname -> [(row, 1 for the first author else 0.5)], and year -> rows."""
+    names: dict[str, list[tuple[int, float]]] = {}
+    years: dict[str, list[int]] = {}
+    for row, e in enumerate(entries):
+        for i, surname in enumerate(e.surnames[:4]):
+            for part in fold(surname).split():
+                if len(part) > 2:
+                    names.setdefault(part, []).append((row, 1.0 if i == 0 else 0.5))
+        if e.year:
+            years.setdefault(e.year, []).append(row)
+    return names, years
+
+
+def mention_signals(corpus: Corpus, sentence: str) -> dict[str, np.ndarray]:
+    """Does the citing sentence name the entry's author (1: the first author, 0.5: another) or its year?"""
+    names, years = corpus.names
+    author = np.zeros(len(corpus), np.float32)
+    year = np.zeros(len(corpus), np.float32)
+    for word in {fold(m.group(0)) for m in _CAPITALISED_RE.finditer(sentence)}:
+        for part in word.split():
+            for row, w in names.get(part, ()):
+                author[row] = max(author[row], w)
+    for y in set(_YEAR_RE.findall(sentence)):
+        year[years.get(y, [])] = 1.0
+    return {"author_named": author, "year_named": year}
+
+
+def entry_signals(entries: list[Entry]) -> dict[str, np.ndarray]:
+    """Has the entry an abstract (0/1); its year as a z-score within the bib (no year: the bib's median)."""
+    years = np.array([float(e.year[:4]) if e.year[:4].isdigit() else np.nan for e in entries], dtype=np.float32)
+    if np.isfinite(years).any():
+        years = np.where(np.isfinite(years), years, np.nanmedian(years))
+        year = znorm(years) if len(years) else years
+    else:
+        year = np.zeros(len(entries), np.float32)
+    return {"has_abstract": np.array([1.0 if e.abstract else 0.0 for e in entries], dtype=np.float32),
+            "year": year.astype(np.float32)}

@@ -1,0 +1,184 @@
+"""The page's handle on the one pipeline: an ``Engine`` per ranking stage — BM25, the hybrid, the configured neural
+reranker — built once for the app's life (a model loads once), sharing one view of the files
+(``sources.ProjectSources``), used by one request at a time; an evaluation borrows them.
+
+A request is a ``Spot`` (a text, a cursor in a citation's key list, the project file the text is) and a
+bibliography: the project's own, or one uploaded ``.bib`` instead (then the text is ranked in a private empty
+folder, so only the upload is indexed). Each stage's engine answers through ``Engine.suggest``, exactly as the CLI.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+from texcite.bib.model import Diagnostic
+from texcite.engine import Engine, Result
+from texcite.latex.cite import CiteMatcher
+from texcite.latex.scan import keys_in
+from texcite.rerank.factory import resolve_backend
+from texcite.settings import Settings
+from texcite.web.safety import outside
+
+if TYPE_CHECKING:
+    from texcite.evaluation import ExampleSources
+
+MARKER = "[CITATION]"
+PASTED = "(pasted text).tex"  # the name a pasted paragraph is ranked under (never read from disk)
+
+
+def stage_settings(settings: Settings) -> dict[str, Settings]:
+    """The settings of each stage the configuration has, in pipeline order: BM25 alone; the hybrid when recall is
+    hybrid; the configured neural reranker when there is one (the last is what the server ranks with)."""
+    stages = {"bm25": settings.replace(recall_mode="bm25", reranker_backend="none")}
+    if settings.recall.mode == "hybrid":
+        stages["hybrid"] = settings.replace(reranker_backend="none")
+    if resolve_backend(settings) != "none":
+        stages["reranker"] = settings
+    return stages
+
+
+@dataclass(frozen=True)
+class Spot:
+    """Where to rank: the text, the cursor inside a citation's key list, the project file the text is (None:
+    pasted text) and the keys the citation held before it was emptied (to mark them in the results)."""
+
+    text: str
+    offset: int
+    file: str | None = None
+    cited: tuple[str, ...] = ()
+
+
+def make_spot(text: str, cursor: int, file: str | None, as_if_empty: bool, matcher: CiteMatcher) -> Spot | None:
+    """The spot for a text: its first ``[CITATION]`` marker (which becomes ``\\cite{}``), else the cursor (a
+    character offset, -1 for none). With ``as_if_empty`` a citation's keys are removed from the key list under the
+    cursor, so the ranking is the one its author saw before choosing them. None: no marker and no cursor."""
+    if MARKER in text:
+        at = text.index(MARKER)
+        return Spot(text[:at] + "\\cite{}" + text[at + len(MARKER):], at + len("\\cite{"), file)
+    if not 0 <= cursor <= len(text):
+        return None
+    context = matcher.context_at(text, cursor)
+    if not as_if_empty or context is None or context.group is None:
+        return Spot(text, cursor, file)
+    group = context.group
+    cited = tuple(m.group(0) for m in keys_in(text, group.start, group.end))
+    return Spot(text[:group.start] + text[group.end:], group.start, file, cited)
+
+
+@dataclass
+class Ranked:
+    """One stage's answer: what ranked, the engine's result (None: the spot is not in a key list), how many
+    entries were ranked and the bibliographies' problems as lines for people."""
+
+    stage: str
+    label: str
+    result: Result | None
+    entries: int
+    bib_names: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+class Rankers:
+    """The stages' engines over one project folder (or none), reading .tex text from ``sources`` (whose ``texts``
+    the page sets to the document it ranks). ``rank``, ``rerank`` and ``borrowed`` hold a lock, since one engine
+    serves one request at a time. ``close`` stops their model workers."""
+
+    def __init__(self, project: str | None, settings: Settings, sources: "ExampleSources") -> None:
+        self.project = project
+        self.settings = settings
+        self.matcher = CiteMatcher(settings.cite_commands)
+        self.sources = sources
+        self._scratch = tempfile.TemporaryDirectory(prefix="texcite-web-")
+        self.stage_settings = stage_settings(settings)
+        self.engines = {name: Engine(s, sources, workspace=project or self._scratch.name, env=self._env(None))
+                        for name, s in self.stage_settings.items()}
+        self._scope: dict[str, tuple | None] = {name: (project or self._scratch.name, None) for name in self.engines}
+        self._lock = threading.Lock()
+
+    @property
+    def configured(self) -> str:
+        """The stage the server would rank with (the last of the pipeline)."""
+        return list(self.engines)[-1]
+
+    def label(self, stage: str) -> str:
+        return self.engines[stage].describe()
+
+    def warm(self) -> None:
+        """Start loading the models now, in the background."""
+        for engine in self.engines.values():
+            engine.warm()
+
+    def close(self) -> None:
+        for engine in self.engines.values():
+            engine.close()
+        self._scratch.cleanup()
+
+    # -- ranking ---------------------------------------------------------------------------------------------------
+    def rank(self, spot: Spot, upload: str | None, stages: Sequence[str] | None = None) -> list[Ranked]:
+        """Each stage's ranking of ``spot`` against the project's bibliographies, or ``upload`` instead."""
+        with self._lock:
+            return [self._rank(stage, spot, upload) for stage in (stages or [self.configured])]
+
+    @contextmanager
+    def borrowed(self) -> Iterator[dict[str, Engine]]:
+        """The engines, for a caller that points them elsewhere (an evaluation) while no request runs; the next
+        request points them back at the page's project."""
+        with self._lock:
+            try:
+                yield self.engines
+            finally:
+                self._scope = dict.fromkeys(self.engines)
+
+    def rerank(self, query: str, documents: Sequence[str], instruction: str | None = None) -> tuple[list[float], str]:
+        """Scores of free-text candidates by the configured ranker, and what ranked them. ``instruction``: one for
+        the neural reranker other than the configured one (None: the configured one)."""
+        with self._lock:
+            engine = self.engines[self.configured]
+            other = {} if instruction is None else {"instruction": instruction}
+            return list(engine.rank_documents(query, documents, **other)), engine.describe()
+
+    def _env(self, upload: str | None) -> dict[str, str]:
+        # A name a document gives is looked up beside it and at the top of the project folder (as `texcite eval`
+        # does), never in the process's BIBINPUTS; an uploaded .bib is ranked alone.
+        return {"BIBINPUTS": self.project} if self.project and upload is None else {}
+
+    def _use(self, stage: str, upload: str | None) -> str:
+        """Point the stage's engine at the project, or at the private folder with ``upload``; its workspace."""
+        workspace = self.project if self.project and upload is None else self._scratch.name
+        if self._scope[stage] != (workspace, upload):
+            engine = self.engines[stage]
+            engine.open_workspace(workspace, self._env(upload))
+            engine.configure(self.stage_settings[stage].replace(bib_files=(upload,) if upload else ()))
+            self._scope[stage] = (workspace, upload)
+        return workspace
+
+    def _rank(self, stage: str, spot: Spot, upload: str | None) -> Ranked:
+        engine = self.engines[stage]
+        workspace = self._use(stage, upload)
+        path = spot.file if spot.file and upload is None else os.path.join(workspace, PASTED)
+        self.sources.texts = {path: spot.text}
+        project = engine.project(path)
+        refused = outside(self.project, project.bib_files, [upload] if upload else [])
+        for bib in refused:
+            engine.store.set_buffer(bib, "")  # indexed as empty: never read from disk
+        result = engine.suggest(path, spot.text, spot.offset)
+        corpus = engine.corpus(path)
+        problems = [f"{self._shown(bib)}: outside the project folder; not read." for bib in refused]
+        if upload is None:
+            problems += [f"{self._shown(ref.source)}:{ref.line + 1}: bibliography '{ref.name}' not found."
+                         for ref in project.references if ref.path is None]
+        diagnostics: list[Diagnostic] = [d for f in corpus.files for d in f.diagnostics] + list(corpus.merge_problems)
+        problems += [f"{self._shown(d.path)}:{d.line + 1}: {d.message}" for d in diagnostics]
+        names = [self._shown(f.path) for f in corpus.files if f.path not in refused]
+        return Ranked(stage, engine.describe(), result, len(corpus), names, problems)
+
+    def _shown(self, path: str) -> str:
+        """A file as the page names it: relative to the project folder, else its base name (an upload)."""
+        if self.project and os.path.abspath(path).startswith(self.project.rstrip(os.sep) + os.sep):
+            return os.path.relpath(path, self.project).replace(os.sep, "/")
+        return os.path.basename(path)

@@ -1,0 +1,84 @@
+"""What the page may read: the files of the chosen project folder and the .bib files uploaded through it.
+
+A project path is judged by its real path (``..`` and symlinks resolved) against the folder's real path; an upload
+must be a ``.bib`` of at most ``MAX_UPLOAD_MB``; ``outside`` names the bibliographies a document points to outside
+the folder, which the page keeps the engines from reading (``sources.ProjectSources`` does the same for .tex files).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable
+
+MAX_UPLOAD_MB = 20
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB << 20
+MAX_LISTED = 2_000  # .tex files offered in the file list
+_SKIP_DIRS = {"node_modules", "__pycache__", "_minted"}  # and every hidden folder
+
+
+class Refused(ValueError):
+    """A path or an upload the page does not read; the message says why, for a person."""
+
+
+def is_inside(folder: str, path: str) -> bool:
+    """Does ``path``, with ``..`` and symlinks resolved, lie inside ``folder`` (resolved too)?"""
+    base = os.path.realpath(folder)
+    real = os.path.realpath(path)
+    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def tex_files(project: str | None) -> list[str]:
+    """The project's .tex files as sorted '/'-separated relative paths: hidden and tool folders skipped, symlinked
+    folders not entered, symlinks leading out of the folder left out."""
+    if project is None:
+        return []
+    out: list[str] = []
+    for folder, dirs, files in os.walk(project):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if name.lower().endswith(".tex") and is_inside(project, path) and os.path.isfile(path):
+                out.append(os.path.relpath(path, project).replace(os.sep, "/"))
+                if len(out) >= MAX_LISTED:
+                    return sorted(out)
+    return sorted(out)
+
+
+def project_file(project: str | None, name: str) -> str:
+    """The absolute path of the project's .tex file ``name`` (relative to the folder); Refused otherwise."""
+    if project is None:
+        raise Refused("There is no project folder (start `texcite web PROJECT_DIR`); paste a paragraph instead.")
+    name = name.strip()
+    parts = name.replace("\\", "/").split("/")
+    if os.path.isabs(name) or ".." in parts:
+        raise Refused(f"{name}: only files inside the project folder are read (no absolute path, no '..').")
+    if not name.lower().endswith(".tex"):
+        raise Refused(f"{name}: not a .tex file.")
+    path = os.path.normpath(os.path.join(project, name))
+    if not is_inside(project, path):
+        raise Refused(f"{name} leads out of the project folder (a symlink); it is not read.")
+    if not os.path.isfile(path):
+        raise Refused(f"{name}: no such file in the project folder.")
+    return path
+
+
+def check_upload(path: str) -> str:
+    """``path`` when it is an uploaded .bib within the size cap; Refused with the reason otherwise."""
+    name = os.path.basename(path)
+    if not name.lower().endswith(".bib"):
+        raise Refused(f"{name} is not a .bib file: upload a BibTeX/biblatex bibliography (.bib).")
+    try:
+        size = os.path.getsize(path)
+    except OSError as err:
+        raise Refused(f"{name} cannot be read ({err.strerror or err}); upload it again.") from None
+    if size > MAX_UPLOAD_BYTES:
+        raise Refused(f"{name} is {size / (1 << 20):.1f} MB, over the {MAX_UPLOAD_MB} MB limit for an uploaded .bib.")
+    return path
+
+
+def outside(project: str | None, paths: Iterable[str], allowed: Iterable[str] = ()) -> list[str]:
+    """The ``paths`` the page must not read: neither inside the project folder nor one of the ``allowed`` files."""
+    keep = {os.path.realpath(p) for p in allowed}
+    return [p for p in paths
+            if os.path.realpath(p) not in keep and (project is None or not is_inside(project, p))]
+

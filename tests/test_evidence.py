@@ -60,16 +60,24 @@ def test_evidence_counts_every_file_and_leaves_out_the_command_being_written(tmp
     path, text, offset = project(tmp_path)
     prepared = bm25_engine.prepare(path, text, offset)
     ev = prepared.evidence
+
+    def counts(name):
+        return {k: ev.count(name, k) for k in ("dropout2014", "optimizer2015", "tokenizer2019") if ev.count(name, k)}
+
     # dropout2014: once in intro, once in method (its use in the command under the cursor does not count)
-    assert ev.uses == {"dropout2014": 2, "optimizer2015": 2, "tokenizer2019": 1}
-    assert ev.file_uses == {"dropout2014": 1, "optimizer2015": 1, "tokenizer2019": 1}
-    assert ev.section_uses == {"dropout2014": 1, "optimizer2015": 1, "tokenizer2019": 1}
+    assert counts("uses") == {"dropout2014": 2, "optimizer2015": 2, "tokenizer2019": 1}
+    assert counts("file_uses") == {"dropout2014": 1, "optimizer2015": 1, "tokenizer2019": 1}
+    assert counts("section_uses") == {"dropout2014": 1, "optimizer2015": 1, "tokenizer2019": 1}
     assert ev.previous == "tokenizer2019"
     assert ev.anchors[0] == "dropout2014"  # the key already in the command
     # optimizer2015 is cited together with dropout2014 twice (one command in intro, one sentence in method)
-    assert ev.cocited.get("optimizer2015") == 2
-    assert ev.context["dropout2014"] > ev.context.get("tokenizer2019", 0.0)
-    assert "regularise" in ev.context_words["dropout2014"]
+    assert ev.count("cocited", "optimizer2015") == 2 and ev.partner("optimizer2015") == "dropout2014"
+    assert ev.count("context", "dropout2014") > ev.count("context", "tokenizer2019")
+    assert "regularise" in ev.shared_words("dropout2014")
+    signals = prepared.signals
+    row = prepared.corpus.position
+    assert signals["uncited"][row["galaxies1998"]] == 1 and signals["uncited"][row["dropout2014"]] == 0
+    assert signals["uses"][row["dropout2014"]] == pytest.approx(np.log1p(2))
 
 
 def test_a_key_cited_together_with_the_command_s_keys_ranks_first(tmp_path, bm25_engine) -> None:
@@ -107,7 +115,7 @@ def test_fusion_weighs_signals_products_and_hidden_units() -> None:
     linear = FusionModel.from_json("t", {"features": ["a", "u*b", "missing"], "linear": [1.0, 2.0, 5.0]})
     signals = {"a": np.array([1.0, 0.0, 0.0]), "b": np.array([0.0, 1.0, 1.0]), "u": np.array([1.0, 1.0, 0.0])}
     assert linear.score(signals).tolist() == [1.0, 2.0, 0.0]  # a missing signal counts 0
-    lift = linear.contributions(signals)(1)
+    lift = linear.contributions(signals, [1])[0]
     assert lift["u"] == pytest.approx(2.0 * (1.0 - 1 / 3)) and lift["a"] == pytest.approx(-1 / 3)
     hidden = FusionModel.from_json("h", {"features": ["a"], "linear": [0.0], "hidden": [[2.0]], "bias": [0.5],
                                          "out": [3.0]})

@@ -39,6 +39,7 @@ from texcite.settings import Settings
 log = logging.getLogger(__name__)
 
 DENSE_NAME = "MiniLM"
+EXPLAINED = 12  # the items of a list that get reasons: about what a completion popup shows without scrolling
 QUERY_VIEWS = ("default", "paragraph", "sentence")  # BM25 query: the server's, or one view alone (eval)
 
 
@@ -376,7 +377,7 @@ class Engine:
         ranked = order(prepared.candidates, rerank_scores, stage, self.settings.reranker.weight)
         rel = relevance(np.array([row[1] for row in ranked]))
         model, signals = prepared.model, prepared.signals
-        explained = self.settings.completion.max_items
+        explained = min(EXPLAINED, self.settings.completion.max_items)
         query_words: dict[str, str] = {}
         if model is not None:
             for word in prepared.request.query.paragraph.split():
@@ -384,12 +385,13 @@ class Engine:
                     query_words.setdefault(token, word.strip(".,;:()[]{}'\"").lower())
         section = prepared.request.facts.section_at(prepared.request.offset) if prepared.request.facts else ""
         reranker = self.settings.reranker.model.rsplit("/", 1)[-1]
-        lift_of = model.contributions(signals) if model is not None else None
+        explained = min(explained, len(ranked)) if model is not None else 0
+        lifts = model.contributions(signals, [c.row for c, *_ in ranked[:explained]]) if explained else []
         out = []
         for i, (c, score, st, rerank_score) in enumerate(ranked):
             why: tuple[str, ...] = ()
-            if lift_of is not None and i < explained:
-                lift = lift_of(c.row)
+            if i < explained:
+                lift = lifts[i]
                 if rerank_score is not None:
                     lift["reranker"] = score - c.recall_score
                 why = reasons(c.entry, lift, prepared.evidence, query_words, section, reranker)

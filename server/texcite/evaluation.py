@@ -128,10 +128,12 @@ def best_rank(ranked_keys: Iterable[str], true_keys: Iterable[str]) -> int:
 
 # -- finding projects -------------------------------------------------------------------------------------
 
-def project_root(folder: str) -> str | None:
-    """The root .tex of a project folder: SOURCE.json's ``main``, else a top-level .tex with \\documentclass."""
+def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) -> str | None:
+    """The root .tex of a project folder: SOURCE.json's ``main``, else a top-level .tex with \\documentclass
+    (main/thesis/paper first). Only files for which ``readable(path)`` holds are read (the web page: inside the
+    project)."""
     meta = os.path.join(folder, "SOURCE.json")
-    if os.path.isfile(meta):
+    if os.path.isfile(meta) and readable(meta):
         try:
             with open(meta, encoding="utf-8") as fh:
                 main = json.load(fh).get("main")
@@ -143,7 +145,8 @@ def project_root(folder: str) -> str | None:
         names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".tex"))
     except OSError:
         return None
-    roots = [n for n in names if has_documentclass(read_disk(os.path.join(folder, n)) or "")]
+    roots = [n for n in names if readable(os.path.join(folder, n))
+             and has_documentclass(read_disk(os.path.join(folder, n)) or "")]
     if not roots:
         return None
     preferred = [n for n in roots if os.path.splitext(n)[0].lower() in ("main", "thesis", "paper")]

@@ -10,7 +10,7 @@ Everything is read from what the project's text says now: in a first draft, that
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
@@ -25,7 +25,7 @@ CONTEXT_BEFORE, CONTEXT_AFTER = 240, 80  # source characters around a citation c
 NEAR_CHARS = 3000.0  # a use this many characters away in the same file weighs 1/e of one at the cursor
 ANCHOR_CHARS = 600  # keys cited this close to the cursor are the paragraph's anchors of co-citation
 COCITED_CHARS = 300  # two uses this close (or in one command) are cited together
-WORDS_FOR = 50  # keys (best context overlap first) whose shared words are kept for explanations
+MAX_CORPORA = 8  # corpora whose key rows are kept
 _MAX_CONTEXTS = 200_000
 
 
@@ -53,17 +53,24 @@ class _Vocabulary:
                 self.contexts[source] = ids
         return ids
 
-    def key(self, key: str) -> int:
-        with self.lock:
-            found = self.keys.get(key)
-            if found is None:
-                found = self.keys[key] = len(self.key_names)
-                self.key_names.append(key)
-            return found
+    def key_ids(self, keys: Sequence[str]) -> np.ndarray:
+        ids = [self.keys.get(k, -1) for k in keys]
+        if -1 in ids:
+            with self.lock:
+                for i, k in enumerate(keys):
+                    if ids[i] == -1:
+                        ids[i] = self.keys.get(k, -1)
+                        if ids[i] == -1:
+                            ids[i] = self.keys[k] = len(self.key_names)
+                            self.key_names.append(k)
+        return np.array(ids, dtype=np.int64)
 
-    def section(self, title: str) -> int:
-        with self.lock:
-            return self.sections.setdefault(title, len(self.sections))
+    def section_ids(self, titles: Sequence[str]) -> np.ndarray:
+        ids = [self.sections.get(t, -1) for t in titles]
+        if -1 in ids:
+            with self.lock:
+                ids = [self.sections.setdefault(t, len(self.sections)) for t in titles]
+        return np.array(ids, dtype=np.int64)
 
     def lookup(self, tokens: Iterable[str]) -> np.ndarray:
         return np.array(sorted({self.ids[t] for t in tokens if t in self.ids}), dtype=np.int64)
@@ -88,55 +95,152 @@ def file_uses(text: str, facts: FileFacts, vocabulary: _Vocabulary) -> FileUses:
     starts: dict[int, int] = {}
     command_of_use = []
     contexts = []
+    memo = vocabulary.contexts
     for c in facts.cites:
         index = starts.get(c.command_start)
         if index is None:
             index = starts[c.command_start] = len(starts)
             lo = max(0, c.command_start - CONTEXT_BEFORE)
-            contexts.append(vocabulary.context(text[lo:c.command_start] + " "
-                                               + text[c.command_end:c.command_end + CONTEXT_AFTER]))
+            source = text[lo:c.command_start] + " " + text[c.command_end:c.command_end + CONTEXT_AFTER]
+            ids = memo.get(source)
+            contexts.append(ids if ids is not None else vocabulary.context(source))
         command_of_use.append(index)
     sizes = [len(c) for c in contexts]
     return FileUses(
-        key_ids=np.array([vocabulary.key(c.key) for c in facts.cites], dtype=np.int64),
+        key_ids=vocabulary.key_ids([c.key for c in facts.cites]),
         command_of_use=np.array(command_of_use, dtype=np.int64),
         offsets=np.array([c.command_start for c in facts.cites], dtype=np.int64),
-        section_ids=np.array([vocabulary.section(c.section) for c in facts.cites], dtype=np.int64),
+        section_ids=vocabulary.section_ids([c.section for c in facts.cites]),
         command_starts=np.array(list(starts), dtype=np.int64),
         tokens=np.concatenate(contexts) if contexts else np.zeros(0, np.int64),
         token_command=np.repeat(np.arange(len(contexts)), sizes) if contexts else np.zeros(0, np.int64),
     )
 
 
-@dataclass
 class KeyEvidence:
-    """Per key cited elsewhere in the project (keys not cited are absent from every map):
+    """The project's citations seen from one request, as arrays indexed by key id (``key_id``); the command being
+    written is left out. Per key:
 
-    - ``uses``: its citations anywhere in the project;
-    - ``file_uses``: in the file of the cursor;
-    - ``section_uses``: in the section the cursor is in;
+    - ``uses``: its citations anywhere in the project; ``file_uses``: in the cursor's file; ``section_uses``: in
+      the cursor's section;
     - ``nearness``: sum over its uses in this file of exp(-distance / NEAR_CHARS);
     - ``cocited``: its uses cited together (same command, or within COCITED_CHARS) with an anchor — a key already
-      in the command under the cursor or cited within ANCHOR_CHARS of it; ``cocited_with``: one such anchor;
-    - ``context``: the best overlap of the query's words with the words around one of its uses (0..1, idf-weighted);
-    - ``context_words``: those shared words, for the keys of best overlap (for explanations);
-    - ``previous``: the key cited last before the cursor, in document order (None: none yet).
+      in the command under the cursor or cited within ANCHOR_CHARS of it;
+    - ``context``: the best overlap of the query's words with the words around one of its uses (0..1, idf-weighted).
+
+    ``previous`` is the key cited last before the cursor in document order (None: none yet). What explains one
+    key (``count``, ``partner``, ``shared_words``) is computed when asked, for the few keys a list shows.
     """
 
-    uses: dict[str, int]
-    file_uses: dict[str, int]
-    section_uses: dict[str, int]
-    nearness: dict[str, float]
-    cocited: dict[str, int]
-    cocited_with: dict[str, str]
-    context: dict[str, float]
-    context_words: dict[str, tuple[str, ...]]
-    anchors: tuple[str, ...]
-    previous: str | None
+    def __init__(self, index: "EvidenceIndex", uses: "_ProjectUses", anchors: tuple[str, ...],
+                 previous: str | None, arrays: dict[str, np.ndarray], query: np.ndarray,
+                 query_names: dict[int, str], best_command: np.ndarray, idf: np.ndarray) -> None:
+        self._index = index
+        self._uses = uses
+        self.anchors = anchors
+        self.previous = previous
+        self.arrays = arrays
+        self._query = query
+        self._query_names = query_names
+        self._best_command = best_command
+        self._idf = idf
+
+    def key_id(self, key: str) -> int | None:
+        return self._index.vocabulary.keys.get(key)
+
+    def count(self, name: str, key: str) -> float:
+        """``uses``, ``file_uses``, ``section_uses``, ``nearness``, ``cocited`` or ``context`` of one key."""
+        k = self.key_id(key)
+        values = self.arrays[name]
+        return values[k].item() if k is not None and k < len(values) else 0
+
+    def partner(self, key: str) -> str | None:
+        """An anchor ``key`` is cited together with."""
+        k = self.key_id(key)
+        u = self._uses
+        if k is None or not len(self._uses.anchor_offsets):
+            return None
+        names = self._index.vocabulary.key_names
+        for i in np.flatnonzero(u.key_ids == k):
+            near = np.flatnonzero((u.anchor_files == u.files[i])
+                                  & (np.abs(u.anchor_offsets - u.offsets[i]) <= COCITED_CHARS)
+                                  & (u.anchor_keys != k))
+            if len(near):
+                return names[int(u.anchor_keys[near[0]])]
+        return None
+
+    def shared_words(self, key: str) -> tuple[str, ...]:
+        """The query's words found around the key's best-matching other citation (rarest first, at most 3)."""
+        k = self.key_id(key)
+        if k is None or k >= len(self._best_command) or self._best_command[k] < 0:
+            return ()
+        c = self._best_command[k]
+        ids: set[int] = set()
+        for tokens, commands in self._uses.token_blocks:  # each grouped by command, in command order
+            lo, hi = np.searchsorted(commands, [c, c + 1])
+            ids |= {int(i) for i in tokens[lo:hi]} & set(self._query_names)
+        return tuple(self._query_names[i] for i in sorted(ids, key=lambda i: -self._idf[i])[:3])
+
+    def per_entry(self, position: dict[str, int], signature: tuple) -> dict[str, np.ndarray]:
+        """Each array re-indexed by the rows of a corpus (``position``: key -> row); keys it lacks are dropped."""
+        rows = self._index.corpus_rows(position, signature)
+        n = len(position)
+        out = {}
+        for name, values in self.arrays.items():
+            k = min(len(values), len(rows))
+            valid = rows[:k] >= 0
+            arr = np.zeros(n, np.float32)
+            arr[rows[:k][valid]] = values[:k][valid]
+            out[name] = arr
+        return out
 
 
-def _by_key(values: np.ndarray, names: list[str]) -> dict:
-    return {names[k]: v.item() for k, v in zip(np.flatnonzero(values), values[values != 0])}
+@dataclass(frozen=True)
+class _ProjectUses:
+    """The uses of every file of a project for one request, concatenated (the command being written left out),
+    with the anchors' uses apart."""
+
+    key_ids: np.ndarray
+    offsets: np.ndarray
+    files: np.ndarray  # index of the use's file, in include order
+    commands: np.ndarray  # a command id unique in the project
+    here: np.ndarray  # bool: in the cursor's file
+    section_ids: np.ndarray
+    token_blocks: tuple[tuple[np.ndarray, np.ndarray], ...]  # (tokens, their commands): grouped by command
+    n_commands: int
+    anchor_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    anchor_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    anchor_files: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+def _concatenate(blocks: list[tuple[int, FileUses, np.ndarray]], base: int = 0) -> dict[str, np.ndarray]:
+    """Uses of several files in one set of arrays: (file index, uses, mask of the uses kept) each; command ids
+    numbered from ``base`` on, file after file."""
+    out: dict[str, list[np.ndarray]] = {n: [] for n in ("key_ids", "offsets", "files", "commands", "section_ids",
+                                                         "tokens", "token_command")}
+    for index, fu, keep in blocks:
+        out["key_ids"].append(fu.key_ids[keep])
+        out["offsets"].append(fu.offsets[keep])
+        out["files"].append(np.full(int(keep.sum()), index, np.int64))
+        out["commands"].append(fu.command_of_use[keep] + base)
+        out["section_ids"].append(fu.section_ids[keep])
+        out["tokens"].append(fu.tokens)
+        out["token_command"].append(fu.token_command + base)
+        base += len(fu.command_starts)
+    arrays = {n: np.concatenate(v) if v else np.zeros(0, np.int64) for n, v in out.items()}
+    arrays["n_commands"] = base
+    return arrays
+
+
+def _per_key_max(values: np.ndarray, keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The largest value per key (0 for keys without one) and the position it came from (-1)."""
+    best = np.zeros(n, np.float64)
+    where = np.full(n, -1, np.int64)
+    order = np.argsort(values, kind="stable")
+    best[keys[order]] = values[order]  # assignments in ascending order: the largest is written last
+    where[keys[order]] = order
+    where[best <= 0] = -1
+    return best, where
 
 
 class EvidenceIndex:
@@ -146,7 +250,23 @@ class EvidenceIndex:
     def __init__(self) -> None:
         self.vocabulary = _Vocabulary()
         self._files: dict[str, tuple[FileFacts, FileUses]] = {}
+        self._rows: dict[tuple, np.ndarray] = {}  # corpus signature -> corpus row of each key id (-1: none)
+        self._others: tuple[tuple, dict] | None = None  # the last request's other files, concatenated
         self._lock = threading.Lock()
+
+    def corpus_rows(self, position: dict[str, int], signature: tuple) -> np.ndarray:
+        """The corpus row of each key id (-1 where the corpus lacks the key), extended as keys are met."""
+        names = self.vocabulary.key_names
+        with self._lock:
+            rows = self._rows.get(signature, np.zeros(0, np.int64))
+        if len(rows) < len(names):
+            extra = np.array([position.get(k, -1) for k in names[len(rows):len(names)]], dtype=np.int64)
+            rows = np.concatenate([rows, extra])
+            with self._lock:
+                if len(self._rows) >= MAX_CORPORA and signature not in self._rows:
+                    self._rows.pop(next(iter(self._rows)))
+                self._rows[signature] = rows
+        return rows
 
     def uses(self, path: str, text: str, facts: FileFacts) -> FileUses:
         with self._lock:
@@ -165,109 +285,82 @@ class EvidenceIndex:
         include order."""
         vocab = self.vocabulary
         parts = [(p == path, self.uses(p, text, facts)) for p, text, facts in files]
+        here_index = next((i for i, (is_here, _) in enumerate(parts) if is_here), len(parts))
+        # The other files change rarely: their concatenation is kept, the cursor's file appended to it.
+        key = tuple(id(fu) for is_here, fu in parts if not is_here) + (here_index,)
+        with self._lock:
+            others = self._others[1] if self._others is not None and self._others[0] == key else None
+        if others is None:
+            others = _concatenate([(i, fu, np.ones(len(fu.key_ids), bool))
+                                   for i, (is_here, fu) in enumerate(parts) if not is_here])
+            with self._lock:
+                self._others = (key, others)
+        here = [(here_index, fu, fu.offsets != command_start) for is_here, fu in parts if is_here]
+        mine = _concatenate(here, others["n_commands"])
+        u = _ProjectUses(**{n: np.concatenate([others[n], mine[n]])
+                            for n in ("key_ids", "offsets", "files", "commands", "section_ids")},
+                         here=np.concatenate([np.zeros(len(others["key_ids"]), bool),
+                                              np.ones(len(mine["key_ids"]), bool)]),
+                         token_blocks=((others["tokens"], others["token_command"]),
+                                       (mine["tokens"], mine["token_command"])),
+                         n_commands=mine["n_commands"])
         names = vocab.key_names
         n_keys = len(names)
-        here = next((fu for is_here, fu in parts if is_here), None)
-        before_here = []  # uses of the files before the cursor's, in include order
-        for is_here, fu in parts:
-            if is_here:
-                break
-            before_here.append(fu)
 
-        uses = np.zeros(n_keys, np.int64)
-        for is_here, fu in parts:
-            keep = fu.offsets != command_start if is_here else slice(None)
-            uses += np.bincount(fu.key_ids[keep], minlength=n_keys)
-        file_count = np.zeros(n_keys, np.int64)
-        section_count = np.zeros(n_keys, np.int64)
-        nearness = np.zeros(n_keys, np.float64)
+        arrays = {"uses": np.bincount(u.key_ids, minlength=n_keys)}
+        here_keys, here_offsets = u.key_ids[u.here], u.offsets[u.here]
+        arrays["file_uses"] = np.bincount(here_keys, minlength=n_keys)
+        section_id = vocab.sections.get(section, -1)
+        arrays["section_uses"] = np.bincount(here_keys[u.section_ids[u.here] == section_id], minlength=n_keys)
+        distance = np.abs(here_offsets - offset)
+        arrays["nearness"] = np.bincount(here_keys, weights=np.exp(-distance / NEAR_CHARS), minlength=n_keys)
+
         anchors = list(dict.fromkeys(command_keys))
-        previous = None
-        if here is not None:
-            other = here.offsets != command_start
-            keys, offsets = here.key_ids[other], here.offsets[other]
-            file_count = np.bincount(keys, minlength=n_keys)
-            section_id = vocab.sections.get(section, -1)
-            section_count = np.bincount(keys[here.section_ids[other] == section_id], minlength=n_keys)
-            distance = np.abs(offsets - offset)
-            nearness = np.bincount(keys, weights=np.exp(-distance / NEAR_CHARS), minlength=n_keys)
-            anchors += [names[k] for k in dict.fromkeys(keys[distance <= ANCHOR_CHARS].tolist()) if names[k] not in anchors]
-            earlier = keys[offsets < command_start]
-            if len(earlier):
-                previous = names[int(earlier[np.argmax(offsets[offsets < command_start])])]
-        if previous is None:
-            previous = next((names[int(fu.key_ids[-1])] for fu in reversed(before_here) if len(fu.key_ids)), None)
-        anchor_ids = np.array([vocab.keys[a] for a in anchors if a in vocab.keys], dtype=np.int64)
-        cocited, cocited_with = self._cocited(parts, command_start, anchor_ids, n_keys)
-        context, words = self._context(parts, command_start, query_tokens, n_keys)
-        return KeyEvidence(_by_key(uses, names), _by_key(file_count, names), _by_key(section_count, names),
-                           _by_key(nearness, names), _by_key(cocited, names), cocited_with, context, words,
-                           tuple(anchors), previous)
+        anchors += [names[k] for k in dict.fromkeys(here_keys[distance <= ANCHOR_CHARS].tolist())
+                    if names[k] not in anchors]
+        before = (u.files < here_index) | (u.here & (u.offsets < command_start))
+        previous = names[int(u.key_ids[np.flatnonzero(before)[-1]])] if before.any() else None
 
-    def _cocited(self, parts, command_start: int, anchor_ids: np.ndarray,
-                 n_keys: int) -> tuple[np.ndarray, dict[str, str]]:
-        """Per key, its uses with another anchor use in the same command or within COCITED_CHARS; and for each
-        such key, one of those anchors."""
-        out = np.zeros(n_keys, np.int64)
-        names = self.vocabulary.key_names
-        partner: dict[str, str] = {}
-        if not len(anchor_ids):
-            return out, partner
-        for is_here, fu in parts:
-            keep = fu.offsets != command_start if is_here else np.ones(len(fu.offsets), bool)
-            keys, offsets = fu.key_ids[keep], fu.offsets[keep]
-            is_anchor = np.isin(keys, anchor_ids)
-            if not is_anchor.any():
-                continue
-            order = np.argsort(offsets[is_anchor], kind="stable")
-            marks, mark_keys = offsets[is_anchor][order], keys[is_anchor][order]
-            lo = np.searchsorted(marks, offsets - COCITED_CHARS, side="left")
-            hi = np.searchsorted(marks, offsets + COCITED_CHARS, side="right")
-            near = hi - lo - is_anchor
-            out += np.bincount(keys[near > 0], minlength=n_keys)
-            for i in np.flatnonzero(near > 0):
-                key = names[int(keys[i])]
-                if key not in partner:
-                    others = [names[int(k)] for k in mark_keys[lo[i]:hi[i]] if k != keys[i]]
-                    if others:
-                        partner[key] = others[0]
-        return out, partner
+        anchor_lut = np.zeros(n_keys, bool)
+        anchor_lut[[vocab.keys[a] for a in anchors if a in vocab.keys]] = True
+        is_anchor = anchor_lut[u.key_ids]
+        u = _ProjectUses(**{**u.__dict__, "anchor_keys": u.key_ids[is_anchor], "anchor_offsets": u.offsets[is_anchor],
+                            "anchor_files": u.files[is_anchor]})
+        arrays["cocited"] = self._cocited(u, is_anchor, n_keys)
+        context, best_command, idf, query, query_names = self._context(u, query_tokens, n_keys)
+        arrays["context"] = context
+        return KeyEvidence(self, u, tuple(anchors), previous, arrays, query, query_names, best_command, idf)
 
-    def _context(self, parts, command_start: int, query_tokens: Sequence[str],
-                 n_keys: int) -> tuple[dict[str, float], dict[str, tuple[str, ...]]]:
-        """Per key, the best idf-weighted overlap of the query's words with the words around one of its uses."""
-        query = self.vocabulary.lookup(query_tokens)
-        n_commands = sum(len(fu.command_starts) for _, fu in parts)
-        if not len(query) or not n_commands:
-            return {}, {}
-        df = np.zeros(int(query.max()) + 1, np.int64)
-        for _, fu in parts:
-            hits = fu.tokens[fu.tokens <= query.max()]
-            df += np.bincount(hits, minlength=len(df))
-        idf = np.log1p(n_commands / np.maximum(df, 1))
-        query_weight = float(idf[query].sum()) or 1.0
-        best = np.zeros(n_keys, np.float64)
-        where: list[tuple[float, int, FileUses, int]] = []  # (score, key, file, command) of each use
-        for is_here, fu in parts:
-            if not len(fu.tokens):
-                continue
-            hit = np.isin(fu.tokens, query)
-            weight = np.zeros(len(fu.tokens))
-            weight[hit] = idf[fu.tokens[hit]]
-            per_command = np.bincount(fu.token_command, weights=weight, minlength=len(fu.command_starts)) / query_weight
-            score = per_command[fu.command_of_use]
-            if is_here:
-                score = np.where(fu.offsets != command_start, score, 0.0)
-            np.maximum.at(best, fu.key_ids, score)
-            top = np.argsort(-score)[:WORDS_FOR]
-            where += [(float(score[i]), int(fu.key_ids[i]), fu, int(fu.command_of_use[i])) for i in top if score[i] > 0]
-        names = self.vocabulary.key_names
-        query_names = {self.vocabulary.ids[t]: t for t in query_tokens if t in self.vocabulary.ids}
-        words: dict[str, tuple[str, ...]] = {}
-        for s, key, fu, c in sorted(where, key=lambda w: -w[0]):
-            if names[key] in words or s < best[key] or len(words) == WORDS_FOR:
-                continue
-            shared = sorted({int(i) for i in fu.tokens[fu.token_command == c] if int(i) in query_names},
-                            key=lambda i: -idf[i])
-            words[names[key]] = tuple(query_names[i] for i in shared[:3])
-        return _by_key(best, names), words
+    @staticmethod
+    def _cocited(u: _ProjectUses, is_anchor: np.ndarray, n_keys: int) -> np.ndarray:
+        """Per key, its uses with another anchor use in the same file within COCITED_CHARS (a command's uses
+        share its offset)."""
+        if not is_anchor.any():
+            return np.zeros(n_keys, np.int64)
+        # positions on one line: file index spaced far apart, so uses of different files are never close
+        span = int(u.offsets.max(initial=0)) + 2 * COCITED_CHARS + 1
+        position = u.files * span + u.offsets
+        marks = np.sort(position[is_anchor])
+        near = (np.searchsorted(marks, position + COCITED_CHARS, side="right")
+                - np.searchsorted(marks, position - COCITED_CHARS, side="left") - is_anchor)
+        return np.bincount(u.key_ids[near > 0], minlength=n_keys)
+
+    def _context(self, u: _ProjectUses, query_tokens: Sequence[str], n_keys: int):
+        """Per key, the best idf-weighted overlap of the query's words with the words around one of its uses;
+        the command it came from (-1: none); the idf; the query's token ids and their words."""
+        vocab = self.vocabulary
+        query_names = {vocab.ids[t]: t for t in query_tokens if t in vocab.ids}
+        query = np.array(sorted(query_names), dtype=np.int64)
+        none = (np.zeros(n_keys), np.full(n_keys, -1, np.int64), np.zeros(0), query, query_names)
+        if not len(query) or not len(u.key_ids):
+            return none
+        lut = np.zeros(len(vocab.ids), bool)  # every token id was given by this vocabulary
+        lut[query] = True
+        hits = [(tokens[lut[tokens]], commands[lut[tokens]]) for tokens, commands in u.token_blocks]
+        df = sum(np.bincount(t, minlength=int(query.max()) + 1) for t, _ in hits)
+        idf = np.log1p(u.n_commands / np.maximum(df, 1))
+        weight = float(idf[query].sum()) or 1.0
+        per_command = sum(np.bincount(c, weights=idf[t], minlength=u.n_commands) for t, c in hits) / weight
+        best, where = _per_key_max(per_command[u.commands], u.key_ids, n_keys)
+        best_command = np.where(where >= 0, u.commands[np.maximum(where, 0)], -1)
+        return best, best_command, idf, query, query_names

@@ -56,21 +56,21 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
             phrase = f"matches the section title '{section}'"
         elif group == "meaning":
             phrase = "close in meaning to the citing sentence"
-        elif evidence is not None and group == "uses" and evidence.uses.get(key):
-            here, anywhere = evidence.file_uses.get(key, 0), evidence.uses[key]
+        elif evidence is not None and group == "uses" and evidence.count("uses", key):
+            here, anywhere = evidence.count("file_uses", key), evidence.count("uses", key)
             phrase = (f"cited {here}× in this file" + (f", {anywhere}× in the project" if anywhere > here else "")
                       if here else f"cited {anywhere}× in the project")
-        elif evidence is not None and group == "uncited" and not evidence.uses.get(key):
+        elif evidence is not None and group == "uncited" and not evidence.count("uses", key):
             phrase = "not cited anywhere else yet"
-        elif evidence is not None and group == "section_uses" and evidence.section_uses.get(key):
+        elif evidence is not None and group == "section_uses" and evidence.count("section_uses", key):
             where = f"'{section}'" if section else "this section"
-            phrase = f"cited {evidence.section_uses[key]}× in {where}"
-        elif evidence is not None and group == "nearness" and evidence.nearness.get(key):
+            phrase = f"cited {evidence.count('section_uses', key)}× in {where}"
+        elif evidence is not None and group == "nearness" and evidence.count("nearness", key):
             phrase = "cited in the paragraphs nearby"
-        elif evidence is not None and group == "cocited" and evidence.cocited_with.get(key):
-            phrase = f"cited together with {evidence.cocited_with[key]}"
-        elif evidence is not None and group == "context" and evidence.context_words.get(key):
-            phrase = f"cited elsewhere after {_quoted(evidence.context_words[key])}"
+        elif evidence is not None and group == "cocited" and (partner := evidence.partner(key)):
+            phrase = f"cited together with {partner}"
+        elif evidence is not None and group == "context" and (words := evidence.shared_words(key)):
+            phrase = f"cited elsewhere after {_quoted(words)}"
         elif evidence is not None and group == "bib_next" and evidence.previous:
             phrase = f"follows {evidence.previous} in the bib"
         elif group == "bib_anchor":

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Callable, Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -60,24 +60,25 @@ class FusionModel:
             return np.zeros(len(next(iter(signals.values()), ())), np.float32)
         return self.score_inputs(self.inputs(signals))
 
-    def contributions(self, signals: Mapping[str, np.ndarray]) -> Callable[[int], dict[str, float]]:
-        """A function of an entry's row: per signal, how much lower its score would be with that signal at the
-        corpus's average (a product counts for its first signal)."""
+    def contributions(self, signals: Mapping[str, np.ndarray], rows: Sequence[int]) -> list[dict[str, float]]:
+        """Per entry row: per signal, how much lower its score would be with that signal at the corpus's average
+        (a product counts for its first signal). One batch for all rows."""
+        if not len(rows) or not self.features:
+            return [{} for _ in rows]
         X = self.inputs(signals)
-        mean = X.mean(axis=0)
-        names = [f.partition("*")[0] for f in self.features]
-
-        def of(row: int) -> dict[str, float]:
-            x = X[row]
-            ablated = np.tile(x, (len(x), 1))
-            ablated[np.diag_indices(len(x))] = mean
-            lift = float(self.score_inputs(x[None, :])[0]) - self.score_inputs(ablated)
-            out: dict[str, float] = {}
-            for name, value in zip(names, lift.tolist()):
-                out[name] = out.get(name, 0.0) + value
-            return out
-
-        return of
+        x = X[np.asarray(rows)]
+        f = len(self.features)
+        ablated = np.repeat(x[:, None, :], f, axis=1)  # (rows, features, features): row r with feature i averaged
+        ablated[:, np.arange(f), np.arange(f)] = X.mean(axis=0)
+        lift = self.score_inputs(x)[:, None] - self.score_inputs(ablated.reshape(-1, f)).reshape(len(rows), f)
+        names = [name.partition("*")[0] for name in self.features]
+        out = []
+        for values in lift.tolist():
+            one: dict[str, float] = {}
+            for name, value in zip(names, values):
+                one[name] = one.get(name, 0.0) + value
+            out.append(one)
+        return out
 
     def as_json(self) -> dict:
         return {"features": list(self.features), "linear": self.linear.tolist(),

@@ -49,29 +49,19 @@ def dense_signals(by_view: Mapping[str, np.ndarray], prefix: str = "dense") -> d
 
 
 def evidence_signals(corpus: Corpus, evidence: KeyEvidence) -> dict[str, np.ndarray]:
-    """The evidence as per-entry arrays: log(1 + count) for counts, the context overlap (0..1) as it is, and how
-    closely the entry follows the previously cited one in the bib (bibs often grow in citing order)."""
+    """The evidence per entry: log(1 + count) for counts, the context overlap (0..1) as it is, whether the entry
+    is cited nowhere else, how closely it follows the previously cited one in the bib and how near it sits to the
+    paragraph's keys there (bibs often grow in citing order)."""
     n = len(corpus)
     position = corpus.position
-    out = {}
-    for name, values, log in (("uses", evidence.uses, True), ("file_uses", evidence.file_uses, True),
-                              ("section_uses", evidence.section_uses, True),
-                              ("nearness", evidence.nearness, True), ("cocited", evidence.cocited, True),
-                              ("context", evidence.context, False)):
-        arr = np.zeros(n, np.float32)
-        for key, v in values.items():
-            row = position.get(key)
-            if row is not None:
-                arr[row] = v
-        out[name] = np.log1p(arr) if log else arr
-    bib_next = np.zeros(n, np.float32)
-    previous = position.get(evidence.previous) if evidence.previous is not None else None
-    if previous is not None:
-        after = np.arange(n, dtype=np.float32) - previous
-        bib_next = ((after > 0) * np.exp(-np.abs(after - 1) / BIB_NEXT_SPAN)).astype(np.float32)
-    out["bib_next"] = bib_next
-    out["uncited"] = (out["uses"] == 0).astype(np.float32)
+    raw = evidence.per_entry(position, corpus.signature)
+    out = {name: np.log1p(raw[name]) for name in ("uses", "file_uses", "section_uses", "nearness", "cocited")}
+    out["context"] = raw["context"]
+    out["uncited"] = (raw["uses"] == 0).astype(np.float32)
     rows = np.arange(n, dtype=np.float32)
+    previous = position.get(evidence.previous) if evidence.previous is not None else None
+    after = rows - previous if previous is not None else np.zeros(n, np.float32)
+    out["bib_next"] = ((after > 0) * np.exp(-np.abs(after - 1) / BIB_NEXT_SPAN)).astype(np.float32)
     bib_anchor = np.zeros(n, np.float32)
     for key in evidence.anchors:
         row = position.get(key)

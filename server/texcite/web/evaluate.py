@@ -9,15 +9,13 @@ inside the folder only); a bibliography named outside the folder is indexed as e
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Callable, Sequence
 
 from texcite.engine import Engine
-from texcite.evaluation import Metrics, ProjectReport, evaluate_project, markdown_table
-from texcite.files import read_disk
-from texcite.latex.facts import has_documentclass
+from texcite.evaluation import Metrics, ProjectReport, evaluate_project, markdown_table, project_root
 from texcite.web.ranking import Rankers
 from texcite.web.safety import is_inside, outside
 
@@ -27,28 +25,6 @@ CURVE_KS = tuple(range(1, 21))  # Recall@k is plotted for these k
 OnProgress = Callable[[float, str], None]  # (fraction done, what is being ranked now)
 
 
-def confined_root(project: str, folder: str) -> str | None:
-    """The root .tex of ``folder`` as ``evaluation.project_root`` picks it — ``SOURCE.json``'s ``main``, else a
-    top-level .tex with \\documentclass, main/thesis/paper first — over the files inside the project only."""
-    meta = os.path.join(folder, "SOURCE.json")
-    if os.path.isfile(meta) and is_inside(project, meta):
-        try:
-            with open(meta, encoding="utf-8") as fh:
-                main = json.load(fh).get("main")
-        except (OSError, ValueError, AttributeError):
-            main = None
-        if isinstance(main, str) and main:
-            return os.path.normpath(os.path.join(folder, main))
-    try:
-        names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".tex"))
-    except OSError:
-        return None
-    roots = [n for n in names if is_inside(project, os.path.join(folder, n))
-             and has_documentclass(read_disk(os.path.join(folder, n)) or "")]
-    preferred = [n for n in roots if os.path.splitext(n)[0].lower() in ("main", "thesis", "paper")]
-    return os.path.join(folder, (preferred or roots)[0]) if roots else None
-
-
 def find_confined(project: str) -> tuple[list[tuple[str, str]], list[str]]:
     """(folder, root .tex) of the projects under ``project`` as ``evaluation.find_projects`` finds them, symlinked
     folders not entered; and notes on the projects skipped (a root outside the folder)."""
@@ -56,7 +32,7 @@ def find_confined(project: str) -> tuple[list[tuple[str, str]], list[str]]:
     notes: list[str] = []
 
     def visit(folder: str, depth: int) -> None:
-        root = confined_root(project, folder)
+        root = project_root(folder, partial(is_inside, project))
         if root is not None:
             if is_inside(project, root):
                 found.append((folder, root))

@@ -198,6 +198,14 @@ def first_surname(key: str, bib: Path = EXAMPLE / "refs.bib") -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", surname) if not unicodedata.combining(c))
 
 
+def prefix_target(keys: list[str]) -> str:
+    """The best-ranked key that starts with its first author's surname prefix: the one a user narrows the list to
+    by typing that prefix in every editor (Neovim 0.7-0.10 and Emacs's completion styles match the typed text
+    against the inserted key, so a key like texcite2026 by "The texcite developers" cannot be reached with "dev"
+    there; docs/editors.md says so)."""
+    return next(k for k in keys if k.lower().startswith(surname_prefix(k)))
+
+
 def surname_prefix(key: str, n: int = 3) -> str:
     """What a user types to narrow the list to ``key``: the first ``n`` letters of its first author's surname, in lower
     case as keys are written (Neovim 0.7-0.10 filter case-sensitively on the inserted key)."""

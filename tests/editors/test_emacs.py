@@ -18,7 +18,7 @@ import pytest
 
 import editorlib
 from conftest import require
-from editorlib import Spot, cli_ranking, surname_prefix, typed_spot, utf16_len
+from editorlib import Spot, cli_ranking, prefix_target, surname_prefix, typed_spot, utf16_len
 
 pytestmark = pytest.mark.editor
 
@@ -67,7 +67,7 @@ def test_emacs_eglot_completion(project, tmp_path, scratch, texcite_ready):
     typed_main = MAIN_AFTER + " \\cite{}" + main_line[len(MAIN_AFTER):]
     main_char = utf16_len(MAIN_AFTER + " \\cite{")
     expected_main = [s["key"] for s in cli_ranking(typed_spot(MAIN, main_text, MAIN_LINE, typed_main, main_char), scratch)]
-    method_key, main_key = expected_method[0], expected_main[0]
+    method_key, main_key = prefix_target(expected_method), prefix_target(expected_main)
     method_prefix, main_prefix = surname_prefix(method_key), surname_prefix(main_key)
     cases = [
         {"name": "method-empty", "file": str(project / METHOD), "line": METHOD_LINE, "col": METHOD_CHAR,

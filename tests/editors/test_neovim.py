@@ -15,7 +15,7 @@ import pytest
 
 import editorlib
 from conftest import require
-from editorlib import Spot, byte_to_utf16, cli_ranking, surname_prefix, typed_spot
+from editorlib import Spot, byte_to_utf16, cli_ranking, prefix_target, surname_prefix, typed_spot
 
 pytestmark = pytest.mark.editor
 
@@ -75,7 +75,8 @@ def _neovim_completion(binary: str, block: str, project, tmp_path, scratch):
     typed_main = main_line[:main_col] + " \\cite{}" + main_line[main_col:]
     expected_main = _expected_top(project, scratch, MAIN, MAIN_LINE, typed_main,
                                   editorlib.utf16_len(MAIN_AFTER + " \\cite{"))
-    method_key, main_key = expected_method[0]["key"], expected_main[0]["key"]
+    method_key = prefix_target([s["key"] for s in expected_method])
+    main_key = prefix_target([s["key"] for s in expected_main])
     method_prefix, main_prefix = surname_prefix(method_key), surname_prefix(main_key)
     # Cursor just after "\cite{" of the line (byte column) for the method.tex cases.
     method_col = len(method_line[:METHOD_CHAR].encode("utf-8"))

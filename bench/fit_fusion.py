@@ -141,7 +141,8 @@ def ranks(examples: list[dict], model: FusionModel) -> list[float]:
     """The best rank of a cited key in each example, every entry of the bib ranked by the model."""
     out = []
     for e in examples:
-        s = np.where(e["mask"], model.score_inputs(design(e["X"], list(model.features)).astype(np.float32)), -np.inf)
+        inputs = np.ascontiguousarray(design(e["X"], list(model.features)).T, dtype=np.float32)
+        s = np.where(e["mask"], model.score_inputs(inputs), -np.inf)
         best = s[e["pos"]].max()
         # ties: the expected rank in a random order among the tied entries
         out.append(float((s > best).sum()) + 1.0 + ((s == best).sum() - 1) / 2.0)

@@ -115,7 +115,7 @@ def test_fusion_weighs_signals_products_and_hidden_units() -> None:
     linear = FusionModel.from_json("t", {"features": ["a", "u*b", "missing"], "linear": [1.0, 2.0, 5.0]})
     signals = {"a": np.array([1.0, 0.0, 0.0]), "b": np.array([0.0, 1.0, 1.0]), "u": np.array([1.0, 1.0, 0.0])}
     assert linear.score(signals).tolist() == [1.0, 2.0, 0.0]  # a missing signal counts 0
-    lift = linear.contributions(signals, [1])[0]
+    lift = linear.contributions(linear.inputs(signals), [1])[0]
     assert lift["u"] == pytest.approx(2.0 * (1.0 - 1 / 3)) and lift["a"] == pytest.approx(-1 / 3)
     hidden = FusionModel.from_json("h", {"features": ["a"], "linear": [0.0], "hidden": [[2.0]], "bias": [0.5],
                                          "out": [3.0]})

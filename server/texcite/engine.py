@@ -13,7 +13,7 @@ import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from typing import Sequence
 from urllib.parse import urlsplit
 
@@ -87,6 +87,7 @@ class Prepared:
     candidates: list[Candidate]
     recall_stage: str  # bm25 | hybrid
     signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (entries x its features)
     model: FusionModel | None = None
     evidence: KeyEvidence | None = None
 
@@ -341,9 +342,10 @@ class Engine:
             return Prepared(request, corpus, recall(corpus, request, scores, "bm25", self.settings.recall.top_k), "bm25")
         signals, evidence, stage = self.signals(path, text, request, corpus)
         model = model_for(self.models, stage, len(corpus))
-        scores = model.score(signals)
+        inputs = model.inputs(signals) if len(corpus) else None
+        scores = model.score_inputs(inputs) if inputs is not None else np.zeros(0, np.float32)
         candidates = recall(corpus, request, scores, stage, self.settings.recall.top_k)
-        return Prepared(request, corpus, candidates, stage, signals, model, evidence)
+        return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
         """The reranker's query (paragraph with the [CITATION] marker) and the documents of the top candidates;
@@ -376,17 +378,23 @@ class Engine:
         """The ranked list with each item's relevance and, for the items a list shows, why it ranked."""
         ranked = order(prepared.candidates, rerank_scores, stage, self.settings.reranker.weight)
         rel = relevance(np.array([row[1] for row in ranked]))
-        model, signals = prepared.model, prepared.signals
+        model = prepared.model
         explained = min(EXPLAINED, self.settings.completion.max_items)
-        query_words: dict[str, str] = {}
-        if model is not None:
-            for word in prepared.request.query.paragraph.split():
+        paragraph = prepared.request.query.paragraph
+
+        @cache
+        def query_words() -> dict[str, str]:
+            """token -> the paragraph's word it came from (for "title matches 'word'")."""
+            out: dict[str, str] = {}
+            for word in paragraph.split():
                 for token in tokenize(word):
-                    query_words.setdefault(token, word.strip(".,;:()[]{}'\"").lower())
+                    out.setdefault(token, word.strip(".,;:()[]{}'\"").lower())
+            return out
+
         section = prepared.request.facts.section_at(prepared.request.offset) if prepared.request.facts else ""
         reranker = self.settings.reranker.model.rsplit("/", 1)[-1]
-        explained = min(explained, len(ranked)) if model is not None else 0
-        lifts = model.contributions(signals, [c.row for c, *_ in ranked[:explained]]) if explained else []
+        explained = min(explained, len(ranked)) if model is not None and prepared.inputs is not None else 0
+        lifts = model.contributions(prepared.inputs, [c.row for c, *_ in ranked[:explained]]) if explained else []
         out = []
         for i, (c, score, st, rerank_score) in enumerate(ranked):
             why: tuple[str, ...] = ()

@@ -3,7 +3,7 @@ entry of the bib ("cited 4× in this section", "title matches 'distillation'"), 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from texcite.bib.model import Entry
 from texcite.retrieval.bm25 import tokenize
@@ -36,8 +36,9 @@ def matched_words(entry: Entry, query_words: Mapping[str, str]) -> tuple[str, tu
 
 
 def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvidence | None,
-            query_words: Mapping[str, str], section: str = "", reranker: str = "") -> tuple[str, ...]:
-    """Up to MAX_REASONS phrases for the signals that lifted ``entry`` most."""
+            query_words: Callable[[], Mapping[str, str]], section: str = "", reranker: str = "") -> tuple[str, ...]:
+    """Up to MAX_REASONS phrases for the signals that lifted ``entry`` most (``query_words()``: the query's
+    token -> word, asked for only when words are the reason)."""
     lifted: dict[str, float] = {}
     for name, value in contributions.items():
         group = _GROUPS.get(name, "")
@@ -50,7 +51,7 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
             break
         phrase = ""
         if group == "words":
-            field, words = matched_words(entry, query_words)
+            field, words = matched_words(entry, query_words())
             phrase = f"{field} matches {_quoted(words)}" if words else "shares words with the paragraph"
         elif group == "section words" and section:
             phrase = f"matches the section title '{section}'"

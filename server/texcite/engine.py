@@ -3,8 +3,9 @@ signals (BM25, MiniLM, the project's citation evidence), their learned fusion an
 of them run.
 
 ``prepare`` does the blocking part (cite context, query, corpus, signals, fusion, recall) and ``finish`` orders by
-the fused scores, with the reranker's joined in where they are at hand. ``suggest`` (CLI, eval) waits for everything; ``suggest_async`` (the server) is
-the same two steps with recall in a worker thread and the reranker under a deadline.
+the fused scores, with the reranker's joined in where they are at hand. ``suggest`` (CLI, eval) waits for
+everything; ``suggest_async`` (the server) is the same two steps with recall in a worker thread and the reranker
+under a deadline.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from texcite.retrieval.corpus import Corpora, Corpus
 from texcite.retrieval.evidence import EvidenceIndex, KeyEvidence
 from texcite.retrieval.explain import reasons
 from texcite.retrieval.fusion import FusionModel, load_models, model_for, relevance
-from texcite.retrieval.signals import (dense_signals, evidence_signals, mention_signals, text_signals, znorm)
+from texcite.retrieval.signals import dense_signals, evidence_signals, mention_signals, text_signals, znorm
 from texcite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -87,7 +88,7 @@ class Prepared:
     candidates: list[Candidate]
     recall_stage: str  # bm25 | hybrid
     signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
-    inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (entries x its features)
+    inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
     model: FusionModel | None = None
     evidence: KeyEvidence | None = None
 

@@ -247,8 +247,8 @@ def as_drafted(ex: Example, tex_files: list[str], texts: dict[str, str]) -> Exam
             continue
         if f in chain:
             i = chain.index(f)
-            cut = max((m.end() for m in _INCLUDE_NAME_RE.finditer(text) if _stem(m.group("name")) == _stem(chain[i - 1])),
-                      default=len(text))
+            cut = max((m.end() for m in _INCLUDE_NAME_RE.finditer(text)
+                       if _stem(m.group("name")) == _stem(chain[i - 1])), default=len(text))
             others[f] = text[:cut] + "\n" + bibliography_lines(text[cut:])
         elif position[f] > here:
             others[f] = bibliography_lines(text)

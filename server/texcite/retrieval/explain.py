@@ -29,7 +29,7 @@ def _quoted(words) -> str:
 def matched_words(entry: Entry, query_words: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
     """('title' | 'abstract' | '', the query's words found there); ``query_words`` maps token -> word as written."""
     for field, text in (("title", entry.title), ("abstract", " ".join((entry.abstract, entry.keywords)))):
-        found = [query_words[t] for t in dict.fromkeys(tokenize(text)) if t in query_words]
+        found = list(dict.fromkeys(query_words[t] for t in tokenize(text) if t in query_words))
         if found:
             return field, tuple(found[:3])
     return "", ()

@@ -5,9 +5,11 @@ a few tanh units, so signals can interact (a text match counts differently for a
 Two models: ``hybrid`` (with MiniLM) and ``bm25`` (while the embeddings are being built, or with
 ``recall.mode: bm25``), each with a linear twin for bibs under SMALL_BIB entries: the hidden units were fit on
 bibs of 88 to 1,174 entries, and over a handful of entries z-scores are compressed (at most √(n − 1)) into a
-range where those units never learned anything. A score is a log-odds: exp(score - best score) is how likely an entry is the cited one
-relative to the best; people are shown it as a relevance from 0 to 100 (``relevance``). What each signal adds to an entry's score
-over an average entry of the bib says why it ranked where it did.
+range where those units never learned anything.
+
+A score is a log-odds: exp(score - best score) is how likely an entry is the cited one relative to the best;
+people are shown it as a relevance from 0 to 100 (``relevance``). What each signal adds to an entry's score over
+an average entry of the bib says why it ranked where it did.
 """
 
 from __future__ import annotations

@@ -8,7 +8,23 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+# Folders whose tests run only when asked with `-m <marker>` (`make test-editors`, `make test-web`): a plain
+# `pytest` run deselects them.
+OPT_IN = {"editor": HERE / "editors", "web": HERE / "web"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect each opt-in folder's tests unless `-m` names its marker (and not as `not <marker>`)."""
+    markexpr = config.getoption("markexpr", "") or ""
+    for marker, folder in OPT_IN.items():
+        if marker in markexpr and f"not {marker}" not in markexpr:
+            continue
+        drop = [item for item in items if Path(str(item.fspath)).resolve().is_relative_to(folder)]
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = [item for item in items if item not in drop]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -38,21 +38,7 @@ DESIGN_CANDIDATES = ["Attention Is All You Need",
                      "BERT: Pre-training of Deep Bidirectional Transformers for Language Understanding",
                      "Language Models are Few-Shot Learners",
                      "A Survey on Retrieval-Augmented Generation"]
-MALFORMED_BIB = """@article{lee2020distill,
-  title = {Distilling a Large Teacher Reranker into a Compact Student},
-  author = {Lee, Min and Park, Jun},
-  year = {2020},
-}
-@article{broken2021,
-  title = {An entry whose braces never close,
-  author = {Doe, Jane
-@inproceedings{kim2019graphs,
-  title = {Random Walks on Citation Graphs},
-  author = {Kim, Soo},
-  year = {2019},
-}
-@misc{ = no key at all }
-"""
+MALFORMED_BIB = webserver.BROKEN_BIB + "@misc{ = no key at all }\n"
 DISTILLATION = ("The second stage must run on a laptop. We use knowledge distillation from a large teacher: "
                 "following [CITATION] we train a compact student reranker on the teacher's soft score margins.")
 

@@ -300,11 +300,12 @@ class Engine:
             if future is not None:
                 future.result()
 
-    def key_evidence(self, path: str, text: str, request: Request) -> KeyEvidence:
-        """What the project's other citations say about each key, for this request (``retrieval.evidence``)."""
+    def key_evidence(self, path: str, text: str, request: Request, project: Project, sentence: str) -> KeyEvidence:
+        """What the project's other citations say about each key, for this request (``retrieval.evidence``);
+        ``sentence`` is the query's citing-sentence view."""
         path = os.path.normpath(os.path.abspath(path))
         files = []
-        for tex in self.projects.project(path).tex_files:
+        for tex in project.tex_files:
             if tex == path:
                 files.append((tex, text, request.facts))
             else:
@@ -315,15 +316,15 @@ class Engine:
             files.append((path, text, request.facts))
         cite = request.cite
         return self.evidence.evidence(files, path, request.offset, cite.command.start, cite.existing_keys,
-                                      request.facts.section_at(request.offset),
-                                      tokenize(request.query.views()["sent"]))
+                                      request.facts.section_at(request.offset), tokenize(sentence))
 
-    def signals(self, path: str, text: str, request: Request, corpus: Corpus) -> tuple[dict, KeyEvidence, str]:
+    def signals(self, path: str, text: str, request: Request, project: Project,
+                corpus: Corpus) -> tuple[dict, KeyEvidence, str]:
         """Every signal of every entry for a request, the evidence behind them and the stage (hybrid once the
         corpus's embeddings exist, else bm25)."""
         views = request.query.views()
         dense = self.scorer.start(corpus, views) if self.scorer is not None else None
-        evidence = self.key_evidence(path, text, request)
+        evidence = self.key_evidence(path, text, request, project, views["sent"])
         signals = {**text_signals(corpus, views), **corpus.entry_signals, **mention_signals(corpus, views["sent"]),
                    **evidence_signals(corpus, evidence)}
         if dense is not None:
@@ -336,12 +337,13 @@ class Engine:
         request = build_request(text, offset, self.matcher, self.projects.facts(path, text))
         if request is None:
             return None
-        corpus = self.corpus(path)
+        project = self.projects.project(path)
+        corpus = self.corpora.corpus(project.bib_files)
         if self.query_view != "default":  # one BM25 view alone: the baselines of `texcite eval --query`
             views = request.query.views()
             scores = corpus.bm25.scores(views["para" if self.query_view == "paragraph" else "sent"])
             return Prepared(request, corpus, recall(corpus, request, scores, "bm25", self.settings.recall.top_k), "bm25")
-        signals, evidence, stage = self.signals(path, text, request, corpus)
+        signals, evidence, stage = self.signals(path, text, request, project, corpus)
         model = model_for(self.models, stage, len(corpus))
         inputs = model.inputs(signals) if len(corpus) else None
         scores = model.score_inputs(inputs) if inputs is not None else np.zeros(0, np.float32)

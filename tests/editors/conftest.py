@@ -16,29 +16,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import editorlib  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "editor: drives a real editor (Neovim, Emacs, code-server); see tests/editors")
-
-
-def _asked_for_editors(config) -> bool:
-    markexpr = config.getoption("markexpr", "") or ""
-    return "editor" in markexpr and "not editor" not in markexpr
-
-
-def pytest_collection_modifyitems(config, items):
-    """Deselect the editor tests unless `-m editor` (or an expression naming it) was given."""
-    if _asked_for_editors(config):
-        return
-    keep, drop = [], []
-    for item in items:
-        (drop if Path(str(item.fspath)).resolve().is_relative_to(HERE) else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep
-
 
 def require(what: str, found: object) -> None:
     """Skip (developer machine) or fail (CI=true) when an editor or tool is missing."""

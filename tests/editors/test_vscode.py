@@ -28,12 +28,11 @@ import pytest
 
 import editorlib
 from conftest import require
+from browser import CHROMEDRIVER, CHROMIUM, Browser
 from editorlib import Spot, cli_ranking, surname_prefix, utf16_len
 
 pytestmark = pytest.mark.editor
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 METHOD = "chapters/method.tex"
 METHOD_LINE = 8  # "margin-based distillation loss of \cite{} we train a compact student on the"
 BEFORE = "margin-based distillation loss of "  # the prepared spot: \cite{} removed, the user types it here
@@ -133,56 +132,12 @@ class CodeServer:
 
 
 # -- the browser ------------------------------------------------------------------------------------------------------
-class Workbench:
-    """Selenium on headless Debian Chromium with Debian's chromedriver (never a downloaded driver)."""
+class Workbench(Browser):
+    """The code-server workbench in headless Chromium."""
 
     def __init__(self, profile: Path, env: dict[str, str]):
-        os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not download anything
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1400,900", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-extensions",
-                    f"--user-data-dir={profile}"):
-            options.add_argument(arg)
         # chromedriver and Chromium get the private HOME/XDG folders too (Chromium writes ~/.config/chromium, dconf).
-        service = Service(executable_path=CHROMEDRIVER, env={**env, "SE_OFFLINE": "true"})
-        self.driver = webdriver.Chrome(service=service, options=options)
-        self.driver.set_page_load_timeout(editorlib.TIMEOUT_S)
-
-    # generic helpers
-    def wait(self, what: str, condition, timeout: float | None = None):
-        """Poll ``condition`` (exceptions count as not yet) until it returns something truthy."""
-        deadline = time.monotonic() + (timeout or editorlib.TIMEOUT_S)
-        last_error = None
-        while time.monotonic() < deadline:
-            try:
-                value = condition()
-                if value:
-                    return value
-            except Exception as err:  # stale elements while the workbench re-renders
-                last_error = err
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_error!r})" if last_error else ""))
-
-    def css(self, selector: str):
-        from selenium.webdriver.common.by import By
-
-        return [e for e in self.driver.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()]
-
-    def keys(self, *keys: str, modifiers: tuple[str, ...] = ()) -> None:
-        from selenium.webdriver.common.action_chains import ActionChains
-
-        chain = ActionChains(self.driver)
-        for m in modifiers:
-            chain = chain.key_down(m)
-        chain = chain.send_keys(*keys)
-        for m in reversed(modifiers):
-            chain = chain.key_up(m)
-        chain.perform()
+        super().__init__(profile, "1400,900", editorlib.TIMEOUT_S, env)
 
     def type_slowly(self, text: str) -> None:
         for ch in text:
@@ -190,9 +145,6 @@ class Workbench:
 
     def screenshot(self, path: Path) -> None:
         self.driver.save_screenshot(str(path))
-
-    def quit(self) -> None:
-        self.driver.quit()
 
     # VS Code
     def quick_input(self):

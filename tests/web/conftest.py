@@ -11,26 +11,3 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-HERE = Path(__file__).resolve().parent
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "web: drives the `texcite web` page in headless Chromium; see tests/web")
-
-
-def _asked_for_web(config) -> bool:
-    markexpr = config.getoption("markexpr", "") or ""
-    return "web" in markexpr and "not web" not in markexpr
-
-
-def pytest_collection_modifyitems(config, items):
-    """Deselect the browser tests unless `-m web` (or an expression naming it) was given."""
-    if _asked_for_web(config):
-        return
-    keep, drop = [], []
-    for item in items:
-        (drop if Path(str(item.fspath)).resolve().is_relative_to(HERE) else keep).append(item)
-    if drop:
-        config.hook.pytest_deselected(items=drop)
-        items[:] = keep

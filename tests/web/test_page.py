@@ -11,33 +11,17 @@ under docs/ (docs/web.md shows them), and the page must load nothing from anothe
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 import webserver
+from browser import CHROMEDRIVER, CHROMIUM, Browser
 
 pytestmark = pytest.mark.web
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 DOCS = webserver.REPO / "docs"
 TIMEOUT_S = 120
-BROKEN_BIB = """@article{lee2020distill,
-  title = {Distilling a Large Teacher Reranker into a Compact Student},
-  author = {Lee, Min and Park, Jun},
-  year = {2020},
-}
-@article{broken2021,
-  title = {An entry whose braces never close,
-  author = {Doe, Jane
-@inproceedings{kim2019graphs,
-  title = {Random Walks on Citation Graphs},
-  author = {Kim, Soo},
-  year = {2019},
-}
-"""
 PARAGRAPH = "We distill a large teacher reranker into a compact student [CITATION] that runs on a laptop."
 
 
@@ -51,56 +35,14 @@ def require_browser() -> None:
     pytest.skip(message)
 
 
-class Page:
-    """Selenium on headless Chromium with a private profile; helpers that poll the DOM with a deadline."""
+class Page(Browser):
+    """The page in headless Chromium with a private profile; helpers that poll the DOM with a deadline."""
 
     def __init__(self, profile: Path) -> None:
-        os.environ["SE_OFFLINE"] = "true"  # Selenium Manager must not download anything
-        from selenium import webdriver
-        from selenium.webdriver.chrome.service import Service
-
-        options = webdriver.ChromeOptions()
-        options.binary_location = CHROMIUM
-        for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--window-size=1400,1500", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--disable-extensions",
-                    f"--user-data-dir={profile}"):
-            options.add_argument(arg)
-        self.driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-        self.driver.set_page_load_timeout(TIMEOUT_S)
-
-    def wait(self, what: str, condition, timeout: float = TIMEOUT_S):
-        """Poll ``condition`` (exceptions count as not yet) until it returns something truthy."""
-        deadline = time.monotonic() + timeout
-        last_error = None
-        while time.monotonic() < deadline:
-            try:
-                value = condition()
-                if value:
-                    return value
-            except Exception as err:  # stale elements while the page re-renders
-                last_error = err
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_error!r})" if last_error else ""))
-
-    def css(self, selector: str):
-        from selenium.webdriver.common.by import By
-
-        return [e for e in self.driver.find_elements(By.CSS_SELECTOR, selector) if e.is_displayed()]
+        super().__init__(profile, "1400,1500", TIMEOUT_S)
 
     def one(self, selector: str):
         return self.wait(selector, lambda: self.css(selector))[0]
-
-    def keys(self, *keys: str, modifiers: tuple[str, ...] = ()) -> None:
-        from selenium.webdriver.common.action_chains import ActionChains
-
-        chain = ActionChains(self.driver)
-        for m in modifiers:
-            chain = chain.key_down(m)
-        chain = chain.send_keys(*keys)
-        for m in reversed(modifiers):
-            chain = chain.key_up(m)
-        chain.perform()
 
     def cell(self, table: str, row: int, column: int) -> str:
         cells = self.css(f"#{table} [data-testid='cell-{row}-{column}']")
@@ -116,9 +58,6 @@ class Page:
     def screenshot(self, name: str) -> None:
         self.driver.execute_script("window.scrollTo(0, 0)")
         self.driver.save_screenshot(str(DOCS / name))
-
-    def quit(self) -> None:
-        self.driver.quit()
 
 
 @pytest.fixture
@@ -211,7 +150,7 @@ def test_each_tab_in_a_browser(page, tmp_path):
     upload(notes)
     page.wait("the type error", lambda: "Only .bib allowed" in " ".join(e.text for e in page.css(".toast-body")))
     broken = tmp_path / "broken.bib"
-    broken.write_text(BROKEN_BIB, encoding="utf-8")
+    broken.write_text(webserver.BROKEN_BIB, encoding="utf-8")
     upload(broken)
     page.wait("the upload", lambda: "broken\n.bib" in page.text_of("#texcite-bib"))
     area = page.one("#texcite-text textarea")

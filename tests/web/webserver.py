@@ -17,6 +17,21 @@ REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "paper"
 START_TIMEOUT_S = float(os.environ.get("TEXCITE_WEB_TIMEOUT", "180"))  # a loaded 2-core box: gradio + MiniLM import
 SECRET_KEY = "secret2024outside"  # the key of the entry outside the project folder, which must never show up
+# A .bib with one entry whose braces never close between two good ones.
+BROKEN_BIB = """@article{lee2020distill,
+  title = {Distilling a Large Teacher Reranker into a Compact Student},
+  author = {Lee, Min and Park, Jun},
+  year = {2020},
+}
+@article{broken2021,
+  title = {An entry whose braces never close,
+  author = {Doe, Jane
+@inproceedings{kim2019graphs,
+  title = {Random Walks on Citation Graphs},
+  author = {Kim, Soo},
+  year = {2019},
+}
+"""
 
 
 def in_ci() -> bool:

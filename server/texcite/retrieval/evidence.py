@@ -10,7 +10,7 @@ Everything is read from what the project's text says now: in a first draft, that
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
 import numpy as np
@@ -132,11 +132,12 @@ class KeyEvidence:
     key (``count``, ``partner``, ``shared_words``) is computed when asked, for the few keys a list shows.
     """
 
-    def __init__(self, index: "EvidenceIndex", uses: "_ProjectUses", anchors: tuple[str, ...],
+    def __init__(self, index: "EvidenceIndex", uses: "_ProjectUses", is_anchor: np.ndarray, anchors: tuple[str, ...],
                  previous: str | None, arrays: dict[str, np.ndarray], query: np.ndarray,
                  query_names: dict[int, str], best_command: np.ndarray, idf: np.ndarray) -> None:
         self._index = index
         self._uses = uses
+        self._is_anchor = is_anchor  # per use: is its key an anchor
         self.anchors = anchors
         self.previous = previous
         self.arrays = arrays
@@ -157,16 +158,16 @@ class KeyEvidence:
     def partner(self, key: str) -> str | None:
         """An anchor ``key`` is cited together with."""
         k = self.key_id(key)
-        u = self._uses
-        if k is None or not len(self._uses.anchor_offsets):
+        u, a = self._uses, self._is_anchor
+        if k is None or not a.any():
             return None
         names = self._index.vocabulary.key_names
+        keys, offsets, files = u.key_ids[a], u.offsets[a], u.files[a]
         for i in np.flatnonzero(u.key_ids == k):
-            near = np.flatnonzero((u.anchor_files == u.files[i])
-                                  & (np.abs(u.anchor_offsets - u.offsets[i]) <= COCITED_CHARS)
-                                  & (u.anchor_keys != k))
+            near = np.flatnonzero((files == u.files[i]) & (np.abs(offsets - u.offsets[i]) <= COCITED_CHARS)
+                                  & (keys != k))
             if len(near):
-                return names[int(u.anchor_keys[near[0]])]
+                return names[int(keys[near[0]])]
         return None
 
     def shared_words(self, key: str) -> tuple[str, ...]:
@@ -197,8 +198,7 @@ class KeyEvidence:
 
 @dataclass(frozen=True)
 class _ProjectUses:
-    """The uses of every file of a project for one request, concatenated (the command being written left out),
-    with the anchors' uses apart."""
+    """The uses of every file of a project for one request, concatenated (the command being written left out)."""
 
     key_ids: np.ndarray
     offsets: np.ndarray
@@ -208,9 +208,6 @@ class _ProjectUses:
     section_ids: np.ndarray
     token_blocks: tuple[tuple[np.ndarray, np.ndarray], ...]  # (tokens, their commands): grouped by command
     n_commands: int
-    anchor_keys: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    anchor_offsets: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    anchor_files: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def _concatenate(blocks: list[tuple[int, FileUses, np.ndarray]], base: int = 0) -> dict[str, np.ndarray]:
@@ -324,12 +321,11 @@ class EvidenceIndex:
         anchor_lut = np.zeros(n_keys, bool)
         anchor_lut[[vocab.keys[a] for a in anchors if a in vocab.keys]] = True
         is_anchor = anchor_lut[u.key_ids]
-        u = _ProjectUses(**{**u.__dict__, "anchor_keys": u.key_ids[is_anchor], "anchor_offsets": u.offsets[is_anchor],
-                            "anchor_files": u.files[is_anchor]})
         arrays["cocited"] = self._cocited(u, is_anchor, n_keys)
         context, best_command, idf, query, query_names = self._context(u, query_tokens, n_keys)
         arrays["context"] = context
-        return KeyEvidence(self, u, tuple(anchors), previous, arrays, query, query_names, best_command, idf)
+        return KeyEvidence(self, u, is_anchor, tuple(anchors), previous, arrays, query, query_names, best_command,
+                           idf)
 
     @staticmethod
     def _cocited(u: _ProjectUses, is_anchor: np.ndarray, n_keys: int) -> np.ndarray:

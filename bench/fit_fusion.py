@@ -25,6 +25,8 @@ import numpy as np
 from scipy.optimize import minimize
 
 from texcite.evaluation import evaluation_engine, find_projects, project_examples
+from texcite.latex import query
+from texcite.retrieval import bm25, evidence, stopwords
 from texcite.retrieval import signals as sig
 from texcite.retrieval.fusion import FusionModel, term
 from texcite.settings import Settings
@@ -36,10 +38,10 @@ MODES = ("default", "writing")
 
 def extract(paths: list[str], cache: str) -> tuple[list[dict], str]:
     """Per example: project, mode, the signal matrix (entries x ALL) and the rows of the cited keys; and the
-    file they are stored in (named by a digest of the projects and of the signals' code)."""
+    file they are stored in (named by a digest of the projects and of the code the signals come from)."""
     projects = [p for path in paths for p in find_projects(os.path.abspath(path))]
-    digest = hashlib.sha1(json.dumps([sig.ALL, projects]).encode()
-                          + open(sig.__file__, "rb").read()).hexdigest()[:12]
+    code = b"".join(open(m.__file__, "rb").read() for m in (sig, bm25, stopwords, evidence, query))
+    digest = hashlib.sha1(json.dumps([sig.ALL, projects]).encode() + code).hexdigest()[:12]
     store = os.path.join(cache, f"signals-{digest}.npz")
     if os.path.exists(store):
         data = np.load(store, allow_pickle=False)
@@ -95,9 +97,19 @@ def training_rows(e: dict, rng: np.random.Generator) -> np.ndarray:
     return rows[e["mask"][rows]]
 
 
-def fit(examples: list[dict], features: list[str], l2: float, units: int = 0) -> FusionModel:
+def fit(examples: list[dict], features: list[str], l2: float, units: int = 0, seeds: int = 1) -> FusionModel:
     """The model minimising the mean softmax cross-entropy of the cited keys over each example's training rows,
-    plus l2 times the squared weights."""
+    plus l2 times the squared weights; with ``seeds`` > 1, the average of that many fits from different random
+    starts (one model: their hidden units side by side)."""
+    if seeds > 1:
+        fits = [_fit(examples, features, l2, units, seed) for seed in range(seeds)]
+        return FusionModel("fit", tuple(features), np.mean([m.linear for m in fits], axis=0),
+                           np.concatenate([m.hidden for m in fits], axis=1), np.concatenate([m.bias for m in fits]),
+                           np.concatenate([m.out for m in fits]) / seeds)
+    return _fit(examples, features, l2, units, 0)
+
+
+def _fit(examples: list[dict], features: list[str], l2: float, units: int, seed: int) -> FusionModel:
     rng = np.random.default_rng(0)
     blocks, positives = [], []
     for e in examples:
@@ -130,7 +142,8 @@ def fit(examples: list[dict], features: list[str], l2: float, units: int = 0) ->
                                A.T @ ds + 2 * l2 * v])
         return value, grad
 
-    theta = np.concatenate([np.zeros(F), rng.normal(0, 0.1, F * H), np.zeros(H), rng.normal(0, 0.1, H)])
+    start = np.random.default_rng(seed)  # the training rows stay the same (rng), the starting weights differ
+    theta = np.concatenate([np.zeros(F), start.normal(0, 0.1, F * H), np.zeros(H), start.normal(0, 0.1, H)])
     theta = minimize(loss, theta, jac=True, method="L-BFGS-B", options={"maxiter": 400}).x
     w, W, b, v = unpack(theta)
     return FusionModel("fit", tuple(features), w.astype(np.float32), W.astype(np.float32), b.astype(np.float32),
@@ -155,16 +168,17 @@ def metrics(r: list[float]) -> dict:
             "MRR": float((1.0 / a).mean()), "n": len(a)}
 
 
-def lopo(examples: list[dict], features: list[str], l2: float, units: int, cache: dict) -> tuple[dict, dict]:
+def lopo(examples: list[dict], features: list[str], l2: float, units: int, cache: dict,
+         seeds: int = 1) -> tuple[dict, dict]:
     """Per mode, metrics of every project ranked by a model fit on the others; and per (project, mode)."""
-    key = json.dumps([features, l2, units])
+    key = json.dumps([features, l2, units] + ([seeds] if seeds > 1 else []))
     if key in cache:
         return cache[key]["modes"], {tuple(k.split("|")): v for k, v in cache[key]["per"].items()}
     names = sorted({e["project"] for e in examples})
     by_mode: dict[str, list[float]] = {m: [] for m in MODES}
     per_project = {}
     for held in names:
-        model = fit([e for e in examples if e["project"] != held], features, l2, units)
+        model = fit([e for e in examples if e["project"] != held], features, l2, units, seeds)
         for mode in MODES:
             r = ranks([e for e in examples if e["project"] == held and e["mode"] == mode], model)
             by_mode[mode] += r
@@ -189,12 +203,15 @@ STEPS = [
     ("+ citing context of other uses", ["context"]),
     ("+ bib neighbours", ["bib_next", "bib_anchor"]),
     ("+ author or year named in the sentence", ["author_named", "year_named"]),
+    ("+ BM25 of the words just before the marker", ["bm25_before"]),
     ("+ entry features (abstract, year)", ["has_abstract", "year"]),
+    ("+ entry type, crossref parent", ["type_book", "type_misc", "type_thesis", "type_report", "parent"]),
     ("+ text x not cited elsewhere", ["uncited*bm25_near", "uncited*bm25_sent", "uncited*dense_doc",
                                       "uncited*dense_sent_doc", "uncited*author_named"]),
 ]
 L2 = 0.01
-HIDDEN = [(8, 0.001)]  # (units, L2) of the small hidden layer tried on all signals
+# (units, L2, starts) of the small hidden layer tried on all signals; several starts: their fits averaged
+HIDDEN = [(8, 0.001, 1), (8, 0.001, 2)]
 TRAIN_TOP, TRAIN_RANDOM = 150, 50  # per example: the hand ranking's top entries and random others (and the cited)
 
 
@@ -227,17 +244,18 @@ def main() -> int:
     for label, added in STEPS:
         features = features + added
         res, per = lopo(examples, features, L2, 0, cache)
-        results[("linear", label, L2, 0)] = (res, per, features)
+        results[("linear", label, L2, 0, 1)] = (res, per, features)
         row("linear", label, L2, res)
-    for units, l2 in HIDDEN:
-        res, per = lopo(examples, features, l2, units, cache)
-        results[(f"{units} tanh units", "all of the above", l2, units)] = (res, per, features)
-        row(f"{units} tanh units + linear", "all of the above", l2, res)
+    for units, l2, seeds in HIDDEN:
+        res, per = lopo(examples, features, l2, units, cache, seeds)
+        kind = f"{units} tanh units" if seeds == 1 else f"{seeds} × {units} tanh units (fits from {seeds} starts averaged)"
+        results[(kind, "all of the above", l2, units, seeds)] = (res, per, features)
+        row(f"{kind} + linear", "all of the above", l2, res)
     best = max(results, key=lambda k: results[k][0]["default"]["MRR"] + results[k][0]["writing"]["MRR"])
     res, per, features = results[best]
-    kind, label, l2, units = best
+    kind, label, l2, units, seeds = best
     without_dense = [f for f in features if "dense" not in f]
-    res_bm25, _ = lopo(examples, without_dense, l2, units, cache)
+    res_bm25, _ = lopo(examples, without_dense, l2, units, cache, seeds)
     row(kind, "the same without MiniLM (the bm25 model)", l2, res_bm25)
     per_lines = ["| project | mode | examples | R@1 | R@10 | MRR |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for (project, mode), m in sorted(per.items()):
@@ -251,7 +269,7 @@ def main() -> int:
     if args.write:
         models = {}
         for name, feats in (("hybrid", features), ("bm25", without_dense)):
-            models[name] = fit(examples, feats, l2, units).as_json()
+            models[name] = fit(examples, feats, l2, units, seeds).as_json()
             # small bibs: z-scores over a few entries are compressed, a linear model ranks them (fusion.SMALL_BIB)
             models[f"{name}-linear"] = fit(examples, feats, L2).as_json()
         doc = {"about": "Listwise ranker fit on ../shared/eval/dev by bench/fit_fusion.py, chosen by "

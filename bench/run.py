@@ -42,11 +42,11 @@ import json, sys, time
 from texcite.runtime import import_bm25s
 import_bm25s()  # library import time is process start-up, not index loading (the server pays it once)
 from texcite.bib.store import BibStore
-from texcite.retrieval.bm25 import analyze_entries
+from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries
 from texcite.retrieval.corpus import Corpora
 bib, cache, edit = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
 t = time.perf_counter()
-store = BibStore(analyze_entries, cache_directory=cache)
+store = BibStore(analyze_entries, cache_directory=cache, tokens_version=TOKENS_VERSION)
 corpora = Corpora(store)
 corpus = corpora.corpus([bib])
 out = {"build_s": time.perf_counter() - t, "entries": len(corpus), "stats": store.parser.stats, "cache": dict(store.cache.stats)}

@@ -36,8 +36,8 @@ BIB = """@string{nips = "Advances in Neural Information Processing Systems"}
 """
 
 
-def _store(tmp_path) -> BibStore:
-    store = BibStore(analyze_entries, cache_directory=str(tmp_path / "cache"))
+def _store(tmp_path, tokens_version: int = 0) -> BibStore:
+    store = BibStore(analyze_entries, cache_directory=str(tmp_path / "cache"), tokens_version=tokens_version)
     store.cache._writer = None  # write synchronously so the next store sees the files
     return store
 
@@ -57,6 +57,19 @@ def test_warm_load_returns_identical_entries_without_parsing(tmp_path):
     assert second.entries[0].fields["journal"] == "Advances in Neural Information Processing Systems"
     q = "attention citation graph"
     assert np.allclose(second.bm25.scores(q), first.bm25.scores(q))
+
+
+def test_parses_cached_with_other_tokens_are_not_used(tmp_path):
+    # A new tokenizer (e.g. more stopwords) bumps TOKENS_VERSION: the parses cached by the old one hold old tokens.
+    bib = tmp_path / "refs.bib"
+    bib.write_text(BIB)
+    Corpora(_store(tmp_path, tokens_version=1)).corpus([str(bib)])
+    newer = _store(tmp_path, tokens_version=2)
+    Corpora(newer).corpus([str(bib)])
+    assert newer.parser.stats["full_parses"] == 1 and newer.parser.stats["cache_loads"] == 0
+    again = _store(tmp_path, tokens_version=2)
+    Corpora(again).corpus([str(bib)])
+    assert again.parser.stats == {"full_parses": 0, "block_parses": 0, "cache_loads": 1}
 
 
 def test_corrupt_cache_files_are_ignored_and_rebuilt(tmp_path):

@@ -132,6 +132,19 @@ def test_tokenize() -> None:
     assert tokenize("") == []
 
 
+def test_a_thesis_in_another_language_does_not_match_english_titles_on_its_function_words() -> None:
+    # A Spanish, German or French sentence citing English works: 'de', 'la', 'und', 'für' say nothing.
+    assert tokenize("El modelo de la red neuronal se entrena con los datos") == [
+        "modelo", "red", "neuronal", "entrena", "dato"]
+    assert tokenize("Die Ergebnisse der Messung für das Modell und die Daten") == [
+        "ergebnisse", "messung", "modell", "daten"]
+    assert tokenize("Les résultats de la méthode sont dans le tableau") == ["résultat", "méthode", "tableau"]
+    entries = [Entry("devries", "article", {"title": "De la Rue meets van der Waals"}, "", 0),
+               Entry("rnn", "article", {"title": "Recurrent neural networks"}, "", 1)]
+    scores = Bm25Index(entries).scores("Las recurrent networks de la tesis")
+    assert scores[1] > 0 and scores[0] == 0
+
+
 def test_key_words_are_searchable() -> None:
     bib = parse_bib(
         "@misc{smith2020attention, title = {Something Else}}\n@misc{doe2019, title = {Other Things}}\n", "t.bib"

@@ -10,9 +10,11 @@ import sys
 import numpy as np
 import pytest
 
+from texcite.bib.model import BibFile, Entry
 from texcite.engine import Engine
 from texcite.evaluation import as_drafted, citation_examples
 from texcite.latex.cite import CiteMatcher
+from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel, load_models, relevance
 from texcite.settings import Settings
 
@@ -150,3 +152,15 @@ def test_suggest_json_shows_relevance_and_reasons(tmp_path) -> None:
     top = json.loads(out.stdout)["suggestions"][0]
     assert top["key"] == "optimizer2015" and top["relevance"] == 100
     assert any("cited together with dropout2014" in r for r in top["reasons"])
+
+
+def test_the_entry_s_kind_is_a_signal() -> None:
+    entries = [Entry("lstm", "article", {"title": "Long Short-Term Memory", "crossref": "procs"}, "", 0),
+               Entry("gan", "inproceedings", {"title": "Generative Adversarial Nets"}, "", 1),
+               Entry("procs", "proceedings", {"title": "Proceedings of NIPS"}, "", 2),
+               Entry("book", "Book", {"title": "Pattern Recognition"}, "", 3),
+               Entry("site", "online", {"title": "The project's web site"}, "", 4)]
+    corpus = Corpus([BibFile("refs.bib", "x", entries)])
+    kinds = corpus.entry_signals
+    assert kinds["parent"].tolist() == [0, 0, 1, 0, 0]  # cited through its papers
+    assert kinds["type_book"].tolist() == [0, 0, 0, 1, 0] and kinds["type_misc"].tolist() == [0, 0, 0, 0, 1]

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from texcite.engine import Engine, build_request
+from texcite.engine import Engine, best_first, build_request
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.query import MARKER, near_marker, neighbourhood
 from texcite.retrieval.signals import znorm
@@ -87,6 +87,17 @@ def test_typed_text_keeps_only_matching_entries(tmp_path, engine) -> None:
     assert keys(result) == ["bread2005"]  # "sour" starts a title word of that entry only
 
 
+def test_best_first_orders_like_a_stable_sort_of_the_scores() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        scores = rng.integers(0, 4, int(rng.integers(1, 40))).astype(np.float32)  # many ties
+        stable = np.argsort(-scores, kind="stable")
+        top = int(rng.integers(1, len(scores) + 3))
+        assert best_first(scores, top=top).tolist() == stable[:top].tolist()
+        keep = rng.random(len(scores)) < 0.5
+        assert best_first(scores, np.flatnonzero(keep)).tolist() == stable[keep[stable]].tolist()
+
+
 def test_znorm_is_per_query_and_safe_for_constant_scores() -> None:
     m = np.array([[1.0, 2.0, 3.0], [5.0, 5.0, 5.0]])
     out = znorm(m)
@@ -103,6 +114,10 @@ def test_query_views() -> None:
     assert views["nbr"] == "We start here. Dense retrievers embed text . They scale well."
     assert views["sect"] == "Retrieval"
     assert views["near"] == "Dense retrievers embed text ."
+    assert views["before"] == "retrievers embed text"  # the words just before the marker
+    assert near_marker(f"{MARKER} showed that it works", 4, 0) == ""  # nothing before: ...
+    opening = build_request("\\citet{} showed that dense retrieval works.", len("\\citet{"), CiteMatcher())
+    assert opening.query.views()["before"] == "showed that dense"  # ... the words after it
     words = [f"w{i}" for i in range(40)]
     long_sentence = " ".join(words[:30]) + f" {MARKER} " + " ".join(words[30:])
     assert near_marker(long_sentence) == " ".join(words[6:38])  # 24 words before the marker, 8 after

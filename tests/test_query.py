@@ -70,6 +70,19 @@ def test_paragraph_span_is_source_offsets() -> None:
     assert text[start:end].strip() == "Two three."
 
 
+@pytest.mark.parametrize("before,after", [(100, 100), (5_000, 100), (100, 5_000), (5_000, 5_000), (30_000, 100)])
+def test_long_paragraphs_end_at_their_boundaries(before: int, after: int) -> None:
+    # Boundaries are looked for near the cursor first, then up to 20,000 characters away.
+    head, tail = "Intro.\n\n", "\n\nNext paragraph."
+    text = head + "x" * before + " here " + "y" * after + tail
+    start, end = paragraph_span(text, len(head) + before + 2)
+    if before <= 20_000:
+        assert start == len(head)
+    else:
+        assert start == len(head) + before + 2 - 20_000  # the window's edge
+    assert end == len(text) - len(tail)
+
+
 # --- plain text ------------------------------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from texcite.latex.facts import FileFacts, scan_file
 from texcite.latex.project import Project, ProjectIndex
 from texcite.latex.query import QueryContext, query_context
 from texcite.rerank.factory import make_reranker, resolve_backend
-from texcite.retrieval.bm25 import analyze_entries, tokenize
+from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries, tokenize
 from texcite.retrieval.corpus import Corpora, Corpus
 from texcite.retrieval.evidence import EvidenceIndex, KeyEvidence
 from texcite.retrieval.explain import reasons
@@ -134,15 +134,27 @@ def recall(corpus: Corpus, request: Request, scores: np.ndarray, stage: str, top
     """Candidates best first, keys already in the command left out. With text typed in the braces, only the
     entries it matches (``retrieval.typed``), all of them, strong matches first; else the top ``top_k``."""
     exclude = set(request.cite.existing_keys)
-    order = np.argsort(-scores, kind="stable")
     if request.cite.prefix.strip():
         strong, weak = corpus.typed.matches(request.cite.prefix)
-        order = np.concatenate([order[strong[order]], order[weak[order]]])
+        order = np.concatenate([best_first(scores, np.flatnonzero(strong)), best_first(scores, np.flatnonzero(weak))])
     else:
-        order = order[: top_k + len(exclude)]
+        order = best_first(scores, top=top_k + len(exclude))
     out = [Candidate(corpus.entries[i], int(i), float(scores[i]), stage)
            for i in order if corpus.entries[i].key not in exclude]
     return out if request.cite.prefix.strip() else out[:top_k]
+
+
+def best_first(scores: np.ndarray, rows: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
+    """``rows`` (default: all) by descending score, ties in row order; only the ``top`` first when given (found
+    by partition: sorting 10k scores costs more than the rest of recall)."""
+    rows = np.arange(len(scores)) if rows is None else rows
+    values = scores[rows]
+    if top is not None and top < len(rows):
+        cut = np.partition(values, len(values) - top)[len(values) - top]  # the top-th largest
+        ties = np.flatnonzero(values == cut)[: top - int((values > cut).sum())]
+        keep = np.concatenate([np.flatnonzero(values > cut), ties])
+        rows, values = rows[keep], values[keep]
+    return rows[np.lexsort((rows, -values))]
 
 
 def joined_scores(candidates: Sequence[Candidate], rerank_scores: Sequence[float], weight: float) -> list[float]:
@@ -197,7 +209,7 @@ class Engine:
         self.query_view = query_view
         settings = settings or Settings()
         self.store = BibStore(analyze_entries, on_parsed=self.events.bib_parsed,
-                              cache_directory=cache_dir(settings.cache_dir))
+                              cache_directory=cache_dir(settings.cache_dir), tokens_version=TOKENS_VERSION)
         self.corpora = Corpora(self.store)
         self.evidence = EvidenceIndex()
         self.models = load_models()
@@ -423,7 +435,7 @@ class Engine:
                 return scores
         entries = [Entry(f"candidate{i + 1}", "misc", {"title": d}, "", i) for i, d in enumerate(documents)]
         corpus = Corpus([BibFile("<candidates>", str(hash(tuple(documents))), entries)])
-        views = {"sent": query, "para": query, "near": query, "nbr": query, "sect": ""}
+        views = {"sent": query, "para": query, "near": query, "before": query, "nbr": query, "sect": ""}
         signals = {**text_signals(corpus, views), **mention_signals(corpus, query)}
         stage = "bm25"
         if self.dense is not None and not self.dense.error:

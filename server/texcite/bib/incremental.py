@@ -98,8 +98,10 @@ def decode_parsed(stored: Stored) -> ParsedBib:
 class BibParser:
     """Parses bib files through the disk cache, re-parsing only changed blocks of a file seen before."""
 
-    def __init__(self, analyze: Analyzer, cache: DiskCache | None = None) -> None:
+    def __init__(self, analyze: Analyzer, cache: DiskCache | None = None, tokens_version: int = 0) -> None:
+        """``tokens_version``: the analyzer's version; parses cached with another version's tokens are not used."""
         self.analyze = analyze
+        self.tokens_version = tokens_version
         self.cache = cache or DiskCache(None)
         self.max_bytes = MAX_BIB_BYTES  # the engine sets texcite.files.maxBibSize here
         self.stats = {"full_parses": 0, "block_parses": 0, "cache_loads": 0}
@@ -124,7 +126,7 @@ class BibParser:
         digest = key if not problems and not data.startswith(codecs.BOM_UTF8) else None
         parsed = self._parse(text, path, previous, digest)
         parsed.bib.diagnostics[:0] = problems
-        self.cache.store("bib", key, encode_parsed(parsed))
+        self.cache.store("bib", self._cache_key(key), encode_parsed(parsed))
         return parsed
 
     def parse_text(self, text: str, path: str, previous: ParsedBib | None = None) -> ParsedBib:
@@ -134,11 +136,15 @@ class BibParser:
         if cached is not None:
             return cached
         parsed = self._parse(text, path, previous, key)
-        self.cache.store("bib", key, encode_parsed(parsed))
+        self.cache.store("bib", self._cache_key(key), encode_parsed(parsed))
         return parsed
 
+    def _cache_key(self, digest: str) -> str:
+        """The cache key of a parse: the content's SHA-1, salted with the tokens' version."""
+        return hashlib.sha1(f"{digest}:{self.tokens_version}".encode()).hexdigest() if self.tokens_version else digest
+
     def _load(self, key: str, path: str) -> ParsedBib | None:
-        stored = self.cache.load("bib", key)
+        stored = self.cache.load("bib", self._cache_key(key))
         try:
             parsed = None if stored is None else decode_parsed(stored)
         except (TypeError, ValueError, KeyError, IndexError) as err:  # well-formed file, foreign content

@@ -36,11 +36,12 @@ class BibStore:
     """Bib files by path; thread-safe so indexing can run in a worker while the event loop serves requests."""
 
     def __init__(self, analyze: Analyzer, on_parsed: Callable[[BibFile], None] | None = None,
-                 cache_directory: str | None = None, persistent: bool = True) -> None:
-        """``analyze`` gives the search tokens of entries; ``cache_directory``: where parsed files persist (default:
-        see ``diskcache.cache_dir``); ``persistent=False`` keeps everything in memory."""
+                 cache_directory: str | None = None, persistent: bool = True, tokens_version: int = 0) -> None:
+        """``analyze`` gives the search tokens of entries (``tokens_version``: its version, part of the cache key);
+        ``cache_directory``: where parsed files persist (default: see ``diskcache.cache_dir``); ``persistent=False``
+        keeps everything in memory."""
         self.cache = DiskCache((cache_directory or cache_dir()) if persistent else None)
-        self.parser = BibParser(analyze, self.cache)
+        self.parser = BibParser(analyze, self.cache, tokens_version)
         self._last: dict[str, ParsedBib] = {}  # previous version of each file, for block-wise re-parsing
         self._tokens: dict[int, str] = {}  # id(entry) -> search tokens, for entries of loaded files
         self._slots: dict[str, _Slot] = {}

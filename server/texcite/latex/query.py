@@ -18,6 +18,7 @@ from texcite.latex.scan import SECTION_COMMANDS, in_comment
 MARKER = "[CITATION]"
 _SENTINEL = "QQCITATIONMARKERQQ"
 _WINDOW = 20_000          # source characters searched for paragraph boundaries on each side
+_FIRST_WINDOW = 2_000     # ... first this many: most paragraphs end within it, and the scan costs a tenth
 _BEFORE = 1_500           # plain-text characters of paragraph kept before the cursor
 _AFTER = 800              # ... and after it
 
@@ -34,6 +35,7 @@ _BOUNDARY_RE = re.compile(
     re.VERBOSE,
 )
 NEAR_BEFORE, NEAR_AFTER = 24, 8  # words kept around the marker for the embedded view
+BEFORE_WORDS = 3  # words just before the marker (after it when the sentence starts with the citation)
 _SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“(\[]*[A-Z0-9])")
 
 
@@ -53,10 +55,12 @@ class QueryContext:
         return f"{self.paragraph} {sentence} {sentence}" if sentence.strip() else self.paragraph
 
     def views(self) -> dict[str, str]:
-        """The texts a query is scored with: the citing sentence, its words nearest the marker, the sentence with
-        its neighbours, the paragraph, the section title."""
+        """The texts a query is scored with: the citing sentence, its words nearest the marker, the few words
+        just before it (often the name of what is cited: 'the Adam optimizer [CITATION]'), the sentence with its
+        neighbours, the paragraph, the section title."""
         sentence = " ".join(self.sentence.replace(MARKER, " ").split()) or self.paragraph
         return {"sent": sentence, "near": near_marker(self.sentence) or sentence,
+                "before": near_marker(self.sentence, BEFORE_WORDS, 0) or near_marker(self.sentence, 0, BEFORE_WORDS),
                 "nbr": neighbourhood(self.marked) or sentence, "para": self.paragraph, "sect": self.section_title}
 
 
@@ -73,8 +77,8 @@ def near_marker(sentence: str, before: int = NEAR_BEFORE, after: int = NEAR_AFTE
     """The words of the citing sentence closest to the marker: up to ``before`` words before it and ``after`` after."""
     head, marker, tail = sentence.partition(MARKER)
     if not marker:
-        return " ".join(sentence.split()[-before:])
-    return " ".join(head.split()[-before:] + tail.split()[:after])
+        return " ".join(sentence.split()[-before:]) if before else ""
+    return " ".join((head.split()[-before:] if before else []) + tail.split()[:after])
 
 
 def _is_math(m: re.Match[str]) -> bool:
@@ -83,9 +87,18 @@ def _is_math(m: re.Match[str]) -> bool:
 
 
 def paragraph_span(text: str, offset: int) -> tuple[int, int]:
-    """Source offsets of the paragraph holding ``offset``."""
-    lo = max(0, offset - _WINDOW)
-    hi = min(len(text), offset + _WINDOW)
+    """Source offsets of the paragraph holding ``offset`` (cut at _WINDOW characters on each side)."""
+    lo = max(0, offset - _FIRST_WINDOW)
+    hi = min(len(text), offset + _FIRST_WINDOW)
+    start, end = _span_within(text, offset, lo, hi)
+    if (start > lo or lo == 0) and (end < hi or hi == len(text)):
+        return start, end
+    return _span_within(text, offset, max(0, offset - _WINDOW), min(len(text), offset + _WINDOW))
+
+
+def _span_within(text: str, offset: int, lo: int, hi: int) -> tuple[int, int]:
+    """The paragraph holding ``offset`` from the boundaries between ``lo`` and ``hi`` (which stand in for
+    boundaries not found on a side)."""
     start, end = lo, hi
     for m in _BOUNDARY_RE.finditer(text, lo, hi):
         if m.group("env") and _is_math(m):

@@ -18,19 +18,13 @@ import numpy as np
 
 from texcite.bib.diskcache import Stored
 from texcite.bib.model import Entry
+from texcite.retrieval.stopwords import STOPWORDS
 from texcite.runtime import import_bm25s
 
 log = logging.getLogger(__name__)
 
-STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been before being below
-    between both but by can could did do does doing down during each et al few for from further had has have
-    having he her here hers him his how however i if in into is it its itself just may me might more most must
-    my no nor not of off on once only or other our ours out over own same she should so some such than that the
-    their theirs them then there these they this those through thus to too under until up very via was we were
-    what when where which while who whom why will with would you your yours e g ie eg cf fig figure table section
-    citation we our paper work show shown use used using et""".split()
-)
+# Bumped whenever tokens change (stopwords, normalisation): cached parses and indexes of older tokens are not used.
+TOKENS_VERSION = 2
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _KEY_RUN_RE = re.compile(r"(?P<letters>[^\W\d_]+)|(?P<digits>\d+)")
 

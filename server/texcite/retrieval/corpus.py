@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 import numpy as np
 
 from texcite.bib.model import BibFile, Diagnostic, Entry, merge_entries
-from texcite.retrieval.bm25 import Bm25Index
+from texcite.retrieval.bm25 import TOKENS_VERSION, Bm25Index
 from texcite.retrieval.signals import entry_signals, name_index
 from texcite.retrieval.typed import TypedIndex
 from texcite.runtime import settle_heap
@@ -91,8 +91,9 @@ class Corpus:
 
 
 def corpus_key(files: list[BibFile], k1: float, b: float) -> str:
-    """Cache key of a BM25 index: the digests of its files (in order) and the scoring parameters."""
-    raw = "|".join(f"{f.digest}:{len(f.entries)}" for f in files) + f"|{k1}|{b}"
+    """Cache key of a BM25 index: the digests of its files (in order), the scoring parameters and the tokens'
+    version."""
+    raw = "|".join(f"{f.digest}:{len(f.entries)}" for f in files) + f"|{k1}|{b}|{TOKENS_VERSION}"
     return hashlib.sha1(raw.encode()).hexdigest()
 
 

@@ -233,7 +233,8 @@ def _per_key_max(values: np.ndarray, keys: np.ndarray, n: int) -> tuple[np.ndarr
     """The largest value per key (0 for keys without one) and the position it came from (-1)."""
     best = np.zeros(n, np.float64)
     where = np.full(n, -1, np.int64)
-    order = np.argsort(values, kind="stable")
+    positive = np.flatnonzero(values > 0)  # the others are left at 0 / -1
+    order = positive[np.argsort(values[positive], kind="stable")]
     best[keys[order]] = values[order]  # assignments in ascending order: the largest is written last
     where[keys[order]] = order
     where[best <= 0] = -1

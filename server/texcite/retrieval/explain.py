@@ -15,11 +15,13 @@ MAX_REASONS = 3
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 
 # Signals that tell one thing to a person: their contributions are summed under one phrase.
-_GROUPS = {"bm25_sent": "words", "bm25_para": "words", "bm25_near": "words", "bm25_sect": "section words",
-           "dense_doc": "meaning", "dense_title": "meaning", "uses": "uses", "section_uses": "section_uses",
+# The entry's own features (year, type, ...) are no reason a person would act on: they have no group.
+_GROUPS = {"bm25_sent": "words", "bm25_para": "words", "bm25_near": "words", "bm25_before": "words",
+           "bm25_nbr": "words", "bm25_sect": "section words", "dense_doc": "meaning", "dense_title": "meaning",
+           "dense_sent_doc": "meaning", "dense_sent_title": "meaning", "uses": "uses", "section_uses": "section_uses",
            "nearness": "nearness", "cocited": "cocited", "context": "context", "bib_next": "bib_next",
            "bib_anchor": "bib_anchor", "author_named": "author_named", "year_named": "year_named",
-           "uncited": "uncited", "file_uses": "uses", "year": "", "has_abstract": "", "reranker": "reranker"}
+           "uncited": "uncited", "file_uses": "uses", "reranker": "reranker"}
 
 
 def _quoted(words) -> str:

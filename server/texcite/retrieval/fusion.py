@@ -1,6 +1,7 @@
 """Learned fusion: one score per entry from its signals (``retrieval.signals``) by a small listwise ranker fit on
 the dev theses (``bench/fit_fusion.py``, shipped in ``data/fusion.json``): a linear part plus one hidden layer of
-a few tanh units, so signals can interact (a text match counts differently for a work not cited yet).
+a few tanh units, so signals can interact (a text match counts differently for a work not cited yet). The
+shipped hidden layer is two fits from different random starts side by side, their outputs halved: their average.
 
 Two models: ``hybrid`` (with MiniLM) and ``bm25`` (while the embeddings are being built, or with
 ``recall.mode: bm25``), each with a linear twin for bibs under SMALL_BIB entries: the hidden units were fit on

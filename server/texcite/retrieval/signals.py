@@ -17,11 +17,20 @@ if TYPE_CHECKING:
     from texcite.retrieval.corpus import Corpus
     from texcite.retrieval.evidence import KeyEvidence
 
-BM25_VIEWS = {"bm25_sent": "sent", "bm25_para": "para", "bm25_near": "near", "bm25_sect": "sect", "bm25_nbr": "nbr"}
+BM25_VIEWS = {"bm25_sent": "sent", "bm25_para": "para", "bm25_near": "near", "bm25_before": "before", "bm25_sect": "sect",
+              "bm25_nbr": "nbr"}
 DENSE = ("dense_doc", "dense_title", "dense_sent_doc", "dense_sent_title")
 EVIDENCE = ("uses", "uncited", "file_uses", "section_uses", "nearness", "cocited", "context", "bib_next", "bib_anchor")
 MENTION = ("author_named", "year_named")
-ENTRY = ("has_abstract", "year")
+ENTRY = ("has_abstract", "year", "type_book", "type_misc", "type_thesis", "type_report", "parent")
+# Entry types by kind (biblatex and BibTeX names); articles, papers in proceedings and the rest are the baseline.
+TYPE_KINDS = {
+    "type_book": {"book", "mvbook", "inbook", "bookinbook", "suppbook", "collection", "mvcollection", "incollection",
+                  "suppcollection", "reference", "mvreference", "inreference"},
+    "type_misc": {"misc", "online", "electronic", "www", "software", "manual", "dataset", "unpublished"},
+    "type_thesis": {"thesis", "phdthesis", "mastersthesis"},
+    "type_report": {"report", "techreport"},
+}
 ALL = tuple(BM25_VIEWS) + DENSE + EVIDENCE + MENTION + ENTRY
 BIB_NEXT_SPAN = 3.0  # entries this far after the previously cited one in the bib weigh 1/e of the next one
 
@@ -105,12 +114,20 @@ def mention_signals(corpus: Corpus, sentence: str) -> dict[str, np.ndarray]:
 
 
 def entry_signals(entries: list[Entry]) -> dict[str, np.ndarray]:
-    """Has the entry an abstract (0/1); its year as a z-score within the bib (no year: the bib's median)."""
+    """Features of the entries themselves: has an abstract (0/1); the year as a z-score within the bib (no year:
+    the bib's median); the kind of entry (0/1 per ``TYPE_KINDS``); is it the crossref parent of another entry
+    (proceedings and collections are usually cited through their papers)."""
     years = np.array([float(e.year[:4]) if e.year[:4].isdigit() else np.nan for e in entries], dtype=np.float32)
     if np.isfinite(years).any():
         years = np.where(np.isfinite(years), years, np.nanmedian(years))
         year = znorm(years) if len(years) else years
     else:
         year = np.zeros(len(entries), np.float32)
-    return {"has_abstract": np.array([1.0 if e.abstract else 0.0 for e in entries], dtype=np.float32),
-            "year": year.astype(np.float32)}
+    out = {"has_abstract": np.array([1.0 if e.abstract else 0.0 for e in entries], dtype=np.float32),
+           "year": year.astype(np.float32)}
+    types = [e.entry_type.lower() for e in entries]
+    for name, kinds in TYPE_KINDS.items():
+        out[name] = np.array([t in kinds for t in types], dtype=np.float32)
+    parents = {e.fields.get(f, "").strip() for e in entries for f in ("crossref", "xref")} - {""}
+    out["parent"] = np.array([e.key in parents for e in entries], dtype=np.float32)
+    return out

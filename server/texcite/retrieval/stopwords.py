@@ -1,0 +1,35 @@
+"""Words that say nothing of the work cited: function words of the languages theses are written in, and the
+vocabulary of citing itself. Left out of BM25's tokens."""
+
+from __future__ import annotations
+
+# English function words and the words of a citing sentence that say nothing of the work cited.
+ENGLISH_STOPWORDS = frozenset(
+    """a about above after again against all also am an and any are as at be because been before being below
+    between both but by can could did do does doing down during each et al few for from further had has have
+    having he her here hers him his how however i if in into is it its itself just may me might more most must
+    my no nor not of off on once only or other our ours out over own same she should so some such than that the
+    their theirs them then there these they this those through thus to too under until up very via was we were
+    what when where which while who whom why will with would you your yours e g ie eg cf fig figure table section
+    citation we our paper work show shown use used using et""".split()
+)
+# Function words of the other languages theses are written in (German, French, Spanish, Portuguese, Italian,
+# Dutch): a thesis in one of them citing English works would otherwise match 'de', 'la' or 'und' in the few
+# English titles and names that contain them, at a high IDF. Words that are also English content words
+# ('war', 'man', 'car', 'son', 'sin', 'na') are left out.
+OTHER_STOPWORDS = frozenset(
+    """der die das den dem des ein eine einer eines einem einen und oder aber auch auf aus bei bis durch für
+    gegen im ins ist sind waren wird werden wurde wurden haben hatte mit nach nicht noch nur sich sie er es wir
+    ihr unter über vom von vor zu zum zur wie wenn dass daß dieser diese dieses diesem diesen kann können mehr
+    sowie sehr zwischen welche welcher welches
+    le la les un une du de et ou en au aux ce ces cet cette dans par pour sur avec sans sous est sont être été
+    qui que dont où il elle ils elles nous vous ne pas plus se sa ses leur leurs mais donc comme entre aussi
+    très ainsi
+    el los las unos unas del al y o por para con sobre es fue ser está están como su sus lo este esta estos
+    estas ese esa más pero también muy ya cuando donde cual cuales
+    os um uma do da dos das em nos nas pelo pela pelos pelas com sem é são foi mais mas isso ao aos não
+    il lo gli di della dei delle degli dal dalla nel nella per tra fra che è sono anche più ma questo questa
+    questi uno
+    het een van op te met voor door aan wordt worden naar uit als ook dat niet zijn""".split()
+)
+STOPWORDS = ENGLISH_STOPWORDS | OTHER_STOPWORDS

@@ -34,7 +34,8 @@ from texcite.retrieval.corpus import Corpora, Corpus
 from texcite.retrieval.evidence import EvidenceIndex, KeyEvidence
 from texcite.retrieval.explain import reasons
 from texcite.retrieval.fusion import FusionModel, load_models, model_for, relevance
-from texcite.retrieval.signals import dense_signals, evidence_signals, mention_signals, text_signals, znorm
+from texcite.retrieval.signals import (BM25_VIEWS, dense_signals, evidence_signals, mention_signals, text_signals,
+                                      znorm)
 from texcite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -328,7 +329,7 @@ class Engine:
             files.append((path, text, request.facts))
         cite = request.cite
         return self.evidence.evidence(files, path, request.offset, cite.command.start, cite.existing_keys,
-                                      request.facts.section_at(request.offset), tokenize(sentence))
+                                      request.query.section_title, tokenize(sentence))
 
     def signals(self, path: str, text: str, request: Request, project: Project,
                 corpus: Corpus) -> tuple[dict, KeyEvidence, str]:
@@ -406,7 +407,7 @@ class Engine:
                     out.setdefault(token, word.strip(".,;:()[]{}'\"").lower())
             return out
 
-        section = prepared.request.facts.section_at(prepared.request.offset) if prepared.request.facts else ""
+        section = prepared.request.query.section_title
         reranker = self.settings.reranker.model.rsplit("/", 1)[-1]
         explained = min(explained, len(ranked)) if model is not None and prepared.inputs is not None else 0
         lifts = model.contributions(prepared.inputs, [c.row for c, *_ in ranked[:explained]]) if explained else []
@@ -435,7 +436,7 @@ class Engine:
                 return scores
         entries = [Entry(f"candidate{i + 1}", "misc", {"title": d}, "", i) for i, d in enumerate(documents)]
         corpus = Corpus([BibFile("<candidates>", str(hash(tuple(documents))), entries)])
-        views = {"sent": query, "para": query, "near": query, "before": query, "nbr": query, "sect": ""}
+        views = {**{view: query for view in BM25_VIEWS.values()}, "sect": ""}
         signals = {**text_signals(corpus, views), **mention_signals(corpus, query)}
         stage = "bm25"
         if self.dense is not None and not self.dense.error:

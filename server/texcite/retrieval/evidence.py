@@ -237,7 +237,6 @@ def _per_key_max(values: np.ndarray, keys: np.ndarray, n: int) -> tuple[np.ndarr
     order = positive[np.argsort(values[positive], kind="stable")]
     best[keys[order]] = values[order]  # assignments in ascending order: the largest is written last
     where[keys[order]] = order
-    where[best <= 0] = -1
     return best, where
 
 

@@ -73,6 +73,8 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     if result is None:
         raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation command")
     suggestions = result.suggestions[:top]
+    if result.fallback_message:  # e.g. no MiniLM in a plain install: one line, and the BM25 order still prints
+        print(f"texcite: {result.fallback_message}", file=sys.stderr)
     if args.json:
         backend, model, _ = engine.reranker_label()
         out = {
@@ -90,8 +92,6 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
         return 0
-    if result.fallback_message:
-        print(f"texcite: {result.fallback_message}", file=sys.stderr)
     if not suggestions:
         print("no bibliography entries found for this document", file=sys.stderr)
         return 1

@@ -212,13 +212,34 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
+class MissingEmbedder:
+    """Stands in for an encoder that is not installed (plain ``pip install texcite`` has no MiniLM): loading it
+    raises the reason, so the stage reports it like any failed load (``on_error``, the result's fallback message)
+    and BM25 ranks alone."""
+
+    model_id = "missing"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def load(self) -> None:
+        raise BackendUnavailable(self.reason)
+
+    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE, max_tokens: int = DOC_MAX_TOKENS) -> np.ndarray:
+        raise BackendUnavailable(self.reason)
+
+
 def make_embedder(model_path: str = "", threads: int | None = None):
     """The encoder for ``texcite.dense.model``: empty, an ``.onnx`` file or a folder holding ``model.onnx`` run on
-    ONNX Runtime (the default: the packaged int8 all-MiniLM-L6-v2); a Hugging Face folder runs on torch."""
+    ONNX Runtime (the default: the packaged int8 all-MiniLM-L6-v2); a Hugging Face folder runs on torch. Without
+    the packaged model, a ``MissingEmbedder`` that names the extra to install."""
     if not model_path or model_path.endswith(".onnx") or os.path.isfile(os.path.join(model_path, "model.onnx")):
         from texcite.retrieval.onnx_embedder import OnnxEmbedder
 
-        return OnnxEmbedder(model_path, threads)
+        try:
+            return OnnxEmbedder(model_path, threads)
+        except BackendUnavailable as err:
+            return MissingEmbedder(str(err))
     from texcite.retrieval.torch_embedder import TorchEmbedder
 
     return TorchEmbedder(model_path, threads)
@@ -278,9 +299,9 @@ class DenseStage:
             self.on_loaded()
 
     def _failed(self, err: BaseException) -> None:
-        if isinstance(err, BackendUnavailable):
+        if isinstance(err, BackendUnavailable):  # a missing extra or model: said once by whoever shows on_error
             self.error = str(err)
-            log.warning("hybrid ranking unavailable: %s", err)
+            log.info("hybrid ranking unavailable: %s", err)
         else:  # never let a model failure escape the worker silently
             log.exception("embedding failed", exc_info=err)
             self.error = f"embedding failed: {err}"

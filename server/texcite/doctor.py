@@ -116,7 +116,7 @@ def project_lines(engine: Engine, file: str) -> list[str]:
     """The project a .tex file belongs to and the bibliographies it cites from."""
     path = os.path.abspath(file)
     if not os.path.isfile(path):
-        return [f"file: {file}: no such file"]
+        return [f"file: {file}: {'not a file' if os.path.exists(path) else 'no such file'}"]
     project = engine.project(path)
     lines = [f"file: {path}", f"  project root: {project.root}"]
     if not project.bib_files:

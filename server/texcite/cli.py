@@ -1,5 +1,5 @@
-"""Command line: ``texcite serve | suggest | eval | web | doctor | settings-schema`` — argument parsing and output only; the
-work is the engine's (suggest, eval) or the LSP server's (serve)."""
+"""Command line: ``texcite serve | suggest | eval | web | doctor | settings-schema`` — argument parsing and output
+only; the work is the engine's (suggest, eval), the LSP server's (serve) or the doctor's report (doctor)."""
 
 from __future__ import annotations
 

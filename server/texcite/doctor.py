@@ -120,7 +120,8 @@ def project_lines(engine: Engine, file: str) -> list[str]:
     project = engine.project(path)
     lines = [f"file: {path}", f"  project root: {project.root}"]
     if not project.bib_files:
-        lines.append("  bibliographies: none found (no \\bibliography or \\addbibresource, and no .bib beside the root)")
+        lines.append("  bibliographies: none found (no \\bibliography or \\addbibresource, and no .bib beside the "
+                     "root)")
         return lines
     entries = len(engine.corpus(path))
     lines.append(f"  bibliographies: {len(project.bib_files)} ({entries} entries)")

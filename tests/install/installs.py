@@ -65,7 +65,8 @@ class Venv:
                          "-c", str(self.constraints), self.requirement]):
                 run = subprocess.run(cmd, capture_output=True, text=True, timeout=PIP_TIMEOUT_S, env=clean_env())
                 if run.returncode:
-                    self._error = f"{' '.join(cmd)} failed ({run.returncode}):\n{run.stdout[-3000:]}{run.stderr[-3000:]}"
+                    self._error = (f"{' '.join(cmd)} failed ({run.returncode}):\n"
+                                   f"{run.stdout[-3000:]}{run.stderr[-3000:]}")
                     return
             SIZES[self.name] = folder_mb(self.path)
         except Exception as err:  # reported by the test that needs this virtualenv

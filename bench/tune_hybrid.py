@@ -21,7 +21,8 @@ from texcite.retrieval.dense import QUERY_MAX_TOKENS, DenseStage, build_index
 from texcite.retrieval.torch_embedder import MAX_TOKENS
 from texcite.files import read_disk
 from texcite.latex.project import discover
-from texcite.engine import Engine, build_request
+from texcite.engine import Engine
+from texcite.ranking import build_request
 from texcite.retrieval import hybrid
 
 CACHE = "/tmp/texcite-tune"

@@ -407,7 +407,7 @@ def run_eval(paths: Sequence[str], settings, query_view: str = "default", stream
             except Exception as err:  # one broken project must not end the run
                 report = ProjectReport(os.path.basename(folder), root, [], 0, error=f"{type(err).__name__}: {err}")
             reports.append(report)
-        label = engine.describe()
+        label = engine.stages().text()
     finally:
         engine.close()
     overall, floor, random_floor = Metrics(), Metrics(), Metrics()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Callable, Sequence
 
 from texcite.engine import Engine
 from texcite.evaluation import Metrics, ProjectReport, evaluate_project, markdown_table, project_root
 from texcite.web.ranking import Rankers
-from texcite.web.safety import is_inside, outside
+from texcite.files import inside
+from texcite.web.safety import outside
 
 DEPTH = 3  # as evaluation.find_projects
 CURVE_KS = tuple(range(1, 21))  # Recall@k is plotted for these k
@@ -32,9 +32,9 @@ def find_confined(project: str) -> tuple[list[tuple[str, str]], list[str]]:
     notes: list[str] = []
 
     def visit(folder: str, depth: int) -> None:
-        root = project_root(folder, partial(is_inside, project))
+        root = project_root(folder, lambda path: inside(path, project))
         if root is not None:
-            if is_inside(project, root):
+            if inside(root, project):
                 found.append((folder, root))
             else:
                 notes.append(f"{os.path.relpath(folder, project)}: skipped, its root {root} is outside the project "
@@ -84,7 +84,7 @@ class Evaluator:
                 engine = engines[stage]
                 # Every entry is ranked, so a true key's rank is always known (as `texcite eval`).
                 engine.configure(self.rankers.stage_settings[stage].replace(recall_top_k=1_000_000))
-                run = StageRun(stage, engine.describe())
+                run = StageRun(stage, engine.stages().text())
                 for j, (folder, root) in enumerate(projects):
                     name = os.path.relpath(folder, self.project)
                     name = os.path.basename(self.project) if name == "." else name
@@ -102,7 +102,7 @@ class Evaluator:
                     run.overall.extend(result.ranked)
                     run.floor.extend(result.bib_order)
                     run.random_floor.extend(result.random_order)
-                run.label = engine.describe()
+                run.label = engine.stages().text()
                 runs.append(run)
         return runs, notes
 
@@ -124,5 +124,5 @@ class Evaluator:
         env["BIBINPUTS"] = os.pathsep.join(x for x in (folder, env.get("BIBINPUTS", "")) if x)
         engine.open_workspace(folder, env)
         for bib in outside(self.project, engine.project(root).bib_files):
-            engine.store.set_buffer(bib, "")
+            engine.set_bib_buffer(bib, "")
 

@@ -62,6 +62,7 @@ class Prepared:
     corpus: Corpus
     candidates: list[Candidate]
     stage: str  # what scored the shortlist: bm25 | hybrid
+    signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # every signal of every entry
     inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
     model: FusionModel | None = None
     evidence: KeyEvidence | None = None
@@ -280,7 +281,7 @@ class Engine:
         inputs = model.inputs(signals) if len(corpus) else None
         scores = model.score_inputs(inputs) if inputs is not None else np.zeros(0, np.float32)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys)
-        return Prepared(request, corpus, candidates, stage, inputs, model, evidence)
+        return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
         """The reranker's query (paragraph with the [CITATION] marker) and the documents of the top candidates;

@@ -8,7 +8,6 @@ from texcite.engine import EngineEvents
 from texcite.lsp.documents import Documents
 from texcite.lsp.jobs import Jobs, Progress
 from texcite.lsp.status import StatusFeature
-from texcite.stages import DENSE_NAME
 
 
 class SessionEvents(EngineEvents):
@@ -59,7 +58,7 @@ class SessionEvents(EngineEvents):
             self._progress[signature] = None  # a token is on its way
 
             async def begin() -> None:
-                progress = await self.jobs.progress(f"texcite: embedding bibliography ({DENSE_NAME})")
+                progress = await self.jobs.progress("texcite: embedding bibliography")
                 if signature in self._progress:
                     self._progress[signature] = progress
                 else:  # finished meanwhile

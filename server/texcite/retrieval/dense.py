@@ -256,11 +256,6 @@ class DenseStage:
     def model_id(self) -> str:
         return self.embedder.model_id
 
-    @property
-    def model_name(self) -> str:
-        """What users see: the packaged model's name, else the configured path."""
-        return "all-MiniLM-L6-v2" if not self.model_path else self.model_path
-
     def warm(self) -> Future:
         """Load the model in the background now (the server does this at start, so the first corpus embeds at
         once); a failure is reported through ``on_error`` like a build's."""

@@ -1,0 +1,1 @@
+"""Names vulture reports that are used after all."""

@@ -70,7 +70,7 @@ class TransformersReranker:
             self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
             dtype_kw = "dtype" if _version_at_least(transformers.__version__, 4, 56) else "torch_dtype"
             loaded = AutoModelForCausalLM.from_pretrained(model, **{dtype_kw: torch_dtype})
-            # transformers types PreTrainedModel.to through a wrapper whose stub wants the model, not the device
+            # PreTrainedModel.to is decorated with functools.wraps, whose typeshed type does not bind self
             self._model = loaded.to(device).eval()  # type: ignore[arg-type]
         except (OSError, ValueError) as err:  # missing files, bad repo id, offline without a cached copy
             raise BackendUnavailable(

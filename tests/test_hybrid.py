@@ -134,6 +134,9 @@ def test_fast_cite_command_scan_finds_what_the_matcher_finds(extra) -> None:
     text = ("A \\\\\\cite{a} b \\\\cite{b} \\cite*{c} \\citeauthor{d} % \\cite{hidden}\n\\mycite{e} \\citep[p.~3]{f} "
             "\\cites{g}{h} \\citation{i} \\\\\\\\\\citet{j} \\textcite[see][]{k} \\cite")
     matcher = CiteMatcher(extra)
-    fields = lambda cmds: [(c.name, c.start, c.end, c.groups) for c in cmds]
+
+    def fields(cmds):
+        return [(c.name, c.start, c.end, c.groups) for c in cmds]
+
     assert fields(cite_commands(text, matcher)) == fields(matcher.iter_commands(text))
     assert len(list(matcher.iter_commands(text))) >= 8

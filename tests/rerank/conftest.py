@@ -139,7 +139,7 @@ class VllmWorker:
         try:
             msg = self._lines.get(timeout=timeout)
         except queue.Empty:
-            raise RuntimeError(f"vLLM helper gave no answer in {timeout}s; log tail:\n{_tail(self.log_path)}")
+            raise RuntimeError(f"vLLM helper gave no answer in {timeout}s; log tail:\n{_tail(self.log_path)}") from None
         if msg is None:
             raise RuntimeError(f"vLLM helper exited; log tail:\n{_tail(self.log_path)}")
         if "error" in msg:

@@ -1,7 +1,7 @@
 """RerankService: runs a Reranker so completion never blocks on it and never shows stale or wrong scores.
 
 Model work happens on one worker thread. A request waits for its scores at most ``deadline_s``; past that it
-gets None (answer in recall order, isIncomplete) while the work finishes in the background and fills an LRU
+gets None (answer in recall order, isIncomplete) while the work finishes in the background and fills a bounded
 cache, so the next request is answered from the cache. Queued work that a newer request from the same source
 supersedes is dropped. Any failure switches to "fallback" and is announced once. No LSP imports: this is core.
 """
@@ -13,10 +13,11 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Sequence
 
+from texcite.lru import BoundedCache
 from texcite.rerank.base import BackendUnavailable, Reranker, RerankError
 
 log = logging.getLogger(__name__)
@@ -24,37 +25,6 @@ log = logging.getLogger(__name__)
 StatusCallback = Callable[[str, str], None]
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 5.0, 300.0  # a failing server is tried again after 5 s, 10 s, ... at most 5 min
 CacheKey = tuple[str, str, str, str, str]  # backend, model, instruction, query, document
-
-
-class ScoreCache:
-    """Thread-safe LRU map (backend, model, instruction, query, document) -> score."""
-
-    def __init__(self, max_pairs: int = 200_000) -> None:
-        self.max_pairs = max_pairs
-        self._data: OrderedDict[CacheKey, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: CacheKey) -> float | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: CacheKey, value: float) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_pairs:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._data)
 
 
 @dataclass(eq=False)
@@ -68,7 +38,6 @@ class _Job:
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
     stale: bool = False
     started: bool = False
-    epoch: int = 0
 
 
 class RerankService:
@@ -92,7 +61,7 @@ class RerankService:
         self._factory = factory
         self._on_status = on_status
         self.instruction = instruction
-        self.cache = ScoreCache(cache_size)
+        self.cache: BoundedCache[CacheKey, float] = BoundedCache(cache_size)
         self.chunk_size = max(1, chunk_size)
         self._reranker: Reranker | None = None
         self._state = "idle"
@@ -106,8 +75,6 @@ class RerankService:
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
         self._closed = False
-        self._epoch = 0  # bumped by retry(): results of older jobs are not cached
-        self.ranked_pairs = 0  # pairs sent to the model (for tests and stats)
 
     # ---- public API -------------------------------------------------------------------------------------------
 
@@ -115,11 +82,6 @@ class RerankService:
     def state(self) -> str:
         """idle (nothing loaded yet), loading, ready, or fallback (failed: use recall order)."""
         return self._state
-
-    @property
-    def reranker(self) -> Reranker | None:
-        """The loaded Reranker, if any (its ``backend``/``model`` say what is actually used)."""
-        return self._reranker
 
     def start(self) -> None:
         """Load the reranker now (in the background) instead of on first use."""
@@ -171,21 +133,6 @@ class RerankService:
                     job.stale = True
                     n += 1
         return n
-
-    def retry(self, factory: Callable[[], Reranker] | None = None, *, instruction: str | None = None) -> None:
-        """Forget the loaded model and any failure (e.g. after a settings change); reload on next use."""
-        self.cancel()
-        with self._cond:
-            if factory is not None:
-                self._factory = factory
-            if instruction is not None:
-                self.instruction = instruction
-            self._reranker = None
-            self._epoch += 1
-            self._state = "idle"
-            self._announced_failure = False
-            self._retry_at, self._backoff = None, self._first_backoff
-        self.cache.clear()
 
     def close(self) -> None:
         """Stop the worker thread after the running job (queued ones are dropped); never waits for it."""
@@ -252,12 +199,12 @@ class RerankService:
                 if loaded and self.cache.get((*tag, query, d)) is not None:
                     continue
                 other = self._inflight.get((instruction, query, d))
-                if other is not None and not other.stale and other.epoch == self._epoch:
+                if other is not None and not other.stale:
                     waits[id(other)] = other.future
                     continue
                 todo.append(d)
             if todo or not loaded:
-                job = _Job(query, todo, source, instruction, epoch=self._epoch)
+                job = _Job(query, todo, source, instruction)
                 for d in todo:
                     self._inflight[(instruction, query, d)] = job
                 waits[id(job)] = job.future
@@ -267,7 +214,7 @@ class RerankService:
     def _submit(self, job: _Job | None) -> None:
         with self._cond:
             if job is None:  # a bare load request
-                job = _Job("", [], None, epoch=self._epoch)
+                job = _Job("", [], None)
             self._submit_locked(job)
 
     def _submit_locked(self, job: _Job) -> None:
@@ -305,7 +252,7 @@ class RerankService:
                     job.future.set_result(None)
 
     def _process(self, job: _Job) -> None:
-        if self._state == "fallback" or job.epoch != self._epoch:
+        if self._state == "fallback":
             return
         if self._reranker is None and not self._load():
             return
@@ -315,7 +262,7 @@ class RerankService:
             return
         tag = self._tag(job.instruction)
         for start in range(0, len(job.documents), self.chunk_size):
-            if job.stale or job.epoch != self._epoch:
+            if job.stale:
                 log.debug("rerank job superseded after %d of %d documents", start, len(job.documents))
                 return
             chunk = job.documents[start : start + self.chunk_size]
@@ -330,8 +277,7 @@ class RerankService:
             except Exception as err:
                 self._fail(f"reranker {reranker.backend} failed", err)
                 return
-            self.ranked_pairs += len(chunk)
-            for d, s in zip(chunk, scores):
+            for d, s in zip(chunk, scores, strict=True):
                 self.cache.put((*tag, job.query, d), float(s))
 
     def _load(self) -> bool:

@@ -69,7 +69,9 @@ class TransformersReranker:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
             dtype_kw = "dtype" if _version_at_least(transformers.__version__, 4, 56) else "torch_dtype"
-            self._model = AutoModelForCausalLM.from_pretrained(model, **{dtype_kw: torch_dtype}).to(device).eval()
+            loaded = AutoModelForCausalLM.from_pretrained(model, **{dtype_kw: torch_dtype})
+            # PreTrainedModel.to is decorated with functools.wraps, whose typeshed type does not bind self
+            self._model = loaded.to(device).eval()  # type: ignore[arg-type]
         except (OSError, ValueError) as err:  # missing files, bad repo id, offline without a cached copy
             raise BackendUnavailable(
                 f"cannot load reranker model {model!r} ({err}); set texcite.reranker.model to a Qwen3-Reranker "
@@ -90,7 +92,7 @@ class TransformersReranker:
         scores = [0.0] * len(ids)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            for i, s in zip(batch, self._score_ids([ids[i] for i in batch])):
+            for i, s in zip(batch, self._score_ids([ids[i] for i in batch]), strict=True):
                 scores[i] = s
         return scores
 

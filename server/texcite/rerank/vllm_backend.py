@@ -81,7 +81,7 @@ class VllmReranker:
             outputs = self._llm.score(q, [d_halves[i] for i in idx], use_tqdm=False)
             if len(outputs) != len(idx):
                 raise RerankError(f"vLLM returned {len(outputs)} scores for {len(idx)} documents")
-            for i, out in zip(idx, outputs):
+            for i, out in zip(idx, outputs, strict=True):
                 scores[i] = float(out.outputs.score)
         return scores
 

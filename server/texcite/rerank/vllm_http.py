@@ -98,7 +98,7 @@ class VllmHttpReranker:
         for i, q in enumerate(q_halves):
             groups.setdefault(q, []).append(i)
         for q, idx in groups.items():
-            for i, s in zip(idx, self._rerank(q, [d_halves[i] for i in idx], deadline)):
+            for i, s in zip(idx, self._rerank(q, [d_halves[i] for i in idx], deadline), strict=True):
                 scores[i] = s
         return scores
 

@@ -53,6 +53,6 @@ class TypedIndex:
         needle = _SEP + t
         strong = np.fromiter((needle in w for w in self._words), dtype=bool, count=n)
         pattern = re.compile(".*?".join(map(re.escape, t)))
-        weak = np.fromiter((not s and pattern.search(k) is not None for s, k in zip(strong, self._keys)),
+        weak = np.fromiter((not s and pattern.search(k) is not None for s, k in zip(strong, self._keys, strict=True)),
                            dtype=bool, count=n)
         return strong, weak

@@ -31,6 +31,8 @@ class Citation:
 
 def first_citation(project: str | None, files: list[str], matcher: CiteMatcher) -> Citation | None:
     """The first citation with keys in the project's .tex files (``safety.tex_files`` order)."""
+    if project is None:
+        return None
     for rel in files:
         text = read_disk(os.path.join(project, rel)) or ""
         for cmd in cited_commands(text, matcher):

@@ -243,16 +243,17 @@ class Engine:
         """What the project's other citations say about each key, for this request (``retrieval.evidence``);
         ``sentence`` is the query's citing-sentence view."""
         path = os.path.normpath(os.path.abspath(path))
+        facts = request.facts if request.facts is not None else self.projects.facts(path, text)
         files = []
         for tex in project.tex_files:
             if tex == path:
-                files.append((tex, text, request.facts))
+                files.append((tex, text, facts))
             else:
                 found = self.projects.files.text_and_facts(tex)
                 if found is not None:
                     files.append((tex, *found))
         if path not in {f[0] for f in files}:
-            files.append((path, text, request.facts))
+            files.append((path, text, facts))
         cite = request.cite
         return self.evidence.evidence(files, path, request.offset, cite.command.start, cite.existing_keys,
                                       request.query.section_title, tokenize(sentence))

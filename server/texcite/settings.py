@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
-from typing import Any
+from typing import Any, Mapping
 
 from texcite.runtime import hide_secret
 
@@ -274,9 +274,9 @@ def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None
             sections[section][_attr(rest)] = coerced
         else:
             top[_attr(name)] = coerced
-    env = os.environ if env is None else env
-    if not sections["reranker"].get("api_key") and env.get(API_KEY_ENV):
-        sections["reranker"]["api_key"] = env[API_KEY_ENV]
+    environ: Mapping[str, str] = os.environ if env is None else env
+    if not sections["reranker"].get("api_key") and environ.get(API_KEY_ENV):
+        sections["reranker"]["api_key"] = environ[API_KEY_ENV]
     built = {name: cls(**sections[name]) for name, cls in _SECTIONS.items()}
     hide_secret(built["reranker"].api_key)
     password = urlsplit(built["reranker"].url).password if "@" in built["reranker"].url else None

@@ -8,6 +8,8 @@ import asyncio
 import bisect
 import logging
 import os
+from functools import partial
+from typing import Sequence
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -64,14 +66,14 @@ class Documents:
             self.refresh_all(delay)  # undefined keys may have appeared or vanished
             if not closed:
                 # One parse at a time per file; edits made meanwhile are picked up by the next request.
-                self.jobs.once(("parse", path), lambda: asyncio.to_thread(engine.parse_bib, path))
+                self.jobs.once(("parse", path), partial(asyncio.to_thread, engine.parse_bib, path))
         elif closed:
             self.positions.forget(uri)
             self.ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         else:
             self.jobs.later(("diagnostics", uri), delay, lambda: self.refresh(uri))
 
-    def watched(self, changes: list[lsp.FileEvent]) -> None:
+    def watched(self, changes: Sequence[lsp.FileEvent]) -> None:
         """Files changed on disk (the client's watcher)."""
         for change in changes:
             path = fs_path(change.uri)
@@ -127,7 +129,7 @@ class Documents:
 
     def refresh_all(self, delay_s: float = 0.0) -> None:
         for uri in self.buffers.open_tex_uris():
-            self.jobs.later(("diagnostics", uri), delay_s, lambda uri=uri: self.refresh(uri))
+            self.jobs.later(("diagnostics", uri), delay_s, partial(self.refresh, uri))
 
     async def refresh(self, uri: str) -> None:
         """Undefined keys and missing bibliographies of one open .tex document."""
@@ -163,7 +165,7 @@ class Documents:
         self.ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items,
                                                                                 version=version))
         for d in corpus.merge_problems:
-            known = self._bib_diagnostics.setdefault(d.path, [])
-            if d not in known:
-                known.append(d)
+            published = self._bib_diagnostics.setdefault(d.path, [])
+            if d not in published:
+                published.append(d)
                 self.publish_bib(d.path)

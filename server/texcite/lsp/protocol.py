@@ -10,7 +10,7 @@ import logging
 import os
 import sys
 import threading
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Protocol, cast
 
 from lsprotocol import types as lsp
 from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
@@ -50,8 +50,8 @@ class TexciteProtocol(LanguageServerProtocol):
         super().handle_message(message)
 
     @lsp_method(lsp.EXIT)
-    def lsp_exit(self, *args: Any) -> None:
-        session: Session = self._server
+    def lsp_exit(self, *args: Any) -> None:  # type: ignore[override]  # pygls's is a generator; this never returns
+        session = cast(Session, self._server)
         session.stop_session()
         if session.connection is not None:
             session.connection.set()
@@ -61,6 +61,8 @@ class TexciteProtocol(LanguageServerProtocol):
         sys.stderr.flush()
         os._exit(code)  # now: worker threads (a long parse, a model load) must not hold the process
 
-    def decoder(self) -> Callable[[bytes], Any]:
-        """Bytes of one message -> the message pygls handles."""
-        return lambda body: json.loads(body, object_hook=self.structure_message)
+
+
+def decoder(protocol: LanguageServerProtocol) -> Callable[[bytes], Any]:
+    """Bytes of one message -> the message the protocol handles (its params structured by method)."""
+    return lambda body: json.loads(body, object_hook=protocol.structure_message)

@@ -16,6 +16,7 @@ from typing import BinaryIO
 from pygls.io_ import StdoutWriter
 
 from texcite.lsp.framing import read_messages
+from texcite.lsp.protocol import decoder
 from texcite.lsp.server import TexciteServer, create_server
 from texcite.runtime import claim_stdout, setup_logging
 
@@ -30,13 +31,13 @@ async def _serve_tcp(host: str, port: int) -> None:
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         done = threading.Event()
         ls = create_server(done)
-        ls.protocol.set_writer(writer)  # type: ignore[arg-type]
+        ls.protocol.set_writer(writer)
         task = asyncio.current_task()
         assert task is not None
         sessions.add(task)
         try:
             await read_messages(lambda: reader.read(1 << 16), ls.protocol.handle_message, done,
-                                ls.protocol.decoder())
+                                decoder(ls.protocol))
         except (ConnectionError, asyncio.IncompleteReadError) as err:
             log.info("client connection lost: %s", err)
         except asyncio.CancelledError:  # the server is stopping
@@ -68,7 +69,7 @@ async def _serve_stdio(ls: TexciteServer, channel: BinaryIO) -> None:
     stdin = sys.stdin.buffer.fileno()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-stdin") as pool:
         await read_messages(lambda: loop.run_in_executor(pool, os.read, stdin, 1 << 16),
-                            ls.protocol.handle_message, done, ls.protocol.decoder())
+                            ls.protocol.handle_message, done, decoder(ls.protocol))
 
 
 def run(tcp: str | None = None) -> None:

@@ -6,7 +6,7 @@ The portable backend: works on CPU or CUDA with nothing but torch + transformers
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Sequence
 
 from texcite.runtime import IMPORT_LOCK
 from texcite.rerank.base import BackendUnavailable
@@ -118,5 +118,3 @@ class TransformersReranker:
             probs = torch.softmax(pair, dim=1)[:, 1]
         return [float(p) for p in probs.cpu().tolist()]
 
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model, "device": self.device}

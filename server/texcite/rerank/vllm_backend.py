@@ -85,5 +85,3 @@ class VllmReranker:
                 scores[i] = float(out.outputs.score)
         return scores
 
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model}

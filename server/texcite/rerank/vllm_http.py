@@ -189,8 +189,6 @@ class VllmHttpReranker:
             raise RerankError(f"vllm-http: {where} returned HTTP {status}: {_excerpt(body)}")
         return _parse(body, n_docs, where)
 
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model, "url": self.url}
 
 
 def _abort(sock: socket.socket, fired: threading.Event) -> None:

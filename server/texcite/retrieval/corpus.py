@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Sequence, TypeVar
 
 from texcite.bib.model import BibFile, Diagnostic, Entry, merge_entries
 from texcite.bib.store import BibStore
+from texcite.lru import BoundedCache
 from texcite.retrieval.bm25 import TOKENS_VERSION, Bm25Index
 from texcite.retrieval.typed import TypedIndex
 from texcite.runtime import settle_heap
@@ -68,6 +67,10 @@ class Corpus:
         """Row of each key in ``entries``."""
         return {e.key: i for i, e in enumerate(self.entries)}
 
+    def build(self) -> None:
+        """Build the indexes now, in the caller's (worker) thread, not on the first keystroke."""
+        _ = self.bm25, self.typed
+
     def memo(self, name: str, compute: Callable[[], T]) -> T:
         """A table derived from the entries (the signals' per-entry features), computed once per corpus."""
         if name not in self._memo:
@@ -95,8 +98,7 @@ class Corpora:
 
     def __init__(self, store: BibStore) -> None:
         self.store = store
-        self._corpora: OrderedDict[tuple, Corpus] = OrderedDict()
-        self._lock = threading.Lock()
+        self._corpora: BoundedCache[tuple, Corpus] = BoundedCache(MAX_CORPORA)
 
     def corpus(self, paths: Sequence[str]) -> Corpus:
         """The merged, indexed entries of ``paths``; cached while their contents stay the same."""
@@ -104,17 +106,11 @@ class Corpora:
         with store.cache.deferred():  # cache files are written once the index is built
             files = [store.get(p) for p in paths]
             key = tuple((f.path, f.digest) for f in files)
-            with self._lock:
-                corpus = self._corpora.get(key)
-                if corpus is not None:
-                    self._corpora.move_to_end(key)
-                    return corpus
+            corpus = self._corpora.get(key)
+            if corpus is not None:
+                return corpus
             corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
-            corpus.bm25  # build the indexes here, in the caller's (worker) thread, not on the first keystroke
-            corpus.typed
+            corpus.build()
         settle_heap()
-        with self._lock:
-            self._corpora[key] = corpus
-            while len(self._corpora) > MAX_CORPORA:
-                self._corpora.popitem(last=False)
+        self._corpora.put(key, corpus)
         return corpus

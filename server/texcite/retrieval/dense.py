@@ -21,6 +21,7 @@ import numpy as np
 
 from texcite.bib.diskcache import cache_dir as resolve_cache_dir
 from texcite.bib.model import Entry
+from texcite.lru import BoundedCache
 from texcite.rerank.base import BackendUnavailable
 from texcite.runtime import lower_thread_priority
 
@@ -147,14 +148,17 @@ def _views(entries: Sequence[Entry], texts: list[dict[str, str]], vectors: dict[
     dim = next(iter(vectors.values())).shape[0] if vectors else 0
     views = {}
     for name in VIEWS:
-        rows = [vectors.get(text_digest(v[name])) for v in texts]
-        if not complete:  # the title stands in for a document not embedded yet
-            rows = [r if r is not None else vectors[text_digest(v["title"])] for r, v in zip(rows, texts)]
+        rows: list[np.ndarray] = []
+        for v in texts:
+            vector = vectors.get(text_digest(v[name]))
+            if vector is None:  # the title stands in for a document not embedded yet
+                vector = vectors[text_digest(v["title"])]
+            rows.append(vector)
         views[name] = np.stack(rows).astype(np.float32) if texts else np.zeros((0, dim), np.float32)
     return DenseIndex([e.key for e in entries], views, embedded, complete)
 
 
-def build_index(entries: Sequence[Entry], embedder: "Embedder", cache: EmbeddingCache | None,
+def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCache | None,
                 progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
                 early: Callable[[DenseIndex], None] | None = None) -> DenseIndex | None:
     """Embed every view of every entry, reusing cached vectors; None if cancelled. Blocking: run in a worker.
@@ -187,7 +191,7 @@ def build_index(entries: Sequence[Entry], embedder: "Embedder", cache: Embedding
             return None
         part = missing[start : start + chunk]
         embedded = embedder.embed([t for _, t in part], max_tokens=DOC_MAX_TOKENS)
-        for (digest, _), v in zip(part, embedded):
+        for (digest, _), v in zip(part, embedded, strict=True):
             vectors[digest] = v
             if cache is not None:
                 cache.put(digest, v)
@@ -247,9 +251,9 @@ class DenseStage:
         self.embedded = 0  # entries' texts actually embedded (not from cache): observable reuse
         self._cache: EmbeddingCache | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-dense")
-        self._ready: dict[tuple, DenseIndex] = {}
+        self._ready: BoundedCache[tuple, DenseIndex] = BoundedCache(KEEP_INDEXES)  # corpora no longer used go
         self._jobs: dict[tuple, _Job] = {}
-        self._queries: dict[str, np.ndarray] = {}
+        self._queries: BoundedCache[str, np.ndarray] = BoundedCache(QUERY_CACHE)
         self._lock = threading.Lock()
 
     @property
@@ -325,7 +329,7 @@ class DenseStage:
 
             def early(index: DenseIndex) -> None:
                 with self._lock:
-                    self._ready[signature] = index
+                    self._ready.put(signature, index)
 
             index = build_index(entries, self.embedder, self._cache, progress, cancel.is_set, early)
             if index is not None:
@@ -336,26 +340,21 @@ class DenseStage:
         with self._lock:
             self._jobs.pop(signature, None)
             if index is not None:
-                self._ready[signature] = index
-                while len(self._ready) > KEEP_INDEXES:  # oldest first: drop corpora no longer in use
-                    self._ready.pop(next(iter(self._ready)))
+                self._ready.put(signature, index)
         if self.on_progress and index is not None:
             self.on_progress(signature, len(entries), len(entries))
         return index
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors (blocking; ~10 ms on CPU, recent ones cached). Call from a worker, never the event loop."""
-        with self._lock:
-            known = [self._queries.get(t) for t in texts]
-        missing = [t for t, v in zip(texts, known) if v is None]
+        known = {t: v for t in texts if (v := self._queries.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            fresh = dict(zip(missing, self.embedder.embed(missing, max_tokens=QUERY_MAX_TOKENS)))
-            with self._lock:
-                self._queries.update(fresh)
-                while len(self._queries) > QUERY_CACHE:
-                    self._queries.pop(next(iter(self._queries)))
-            known = [v if v is not None else fresh[t] for t, v in zip(texts, known)]
-        return np.stack(known)
+            vectors = self.embedder.embed(missing, max_tokens=QUERY_MAX_TOKENS)
+            for t, v in zip(missing, vectors, strict=True):
+                self._queries.put(t, v)
+                known[t] = v
+        return np.stack([known[t] for t in texts])
 
     def close(self) -> None:
         with self._lock:

@@ -45,7 +45,7 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
         if group:
             lifted[group] = lifted.get(group, 0.0) + value
     key = entry.key
-    out = []
+    out: list[str] = []
     for group, value in sorted(lifted.items(), key=lambda gv: -gv[1]):
         if value < MIN_LIFT or len(out) == MAX_REASONS:
             break
@@ -108,7 +108,7 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
 
     lifts = model.contributions(inputs, [r.candidate.row for r in ranked[:count]])
     out = []
-    for r, lift in zip(ranked, lifts):
+    for r, lift in zip(ranked, lifts, strict=False):
         if r.rerank_score is not None:
             lift["reranker"] = r.score - r.candidate.fused_score
         out.append(reasons(r.candidate.entry, lift, evidence, query_words, section, reranker))

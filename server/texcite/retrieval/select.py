@@ -78,6 +78,6 @@ def join(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None,
     if rerank_scores is None:
         return [Ranked(c, c.fused_score, c.stage, None) for c in candidates]
     joined = joined_scores(candidates, rerank_scores, weight)
-    head = sorted(zip(candidates, joined, rerank_scores), key=lambda row: -row[1])
+    head = sorted(zip(candidates, joined, rerank_scores, strict=False), key=lambda row: -row[1])  # the head only
     return ([Ranked(c, s, stage, float(r)) for c, s, r in head]
             + [Ranked(c, c.fused_score, c.stage, None) for c in candidates[len(rerank_scores):]])

@@ -22,39 +22,29 @@ BM25_VIEWS = {"bm25_sent": "sent", "bm25_para": "para", "bm25_near": "near", "bm
 
 @dataclass(frozen=True)
 class Signal:
-    """One signal: its name (the fusion model's input), its family, and the reason it gives a person when it lifts
-    an entry (``retrieval.explain``; signals sharing a reason are summed under it; '' = never a reason: the
-    entry's own features are no reason a person would act on)."""
+    """One signal: its name (the fusion model's input) and the reason it gives a person when it lifts an entry
+    (``retrieval.explain``; signals sharing a reason are summed under it; '' = never a reason: the entry's own
+    features are no reason a person would act on)."""
 
     name: str
-    family: str  # bm25 | dense | evidence | mention | entry
     reason: str = ""
 
 
 # The registry: the fusion's inputs, the explanations and bench/fit_fusion.py derive from it.
 SIGNALS: tuple[Signal, ...] = (
-    *(Signal(name, "bm25", "section words" if view == "sect" else "words") for name, view in BM25_VIEWS.items()),
-    *(Signal(name, "dense", "meaning") for name in ("dense_doc", "dense_title", "dense_sent_doc", "dense_sent_title")),
-    Signal("uses", "evidence", "uses"), Signal("uncited", "evidence", "uncited"),
-    Signal("file_uses", "evidence", "uses"), Signal("section_uses", "evidence", "section_uses"),
-    Signal("nearness", "evidence", "nearness"), Signal("cocited", "evidence", "cocited"),
-    Signal("context", "evidence", "context"), Signal("bib_next", "evidence", "bib_next"),
-    Signal("bib_anchor", "evidence", "bib_anchor"),
-    Signal("author_named", "mention", "author_named"), Signal("year_named", "mention", "year_named"),
-    *(Signal(name, "entry") for name in ("has_abstract", "year", "type_book", "type_misc", "type_thesis",
-                                         "type_report", "parent")),
+    *(Signal(name, "section words" if view == "sect" else "words") for name, view in BM25_VIEWS.items()),
+    *(Signal(name, "meaning") for name in ("dense_doc", "dense_title", "dense_sent_doc", "dense_sent_title")),
+    Signal("uses", "uses"), Signal("uncited", "uncited"),
+    Signal("file_uses", "uses"), Signal("section_uses", "section_uses"),
+    Signal("nearness", "nearness"), Signal("cocited", "cocited"),
+    Signal("context", "context"), Signal("bib_next", "bib_next"),
+    Signal("bib_anchor", "bib_anchor"),
+    Signal("author_named", "author_named"), Signal("year_named", "year_named"),
+    *(Signal(name) for name in ("has_abstract", "year", "type_book", "type_misc", "type_thesis", "type_report",
+                                "parent")),
 )
 
 
-def family(name: str) -> tuple[str, ...]:
-    """The names of one family's signals, in registry order."""
-    return tuple(s.name for s in SIGNALS if s.family == name)
-
-
-DENSE = family("dense")
-EVIDENCE = family("evidence")
-MENTION = family("mention")
-ENTRY = family("entry")
 # Entry types by kind (biblatex and BibTeX names); articles, papers in proceedings and the rest are the baseline.
 TYPE_KINDS = {
     "type_book": {"book", "mvbook", "inbook", "bookinbook", "suppbook", "collection", "mvcollection", "incollection",

@@ -55,6 +55,11 @@ def bib_keys() -> set[str]:
     return set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", (editorlib.EXAMPLE / "refs.bib").read_text(encoding="utf-8")))
 
 
+def texcite_logs(server: CodeServer) -> list[str]:
+    """The texcite output channel of each window session so far."""
+    return [log.read_text(errors="replace") for log in sorted(server.data.glob("logs/**/*-texcite.log"))]
+
+
 def notification(bench: Workbench, containing: str):
     """The visible notification toast whose message contains ``containing``, or None."""
     for toast in bench.css(".notification-toast"):
@@ -183,6 +188,22 @@ def test_vscode_sets_texcite_up(project, tmp_path, vsix, wheel):  # noqa: F811 (
         keys = bib_keys()
         assert rows and rows[0] in keys, f"the first row {rows[:1]} is not a key of refs.bib ({sorted(keys)[:5]}...)"
         assert all(r in keys for r in rows), f"rows that are not keys of refs.bib: {[r for r in rows if r not in keys]}"
+
+        step = "reloading the window"
+        bench.keys(Keys.ESCAPE)
+        bench.keys("p", modifiers=(Keys.CONTROL, Keys.SHIFT))
+        box = bench.quick_input()
+        box.send_keys("Developer: Reload Window")
+        bench.wait("the Reload Window command", lambda: any("Reload Window" in r for r in bench.quick_rows()))
+        box.send_keys(Keys.ENTER)
+        bench.wait("the workbench to reload", lambda: bench.line_text(anchor) and sum(
+            text.count("Server command (private-environment)") for text in texcite_logs(server)) >= 2)
+        status = bench.wait("the server from the private environment after the reload",
+                            lambda: (s := bench.status_item()) and not re.search("starting|not installed|stopped", s[0]) and s)
+        print(f"after the reload: {status}")
+        assert notification(bench, "private environment") is None, "the set-up was offered again after the reload"
+        logs = "\n".join(texcite_logs(server))
+        assert logs.count("Setting texcite up") == 1, logs[-3000:]
         print(f"code-server session: {time.monotonic() - started:.1f} s")
     except BaseException:
         if bench is not None:

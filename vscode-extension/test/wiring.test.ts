@@ -305,7 +305,7 @@ test('no texcite: the offer sets up the private environment, the server starts f
       errors[0].text,
       `texcite is not installed for ${system}. Set it up in a private environment? The extension makes a Python ` +
         'virtual environment in its own storage and installs /wheels/texcite-0.1.0-py3-none-any.whl[hybrid] into it ' +
-        'with pip (a download of about 250 MB).',
+        'with pip (a few hundred MB).',
     );
     assert.deepEqual(errors[0].buttons, ['Set Up', 'Open Settings', 'Show Output']);
     const venv = join(context.globalStorageUri.fsPath, 'venv');

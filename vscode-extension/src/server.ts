@@ -138,7 +138,7 @@ export class TexciteServer implements vscode.Disposable {
     }
   }
 
-  /** For deactivate(): stop the server and wait for it. */
+  /** Stop the server and wait for it (deactivate(), and the set-up before it remakes the environment). */
   async stop(): Promise<void> {
     await this.enqueue(() => this.doStop());
   }

@@ -165,17 +165,19 @@ export class PrivateEnvironment implements vscode.Disposable {
     } finally {
       this.busy = false;
     }
+    const source = this.server.commandLine?.source;
+    if (outcome.ok && source !== 'private-environment') {
+      void vscode.window.showInformationMessage(
+        `texcite is set up in ${this.dir}, but the setting ${source} chooses the server: clear it to use the environment.`,
+      );
+      return;
+    }
     const failure = this.server.failure;
     if (outcome.ok && failure) {
       outcome = { ok: false, message: `texcite was installed in ${this.dir} but does not start: ${failure.message}` };
     }
     if (outcome.ok) {
-      const source = this.server.commandLine?.source;
-      void vscode.window.showInformationMessage(
-        source === 'private-environment'
-          ? `texcite is set up in ${this.dir}.`
-          : `texcite is set up in ${this.dir}, but "${source}" chooses the server: clear that setting to use it.`,
-      );
+      void vscode.window.showInformationMessage(`texcite is set up in ${this.dir}.`);
       return;
     }
     if ('cancelled' in outcome) {

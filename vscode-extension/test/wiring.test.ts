@@ -382,3 +382,33 @@ test('no Python 3.11: the set-up says so, makes nothing, and a retry with a newe
     delete state.extensions['ms-python.python'];
   }
 });
+
+test('texcite: Set Up Private Environment while texcite.server.pythonPath names another interpreter says which wins', { skip: process.platform === 'win32' }, async () => {
+  const state = fake.__state;
+  state.messages.length = 0;
+  const py = fakePythonExtension(fakeSystemPython('3.13.1'));
+  state.extensions['ms-python.python'] = py.extension;
+  const chosen = pythonWithoutTexcite();
+  state.config = { 'texcite.server.pythonPath': chosen, 'texcite.server.command': [] };
+  const restorePath = withoutPythonOnPath();
+  try {
+    const context = newContext();
+    extension.activate(context as never);
+    const messages = (level: string) =>
+      state.messages.filter((m: { level: string }) => m.level === level).map((m: { text: string }) => m.text);
+    // an interpreter the settings chose gets the pip command, not the offer
+    await until('the pip advice', () => messages('error').length === 1);
+    assert.match(messages('error')[0], /^texcite is not installed for .*python\. Install it with: /);
+    await fake.commands.executeCommand('texcite.setUp');
+    const venv = join(context.globalStorageUri.fsPath, 'venv');
+    assert.deepEqual(messages('info'), [
+      `texcite is set up in ${venv}, but the setting texcite.server.pythonPath chooses the server: clear it to use the environment.`,
+    ]);
+    assert.equal(messages('error').length, 2); // the restart checked the chosen interpreter again
+    await extension.deactivate();
+    for (const d of context.subscriptions) d.dispose();
+  } finally {
+    restorePath();
+    delete state.extensions['ms-python.python'];
+  }
+});

@@ -1,11 +1,13 @@
 """A new user's first minutes in code-server: the .vsix on a machine without texcite sets texcite up by itself.
 
 code-server runs with no texcite on PATH (only Node and Debian's /usr/bin/python3, an "externally managed" PEP 668
-Python), no interpreter setting and no Python extension. The only setting is docs/editors.md's
-`texcite.install.pipArgs` block, pointed at a wheel built from this checkout. Opening a .tex file shows the offer;
-the test clicks "Set Up", sees the progress notification, waits for pip to finish (it fetches texcite's dependencies
-from the package index, into an empty pip cache), and then checks that the first completion after `\\cite{` in the
-example paper lists keys of its bibliography, served from the private environment in the extension's global storage.
+Python), no interpreter setting and no Python extension. The only setting is docs/editors.md's offline
+`texcite.install.pipArgs` block, pointed at a folder with a wheel built from this checkout and the wheels of its
+`[hybrid]` dependencies (`pip download`, before code-server starts): the set-up inside the editor needs no network.
+Opening a .tex file shows the offer; the test clicks "Set Up", sees the progress notification, waits for pip to
+finish, and checks that the first completion after `\\cite{` in the example paper lists keys of its bibliography,
+served from the private environment in the extension's global storage; after a window reload the server starts from
+that environment again without a second offer.
 """
 
 from __future__ import annotations
@@ -34,21 +36,26 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory) -> Path:
-    """A wheel of this checkout (`pip wheel --no-deps`), built from a copy so the checkout gets no build/ folder."""
-    root = tmp_path_factory.mktemp("wheel")
+def wheelhouse(tmp_path_factory) -> Path:
+    """A folder with a wheel of this checkout (`pip wheel --no-deps`, built from a copy so the checkout gets no
+    build/ folder) and the wheels of its [hybrid] dependencies (`pip download`)."""
+    root = tmp_path_factory.mktemp("wheelhouse")
     source = root / "source"
     source.mkdir()
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy2(editorlib.REPO / name, source / name)
     shutil.copytree(editorlib.REPO / "server", source / "server",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    out = root / "dist"
-    run = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, f"pip wheel failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    out = root / "wheels"
+
+    def pip(*args: str) -> None:
+        run = subprocess.run([sys.executable, "-m", "pip", *args, "-q"], capture_output=True, text=True, timeout=600)
+        assert run.returncode == 0, f"pip {' '.join(args)} failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+
+    pip("wheel", "--no-deps", "-w", str(out), str(source))
     (built,) = out.glob("texcite-*.whl")
-    return built
+    pip("download", "-d", str(out), f"{built}[hybrid]")
+    return out
 
 
 def bib_keys() -> set[str]:
@@ -76,7 +83,7 @@ def click_button(toast, label: str) -> None:
     buttons[0].click()
 
 
-def test_vscode_sets_texcite_up(project, tmp_path, vsix, wheel):  # noqa: F811 (vsix: the fixture)
+def test_vscode_sets_texcite_up(project, tmp_path, vsix, wheelhouse):  # noqa: F811 (vsix: the fixture)
     require("code-server (tests/editors/install.sh puts it in .editors/code-server)", editorlib.code_server())
     require("Node 24 in .editors/node", (editorlib.node24_bin() / "node").exists())
     require("Debian's chromium", os.access(CHROMIUM, os.X_OK))
@@ -96,7 +103,9 @@ def test_vscode_sets_texcite_up(project, tmp_path, vsix, wheel):  # noqa: F811 (
     anchor = "distillation loss of"
 
     machine = json.loads(editorlib.docs_block("vscode-setup-settings"))
-    machine["texcite.install.pipArgs"] = [f"{wheel}[hybrid]"]
+    args = machine["texcite.install.pipArgs"]
+    machine["texcite.install.pipArgs"] = [str(wheelhouse) if a == "/home/me/wheels" else a for a in args]
+    assert str(wheelhouse) in machine["texcite.install.pipArgs"], args
     user = {
         "security.workspace.trust.enabled": False,
         "workbench.startupEditor": "none",

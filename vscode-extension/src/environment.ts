@@ -214,6 +214,6 @@ export function offerMessage(failure: Exclude<CheckResult, { ok: true }>, args: 
   const why = failure.problem === 'interpreter-missing' ? 'texcite: no Python with texcite was found.' : failure.message;
   return (
     `${why} Set it up in a private environment? The extension makes a Python virtual environment in its own ` +
-    `storage and installs ${args.join(' ')} into it with pip (a few hundred MB).`
+    `storage and runs "pip install ${args.join(' ')}" in it (a few hundred MB).`
   );
 }

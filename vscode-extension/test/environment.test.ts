@@ -181,7 +181,7 @@ test('the offer says why and what it will do', () => {
   assert.equal(
     offerMessage(notInstalled, ['texcite[hybrid]']),
     'texcite is not installed for python3. Set it up in a private environment? The extension makes a Python virtual ' +
-      'environment in its own storage and installs texcite[hybrid] into it with pip (a few hundred MB).',
+      'environment in its own storage and runs "pip install texcite[hybrid]" in it (a few hundred MB).',
   );
   const noPython = { ok: false as const, problem: 'interpreter-missing' as const, message: 'texcite: the Python interpreter "python3" was not found. Set "texcite.server.pythonPath"', detail: '' };
   assert.match(offerMessage(noPython, ['texcite[hybrid]']), /^texcite: no Python with texcite was found\. Set it up/);

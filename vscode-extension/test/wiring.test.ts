@@ -304,8 +304,8 @@ test('no texcite: the offer sets up the private environment, the server starts f
     assert.equal(
       errors[0].text,
       `texcite is not installed for ${system}. Set it up in a private environment? The extension makes a Python ` +
-        'virtual environment in its own storage and installs /wheels/texcite-0.1.0-py3-none-any.whl[hybrid] into it ' +
-        'with pip (a few hundred MB).',
+        'virtual environment in its own storage and runs "pip install /wheels/texcite-0.1.0-py3-none-any.whl[hybrid]" ' +
+        'in it (a few hundred MB).',
     );
     assert.deepEqual(errors[0].buttons, ['Set Up', 'Open Settings', 'Show Output']);
     const venv = join(context.globalStorageUri.fsPath, 'venv');
@@ -364,7 +364,7 @@ test('no Python 3.11: the set-up says so, makes nothing, and a retry with a newe
     await until('the server after the retry', () => bar.text === '$(book) texcite: BM25 + MiniLM');
     const errors = state.messages.filter((m: { level: string }) => m.level === 'error');
     assert.equal(errors.length, 2);
-    assert.match(errors[0].text, /^texcite is not installed for .*\. Set it up in a private environment\? .* installs texcite\[hybrid\] into it/);
+    assert.match(errors[0].text, /^texcite is not installed for .*\. Set it up in a private environment\? .* runs "pip install texcite\[hybrid\]" in it/);
     assert.equal(
       errors[1].text,
       `texcite: No Python 3.11 or newer was found to set texcite up (tried ${old} (3.10.14, too old), python3 (not found), ` +

@@ -155,7 +155,8 @@ export class PrivateEnvironment implements vscode.Disposable {
       await this.server.stop();
       outcome = await vscode.window.withProgress(
         { location: vscode.ProgressLocation.Notification, title: 'texcite: setting up', cancellable: true },
-        (progress, token) => this.build(progress, token),
+        (progress, token) =>
+          this.build(progress, token).catch((err): Outcome => ({ ok: false, message: `texcite: the set-up failed: ${String(err)}` })),
       );
       if (!outcome.ok) {
         await fs.rm(this.dir, { recursive: true, force: true }).catch(() => undefined);

@@ -2,7 +2,8 @@
  * The custom texcite LSP messages (the server implements the other side of this contract).
  *
  * Types only: no `vscode` import. The server's payloads are checked against these types by
- * tests/test_extension_protocol.py (field names and the state unions), so the two sides cannot drift.
+ * tests/test_extension_protocol.py (field names, the state unions and the status values' types), so the two sides
+ * cannot drift.
  */
 
 export interface LspPosition {

@@ -18,6 +18,7 @@ import { checkInstallation } from './install';
 import { STATUS_METHOD, ServerStatus } from './protocol';
 import type { PythonInterpreter } from './python';
 import { SECTION, launchSettings, serverSettings } from './settings';
+import { NoWorkDoneProgress } from './status';
 import { ClientState, toServerStatus } from './statusText';
 import { CheckResult } from './version';
 
@@ -248,6 +249,7 @@ export class TexciteServer implements vscode.Disposable {
     };
     const client = new LanguageClient(CLIENT_ID, 'texcite', serverOptions, clientOptions);
     this.client = client;
+    client.registerFeature(new NoWorkDoneProgress());
     client.onNotification(STATUS_METHOD, (params: unknown) => this.onStatus(client, params));
     client.onDidChangeState((e) => {
       if (this.client !== client) {

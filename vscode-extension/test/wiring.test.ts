@@ -34,7 +34,7 @@ async function until(what: string, check: () => boolean, ms = 10000): Promise<vo
   }
 }
 
-test('starts the server, shows its status, sends settings and inserts a picked key', async () => {
+test('starts the server, shows its status in one item, sends settings and inserts a picked key', async () => {
   const state = fake.__state;
   state.config = {
     'texcite.server.command': [process.execPath, fakeServer, 'serve'],
@@ -47,6 +47,9 @@ test('starts the server, shows its status, sends settings and inserts a picked k
   extension.activate(context as never);
   const bar = state.statusItems[0];
   await until('hybrid ready', () => bar.text === '$(book) texcite: BM25 + MiniLM');
+  // one status item: it counted the entries while MiniLM embedded; the server's $/progress was not asked for
+  assert.ok(bar.texts.includes('$(sync~spin) texcite: BM25 (MiniLM 1/3 entries)'), bar.texts.join('\n'));
+  assert.deepEqual(state.progress, []);
   assert.equal(bar.command, 'texcite.showStatus');
   assert.equal(bar.backgroundColor, undefined);
   assert.match(bar.tooltip, /^Ranking: BM25 \+ MiniLM\n/);

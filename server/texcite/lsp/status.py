@@ -58,8 +58,9 @@ class StatusFeature:
         s.stages = self.engine.stages()
         if not s.stages.hybrid:
             s.recall, s.dense_loading = "bm25", ""
-        if s.stages.reranker == "fallback":
-            s.message = redact(s.stages.reranker_error)
+        # What fails now, if anything: a message goes once the stage works again.
+        failure = s.stages.reranker_error if s.stages.reranker == "fallback" else s.stages.dense_error
+        s.message = redact(failure)
         if self.jobs.running:
             self.ls.protocol.notify(STATUS_METHOD, s.as_json())
 
@@ -83,8 +84,7 @@ class StatusFeature:
         s.recall = "hybrid" if ready else "bm25"
         self.refresh()
 
-    def dense_failed(self, message: str) -> None:
-        self.status.message = redact(message)
+    def dense_failed(self) -> None:
         self.dense_ready(False)
 
     def as_json(self) -> dict[str, Any]:

@@ -8,7 +8,10 @@ import pytest
 
 from texcite.latex.cite import CiteMatcher
 from texcite.cli import main
-from texcite.evaluation import Metrics, best_rank, citation_examples, evaluate_project, evaluation_engine, find_projects
+from texcite.evaluation.examples import citation_examples
+from texcite.evaluation.metrics import Metrics, best_rank
+from texcite.evaluation.projects import find_projects
+from texcite.evaluation.run import evaluate_project, evaluation_engine
 from texcite.settings import parse_settings
 
 BIB = """@article{alpha2020,
@@ -78,7 +81,7 @@ def test_metrics_for_a_known_ranking():
 
 
 def test_project_report_ranks_and_bib_order_floor(projects):
-    (folder, root), _ = find_projects(str(projects))
+    (folder, root), _ = find_projects(str(projects)).projects
     engine, read = evaluation_engine(parse_settings({"recall.mode": "bm25"}).replace(recall_top_k=1000))
     report = evaluate_project(engine, read, folder, root)
     engine.close()

@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from texcite.bib.model import Diagnostic
 from texcite.engine import Engine, Result
 from texcite.latex.cite import CiteMatcher
+from texcite.latex.query import MARKER
 from texcite.latex.scan import keys_in
 from texcite.rerank.factory import resolve_backend
 from texcite.settings import Settings
 from texcite.web.safety import outside
 
 if TYPE_CHECKING:
-    from texcite.evaluation import ExampleSources
+    from texcite.evaluation.examples import ExampleSources
 
-MARKER = "[CITATION]"
 PASTED = "(pasted text).tex"  # the name a pasted paragraph is ranked under (never read from disk)
 
 

@@ -2,7 +2,7 @@
 ``Example`` — its file's text with the keys removed (``\\citep[p.~3]{a,b}`` -> ``\\citep[p.~3]{}``) and the
 cursor in the empty braces — and ``ExampleSources`` shows the engine that text instead of the file on disk.
 
-Modes (``MODES``): ``default`` (the finished document, this citation emptied); ``writing`` (a first draft, see
+Modes: ``default`` (the finished document, this citation emptied); ``writing`` (a first draft, see
 ``as_drafted``); ``add-one`` (commands citing several keys, each key in turn removed and the others kept).
 ``typed`` puts three letters of the cited work in the braces (``TYPED_MODES``). What a file includes and which
 lines name its bibliography are ``latex.facts``' reading of it, as for the engine.
@@ -22,7 +22,6 @@ from texcite.latex.cite import CiteMatcher, cited_commands
 from texcite.latex.facts import FileFacts, scan_file
 from texcite.latex.query import paragraph_span
 
-MODES = ("default", "writing", "add-one")
 TYPED_MODES = ("author3", "key3")  # what the writer has typed in the braces: 3 letters of the surname or the key
 # Commands that list references without citing them at a place in the text.
 _NOT_IN_TEXT = frozenset({"nocite", "Nocite"})

@@ -5,7 +5,7 @@ spots of a chapter (incremental didChange, as VS Code sends them), a completion 
 Measured by the client: the completion round trip, the cost of one didChange (round trip of `texcite/status`
 sent right after it, minus the same request's round trip alone), and the time from opening the project to the
 first completion with items. Usage: python bench/book_bench.py [--sizes 0.5 2 5 20] [--edits 500]
--> bench/results/book.md, book.json, book.png.
+[--entries 10000] [--smaller 1000] [--out bench/results] -> book.md, book.json, book.png.
 Targets (2-core box): completion p95 <= 30 ms at 2 MB and <= 60 ms at 20 MB; didChange p95 <= 5 ms; project
 open to first answer at 2 MB <= 2 s.
 """

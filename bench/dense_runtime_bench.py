@@ -18,7 +18,8 @@ Measured:
 
 Texts come from ../shared/eval/dev (real theses; --data to change), else from examples/paper.
 Usage: python bench/dense_runtime_bench.py [--threads N] [--queries 50] [--entries 300] [--no-install-size]
-Writes bench/results/dense-runtime.md (and dense-runtime.json).
+       [--runtimes torch,onnx-int8,onnx-fp32] [--results bench/results]
+Writes dense-runtime.md (and dense-runtime.json) into --results.
 """
 
 from __future__ import annotations

@@ -31,12 +31,13 @@ from synthbib import Vocabulary, make_bib, paragraph  # noqa: E402
 
 from texcite.bib.parse import parse_bib  # noqa: E402
 from texcite.latex.cite import CiteMatcher  # noqa: E402
-from texcite.engine import Request, build_request, recall  # noqa: E402
+from texcite.ranking import Request, build_request  # noqa: E402
 from texcite.retrieval.corpus import Corpus  # noqa: E402
 from texcite.retrieval.dense import VIEWS, DenseIndex, DenseStage  # noqa: E402
 from texcite.retrieval.fusion import load_models, model_for  # noqa: E402
 from texcite.retrieval.hybrid import HybridScorer  # noqa: E402
-from texcite.retrieval.signals import mention_signals, text_signals  # noqa: E402
+from texcite.retrieval.select import Candidate, shortlist  # noqa: E402
+from texcite.retrieval.signals import entry_signals, mention_signals, text_signals  # noqa: E402
 
 TARGET_ADDED_P95_MS = 25.0
 TARGET_DELAY_MS = 50.0
@@ -68,13 +69,17 @@ MODELS = load_models()
 def text_only(corpus: Corpus, r: Request) -> dict[str, np.ndarray]:
     """The signals both stages compute (the project's citation evidence, the same for both, left out)."""
     views = r.query.views()
-    return {**text_signals(corpus, views), **corpus.entry_signals, **mention_signals(corpus, views["sent"])}
+    entry = corpus.memo("entry_signals", lambda: entry_signals(corpus.entries))
+    return {**text_signals(corpus, views), **entry, **mention_signals(corpus, views["sent"])}
 
 
-def bm25_recall(corpus: Corpus, r: Request) -> list:
+def top(corpus: Corpus, r: Request, scores: np.ndarray, stage: str) -> list[Candidate]:
+    return shortlist(corpus.entries, corpus.typed, scores, stage, 100, r.cite.prefix, r.cite.existing_keys)
+
+
+def bm25_recall(corpus: Corpus, r: Request) -> list[Candidate]:
     """Recall as the engine's bm25 stage ranks: text signals, the bm25 fusion model, the top 100."""
-    scores = model_for(MODELS, "bm25", len(corpus)).score(text_only(corpus, r))
-    return recall(corpus, r, scores, "bm25", 100)
+    return top(corpus, r, model_for(MODELS, "bm25", len(corpus)).score(text_only(corpus, r)), "bm25")
 
 
 def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
@@ -89,11 +94,11 @@ def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
     stage._ready[corpus.signature] = DenseIndex([e.key for e in corpus.entries], views)
     scorer = HybridScorer(stage)
 
-    def hybrid_recall(r: Request) -> list:
+    def hybrid_recall(r: Request) -> list[Candidate]:
         dense = scorer.start(corpus, r.query.views())
         assert dense is not None, "the entry matrix is in place"
-        signals = {**text_only(corpus, r), **dense()}
-        return recall(corpus, r, model_for(MODELS, "hybrid", len(corpus)).score(signals), "hybrid", 100)
+        signals = {**text_only(corpus, r), **dense.signals()}
+        return top(corpus, r, model_for(MODELS, "hybrid", len(corpus)).score(signals), "hybrid")
 
     for r in reqs[:5]:  # warm-up
         hybrid_recall(r)

@@ -59,7 +59,7 @@ def extract(paths: list[str], cache: str) -> tuple[list[dict], str]:
                 for ex in examples:
                     read.show(ex)
                     prepared = engine.prepare(ex.path, ex.text, ex.offset)
-                    if prepared is None or prepared.recall_stage != "hybrid":
+                    if prepared is None or prepared.stage != "hybrid":
                         continue
                     position = prepared.corpus.position
                     X = np.stack([prepared.signals[name] for name in sig.ALL], axis=1).astype(np.float32)

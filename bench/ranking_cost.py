@@ -64,7 +64,7 @@ def main() -> int:
         times.append((time.perf_counter() - started) * 1000)
     engine.close()
     times.sort()
-    print(json.dumps({"package": os.path.dirname(texcite.__file__), "latex_mb": mb, "stage": prepared.recall_stage,
+    print(json.dumps({"package": os.path.dirname(texcite.__file__), "latex_mb": mb, "stage": prepared.stage,
                       "p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * len(times))], 2)}))
     return 0
 

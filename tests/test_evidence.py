@@ -16,6 +16,7 @@ from texcite.evaluation.examples import SourceFile, as_drafted, citation_example
 from texcite.latex.cite import CiteMatcher
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel, load_models, relevance
+from texcite.retrieval.signals import entry_signals
 from texcite.settings import Settings
 
 BIB = r"""
@@ -162,6 +163,6 @@ def test_the_entry_s_kind_is_a_signal() -> None:
                Entry("book", "Book", {"title": "Pattern Recognition"}, "", 3),
                Entry("site", "online", {"title": "The project's web site"}, "", 4)]
     corpus = Corpus([BibFile("refs.bib", "x", entries)])
-    kinds = corpus.entry_signals
+    kinds = entry_signals(corpus.entries)
     assert kinds["parent"].tolist() == [0, 0, 1, 0, 0]  # cited through its papers
     assert kinds["type_book"].tolist() == [0, 0, 0, 1, 0] and kinds["type_misc"].tolist() == [0, 0, 0, 0, 1]

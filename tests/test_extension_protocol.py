@@ -7,7 +7,7 @@ import pathlib
 import re
 
 from texcite.bib.model import Entry
-from texcite.engine import Suggestion
+from texcite.ranking import Suggestion
 from texcite.lsp.completion import SUGGEST_METHOD, suggestion_json
 from texcite.lsp.status import STATUS_METHOD, Status
 

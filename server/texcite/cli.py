@@ -40,7 +40,7 @@ def _settings_from_args(args: argparse.Namespace):
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from texcite.lsp.server import run
+    from texcite.lsp.transport import run
 
     run(tcp=args.tcp)
     return 0
@@ -49,7 +49,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_suggest(args: argparse.Namespace) -> int:
     from texcite.engine import Engine
     from texcite.files import MAX_TEX_BYTES, UnreadableFile, read_bytes
-    from texcite.textpos import LineIndex
+    from texcite.positions import Positions
 
     path = os.path.abspath(args.file)
     try:
@@ -64,7 +64,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     # Every suggestion the CLI prints carries the model's score when a neural reranker runs.
     top = settings.completion.max_items
     settings = settings.replace(reranker_top_k=max(settings.reranker.top_k, top))
-    offset = LineIndex(text).offset(args.line, args.character)
+    offset = Positions(text).offset(args.line, args.character)
     engine = Engine(settings, workspace=os.path.dirname(path))
     try:
         result = engine.suggest(path, text, offset)
@@ -74,12 +74,12 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation command")
     suggestions = result.suggestions[:top]
     if args.json:
-        backend, model, _ = engine.reranker_label()
+        stages = engine.stages()
         out = {
             "query": result.query,
             "instruction": settings.reranker.instruction,
             "ranking": result.ranking,
-            "reranker": {"backend": backend or "none", "model": model},
+            "reranker": {"backend": stages.reranker_backend or "none", "model": stages.reranker_model},
             "suggestions": [
                 {"key": s.entry.key, "rank": s.rank, "relevance": s.relevance, "reasons": list(s.reasons),
                  "score": s.score, "reranker_score": s.rerank_score, "stage": s.stage, "title": s.entry.title,

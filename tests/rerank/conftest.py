@@ -146,7 +146,7 @@ class VllmWorker:
             raise RuntimeError(f"vLLM helper: {msg['error']}")
         return msg
 
-    def rank(self, query: str, documents: list[str]) -> list[float]:
+    def rank(self, query: str, documents: list[str], instruction: str | None = None) -> list[float]:
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"query": query, "documents": documents}) + "\n")
         self.proc.stdin.flush()

@@ -25,7 +25,7 @@ class GatedFake:
         if not gated:
             self.gate.set()
 
-    def rank(self, query, documents):
+    def rank(self, query, documents, instruction=None):
         self.calls.append((query, list(documents)))
         self.entered.set()
         assert self.gate.wait(WAIT), "test never opened the gate"
@@ -113,7 +113,7 @@ class Broken:
     def __init__(self) -> None:
         self.calls = 0
 
-    def rank(self, query, documents):
+    def rank(self, query, documents, instruction=None):
         self.calls += 1
         raise RuntimeError("device-side assert triggered")
 

@@ -111,7 +111,7 @@ def evaluate(engine: Engine, read: ExampleSources, projects: Sequence[FoundProje
         except Exception as err:  # one broken project must not end the run
             report = ProjectReport(shown, root, [], 0, error=f"{type(err).__name__}: {err}")
         reports.append(report)
-    return Evaluation(engine.describe(), variant, reports)
+    return Evaluation(engine.stages().text(), variant, reports)
 
 
 def evaluate_paths(paths: Sequence[str], settings: Settings, variant: Variant | None = None,

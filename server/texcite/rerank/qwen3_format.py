@@ -7,6 +7,7 @@ suffix always survive and the pair never exceeds the token budget.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
@@ -174,6 +175,12 @@ class Qwen3Format:
             yes_id=yes_id,
             no_id=no_id,
         )
+
+    def for_instruction(self, instruction: str | None) -> "Qwen3Format":
+        """The same format with another instruction (None: this one)."""
+        if instruction is None or instruction == self.instruction:
+            return self
+        return dataclasses.replace(self, instruction=instruction)
 
     @property
     def body_budget(self) -> int:

@@ -64,6 +64,7 @@ class _Job:
     query: str
     documents: list[str]
     source: Hashable | None
+    instruction: str = ""
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
     stale: bool = False
     started: bool = False
@@ -101,7 +102,7 @@ class RerankService:
         self._first_backoff = self._backoff = first_backoff_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: deque[_Job | None] = deque()
-        self._inflight: dict[tuple[str, str], _Job] = {}  # (query, document) -> queued/running job
+        self._inflight: dict[tuple[str, str, str], _Job] = {}  # (instruction, query, document) -> queued/running job
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
         self._closed = False
@@ -126,7 +127,8 @@ class RerankService:
         self._submit(None)
 
     async def scores(
-        self, query: str, docs: Sequence[str], deadline_s: float, *, source: Hashable | None = None
+        self, query: str, docs: Sequence[str], deadline_s: float, *, source: Hashable | None = None,
+        instruction: str | None = None,
     ) -> list[float] | None:
         """Scores for ``docs`` if cached or computed within ``deadline_s``; else None while work continues.
 
@@ -134,27 +136,31 @@ class RerankService:
         None also means "fallback": check ``state`` to tell (then answer in recall order, complete).
         """
         self._remember_loop()
-        ready, value = self._immediate(query, docs)
+        instruction = instruction or self.instruction
+        ready, value = self._immediate(query, docs, instruction)
         if ready:
             return value
-        waits = self._enqueue(query, docs, source)
+        waits = self._enqueue(query, docs, source, instruction)
         if waits:
             wrapped = [asyncio.wrap_future(f) for f in waits]
             done, _ = await asyncio.wait(wrapped, timeout=max(0.0, deadline_s))
             if len(done) < len(wrapped):
                 return None
-        return self._from_cache(query, docs)
+        return self._from_cache(query, docs, instruction)
 
-    def scores_blocking(self, query: str, docs: Sequence[str], timeout_s: float | None = None) -> list[float] | None:
-        """The blocking face (CLI, eval): waits (up to ``timeout_s``) and returns scores or None on failure."""
-        ready, value = self._immediate(query, docs)
+    def scores_blocking(self, query: str, docs: Sequence[str], timeout_s: float | None = None, *,
+                        instruction: str | None = None) -> list[float] | None:
+        """The blocking face (CLI, eval, the web page): waits (up to ``timeout_s``) and returns scores or None on
+        failure. ``instruction``: one other than the configured one, for this call only."""
+        instruction = instruction or self.instruction
+        ready, value = self._immediate(query, docs, instruction)
         if ready:
             return value
-        waits = self._enqueue(query, docs, None)
+        waits = self._enqueue(query, docs, None, instruction)
         done, _ = concurrent.futures.wait(waits, timeout=timeout_s)
         if len(done) < len(waits):
             return None
-        return self._from_cache(query, docs)
+        return self._from_cache(query, docs, instruction)
 
     def cancel(self, source: Hashable | None = None) -> int:
         """Drop queued, unstarted work (of ``source``, or all); running work stops at its next chunk. Returns count."""
@@ -197,11 +203,11 @@ class RerankService:
         except RuntimeError:
             pass
 
-    def _tag(self) -> tuple[str, str, str]:
+    def _tag(self, instruction: str) -> tuple[str, str, str]:
         r = self._reranker
-        return (r.backend, r.model, self.instruction) if r is not None else ("", "", self.instruction)
+        return (r.backend, r.model, instruction) if r is not None else ("", "", instruction)
 
-    def _immediate(self, query: str, docs: Sequence[str]) -> tuple[bool, list[float] | None]:
+    def _immediate(self, query: str, docs: Sequence[str], instruction: str) -> tuple[bool, list[float] | None]:
         """An answer that needs no waiting: (True, None) after a failure, or a full cache hit. A backend that
         failed while running is tried again once its backoff has passed (the next request goes through)."""
         if self._state == "fallback":
@@ -211,13 +217,13 @@ class RerankService:
                 self._retry_at = None
                 self._state = "ready" if self._reranker is not None else "idle"
             log.info("trying the reranker again")
-        cached = self._from_cache(query, docs)
+        cached = self._from_cache(query, docs, instruction)
         return cached is not None, cached
 
-    def _from_cache(self, query: str, docs: Sequence[str]) -> list[float] | None:
+    def _from_cache(self, query: str, docs: Sequence[str], instruction: str) -> list[float] | None:
         if self._reranker is None:
             return None if docs else []
-        tag = self._tag()
+        tag = self._tag(instruction)
         out: list[float] = []
         for d in docs:
             s = self.cache.get((*tag, query, d))
@@ -226,14 +232,15 @@ class RerankService:
             out.append(s)
         return out
 
-    def _enqueue(self, query: str, docs: Sequence[str], source: Hashable | None) -> list[concurrent.futures.Future]:
+    def _enqueue(self, query: str, docs: Sequence[str], source: Hashable | None,
+                 instruction: str) -> list[concurrent.futures.Future]:
         """Queue the uncached, not-in-flight documents; return the futures the caller must wait for."""
         with self._cond:
             if source is not None:
                 for job in self._jobs:
                     if job is not None and job.source == source and not job.started:
                         job.stale = True
-            tag = self._tag()
+            tag = self._tag(instruction)
             loaded = self._reranker is not None
             waits: dict[int, concurrent.futures.Future] = {}
             todo: list[str] = []
@@ -244,15 +251,15 @@ class RerankService:
                 seen.add(d)
                 if loaded and self.cache.get((*tag, query, d)) is not None:
                     continue
-                other = self._inflight.get((query, d))
+                other = self._inflight.get((instruction, query, d))
                 if other is not None and not other.stale and other.epoch == self._epoch:
                     waits[id(other)] = other.future
                     continue
                 todo.append(d)
             if todo or not loaded:
-                job = _Job(query, todo, source, epoch=self._epoch)
+                job = _Job(query, todo, source, instruction, epoch=self._epoch)
                 for d in todo:
-                    self._inflight[(query, d)] = job
+                    self._inflight[(instruction, query, d)] = job
                 waits[id(job)] = job.future
                 self._submit_locked(job)
             return list(waits.values())
@@ -306,14 +313,14 @@ class RerankService:
         assert reranker is not None
         if not job.documents:
             return
-        tag = self._tag()
+        tag = self._tag(job.instruction)
         for start in range(0, len(job.documents), self.chunk_size):
             if job.stale or job.epoch != self._epoch:
                 log.debug("rerank job superseded after %d of %d documents", start, len(job.documents))
                 return
             chunk = job.documents[start : start + self.chunk_size]
             try:
-                scores = reranker.rank(job.query, chunk)
+                scores = reranker.rank(job.query, chunk, job.instruction)
                 if self._backoff > self._first_backoff:  # it failed before and works again: say so, announce anew
                     self._backoff = self._first_backoff
                     self._announced_failure = False

@@ -80,11 +80,12 @@ class TransformersReranker:
         self._pad_id = int(pad if pad is not None else self.tokenizer.eos_token_id or 0)
         log.info("transformers reranker %s loaded on %s", model, device)
 
-    def rank(self, query: str, documents: Sequence[str]) -> list[float]:
+    def rank(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]:
         """P("yes") for each (query, document); longest-first batches keep padding small."""
         if not documents:
             return []
-        ids = [self.format.pair_ids(query, doc) for doc in documents]
+        form = self.format.for_instruction(instruction)
+        ids = [form.pair_ids(query, doc) for doc in documents]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         scores = [0.0] * len(ids)
         for start in range(0, len(order), self.batch_size):

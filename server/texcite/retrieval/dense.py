@@ -227,7 +227,8 @@ def make_embedder(model_path: str = "", threads: int | None = None):
 class DenseStage:
     """Owns the embedder and cache; builds one DenseIndex per corpus in a background thread, serves them when ready.
 
-    ``on_progress(signature, done, total)`` reports builds (done == 0 at the start, done == total at the end),
+    ``on_progress(signature, done, total)`` reports builds in entries (done == 0 at the start, done == total at
+    the end),
     ``on_loaded()`` the model loaded by ``warm`` and ``on_error(message)``
     a backend that cannot run; both are called from the worker thread.
     """
@@ -323,9 +324,9 @@ class DenseStage:
             if self._cache is None:
                 self._cache = EmbeddingCache(self.cache_dir, f"{self.embedder.model_id}-{DOC_MAX_TOKENS}t")
 
-            def progress(done: int, total: int) -> None:
+            def progress(done: int, total: int) -> None:  # in texts: an entry has one or two (``entry_views``)
                 if self.on_progress and done < total:
-                    self.on_progress(signature, done, total)
+                    self.on_progress(signature, done * len(entries) // total, len(entries))
 
             def early(index: DenseIndex) -> None:
                 with self._lock:

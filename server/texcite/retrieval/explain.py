@@ -3,25 +3,23 @@ entry of the bib ("cited 4× in this section", "title matches 'distillation'"), 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Mapping
+from functools import cache
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
 
 from texcite.bib.model import Entry
 from texcite.retrieval.bm25 import tokenize
-
-if TYPE_CHECKING:
-    from texcite.retrieval.evidence import KeyEvidence
+from texcite.retrieval.evidence import KeyEvidence
+from texcite.retrieval.fusion import FusionModel
+from texcite.retrieval.select import Ranked
+from texcite.retrieval.signals import SIGNALS
 
 MAX_REASONS = 3
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 
-# Signals that tell one thing to a person: their contributions are summed under one phrase.
-# The entry's own features (year, type, ...) are no reason a person would act on: they have no group.
-_GROUPS = {"bm25_sent": "words", "bm25_para": "words", "bm25_near": "words", "bm25_before": "words",
-           "bm25_nbr": "words", "bm25_sect": "section words", "dense_doc": "meaning", "dense_title": "meaning",
-           "dense_sent_doc": "meaning", "dense_sent_title": "meaning", "uses": "uses", "section_uses": "section_uses",
-           "nearness": "nearness", "cocited": "cocited", "context": "context", "bib_next": "bib_next",
-           "bib_anchor": "bib_anchor", "author_named": "author_named", "year_named": "year_named",
-           "uncited": "uncited", "file_uses": "uses", "reranker": "reranker"}
+# Signals that tell one thing to a person: their contributions are summed under one phrase (the registry's reason).
+_GROUPS = {**{s.name: s.reason for s in SIGNALS if s.reason}, "reranker": "reranker"}
 
 
 def _quoted(words) -> str:
@@ -87,3 +85,31 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
         if phrase and phrase not in out:
             out.append(phrase)
     return tuple(out)
+
+
+def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inputs: np.ndarray | None,
+            evidence: KeyEvidence | None, paragraph: str, section: str = "", reranker: str = "") -> list[tuple[str, ...]]:
+    """The reasons of the first ``count`` items of a ranked list (a batch of ablations for all of them); the
+    reranker's share, where it ran, counts as one more signal. ``paragraph`` is the query's, for the words it
+    shares with an entry."""
+    count = min(count, len(ranked)) if model is not None and inputs is not None else 0
+    if not count:
+        return []
+    assert model is not None and inputs is not None
+
+    @cache
+    def query_words() -> dict[str, str]:
+        """token -> the paragraph's word it came from (for "title matches 'word'")."""
+        out: dict[str, str] = {}
+        for word in paragraph.split():
+            for token in tokenize(word):
+                out.setdefault(token, word.strip(".,;:()[]{}'\"").lower())
+        return out
+
+    lifts = model.contributions(inputs, [r.candidate.row for r in ranked[:count]])
+    out = []
+    for r, lift in zip(ranked, lifts):
+        if r.rerank_score is not None:
+            lift["reranker"] = r.score - r.candidate.fused_score
+        out.append(reasons(r.candidate.entry, lift, evidence, query_words, section, reranker))
+    return out

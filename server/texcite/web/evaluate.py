@@ -10,7 +10,6 @@ the folder only); a bibliography named outside the folder is indexed as empty.
 from __future__ import annotations
 
 import os
-from functools import partial
 from typing import Callable, Sequence
 
 from texcite.engine import Engine
@@ -20,7 +19,8 @@ from texcite.evaluation.result import Evaluation
 from texcite.evaluation.run import OnProgress, evaluate, every_entry_ranked
 from texcite.latex.project import Project
 from texcite.web.ranking import Rankers
-from texcite.web.safety import is_inside, outside
+from texcite.files import inside
+from texcite.web.safety import outside
 
 CURVE_KS = tuple(range(1, 21))  # Recall@k is plotted for these k
 
@@ -41,13 +41,13 @@ class Evaluator:
 
     def run(self, stages: Sequence[str], on_progress: OnStageProgress) -> tuple[list[Evaluation], list[str]]:
         """Evaluate the chosen stages on every project found; the runs and notes on what was skipped."""
-        found = find_projects(self.project, partial(is_inside, self.project))
+        found = find_projects(self.project, lambda path: inside(path, self.project))
         runs = []
         with self.rankers.borrowed() as engines:
             for i, stage in enumerate(stages):
                 engine = engines[stage]
                 engine.configure(every_entry_ranked(self.rankers.stage_settings[stage]))
-                label = engine.describe()
+                label = engine.stages().text()
 
                 def start(name: str, index: int, total: int, i: int = i, label: str = label) -> OnProgress:
                     def progress(done: int, examples: int) -> None:
@@ -78,4 +78,4 @@ class Evaluator:
     def _refuse_outside(self, engine: Engine, project: Project) -> None:
         """Index as empty the bibliographies the project names outside the folder, before the run reads them."""
         for bib in outside(self.project, project.bib_files):
-            engine.store.set_buffer(bib, "")
+            engine.set_bib_buffer(bib, "")

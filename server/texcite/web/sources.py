@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Hashable
 
 from texcite.evaluation.examples import ExampleSources
-from texcite.web.safety import is_inside
+from texcite.files import inside
 
 
 class ProjectSources(ExampleSources):
@@ -18,7 +18,7 @@ class ProjectSources(ExampleSources):
         self.project = project
 
     def _readable(self, path: str) -> bool:
-        return path in self.texts or (self.project is not None and is_inside(self.project, path))
+        return path in self.texts or (self.project is not None and inside(path, self.project))
 
     def stamp(self, path: str) -> Hashable | None:
         return super().stamp(path) if self._readable(path) else None

@@ -84,7 +84,7 @@ def all_embedded(client: StdioClient, opened: float) -> float | None:
     """Seconds until `texcite/status` says every entry's document is embedded (the complete hybrid index)."""
     while time.perf_counter() - opened < 600:
         status = client.request("texcite/status", {})
-        if status["recall"] == "hybrid" and not status["loading"]:
+        if status["recall"] == "hybrid" and not status["denseLoading"]:
             return time.perf_counter() - opened
         time.sleep(POLL_S)
     return None

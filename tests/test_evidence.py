@@ -12,7 +12,7 @@ import pytest
 
 from texcite.bib.model import BibFile, Entry
 from texcite.engine import Engine
-from texcite.evaluation import as_drafted, citation_examples
+from texcite.evaluation.examples import SourceFile, as_drafted, citation_examples
 from texcite.latex.cite import CiteMatcher
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel, load_models, relevance
@@ -99,7 +99,8 @@ def test_a_first_draft_keeps_what_comes_before_and_the_bibliography(tmp_path) ->
     texts = {root: (tmp_path / "main.tex").read_text(), str(tmp_path / "intro.tex"): INTRO, path: text}
     examples, _ = citation_examples(str(tmp_path / "intro.tex"), INTRO, CiteMatcher(), {
         "dropout2014": None, "optimizer2015": None})
-    drafted = as_drafted(examples[0], [root, str(tmp_path / "intro.tex"), path], texts)
+    files = [SourceFile(f, texts[f], CiteMatcher()) for f in (root, str(tmp_path / "intro.tex"), path)]
+    drafted = as_drafted(examples[0], files)
     assert drafted.others[root].startswith("\\documentclass{book}")
     assert "\\include{intro}" in drafted.others[root] and "\\include{method}" not in drafted.others[root]
     assert "\\bibliography{refs}" in drafted.others[root]

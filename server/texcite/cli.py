@@ -11,7 +11,7 @@ import sys
 
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
-from texcite.evaluation import TYPED_MODES
+from texcite.evaluation.examples import TYPED_MODES
 from texcite.runtime import setup_logging
 
 
@@ -106,50 +106,26 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    import dataclasses
     import datetime as _dt
 
-    from texcite.evaluation import markdown_table, run_eval
+    from texcite.evaluation.report import Progress, as_json, heading, markdown_table
+    from texcite.evaluation.run import Variant, evaluate_paths
 
     for p in args.paths:
         if not os.path.isdir(p):
             raise CliError(f"{p}: no such project folder")
     settings = _settings_from_args(args)
     mode = "writing" if args.writing else "add-one" if args.add_one else "default"
-    outcome = run_eval(args.paths, settings, args.query, typed=args.typed, mode=mode)
-    if not outcome["projects_found"]:
+    evaluation = evaluate_paths(args.paths, settings, Variant(args.query, args.typed, mode),
+                                Progress(sys.stderr).start)
+    if not evaluation.reports:
         raise CliError("no LaTeX project found under " + ", ".join(args.paths))
-    ranking = outcome["ranking"]
-    label = ranking if args.query == "default" else f"{ranking}, query={args.query}"
-    if args.typed:
-        label += f", typed={args.typed}"
-    if mode != "default":
-        label += f", {mode}"
     date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    print(f"texcite eval — {date} — {ranking} — query {args.query}"
-          + (f" — typed {args.typed}" if args.typed else "") + (f" — mode {mode}" if mode != "default" else "") + "\n")
-    print(markdown_table(outcome["reports"], outcome["overall"], outcome["floor"], label, outcome["random"]))
+    print(heading(evaluation, date))
+    print(markdown_table(evaluation))
     if args.json:
-        shown = dataclasses.asdict(settings)
-        shown.pop("problems")
-        shown["reranker"].pop("api_key")
-        doc = {
-            "date": date,
-            "ranking": ranking,
-            "query": args.query,
-            "typed": args.typed,
-            "mode": mode,
-            "settings": shown,
-            "paths": [os.path.abspath(p) for p in args.paths],
-            "projects": [r.as_json() for r in outcome["reports"]],
-            "overall": outcome["overall"].as_json(),
-            "bib_order": outcome["floor"].as_json(),
-            "random_order": outcome["random"].as_json(),
-            "unresolved_skipped": sum(r.unresolved for r in outcome["reports"]),
-            "projects_without_examples": [r.name for r in outcome["reports"] if not r.ranked.ranks],
-        }
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, ensure_ascii=False)
+            json.dump(as_json(evaluation, settings, date, args.paths), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
     return 0
 

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from texcite.files import read_disk
 from texcite.latex.cite import CiteMatcher, cited_commands
-from texcite.latex.query import paragraph_span
-from texcite.web.ranking import MARKER
+from texcite.latex.query import MARKER, paragraph_span
 
 DESIGN_QUERY = "一种基于Transformer架构的大语言模型预训练方法，支持多任务学习和零样本迁移"
 DESIGN_CANDIDATES = (

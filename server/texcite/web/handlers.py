@@ -12,7 +12,8 @@ import gradio as gr
 import pandas as pd
 
 from texcite.files import read_disk
-from texcite.web.ranking import MARKER, Ranked, Rankers, make_spot
+from texcite.latex.query import MARKER
+from texcite.web.ranking import Ranked, Rankers, make_spot
 from texcite.web.safety import Refused, check_upload, project_file
 
 if TYPE_CHECKING:

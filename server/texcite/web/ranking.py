@@ -20,6 +20,7 @@ from texcite.bib.model import BibFile, Diagnostic, Entry
 from texcite.engine import Engine
 from texcite.files import inside
 from texcite.latex.cite import CiteMatcher
+from texcite.latex.query import MARKER
 from texcite.latex.scan import keys_in
 from texcite.ranking import Result
 from texcite.rerank.factory import resolve_backend
@@ -30,9 +31,8 @@ from texcite.settings import Settings
 from texcite.web.safety import outside
 
 if TYPE_CHECKING:
-    from texcite.evaluation import ExampleSources
+    from texcite.evaluation.examples import ExampleSources
 
-MARKER = "[CITATION]"
 PASTED = "(pasted text).tex"  # the name a pasted paragraph is ranked under (never read from disk)
 
 

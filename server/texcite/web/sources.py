@@ -1,12 +1,12 @@
 """The engines' source of .tex text for the whole page: the texts on show — the document the page ranks, or the
-example an evaluation ranks (``evaluation.ExampleSources``) — else the disk inside the project folder only; a file
-elsewhere reads as missing, so no ``\\input`` or ``% !TEX root`` leads an engine out of the folder."""
+example an evaluation ranks (``evaluation.examples.ExampleSources``) — else the disk inside the project folder
+only; a file elsewhere reads as missing, so no ``\\input`` or ``% !TEX root`` leads an engine out of the folder."""
 
 from __future__ import annotations
 
 from typing import Hashable
 
-from texcite.evaluation import ExampleSources
+from texcite.evaluation.examples import ExampleSources
 from texcite.files import inside
 
 

@@ -190,6 +190,11 @@ class Engine:
         """The LaTeX facts of a file's text (cites, includes, bibliographies, sections), kept per version."""
         return self.projects.facts(path, text)
 
+    @property
+    def cite_matcher(self) -> CiteMatcher:
+        """The citation commands this engine understands (the defaults and ``citeCommands``)."""
+        return self.matcher
+
     def cite_at(self, path: str, text: str, offset: int) -> CiteContext | None:
         """The citation key list at ``offset``, or None outside one (or inside a verbatim environment)."""
         return self.matcher.context_at(text, offset, self.projects.facts(path, text).in_verbatim)

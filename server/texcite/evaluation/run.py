@@ -59,9 +59,9 @@ def project_examples(engine: Engine, read: ExampleSources, folder: str, root: st
     report = ProjectReport(name or project_name(folder), root, list(project.bib_files), len(corpus))
     examples: list[Example] = []
     texts = {tex: read_disk(tex) or "" for tex in project.tex_files}
-    files = [SourceFile(tex, texts[tex], engine.matcher) for tex in project.tex_files] if mode == "writing" else []
+    files = [SourceFile(tex, texts[tex], engine.cite_matcher) for tex in project.tex_files] if mode == "writing" else []
     for tex in project.tex_files:
-        found, unresolved = citation_examples(tex, texts[tex], engine.matcher, corpus.by_key, typed,
+        found, unresolved = citation_examples(tex, texts[tex], engine.cite_matcher, corpus.by_key, typed,
                                               "add-one" if mode == "add-one" else "default")
         examples += [as_drafted(ex, files) for ex in found] if mode == "writing" else found
         report.unresolved += unresolved

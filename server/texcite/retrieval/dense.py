@@ -190,7 +190,8 @@ def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCa
                 cache.save()
             return None
         part = missing[start : start + chunk]
-        embedded = embedder.embed([t for _, t in part], max_tokens=DOC_MAX_TOKENS)
+        # At the precision the cache stores (float16): a fresh build ranks exactly as a warm start will.
+        embedded = embedder.embed([t for _, t in part], max_tokens=DOC_MAX_TOKENS).astype(np.float16).astype(np.float32)
         for (digest, _), v in zip(part, embedded, strict=True):
             vectors[digest] = v
             if cache is not None:

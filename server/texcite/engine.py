@@ -133,11 +133,10 @@ def build_request(text: str, offset: int, matcher: CiteMatcher, facts: FileFacts
 
 def recall(corpus: Corpus, request: Request, scores: np.ndarray, stage: str, top_k: int) -> list[Candidate]:
     """Candidates best first, keys already in the command left out. With text typed in the braces, only the
-    entries it matches (``retrieval.typed``), all of them, strong matches first; else the top ``top_k``."""
+    entries it matches, all of them, in ``retrieval.typed``'s order; else the top ``top_k``."""
     exclude = set(request.cite.existing_keys)
     if request.cite.prefix.strip():
-        strong, weak = corpus.typed.matches(request.cite.prefix)
-        order = np.concatenate([best_first(scores, np.flatnonzero(strong)), best_first(scores, np.flatnonzero(weak))])
+        order = corpus.typed.order(request.cite.prefix, scores)
     else:
         order = best_first(scores, top=top_k + len(exclude))
     out = [Candidate(corpus.entries[i], int(i), float(scores[i]), stage)

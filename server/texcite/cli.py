@@ -105,31 +105,51 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def typed_modes(value: str) -> list[str]:
+    """`--typed key3` -> ['key3']; a sweep `--typed key1..key5` -> ['key1', ..., 'key5']."""
+    first, _, last = value.partition("..")
+    last = last or first
+    if first not in TYPED_MODES or last not in TYPED_MODES or first[:-1] != last[:-1] or first[-1] > last[-1]:
+        raise argparse.ArgumentTypeError(f"{value!r}: expected one of {', '.join(TYPED_MODES)}, or a range like key1..key5")
+    return [f"{first[:-1]}{n}" for n in range(int(first[-1]), int(last[-1]) + 1)]
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
+    for p in args.paths:
+        if not os.path.isdir(p):
+            raise CliError(f"{p}: no such project folder")
+    sweep = args.typed or [None]
+    for typed in sweep:
+        json_out = args.json
+        if json_out and len(sweep) > 1:
+            root, ext = os.path.splitext(json_out)
+            json_out = f"{root}.{typed}{ext or '.json'}"
+        _eval_once(args, typed, json_out)
+    return 0
+
+
+def _eval_once(args: argparse.Namespace, typed: str | None, json_out: str | None) -> None:
     import dataclasses
     import datetime as _dt
 
     from texcite.evaluation import markdown_table, run_eval
 
-    for p in args.paths:
-        if not os.path.isdir(p):
-            raise CliError(f"{p}: no such project folder")
     settings = _settings_from_args(args)
     mode = "writing" if args.writing else "add-one" if args.add_one else "default"
-    outcome = run_eval(args.paths, settings, args.query, typed=args.typed, mode=mode)
+    outcome = run_eval(args.paths, settings, args.query, typed=typed, mode=mode)
     if not outcome["projects_found"]:
         raise CliError("no LaTeX project found under " + ", ".join(args.paths))
     ranking = outcome["ranking"]
     label = ranking if args.query == "default" else f"{ranking}, query={args.query}"
-    if args.typed:
-        label += f", typed={args.typed}"
+    if typed:
+        label += f", typed={typed}"
     if mode != "default":
         label += f", {mode}"
     date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     print(f"texcite eval — {date} — {ranking} — query {args.query}"
-          + (f" — typed {args.typed}" if args.typed else "") + (f" — mode {mode}" if mode != "default" else "") + "\n")
+          + (f" — typed {typed}" if typed else "") + (f" — mode {mode}" if mode != "default" else "") + "\n")
     print(markdown_table(outcome["reports"], outcome["overall"], outcome["floor"], label, outcome["random"]))
-    if args.json:
+    if json_out:
         shown = dataclasses.asdict(settings)
         shown.pop("problems")
         shown["reranker"].pop("api_key")
@@ -137,7 +157,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             "date": date,
             "ranking": ranking,
             "query": args.query,
-            "typed": args.typed,
+            "typed": typed,
             "mode": mode,
             "settings": shown,
             "paths": [os.path.abspath(p) for p in args.paths],
@@ -148,10 +168,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             "unresolved_skipped": sum(r.unresolved for r in outcome["reports"]),
             "projects_without_examples": [r.name for r in outcome["reports"] if not r.ranked.ranks],
         }
-        with open(args.json, "w", encoding="utf-8") as fh:
+        with open(json_out, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=2, ensure_ascii=False)
             fh.write("\n")
-    return 0
 
 
 def _cmd_web(args: argparse.Namespace) -> int:
@@ -214,9 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON to OUT")
     p.add_argument("--query", choices=QUERY_VIEWS, default="default",
                    help="BM25 query: default (the server's ranking), paragraph or sentence (BM25 on that view alone)")
-    p.add_argument("--typed", choices=TYPED_MODES,
-                   help="the writer has typed 3 letters in the braces: of the first author's surname or of the key; "
-                        "ranks among the items the server returns (it filters by what is typed)")
+    p.add_argument("--typed", type=typed_modes, metavar="{author,key}N[..M]",
+                   help="the writer has typed the first N (1-5) letters of the first author's surname or of the key "
+                        "in the braces; ranks among the items the server returns (it filters by what is typed). "
+                        "A range (key1..key5) runs one evaluation per length")
     drafts = p.add_mutually_exclusive_group()
     drafts.add_argument("--writing", action="store_true",
                         help="a first draft: the text after the citing paragraph (later files and citations too) "

@@ -8,7 +8,7 @@ editors show) and a random order are reported as floors. One engine serves every
 Modes (``MODES``): ``default`` (the finished document, this citation emptied); ``writing`` (a first draft: the text
 after the citing paragraph does not exist yet — later files and later citations included — except the lines that
 name the bibliography); ``add-one`` (commands citing several keys, each key in turn removed and the others kept).
-``typed`` puts three letters of the cited work in the braces (``TYPED_MODES``).
+``typed`` puts the first letters of the cited work's key or author in the braces (``TYPED_MODES``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from texcite.latex.query import paragraph_span
 
 KS = (1, 5, 10)
 MODES = ("default", "writing", "add-one")
-TYPED_MODES = ("author3", "key3")  # what the writer has typed in the braces: 3 letters of the surname or the key
+# What the writer has typed in the braces: the first 1-5 letters of the first author's surname or of the key.
+TYPED_MODES = tuple(f"{what}{n}" for what in ("author", "key") for n in range(1, 6))
 # Lines that name the bibliography: a first draft has them already.
 _BIB_LINE_RE = re.compile(r"^[^%\n]*\\(?:bibliography|addbibresource|addglobalbib|addsectionbib|nobibliography"
                           r"|printbibliography|bibliographystyle)(?![A-Za-z]).*$", re.MULTILINE)
@@ -171,11 +172,11 @@ def find_projects(path: str, depth: int = 3) -> list[tuple[str, str]]:
 # -- examples ---------------------------------------------------------------------------------------------
 
 def typed_prefix(entry, mode: str) -> str:
-    """What a writer citing ``entry`` has typed in ``mode``: the first three letters of the first author's surname
-    (``author3``; the key's when the entry names no author) or of the key (``key3``)."""
+    """What a writer citing ``entry`` has typed in ``mode``: the first N letters of the first author's surname
+    (``authorN``; the key's when the entry names no author) or of the key (``keyN``)."""
     surnames = entry.surnames
-    word = surnames[0] if mode == "author3" and surnames else entry.key
-    return "".join(word.split())[:3]
+    word = surnames[0] if mode.startswith("author") and surnames else entry.key
+    return "".join(word.split())[: int(mode[-1])]
 
 
 def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict, typed: str | None = None,

@@ -22,7 +22,7 @@ def test_suggest_prints_ranked_suggestions():
     ranked = [line for line in lines if line.split()[0].rstrip(".").isdigit()]
     assert len(ranked) == 5
     assert ranked[0].split()[:3] == ["1.", "nguyen2023distillation", "100"]  # relevance of the best: 100
-    assert lines[1].startswith(" ") and "title matches" in lines[1]  # why it ranked, under the item
+    assert lines[1].startswith(" ") and "its title shares" in lines[1]  # why it ranked, under the item
 
 
 def test_suggest_json_contract():

@@ -69,3 +69,27 @@ async def test_typed_key_prefix_comes_before_author_and_title_words(client: Lang
         result = await complete(client, uri, LINE, len(before))
         labels = [i.label for i in result.items]
         assert set(labels[:2]) == keys, (typed, labels)
+
+
+async def test_hover_is_a_short_card_saying_where_the_key_is_cited(client: LanguageClient):
+    line = "We compare \\parencite{traversaro_unied_2017} and again \\cite{traversaro_unied_2017}."
+    uri = _open(client, line)
+    await complete(client, uri, 7, len("\\parencite{trav"))  # the index is ready once completion answers
+    hover = await client.text_document_hover_async(types.HoverParams(
+        types.TextDocumentIdentifier(uri), types.Position(LINE, line.index("traversaro") + 3)))
+    card = hover.contents.value
+    assert card.startswith("**A Unified View of the Equations of Motion")
+    assert "Silvio Traversaro, Daniele Pucci, Francesco Nori" in card and "*Preprint, 2017*" in card
+    abstract = card.split("\n\n")[2]
+    assert abstract.endswith(" …") and len(abstract) < 320  # the first ~300 characters, cut at a word
+    assert ("You cite it 3 times in this file: in “Floating base dynamics” and “Learning” (2×)." in card), card
+    assert "`traversaro_unied_2017` · article · refs.bib:4" in card
+
+
+async def test_documentation_says_why_in_plain_words(client: LanguageClient):
+    before = "We compare the whole-body controllers \\cite{"
+    uri = _open(client, before + "}")
+    result = await complete(client, uri, LINE, len(before))
+    docs = [i.documentation.value for i in result.items]
+    assert all("**Why #" in d and "*Ranked by " in d for d in docs)
+    assert any("you cite it" in d or "shares" in d for d in docs), docs[:3]

@@ -17,7 +17,7 @@ from pygls.workspace import TextDocument
 from texcite.latex.cite import key_at
 from texcite.latex.scan import line_starts
 from texcite.lsp.documents import INDEX_WAIT_S, fs_path, is_bib
-from texcite.presentation import detail, entry_markdown, filter_text, why_text
+from texcite.presentation import cited_text, detail, entry_markdown, filter_text, why_text
 
 if TYPE_CHECKING:
     from texcite.engine import Result, Suggestion
@@ -199,8 +199,11 @@ class Completion:
         if found is None:
             return None
         entry, where = found
+        doc = self.server.workspace.get_text_document(params.text_document.uri)
+        facts = await asyncio.to_thread(self.server.engine.projects.facts, fs_path(doc.uri) or doc.uri, doc.source)
+        cited = cited_text([c.section for c in facts.cites if c.key == entry.key])
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
-                                                    value=entry_markdown(entry, abstract_limit=1200)), range=where)
+                                                    value=entry_markdown(entry, cited=cited)), range=where)
 
     async def definition(self, params: lsp.DefinitionParams) -> lsp.Location | None:
         found = await self._entry_at(params.text_document.uri, params.position)

@@ -93,3 +93,5 @@ async def test_documentation_says_why_in_plain_words(client: LanguageClient):
     docs = [i.documentation.value for i in result.items]
     assert all("**Why #" in d and "*Ranked by " in d for d in docs)
     assert any("you cite it" in d or "shares" in d for d in docs), docs[:3]
+    card = next(i.documentation.value for i in result.items if i.label == "traversaro_unied_2017")
+    assert "You cite it once in this file: in “Floating base dynamics”." in card, card

@@ -73,13 +73,17 @@ class Positions:
 
 
 def completion_list(result: Result, positions: Positions, limit: int) -> lsp.CompletionList:
-    """LSP completion list of a ranking result: our order in sortText, the partial key replaced. Always incomplete:
+    """LSP completion list of a ranking result: our order in sortText, the partial key replaced, each item's card
+    saying where this file cites it (when it does) and why it ranked. Always incomplete:
     the server filters what is typed in the braces and may have a better order next time (embeddings or reranker
     scores still coming), so the editor asks again at every keystroke instead of filtering on its own."""
     cite = result.request.cite
     edit_range = positions.range(cite.replace_start, cite.replace_end)
     single_line = edit_range.start.line == edit_range.end.line
     shown = result.suggestions[:limit]
+    sections: dict[str, list[str]] = {}  # key -> the section of each of its citations in this file
+    for use in result.request.facts.cites if result.request.facts is not None else ():
+        sections.setdefault(use.key, []).append(use.section)
     items = []
     for s in shown:
         e = s.entry
@@ -89,7 +93,8 @@ def completion_list(result: Result, positions: Positions, limit: int) -> lsp.Com
             detail=detail(e),
             documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
                                             value=entry_markdown(e, why_text(result.ranking, s.relevance, s.reasons, s.rank,
-                                                                             s.rerank_score))),
+                                                                             s.rerank_score),
+                                                                 cited_text(sections[e.key]) if e.key in sections else "")),
             sort_text=f"{s.rank:06d}",
             # With text typed, the server has filtered: every item gets exactly that text, so no client filter drops
             # or re-scores it. With none, the words a first typed letter may start, for the moment before we re-ask.

@@ -58,3 +58,18 @@ def test_settings_schema_is_json():
     run = texcite("settings-schema")
     assert run.returncode == 0
     assert "texcite.reranker.backend" in json.loads(run.stdout)
+
+
+def test_typed_modes_take_one_length_or_a_sweep() -> None:
+    import argparse
+
+    import pytest
+
+    from texcite.cli import typed_modes
+
+    assert typed_modes("key3") == ["key3"]
+    assert typed_modes("key1..key5") == ["key1", "key2", "key3", "key4", "key5"]
+    assert typed_modes("author2..author3") == ["author2", "author3"]
+    for bad in ("key9", "key3..key1", "key1..author3", "title3"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            typed_modes(bad)

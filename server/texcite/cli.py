@@ -110,7 +110,8 @@ def typed_modes(value: str) -> list[str]:
     first, _, last = value.partition("..")
     last = last or first
     if first not in TYPED_MODES or last not in TYPED_MODES or first[:-1] != last[:-1] or first[-1] > last[-1]:
-        raise argparse.ArgumentTypeError(f"{value!r}: expected one of {', '.join(TYPED_MODES)}, or a range like key1..key5")
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected one of {', '.join(TYPED_MODES)}, or a range like key1..key5")
     return [f"{first[:-1]}{n}" for n in range(int(first[-1]), int(last[-1]) + 1)]
 
 

@@ -87,14 +87,13 @@ def completion_list(result: Result, positions: Positions, limit: int) -> lsp.Com
     items = []
     for s in shown:
         e = s.entry
+        why = why_text(result.ranking, s.relevance, s.reasons, s.rank, s.rerank_score)
+        cited = cited_text(sections[e.key]) if e.key in sections else ""
         items.append(lsp.CompletionItem(
             label=e.key,
             kind=lsp.CompletionItemKind.Reference,
             detail=detail(e),
-            documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
-                                            value=entry_markdown(e, why_text(result.ranking, s.relevance, s.reasons, s.rank,
-                                                                             s.rerank_score),
-                                                                 cited_text(sections[e.key]) if e.key in sections else "")),
+            documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=entry_markdown(e, why, cited)),
             sort_text=f"{s.rank:06d}",
             # With text typed, the server has filtered: every item gets exactly that text, so no client filter drops
             # or re-scores it. With none, the words a first typed letter may start, for the moment before we re-ask.

@@ -90,7 +90,7 @@ def test_a_key_cited_together_with_the_command_s_keys_ranks_first(tmp_path, bm25
     assert keys[0] == "optimizer2015" and "dropout2014" not in keys  # already in the command
     top = result.suggestions[0]
     assert top.relevance == 100 and all(0 <= s.relevance <= 100 for s in result.suggestions)
-    assert any(r.startswith("cited together with dropout2014") for r in top.reasons), top.reasons
+    assert any(r.startswith("you cite it together with dropout2014") for r in top.reasons), top.reasons
 
 
 def test_a_first_draft_keeps_what_comes_before_and_the_bibliography(tmp_path) -> None:
@@ -153,7 +153,7 @@ def test_suggest_json_shows_relevance_and_reasons(tmp_path) -> None:
                          capture_output=True, text=True, check=True, cwd=tmp_path)
     top = json.loads(out.stdout)["suggestions"][0]
     assert top["key"] == "optimizer2015" and top["relevance"] == 100
-    assert any("cited together with dropout2014" in r for r in top["reasons"])
+    assert any("you cite it together with dropout2014" in r for r in top["reasons"])
 
 
 def test_the_entry_s_kind_is_a_signal() -> None:

@@ -58,7 +58,7 @@ def test_paraphrase_beats_an_unrelated_entry_only_with_the_dense_stage(tmp_path,
     assert {s.stage for s in hybrid.suggestions} == {"hybrid"}
     assert keys(hybrid)[0] == "vehicles2019"
     assert hybrid.ranking == "BM25 + MiniLM"
-    assert "close in meaning to the citing sentence" in hybrid.suggestions[0].reasons
+    assert "it is close in meaning to your sentence" in hybrid.suggestions[0].reasons
 
 
 def test_recall_is_bm25_until_the_embeddings_are_ready(tmp_path) -> None:

@@ -105,29 +105,49 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def typed_modes(value: str) -> list[str]:
+    """`--typed key3` -> ['key3']; a sweep `--typed key1..key5` -> ['key1', ..., 'key5']."""
+    first, _, last = value.partition("..")
+    last = last or first
+    if first not in TYPED_MODES or last not in TYPED_MODES or first[:-1] != last[:-1] or first[-1] > last[-1]:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected one of {', '.join(TYPED_MODES)}, or a range like key1..key5")
+    return [f"{first[:-1]}{n}" for n in range(int(first[-1]), int(last[-1]) + 1)]
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
+    for p in args.paths:
+        if not os.path.isdir(p):
+            raise CliError(f"{p}: no such project folder")
+    sweep = args.typed or [None]
+    for typed in sweep:
+        json_out = args.json
+        if json_out and len(sweep) > 1:
+            root, ext = os.path.splitext(json_out)
+            json_out = f"{root}.{typed}{ext or '.json'}"
+        _eval_once(args, typed, json_out)
+    return 0
+
+
+def _eval_once(args: argparse.Namespace, typed: str | None, json_out: str | None) -> None:
     import datetime as _dt
 
     from texcite.evaluation.report import Progress, as_json, heading, markdown_table
     from texcite.evaluation.run import Variant, evaluate_paths
 
-    for p in args.paths:
-        if not os.path.isdir(p):
-            raise CliError(f"{p}: no such project folder")
     settings = _settings_from_args(args)
     mode = "writing" if args.writing else "add-one" if args.add_one else "default"
-    evaluation = evaluate_paths(args.paths, settings, Variant(args.query, args.typed, mode),
+    evaluation = evaluate_paths(args.paths, settings, Variant(args.query, typed, mode),
                                 Progress(sys.stderr).start)
     if not evaluation.reports:
         raise CliError("no LaTeX project found under " + ", ".join(args.paths))
     date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
     print(heading(evaluation, date))
     print(markdown_table(evaluation))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as fh:
             json.dump(as_json(evaluation, settings, date, args.paths), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
-    return 0
 
 
 def _cmd_web(args: argparse.Namespace) -> int:
@@ -190,9 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON to OUT")
     p.add_argument("--query", choices=QUERY_VIEWS, default="default",
                    help="BM25 query: default (the server's ranking), paragraph or sentence (BM25 on that view alone)")
-    p.add_argument("--typed", choices=TYPED_MODES,
-                   help="the writer has typed 3 letters in the braces: of the first author's surname or of the key; "
-                        "ranks among the items the server returns (it filters by what is typed)")
+    p.add_argument("--typed", type=typed_modes, metavar="{author,key}N[..M]",
+                   help="the writer has typed the first N (1-5) letters of the first author's surname or of the key "
+                        "in the braces; ranks among the items the server returns (it filters by what is typed). "
+                        "A range (key1..key5) runs one evaluation per length")
     drafts = p.add_mutually_exclusive_group()
     drafts.add_argument("--writing", action="store_true",
                         help="a first draft: the text after the citing paragraph (later files and citations too) "

@@ -4,7 +4,7 @@ cursor in the empty braces — and ``ExampleSources`` shows the engine that text
 
 Modes: ``default`` (the finished document, this citation emptied); ``writing`` (a first draft, see
 ``as_drafted``); ``add-one`` (commands citing several keys, each key in turn removed and the others kept).
-``typed`` puts three letters of the cited work in the braces (``TYPED_MODES``). What a file includes and which
+``typed`` puts the first letters of the cited work's key or author in the braces (``TYPED_MODES``). What a file includes and which
 lines name its bibliography are ``latex.facts``' reading of it, as for the engine.
 """
 
@@ -22,7 +22,8 @@ from texcite.latex.cite import CiteMatcher, cited_commands
 from texcite.latex.facts import FileFacts, scan_file
 from texcite.latex.query import paragraph_span
 
-TYPED_MODES = ("author3", "key3")  # what the writer has typed in the braces: 3 letters of the surname or the key
+# What the writer has typed in the braces: the first N letters of the surname or of the key.
+TYPED_MODES = tuple(f"{what}{n}" for what in ("author", "key") for n in range(1, 6))
 # Commands that list references without citing them at a place in the text.
 _NOT_IN_TEXT = frozenset({"nocite", "Nocite"})
 
@@ -40,11 +41,11 @@ class Example:
 
 
 def typed_prefix(entry: Entry, mode: str) -> str:
-    """What a writer citing ``entry`` has typed in ``mode``: the first three letters of the first author's surname
-    (``author3``; the key's when the entry names no author) or of the key (``key3``)."""
+    """What a writer citing ``entry`` has typed in ``mode``: the first N letters of the first author's surname
+    (``authorN``; the key's when the entry names no author) or of the key (``keyN``)."""
     surnames = entry.surnames
-    word = surnames[0] if mode == "author3" and surnames else entry.key
-    return "".join(word.split())[:3]
+    word = surnames[0] if mode.startswith("author") and surnames else entry.key
+    return "".join(word.split())[: int(mode[-1])]
 
 
 def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict[str, Entry],

@@ -20,30 +20,34 @@ from texcite.lsp.documents import INDEX_WAIT_S, Documents
 from texcite.lsp.positions import DocumentPositions, to_range
 from texcite.lsp.status import StatusFeature
 from texcite.positions import Positions
-from texcite.presentation import detail, entry_markdown, filter_text, why_text
+from texcite.presentation import cited_text, detail, entry_markdown, filter_text, why_text
 from texcite.ranking import Result, Suggestion
 
 SUGGEST_METHOD = "texcite/suggest"
 
 
 def completion_list(result: Result, positions: Positions, limit: int) -> lsp.CompletionList:
-    """LSP completion list of a ranking result: our order in sortText, the partial key replaced. Always incomplete:
+    """LSP completion list of a ranking result: our order in sortText, the partial key replaced, each item's card
+    saying where this file cites it (when it does) and why it ranked. Always incomplete:
     the server filters what is typed in the braces and may have a better order next time (embeddings or reranker
     scores still coming), so the editor asks again at every keystroke instead of filtering on its own."""
     cite = result.request.cite
     edit_range = to_range(positions, cite.replace_start, cite.replace_end)
     single_line = edit_range.start.line == edit_range.end.line
     shown = result.suggestions[:limit]
+    sections: dict[str, list[str]] = {}  # key -> the section of each of its citations in this file
+    for use in result.request.facts.cites if result.request.facts is not None else ():
+        sections.setdefault(use.key, []).append(use.section)
     items = []
     for s in shown:
         e = s.entry
+        why = why_text(result.ranking, s.relevance, s.reasons, s.rank, s.rerank_score)
+        cited = cited_text(sections[e.key]) if e.key in sections else ""
         items.append(lsp.CompletionItem(
             label=e.key,
             kind=lsp.CompletionItemKind.Reference,
             detail=detail(e),
-            documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
-                                            value=entry_markdown(e, why_text(result.ranking, s.relevance, s.reasons, s.rank,
-                                                                             s.rerank_score))),
+            documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=entry_markdown(e, why, cited)),
             sort_text=f"{s.rank:06d}",
             # With text typed, the server has filtered: every item gets exactly that text, so no client filter drops
             # or re-scores it. With none, the words a first typed letter may start, for the moment before we re-ask.
@@ -132,8 +136,11 @@ class Completion:
         if found is None:
             return None
         entry, where = found
+        doc = self.buffers.document(params.text_document.uri)
+        facts = await asyncio.to_thread(self.engine.facts, fs_path(doc.uri) or doc.uri, doc.source)
+        cited = cited_text([c.section for c in facts.cites if c.key == entry.key])
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,
-                                                    value=entry_markdown(entry, abstract_limit=1200)), range=where)
+                                                    value=entry_markdown(entry, cited=cited)), range=where)
 
     async def definition(self, params: lsp.DefinitionParams) -> lsp.Location | None:
         found = await self._entry_at(params.text_document.uri, params.position)

@@ -1,5 +1,5 @@
 """Why an entry ranked where it did, in words a writer reads: the signals that lifted it most above an average
-entry of the bib ("cited 4× in this section", "title matches 'distillation'"), strongest first."""
+entry of the bib ("you cite it 4 times in this section", "its title shares 'distillation'"), strongest first."""
 
 from __future__ import annotations
 
@@ -24,6 +24,11 @@ _GROUPS = {**{s.name: s.reason for s in SIGNALS if s.reason}, "reranker": "reran
 
 def _quoted(words) -> str:
     return ", ".join(f"'{w}'" for w in words)
+
+
+def _times(n: float) -> str:
+    n = int(n)
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
 
 
 def matched_words(entry: Entry, query_words: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
@@ -52,34 +57,35 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
         phrase = ""
         if group == "words":
             field, words = matched_words(entry, query_words())
-            phrase = f"{field} matches {_quoted(words)}" if words else "shares words with the paragraph"
+            phrase = f"its {field} shares {_quoted(words)}" if words else "it shares words with your paragraph"
         elif group == "section words" and section:
-            phrase = f"matches the section title '{section}'"
+            phrase = f"it fits the section title '{section}'"
         elif group == "meaning":
-            phrase = "close in meaning to the citing sentence"
+            phrase = "it is close in meaning to your sentence"
         elif evidence is not None and group == "uses" and evidence.count("uses", key):
             here, anywhere = evidence.count("file_uses", key), evidence.count("uses", key)
-            phrase = (f"cited {here}× in this file" + (f", {anywhere}× in the project" if anywhere > here else "")
-                      if here else f"cited {anywhere}× in the project")
+            phrase = (f"you cite it {_times(here)} in this file" + (f", {_times(anywhere)} in the project"
+                                                                      if anywhere > here else "")
+                      if here else f"you cite it {_times(anywhere)} in other files of the project")
         elif evidence is not None and group == "uncited" and not evidence.count("uses", key):
-            phrase = "not cited anywhere else yet"
+            phrase = "you have not cited it yet"
         elif evidence is not None and group == "section_uses" and evidence.count("section_uses", key):
-            where = f"'{section}'" if section else "this section"
-            phrase = f"cited {evidence.count('section_uses', key)}× in {where}"
+            where = f"this section ('{section}')" if section else "this section"
+            phrase = f"you cite it {_times(evidence.count('section_uses', key))} in {where}"
         elif evidence is not None and group == "nearness" and evidence.count("nearness", key):
-            phrase = "cited in the paragraphs nearby"
+            phrase = "you cite it in the paragraphs nearby"
         elif evidence is not None and group == "cocited" and (partner := evidence.partner(key)):
-            phrase = f"cited together with {partner}"
+            phrase = f"you cite it together with {partner}"
         elif evidence is not None and group == "context" and (words := evidence.shared_words(key)):
-            phrase = f"cited elsewhere after {_quoted(words)}"
+            phrase = f"where you cite it elsewhere, the text also says {_quoted(words)}"
         elif evidence is not None and group == "bib_next" and evidence.previous:
-            phrase = f"follows {evidence.previous} in the bib"
+            phrase = f"it comes right after {evidence.previous} in your .bib"
         elif group == "bib_anchor":
-            phrase = "next to the keys cited here in the bib"
+            phrase = "it sits next to this command's keys in your .bib"
         elif group == "author_named" and entry.surnames:
-            phrase = f"the sentence names {entry.surnames[0]}"
+            phrase = f"your sentence names {entry.surnames[0]}"
         elif group == "year_named" and entry.year:
-            phrase = f"the sentence names {entry.year}"
+            phrase = f"your sentence names {entry.year}"
         elif group == "reranker" and reranker:
             phrase = f"{reranker} rates it highly"
         if phrase and phrase not in out:

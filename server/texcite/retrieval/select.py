@@ -41,12 +41,11 @@ def best_first(scores: np.ndarray, rows: np.ndarray | None = None, top: int | No
 def shortlist(entries: Sequence[Entry], typed: TypedIndex, scores: np.ndarray, stage: str, top_k: int,
               prefix: str, exclude: Sequence[str]) -> list[Candidate]:
     """Candidates best first, the keys in ``exclude`` (already in the command) left out. With text typed in the
-    braces (``prefix``), only the entries it matches (``retrieval.typed``), all of them, strong matches first;
-    else the top ``top_k``."""
+    braces (``prefix``), only the entries it matches, all of them, in ``retrieval.typed``'s order; else the top
+    ``top_k``."""
     excluded = set(exclude)
     if prefix.strip():
-        strong, weak = typed.matches(prefix)
-        order = np.concatenate([best_first(scores, np.flatnonzero(strong)), best_first(scores, np.flatnonzero(weak))])
+        order = typed.order(prefix, scores)
     else:
         order = best_first(scores, top=top_k + len(excluded))
     out = [Candidate(entries[i], int(i), float(scores[i]), stage) for i in order if entries[i].key not in excluded]

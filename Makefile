@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install install-test install-engines install-editors demo test test-python test-install test-extension \
+.PHONY: install install-test install-engines install-editors demo lint test test-python test-install test-extension \
 	test-editors test-web bench eval clean
 
 # What `make demo` and `make eval` need: texcite with the default ranking, BM25 + MiniLM on ONNX Runtime
@@ -17,11 +17,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-# Everything the tests use besides the engines: pytest and its plugins, the torch encoder and transformers
+# Everything the tests use besides the engines: pytest and its plugins, the lint tools, the torch encoder and transformers
 # reranker (the CPU build of torch is pinned: a bare `torch` pulls GBs of CUDA packages), the web page (~1.8 GB).
 $(VENV)/.test-installed: $(VENV)/.installed
 	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[test,transformers,hybrid,web]'
+	$(PIP) install -q -e '.[test,lint,transformers,hybrid,web]'
 	touch $@
 
 install-test: $(VENV)/.test-installed
@@ -38,8 +38,19 @@ install-engines: $(VENV)/.engines
 demo: install
 	$(VENV)/bin/texcite suggest examples/paper/chapters/method.tex --line 8 --character 40 --top 5
 
-# Everything, in the order CI needs: the extension's .vsix is built before the real-editor tests install it.
-test: install-engines test-python test-install test-extension test-editors test-web
+# The gates against rot (config in pyproject.toml): ruff (pyflakes, pycodestyle, bugbear), mypy on the package
+# with zero errors, and vulture for dead code (names used where vulture cannot see: tools/vulture_whitelist.py).
+# All three run, so one run lists every finding.
+lint: install-test
+	@status=0; \
+	$(VENV)/bin/ruff check server tests bench tools || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	$(VENV)/bin/vulture || status=1; \
+	exit $$status
+
+# Everything, in the order CI needs: lint first (fails fast); the extension's .vsix is built before the
+# real-editor tests install it.
+test: lint install-engines test-python test-install test-extension test-editors test-web
 
 test-python: install-test
 	$(PY) -m pytest -q

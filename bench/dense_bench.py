@@ -31,10 +31,13 @@ from synthbib import Vocabulary, make_bib, paragraph  # noqa: E402
 
 from texcite.bib.parse import parse_bib  # noqa: E402
 from texcite.latex.cite import CiteMatcher  # noqa: E402
+from texcite.ranking import Request, build_request  # noqa: E402
 from texcite.retrieval.corpus import Corpus  # noqa: E402
 from texcite.retrieval.dense import VIEWS, DenseIndex, DenseStage  # noqa: E402
+from texcite.retrieval.fusion import load_models, model_for  # noqa: E402
 from texcite.retrieval.hybrid import HybridScorer  # noqa: E402
-from texcite.engine import build_request, recall  # noqa: E402
+from texcite.retrieval.select import Candidate, shortlist  # noqa: E402
+from texcite.retrieval.signals import entry_signals, mention_signals, text_signals  # noqa: E402
 
 TARGET_ADDED_P95_MS = 25.0
 TARGET_DELAY_MS = 50.0
@@ -60,6 +63,25 @@ def requests(n: int, keys: list[str], seed: int = 1, doc_chars: int = 150_000):
     return out
 
 
+MODELS = load_models()
+
+
+def text_only(corpus: Corpus, r: Request) -> dict[str, np.ndarray]:
+    """The signals both stages compute (the project's citation evidence, the same for both, left out)."""
+    views = r.query.views()
+    entry = corpus.memo("entry_signals", lambda: entry_signals(corpus.entries))
+    return {**text_signals(corpus, views), **entry, **mention_signals(corpus, views["sent"])}
+
+
+def top(corpus: Corpus, r: Request, scores: np.ndarray, stage: str) -> list[Candidate]:
+    return shortlist(corpus.entries, corpus.typed, scores, stage, 100, r.cite.prefix, r.cite.existing_keys)
+
+
+def bm25_recall(corpus: Corpus, r: Request) -> list[Candidate]:
+    """Recall as the engine's bm25 stage ranks: text signals, the bm25 fusion model, the top 100."""
+    return top(corpus, r, model_for(MODELS, "bm25", len(corpus)).score(text_only(corpus, r)), "bm25")
+
+
 def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
     """Per-request time of hybrid recall minus BM25 recall (top 100), ms."""
     rng = np.random.default_rng(0)
@@ -71,18 +93,19 @@ def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
         views[v] = m / np.linalg.norm(m, axis=1, keepdims=True)
     stage._ready[corpus.signature] = DenseIndex([e.key for e in corpus.entries], views)
     scorer = HybridScorer(stage)
-    def bm25_recall(r):
-        return recall(corpus, r, corpus.bm25.scores(r.query.text), "bm25", 100)
 
-    def hybrid_recall(r):
-        return recall(corpus, r, scorer(corpus, r.query, lambda: r.cited_elsewhere), "hybrid", 100)
+    def hybrid_recall(r: Request) -> list[Candidate]:
+        dense = scorer.start(corpus, r.query.views())
+        assert dense is not None, "the entry matrix is in place"
+        signals = {**text_only(corpus, r), **dense.signals()}
+        return top(corpus, r, model_for(MODELS, "hybrid", len(corpus)).score(signals), "hybrid")
 
     for r in reqs[:5]:  # warm-up
         hybrid_recall(r)
     bm25, hybrid, bm25_cpu, hybrid_cpu = [], [], [], []
     for r in reqs:
         t, c = time.perf_counter(), time.thread_time()
-        bm25_recall(r)
+        bm25_recall(corpus, r)
         bm25.append((time.perf_counter() - t) * 1000)
         bm25_cpu.append((time.thread_time() - c) * 1000)
         t, c = time.perf_counter(), time.thread_time()
@@ -91,6 +114,7 @@ def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
         hybrid_cpu.append((time.thread_time() - c) * 1000)
     added = [h - b for h, b in zip(hybrid, bm25)]
     added_cpu = [h - b for h, b in zip(hybrid_cpu, bm25_cpu)]
+    scorer.close()
     return {"bm25_p50": pct(bm25, 50), "bm25_p95": pct(bm25, 95), "hybrid_p50": pct(hybrid, 50),
             "hybrid_p95": pct(hybrid, 95), "added_p50": pct(added, 50), "added_p95": pct(added, 95),
             "added_cpu_p50": pct(added_cpu, 50), "added_cpu_p95": pct(added_cpu, 95)}
@@ -113,7 +137,7 @@ async def responsiveness(corpus: Corpus, reqs, seconds: float) -> dict:
         while time.perf_counter() < stop:
             r = reqs[i % len(reqs)]
             t = time.perf_counter()
-            await asyncio.to_thread(recall, corpus, r, 100)
+            await asyncio.to_thread(bm25_recall, corpus, r)
             latencies.append((time.perf_counter() - t) * 1000)
             i += 1
             await asyncio.sleep(0.05)

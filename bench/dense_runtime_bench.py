@@ -18,7 +18,8 @@ Measured:
 
 Texts come from ../shared/eval/dev (real theses; --data to change), else from examples/paper.
 Usage: python bench/dense_runtime_bench.py [--threads N] [--queries 50] [--entries 300] [--no-install-size]
-Writes bench/results/dense-runtime.md (and dense-runtime.json).
+       [--runtimes torch,onnx-int8,onnx-fp32] [--results bench/results]
+Writes dense-runtime.md (and dense-runtime.json) into --results.
 """
 
 from __future__ import annotations
@@ -316,6 +317,8 @@ def main() -> None:
     ap.add_argument("--entries", type=int, default=300)
     ap.add_argument("--cold-runs", type=int, default=3)
     ap.add_argument("--no-install-size", action="store_true", help="skip the scratch venvs (minutes, ~2 GB disk)")
+    ap.add_argument("--runtimes", default=",".join(RUNTIMES), help="the runtimes compared (torch is the reference)")
+    ap.add_argument("--results", default=str(RESULTS), help="folder for dense-runtime.md and .json")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -328,7 +331,11 @@ def main() -> None:
         print(json.dumps(res))
         return
 
-    RESULTS.mkdir(exist_ok=True)
+    results_dir = Path(args.results)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    wanted = [r for r in RUNTIMES if r in args.runtimes.split(",")]
+    if "torch" not in wanted:
+        raise SystemExit("--runtimes: torch is the reference the others are compared with")
     load_avg = os.getloadavg()[0]
     sizes, export_s = {}, None
     with tempfile.TemporaryDirectory(prefix="dense-runtime-") as tmp:
@@ -336,12 +343,13 @@ def main() -> None:
         if not args.no_install_size:
             base_deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
             print("measuring install sizes in scratch venvs ...", file=sys.stderr)
-            sizes, export_s = install_sizes(base_deps, tmp_path / "venvs", want_export=not FP32_ONNX.exists())
+            sizes, export_s = install_sizes(base_deps, tmp_path / "venvs",
+                                            want_export="onnx-fp32" in wanted and not FP32_ONNX.exists())
             shutil.rmtree(tmp_path / "venvs", ignore_errors=True)
-        if not FP32_ONNX.exists():
+        if "onnx-fp32" in wanted and not FP32_ONNX.exists():
             export_s = export_fp32(sys.executable)  # works where this venv has torch, transformers and onnx
         export_s = export_s if export_s is not None else cached_export_seconds()
-        runtimes = [r for r in RUNTIMES if r != "onnx-fp32" or FP32_ONNX.exists()]
+        runtimes = [r for r in wanted if r != "onnx-fp32" or FP32_ONNX.exists()]
         results: dict[str, dict] = {}
         for rt in runtimes:
             print(f"{rt}: cold load x{args.cold_runs} ...", file=sys.stderr)
@@ -358,9 +366,9 @@ def main() -> None:
             results[rt].update(agreement(tmp_path, rt, n_agree))
     load_avg = (load_avg, os.getloadavg()[0])
     report = write_report(results, sizes, export_s, data, len(queries), len(entries), args, load_avg)
-    (RESULTS / "dense-runtime.json").write_text(json.dumps({"results": results, "sizes": sizes,
+    (results_dir / "dense-runtime.json").write_text(json.dumps({"results": results, "sizes": sizes,
                                                            "export_s": export_s}, indent=1, default=str))
-    (RESULTS / "dense-runtime.md").write_text(report)
+    (results_dir / "dense-runtime.md").write_text(report)
     print(report)
 
 

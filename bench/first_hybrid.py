@@ -2,7 +2,8 @@
 document opened, completion asked every 100 ms (as an editor re-asks an incomplete list while the user types);
 the time from opening to the first answer and to the first answer in hybrid order.
 
-Usage: python bench/first_hybrid.py [--runs 3]  -> bench/results/first-hybrid.md (+ .json)
+Usage: python bench/first_hybrid.py [--runs 3] [--entries 1000] [--out bench/results]
+-> first-hybrid.md (+ .json)
 Targets (issue: a semantic order from the first seconds): 32 entries <= 3 s, 1,000 entries <= 15 s.
 """
 
@@ -24,8 +25,13 @@ from lspclient import StdioClient  # noqa: E402
 from synthbib import Vocabulary, make_bib, paragraph  # noqa: E402
 
 EXAMPLE = HERE.parent / "examples" / "paper"
-TARGETS_S = {"example paper (32 entries)": 3.0, "synthetic 1,000 entries": 15.0}
+TARGETS_S = {"example paper (32 entries)": 3.0, "synthetic 1,000 entries": 15.0}  # no target for other sizes
 POLL_S = 0.1
+HYBRID = "(BM25 + MiniLM"  # an item's documentation ends with the ranking that placed it: "(BM25 + MiniLM)."
+
+
+def synthetic_case(n: int) -> str:
+    return f"synthetic {n:,} entries"
 
 
 def synthetic_project(folder: Path, n: int) -> tuple[Path, int, int]:
@@ -63,7 +69,7 @@ def one_run(root: Path, tex: Path, line: int, character: int) -> dict:
             now = time.perf_counter() - opened
             if items and first is None:
                 first = now
-            if items and "hybrid score" in items[0]["documentation"]["value"]:
+            if items and HYBRID in items[0]["documentation"]["value"]:  # the ranking an item names
                 return {"start_s": opened - started, "first_answer_s": first, "hybrid_s": now,
                         "all_embedded_s": all_embedded(client, opened)}
             time.sleep(POLL_S)
@@ -78,7 +84,7 @@ def all_embedded(client: StdioClient, opened: float) -> float | None:
     """Seconds until `texcite/status` says every entry's document is embedded (the complete hybrid index)."""
     while time.perf_counter() - opened < 600:
         status = client.request("texcite/status", {})
-        if status["recall"] == "hybrid" and not status["loading"]:
+        if status["recall"] == "hybrid" and not status["denseLoading"]:
             return time.perf_counter() - opened
         time.sleep(POLL_S)
     return None
@@ -86,6 +92,8 @@ def all_embedded(client: StdioClient, opened: float) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--entries", type=int, default=1000, help="entries of the synthetic bib (0: the paper only)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="folder for first-hybrid.md and .json")
     args = parser.parse_args()
     cases = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -93,9 +101,10 @@ def main() -> None:
         shutil.copytree(EXAMPLE, paper)
         method = paper / "chapters" / "method.tex"
         cases["example paper (32 entries)"] = (paper, method, 8, 40)
-        synth = Path(tmp) / "synth"
-        synth.mkdir()
-        cases["synthetic 1,000 entries"] = (synth, *synthetic_project(synth, 1000))
+        if args.entries:
+            synth = Path(tmp) / "synth"
+            synth.mkdir()
+            cases[synthetic_case(args.entries)] = (synth, *synthetic_project(synth, args.entries))
         results = {name: [one_run(*case) for _ in range(args.runs)] for name, case in cases.items()}
     rows = ["| case | runs | first answer s (median) | hybrid order s (median) | worst hybrid s | target s | met "
             "| every document embedded s (median) |",
@@ -105,10 +114,10 @@ def main() -> None:
         worst = max(hybrid) if len(hybrid) == len(runs) else float("inf")
         first = statistics.median(r["first_answer_s"] for r in runs if r["first_answer_s"] is not None)
         rows.append(f"| {name} | {len(runs)} | {first:.2f} | {statistics.median(hybrid):.2f} | {worst:.2f} | "
-                    f"{TARGETS_S[name]:.0f} | {'yes' if worst <= TARGETS_S[name] else 'NO'} | "
+                    f"{TARGETS_S.get(name, float('nan')):.0f} | {'yes' if worst <= TARGETS_S.get(name, worst) else 'NO'} | "
                     f"{statistics.median(r['all_embedded_s'] or float('nan') for r in runs):.1f} |")
-    out = HERE / "results"
-    out.mkdir(exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     (out / "first-hybrid.json").write_text(json.dumps(results, indent=2) + "\n")
     text = ("# Time to the hybrid order in the editor (cold caches)\n\n"
             f"`texcite serve` over stdio, caches empty, completion asked every {POLL_S * 1000:.0f} ms from the moment "

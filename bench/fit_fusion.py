@@ -24,7 +24,9 @@ import time
 import numpy as np
 from scipy.optimize import minimize
 
-from texcite.evaluation import evaluation_engine, find_projects, project_examples
+from texcite.evaluation.metrics import Metrics
+from texcite.evaluation.projects import find_projects
+from texcite.evaluation.run import evaluation_engine, every_entry_ranked, project_examples
 from texcite.latex import query
 from texcite.retrieval import bm25, evidence, stopwords
 from texcite.retrieval import signals as sig
@@ -39,7 +41,7 @@ MODES = ("default", "writing")
 def extract(paths: list[str], cache: str) -> tuple[list[dict], str]:
     """Per example: project, mode, the signal matrix (entries x ALL) and the rows of the cited keys; and the
     file they are stored in (named by a digest of the projects and of the code the signals come from)."""
-    projects = [p for path in paths for p in find_projects(os.path.abspath(path))]
+    projects = [p for path in paths for p in find_projects(os.path.abspath(path)).projects]
     code = b"".join(open(m.__file__, "rb").read() for m in (sig, bm25, stopwords, evidence, query))
     digest = hashlib.sha1(json.dumps([sig.ALL, projects]).encode() + code).hexdigest()[:12]
     store = os.path.join(cache, f"signals-{digest}.npz")
@@ -47,7 +49,7 @@ def extract(paths: list[str], cache: str) -> tuple[list[dict], str]:
         data = np.load(store, allow_pickle=False)
         meta = json.loads(str(data["meta"]))
         return [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)], store
-    engine, read = evaluation_engine(Settings().replace(recall_top_k=1_000_000))
+    engine, read = evaluation_engine(every_entry_ranked(Settings()))
     out = []
     try:
         for folder, root in projects:
@@ -57,7 +59,7 @@ def extract(paths: list[str], cache: str) -> tuple[list[dict], str]:
                 for ex in examples:
                     read.show(ex)
                     prepared = engine.prepare(ex.path, ex.text, ex.offset)
-                    if prepared is None or prepared.recall_stage != "hybrid":
+                    if prepared is None or prepared.stage != "hybrid":
                         continue
                     position = prepared.corpus.position
                     X = np.stack([prepared.signals[name] for name in sig.ALL], axis=1).astype(np.float32)
@@ -163,9 +165,8 @@ def ranks(examples: list[dict], model: FusionModel) -> list[float]:
 
 
 def metrics(r: list[float]) -> dict:
-    a = np.array(r)
-    return {"R@1": float((a <= 1).mean()), "R@5": float((a <= 5).mean()), "R@10": float((a <= 10).mean()),
-            "MRR": float((1.0 / a).mean()), "n": len(a)}
+    m = Metrics(list(r))
+    return {"R@1": m.recall(1), "R@5": m.recall(5), "R@10": m.recall(10), "MRR": m.mrr, "n": len(r)}
 
 
 def lopo(examples: list[dict], features: list[str], l2: float, units: int, cache: dict,

@@ -4,7 +4,7 @@
 fusion, recall, reasons), embeddings ready. In-process, so the LSP's own cost (unchanged) stays out and two
 versions of the package can be compared on the same machine state:
 
-    python bench/ranking_cost.py [MB]                                  # this checkout
+    python bench/ranking_cost.py [MB] [--entries N] [--edits N]       # this checkout
     PYTHONPATH=/path/to/other/checkout/server python bench/ranking_cost.py [MB]   # another version
 
 Prints one JSON line (package, p50/p95 ms). The book and the embedding cache are kept in a temporary folder
@@ -13,6 +13,7 @@ named by the size, so the second run does not embed 10k entries again.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -32,11 +33,16 @@ from texcite.settings import Settings  # noqa: E402
 
 
 def main() -> int:
-    mb = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
-    root = Path(tempfile.gettempdir()) / f"texcite-ranking-cost-{mb}"
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("mb", type=float, nargs="?", default=2.0, help="MB of LaTeX in the book (default 2)")
+    ap.add_argument("--entries", type=int, default=10_000, help="entries of the bib (default 10,000)")
+    ap.add_argument("--edits", type=int, default=200, help="edits, each followed by a ranking (default 200)")
+    args = ap.parse_args()
+    mb = args.mb
+    root = Path(tempfile.gettempdir()) / (f"texcite-ranking-cost-{mb}" + (f"-{args.entries}" if args.entries != 10_000 else ""))
     if not (root / "refs.bib").exists():
         root.mkdir(parents=True, exist_ok=True)
-        bib, keys = make_bib(10_000, seed=1)
+        bib, keys = make_bib(args.entries, seed=1)
         (root / "refs.bib").write_text(bib)
         write_book(root, mb, keys)
     chapter = root / "chapter15.tex"
@@ -48,7 +54,7 @@ def main() -> int:
     engine.wait_embeddings(engine.corpus(str(chapter)))
     rng = random.Random(7)
     times = []
-    for _ in range(200):
+    for _ in range(args.edits):
         pos = rng.randrange(0, spot - 10)
         text = text[:pos] + "x" + text[pos:]
         offset += 1
@@ -58,7 +64,7 @@ def main() -> int:
         times.append((time.perf_counter() - started) * 1000)
     engine.close()
     times.sort()
-    print(json.dumps({"package": os.path.dirname(texcite.__file__), "latex_mb": mb, "stage": prepared.recall_stage,
+    print(json.dumps({"package": os.path.dirname(texcite.__file__), "latex_mb": mb, "stage": prepared.stage,
                       "p50_ms": round(statistics.median(times), 2), "p95_ms": round(times[int(0.95 * len(times))], 2)}))
     return 0
 

@@ -7,10 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from texcite.bib.model import Entry, entry_document, merge_entries, split_names
-from texcite.bib.parse import parse_bib, parse_bytes, read_bib
+from texcite.bib.incremental import BibParser
+from texcite.bib.model import BibFile, Entry, entry_document, merge_entries, split_names
+from texcite.bib.parse import parse_bib, parse_bytes
 
 EXAMPLE_BIB = Path(__file__).resolve().parent.parent / "examples" / "paper" / "refs.bib"
+
+
+def read_bib(path: str) -> BibFile:
+    """A .bib file read from disk as the server reads it (no disk cache)."""
+    return BibParser(lambda entries: [""] * len(entries)).read(path).bib
 
 MACROS = r"""@string{tois = {ACM Transactions on Information Systems}}
 @string{procof = "Proceedings of the "}

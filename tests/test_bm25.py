@@ -10,7 +10,7 @@ import pytest
 from rank_bm25 import BM25Okapi
 
 from texcite.bib.model import Entry, merge_entries
-from texcite.bib.parse import parse_bib, read_bib
+from texcite.bib.parse import parse_bib, parse_bytes
 from texcite.retrieval.bm25 import Bm25Index, entry_search_text, key_words, tokenize
 
 EXAMPLE_BIB = Path(__file__).resolve().parent.parent / "examples" / "paper" / "refs.bib"
@@ -27,7 +27,7 @@ class LuceneOkapi(BM25Okapi):
 
 @pytest.fixture(scope="module")
 def entries() -> list[Entry]:
-    merged, _ = merge_entries([read_bib(str(EXAMPLE_BIB))])
+    merged, _ = merge_entries([parse_bytes(EXAMPLE_BIB.read_bytes(), str(EXAMPLE_BIB))])
     assert len(merged) >= 30
     return merged
 
@@ -179,8 +179,8 @@ def test_rebuild_from_remembered_counts_equals_a_fresh_build(entries: list[Entry
     fresh_vocab, fresh, _ = TermCounts().build(edited, K1, B)  # counted from scratch (rank-bm25 checks that path)
     for term in set(" ".join(edited).split()):
         a, b = vocab[term], fresh_vocab[term]
-        got = dict(zip(scores["indices"][scores["indptr"][a]:scores["indptr"][a + 1]], scores["data"][scores["indptr"][a]:scores["indptr"][a + 1]]))
-        want = dict(zip(fresh["indices"][fresh["indptr"][b]:fresh["indptr"][b + 1]], fresh["data"][fresh["indptr"][b]:fresh["indptr"][b + 1]]))
+        got = dict(zip(scores["indices"][scores["indptr"][a]:scores["indptr"][a + 1]], scores["data"][scores["indptr"][a]:scores["indptr"][a + 1]], strict=True))
+        want = dict(zip(fresh["indices"][fresh["indptr"][b]:fresh["indptr"][b + 1]], fresh["data"][fresh["indptr"][b]:fresh["indptr"][b + 1]], strict=True))
         assert got.keys() == want.keys()
         assert np.allclose([got[k] for k in want], list(want.values()), rtol=1e-6)
 

@@ -22,7 +22,7 @@ def test_suggest_prints_ranked_suggestions():
     ranked = [line for line in lines if line.split()[0].rstrip(".").isdigit()]
     assert len(ranked) == 5
     assert ranked[0].split()[:3] == ["1.", "nguyen2023distillation", "100"]  # relevance of the best: 100
-    assert lines[1].startswith(" ") and "title matches" in lines[1]  # why it ranked, under the item
+    assert lines[1].startswith(" ") and "its title shares" in lines[1]  # why it ranked, under the item
 
 
 def test_suggest_json_contract():
@@ -58,3 +58,18 @@ def test_settings_schema_is_json():
     run = texcite("settings-schema")
     assert run.returncode == 0
     assert "texcite.reranker.backend" in json.loads(run.stdout)
+
+
+def test_typed_modes_take_one_length_or_a_sweep() -> None:
+    import argparse
+
+    import pytest
+
+    from texcite.cli import typed_modes
+
+    assert typed_modes("key3") == ["key3"]
+    assert typed_modes("key1..key5") == ["key1", "key2", "key3", "key4", "key5"]
+    assert typed_modes("author2..author3") == ["author2", "author3"]
+    for bad in ("key9", "key3..key1", "key1..author3", "title3"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            typed_modes(bad)

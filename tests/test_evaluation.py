@@ -8,7 +8,10 @@ import pytest
 
 from texcite.latex.cite import CiteMatcher
 from texcite.cli import main
-from texcite.evaluation import Metrics, best_rank, citation_examples, evaluate_project, evaluation_engine, find_projects
+from texcite.evaluation.examples import citation_examples
+from texcite.evaluation.metrics import Metrics, best_rank
+from texcite.evaluation.projects import find_projects
+from texcite.evaluation.run import evaluate_project, evaluation_engine
 from texcite.settings import parse_settings
 
 BIB = """@article{alpha2020,
@@ -78,7 +81,7 @@ def test_metrics_for_a_known_ranking():
 
 
 def test_project_report_ranks_and_bib_order_floor(projects):
-    (folder, root), _ = find_projects(str(projects))
+    (folder, root), _ = find_projects(str(projects)).projects
     engine, read = evaluation_engine(parse_settings({"recall.mode": "bm25"}).replace(recall_top_k=1000))
     report = evaluate_project(engine, read, folder, root)
     engine.close()
@@ -115,3 +118,22 @@ def test_missing_path_is_one_line_error(tmp_path, capsys):
     assert main(["eval", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("texcite: error:") and "\n" not in err
+
+
+def test_a_first_draft_reads_includes_and_bibliographies_as_the_engine_does(tmp_path):
+    """The root is cut after the include of the example's chapter (written without braces here), comments do not
+    count as includes, and only the lines naming a bibliography stay from what comes later."""
+    from texcite.evaluation.examples import SourceFile, as_drafted
+
+    root = "\\documentclass{book}\n% \\input{second}\n\\input first\n\\input{second}\nThe end.\n\\bibliography{refs}\n"
+    first = "Graph networks \\cite{alpha2020} apply.\n\nLater text \\cite{beta2019}.\n\\addbibresource{more.bib}\n"
+    second = "Robots \\cite{gamma2018}.\n\\bibliography{extra}\n"
+    paths = [str(tmp_path / n) for n in ("main.tex", "first.tex", "second.tex")]
+    files = [SourceFile(p, t, CiteMatcher()) for p, t in zip(paths, (root, first, second), strict=True)]
+    keys = {"alpha2020": 1, "beta2019": 1, "gamma2018": 1}
+    example = citation_examples(paths[1], first, CiteMatcher(), keys)[0][0]
+    drafted = as_drafted(example, files)
+    assert drafted.text == "Graph networks \\cite{} apply.\n\\addbibresource{more.bib}"
+    assert drafted.others[paths[0]] == ("\\documentclass{book}\n% \\input{second}\n\\input first\n"
+                                        "\\bibliography{refs}")
+    assert drafted.others[paths[2]] == "\\bibliography{extra}"

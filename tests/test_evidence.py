@@ -12,10 +12,11 @@ import pytest
 
 from texcite.bib.model import BibFile, Entry
 from texcite.engine import Engine
-from texcite.evaluation import as_drafted, citation_examples
+from texcite.evaluation.examples import SourceFile, as_drafted, citation_examples
 from texcite.latex.cite import CiteMatcher
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel, load_models, relevance
+from texcite.retrieval.signals import entry_signals
 from texcite.settings import Settings
 
 BIB = r"""
@@ -89,7 +90,7 @@ def test_a_key_cited_together_with_the_command_s_keys_ranks_first(tmp_path, bm25
     assert keys[0] == "optimizer2015" and "dropout2014" not in keys  # already in the command
     top = result.suggestions[0]
     assert top.relevance == 100 and all(0 <= s.relevance <= 100 for s in result.suggestions)
-    assert any(r.startswith("cited together with dropout2014") for r in top.reasons), top.reasons
+    assert any(r.startswith("you cite it together with dropout2014") for r in top.reasons), top.reasons
 
 
 def test_a_first_draft_keeps_what_comes_before_and_the_bibliography(tmp_path) -> None:
@@ -98,7 +99,8 @@ def test_a_first_draft_keeps_what_comes_before_and_the_bibliography(tmp_path) ->
     texts = {root: (tmp_path / "main.tex").read_text(), str(tmp_path / "intro.tex"): INTRO, path: text}
     examples, _ = citation_examples(str(tmp_path / "intro.tex"), INTRO, CiteMatcher(), {
         "dropout2014": None, "optimizer2015": None})
-    drafted = as_drafted(examples[0], [root, str(tmp_path / "intro.tex"), path], texts)
+    files = [SourceFile(f, texts[f], CiteMatcher()) for f in (root, str(tmp_path / "intro.tex"), path)]
+    drafted = as_drafted(examples[0], files)
     assert drafted.others[root].startswith("\\documentclass{book}")
     assert "\\include{intro}" in drafted.others[root] and "\\include{method}" not in drafted.others[root]
     assert "\\bibliography{refs}" in drafted.others[root]
@@ -151,7 +153,7 @@ def test_suggest_json_shows_relevance_and_reasons(tmp_path) -> None:
                          capture_output=True, text=True, check=True, cwd=tmp_path)
     top = json.loads(out.stdout)["suggestions"][0]
     assert top["key"] == "optimizer2015" and top["relevance"] == 100
-    assert any("cited together with dropout2014" in r for r in top["reasons"])
+    assert any("you cite it together with dropout2014" in r for r in top["reasons"])
 
 
 def test_the_entry_s_kind_is_a_signal() -> None:
@@ -161,6 +163,6 @@ def test_the_entry_s_kind_is_a_signal() -> None:
                Entry("book", "Book", {"title": "Pattern Recognition"}, "", 3),
                Entry("site", "online", {"title": "The project's web site"}, "", 4)]
     corpus = Corpus([BibFile("refs.bib", "x", entries)])
-    kinds = corpus.entry_signals
+    kinds = entry_signals(corpus.entries)
     assert kinds["parent"].tolist() == [0, 0, 1, 0, 0]  # cited through its papers
     assert kinds["type_book"].tolist() == [0, 0, 0, 1, 0] and kinds["type_misc"].tolist() == [0, 0, 0, 0, 1]

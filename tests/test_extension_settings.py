@@ -15,7 +15,7 @@ import pytest
 from texcite.settings import json_schema
 
 PACKAGE_JSON = Path(__file__).resolve().parents[1] / "vscode-extension" / "package.json"
-CLIENT_ONLY = {"texcite.server.pythonPath", "texcite.server.command", "texcite.trace.server"}
+CLIENT_ONLY = {"texcite.server.pythonPath", "texcite.server.command", "texcite.trace.server", "texcite.install.pipArgs"}
 
 
 def _properties() -> dict[str, dict[str, Any]]:
@@ -43,6 +43,8 @@ def test_declares_the_client_only_settings() -> None:
     assert props["texcite.server.command"]["items"] == {"type": "string"}
     assert props["texcite.trace.server"]["enum"] == ["off", "messages", "verbose"]
     assert props["texcite.trace.server"]["default"] == "off"
+    assert props["texcite.install.pipArgs"]["type"] == "array"
+    assert props["texcite.install.pipArgs"]["items"] == {"type": "string"}
 
 
 @pytest.mark.parametrize("name", sorted(json_schema()))

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from texcite.bib.parse import parse_bib, parse_bib_slow
-from texcite.engine import build_request
+from texcite.ranking import build_request
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.facts import scan_file, update_facts
 from texcite.latex.plaintext import to_plain

@@ -7,7 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from texcite.engine import Engine, best_first, build_request
+from texcite.engine import Engine
+from texcite.ranking import build_request
+from texcite.retrieval.select import best_first
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.query import MARKER, near_marker, neighbourhood
 from texcite.retrieval.signals import znorm
@@ -56,7 +58,7 @@ def test_paraphrase_beats_an_unrelated_entry_only_with_the_dense_stage(tmp_path,
     assert {s.stage for s in hybrid.suggestions} == {"hybrid"}
     assert keys(hybrid)[0] == "vehicles2019"
     assert hybrid.ranking == "BM25 + MiniLM"
-    assert "close in meaning to the citing sentence" in hybrid.suggestions[0].reasons
+    assert "it is close in meaning to your sentence" in hybrid.suggestions[0].reasons
 
 
 def test_recall_is_bm25_until_the_embeddings_are_ready(tmp_path) -> None:
@@ -65,7 +67,7 @@ def test_recall_is_bm25_until_the_embeddings_are_ready(tmp_path) -> None:
     gate = threading.Event()
     engine.dense._pool.submit(gate.wait)  # keep the dense worker busy: the build this request starts cannot finish yet
     first = engine.prepare(path, text, offset)
-    assert first.recall_stage == "bm25" and {c.stage for c in first.candidates} == {"bm25"}
+    assert first.stage == "bm25" and {c.stage for c in first.candidates} == {"bm25"}
     gate.set()
     engine.wait_embeddings(engine.corpus(path))
     assert {c.stage for c in engine.prepare(path, text, offset).candidates} == {"hybrid"}
@@ -76,7 +78,7 @@ def test_recall_mode_decides_the_dense_stage_whatever_the_reranker() -> None:
     for settings, dense in [(Settings(), True), (Settings().replace(reranker_backend="vllm-http"), True),
                             (Settings().replace(recall_mode="bm25"), False)]:
         engine = Engine(settings)
-        assert (engine.dense is not None) is dense  # the hybrid's top-K feeds a neural reranker too
+        assert (engine.stages().dense != "off") is dense  # the hybrid's top-K feeds a neural reranker too
         engine.close()
 
 
@@ -132,6 +134,9 @@ def test_fast_cite_command_scan_finds_what_the_matcher_finds(extra) -> None:
     text = ("A \\\\\\cite{a} b \\\\cite{b} \\cite*{c} \\citeauthor{d} % \\cite{hidden}\n\\mycite{e} \\citep[p.~3]{f} "
             "\\cites{g}{h} \\citation{i} \\\\\\\\\\citet{j} \\textcite[see][]{k} \\cite")
     matcher = CiteMatcher(extra)
-    fields = lambda cmds: [(c.name, c.start, c.end, c.groups) for c in cmds]
+
+    def fields(cmds):
+        return [(c.name, c.start, c.end, c.groups) for c in cmds]
+
     assert fields(cite_commands(text, matcher)) == fields(matcher.iter_commands(text))
     assert len(list(matcher.iter_commands(text))) >= 8

@@ -54,7 +54,7 @@ async def test_default_backend_answers_from_bm25_then_from_the_hybrid(client: La
 
     second = await complete(client, uri, 8, 40)
     why = second.items[0].documentation.value
-    assert "Rank 1 · relevance 100/100 — " in why and "(BM25 + MiniLM)" in why
+    assert "**Why #1** (relevance 100/100): " in why and "*Ranked by BM25 + MiniLM.*" in why
     assert second.items[0].label == "nguyen2023distillation"
     assert [i.sort_text for i in second.items] == sorted(i.sort_text for i in second.items)
     status = await client.protocol.send_request_async("texcite/status", {})

@@ -3,7 +3,6 @@ diagnostics on lines holding accents, CJK and emoji."""
 
 from __future__ import annotations
 
-import pytest
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities

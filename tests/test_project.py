@@ -33,7 +33,6 @@ def test_bibliography_list(tmp_path: Path, command: str) -> None:
     write(tmp_path, {"main.tex": DOC % command, "a.bib": BIB, "b.bib": BIB, "unused.bib": BIB})
     project = discover(str(tmp_path / "main.tex"))
     assert bibs(project) == ["a.bib", "b.bib"]
-    assert not project.from_workspace
     assert [os.path.splitext(r.name)[0] for r in project.references] == ["a", "b"]
 
 
@@ -137,7 +136,6 @@ def test_no_bibliography_named_uses_every_bib_in_the_workspace(tmp_path: Path) -
     write(tmp_path, {"main.tex": DOC % "Text.", "a.bib": BIB, "refs/b.bib": BIB, ".git/c.bib": BIB,
                      "node_modules/d.bib": BIB})
     project = discover(str(tmp_path / "main.tex"), workspace=str(tmp_path))
-    assert project.from_workspace
     assert sorted(bibs(project)) == ["a.bib", os.path.join("refs", "b.bib")]
 
 
@@ -145,7 +143,6 @@ def test_missing_bib_is_reported(tmp_path: Path) -> None:
     write(tmp_path, {"main.tex": DOC % "Text.\n\\bibliography{present,absent}", "present.bib": BIB})
     project = discover(str(tmp_path / "main.tex"))
     assert bibs(project) == ["present.bib"]
-    assert not project.from_workspace
     absent = [r for r in project.references if r.name == "absent"]
     assert absent == [BibReference(str(tmp_path / "main.tex"), 3, "absent", None)]
 
@@ -202,11 +199,12 @@ def test_example_paper_chapters_find_the_bibliography() -> None:
 
 
 class CountingSources(Sources):
-    """The disk, with edits held in memory as an editor buffer would (a new stamp per edit)."""
+    """The disk, with edits held in memory as an editor buffer would (a new stamp per edit); counts reads."""
 
     def __init__(self) -> None:
         self.buffers: dict[str, str] = {}
         self.versions: dict[str, int] = {}
+        self.reads: list[str] = []
 
     def edit(self, path: str, text: str) -> None:
         self.buffers[path] = text
@@ -216,6 +214,7 @@ class CountingSources(Sources):
         return ("buffer", self.versions[path]) if path in self.buffers else super().stamp(path)
 
     def read(self, path: str) -> str | None:
+        self.reads.append(path)
         return self.buffers[path] if path in self.buffers else super().read(path)
 
 
@@ -235,10 +234,10 @@ def test_an_edit_rescans_one_file_and_keeps_the_project(tmp_path: Path) -> None:
     chapter = str(tmp_path / "ch2.tex")
     first = index.project(chapter)
     assert len(first.tex_files) == 6 and bibs(first) == ["refs.bib"]
-    scanned = index.files.scans
+    sources.reads.clear()
     sources.edit(chapter, (tmp_path / "ch2.tex").read_text() + "More text \\cite{b}.\n")
     assert index.project(chapter) is first  # same includes and bibliographies: the graph is kept
-    assert index.files.scans == scanned + 1  # only the edited chapter was scanned again
+    assert sources.reads == [chapter]  # only the edited chapter was read (and scanned) again
     sources.edit(chapter, "\\input{extra}\n")  # the structure changed: the graph is walked again
     (tmp_path / "extra.tex").write_text("\\cite{a}\n")
     assert str(tmp_path / "extra.tex") in index.project(chapter).tex_files

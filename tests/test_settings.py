@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-from texcite.settings import SETTINGS, Settings, json_schema, parse_settings
+from texcite.settings import SETTINGS, Settings, json_schema, markdown_table, parse_settings
 
 README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
 
@@ -51,6 +51,7 @@ def test_schema_and_readme_list_every_setting():
         name = f"texcite.{s.name}"
         assert schema[name]["default"] == s.default
         assert f"`{name}`" in readme, f"{name} is not documented in README.md"
+    assert markdown_table() in readme, "README's settings table differs from settings.markdown_table()"
 
 
 def test_a_relative_cache_dir_is_refused():

@@ -11,7 +11,7 @@ import sys
 
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
-from texcite.evaluation import TYPED_MODES
+from texcite.evaluation.examples import TYPED_MODES
 from texcite.runtime import setup_logging
 
 
@@ -40,7 +40,7 @@ def _settings_from_args(args: argparse.Namespace):
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from texcite.lsp.server import run
+    from texcite.lsp.transport import run
 
     run(tcp=args.tcp)
     return 0
@@ -49,7 +49,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 def _cmd_suggest(args: argparse.Namespace) -> int:
     from texcite.engine import Engine
     from texcite.files import MAX_TEX_BYTES, UnreadableFile, read_bytes
-    from texcite.textpos import LineIndex
+    from texcite.positions import Positions
 
     path = os.path.abspath(args.file)
     try:
@@ -64,7 +64,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     # Every suggestion the CLI prints carries the model's score when a neural reranker runs.
     top = settings.completion.max_items
     settings = settings.replace(reranker_top_k=max(settings.reranker.top_k, top))
-    offset = LineIndex(text).offset(args.line, args.character)
+    offset = Positions(text).offset(args.line, args.character)
     # No workspace: the project's root is looked for beside the file and one folder up (chapters/x.tex beside
     # main.tex), as for a document opened on its own; the file's folder alone would miss it.
     engine = Engine(settings)
@@ -78,12 +78,12 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     if result.fallback_message:  # e.g. no MiniLM in a plain install: one line, and the BM25 order still prints
         print(f"texcite: {result.fallback_message}", file=sys.stderr)
     if args.json:
-        backend, model, _ = engine.reranker_label()
+        stages = engine.stages()
         out = {
             "query": result.query,
             "instruction": settings.reranker.instruction,
             "ranking": result.ranking,
-            "reranker": {"backend": backend or "none", "model": model},
+            "reranker": {"backend": stages.reranker_backend or "none", "model": stages.reranker_model},
             "suggestions": [
                 {"key": s.entry.key, "rank": s.rank, "relevance": s.relevance, "reasons": list(s.reasons),
                  "score": s.score, "reranker_score": s.rerank_score, "stage": s.stage, "title": s.entry.title,
@@ -107,53 +107,49 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     return 0
 
 
+def typed_modes(value: str) -> list[str]:
+    """`--typed key3` -> ['key3']; a sweep `--typed key1..key5` -> ['key1', ..., 'key5']."""
+    first, _, last = value.partition("..")
+    last = last or first
+    if first not in TYPED_MODES or last not in TYPED_MODES or first[:-1] != last[:-1] or first[-1] > last[-1]:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected one of {', '.join(TYPED_MODES)}, or a range like key1..key5")
+    return [f"{first[:-1]}{n}" for n in range(int(first[-1]), int(last[-1]) + 1)]
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
-    import dataclasses
-    import datetime as _dt
-
-    from texcite.evaluation import markdown_table, run_eval
-
     for p in args.paths:
         if not os.path.isdir(p):
             raise CliError(f"{p}: no such project folder")
+    sweep = args.typed or [None]
+    for typed in sweep:
+        json_out = args.json
+        if json_out and len(sweep) > 1:
+            root, ext = os.path.splitext(json_out)
+            json_out = f"{root}.{typed}{ext or '.json'}"
+        _eval_once(args, typed, json_out)
+    return 0
+
+
+def _eval_once(args: argparse.Namespace, typed: str | None, json_out: str | None) -> None:
+    import datetime as _dt
+
+    from texcite.evaluation.report import Progress, as_json, heading, markdown_table
+    from texcite.evaluation.run import Variant, evaluate_paths
+
     settings = _settings_from_args(args)
     mode = "writing" if args.writing else "add-one" if args.add_one else "default"
-    outcome = run_eval(args.paths, settings, args.query, typed=args.typed, mode=mode)
-    if not outcome["projects_found"]:
+    evaluation = evaluate_paths(args.paths, settings, Variant(args.query, typed, mode),
+                                Progress(sys.stderr).start)
+    if not evaluation.reports:
         raise CliError("no LaTeX project found under " + ", ".join(args.paths))
-    ranking = outcome["ranking"]
-    label = ranking if args.query == "default" else f"{ranking}, query={args.query}"
-    if args.typed:
-        label += f", typed={args.typed}"
-    if mode != "default":
-        label += f", {mode}"
     date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    print(f"texcite eval — {date} — {ranking} — query {args.query}"
-          + (f" — typed {args.typed}" if args.typed else "") + (f" — mode {mode}" if mode != "default" else "") + "\n")
-    print(markdown_table(outcome["reports"], outcome["overall"], outcome["floor"], label, outcome["random"]))
-    if args.json:
-        shown = dataclasses.asdict(settings)
-        shown.pop("problems")
-        shown["reranker"].pop("api_key")
-        doc = {
-            "date": date,
-            "ranking": ranking,
-            "query": args.query,
-            "typed": args.typed,
-            "mode": mode,
-            "settings": shown,
-            "paths": [os.path.abspath(p) for p in args.paths],
-            "projects": [r.as_json() for r in outcome["reports"]],
-            "overall": outcome["overall"].as_json(),
-            "bib_order": outcome["floor"].as_json(),
-            "random_order": outcome["random"].as_json(),
-            "unresolved_skipped": sum(r.unresolved for r in outcome["reports"]),
-            "projects_without_examples": [r.name for r in outcome["reports"] if not r.ranked.ranks],
-        }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, ensure_ascii=False)
+    print(heading(evaluation, date))
+    print(markdown_table(evaluation))
+    if json_out:
+        with open(json_out, "w", encoding="utf-8") as fh:
+            json.dump(as_json(evaluation, settings, date, args.paths), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
-    return 0
 
 
 def _cmd_web(args: argparse.Namespace) -> int:
@@ -230,9 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="OUT", help="also write the full report as JSON to OUT")
     p.add_argument("--query", choices=QUERY_VIEWS, default="default",
                    help="BM25 query: default (the server's ranking), paragraph or sentence (BM25 on that view alone)")
-    p.add_argument("--typed", choices=TYPED_MODES,
-                   help="the writer has typed 3 letters in the braces: of the first author's surname or of the key; "
-                        "ranks among the items the server returns (it filters by what is typed)")
+    p.add_argument("--typed", type=typed_modes, metavar="{author,key}N[..M]",
+                   help="the writer has typed the first N (1-5) letters of the first author's surname or of the key "
+                        "in the braces; ranks among the items the server returns (it filters by what is typed). "
+                        "A range (key1..key5) runs one evaluation per length")
     drafts = p.add_mutually_exclusive_group()
     drafts.add_argument("--writing", action="store_true",
                         help="a first draft: the text after the citing paragraph (later files and citations too) "

@@ -96,7 +96,7 @@ def ranking_lines(engine: Engine, settings: Settings) -> list[str]:
         if dense.error:
             recall = f"BM25 — MiniLM cannot load: {dense.error}"
         else:
-            recall = f"BM25 + MiniLM ({dense.model_name}, loaded)"
+            recall = f"BM25 + MiniLM ({settings.dense.model or 'all-MiniLM-L6-v2'}, loaded)"
     lines.append(f"  recall: {recall}")
     chosen = settings.reranker.backend
     backend = resolve_backend(settings)
@@ -104,12 +104,13 @@ def ranking_lines(engine: Engine, settings: Settings) -> list[str]:
         why = "" if chosen == "none" else " (auto: no texcite.reranker.url, and no CUDA GPU with vLLM)"
         lines.append(f"  reranker: none{why}")
     else:
-        _, model, url = engine.reranker_label()
-        where = f" at {url}" if url else ""
-        lines.append(f"  reranker: {model} on {backend}{where} (texcite.reranker.backend {chosen}; not loaded here)")
+        stages = engine.stages()
+        where = f" at {stages.reranker_url}" if stages.reranker_url else ""
+        lines.append(f"  reranker: {stages.reranker_model} on {backend}{where} (texcite.reranker.backend {chosen}; "
+                     "not loaded here)")
     lines.append(f"  settings: recall.mode {settings.recall.mode}, reranker.backend {chosen} (the defaults and this "
                  "command's options; an editor's texcite.* settings apply to its own server)")
-    return [f"ranking: {engine.describe()}", *lines]
+    return [f"ranking: {engine.stages().text()}", *lines]
 
 
 def project_lines(engine: Engine, file: str) -> list[str]:

@@ -34,6 +34,12 @@ class Sources:
 
 
 
+def inside(path: str, folder: str) -> bool:
+    """Is ``path`` the folder or inside it, symbolic links resolved (the one containment check of the package)?"""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 class UnreadableFile(OSError):
     """A file that cannot or must not be read; the message says why, for a person."""
 

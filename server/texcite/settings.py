@@ -1,16 +1,19 @@
-"""Typed texcite settings: one declaration gives names, types, defaults and docs.
+"""Typed texcite settings: each is declared once, as a field of its frozen section with its default, range and
+description (``setting``); the list of settings, validation, the JSON schema and the README table derive from
+those fields.
 
-The same table feeds the LSP server (``initializationOptions`` / ``workspace/configuration``), the CLI,
-the README settings table and the VS Code extension's ``package.json`` (a test checks they agree).
+They feed the LSP server (``initializationOptions`` / ``workspace/configuration``), the CLI, the README settings
+table and the VS Code extension's ``package.json`` (tests check they agree).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
-from typing import Any
+from typing import Any, Mapping
 
 from texcite.runtime import hide_secret
 
@@ -36,52 +39,14 @@ class Setting:
     maximum: float | None = None
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("citeCommands", list, [], "Extra citation commands (without backslash) treated like \\cite, e.g. \"mycite\"."),
-    Setting("bibFiles", list, [], "Extra .bib files (absolute or workspace-relative) always added to the index."),
-    Setting("completion.maxItems", int, 50, "Most completion items returned for one request.", minimum=1, maximum=1000),
-    Setting("completion.deadlineMs", int, 600,
-            "Milliseconds a completion waits for the reranker before answering in recall order (isIncomplete).",
-            minimum=0, maximum=60000),
-    Setting("recall.topK", int, 100, "Candidates BM25 recall passes to the ranking stages.", minimum=1, maximum=100000),
-    Setting("diagnostics.undefinedKeys", bool, True, "Report citation keys that no indexed .bib defines."),
-    Setting("recall.mode", str, "hybrid",
-            "Recall: hybrid (BM25 + MiniLM embeddings on CPU; BM25 alone until the embeddings are ready) or bm25.",
-            enum=RECALL_MODES),
-    Setting("reranker.backend", str, "auto",
-            "Neural reranker after recall: auto (vllm-http if a URL is set, else in-process vLLM on a CUDA GPU, "
-            "else none), none, vllm (in-process), vllm-http (a vllm serve deployment), transformers.", enum=BACKENDS),
-    Setting("reranker.model", str, DEFAULT_MODEL, "Qwen3-Reranker model id or local path."),
-    Setting("reranker.url", str, "", "Base URL of a running `vllm serve` (e.g. http://gpu-box:8000); enables vllm-http."),
-    Setting("reranker.apiKey", str, "", "Bearer token sent to the vllm-http server, if it needs one "
-            "(or set $TEXCITE_RERANKER_API_KEY)."),
-    Setting("reranker.instruction", str, DEFAULT_INSTRUCTION, "Instruction given to the Qwen3 reranker."),
-    Setting("reranker.maxLength", int, 8192, "Token budget of one query/document pair (the body is truncated).",
-            minimum=256, maximum=131072),
-    Setting("reranker.weight", float, 1.0,
-            "Weight of the neural reranker's score (z-normalised over the candidates it scores) added to the fused "
-            "score; 0 ignores it. The reranker is one more signal, not the judge.", minimum=0.0, maximum=100.0),
-    Setting("reranker.topK", int, 30, "Recall candidates the neural reranker rescores.", minimum=1, maximum=1000),
-    Setting("reranker.batchSize", int, 8, "Pairs per forward pass for the transformers backend.", minimum=1, maximum=512),
-    Setting("reranker.device", str, "auto", "Device for the transformers backend.", enum=("auto", "cpu", "cuda")),
-    Setting("reranker.loadAtStartup", bool, False, "Load the reranker when the server starts instead of on first use."),
-    Setting("reranker.timeoutMs", int, 10000, "Read timeout of one vllm-http request.", minimum=100, maximum=600000),
-    Setting("vllm.dtype", str, "auto", "dtype for in-process vLLM (auto, float16, bfloat16, float32)."),
-    Setting("vllm.maxModelLen", int, 8192, "max_model_len for in-process vLLM.", minimum=256, maximum=131072),
-    Setting("vllm.gpuMemoryUtilization", float, 0.8, "Fraction of GPU memory in-process vLLM may use.",
-            minimum=0.05, maximum=1.0),
-    Setting("vllm.tensorParallelSize", int, 1, "tensor_parallel_size for in-process vLLM.", minimum=1, maximum=64),
-    Setting("vllm.quantization", str, "", "vLLM quantization method (e.g. fp8, awq); empty for none."),
-    Setting("dense.model", str, "", "Path of the sentence-embedding model for hybrid ranking; empty uses the packaged all-MiniLM-L6-v2."),
-    Setting("files.maxTexSize", int, 64, "Largest .tex file read, in MB; a larger one is not read.",
-            minimum=1, maximum=4096),
-    Setting("files.maxBibSize", int, 256, "Largest .bib file indexed, in MB; a larger one gets a diagnostic.",
-            minimum=1, maximum=4096),
-    Setting("cacheDir", str, "", "Directory for the on-disk index and embedding caches (absolute, outside the "
-            "workspace); empty uses $XDG_CACHE_HOME/texcite or ~/.cache/texcite."),
-)
+def setting(default: Any, description: str, *, enum: tuple[str, ...] | None = None, minimum: float | None = None,
+            maximum: float | None = None, compare: bool = True, repr: bool = True) -> Any:
+    """A settings field: its default and what users read of it (the schema, the README table and validation
+    derive from these). ``compare=False``: read per request, changing it restarts nothing."""
+    return field(default=default, compare=compare, repr=repr,
+                 metadata={"description": description, "enum": enum, "minimum": minimum, "maximum": maximum})
 
-_BY_NAME = {s.name: s for s in SETTINGS}
+
 LEGACY_BACKENDS = {"hybrid": "none"}  # before recall.mode existed, "hybrid" meant BM25 + MiniLM without a reranker
 API_KEY_ENV = "TEXCITE_RERANKER_API_KEY"
 
@@ -94,60 +59,82 @@ def _attr(name: str) -> str:
     return "".join(out)
 
 
+def _camel(attr: str) -> str:
+    """``max_items`` -> ``maxItems``: a field's name as users write it."""
+    head, *rest = attr.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
 # Each section is frozen and compares by the fields that need its component rebuilt: equal sections mean
 # nothing to restart (fields with compare=False are read per request).
 
 @dataclass(frozen=True)
 class Completion:
-    max_items: int = 50
-    deadline_ms: int = 600
+    max_items: int = setting(50, "Most completion items returned for one request.", minimum=1, maximum=1000)
+    deadline_ms: int = setting(
+        600, "Milliseconds a completion waits for the reranker before answering in recall order (isIncomplete).",
+        minimum=0, maximum=60000)
 
 
 @dataclass(frozen=True)
 class Recall:
-    mode: str = "hybrid"
-    top_k: int = field(default=100, compare=False)
+    mode: str = setting("hybrid", "Recall: hybrid (BM25 + MiniLM embeddings on CPU; BM25 alone until the embeddings "
+                        "are ready) or bm25.", enum=RECALL_MODES)
+    top_k: int = setting(100, "Candidates BM25 recall passes to the ranking stages.", minimum=1, maximum=100000,
+                         compare=False)
 
 
 @dataclass(frozen=True)
 class Diagnostics:
-    undefined_keys: bool = True
+    undefined_keys: bool = setting(True, "Report citation keys that no indexed .bib defines.")
 
 
 @dataclass(frozen=True)
 class Files:
-    max_tex_size: int = field(default=64, compare=False)
-    max_bib_size: int = field(default=256, compare=False)
+    max_tex_size: int = setting(64, "Largest .tex file read, in MB; a larger one is not read.", minimum=1,
+                                maximum=4096, compare=False)
+    max_bib_size: int = setting(256, "Largest .bib file indexed, in MB; a larger one gets a diagnostic.", minimum=1,
+                                maximum=4096, compare=False)
 
 
 @dataclass(frozen=True)
 class Dense:
-    model: str = ""
+    model: str = setting("", "Path of the sentence-embedding model for hybrid ranking; empty uses the packaged "
+                         "all-MiniLM-L6-v2.")
 
 
 @dataclass(frozen=True)
 class Reranker:
-    backend: str = "auto"
-    model: str = DEFAULT_MODEL
-    url: str = ""
-    api_key: str = field(default="", repr=False)
-    instruction: str = DEFAULT_INSTRUCTION
-    max_length: int = 8192
-    weight: float = field(default=1.0, compare=False)
-    top_k: int = field(default=30, compare=False)
-    batch_size: int = 8
-    device: str = "auto"
-    load_at_startup: bool = field(default=False, compare=False)
-    timeout_ms: int = 10000
+    backend: str = setting(
+        "auto", "Neural reranker after recall: auto (vllm-http if a URL is set, else in-process vLLM on a CUDA GPU, "
+        "else none), none, vllm (in-process), vllm-http (a vllm serve deployment), transformers.", enum=BACKENDS)
+    model: str = setting(DEFAULT_MODEL, "Qwen3-Reranker model id or local path.")
+    url: str = setting("", "Base URL of a running `vllm serve` (e.g. http://gpu-box:8000); enables vllm-http.")
+    api_key: str = setting("", "Bearer token sent to the vllm-http server, if it needs one "
+                           "(or set $TEXCITE_RERANKER_API_KEY).", repr=False)
+    instruction: str = setting(DEFAULT_INSTRUCTION, "Instruction given to the Qwen3 reranker.")
+    max_length: int = setting(8192, "Token budget of one query/document pair (the body is truncated).",
+                              minimum=256, maximum=131072)
+    weight: float = setting(1.0, "Weight of the neural reranker's score (z-normalised over the candidates it "
+                            "scores) added to the fused score; 0 ignores it. The reranker is one more signal, not "
+                            "the judge.", minimum=0.0, maximum=100.0, compare=False)
+    top_k: int = setting(30, "Recall candidates the neural reranker rescores.", minimum=1, maximum=1000,
+                         compare=False)
+    batch_size: int = setting(8, "Pairs per forward pass for the transformers backend.", minimum=1, maximum=512)
+    device: str = setting("auto", "Device for the transformers backend.", enum=("auto", "cpu", "cuda"))
+    load_at_startup: bool = setting(False, "Load the reranker when the server starts instead of on first use.",
+                                    compare=False)
+    timeout_ms: int = setting(10000, "Read timeout of one vllm-http request.", minimum=100, maximum=600000)
 
 
 @dataclass(frozen=True)
 class Vllm:
-    dtype: str = "auto"
-    max_model_len: int = 8192
-    gpu_memory_utilization: float = 0.8
-    tensor_parallel_size: int = 1
-    quantization: str = ""
+    dtype: str = setting("auto", "dtype for in-process vLLM (auto, float16, bfloat16, float32).")
+    max_model_len: int = setting(8192, "max_model_len for in-process vLLM.", minimum=256, maximum=131072)
+    gpu_memory_utilization: float = setting(0.8, "Fraction of GPU memory in-process vLLM may use.", minimum=0.05,
+                                            maximum=1.0)
+    tensor_parallel_size: int = setting(1, "tensor_parallel_size for in-process vLLM.", minimum=1, maximum=64)
+    quantization: str = setting("", "vLLM quantization method (e.g. fp8, awq); empty for none.")
 
 
 _SECTIONS = {"completion": Completion, "recall": Recall, "diagnostics": Diagnostics, "files": Files,
@@ -158,9 +145,12 @@ _SECTIONS = {"completion": Completion, "recall": Recall, "diagnostics": Diagnost
 class Settings:
     """Validated settings: the top-level ones, then one frozen section per dotted prefix."""
 
-    cite_commands: tuple[str, ...] = ()
-    bib_files: tuple[str, ...] = ()
-    cache_dir: str = ""
+    cite_commands: tuple[str, ...] = setting(
+        (), "Extra citation commands (without backslash) treated like \\cite, e.g. \"mycite\".")
+    bib_files: tuple[str, ...] = setting(
+        (), "Extra .bib files (absolute or workspace-relative) always added to the index.")
+    cache_dir: str = setting("", "Directory for the on-disk index and embedding caches (absolute, outside the "
+                             "workspace); empty uses $XDG_CACHE_HOME/texcite or ~/.cache/texcite.")
     completion: Completion = Completion()
     recall: Recall = Recall()
     diagnostics: Diagnostics = Diagnostics()
@@ -183,6 +173,25 @@ class Settings:
         for section, values in sections.items():
             top[section] = dataclasses.replace(getattr(self, section), **values)
         return dataclasses.replace(self, **top)
+
+
+def _declared(cls: type, prefix: str = "") -> list[Setting]:
+    out = []
+    for f in dataclasses.fields(cls):
+        if "description" not in f.metadata:
+            continue
+        kind = list if isinstance(f.default, tuple) else type(f.default)
+        default = list(f.default) if isinstance(f.default, tuple) else f.default
+        m = f.metadata
+        out.append(Setting(prefix + _camel(f.name), kind, default, m["description"], m["enum"], m["minimum"],
+                           m["maximum"]))
+    return out
+
+
+# Every setting, derived from the fields above: the top-level ones, then each section's.
+SETTINGS: tuple[Setting, ...] = (*_declared(Settings),
+                                 *(s for name, cls in _SECTIONS.items() for s in _declared(cls, name + ".")))
+_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -265,9 +274,9 @@ def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None
             sections[section][_attr(rest)] = coerced
         else:
             top[_attr(name)] = coerced
-    env = os.environ if env is None else env
-    if not sections["reranker"].get("api_key") and env.get(API_KEY_ENV):
-        sections["reranker"]["api_key"] = env[API_KEY_ENV]
+    environ: Mapping[str, str] = os.environ if env is None else env
+    if not sections["reranker"].get("api_key") and environ.get(API_KEY_ENV):
+        sections["reranker"]["api_key"] = environ[API_KEY_ENV]
     built = {name: cls(**sections[name]) for name, cls in _SECTIONS.items()}
     hide_secret(built["reranker"].api_key)
     password = urlsplit(built["reranker"].url).password if "@" in built["reranker"].url else None
@@ -294,12 +303,11 @@ def json_schema() -> dict[str, dict[str, Any]]:
     return props
 
 
-def _declared() -> set[str]:
-    names = {_attr(f.name) for f in dataclasses.fields(Settings) if f.name not in _SECTIONS and f.name != "problems"}
-    for section, cls in _SECTIONS.items():
-        names |= {f"{section}.{f.name}" for f in dataclasses.fields(cls)}
-    return names
-
-
-assert _declared() == {_attr(s.name) if "." not in s.name else s.name.split(".")[0] + "." + _attr(s.name.split(".", 1)[1])
-                       for s in SETTINGS}
+def markdown_table() -> str:
+    """The README's settings table."""
+    kinds = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}
+    rows = ["| setting | type | default | meaning |", "| --- | --- | --- | --- |"]
+    for s in SETTINGS:
+        meaning = s.description + (" One of: " + ", ".join(f"`{e}`" for e in s.enum) + "." if s.enum else "")
+        rows.append(f"| `texcite.{s.name}` | {kinds[s.type]} | `{json.dumps(s.default)}` | {meaning} |")
+    return "\n".join(rows)

@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("TEXCITE_VENV", REPO / ".venv"))
 EDITORS = REPO / ".editors"
 EXAMPLE = REPO / "examples" / "paper"
+ZOTERO = REPO / "tests" / "fixtures" / "zotero"  # keys written the Zotero / Better BibTeX way (`_`, `:`, `-`, `/`, `.`)
+ZOTERO_LINE = 15  # "We compare the whole-body controllers of the robot." (0-based line of main.tex)
 DOCS = REPO / "docs" / "editors.md"
 HERE = Path(__file__).resolve().parent
 
@@ -117,9 +119,9 @@ def private_env(root: Path, extra_path: list[str] | None = None) -> dict[str, st
     return env
 
 
-def make_project(dest: Path, git: bool = True) -> Path:
-    """A fresh copy of examples/paper (main.tex, chapters/, refs.bib); a git repository when ``git``."""
-    shutil.copytree(EXAMPLE, dest)
+def make_project(dest: Path, git: bool = True, source: Path = EXAMPLE) -> Path:
+    """A fresh copy of ``source`` (examples/paper: main.tex, chapters/, refs.bib); a git repository when ``git``."""
+    shutil.copytree(source, dest)
     if git:
         subprocess.run(["git", "init", "-q", str(dest)], check=True, capture_output=True,
                        env={**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"})

@@ -136,10 +136,97 @@
         (eglot--signal-textDocument/didChange)))
     (push record texcite-test--cases)))
 
+;; A session: a list of steps on one buffer, each recorded with the line after it.
+;;   {"insert": TEXT}  insert TEXT at point (as typing does, but without the command loop)
+;;   {"keys": TEXT}    type TEXT key by key with the command hooks run (company-mode follows the typing as it
+;;                     does for a user)
+;;   {"press": true}   press C-M-i: the *Completions* list, or the text it put in the buffer
+;;   {"choose": true}  pick the first entry of the *Completions* list shown by the last press
+;;   {"company": "begin" | "accept"}  open company's popup (`company-manual-begin') / accept its selection
+(defun texcite-test--completions-list ()
+  (when-let ((buf (get-buffer "*Completions*")))
+    (with-current-buffer buf
+      (let (items)
+        (goto-char (point-min))
+        (while (not (eobp))
+          (let ((beg (next-single-property-change (point) 'mouse-face)))
+            (if (null beg) (goto-char (point-max))
+              (let ((end (or (next-single-property-change beg 'mouse-face) (point-max))))
+                (push (string-trim (buffer-substring-no-properties beg end)) items)
+                (goto-char end)))))
+        (nreverse items)))))
+
+(defun texcite-test--type (char)
+  "Type CHAR as the command loop does: pre-command-hook, `self-insert-command', post-command-hook.
+\(`execute-kbd-macro' would first run post-command-hook with no command, which makes company-mode abort.)"
+  (let ((this-command 'self-insert-command) (last-command-event char))
+    (run-hooks 'pre-command-hook)
+    (call-interactively #'self-insert-command)
+    (run-hooks 'post-command-hook)
+    (setq last-command this-command)))
+
+(defun texcite-test--step (step)
+  (let ((record (list :step step)))
+    (cond
+     ((plist-get step :insert) (insert (plist-get step :insert)))
+     ((plist-get step :keys)
+      (dolist (char (string-to-list (plist-get step :keys)))
+        (texcite-test--type char)))
+     ((plist-get step :press)
+      (when-let ((old (get-buffer "*Completions*"))) (kill-buffer old))
+      (when completion-in-region-mode (completion-in-region-mode -1))
+      (let ((last-command nil) (this-command (key-binding (kbd "C-M-i"))))
+        (call-interactively this-command))
+      (setq record (plist-put record :completions (vconcat (texcite-test--completions-list)))))
+     ((plist-get step :choose)
+      (let ((buffer (current-buffer)))
+        (with-selected-window (let ((list (or (get-buffer "*Completions*")
+                                              (error "No *Completions* list to choose from"))))
+                                (or (get-buffer-window list) (display-buffer list)))
+          (goto-char (or (next-single-property-change (point-min) 'mouse-face) (point-max)))
+          (choose-completion))
+        (set-buffer buffer)
+        (when completion-in-region-mode (completion-in-region-mode -1))))
+     ((equal (plist-get step :company) "begin")
+      (company-manual-begin)
+      (setq record (plist-put record :completions (vconcat (mapcar #'substring-no-properties company-candidates)))))
+     ((equal (plist-get step :company) "accept")
+      (company-complete-selection)))
+    (when (bound-and-true-p company-mode)
+      (setq record (plist-put record :company (vconcat (mapcar #'substring-no-properties company-candidates)))))
+    (setq record (plist-put record :line (buffer-substring-no-properties (line-beginning-position)
+                                                                        (line-end-position))))
+    (texcite-test--say "%S -> %S %S" step (plist-get record :line) (plist-get record :completions))
+    record))
+
+(defun texcite-test--run-session (case)
+  (let* ((timeout (plist-get texcite-test--spec :timeout_s))
+         (record (list :name (plist-get case :name))))
+    (find-file (plist-get case :file))
+    (run-hooks 'post-command-hook)
+    (when (plist-get case :company)  ; what `global-company-mode' does in each buffer (it skips --batch Emacs)
+      (require 'company)
+      (company-mode 1))
+    (let ((server (texcite-test--wait "Eglot to manage the buffer" timeout
+                                      (lambda () (and (eglot-managed-p) (eglot-current-server))))))
+      (texcite-test--wait "texcite/status to report the index ready" timeout
+                          (lambda () (texcite-test--status-ready
+                                      (jsonrpc-request server :texcite/status (make-hash-table)) nil))))
+    (setq record (plist-put record :key_binding (format "%s" (key-binding (kbd "C-M-i")))))
+    (goto-char (point-min))
+    (forward-line (plist-get case :line))
+    (end-of-line)
+    (save-excursion (insert (plist-get case :typed_after)))
+    (setq record (plist-put record :steps (vconcat (mapcar #'texcite-test--step (plist-get case :steps)))))
+    (set-buffer-modified-p nil)
+    (push record texcite-test--cases)))
+
 (condition-case err
     (progn
       (dolist (case (plist-get texcite-test--spec :cases))
-        (texcite-test--run-case case))
+        (if (plist-get case :steps)
+            (texcite-test--run-session case)
+          (texcite-test--run-case case)))
       (texcite-test--write nil)
       (ignore-errors (eglot-shutdown-all))
       (kill-emacs 0))

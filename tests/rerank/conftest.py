@@ -139,14 +139,14 @@ class VllmWorker:
         try:
             msg = self._lines.get(timeout=timeout)
         except queue.Empty:
-            raise RuntimeError(f"vLLM helper gave no answer in {timeout}s; log tail:\n{_tail(self.log_path)}")
+            raise RuntimeError(f"vLLM helper gave no answer in {timeout}s; log tail:\n{_tail(self.log_path)}") from None
         if msg is None:
             raise RuntimeError(f"vLLM helper exited; log tail:\n{_tail(self.log_path)}")
         if "error" in msg:
             raise RuntimeError(f"vLLM helper: {msg['error']}")
         return msg
 
-    def rank(self, query: str, documents: list[str]) -> list[float]:
+    def rank(self, query: str, documents: list[str], instruction: str | None = None) -> list[float]:
         assert self.proc.stdin is not None
         self.proc.stdin.write(json.dumps({"query": query, "documents": documents}) + "\n")
         self.proc.stdin.flush()

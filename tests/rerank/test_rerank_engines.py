@@ -8,7 +8,7 @@ import time
 import pytest
 from conftest import MAX_LENGTH
 
-from texcite.rerank.qwen3_format import format_pair
+from texcite.rerank.qwen3_format import PREFIX, SUFFIX, format_body
 
 pytestmark = pytest.mark.engine
 
@@ -37,7 +37,8 @@ def reference_scores(model_dir, instruction: str, query: str, docs: list[str]) -
     out = []
     with torch.no_grad():
         for d in docs:
-            ids = tok(format_pair(instruction, query, d), add_special_tokens=False, return_tensors="pt").input_ids
+            prompt = PREFIX + format_body(instruction, query, d) + SUFFIX  # the authors' template, untruncated
+            ids = tok(prompt, add_special_tokens=False, return_tensors="pt").input_ids
             logits = model(input_ids=ids).logits[0, -1]
             out.append(torch.softmax(torch.stack([logits[no], logits[yes]]), dim=0)[1].item())
     return out
@@ -103,4 +104,4 @@ def test_vllm_http_through_the_service(vllm_http_url, tiny_model_dir, transforme
     assert first == pytest.approx(transformers_reranker.rank(QUERY, DOCS), abs=1e-4)
     assert again == first and elapsed < 0.05
     assert [s for s, _ in statuses] == ["loading", "ready"]
-    assert service.reranker.backend == "vllm-http"
+    assert statuses[-1][1].startswith("reranker ready: vllm-http ")

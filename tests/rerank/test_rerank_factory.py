@@ -22,7 +22,7 @@ def test_auto_on_cpu_is_no_reranker(monkeypatch):
     monkeypatch.setattr(factory, "_cuda_available", lambda: False)
     assert resolve_backend(Settings()) == "none"
     engine = Engine(Settings())
-    assert engine.service is None and engine.describe() == "BM25 + MiniLM"
+    assert engine.stages().reranker == "off" and engine.stages().text() == "BM25 + MiniLM"
     engine.close()
 
 
@@ -31,7 +31,7 @@ def test_auto_on_gpu_with_vllm_is_vllm(monkeypatch):
     monkeypatch.setattr(factory, "_vllm_importable", lambda: True)
     assert resolve_backend(Settings()) == "vllm"
     engine = Engine(Settings())
-    assert engine.describe() == "BM25 + MiniLM → Qwen3-Reranker-4B (vllm)"
+    assert engine.stages().text() == "BM25 + MiniLM → Qwen3-Reranker-4B (vllm)"
     engine.close()
 
 
@@ -40,7 +40,7 @@ def test_auto_with_url_is_vllm_http():
     reranker = make_reranker(settings)  # builds the client; does not connect
     assert (reranker.backend, reranker.model) == ("vllm-http", "Qwen/Qwen3-Reranker-4B")
     engine = Engine(settings)
-    assert engine.describe() == "BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at http://gpu-box:8000)"
+    assert engine.stages().text() == "BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at http://gpu-box:8000)"
     engine.close()
 
 

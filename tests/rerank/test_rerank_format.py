@@ -13,12 +13,16 @@ from texcite.rerank.qwen3_format import (
     Qwen3Format,
     document_half,
     format_body,
-    format_pair,
     query_half,
     yes_no_ids,
 )
 
 INSTR = "Given a paragraph with a [CITATION] marker, judge whether the document is the cited work"
+
+
+def format_pair(instruction: str, query: str, document: str) -> str:
+    """The complete prompt of one pair, untruncated, as the model authors write it: prefix + body + suffix."""
+    return PREFIX + format_body(instruction, query, document) + SUFFIX
 
 pytest.importorskip("tokenizers", reason="needs tokenizers: pip install 'texcite[transformers]'")
 

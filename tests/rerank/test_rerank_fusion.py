@@ -32,7 +32,7 @@ def ranked(tiny_model_dir, tmp_path, weight: float):
 def test_the_weight_decides_how_much_the_reranker_moves(tiny_model_dir, tmp_path):
     fused_only = ranked(tiny_model_dir, tmp_path, 0.0)
     head = fused_only[:8]
-    assert [s.recall_score for s in head] == sorted((s.recall_score for s in head), reverse=True)
+    assert [s.fused_score for s in head] == sorted((s.fused_score for s in head), reverse=True)
     assert all(s.rerank_score is not None for s in head) and fused_only[8].rerank_score is None
 
     judge = ranked(tiny_model_dir, tmp_path, 100.0)[:8]  # the largest weight a setting allows: the judge
@@ -41,7 +41,7 @@ def test_the_weight_decides_how_much_the_reranker_moves(tiny_model_dir, tmp_path
 
     both = ranked(tiny_model_dir, tmp_path, 1.0)[:8]
     rr = np.array([s.rerank_score for s in both])
-    want = np.array([s.recall_score for s in both]) + (rr - rr.mean()) / rr.std()
+    want = np.array([s.fused_score for s in both]) + (rr - rr.mean()) / rr.std()
     assert [s.score for s in both] == pytest.approx(want.tolist(), abs=1e-6)
     assert [s.score for s in both] == sorted((s.score for s in both), reverse=True)
     assert both[0].relevance == 100 and {s.entry.key for s in both} == {s.entry.key for s in head}

@@ -49,7 +49,7 @@ async def test_deadline_then_rerank_then_cache(client: LanguageClient):
 
     first = await complete(client, uri, 8, 40)
     # With a 0 ms deadline the model cannot have answered yet: recall order, and (as always) incomplete.
-    assert first.is_incomplete and "(BM25 + MiniLM" in first.items[0].documentation.value
+    assert first.is_incomplete and "Ranked by BM25 + MiniLM" in first.items[0].documentation.value
     assert not any("reranker score" in i.documentation.value for i in first.items)
 
     reconfigure(client, 60_000)  # now wait as long as the (loading) model needs

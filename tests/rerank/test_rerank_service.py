@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
-
 from texcite.rerank.base import BackendUnavailable
-from texcite.rerank.service import RerankService, ScoreCache
+from texcite.rerank.service import RerankService
 
 WAIT = 5.0  # generous upper bound for event waits; tests normally finish in milliseconds
 
@@ -25,7 +24,7 @@ class GatedFake:
         if not gated:
             self.gate.set()
 
-    def rank(self, query, documents):
+    def rank(self, query, documents, instruction=None):
         self.calls.append((query, list(documents)))
         self.entered.set()
         assert self.gate.wait(WAIT), "test never opened the gate"
@@ -69,7 +68,6 @@ async def test_only_uncached_documents_reach_the_model():
         assert await service.scores("q", ["a", "bb", "ccc", "a"], deadline_s=WAIT) == [1.0, 2.0, 3.0, 1.0]
         assert await service.scores("other query", ["a"], deadline_s=WAIT) == [1.0]
         assert fake.calls == [("q", ["a", "bb"]), ("q", ["ccc"]), ("other query", ["a"])]
-        assert service.ranked_pairs == 4
     finally:
         service.close()
 
@@ -113,7 +111,7 @@ class Broken:
     def __init__(self) -> None:
         self.calls = 0
 
-    def rank(self, query, documents):
+    def rank(self, query, documents, instruction=None):
         self.calls += 1
         raise RuntimeError("device-side assert triggered")
 
@@ -134,10 +132,12 @@ async def test_ranking_failure_announces_once_and_falls_back():
         service.close()
 
 
-async def test_load_failure_says_what_to_install_then_retry_recovers():
+async def test_load_failure_says_what_to_install_and_is_not_retried():
     rec = Recorder()
+    loads = []
 
     def missing():
+        loads.append(1)
         raise BackendUnavailable("the transformers reranker needs torch; pip install 'texcite[transformers]'")
 
     service = RerankService(missing, rec)
@@ -145,10 +145,11 @@ async def test_load_failure_says_what_to_install_then_retry_recovers():
         assert await service.scores("q", ["a"], deadline_s=WAIT) is None
         assert await asyncio.to_thread(rec.fallback.wait, WAIT)
         assert "pip install 'texcite[transformers]'" in rec.statuses[-1][1]
-        service.retry(lambda: GatedFake(gated=False))
-        assert service.state == "idle"
-        assert await service.scores("q", ["ab"], deadline_s=WAIT) == [2.0]
-        assert rec.states() == ["loading", "fallback", "loading", "ready"]
+        assert "until the reranker settings change" in rec.statuses[-1][1]
+        assert await service.scores("q", ["ab"], deadline_s=WAIT) is None
+        assert service.scores_blocking("q", ["ab"], timeout_s=WAIT) is None
+        assert service.state == "fallback" and len(loads) == 1  # a new setting builds a new service
+        assert rec.states() == ["loading", "fallback"]
     finally:
         service.close()
 
@@ -166,23 +167,14 @@ def test_blocking_api_and_eager_start():
         service.close()
 
 
-def test_cache_is_bounded_lru():
-    cache = ScoreCache(max_pairs=2)
-    k = lambda d: ("b", "m", "i", "q", d)  # noqa: E731
-    cache.put(k("a"), 1.0)
-    cache.put(k("b"), 2.0)
-    assert cache.get(k("a")) == 1.0  # a is now most recent
-    cache.put(k("c"), 3.0)
-    assert cache.get(k("b")) is None and cache.get(k("a")) == 1.0 and len(cache) == 2
-
-
-async def test_cache_key_includes_backend_model_and_instruction():
+async def test_scores_stay_cached_up_to_the_cache_size():
     fake = GatedFake(gated=False)
-    service = RerankService(lambda: fake, instruction="one")
+    service = RerankService(lambda: fake, cache_size=2)
     try:
-        assert await service.scores("q", ["a"], deadline_s=WAIT) == [1.0]
-        service.retry(instruction="two")
-        assert await service.scores("q", ["a"], deadline_s=WAIT) == [1.0]
-        assert len(fake.calls) == 2  # a new instruction is a new cache key
+        assert await service.scores("q", ["a", "bb"], deadline_s=WAIT) == [1.0, 2.0]
+        assert await service.scores("q", ["a"], deadline_s=WAIT) == [1.0]  # cached; a is now the most recent
+        assert await service.scores("q", ["ccc"], deadline_s=WAIT) == [3.0]  # bb is forgotten
+        assert await service.scores("q", ["a", "bb"], deadline_s=WAIT) == [1.0, 2.0]
+        assert fake.calls == [("q", ["a", "bb"]), ("q", ["ccc"]), ("q", ["bb"])]
     finally:
         service.close()

@@ -20,7 +20,7 @@ const CLIENT_ONLY = {
     default: '',
     scope: 'machine-overridable',
     description:
-      'Python interpreter that runs the texcite server (`<python> -m texcite serve`). Empty: the active interpreter of the Python extension, else `python3` (`python` on Windows) on PATH.',
+      'Python interpreter that runs the texcite server (`<python> -m texcite serve`). Empty: the private environment the extension set texcite up in ("texcite: Set Up Private Environment"), else the active interpreter of the Python extension, else `python3` (`python` on Windows) on PATH.',
   },
   'texcite.server.command': {
     type: 'array',
@@ -29,6 +29,14 @@ const CLIENT_ONLY = {
     scope: 'machine-overridable',
     description:
       'Full command line that starts the server over stdio, e.g. ["/opt/texcite/bin/texcite", "serve"]. Overrides texcite.server.pythonPath when not empty.',
+  },
+  'texcite.install.pipArgs': {
+    type: 'array',
+    default: [],
+    items: { type: 'string' },
+    scope: 'machine-overridable',
+    description:
+      'What `pip install` gets when the extension sets texcite up in its private environment (the "texcite: Set Up Private Environment" command, offered when no texcite is found). Empty: ["texcite[hybrid]"] from PyPI. E.g. ["/path/texcite-0.1.0-py3-none-any.whl[hybrid]"] for a wheel, or ["--no-index", "--find-links", "/path/wheels", "texcite[hybrid]"] offline.',
   },
   'texcite.trace.server': {
     type: 'string',

@@ -5,7 +5,12 @@
  */
 
 /** Where the Python interpreter (or the whole command line) came from; shown in messages. */
-export type CommandSource = 'texcite.server.command' | 'texcite.server.pythonPath' | 'python-extension' | 'default';
+export type CommandSource =
+  | 'texcite.server.command'
+  | 'texcite.server.pythonPath'
+  | 'private-environment'
+  | 'python-extension'
+  | 'default';
 
 export interface ServerCommand {
   command: string;
@@ -20,6 +25,8 @@ export interface CommandInputs {
   commandSetting?: unknown;
   /** `texcite.server.pythonPath`. */
   pythonPathSetting?: unknown;
+  /** The interpreter of the private environment (environment.ts), when the extension has set one up. */
+  privateEnvironmentPath?: string;
   /** Active interpreter reported by the Python extension, if it is installed and has one. */
   pythonExtensionPath?: string;
   /** `process.platform`. */
@@ -68,7 +75,11 @@ function commandArray(value: unknown): string[] | undefined {
   return value as string[];
 }
 
-/** Resolve the server command line: command setting, else pythonPath, else Python extension, else PATH. */
+/**
+ * Resolve the server command line: command setting, else pythonPath, else the private environment, else the Python
+ * extension's interpreter, else PATH. The private environment exists only when the user had the extension set texcite
+ * up, so it comes before the interpreters that lacked texcite then; it is the user's own, so Restricted Mode uses it.
+ */
 export function resolveServerCommand(inputs: CommandInputs): ServerCommand {
   const trusted = inputs.trusted !== false;
   const expand = (s: string) => expandPath(s, inputs.homeDir, trusted ? inputs.workspaceFolder : undefined);
@@ -83,6 +94,9 @@ export function resolveServerCommand(inputs: CommandInputs): ServerCommand {
   if (setting !== '') {
     python = expand(setting);
     source = 'texcite.server.pythonPath';
+  } else if (inputs.privateEnvironmentPath && inputs.privateEnvironmentPath.trim() !== '') {
+    python = inputs.privateEnvironmentPath;
+    source = 'private-environment';
   } else if (trusted && inputs.pythonExtensionPath && inputs.pythonExtensionPath.trim() !== '') {
     python = inputs.pythonExtensionPath.trim();
     source = 'python-extension';

@@ -2,6 +2,7 @@
  * The texcite language server: which command line starts it, the installation check, and starting, stopping and
  * restarting the LanguageClient (one at a time), the "texcite" output channel, and what state it is in.
  */
+import { constants as fsConstants, promises as fs } from 'fs';
 import { homedir } from 'os';
 import * as vscode from 'vscode';
 import {
@@ -12,10 +13,12 @@ import {
   TransportKind,
 } from 'vscode-languageclient/node';
 import { ServerCommand, formatCommandLine, resolveServerCommand } from './command';
+import { environmentPython, offersSetup } from './environment';
 import { checkInstallation } from './install';
 import { STATUS_METHOD, ServerStatus } from './protocol';
 import type { PythonInterpreter } from './python';
 import { SECTION, launchSettings, serverSettings } from './settings';
+import { NoWorkDoneProgress } from './status';
 import { ClientState, toServerStatus } from './statusText';
 import { CheckResult } from './version';
 
@@ -47,14 +50,27 @@ export class TexciteServer implements vscode.Disposable {
   private readonly output: vscode.OutputChannel;
   private readonly changed = new vscode.EventEmitter<void>();
   private readonly failed = new vscode.EventEmitter<ServerFailure>();
+  private readonly setupNeeded = new vscode.EventEmitter<InstallFailure>();
 
   /** Fires when `state`, `status` or `failure` change. */
   readonly onDidChange: vscode.Event<void> = this.changed.event;
-  /** Fires once for each start that fails (for the one error notification). */
+  /** Fires once for each start that fails (for the one error notification), except when onDidNeedSetup fires. */
   readonly onDidFail: vscode.Event<ServerFailure> = this.failed.event;
+  /** Fires instead of onDidFail when the check failed for an interpreter no setting chose (setup.ts offers the
+   * private environment then). */
+  readonly onDidNeedSetup: vscode.Event<InstallFailure> = this.setupNeeded.event;
 
-  constructor(private readonly python: PythonInterpreter) {
+  /** @param environment the folder of the private environment (environment.ts), used when it has an interpreter */
+  constructor(
+    private readonly python: PythonInterpreter,
+    private readonly environment: string,
+  ) {
     this.output = vscode.window.createOutputChannel('texcite');
+  }
+
+  /** The "texcite" output channel (the server's log, the installation check, the setup's pip output). */
+  get outputChannel(): vscode.OutputChannel {
+    return this.output;
   }
 
   get state(): ClientState {
@@ -64,6 +80,11 @@ export class TexciteServer implements vscode.Disposable {
   /** The latest `texcite/status` of the running server. */
   get status(): ServerStatus | undefined {
     return this.lastStatus;
+  }
+
+  /** The command line of the latest start. */
+  get commandLine(): ServerCommand | undefined {
+    return this.command;
   }
 
   /** Set when the installation check failed: the server was not started. */
@@ -118,7 +139,7 @@ export class TexciteServer implements vscode.Disposable {
     }
   }
 
-  /** For deactivate(): stop the server and wait for it. */
+  /** Stop the server and wait for it (deactivate(), and the set-up before it remakes the environment). */
   async stop(): Promise<void> {
     await this.enqueue(() => this.doStop());
   }
@@ -137,12 +158,24 @@ export class TexciteServer implements vscode.Disposable {
     return (doc && vscode.workspace.getWorkspaceFolder(doc.uri)) ?? vscode.workspace.workspaceFolders?.[0];
   }
 
+  /** The private environment's interpreter, when the extension has set one up. */
+  private async privateEnvironmentPython(): Promise<string | undefined> {
+    const python = environmentPython(this.environment, process.platform);
+    try {
+      await fs.access(python, fsConstants.X_OK);
+      return python;
+    } catch {
+      return undefined;
+    }
+  }
+
   private async resolveCommand(trusted: boolean): Promise<ServerCommand> {
     const settings = launchSettings(vscode.workspace.getConfiguration(SECTION));
     const folder = this.workspaceFolder();
     const inputs = {
       commandSetting: settings.command,
       pythonPathSetting: settings.pythonPath,
+      privateEnvironmentPath: await this.privateEnvironmentPython(),
       platform: process.platform,
       homeDir: process.env.HOME ?? process.env.USERPROFILE,
       workspaceFolder: folder?.uri.fsPath,
@@ -178,7 +211,11 @@ export class TexciteServer implements vscode.Disposable {
       this.lastFailure = check;
       this.log(`Installation check failed: ${check.message}\n${check.detail}`);
       this.setState('not-installed');
-      this.failed.fire({ kind: 'check', check });
+      if (offersSetup(server)) {
+        this.setupNeeded.fire(check);
+      } else {
+        this.failed.fire({ kind: 'check', check });
+      }
       return;
     }
     if (check?.ok) {
@@ -212,6 +249,7 @@ export class TexciteServer implements vscode.Disposable {
     };
     const client = new LanguageClient(CLIENT_ID, 'texcite', serverOptions, clientOptions);
     this.client = client;
+    client.registerFeature(new NoWorkDoneProgress());
     client.onNotification(STATUS_METHOD, (params: unknown) => this.onStatus(client, params));
     client.onDidChangeState((e) => {
       if (this.client !== client) {
@@ -289,7 +327,7 @@ export class TexciteServer implements vscode.Disposable {
     }
     void this.client?.dispose(2000);
     this.client = undefined;
-    for (const d of [...this.clientDisposables.splice(0), this.changed, this.failed, this.output]) {
+    for (const d of [...this.clientDisposables.splice(0), this.changed, this.failed, this.setupNeeded, this.output]) {
       d.dispose();
     }
   }

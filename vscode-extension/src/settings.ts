@@ -7,10 +7,15 @@
 export const SECTION = 'texcite';
 
 /** Settings only the extension reads (the server ignores them); declared by scripts/sync-settings.mjs. */
-export const CLIENT_ONLY_SETTINGS = ['texcite.server.pythonPath', 'texcite.server.command', 'texcite.trace.server'];
+export const CLIENT_ONLY_SETTINGS = [
+  'texcite.server.pythonPath',
+  'texcite.server.command',
+  'texcite.trace.server',
+  'texcite.install.pipArgs',
+];
 
 /** Sub-sections of `texcite` that belong to the client. */
-const CLIENT_SECTIONS = ['server', 'trace'];
+const CLIENT_SECTIONS = ['server', 'trace', 'install'];
 
 /** Settings whose change restarts the server (everything else reaches it as didChangeConfiguration). */
 export const RESTART_SECTIONS = ['texcite.server'];

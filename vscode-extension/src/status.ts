@@ -1,12 +1,32 @@
 /**
- * The status bar item, the status QuickPick ("texcite: Show Status") and the error notifications about the server.
+ * The status bar item, the status QuickPick ("texcite: Show Status") and the error notifications about the server;
+ * and the client feature that keeps the item the only status on screen.
  *
  * What they say comes from the pure statusText.ts; this module only puts it on screen.
  */
 import * as vscode from 'vscode';
+import type { ClientCapabilities, FeatureState, StaticFeature } from 'vscode-languageclient/node';
 import type { InstallFailure, ServerFailure, TexciteServer } from './server';
 import { statusBarLook, statusLines } from './statusText';
 import { checkNotification } from './version';
+
+/**
+ * Tells the server that this client shows no `$/progress` (`window.workDoneProgress: false`), so that VS Code does
+ * not show the server's progress as a second status item: the status bar item says what loads, with counts.
+ */
+export class NoWorkDoneProgress implements StaticFeature {
+  fillClientCapabilities(capabilities: ClientCapabilities): void {
+    (capabilities.window ??= {}).workDoneProgress = false;
+  }
+
+  initialize(): void {}
+
+  getState(): FeatureState {
+    return { kind: 'static' };
+  }
+
+  clear(): void {}
+}
 
 type Action = 'Copy pip command' | 'Open Settings' | 'Show Output' | 'Restart';
 

@@ -1,9 +1,10 @@
 /**
- * What the status bar item, its tooltip and the status QuickPick say, from the server's `texcite/status`.
+ * What the status bar item, its tooltip and the status QuickPick say, formatted from the fields of the server's
+ * `texcite/status` (never parsed from its prose).
  *
  * Pure: no `vscode` import (status.ts puts these words on screen).
  */
-import type { RecallState, RerankerState, ServerStatus } from './protocol';
+import type { DenseLoading, DenseState, RecallState, RerankerState, ServerStatus } from './protocol';
 
 /** What the extension knows before (or instead of) a status from the server. */
 export type ClientState = 'starting' | 'running' | 'stopped' | 'not-installed';
@@ -15,42 +16,58 @@ export interface StatusBarLook {
   background?: 'statusBarItem.warningBackground' | 'statusBarItem.errorBackground';
 }
 
-const RECALL_STATES: readonly string[] = ['bm25', 'hybrid'];
-const RERANKER_STATES: readonly string[] = ['off', 'idle', 'loading', 'ready', 'fallback'];
+const DENSE_STATES: readonly DenseState[] = ['off', 'on', 'failed'];
+const RERANKER_STATES: readonly RerankerState[] = ['off', 'idle', 'loading', 'ready', 'fallback'];
+const RECALL_STATES: readonly RecallState[] = ['bm25', 'hybrid'];
+const DENSE_LOADING: readonly DenseLoading[] = ['', 'model', 'embedding'];
+/** The reranker's state, for people. */
+const RERANKER_STATE_TEXT: Record<RerankerState, string> = {
+  off: 'off',
+  idle: 'loads on first use',
+  loading: 'loading',
+  ready: 'ready',
+  fallback: 'failed; ranking without it',
+};
 /** Most .bib files the tooltip lists (the QuickPick lists them all). */
 const TOOLTIP_FILES = 8;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+const oneOf = <T extends string>(v: unknown, allowed: readonly T[]): T =>
+  allowed.includes(v as T) ? (v as T) : allowed[0];
 
 /**
- * The payload of `texcite/status` as a ServerStatus, or undefined when it is not a status.
- *
- * Missing fields get neutral values.
+ * The payload of `texcite/status` as a ServerStatus, or undefined when it is not a status (not an object with a
+ * `recall` field). Missing or invalid fields get neutral values (nothing loading, no reranker, no dense model).
  */
 export function toServerStatus(value: unknown): ServerStatus | undefined {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return undefined;
   }
   const v = value as Record<string, unknown>;
-  const common = {
+  if (typeof v.recall !== 'string') {
+    return undefined;
+  }
+  const dense = oneOf(v.dense, DENSE_STATES);
+  const rerankerBackend = str(v.rerankerBackend);
+  const denseLoading = oneOf(v.denseLoading, DENSE_LOADING);
+  return {
+    dense,
+    denseModel: dense === 'off' ? '' : str(v.denseModel),
+    reranker: rerankerBackend ? oneOf(v.reranker, RERANKER_STATES) : 'off',
+    rerankerBackend,
+    rerankerModel: rerankerBackend ? str(v.rerankerModel) : '',
+    rerankerUrl: rerankerBackend ? str(v.rerankerUrl) : '',
+    ranking: str(v.ranking),
+    recall: oneOf(v.recall, RECALL_STATES),
+    denseLoading,
+    embedded: denseLoading === 'embedding' ? count(v.embedded) : 0,
+    toEmbed: denseLoading === 'embedding' ? count(v.toEmbed) : 0,
     message: str(v.message),
-    indexedEntries: typeof v.indexedEntries === 'number' && Number.isFinite(v.indexedEntries) ? v.indexedEntries : 0,
+    indexedEntries: count(v.indexedEntries),
     bibFiles: Array.isArray(v.bibFiles) ? v.bibFiles.filter((f): f is string => typeof f === 'string') : [],
     lastLatencyMs: typeof v.lastLatencyMs === 'number' && Number.isFinite(v.lastLatencyMs) ? v.lastLatencyMs : null,
   };
-  if (typeof v.ranking === 'string' && typeof v.reranker === 'string') {
-    const rerankerBackend = str(v.rerankerBackend);
-    return {
-      ranking: v.ranking,
-      loading: str(v.loading),
-      recall: (RECALL_STATES.includes(str(v.recall)) ? v.recall : 'bm25') as RecallState,
-      reranker: (RERANKER_STATES.includes(v.reranker) ? v.reranker : 'off') as RerankerState,
-      rerankerBackend,
-      rerankerModel: rerankerBackend ? str(v.rerankerModel) : '',
-      ...common,
-    };
-  }
-  return undefined;
 }
 
 /** A reranker model id or path, short enough for the status bar: `Qwen/Qwen3-Reranker-4B` -> `Qwen3`. */
@@ -60,53 +77,51 @@ export function shortModelName(model: string): string {
   return name.length > 24 ? `${name.slice(0, 23)}…` : name;
 }
 
-/**
- * What ranks now, in full: the server's `ranking` (derived from the other fields when empty). A reranker is named
- * only when the server says one is configured (`rerankerBackend`): without one the text stops before `→`.
- */
-export function rankingText(status: ServerStatus): string {
-  const ranking = status.ranking.trim() || derivedRanking(status);
-  return status.rerankerBackend ? ranking : ranking.split('→')[0].trim() || 'BM25';
+/** The dense model's name as shown ("MiniLM"). */
+function denseName(status: ServerStatus): string {
+  return status.denseModel || 'the dense model';
 }
 
-/** What ranks now, short: rankingText without details in parentheses and with short model names. */
+/** Does the reranker take part in ranking (ready, or loading on first use)? */
+function rerankerRanks(status: ServerStatus): boolean {
+  return status.rerankerBackend !== '' && (status.reranker === 'ready' || status.reranker === 'idle');
+}
+
+/** Something loads now (the dense model, the bibliography's embeddings, the reranker). */
+interface Loading {
+  /** For the status bar: "loading MiniLM", "MiniLM 120/224 entries", "loading Qwen3". */
+  label: string;
+  /** For the tooltip and the QuickPick. */
+  line: string;
+}
+
+function loadings(status: ServerStatus): Loading[] {
+  const found: Loading[] = [];
+  const dense = denseName(status);
+  if (status.denseLoading === 'embedding' && status.toEmbed > 0) {
+    found.push({
+      label: `${dense} ${status.embedded}/${status.toEmbed} entries`,
+      line: `Embedding the bibliography with ${dense}: ${status.embedded} of ${status.toEmbed} entries (BM25 ranks meanwhile)`,
+    });
+  } else if (status.denseLoading !== '') {
+    found.push({ label: `loading ${dense}`, line: `Loading ${dense} (BM25 ranks meanwhile)` });
+  }
+  if (status.rerankerBackend && status.reranker === 'loading') {
+    const model = status.rerankerModel || 'the reranker';
+    found.push({ label: `loading ${shortModelName(status.rerankerModel)}`, line: `Loading ${model}` });
+  }
+  return found;
+}
+
+/** What ranks now, short: "BM25", "BM25 + MiniLM", "BM25 + MiniLM → Qwen3". */
 export function rankingLabel(status: ServerStatus): string {
-  const [recall, ...rerankers] = rankingText(status)
-    .split('→')
-    .map((part) => part.replace(/\s*\([^)]*\)/g, '').trim());
-  return [recall || 'BM25', ...rerankers.map(shortModelName)].join(' → ');
+  const recall = status.recall === 'hybrid' ? `BM25 + ${denseName(status)}` : 'BM25';
+  return rerankerRanks(status) ? `${recall} → ${shortModelName(status.rerankerModel)}` : recall;
 }
 
-/** The ranking from the structured fields, for a server that leaves `ranking` empty. */
-function derivedRanking(status: ServerStatus): string {
-  const recall = status.recall === 'hybrid' ? 'BM25 + MiniLM' : 'BM25';
-  if (status.reranker === 'ready' && status.rerankerBackend) {
-    return `${recall} → ${status.rerankerModel || 'reranker'}`;
-  }
-  return recall;
-}
-
-/** What is loading now ('' when nothing), in full; a reranker is named only when one is configured. */
-export function loadingText(status: ServerStatus): string {
-  let loading = status.loading.trim();
-  if (loading === '' && status.reranker === 'loading') {
-    loading = `reranker ${status.rerankerModel}`.trim();
-  }
-  if (!status.rerankerBackend) {
-    loading = loading
-      .split(';')
-      .map((part) => (/^\s*reranker\b/i.test(part) ? 'reranker' : part.trim()))
-      .join('; ');
-  }
-  return loading;
-}
-
-/** What is loading, short: `MiniLM: embedding 32 entries` -> `MiniLM`, `reranker Qwen/Qwen3-Reranker-4B` -> `Qwen3`. */
-export function loadingLabel(loading: string): string {
-  const head = loading.split(/[:;]/)[0].trim();
-  const reranker = /^reranker\s+(\S.*)$/i.exec(head);
-  const label = reranker ? shortModelName(reranker[1]) : head;
-  return label.length > 32 ? `${label.slice(0, 31)}…` : label;
+/** Is a configured stage not working (the reranker fell back, the dense model failed)? */
+function degraded(status: ServerStatus): boolean {
+  return status.reranker === 'fallback' || status.dense === 'failed';
 }
 
 /** The status bar item for a client state and the latest server status (if any). */
@@ -128,13 +143,13 @@ export function statusBarLook(client: ClientState, status: ServerStatus | undefi
   if (client === 'starting' || status === undefined) {
     return { text: '$(sync~spin) texcite: starting', tooltip: 'Starting the texcite language server…' };
   }
-  const loading = loadingText(status);
-  const icon = loading ? '$(sync~spin)' : status.reranker === 'fallback' ? '$(warning)' : '$(book)';
+  const loading = loadings(status).map((l) => l.label);
+  const icon = loading.length ? '$(sync~spin)' : degraded(status) ? '$(warning)' : '$(book)';
   const look: StatusBarLook = {
-    text: `${icon} texcite: ${rankingLabel(status)}${loading ? ` (loading ${loadingLabel(loading)})` : ''}`,
+    text: `${icon} texcite: ${rankingLabel(status)}${loading.length ? ` (${loading.join(', ')})` : ''}`,
     tooltip: tooltipLines(status).join('\n'),
   };
-  if (status.reranker === 'fallback') {
+  if (degraded(status)) {
     look.background = 'statusBarItem.warningBackground';
   }
   return look;
@@ -142,14 +157,15 @@ export function statusBarLook(client: ClientState, status: ServerStatus | undefi
 
 /** Human-readable lines describing the server status (the tooltip and the status QuickPick, before the .bib files). */
 export function statusLines(status: ServerStatus): string[] {
-  const lines = [`Ranking: ${rankingText(status)}`];
-  const loading = loadingText(status);
-  if (loading) {
-    lines.push(`Loading: ${loading}`);
+  const lines = [`Ranking: ${status.ranking || rankingLabel(status)}`];
+  lines.push(...loadings(status).map((l) => l.line));
+  if (status.dense === 'failed') {
+    lines.push(`Dense model: ${denseName(status)} failed; BM25 ranks alone`);
   }
   if (status.rerankerBackend) {
     const model = status.rerankerModel ? `${status.rerankerModel} ` : '';
-    lines.push(`Reranker: ${model}via ${status.rerankerBackend} (${status.reranker})`);
+    const where = status.rerankerUrl ? ` at ${status.rerankerUrl}` : '';
+    lines.push(`Reranker: ${model}via ${status.rerankerBackend}${where} (${RERANKER_STATE_TEXT[status.reranker]})`);
   }
   if (status.message) {
     lines.push(status.message);

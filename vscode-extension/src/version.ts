@@ -62,9 +62,12 @@ function lastLine(text: string): string {
   return lines.length ? lines[lines.length - 1] : '';
 }
 
-/** `<python> -m pip install texcite` (or `--upgrade`), quoted for the platform. */
+/** What pip installs: texcite with its default ranking (BM25 + MiniLM on ONNX Runtime). */
+export const PACKAGE = 'texcite[hybrid]';
+
+/** `<python> -m pip install 'texcite[hybrid]'` (or `--upgrade`), quoted for the platform. */
 export function pipInstallCommand(python: string, platform: string, upgrade = false): string {
-  const args = ['-m', 'pip', 'install', ...(upgrade ? ['--upgrade'] : []), 'texcite'];
+  const args = ['-m', 'pip', 'install', ...(upgrade ? ['--upgrade'] : []), PACKAGE];
   return formatCommandLine(python, args, platform);
 }
 

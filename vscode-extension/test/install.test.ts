@@ -42,7 +42,7 @@ test('the version check runs the interpreter', { skip: !posix }, async () => {
   assert.ok(r2 && !r2.ok);
   if (r2 && !r2.ok) {
     assert.equal(r2.problem, 'not-installed');
-    assert.equal(r2.pipCommand, `${missing} -m pip install texcite`);
+    assert.equal(r2.pipCommand, `${missing} -m pip install 'texcite[hybrid]'`);
   }
 });
 

@@ -31,8 +31,8 @@ test('an old installation asks for an upgrade', () => {
   assert.equal(r.ok, false);
   if (r.ok) return;
   assert.equal(r.problem, 'too-old');
-  assert.equal(r.pipCommand, '/v/bin/python -m pip install --upgrade texcite');
-  assert.match(checkNotification(r), /0\.0\.9.*0\.1\.0.*Upgrade it with: \/v\/bin\/python -m pip install --upgrade texcite/);
+  assert.equal(r.pipCommand, "/v/bin/python -m pip install --upgrade 'texcite[hybrid]'");
+  assert.match(checkNotification(r), /0\.0\.9.*0\.1\.0.*Upgrade it with: \/v\/bin\/python -m pip install --upgrade 'texcite\[hybrid\]'/);
 });
 
 test('a missing module gives the exact pip command', () => {
@@ -44,9 +44,9 @@ test('a missing module gives the exact pip command', () => {
   assert.equal(r.ok, false);
   if (r.ok) return;
   assert.equal(r.problem, 'not-installed');
-  assert.equal(r.pipCommand, 'python3 -m pip install texcite');
+  assert.equal(r.pipCommand, "python3 -m pip install 'texcite[hybrid]'");
   const text = checkNotification(r);
-  assert.match(text, /texcite is not installed for python3\. Install it with: python3 -m pip install texcite/);
+  assert.match(text, /texcite is not installed for python3\. Install it with: python3 -m pip install 'texcite\[hybrid\]'/);
   assert.match(text, /pip install -e \/path\/to\/texcite/);
 });
 
@@ -69,7 +69,7 @@ test('a crashing import is reported with its last line', () => {
   if (r.ok) return;
   assert.equal(r.problem, 'broken');
   assert.match(r.message, /ImportError: cannot import name x/);
-  assert.equal(r.pipCommand, 'python3 -m pip install texcite');
+  assert.equal(r.pipCommand, "python3 -m pip install 'texcite[hybrid]'");
 });
 
 test('a timeout and a custom command are handled', () => {
@@ -85,6 +85,6 @@ test('a timeout and a custom command are handled', () => {
 });
 
 test('pip commands are quoted per platform', () => {
-  assert.equal(pipInstallCommand('C:\\My Py\\python.exe', 'win32'), '"C:\\My Py\\python.exe" -m pip install texcite');
-  assert.equal(pipInstallCommand('/a b/python', 'darwin', true), `'/a b/python' -m pip install --upgrade texcite`);
+  assert.equal(pipInstallCommand('C:\\My Py\\python.exe', 'win32'), '"C:\\My Py\\python.exe" -m pip install "texcite[hybrid]"');
+  assert.equal(pipInstallCommand('/a b/python', 'darwin', true), `'/a b/python' -m pip install --upgrade 'texcite[hybrid]'`);
 });

@@ -18,7 +18,7 @@ import threading
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -43,7 +43,8 @@ class Stored:
 def _encode(kind: str, key: str, stored: Stored) -> bytes:
     body = io.BytesIO()
     meta = json.dumps(stored.meta, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    np.savez(body, __meta__=np.frombuffer(meta, dtype=np.uint8), **stored.arrays)
+    members: dict[str, Any] = {"__meta__": np.frombuffer(meta, dtype=np.uint8), **stored.arrays}
+    np.savez(body, **members)
     data = body.getvalue()
     header = json.dumps({"version": FORMAT_VERSION, "kind": kind, "key": key}).encode()
     return MAGIC + header + b"\n" + data
@@ -64,7 +65,7 @@ def _decode(kind: str, key: str, raw: bytes) -> Stored:
     return Stored(meta, arrays)
 
 
-def cache_dir(setting: str = "", env: dict[str, str] | None = None) -> str:
+def cache_dir(setting: str = "", env: Mapping[str, str] | None = None) -> str:
     """Where caches live: $TEXCITE_CACHE_DIR, else the cacheDir setting, else $XDG_CACHE_HOME/texcite, else ~/.cache/texcite."""
     env = os.environ if env is None else env
     if env.get("TEXCITE_CACHE_DIR"):
@@ -149,7 +150,7 @@ class DiskCache:
     def _write(self, path: str, kind: str, key: str, payload: Stored) -> None:
         tmp = None
         try:
-            os.makedirs(self.directory, mode=0o700, exist_ok=True)  # type: ignore[arg-type]
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             data = _encode(kind, key, payload)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)  # 0600 whatever the umask
             with os.fdopen(fd, "wb") as fh:
@@ -157,8 +158,7 @@ class DiskCache:
             os.replace(tmp, path)
             tmp = None
             self.stats["writes"] += 1
-            payload = None
-            data = None
+            del payload, data
             release_memory()  # the encoder's buffers
         except Exception as err:  # a read-only or full disk only costs speed
             log.info("cannot write cache file %s: %s", path, err)

@@ -180,7 +180,7 @@ class BibParser:
         d_of = [max(0, bisect.bisect_right(starts, d.line) - 1) for d in bib.diagnostics]
         blocks = []
         ei = di = 0
-        for b, (key, (_, _, line)) in enumerate(zip(keys, spans)):
+        for b, (key, (_, _, line)) in enumerate(zip(keys, spans, strict=True)):
             e0, d0 = ei, di
             while ei < len(e_of) and e_of[ei] == b:
                 ei += 1
@@ -209,7 +209,7 @@ class BibParser:
         # Entries of a parsed file all carry its path: when it is this path, unmoved blocks need no copies.
         same_path = previous.bib.path == path and all(x.path == path for x in previous.bib.entries)
         old_entries, old_diagnostics, old_tokens = previous.bib.entries, previous.bib.diagnostics, previous.tokens
-        for i, (key, (s, e, line)) in enumerate(zip(keys, spans)):
+        for key, (s, e, line) in zip(keys, spans, strict=True):
             e0, d0 = len(entries), len(diagnostics)
             block = old.get(key)
             if block is not None:

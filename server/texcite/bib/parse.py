@@ -16,7 +16,6 @@ import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, ImplicitComment, ParsingFailedBlock
 
 from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
-from texcite.files import MAX_BIB_BYTES, UnreadableFile, read_bytes
 from texcite.latex.plaintext import tidy_spaces, to_plain
 
 log = logging.getLogger(__name__)
@@ -269,13 +268,13 @@ def _parse_fast(text: str, path: str, digest: str) -> BibFile | None:
         for b in library.strings:
             macros[b.key.lower()] = b.value if isinstance(b.value, str) else str(b.value)
             keys.append(b.key)
-        for e in library.entries:
-            j = max(0, bisect.bisect_right(fb_lines, e.start_line or 0) - 1)
+        for entry in library.entries:
+            j = max(0, bisect.bisect_right(fb_lines, entry.start_line or 0) - 1)
             span = slow[j]
-            line = (e.start_line or 0) - fb_lines[j] + spans[span][2]
-            raw = [(f.key, f.value if isinstance(f.value, str) else str(f.value)) for f in e.fields]
-            by_span.setdefault(span, []).append((e.entry_type, e.key, raw, line))
-            keys.append(e.key)
+            line = (entry.start_line or 0) - fb_lines[j] + spans[span][2]
+            raw = [(f.key, f.value if isinstance(f.value, str) else str(f.value)) for f in entry.fields]
+            by_span.setdefault(span, []).append((entry.entry_type, entry.key, raw, line))
+            keys.append(entry.key)
     keys += [f[1] for f in fast if f is not None]
     if len({k.lower() for k in keys}) != len(keys):
         return None
@@ -318,15 +317,16 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
         if _skipped_entry(block):
             head = block.comment.strip().splitlines()[0][:60]
             bib.diagnostics.append(Diagnostic(path, block.start_line or 0, f"Malformed entry, skipped: {head}"))
-    for block in library.failed_blocks:
-        line = block.start_line or 0
-        if isinstance(block, DuplicateBlockKeyBlock):
-            bib.diagnostics.append(Diagnostic(path, line, f"Duplicate key '{block.key}': this entry is ignored.", "warning"))
-        elif isinstance(block, ParsingFailedBlock):
-            head = block.raw.strip().splitlines()[0][:60] if block.raw.strip() else ""
+    for failed in library.failed_blocks:
+        line = failed.start_line or 0
+        if isinstance(failed, DuplicateBlockKeyBlock):
+            bib.diagnostics.append(Diagnostic(path, line, f"Duplicate key '{failed.key}': this entry is ignored.", "warning"))
+        elif isinstance(failed, ParsingFailedBlock):
+            raw = (failed.raw or "").strip()
+            head = raw.splitlines()[0][:60] if raw else ""
             bib.diagnostics.append(Diagnostic(path, line, f"Malformed entry, skipped: {head}"))
         else:
-            bib.diagnostics.append(Diagnostic(path, line, f"Could not read block: {type(block).__name__}"))
+            bib.diagnostics.append(Diagnostic(path, line, f"Could not read block: {type(failed).__name__}"))
     macros = {b.key.lower(): b.value if isinstance(b.value, str) else str(b.value) for b in library.strings}
     for e in library.entries:
         fields = {}
@@ -335,15 +335,6 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
             fields[f.key.lower()] = _decode_field(f.key.lower(), value)
         bib.entries.append(Entry(key=e.key, entry_type=e.entry_type.lower(), fields=fields, path=path, line=e.start_line or 0))
     return bib
-
-
-def read_bib(path: str) -> BibFile:
-    """Read and parse a .bib from disk; unreadable, huge, special or binary files give a diagnostic and no entries."""
-    try:
-        data = read_bytes(path, MAX_BIB_BYTES)
-    except UnreadableFile as err:
-        return BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Bibliography not indexed: {err}")])
-    return parse_bytes(data, path)
 
 
 def parse_bytes(data: bytes, path: str) -> BibFile:

@@ -97,7 +97,7 @@ class BibStore:
                     self._tokens.pop(id(e), None)
             self._last[path] = parsed
             if len(parsed.tokens) == len(bib.entries):
-                self._tokens.update(zip(map(id, bib.entries), parsed.tokens))
+                self._tokens.update(zip(map(id, bib.entries), parsed.tokens, strict=True))
         if self.on_parsed and (old is None or old.parsed.bib.digest != bib.digest or old.parsed.bib.diagnostics != bib.diagnostics):
             self.on_parsed(bib)
         return bib

@@ -44,7 +44,6 @@ class Project:
     tex_files: list[str] = field(default_factory=list)
     references: list[BibReference] = field(default_factory=list)
     bib_files: list[str] = field(default_factory=list)
-    from_workspace: bool = False
     truncated: bool = False  # more than MAX_FILES files: the rest were not followed
 
 
@@ -194,7 +193,6 @@ def discover(path: str, facts_of: FactsOf | None = None, workspace: str | None =
         project.truncated = project.truncated or extra.truncated
     if not project.references:
         project.bib_files = _workspace_files(workspace or os.path.dirname(project.root), ".bib", MAX_WORKSPACE_BIBS)
-        project.from_workspace = True
     return project
 
 
@@ -206,8 +204,6 @@ class FactsCache:
         self.matcher = matcher
         self._facts: dict[str, tuple[object, str, FileFacts]] = {}  # path -> (stamp, text scanned, facts)
         self._lock = threading.Lock()
-        self.scans = 0  # files scanned whole (observable: an edit re-scans one file at most)
-        self.updates = 0  # small edits applied in place (only the changed lines scanned)
 
     def facts(self, path: str) -> FileFacts | None:
         found = self.text_and_facts(path)
@@ -238,14 +234,12 @@ class FactsCache:
             return self._scan(path, self.sources.stamp(path), text)
         with self._lock:
             self._facts[path] = (self.sources.stamp(path), text, facts)
-            self.updates += 1
         return facts
 
     def _scan(self, path: str, stamp: object, text: str) -> FileFacts:
         facts = scan_file(text, self.matcher)
         with self._lock:
             self._facts[path] = (stamp, text, facts)
-            self.scans += 1
         return facts
 
 

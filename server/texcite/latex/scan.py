@@ -9,6 +9,8 @@ import bisect
 import re
 from typing import Iterator
 
+from texcite.positions import line_starts
+
 SECTION_COMMANDS = "part chapter section subsection subsubsection paragraph subparagraph".split()
 VERBATIM_ENVIRONMENTS = ("verbatim", "verbatim*", "Verbatim", "BVerbatim", "lstlisting", "minted", "comment",
                          "filecontents", "filecontents*")
@@ -53,15 +55,6 @@ def in_comment(text: str, offset: int) -> bool:
             return True
         pos = text.find("%", pos + 1, offset)
     return False
-
-
-def line_starts(text: str) -> list[int]:
-    """Offset of every line's first character (code points), found at C speed."""
-    import numpy as np
-
-    units = np.frombuffer(text.encode("ascii"), np.uint8) if text.isascii() else \
-        np.frombuffer(text.encode("utf-32-le", "surrogatepass"), np.uint32)
-    return [0, *(np.flatnonzero(units == 10) + 1).tolist()]
 
 
 class Comments:

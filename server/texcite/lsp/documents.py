@@ -8,30 +8,24 @@ import asyncio
 import bisect
 import logging
 import os
-from typing import TYPE_CHECKING, Hashable
+from functools import partial
+from typing import Sequence
 
 from lsprotocol import types as lsp
-from pygls.uris import from_fs_path, to_fs_path
+from pygls.lsp.server import LanguageServer
+from pygls.uris import from_fs_path
 
 from texcite.bib.model import BibFile, Diagnostic
-from texcite.files import Sources
-
-if TYPE_CHECKING:
-    from texcite.lsp.server import TexciteServer
+from texcite.engine import Engine
+from texcite.lsp.buffers import Buffers, fs_path, is_bib
+from texcite.lsp.jobs import Jobs
+from texcite.lsp.positions import DocumentPositions
+from texcite.lsp.status import StatusFeature
 
 log = logging.getLogger("texcite")
 INDEX_WAIT_S = 0.8  # longest a request waits for indexing before answering 'incomplete'
 DIAGNOSTICS_DELAY_S = 0.3  # diagnostics wait for a pause in typing: a keystroke costs no background scan
 _SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
-
-
-def fs_path(uri: str) -> str | None:
-    path = to_fs_path(uri)
-    return os.path.normpath(path) if path else None
-
-
-def is_bib(uri: str, language_id: str | None = None) -> bool:
-    return (language_id or "") in ("bibtex", "biblatex") or uri.lower().endswith(".bib")
 
 
 def line_range(line: int) -> lsp.Range:
@@ -45,51 +39,19 @@ def being_typed(key: str, known: list[str]) -> bool:
     return i < len(known) and known[i].startswith(key)
 
 
-class Documents(Sources):
-    """Owns what the session knows of files: open buffers (through pygls's workspace), files on disk, bib
-    diagnostics, indexing. As the engine's ``Sources``: editor buffers first; a file on disk is read again only
-    when the client's watcher reports a change (or, for a client without file watching, when its stat changes)."""
+class Documents:
+    """Owns what the session does with documents: sync (buffers to the engine), bib diagnostics, indexing in the
+    background, and the diagnostics of every open .tex."""
 
-    def __init__(self, server: "TexciteServer") -> None:
-        self.server = server
+    def __init__(self, ls: LanguageServer, engine: Engine, buffers: Buffers, jobs: Jobs, status: StatusFeature,
+                 positions: DocumentPositions) -> None:
+        self.ls = ls
+        self.engine = engine
+        self.buffers = buffers
+        self.jobs = jobs
+        self.status = status
+        self.positions = positions
         self._bib_diagnostics: dict[str, list[Diagnostic]] = {}
-        self._disk: dict[str, Hashable | None] = {}  # stamps of files on disk, forgotten on a watcher event
-        self.watching = False  # the client sends workspace/didChangeWatchedFiles for .tex and .bib
-
-    # -- text for the engine (called from worker threads) -----------------------------------------------------
-    def _buffer(self, path: str):
-        wanted = os.path.normpath(path)
-        for doc in list(self.server.workspace.text_documents.values()):
-            if fs_path(doc.uri) == wanted:
-                return doc
-        return None
-
-    def stamp(self, path: str) -> Hashable | None:
-        doc = self._buffer(path)
-        if doc is not None:
-            return ("buffer", doc.version)
-        if not self.watching:
-            return super().stamp(path)
-        if path not in self._disk:
-            self._disk[path] = super().stamp(path)
-        return self._disk[path]
-
-    def read(self, path: str) -> str | None:
-        doc = self._buffer(path)
-        return doc.source if doc is not None else super().read(path)
-
-    def workspace_folder(self) -> str | None:
-        """The first workspace folder (None before `initialize`, or with no folder)."""
-        try:
-            folders = list(self.server.workspace.folders.values())
-        except RuntimeError:  # no workspace before initialize
-            return None
-        if folders:
-            return fs_path(folders[0].uri)
-        return self.server.workspace.root_path
-
-    def open_tex_uris(self) -> list[str]:
-        return [d.uri for d in list(self.server.workspace.text_documents.values()) if not is_bib(d.uri, d.language_id)]
 
     # -- sync --------------------------------------------------------------------------------------------------
     def changed(self, uri: str, language_id: str | None = None, closed: bool = False, typing: bool = False) -> None:
@@ -97,30 +59,29 @@ class Documents(Sources):
         path = fs_path(uri)
         if path is None:
             return
-        engine = self.server.engine
+        engine = self.engine
         delay = DIAGNOSTICS_DELAY_S if typing else 0.0
         if is_bib(uri, language_id):
-            engine.store.set_buffer(path, None if closed else self.server.workspace.get_text_document(uri).source)
+            engine.set_bib_buffer(path, None if closed else self.buffers.document(uri).source)
             self.refresh_all(delay)  # undefined keys may have appeared or vanished
             if not closed:
                 # One parse at a time per file; edits made meanwhile are picked up by the next request.
-                self.server.jobs.once(("parse", path), lambda: asyncio.to_thread(engine.store.get, path))
+                self.jobs.once(("parse", path), partial(asyncio.to_thread, engine.parse_bib, path))
         elif closed:
-            self.server.completion.forget(uri)
-            self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
+            self.positions.forget(uri)
+            self.ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
         else:
-            self.server.jobs.later(("diagnostics", uri), delay, lambda: self.refresh(uri))
+            self.jobs.later(("diagnostics", uri), delay, lambda: self.refresh(uri))
 
-    def watched(self, changes: list[lsp.FileEvent]) -> None:
+    def watched(self, changes: Sequence[lsp.FileEvent]) -> None:
         """Files changed on disk (the client's watcher)."""
-        engine = self.server.engine
         for change in changes:
             path = fs_path(change.uri)
             if path is None:
                 continue
-            self._disk.pop(path, None)
+            self.buffers.changed_on_disk(path)
             if path.lower().endswith(".bib"):
-                engine.store.invalidate(path)
+                self.engine.bib_changed(path)
         self.refresh_all()
 
     # -- indexing ----------------------------------------------------------------------------------------------
@@ -129,11 +90,11 @@ class Documents(Sources):
 
         Requests never wait longer than that for a big .bib: they answer 'incomplete' and the editor asks again.
         """
-        engine = self.server.engine
+        engine = self.engine
         if await asyncio.to_thread(engine.is_indexed, path):
             return True
         project = await asyncio.to_thread(engine.project, path)
-        task = self.server.jobs.once(("index", tuple(project.bib_files)), lambda: self._index(path))
+        task = self.jobs.once(("index", tuple(project.bib_files)), lambda: self._index(path))
         try:
             await asyncio.wait_for(asyncio.shield(task), wait_s)
         except asyncio.TimeoutError:
@@ -141,18 +102,17 @@ class Documents(Sources):
         return True
 
     async def _index(self, path: str) -> None:
-        progress = await self.server.jobs.progress("texcite: indexing bibliography")
-        engine, status = self.server.engine, self.server.status
+        progress = await self.jobs.progress("texcite: indexing bibliography")
+        entries = 0
         try:
-            corpus = await asyncio.to_thread(engine.corpus, path)
-            status.status.indexed_entries, status.status.bib_files = len(corpus), [f.path for f in corpus.files]
-            status.refresh()
-            if engine.dense is not None:  # embed now, before the first completion asks
-                engine.dense.start(corpus.signature, corpus.entries)
+            corpus = await asyncio.to_thread(self.engine.corpus, path)
+            entries = len(corpus)
+            self.status.indexed(entries, [f.path for f in corpus.files])
+            self.engine.start_embedding(corpus)  # embed now, before the first completion asks
         except Exception:
             log.exception("indexing failed for %s", path)
         finally:
-            progress.end(f"{status.status.indexed_entries} entries")
+            progress.end(f"{entries} entries")
 
     # -- diagnostics -------------------------------------------------------------------------------------------
     def bib_parsed(self, bib: BibFile) -> None:
@@ -164,49 +124,48 @@ class Documents(Sources):
         items = [lsp.Diagnostic(range=line_range(d.line), message=d.message, severity=_SEVERITY.get(d.severity),
                                 source="texcite")
                  for d in self._bib_diagnostics.get(path, [])]
-        self.server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=from_fs_path(path),
-                                                                                   diagnostics=items))
+        self.ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=from_fs_path(path),
+                                                                               diagnostics=items))
 
     def refresh_all(self, delay_s: float = 0.0) -> None:
-        for uri in self.open_tex_uris():
-            self.server.jobs.later(("diagnostics", uri), delay_s, lambda uri=uri: self.refresh(uri))
+        for uri in self.buffers.open_tex_uris():
+            self.jobs.later(("diagnostics", uri), delay_s, partial(self.refresh, uri))
 
     async def refresh(self, uri: str) -> None:
         """Undefined keys and missing bibliographies of one open .tex document."""
-        server = self.server
         path = fs_path(uri)
-        if path is None or server.jobs.closing:
+        if path is None or self.jobs.closing:
             return
-        doc = server.workspace.get_text_document(uri)
+        doc = self.buffers.document(uri)
         version, text = doc.version, doc.source
-        engine = server.engine
+        engine = self.engine
         await self.ensure_indexed(path, wait_s=None)
         project = await asyncio.to_thread(engine.project, path)
         corpus = await asyncio.to_thread(engine.corpus, path)
-        if server.workspace.get_text_document(uri).version != version:
+        if self.buffers.document(uri).version != version:
             return  # a newer version will publish its own
         items = [lsp.Diagnostic(range=line_range(ref.line), severity=lsp.DiagnosticSeverity.Error, source="texcite",
                                 message=f"Bibliography '{ref.name}' not found.")
                  for ref in project.references if ref.path is None and ref.source == path]
         if engine.settings.diagnostics.undefined_keys and project.bib_files:
-            facts = await asyncio.to_thread(engine.projects.facts, path, text)
+            facts = await asyncio.to_thread(engine.facts, path, text)
             known = sorted(corpus.by_key)
             for use in facts.cites:
                 if use.key == "*" or use.key in corpus.by_key or being_typed(use.key, known):  # \nocite{*}
                     continue
-                items.append(lsp.Diagnostic(range=server.completion.range(doc, use.start, use.end),
+                items.append(lsp.Diagnostic(range=self.positions.range(doc, use.start, use.end),
                                             severity=lsp.DiagnosticSeverity.Warning, source="texcite",
                                             message=f"Citation key '{use.key}' is not defined in any .bib file."))
         if project.truncated:
-            server.status.announce(f"texcite: {os.path.basename(project.root)} includes more than "
+            self.status.announce(f"texcite: {os.path.basename(project.root)} includes more than "
                                    f"{len(project.tex_files)} files; the rest were not read for bibliographies.")
         if not project.bib_files:
-            server.status.announce(f"texcite: no .bib file found for {os.path.basename(path)}; add "
+            self.status.announce(f"texcite: no .bib file found for {os.path.basename(path)}; add "
                                    "\\bibliography{...} or \\addbibresource{...}.", lsp.MessageType.Info)
-        server.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items,
-                                                                               version=version))
+        self.ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items,
+                                                                                version=version))
         for d in corpus.merge_problems:
-            known = self._bib_diagnostics.setdefault(d.path, [])
-            if d not in known:
-                known.append(d)
+            published = self._bib_diagnostics.setdefault(d.path, [])
+            if d not in published:
+                published.append(d)
                 self.publish_bib(d.path)

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Hashable
+from typing import Any, Awaitable, Callable, Hashable
 
 from lsprotocol import types as lsp
-
-if TYPE_CHECKING:
-    from texcite.lsp.server import TexciteServer
+from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger("texcite")
 
@@ -19,26 +17,26 @@ log = logging.getLogger("texcite")
 class Progress:
     """One `$/progress` report; a no-op when the client does not support progress."""
 
-    def __init__(self, server: "TexciteServer", token: str | None) -> None:
-        self.server = server
+    def __init__(self, ls: LanguageServer, token: str | None) -> None:
+        self.ls = ls
         self.token = token
 
     def report(self, message: str, percentage: int | None = None) -> None:
         if self.token is not None:
-            self.server.work_done_progress.report(self.token, lsp.WorkDoneProgressReport(message=message,
+            self.ls.work_done_progress.report(self.token, lsp.WorkDoneProgressReport(message=message,
                                                                                           percentage=percentage))
 
     def end(self, message: str) -> None:
         if self.token is not None:
-            self.server.work_done_progress.end(self.token, lsp.WorkDoneProgressEnd(message=message))
+            self.ls.work_done_progress.end(self.token, lsp.WorkDoneProgressEnd(message=message))
             self.token = None
 
 
 class Jobs:
     """Schedules the session's background work on its event loop."""
 
-    def __init__(self, server: "TexciteServer") -> None:
-        self.server = server
+    def __init__(self, ls: LanguageServer) -> None:
+        self.ls = ls
         self.loop: asyncio.AbstractEventLoop | None = None
         self.closing = False
         self._tasks: dict[Hashable, asyncio.Future] = {}
@@ -96,17 +94,17 @@ class Jobs:
 
     async def progress(self, title: str) -> Progress:
         """Begin a `$/progress` report if the client supports it."""
-        caps = self.server.client_capabilities.window
+        caps = self.ls.client_capabilities.window
         if caps is None or not caps.work_done_progress or self.closing:
-            return Progress(self.server, None)
+            return Progress(self.ls, None)
         token = str(uuid.uuid4())
         try:
-            await self.server.work_done_progress.create_async(token)
+            await self.ls.work_done_progress.create_async(token)
         except Exception:
             log.info("client refused a progress token")
-            return Progress(self.server, None)
-        self.server.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title=title))
-        return Progress(self.server, token)
+            return Progress(self.ls, None)
+        self.ls.work_done_progress.begin(token, lsp.WorkDoneProgressBegin(title=title))
+        return Progress(self.ls, token)
 
     def close(self) -> None:
         """Stop: cancel every background task; nothing more is sent to the client."""

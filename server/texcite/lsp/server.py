@@ -1,110 +1,37 @@
-"""The language server: the session (settings, the engine, the features that own their state) and `run`.
+"""The language server: one editor session (settings, the engine, the features that own their state) and its
+handlers.
 
 Handlers are one line each: the features (``documents``, ``completion``, ``status``) convert and schedule; the
-engine ranks. Engine events arrive on worker threads and reach the features through ``jobs.call_soon``.
+engine ranks. Each feature is built with the collaborators it uses (esbonio's way), never the server; engine
+events reach them through ``events.SessionEvents``. The protocol is ``protocol``; the transports ``transport``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import signal
-import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, BinaryIO, Callable
+from typing import Any
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
-from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import JsonRPCNotification, JsonRPCProtocol, LanguageServerProtocol, lsp_method
 
 from texcite import __version__
-from texcite.bib.model import BibFile
-from texcite.engine import DENSE_NAME, Engine, EngineEvents
+from texcite.engine import Engine
+from texcite.lsp.buffers import Buffers
 from texcite.lsp.completion import SUGGEST_METHOD, Completion
-from texcite.lsp.documents import Documents, is_bib
-from texcite.lsp.framing import read_messages
-from texcite.lsp.jobs import Jobs, Progress
+from texcite.lsp.documents import Documents
+from texcite.lsp.events import SessionEvents
+from texcite.lsp.jobs import Jobs
+from texcite.lsp.positions import DocumentPositions
+from texcite.lsp.protocol import TexciteProtocol
 from texcite.lsp.status import STATUS_METHOD, StatusFeature
-from texcite.runtime import claim_stdout, import_bm25s, redact, setup_logging
+from texcite.runtime import import_bm25s
+from texcite.files import inside
 from texcite.settings import parse_settings
 
 log = logging.getLogger("texcite")
-REJECTED = "$/texcite/rejected"  # stands in for a message that could not be read (already answered)
-
-
-class SessionEvents(EngineEvents):
-    """The engine's reports (from worker threads), carried onto the event loop to the features."""
-
-    def __init__(self, server: "TexciteServer") -> None:
-        self.server = server
-        self._progress: dict[tuple, Progress | None] = {}
-
-    def bib_parsed(self, bib: BibFile) -> None:
-        self.server.jobs.call_soon(self.server.documents.bib_parsed, bib)
-
-    def dense_progress(self, signature: tuple, done: int, total: int) -> None:
-        self.server.jobs.call_soon(self._dense_progress, signature, done, total)
-
-    def dense_error(self, message: str) -> None:
-        self.server.jobs.call_soon(self._dense_error, message)
-
-    def rerank_state(self, state: str, message: str) -> None:
-        self.server.jobs.call_soon(self._rerank_state, state, message)
-
-    def dense_loaded(self) -> None:
-        self.server.jobs.call_soon(self._dense_loaded)
-
-    def _dense_loaded(self) -> None:
-        if not self._progress:  # no build under way: nothing is loading any more
-            self.server.status.dense_loading("")
-
-    def _dense_progress(self, signature: tuple, done: int, total: int) -> None:
-        status = self.server.status
-        if done >= total:
-            progress = self._progress.pop(signature, None)
-            if progress is not None:
-                progress.end(f"{total} entries embedded")
-            status.dense_ready(True)
-            return
-        if signature not in self._progress:
-            self._progress[signature] = None  # a token is on its way
-            status.dense_loading(f"{DENSE_NAME}: embedding {total} entries")
-
-            async def begin() -> None:
-                progress = await self.server.jobs.progress("texcite: embedding bibliography")
-                if signature in self._progress:
-                    self._progress[signature] = progress
-                else:  # finished meanwhile
-                    progress.end(f"{total} entries embedded")
-            self.server.jobs.spawn(begin())
-            return
-        progress = self._progress.get(signature)
-        if progress is not None:
-            progress.report(f"{done}/{total} texts", int(100 * done / total))
-
-    def _dense_error(self, message: str) -> None:
-        for progress in self._progress.values():
-            if progress is not None:
-                progress.end("embedding stopped; using BM25")
-        self._progress.clear()
-        self.server.status.dense_ready(False)
-        self.server.status.status.message = redact(message)
-        self.server.status.announce(f"texcite: {message} — using BM25 order.")
-
-    def _rerank_state(self, state: str, message: str) -> None:
-        self.server.status.rerank_state(state, message)
-        if state == "fallback" and message:
-            self.server.status.announce(message)
-
-
-def _inside(path: str, folder: str) -> bool:
-    path, folder = os.path.realpath(path), os.path.realpath(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 class TexciteServer(LanguageServer):
@@ -114,17 +41,21 @@ class TexciteServer(LanguageServer):
         super().__init__("texcite", __version__, protocol_cls=TexciteProtocol)
         self.connection = connection
         self.jobs = Jobs(self)
-        self.documents = Documents(self)
-        self.completion = Completion(self)
-        self.status = StatusFeature(self)
-        self.engine = Engine(sources=self.documents, events=SessionEvents(self))
+        self.buffers = Buffers(self)
+        events = SessionEvents(self.jobs)
+        self.engine = Engine(sources=self.buffers, events=events)
+        positions = DocumentPositions()
+        self.status = StatusFeature(self, self.engine, self.jobs)
+        self.documents = Documents(self, self.engine, self.buffers, self.jobs, self.status, positions)
+        self.completion = Completion(self.engine, self.buffers, self.documents, positions, self.status)
+        events.attach(self.documents, self.status)
 
     def apply_settings(self, raw: Any) -> None:
         """Adopt new settings (invalid values are announced once and replaced by defaults); the engine restarts
         only the components whose settings changed."""
         settings = parse_settings(raw if isinstance(raw, dict) else {})
-        folder = self.documents.workspace_folder()
-        if settings.cache_dir and folder and _inside(os.path.expanduser(settings.cache_dir), folder):
+        folder = self.buffers.workspace_folder()
+        if settings.cache_dir and folder and inside(os.path.expanduser(settings.cache_dir), folder):
             # A repository must not choose where (and what) the server reads as its cache.
             settings = settings.replace(cache_dir="", problems=settings.problems + (
                 f"cacheDir: {settings.cache_dir} is inside the workspace; using the default cache folder",))
@@ -136,14 +67,14 @@ class TexciteServer(LanguageServer):
     async def start_session(self) -> None:
         """After `initialized`: adopt the loop, load the models in the background, watch files, fetch settings."""
         self.jobs.adopt_loop()
-        self.engine.open_workspace(self.documents.workspace_folder())
+        self.engine.open_workspace(self.buffers.workspace_folder())
         # Warm the recall engine's import (scipy; numba is kept out) now rather than on the first completion.
         self.jobs.spawn(asyncio.to_thread(import_bm25s))
         await self._watch_files()
         await self.fetch_configuration()
         self.engine.warm()
-        if self.engine.dense is not None and not self.engine.dense.error:
-            self.status.dense_loading(f"{DENSE_NAME}: loading model")
+        if self.engine.stages().hybrid:
+            self.status.dense_loading("model")
         self.status.refresh()
 
     async def _watch_files(self) -> None:
@@ -158,7 +89,7 @@ class TexciteServer(LanguageServer):
         except Exception:
             log.info("client did not accept file watchers")
         else:
-            self.documents.watching = True
+            self.buffers.watching = True
 
     async def fetch_configuration(self) -> None:
         """Ask the client for the `texcite` section (when it supports workspace/configuration)."""
@@ -185,44 +116,6 @@ class TexciteServer(LanguageServer):
         """Stop background work so nothing is sent after the client stops listening."""
         self.jobs.close()
         self.engine.close()
-
-
-class TexciteProtocol(LanguageServerProtocol):
-    """pygls's protocol, stricter where the LSP specification asks: a request whose params do not fit its method
-    gets an InvalidParams error (pygls answered nothing), a request after `shutdown` gets InvalidRequest (pygls
-    dropped it), and `exit` ends the process at once — code 0 after `shutdown`, 1 without — whatever background
-    work runs, or on a TCP connection ends that connection only."""
-
-    def structure_message(self, data: dict[str, Any]) -> Any:
-        try:
-            return super().structure_message(data)
-        except (JsonRpcInvalidParams, JsonRpcInternalError):
-            if "id" in data and "method" in data:
-                self._send_response(data["id"], error=lsp.ResponseError(
-                    code=JsonRpcInvalidParams.CODE, message=f"invalid params for {data['method']}"))
-            return JsonRPCNotification(method=REJECTED, jsonrpc=JsonRPCProtocol.VERSION, params=None)
-
-    def handle_message(self, message: Any) -> None:
-        if getattr(message, "method", None) == REJECTED:
-            return
-        if self._shutdown and getattr(message, "id", None) is not None and getattr(message, "method", lsp.EXIT) != lsp.EXIT:
-            self._send_response(message.id, error=lsp.ResponseError(
-                code=JsonRpcInvalidRequest.CODE, message="the server is shutting down"))
-            return
-        super().handle_message(message)
-
-    @lsp_method(lsp.EXIT)
-    def lsp_exit(self, *args: Any) -> None:
-        server = self._server
-        if isinstance(server, TexciteServer):
-            server.stop_session()
-            if server.connection is not None:
-                server.connection.set()
-                return
-        code = 0 if self._shutdown else 1
-        log.info("exit (code %d)", code)
-        sys.stderr.flush()
-        os._exit(code)  # now: worker threads (a long parse, a model load) must not hold the process
 
 
 def create_server(connection: threading.Event | None = None) -> TexciteServer:
@@ -281,74 +174,6 @@ def create_server(connection: threading.Event | None = None) -> TexciteServer:
 
     @ls.feature(STATUS_METHOD)
     def on_status(ls: TexciteServer, params: Any) -> dict:
-        return ls.status.status.as_json()
+        return ls.status.as_json()
 
     return ls
-
-
-async def _serve_tcp(host: str, port: int) -> None:
-    """Any number of clients, one after another or at once, each with its own session; SIGINT/SIGTERM stop."""
-    stopped = asyncio.Event()
-    sessions: set[asyncio.Task] = set()
-
-    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        done = threading.Event()
-        ls = create_server(done)
-        ls.protocol.set_writer(writer)  # type: ignore[arg-type]
-        task = asyncio.current_task()
-        sessions.add(task)
-        try:
-            await read_messages(lambda: reader.read(1 << 16), ls.protocol.handle_message, done, _decoder(ls))
-        except (ConnectionError, asyncio.IncompleteReadError) as err:
-            log.info("client connection lost: %s", err)
-        except asyncio.CancelledError:  # the server is stopping
-            pass
-        finally:
-            sessions.discard(task)
-            ls.stop_session()
-            writer.close()
-
-    tcp = await asyncio.start_server(connection, host, port)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stopped.set)
-    log.info("serving on %s", ", ".join(str(s.getsockname()) for s in tcp.sockets))
-    async with tcp:
-        await stopped.wait()
-        for task in list(sessions):
-            task.cancel()
-        await asyncio.gather(*sessions, return_exceptions=True)
-    log.info("stopped")
-
-
-def _decoder(ls: TexciteServer) -> Callable[[bytes], Any]:
-    return lambda body: json.loads(body, object_hook=ls.protocol.structure_message)
-
-
-async def _serve_stdio(ls: TexciteServer, channel: BinaryIO) -> None:
-    """One session over stdin/stdout (stdout being the private descriptor ``claim_stdout`` kept)."""
-    ls.protocol.set_writer(StdoutWriter(channel))
-    done = threading.Event()
-    ls._stop_event = done  # pygls's own shutdown sets it
-    loop = asyncio.get_running_loop()
-    stdin = sys.stdin.buffer.fileno()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-stdin") as pool:
-        await read_messages(lambda: loop.run_in_executor(pool, os.read, stdin, 1 << 16),
-                            ls.protocol.handle_message, done, _decoder(ls))
-
-
-def run(tcp: str | None = None) -> None:
-    """Serve over stdio (default) or TCP; logs go to stderr, never stdout (the LSP channel)."""
-    setup_logging(os.environ.get("TEXCITE_LOG", "INFO"))
-    if tcp:
-        host, _, port = tcp.rpartition(":")
-        asyncio.run(_serve_tcp(host or "127.0.0.1", int(port)))
-        return
-    ls = create_server()
-    try:
-        asyncio.run(_serve_stdio(ls, claim_stdout()))
-    except BrokenPipeError:
-        log.error("the client closed the connection")
-    finally:
-        ls.stop_session()
-    os._exit(1)  # end of input without `exit`: no worker thread may keep the process alive

@@ -1,18 +1,20 @@
-"""What the server says about itself: the `texcite/status` payload (request and notification), and messages a
-user must act on, shown once each."""
+"""What the server says about itself: the `texcite/status` payload (request and notification) — the ranking
+stages as fields (``texcite.stages``), what is loading with counts of entries, the bibliographies indexed — and
+messages a user must act on, shown once each."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types as lsp
+from pygls.lsp.server import LanguageServer
 
+from texcite.engine import Engine
+from texcite.lsp.jobs import Jobs
 from texcite.runtime import redact
-
-if TYPE_CHECKING:
-    from texcite.lsp.server import TexciteServer
+from texcite.stages import Stages
 
 log = logging.getLogger("texcite")
 STATUS_METHOD = "texcite/status"
@@ -22,64 +24,71 @@ STATUS_METHOD = "texcite/status"
 class Status:
     """The `texcite/status` payload (``as_json`` gives its camelCase form; the extension's protocol.ts mirrors it)."""
 
-    ranking: str = "BM25"  # what ranks right now, for people
-    loading: str = ""  # what is loading now ('' when nothing)
-    recall: str = "bm25"  # bm25 | hybrid
-    reranker: str = "off"  # off | idle | loading | ready | fallback
-    reranker_backend: str = ""  # '' when no neural reranker is configured
-    reranker_model: str = ""
+    stages: Stages = field(default_factory=Stages)
+    recall: str = "bm25"  # what ranks now: bm25, or hybrid once the bibliography's embeddings exist
+    dense_loading: str = ""  # '' | model (the dense model loads) | embedding (the bibliography is embedded)
+    embedded: int = 0  # entries embedded so far, while embedding
+    to_embed: int = 0  # entries to embed, while embedding
     message: str = ""
     indexed_entries: int = 0
     bib_files: list[str] = field(default_factory=list)
     last_latency_ms: float | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"ranking": self.ranking, "loading": self.loading, "recall": self.recall, "reranker": self.reranker,
-                "rerankerBackend": self.reranker_backend, "rerankerModel": self.reranker_model,
-                "message": self.message, "indexedEntries": self.indexed_entries, "bibFiles": list(self.bib_files),
-                "lastLatencyMs": self.last_latency_ms}
+        return {**self.stages.as_json(), "ranking": self.stages.text(hybrid=self.recall == "hybrid"),
+                "recall": self.recall, "denseLoading": self.dense_loading, "embedded": self.embedded,
+                "toEmbed": self.to_embed, "message": self.message, "indexedEntries": self.indexed_entries,
+                "bibFiles": list(self.bib_files), "lastLatencyMs": self.last_latency_ms}
 
 
 class StatusFeature:
-    """Owns the status: updates it from the engine's events, pushes it to the client, answers `texcite/status`."""
+    """Owns the status: updates it from the engine's stages and events, pushes it to the client, answers
+    `texcite/status`."""
 
-    def __init__(self, server: "TexciteServer") -> None:
-        self.server = server
+    def __init__(self, ls: LanguageServer, engine: Engine, jobs: Jobs) -> None:
+        self.ls = ls
+        self.engine = engine
+        self.jobs = jobs
         self.status = Status()
         self._announced: set[str] = set()
-        self._dense_loading = ""
-        self._rerank_loading = ""
 
-    def refresh(self, notify: bool = True) -> None:
-        """Recompute what ranks from the engine and the stages' states; push it when the session is running."""
-        engine, s = self.server.engine, self.status
-        backend, model, _ = engine.reranker_label()
-        s.reranker_backend, s.reranker_model = backend, model
-        if engine.service is None:
-            s.reranker = "off"
-        else:
-            s.reranker = engine.service.state
-        if engine.dense is None or engine.dense.error:
-            s.recall = "bm25"
-        s.ranking = engine.describe(hybrid=s.recall == "hybrid", reranked=s.reranker == "ready")
-        s.loading = ", ".join(x for x in (self._dense_loading, self._rerank_loading) if x)
-        if notify and self.server.jobs.running:
-            self.server.protocol.notify(STATUS_METHOD, s.as_json())
+    def refresh(self) -> None:
+        """Take the stages from the engine; push the status when the session is running."""
+        s = self.status
+        s.stages = self.engine.stages()
+        if not s.stages.hybrid:
+            s.recall, s.dense_loading = "bm25", ""
+        # What fails now, if anything: a message goes once the stage works again.
+        failure = s.stages.reranker_error if s.stages.reranker == "fallback" else s.stages.dense_error
+        s.message = redact(failure)
+        if self.jobs.running:
+            self.ls.protocol.notify(STATUS_METHOD, s.as_json())
 
-    def dense_loading(self, text: str) -> None:
-        self._dense_loading = text
+    def indexed(self, entries: int, bib_files: list[str]) -> None:
+        self.status.indexed_entries, self.status.bib_files = entries, bib_files
+        self.refresh()
+
+    def answered(self, latency_ms: float, entries: int) -> None:
+        """A completion was answered (no push: the next change carries it)."""
+        self.status.last_latency_ms, self.status.indexed_entries = round(latency_ms, 1), entries
+
+    def dense_loading(self, what: str, done: int = 0, total: int = 0) -> None:
+        """The dense model is loading (``model``), embedding entries (``embedding``, done of total), or not ('')."""
+        s = self.status
+        s.dense_loading, s.embedded, s.to_embed = what, done, total
         self.refresh()
 
     def dense_ready(self, ready: bool) -> None:
-        self._dense_loading = ""
-        self.status.recall = "hybrid" if ready else "bm25"
+        s = self.status
+        s.dense_loading, s.embedded, s.to_embed = "", 0, 0
+        s.recall = "hybrid" if ready else "bm25"
         self.refresh()
 
-    def rerank_state(self, state: str, message: str) -> None:
-        self._rerank_loading = f"reranker {self.status.reranker_model.rsplit('/', 1)[-1]}" if state == "loading" else ""
-        if state == "fallback":
-            self.status.message = redact(message)
-        self.refresh()
+    def dense_failed(self) -> None:
+        self.dense_ready(False)
+
+    def as_json(self) -> dict[str, Any]:
+        return self.status.as_json()
 
     def announce(self, message: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
         """window/showMessage once per distinct message (problems a user must act on); always logged."""
@@ -88,4 +97,4 @@ class StatusFeature:
         if message in self._announced:
             return
         self._announced.add(message)
-        self.server.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+        self.ls.window_show_message(lsp.ShowMessageParams(type=kind, message=message))

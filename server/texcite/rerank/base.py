@@ -15,9 +15,10 @@ class RerankError(RuntimeError):
 
 @runtime_checkable
 class Reranker(Protocol):
-    """Scores documents for one query; higher is better. ``rank`` may block: callers run it off the event loop."""
+    """Scores documents for one query; higher is better. ``rank`` may block: callers run it off the event loop.
+    ``instruction`` (None: the one the backend was built with) tells the model what "relevant" means."""
 
     backend: str
     model: str
 
-    def rank(self, query: str, documents: Sequence[str]) -> list[float]: ...
+    def rank(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]: ...

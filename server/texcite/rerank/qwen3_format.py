@@ -7,6 +7,7 @@ suffix always survive and the pair never exceeds the token budget.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Protocol, Sequence
 
@@ -106,11 +107,6 @@ def format_body(instruction: str, query: str, document: str) -> str:
     return QUERY_TEMPLATE.format(instruction=instruction, query=query) + DOCUMENT_TEMPLATE.format(document=document)
 
 
-def format_pair(instruction: str, query: str, document: str) -> str:
-    """The complete prompt string for one pair (no truncation): prefix + body + suffix."""
-    return PREFIX + format_body(instruction, query, document) + SUFFIX
-
-
 def query_half(instruction: str, query: str) -> str:
     """Pre-formatted query side for vLLM score/rerank: prefix + ``<Instruct>: …\\n<Query>: …\\n``."""
     return PREFIX + QUERY_TEMPLATE.format(instruction=instruction, query=query)
@@ -175,6 +171,12 @@ class Qwen3Format:
             no_id=no_id,
         )
 
+    def for_instruction(self, instruction: str | None) -> "Qwen3Format":
+        """The same format with another instruction (None: this one)."""
+        if instruction is None or instruction == self.instruction:
+            return self
+        return dataclasses.replace(self, instruction=instruction)
+
     @property
     def body_budget(self) -> int:
         """Tokens left for the body once prefix and suffix are reserved."""
@@ -228,15 +230,3 @@ class Qwen3Format:
             q_halves.append(query_half(self.instruction, q))
             d_halves.append(document_half(d))
         return q_halves, d_halves
-
-
-def pair_ids(tokenizer: Any, instruction: str, query: str, document: str, max_length: int = 8192) -> list[int]:
-    """Token ids for one pair: prefix + body (truncated to fit ``max_length``) + suffix."""
-    return Qwen3Format.create(tokenizer, instruction, max_length).pair_ids(query, document)
-
-
-def format_halves(
-    tokenizer: Any, instruction: str, query: str, documents: Sequence[str], max_length: int = 8192
-) -> tuple[list[str], list[str]]:
-    """Pre-formatted, token-truncated query and document halves for vLLM ``score``/``/v1/rerank``."""
-    return Qwen3Format.create(tokenizer, instruction, max_length).halves(query, documents)

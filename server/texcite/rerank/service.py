@@ -1,7 +1,7 @@
 """RerankService: runs a Reranker so completion never blocks on it and never shows stale or wrong scores.
 
 Model work happens on one worker thread. A request waits for its scores at most ``deadline_s``; past that it
-gets None (answer in recall order, isIncomplete) while the work finishes in the background and fills an LRU
+gets None (answer in recall order, isIncomplete) while the work finishes in the background and fills a bounded
 cache, so the next request is answered from the cache. Queued work that a newer request from the same source
 supersedes is dropped. Any failure switches to "fallback" and is announced once. No LSP imports: this is core.
 """
@@ -13,10 +13,11 @@ import concurrent.futures
 import logging
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Sequence
 
+from texcite.lru import BoundedCache
 from texcite.rerank.base import BackendUnavailable, Reranker, RerankError
 
 log = logging.getLogger(__name__)
@@ -26,37 +27,6 @@ FIRST_BACKOFF_S, MAX_BACKOFF_S = 5.0, 300.0  # a failing server is tried again a
 CacheKey = tuple[str, str, str, str, str]  # backend, model, instruction, query, document
 
 
-class ScoreCache:
-    """Thread-safe LRU map (backend, model, instruction, query, document) -> score."""
-
-    def __init__(self, max_pairs: int = 200_000) -> None:
-        self.max_pairs = max_pairs
-        self._data: OrderedDict[CacheKey, float] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: CacheKey) -> float | None:
-        with self._lock:
-            value = self._data.get(key)
-            if value is not None:
-                self._data.move_to_end(key)
-            return value
-
-    def put(self, key: CacheKey, value: float) -> None:
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_pairs:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._data)
-
-
 @dataclass(eq=False)
 class _Job:
     """Documents to score for one query; ``stale`` jobs are skipped (or stopped between chunks)."""
@@ -64,10 +34,10 @@ class _Job:
     query: str
     documents: list[str]
     source: Hashable | None
+    instruction: str = ""
     future: concurrent.futures.Future = field(default_factory=concurrent.futures.Future)
     stale: bool = False
     started: bool = False
-    epoch: int = 0
 
 
 class RerankService:
@@ -91,7 +61,7 @@ class RerankService:
         self._factory = factory
         self._on_status = on_status
         self.instruction = instruction
-        self.cache = ScoreCache(cache_size)
+        self.cache: BoundedCache[CacheKey, float] = BoundedCache(cache_size)
         self.chunk_size = max(1, chunk_size)
         self._reranker: Reranker | None = None
         self._state = "idle"
@@ -101,12 +71,10 @@ class RerankService:
         self._first_backoff = self._backoff = first_backoff_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._jobs: deque[_Job | None] = deque()
-        self._inflight: dict[tuple[str, str], _Job] = {}  # (query, document) -> queued/running job
+        self._inflight: dict[tuple[str, str, str], _Job] = {}  # (instruction, query, document) -> queued/running job
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
         self._closed = False
-        self._epoch = 0  # bumped by retry(): results of older jobs are not cached
-        self.ranked_pairs = 0  # pairs sent to the model (for tests and stats)
 
     # ---- public API -------------------------------------------------------------------------------------------
 
@@ -115,18 +83,14 @@ class RerankService:
         """idle (nothing loaded yet), loading, ready, or fallback (failed: use recall order)."""
         return self._state
 
-    @property
-    def reranker(self) -> Reranker | None:
-        """The loaded Reranker, if any (its ``backend``/``model`` say what is actually used)."""
-        return self._reranker
-
     def start(self) -> None:
         """Load the reranker now (in the background) instead of on first use."""
         self._remember_loop()
         self._submit(None)
 
     async def scores(
-        self, query: str, docs: Sequence[str], deadline_s: float, *, source: Hashable | None = None
+        self, query: str, docs: Sequence[str], deadline_s: float, *, source: Hashable | None = None,
+        instruction: str | None = None,
     ) -> list[float] | None:
         """Scores for ``docs`` if cached or computed within ``deadline_s``; else None while work continues.
 
@@ -134,27 +98,31 @@ class RerankService:
         None also means "fallback": check ``state`` to tell (then answer in recall order, complete).
         """
         self._remember_loop()
-        ready, value = self._immediate(query, docs)
+        instruction = instruction or self.instruction
+        ready, value = self._immediate(query, docs, instruction)
         if ready:
             return value
-        waits = self._enqueue(query, docs, source)
+        waits = self._enqueue(query, docs, source, instruction)
         if waits:
             wrapped = [asyncio.wrap_future(f) for f in waits]
             done, _ = await asyncio.wait(wrapped, timeout=max(0.0, deadline_s))
             if len(done) < len(wrapped):
                 return None
-        return self._from_cache(query, docs)
+        return self._from_cache(query, docs, instruction)
 
-    def scores_blocking(self, query: str, docs: Sequence[str], timeout_s: float | None = None) -> list[float] | None:
-        """The blocking face (CLI, eval): waits (up to ``timeout_s``) and returns scores or None on failure."""
-        ready, value = self._immediate(query, docs)
+    def scores_blocking(self, query: str, docs: Sequence[str], timeout_s: float | None = None, *,
+                        instruction: str | None = None) -> list[float] | None:
+        """The blocking face (CLI, eval, the web page): waits (up to ``timeout_s``) and returns scores or None on
+        failure. ``instruction``: one other than the configured one, for this call only."""
+        instruction = instruction or self.instruction
+        ready, value = self._immediate(query, docs, instruction)
         if ready:
             return value
-        waits = self._enqueue(query, docs, None)
+        waits = self._enqueue(query, docs, None, instruction)
         done, _ = concurrent.futures.wait(waits, timeout=timeout_s)
         if len(done) < len(waits):
             return None
-        return self._from_cache(query, docs)
+        return self._from_cache(query, docs, instruction)
 
     def cancel(self, source: Hashable | None = None) -> int:
         """Drop queued, unstarted work (of ``source``, or all); running work stops at its next chunk. Returns count."""
@@ -165,21 +133,6 @@ class RerankService:
                     job.stale = True
                     n += 1
         return n
-
-    def retry(self, factory: Callable[[], Reranker] | None = None, *, instruction: str | None = None) -> None:
-        """Forget the loaded model and any failure (e.g. after a settings change); reload on next use."""
-        self.cancel()
-        with self._cond:
-            if factory is not None:
-                self._factory = factory
-            if instruction is not None:
-                self.instruction = instruction
-            self._reranker = None
-            self._epoch += 1
-            self._state = "idle"
-            self._announced_failure = False
-            self._retry_at, self._backoff = None, self._first_backoff
-        self.cache.clear()
 
     def close(self) -> None:
         """Stop the worker thread after the running job (queued ones are dropped); never waits for it."""
@@ -197,11 +150,11 @@ class RerankService:
         except RuntimeError:
             pass
 
-    def _tag(self) -> tuple[str, str, str]:
+    def _tag(self, instruction: str) -> tuple[str, str, str]:
         r = self._reranker
-        return (r.backend, r.model, self.instruction) if r is not None else ("", "", self.instruction)
+        return (r.backend, r.model, instruction) if r is not None else ("", "", instruction)
 
-    def _immediate(self, query: str, docs: Sequence[str]) -> tuple[bool, list[float] | None]:
+    def _immediate(self, query: str, docs: Sequence[str], instruction: str) -> tuple[bool, list[float] | None]:
         """An answer that needs no waiting: (True, None) after a failure, or a full cache hit. A backend that
         failed while running is tried again once its backoff has passed (the next request goes through)."""
         if self._state == "fallback":
@@ -211,13 +164,13 @@ class RerankService:
                 self._retry_at = None
                 self._state = "ready" if self._reranker is not None else "idle"
             log.info("trying the reranker again")
-        cached = self._from_cache(query, docs)
+        cached = self._from_cache(query, docs, instruction)
         return cached is not None, cached
 
-    def _from_cache(self, query: str, docs: Sequence[str]) -> list[float] | None:
+    def _from_cache(self, query: str, docs: Sequence[str], instruction: str) -> list[float] | None:
         if self._reranker is None:
             return None if docs else []
-        tag = self._tag()
+        tag = self._tag(instruction)
         out: list[float] = []
         for d in docs:
             s = self.cache.get((*tag, query, d))
@@ -226,14 +179,15 @@ class RerankService:
             out.append(s)
         return out
 
-    def _enqueue(self, query: str, docs: Sequence[str], source: Hashable | None) -> list[concurrent.futures.Future]:
+    def _enqueue(self, query: str, docs: Sequence[str], source: Hashable | None,
+                 instruction: str) -> list[concurrent.futures.Future]:
         """Queue the uncached, not-in-flight documents; return the futures the caller must wait for."""
         with self._cond:
             if source is not None:
                 for job in self._jobs:
                     if job is not None and job.source == source and not job.started:
                         job.stale = True
-            tag = self._tag()
+            tag = self._tag(instruction)
             loaded = self._reranker is not None
             waits: dict[int, concurrent.futures.Future] = {}
             todo: list[str] = []
@@ -244,15 +198,15 @@ class RerankService:
                 seen.add(d)
                 if loaded and self.cache.get((*tag, query, d)) is not None:
                     continue
-                other = self._inflight.get((query, d))
-                if other is not None and not other.stale and other.epoch == self._epoch:
+                other = self._inflight.get((instruction, query, d))
+                if other is not None and not other.stale:
                     waits[id(other)] = other.future
                     continue
                 todo.append(d)
             if todo or not loaded:
-                job = _Job(query, todo, source, epoch=self._epoch)
+                job = _Job(query, todo, source, instruction)
                 for d in todo:
-                    self._inflight[(query, d)] = job
+                    self._inflight[(instruction, query, d)] = job
                 waits[id(job)] = job.future
                 self._submit_locked(job)
             return list(waits.values())
@@ -260,7 +214,7 @@ class RerankService:
     def _submit(self, job: _Job | None) -> None:
         with self._cond:
             if job is None:  # a bare load request
-                job = _Job("", [], None, epoch=self._epoch)
+                job = _Job("", [], None)
             self._submit_locked(job)
 
     def _submit_locked(self, job: _Job) -> None:
@@ -298,7 +252,7 @@ class RerankService:
                     job.future.set_result(None)
 
     def _process(self, job: _Job) -> None:
-        if self._state == "fallback" or job.epoch != self._epoch:
+        if self._state == "fallback":
             return
         if self._reranker is None and not self._load():
             return
@@ -306,14 +260,14 @@ class RerankService:
         assert reranker is not None
         if not job.documents:
             return
-        tag = self._tag()
+        tag = self._tag(job.instruction)
         for start in range(0, len(job.documents), self.chunk_size):
-            if job.stale or job.epoch != self._epoch:
+            if job.stale:
                 log.debug("rerank job superseded after %d of %d documents", start, len(job.documents))
                 return
             chunk = job.documents[start : start + self.chunk_size]
             try:
-                scores = reranker.rank(job.query, chunk)
+                scores = reranker.rank(job.query, chunk, job.instruction)
                 if self._backoff > self._first_backoff:  # it failed before and works again: say so, announce anew
                     self._backoff = self._first_backoff
                     self._announced_failure = False
@@ -323,8 +277,7 @@ class RerankService:
             except Exception as err:
                 self._fail(f"reranker {reranker.backend} failed", err)
                 return
-            self.ranked_pairs += len(chunk)
-            for d, s in zip(chunk, scores):
+            for d, s in zip(chunk, scores, strict=True):
                 self.cache.put((*tag, job.query, d), float(s))
 
     def _load(self) -> bool:

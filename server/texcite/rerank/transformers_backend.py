@@ -6,7 +6,7 @@ The portable backend: works on CPU or CUDA with nothing but torch + transformers
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from typing import Sequence
 
 from texcite.runtime import IMPORT_LOCK
 from texcite.rerank.base import BackendUnavailable
@@ -72,7 +72,9 @@ class TransformersReranker:
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
             dtype_kw = "dtype" if _version_at_least(transformers.__version__, 4, 56) else "torch_dtype"
-            self._model = AutoModelForCausalLM.from_pretrained(model, **{dtype_kw: torch_dtype}).to(device).eval()
+            loaded = AutoModelForCausalLM.from_pretrained(model, **{dtype_kw: torch_dtype})
+            # PreTrainedModel.to is decorated with functools.wraps, whose typeshed type does not bind self
+            self._model = loaded.to(device).eval()  # type: ignore[arg-type]
         except (OSError, ValueError) as err:  # missing files, bad repo id, offline without a cached copy
             raise BackendUnavailable(
                 f"cannot load reranker model {model!r} ({err}); set texcite.reranker.model to a Qwen3-Reranker "
@@ -83,16 +85,17 @@ class TransformersReranker:
         self._pad_id = int(pad if pad is not None else self.tokenizer.eos_token_id or 0)
         log.info("transformers reranker %s loaded on %s", model, device)
 
-    def rank(self, query: str, documents: Sequence[str]) -> list[float]:
+    def rank(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]:
         """P("yes") for each (query, document); longest-first batches keep padding small."""
         if not documents:
             return []
-        ids = [self.format.pair_ids(query, doc) for doc in documents]
+        form = self.format.for_instruction(instruction)
+        ids = [form.pair_ids(query, doc) for doc in documents]
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         scores = [0.0] * len(ids)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            for i, s in zip(batch, self._score_ids([ids[i] for i in batch])):
+            for i, s in zip(batch, self._score_ids([ids[i] for i in batch]), strict=True):
                 scores[i] = s
         return scores
 
@@ -118,5 +121,3 @@ class TransformersReranker:
             probs = torch.softmax(pair, dim=1)[:, 1]
         return [float(p) for p in probs.cpu().tolist()]
 
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model, "device": self.device}

@@ -68,11 +68,11 @@ class VllmReranker:
         self.format = Qwen3Format.create(self._llm.get_tokenizer(), instruction, budget)
         log.info("vLLM reranker %s loaded", model)
 
-    def rank(self, query: str, documents: Sequence[str]) -> list[float]:
+    def rank(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]:
         """P("yes") for each document: one ``LLM.score`` call per distinct query half (normally just one)."""
         if not documents:
             return []
-        q_halves, d_halves = self.format.halves(query, documents)
+        q_halves, d_halves = self.format.for_instruction(instruction).halves(query, documents)
         scores: list[float] = [0.0] * len(documents)
         groups: dict[str, list[int]] = {}
         for i, q in enumerate(q_halves):
@@ -81,9 +81,7 @@ class VllmReranker:
             outputs = self._llm.score(q, [d_halves[i] for i in idx], use_tqdm=False)
             if len(outputs) != len(idx):
                 raise RerankError(f"vLLM returned {len(outputs)} scores for {len(idx)} documents")
-            for i, out in zip(idx, outputs):
+            for i, out in zip(idx, outputs, strict=True):
                 scores[i] = float(out.outputs.score)
         return scores
 
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model}

@@ -85,19 +85,20 @@ class VllmHttpReranker:
             tokenizer = _local_tokenizer(model)
         self.format = Qwen3Format.create(tokenizer or ByteCodec(), instruction, max_length, require_yes_no=False)
 
-    def rank(self, query: str, documents: Sequence[str], *, budget_s: float | None = None) -> list[float]:
+    def rank(self, query: str, documents: Sequence[str], instruction: str | None = None, *,
+             budget_s: float | None = None) -> list[float]:
         """Scores for ``documents``; ``budget_s`` bounds the whole call including retries (default: timeouts)."""
         if not documents:
             return []
         budget = budget_s if budget_s is not None else self.connect_timeout_s + self.read_timeout_s
         deadline = time.monotonic() + max(0.0, budget)
-        q_halves, d_halves = self.format.halves(query, documents)
+        q_halves, d_halves = self.format.for_instruction(instruction).halves(query, documents)
         scores: list[float] = [0.0] * len(documents)
         groups: dict[str, list[int]] = {}
         for i, q in enumerate(q_halves):
             groups.setdefault(q, []).append(i)
         for q, idx in groups.items():
-            for i, s in zip(idx, self._rerank(q, [d_halves[i] for i in idx], deadline)):
+            for i, s in zip(idx, self._rerank(q, [d_halves[i] for i in idx], deadline), strict=True):
                 scores[i] = s
         return scores
 
@@ -188,8 +189,6 @@ class VllmHttpReranker:
             raise RerankError(f"vllm-http: {where} returned HTTP {status}: {_excerpt(body)}")
         return _parse(body, n_docs, where)
 
-    def describe(self) -> dict[str, Any]:
-        return {"backend": self.backend, "model": self.model, "url": self.url}
 
 
 def _abort(sock: socket.socket, fired: threading.Event) -> None:

@@ -40,6 +40,9 @@ def _normalize(w: str) -> str:
 
 _NORMALIZED: dict[str, str] = {}  # word -> token memo: indexing 10k abstracts meets the same words millions of times
 _MAX_NORMALIZED = 500_000
+# The term counts of some entries: term ids and their frequencies (entry after entry), and each entry's number of
+# distinct terms.
+TermArrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 # Bytes of ASCII characters other than letters and digits -> space (UTF-8 bytes >= 128 kept): translating the
@@ -137,7 +140,11 @@ class TermCounts:
             if len(self._counts) + len(strings) > self.max_remembered or len(self.vocab) > self.max_vocab:
                 self._reset()
             seen: set[str] = set()
-            todo = [i for i, t in enumerate(strings) if t not in self._counts and not (t in seen or seen.add(t))]
+            todo: list[int] = []
+            for i, t in enumerate(strings):
+                if t not in self._counts and t not in seen:
+                    seen.add(t)
+                    todo.append(i)
             lists = [token_lists[i] for i in todo]
             token_lists.clear()  # consumed: the lists go before the long-lived arrays are made (see _count)
             if todo:
@@ -168,10 +175,11 @@ class TermCounts:
         cuts = np.searchsorted(pair_doc, np.arange(1, n_docs))
         ids = np.split(pair_term.astype(np.int32), cuts)
         counts = np.split(tf.astype(np.int32), cuts)
-        self._counts.update(zip(strings, zip(ids, counts)))
+        self._counts.update(zip(strings, zip(ids, counts, strict=True), strict=True))
 
-    def build(self, strings: Sequence[str], k1: float, b: float) -> tuple[dict[str, int], dict]:
-        """(vocabulary, bm25s 'lucene' score matrix) for entries with these search-token strings."""
+    def build(self, strings: Sequence[str], k1: float, b: float) -> tuple[dict[str, int], dict, TermArrays]:
+        """(vocabulary, bm25s 'lucene' score matrix, the term counts ``adopt`` takes) for entries with these
+        search-token strings."""
         with self._lock:
             if len(self._counts) > self.max_remembered or len(self.vocab) > self.max_vocab:
                 self._reset()
@@ -185,7 +193,7 @@ class TermCounts:
         tf = np.concatenate([g[1] for g in got]) if got else np.zeros(0, dtype=np.int32)
         return vocab, lucene_scores(term, tf, lengths, len(vocab), k1, b), (term, tf, lengths)
 
-    def adopt(self, strings: Sequence[str | None], vocab: dict[str, int], counts: tuple) -> None:
+    def adopt(self, strings: Sequence[str | None], vocab: dict[str, int], counts: TermArrays) -> None:
         """Remember the counts stored with a cached index (``build``'s third result, ids in ``vocab``), so an edit
         after a warm start re-counts one entry too."""
         term, tf, lengths = counts
@@ -203,7 +211,8 @@ class TermCounts:
                 remap[i] = j
             cuts = np.cumsum(lengths)[:-1]
             known = self._counts
-            for s, a, c in zip(strings, np.split(remap[term], cuts), np.split(tf, cuts)):
+            # not strict: np.split of no entries gives one empty piece
+            for s, a, c in zip(strings, np.split(remap[term], cuts), np.split(tf, cuts), strict=False):
                 if s is not None and s not in known:
                     known[s] = (a, c)
 
@@ -242,7 +251,7 @@ def lucene_scores(term: np.ndarray, tf: np.ndarray, lengths: np.ndarray, n_vocab
             "indptr": csc.indptr.astype(np.int64, copy=False), "num_docs": n_docs}
 
 
-def _from_stored(stored: Stored, n_docs: int) -> tuple[dict[str, int], dict, tuple | None]:
+def _from_stored(stored: Stored, n_docs: int) -> tuple[dict[str, int], dict, TermArrays | None]:
     """(vocabulary, score matrix, term counts or None) from cache data; ValueError unless they fit ``n_docs``."""
     meta, a = stored.meta, stored.arrays
     vocab = meta["vocab"]
@@ -290,7 +299,7 @@ class Bm25Index:
                     log.debug("cached term counts not usable", exc_info=True)
             return
         if given is not None and len(given) == len(self.entries):
-            strings = [t if t is not None else " ".join(tokenize(entry_search_text(e))) for t, e in zip(given, self.entries)]
+            strings = [t if t is not None else " ".join(tokenize(entry_search_text(e))) for t, e in zip(given, self.entries, strict=True)]
         else:
             strings = [" ".join(tokenize(entry_search_text(e))) for e in self.entries]
         self._bm25 = bm25s.BM25(k1=self.k1, b=self.b, method="lucene")

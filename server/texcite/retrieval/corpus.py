@@ -5,24 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Callable, Sequence
-
-import numpy as np
+from typing import Any, Callable, Sequence, TypeVar
 
 from texcite.bib.model import BibFile, Diagnostic, Entry, merge_entries
+from texcite.bib.store import BibStore
+from texcite.lru import BoundedCache
 from texcite.retrieval.bm25 import TOKENS_VERSION, Bm25Index
-from texcite.retrieval.signals import entry_signals, name_index
 from texcite.retrieval.typed import TypedIndex
 from texcite.runtime import settle_heap
 
-if TYPE_CHECKING:
-    from texcite.bib.store import BibStore
-
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_CORPORA = 8
 
 
@@ -38,6 +33,7 @@ class Corpus:
     # on-disk index cache (an object with load(kind, key) / store(kind, key, payload)).
     entry_tokens: Callable[[Entry], "str | None"] | None = field(default=None, repr=False, compare=False)
     index_cache: Any = field(default=None, repr=False, compare=False)
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.entries, self.merge_problems = merge_entries(self.files)
@@ -71,15 +67,15 @@ class Corpus:
         """Row of each key in ``entries``."""
         return {e.key: i for i, e in enumerate(self.entries)}
 
-    @cached_property
-    def entry_signals(self) -> dict[str, np.ndarray]:
-        """The signals of the entries themselves (``retrieval.signals.entry_signals``), computed once."""
-        return entry_signals(self.entries)
+    def build(self) -> None:
+        """Build the indexes now, in the caller's (worker) thread, not on the first keystroke."""
+        _ = self.bm25, self.typed
 
-    @cached_property
-    def names(self) -> tuple[dict, dict]:
-        """Surnames and years of the entries, for the mentions in a citing sentence (``signals.name_index``)."""
-        return name_index(self.entries)
+    def memo(self, name: str, compute: Callable[[], T]) -> T:
+        """A table derived from the entries (the signals' per-entry features), computed once per corpus."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
 
     @property
     def signature(self) -> tuple[tuple[str, str], ...]:
@@ -102,8 +98,7 @@ class Corpora:
 
     def __init__(self, store: BibStore) -> None:
         self.store = store
-        self._corpora: OrderedDict[tuple, Corpus] = OrderedDict()
-        self._lock = threading.Lock()
+        self._corpora: BoundedCache[tuple, Corpus] = BoundedCache(MAX_CORPORA)
 
     def corpus(self, paths: Sequence[str]) -> Corpus:
         """The merged, indexed entries of ``paths``; cached while their contents stay the same."""
@@ -111,17 +106,11 @@ class Corpora:
         with store.cache.deferred():  # cache files are written once the index is built
             files = [store.get(p) for p in paths]
             key = tuple((f.path, f.digest) for f in files)
-            with self._lock:
-                corpus = self._corpora.get(key)
-                if corpus is not None:
-                    self._corpora.move_to_end(key)
-                    return corpus
+            corpus = self._corpora.get(key)
+            if corpus is not None:
+                return corpus
             corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
-            corpus.bm25  # build the indexes here, in the caller's (worker) thread, not on the first keystroke
-            corpus.typed
+            corpus.build()
         settle_heap()
-        with self._lock:
-            self._corpora[key] = corpus
-            while len(self._corpora) > MAX_CORPORA:
-                self._corpora.popitem(last=False)
+        self._corpora.put(key, corpus)
         return corpus

@@ -21,6 +21,7 @@ import numpy as np
 
 from texcite.bib.diskcache import cache_dir as resolve_cache_dir
 from texcite.bib.model import Entry
+from texcite.lru import BoundedCache
 from texcite.rerank.base import BackendUnavailable
 from texcite.runtime import lower_thread_priority
 
@@ -147,14 +148,17 @@ def _views(entries: Sequence[Entry], texts: list[dict[str, str]], vectors: dict[
     dim = next(iter(vectors.values())).shape[0] if vectors else 0
     views = {}
     for name in VIEWS:
-        rows = [vectors.get(text_digest(v[name])) for v in texts]
-        if not complete:  # the title stands in for a document not embedded yet
-            rows = [r if r is not None else vectors[text_digest(v["title"])] for r, v in zip(rows, texts)]
+        rows: list[np.ndarray] = []
+        for v in texts:
+            vector = vectors.get(text_digest(v[name]))
+            if vector is None:  # the title stands in for a document not embedded yet
+                vector = vectors[text_digest(v["title"])]
+            rows.append(vector)
         views[name] = np.stack(rows).astype(np.float32) if texts else np.zeros((0, dim), np.float32)
     return DenseIndex([e.key for e in entries], views, embedded, complete)
 
 
-def build_index(entries: Sequence[Entry], embedder: "Embedder", cache: EmbeddingCache | None,
+def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCache | None,
                 progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
                 early: Callable[[DenseIndex], None] | None = None) -> DenseIndex | None:
     """Embed every view of every entry, reusing cached vectors; None if cancelled. Blocking: run in a worker.
@@ -186,8 +190,9 @@ def build_index(entries: Sequence[Entry], embedder: "Embedder", cache: Embedding
                 cache.save()
             return None
         part = missing[start : start + chunk]
-        embedded = embedder.embed([t for _, t in part], max_tokens=DOC_MAX_TOKENS)
-        for (digest, _), v in zip(part, embedded):
+        # At the precision the cache stores (float16): a fresh build ranks exactly as a warm start will.
+        embedded = embedder.embed([t for _, t in part], max_tokens=DOC_MAX_TOKENS).astype(np.float16).astype(np.float32)
+        for (digest, _), v in zip(part, embedded, strict=True):
             vectors[digest] = v
             if cache is not None:
                 cache.put(digest, v)
@@ -249,7 +254,8 @@ def make_embedder(model_path: str = "", threads: int | None = None):
 class DenseStage:
     """Owns the embedder and cache; builds one DenseIndex per corpus in a background thread, serves them when ready.
 
-    ``on_progress(signature, done, total)`` reports builds (done == 0 at the start, done == total at the end),
+    ``on_progress(signature, done, total)`` reports builds in entries (done == 0 at the start, done == total at
+    the end),
     ``on_loaded()`` the model loaded by ``warm`` and ``on_error(message)``
     a backend that cannot run; both are called from the worker thread.
     """
@@ -268,19 +274,14 @@ class DenseStage:
         self.embedded = 0  # entries' texts actually embedded (not from cache): observable reuse
         self._cache: EmbeddingCache | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-dense")
-        self._ready: dict[tuple, DenseIndex] = {}
+        self._ready: BoundedCache[tuple, DenseIndex] = BoundedCache(KEEP_INDEXES)  # corpora no longer used go
         self._jobs: dict[tuple, _Job] = {}
-        self._queries: dict[str, np.ndarray] = {}
+        self._queries: BoundedCache[str, np.ndarray] = BoundedCache(QUERY_CACHE)
         self._lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
         return self.embedder.model_id
-
-    @property
-    def model_name(self) -> str:
-        """What users see: the packaged model's name, else the configured path."""
-        return "all-MiniLM-L6-v2" if not self.model_path else self.model_path
 
     def warm(self) -> Future:
         """Load the model in the background now (the server does this at start, so the first corpus embeds at
@@ -346,13 +347,13 @@ class DenseStage:
             if self._cache is None:
                 self._cache = EmbeddingCache(self.cache_dir, f"{self.embedder.model_id}-{DOC_MAX_TOKENS}t")
 
-            def progress(done: int, total: int) -> None:
+            def progress(done: int, total: int) -> None:  # in texts: an entry has one or two (``entry_views``)
                 if self.on_progress and done < total:
-                    self.on_progress(signature, done, total)
+                    self.on_progress(signature, done * len(entries) // total, len(entries))
 
             def early(index: DenseIndex) -> None:
                 with self._lock:
-                    self._ready[signature] = index
+                    self._ready.put(signature, index)
 
             index = build_index(entries, self.embedder, self._cache, progress, cancel.is_set, early)
             if index is not None:
@@ -363,26 +364,21 @@ class DenseStage:
         with self._lock:
             self._jobs.pop(signature, None)
             if index is not None:
-                self._ready[signature] = index
-                while len(self._ready) > KEEP_INDEXES:  # oldest first: drop corpora no longer in use
-                    self._ready.pop(next(iter(self._ready)))
+                self._ready.put(signature, index)
         if self.on_progress and index is not None:
             self.on_progress(signature, len(entries), len(entries))
         return index
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Query vectors (blocking; ~10 ms on CPU, recent ones cached). Call from a worker, never the event loop."""
-        with self._lock:
-            known = [self._queries.get(t) for t in texts]
-        missing = [t for t, v in zip(texts, known) if v is None]
+        known = {t: v for t in texts if (v := self._queries.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
-            fresh = dict(zip(missing, self.embedder.embed(missing, max_tokens=QUERY_MAX_TOKENS)))
-            with self._lock:
-                self._queries.update(fresh)
-                while len(self._queries) > QUERY_CACHE:
-                    self._queries.pop(next(iter(self._queries)))
-            known = [v if v is not None else fresh[t] for t, v in zip(texts, known)]
-        return np.stack(known)
+            vectors = self.embedder.embed(missing, max_tokens=QUERY_MAX_TOKENS)
+            for t, v in zip(missing, vectors, strict=True):
+                self._queries.put(t, v)
+                known[t] = v
+        return np.stack([known[t] for t in texts])
 
     def close(self) -> None:
         with self._lock:

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from texcite.latex.plaintext import to_plain
+from texcite.lru import BoundedCache
 from texcite.retrieval.bm25 import tokenize
 
 if TYPE_CHECKING:
@@ -71,9 +72,6 @@ class _Vocabulary:
             with self.lock:
                 ids = [self.sections.setdefault(t, len(self.sections)) for t in titles]
         return np.array(ids, dtype=np.int64)
-
-    def lookup(self, tokens: Iterable[str]) -> np.ndarray:
-        return np.array(sorted({self.ids[t] for t in tokens if t in self.ids}), dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -133,15 +131,14 @@ class KeyEvidence:
     """
 
     def __init__(self, index: "EvidenceIndex", uses: "_ProjectUses", is_anchor: np.ndarray, anchors: tuple[str, ...],
-                 previous: str | None, arrays: dict[str, np.ndarray], query: np.ndarray,
-                 query_names: dict[int, str], best_command: np.ndarray, idf: np.ndarray) -> None:
+                 previous: str | None, arrays: dict[str, np.ndarray], query_names: dict[int, str],
+                 best_command: np.ndarray, idf: np.ndarray) -> None:
         self._index = index
         self._uses = uses
         self._is_anchor = is_anchor  # per use: is its key an anchor
         self.anchors = anchors
         self.previous = previous
         self.arrays = arrays
-        self._query = query
         self._query_names = query_names
         self._best_command = best_command
         self._idf = idf
@@ -210,9 +207,9 @@ class _ProjectUses:
     n_commands: int
 
 
-def _concatenate(blocks: list[tuple[int, FileUses, np.ndarray]], base: int = 0) -> dict[str, np.ndarray]:
+def _concatenate(blocks: list[tuple[int, FileUses, np.ndarray]], base: int = 0) -> tuple[dict[str, np.ndarray], int]:
     """Uses of several files in one set of arrays: (file index, uses, mask of the uses kept) each; command ids
-    numbered from ``base`` on, file after file."""
+    numbered from ``base`` on, file after file. Returns the arrays and the next command id."""
     out: dict[str, list[np.ndarray]] = {n: [] for n in ("key_ids", "offsets", "files", "commands", "section_ids",
                                                          "tokens", "token_command")}
     for index, fu, keep in blocks:
@@ -224,9 +221,7 @@ def _concatenate(blocks: list[tuple[int, FileUses, np.ndarray]], base: int = 0) 
         out["tokens"].append(fu.tokens)
         out["token_command"].append(fu.token_command + base)
         base += len(fu.command_starts)
-    arrays = {n: np.concatenate(v) if v else np.zeros(0, np.int64) for n, v in out.items()}
-    arrays["n_commands"] = base
-    return arrays
+    return {n: np.concatenate(v) if v else np.zeros(0, np.int64) for n, v in out.items()}, base
 
 
 def _per_key_max(values: np.ndarray, keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -247,22 +242,22 @@ class EvidenceIndex:
     def __init__(self) -> None:
         self.vocabulary = _Vocabulary()
         self._files: dict[str, tuple[FileFacts, FileUses]] = {}
-        self._rows: dict[tuple, np.ndarray] = {}  # corpus signature -> corpus row of each key id (-1: none)
-        self._others: tuple[tuple, dict] | None = None  # the last request's other files, concatenated
+        # corpus signature -> corpus row of each key id (-1: none)
+        self._rows: BoundedCache[tuple, np.ndarray] = BoundedCache(MAX_CORPORA)
+        # the last request's other files, concatenated, and their number of commands
+        self._others: tuple[tuple, tuple[dict[str, np.ndarray], int]] | None = None
         self._lock = threading.Lock()
 
     def corpus_rows(self, position: dict[str, int], signature: tuple) -> np.ndarray:
         """The corpus row of each key id (-1 where the corpus lacks the key), extended as keys are met."""
         names = self.vocabulary.key_names
-        with self._lock:
-            rows = self._rows.get(signature, np.zeros(0, np.int64))
+        rows = self._rows.get(signature)
+        if rows is None:
+            rows = np.zeros(0, np.int64)
         if len(rows) < len(names):
             extra = np.array([position.get(k, -1) for k in names[len(rows):len(names)]], dtype=np.int64)
             rows = np.concatenate([rows, extra])
-            with self._lock:
-                if len(self._rows) >= MAX_CORPORA and signature not in self._rows:
-                    self._rows.pop(next(iter(self._rows)))
-                self._rows[signature] = rows
+            self._rows.put(signature, rows)
         return rows
 
     def uses(self, path: str, text: str, facts: FileFacts) -> FileUses:
@@ -292,15 +287,16 @@ class EvidenceIndex:
                                    for i, (is_here, fu) in enumerate(parts) if not is_here])
             with self._lock:
                 self._others = (key, others)
+        other_arrays, other_commands = others
         here = [(here_index, fu, fu.offsets != command_start) for is_here, fu in parts if is_here]
-        mine = _concatenate(here, others["n_commands"])
-        u = _ProjectUses(**{n: np.concatenate([others[n], mine[n]])
+        mine, n_commands = _concatenate(here, other_commands)
+        u = _ProjectUses(**{n: np.concatenate([other_arrays[n], mine[n]])
                             for n in ("key_ids", "offsets", "files", "commands", "section_ids")},
-                         here=np.concatenate([np.zeros(len(others["key_ids"]), bool),
+                         here=np.concatenate([np.zeros(len(other_arrays["key_ids"]), bool),
                                               np.ones(len(mine["key_ids"]), bool)]),
-                         token_blocks=((others["tokens"], others["token_command"]),
+                         token_blocks=((other_arrays["tokens"], other_arrays["token_command"]),
                                        (mine["tokens"], mine["token_command"])),
-                         n_commands=mine["n_commands"])
+                         n_commands=n_commands)
         names = vocab.key_names
         n_keys = len(names)
 
@@ -322,10 +318,9 @@ class EvidenceIndex:
         anchor_lut[[vocab.keys[a] for a in anchors if a in vocab.keys]] = True
         is_anchor = anchor_lut[u.key_ids]
         arrays["cocited"] = self._cocited(u, is_anchor, n_keys)
-        context, best_command, idf, query, query_names = self._context(u, query_tokens, n_keys)
+        context, best_command, idf, query_names = self._context(u, query_tokens, n_keys)
         arrays["context"] = context
-        return KeyEvidence(self, u, is_anchor, tuple(anchors), previous, arrays, query, query_names, best_command,
-                           idf)
+        return KeyEvidence(self, u, is_anchor, tuple(anchors), previous, arrays, query_names, best_command, idf)
 
     @staticmethod
     def _cocited(u: _ProjectUses, is_anchor: np.ndarray, n_keys: int) -> np.ndarray:
@@ -341,13 +336,14 @@ class EvidenceIndex:
                 - np.searchsorted(marks, position - COCITED_CHARS, side="left") - is_anchor)
         return np.bincount(u.key_ids[near > 0], minlength=n_keys)
 
-    def _context(self, u: _ProjectUses, query_tokens: Sequence[str], n_keys: int):
+    def _context(self, u: _ProjectUses, query_tokens: Sequence[str],
+                 n_keys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
         """Per key, the best idf-weighted overlap of the query's words with the words around one of its uses;
-        the command it came from (-1: none); the idf; the query's token ids and their words."""
+        the command it came from (-1: none); the idf; the query's words by token id."""
         vocab = self.vocabulary
         query_names = {vocab.ids[t]: t for t in query_tokens if t in vocab.ids}
         query = np.array(sorted(query_names), dtype=np.int64)
-        none = (np.zeros(n_keys), np.full(n_keys, -1, np.int64), np.zeros(0), query, query_names)
+        none = (np.zeros(n_keys), np.full(n_keys, -1, np.int64), np.zeros(0), query_names)
         if not len(query) or not len(u.key_ids):
             return none
         lut = np.zeros(len(vocab.ids), bool)  # every token id was given by this vocabulary
@@ -356,7 +352,10 @@ class EvidenceIndex:
         df = sum(np.bincount(t, minlength=int(query.max()) + 1) for t, _ in hits)
         idf = np.log1p(u.n_commands / np.maximum(df, 1))
         weight = float(idf[query].sum()) or 1.0
-        per_command = sum(np.bincount(c, weights=idf[t], minlength=u.n_commands) for t, c in hits) / weight
+        per_command = np.zeros(u.n_commands)
+        for t, c in hits:
+            per_command += np.bincount(c, weights=idf[t], minlength=u.n_commands)
+        per_command /= weight
         best, where = _per_key_max(per_command[u.commands], u.key_ids, n_keys)
         best_command = np.where(where >= 0, u.commands[np.maximum(where, 0)], -1)
-        return best, best_command, idf, query, query_names
+        return best, best_command, idf, query_names

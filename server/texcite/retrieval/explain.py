@@ -1,31 +1,34 @@
 """Why an entry ranked where it did, in words a writer reads: the signals that lifted it most above an average
-entry of the bib ("cited 4× in this section", "title matches 'distillation'"), strongest first."""
+entry of the bib ("you cite it 4 times in this section", "its title shares 'distillation'"), strongest first."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Mapping
+from functools import cache
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
 
 from texcite.bib.model import Entry
 from texcite.retrieval.bm25 import tokenize
-
-if TYPE_CHECKING:
-    from texcite.retrieval.evidence import KeyEvidence
+from texcite.retrieval.evidence import KeyEvidence
+from texcite.retrieval.fusion import FusionModel
+from texcite.retrieval.select import Ranked
+from texcite.retrieval.signals import SIGNALS
 
 MAX_REASONS = 3
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 
-# Signals that tell one thing to a person: their contributions are summed under one phrase.
-# The entry's own features (year, type, ...) are no reason a person would act on: they have no group.
-_GROUPS = {"bm25_sent": "words", "bm25_para": "words", "bm25_near": "words", "bm25_before": "words",
-           "bm25_nbr": "words", "bm25_sect": "section words", "dense_doc": "meaning", "dense_title": "meaning",
-           "dense_sent_doc": "meaning", "dense_sent_title": "meaning", "uses": "uses", "section_uses": "section_uses",
-           "nearness": "nearness", "cocited": "cocited", "context": "context", "bib_next": "bib_next",
-           "bib_anchor": "bib_anchor", "author_named": "author_named", "year_named": "year_named",
-           "uncited": "uncited", "file_uses": "uses", "reranker": "reranker"}
+# Signals that tell one thing to a person: their contributions are summed under one phrase (the registry's reason).
+_GROUPS = {**{s.name: s.reason for s in SIGNALS if s.reason}, "reranker": "reranker"}
 
 
 def _quoted(words) -> str:
     return ", ".join(f"'{w}'" for w in words)
+
+
+def _times(n: float) -> str:
+    n = int(n)
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
 
 
 def matched_words(entry: Entry, query_words: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
@@ -47,43 +50,72 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
         if group:
             lifted[group] = lifted.get(group, 0.0) + value
     key = entry.key
-    out = []
+    out: list[str] = []
     for group, value in sorted(lifted.items(), key=lambda gv: -gv[1]):
         if value < MIN_LIFT or len(out) == MAX_REASONS:
             break
         phrase = ""
         if group == "words":
             field, words = matched_words(entry, query_words())
-            phrase = f"{field} matches {_quoted(words)}" if words else "shares words with the paragraph"
+            phrase = f"its {field} shares {_quoted(words)}" if words else "it shares words with your paragraph"
         elif group == "section words" and section:
-            phrase = f"matches the section title '{section}'"
+            phrase = f"it fits the section title '{section}'"
         elif group == "meaning":
-            phrase = "close in meaning to the citing sentence"
+            phrase = "it is close in meaning to your sentence"
         elif evidence is not None and group == "uses" and evidence.count("uses", key):
             here, anywhere = evidence.count("file_uses", key), evidence.count("uses", key)
-            phrase = (f"cited {here}× in this file" + (f", {anywhere}× in the project" if anywhere > here else "")
-                      if here else f"cited {anywhere}× in the project")
+            phrase = (f"you cite it {_times(here)} in this file" + (f", {_times(anywhere)} in the project"
+                                                                      if anywhere > here else "")
+                      if here else f"you cite it {_times(anywhere)} in other files of the project")
         elif evidence is not None and group == "uncited" and not evidence.count("uses", key):
-            phrase = "not cited anywhere else yet"
+            phrase = "you have not cited it yet"
         elif evidence is not None and group == "section_uses" and evidence.count("section_uses", key):
-            where = f"'{section}'" if section else "this section"
-            phrase = f"cited {evidence.count('section_uses', key)}× in {where}"
+            where = f"this section ('{section}')" if section else "this section"
+            phrase = f"you cite it {_times(evidence.count('section_uses', key))} in {where}"
         elif evidence is not None and group == "nearness" and evidence.count("nearness", key):
-            phrase = "cited in the paragraphs nearby"
+            phrase = "you cite it in the paragraphs nearby"
         elif evidence is not None and group == "cocited" and (partner := evidence.partner(key)):
-            phrase = f"cited together with {partner}"
+            phrase = f"you cite it together with {partner}"
         elif evidence is not None and group == "context" and (words := evidence.shared_words(key)):
-            phrase = f"cited elsewhere after {_quoted(words)}"
+            phrase = f"where you cite it elsewhere, the text also says {_quoted(words)}"
         elif evidence is not None and group == "bib_next" and evidence.previous:
-            phrase = f"follows {evidence.previous} in the bib"
+            phrase = f"it comes right after {evidence.previous} in your .bib"
         elif group == "bib_anchor":
-            phrase = "next to the keys cited here in the bib"
+            phrase = "it sits next to this command's keys in your .bib"
         elif group == "author_named" and entry.surnames:
-            phrase = f"the sentence names {entry.surnames[0]}"
+            phrase = f"your sentence names {entry.surnames[0]}"
         elif group == "year_named" and entry.year:
-            phrase = f"the sentence names {entry.year}"
+            phrase = f"your sentence names {entry.year}"
         elif group == "reranker" and reranker:
             phrase = f"{reranker} rates it highly"
         if phrase and phrase not in out:
             out.append(phrase)
     return tuple(out)
+
+
+def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inputs: np.ndarray | None,
+            evidence: KeyEvidence | None, paragraph: str, section: str = "", reranker: str = "") -> list[tuple[str, ...]]:
+    """The reasons of the first ``count`` items of a ranked list (a batch of ablations for all of them); the
+    reranker's share, where it ran, counts as one more signal. ``paragraph`` is the query's, for the words it
+    shares with an entry."""
+    count = min(count, len(ranked)) if model is not None and inputs is not None else 0
+    if not count:
+        return []
+    assert model is not None and inputs is not None
+
+    @cache
+    def query_words() -> dict[str, str]:
+        """token -> the paragraph's word it came from (for "title matches 'word'")."""
+        out: dict[str, str] = {}
+        for word in paragraph.split():
+            for token in tokenize(word):
+                out.setdefault(token, word.strip(".,;:()[]{}'\"").lower())
+        return out
+
+    lifts = model.contributions(inputs, [r.candidate.row for r in ranked[:count]])
+    out = []
+    for r, lift in zip(ranked, lifts, strict=False):
+        if r.rerank_score is not None:
+            lift["reranker"] = r.score - r.candidate.fused_score
+        out.append(reasons(r.candidate.entry, lift, evidence, query_words, section, reranker))
+    return out

@@ -84,7 +84,7 @@ class FusionModel:
         out = []
         for values in lift.tolist():
             one: dict[str, float] = {}
-            for name, value in zip(names, values):
+            for name, value in zip(names, values, strict=True):
                 one[name] = one.get(name, 0.0) + value
             out.append(one)
         return out

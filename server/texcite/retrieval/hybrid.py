@@ -1,24 +1,37 @@
-"""The MiniLM half of hybrid ranking: the query's words nearest the citation marker are embedded and compared with
-every entry's document and title embeddings (``retrieval.dense``), giving the dense signals of
-``retrieval.signals``. The query is embedded in a thread of its own while the caller computes the other signals.
+"""The MiniLM half of hybrid ranking: two views of the query — the words nearest the citation marker and the
+citing sentence — are embedded and compared with every entry's document and title embeddings
+(``retrieval.dense``), giving the dense signals of ``retrieval.signals``. The query is embedded in a thread of its
+own while the caller computes the other signals.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Mapping
 
 import numpy as np
 
-from texcite.retrieval.dense import DenseStage
+from texcite.retrieval.corpus import Corpus
+from texcite.retrieval.dense import DenseIndex, DenseStage
 from texcite.retrieval.signals import dense_signals
 
-if TYPE_CHECKING:
-    from texcite.retrieval.corpus import Corpus
-
-# Only the words around the marker are embedded: short (fast on CPU) and, measured, better than the whole
-# sentence or longer views (bench/results/eval-dev-hybrid-onnx.md).
+# The words around the marker: short (fast on CPU) and, measured, better than longer views
+# (bench/results/eval-dev-hybrid-onnx.md); the citing sentence is the second view.
 QUERY_VIEW = "near"
+
+
+class DenseQuery:
+    """A query being embedded; ``signals()`` waits for it and gives the dense signals (aligned with the corpus's
+    entries)."""
+
+    def __init__(self, index: DenseIndex, vectors: Future) -> None:
+        self.index = index
+        self.vectors = vectors
+
+    def signals(self) -> dict[str, np.ndarray]:
+        by_view = self.index.scores(self.vectors.result())
+        return {**dense_signals({name: s[0] for name, s in by_view.items()}),
+                **dense_signals({name: s[1] for name, s in by_view.items()}, "dense_sent")}
 
 
 class HybridScorer:
@@ -29,9 +42,8 @@ class HybridScorer:
         # torch/onnxruntime release the GIL: on two cores the query embedding overlaps the BM25 and evidence work.
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-query")
 
-    def start(self, corpus: Corpus, views: Mapping[str, str]) -> Callable[[], dict[str, np.ndarray]] | None:
-        """Begin embedding the query; returns a function giving the dense signals (aligned with
-        ``corpus.entries``), or None when the corpus has no embeddings yet (their build is then started)."""
+    def start(self, corpus: Corpus, views: Mapping[str, str]) -> DenseQuery | None:
+        """Begin embedding the query; None when the corpus has no embeddings yet (their build is then started)."""
         if not corpus.entries:
             return None
         index = self.stage.index_for(corpus.signature)
@@ -39,14 +51,7 @@ class HybridScorer:
             self.stage.start(corpus.signature, corpus.entries)
             return None
         text = views.get(QUERY_VIEW) or views.get("sent") or views.get("para") or ""
-        future = self._pool.submit(self.stage.embed_queries, [text, views.get("sent") or text])
-
-        def signals() -> dict[str, np.ndarray]:
-            by_view = index.scores(future.result())
-            return {**dense_signals({name: s[0] for name, s in by_view.items()}),
-                    **dense_signals({name: s[1] for name, s in by_view.items()}, "dense_sent")}
-
-        return signals
+        return DenseQuery(index, self._pool.submit(self.stage.embed_queries, [text, views.get("sent") or text]))
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

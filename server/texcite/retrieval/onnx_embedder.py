@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import threading
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -81,11 +81,11 @@ class OnnxEmbedder:
         self.tokenizer_path = tokenizer_path or (beside if os.path.isfile(beside) else _packaged_tokenizer())
         self.threads = threads if threads is not None else max(1, (os.cpu_count() or 2) // 2)
         self._lock = threading.RLock()  # reentrant: load() may tokenize to probe a symbolic hidden size
-        self._session = None
+        self._session: Any = None  # onnxruntime.InferenceSession once loaded (imported lazily)
         self._inputs: tuple[str, ...] = ()
         self._dim = 0
-        self._base_tokenizer = None
-        self._tokenizers: dict[int, object] = {}  # max_tokens -> tokenizer with that truncation, never mutated
+        self._base_tokenizer: Any = None  # tokenizers.Tokenizer once loaded
+        self._tokenizers: dict[int, Any] = {}  # max_tokens -> tokenizer with that truncation, never mutated
 
     @property
     def model_id(self) -> str:

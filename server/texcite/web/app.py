@@ -154,7 +154,7 @@ def build(rankers: Rankers, evaluator: Evaluator | None) -> gr.Blocks:
 def launch(project: str | None, settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Serve the page on ``host:port`` until interrupted (no share link), then stop the engines."""
     rankers = Rankers(project, settings, ProjectSources(project))
-    evaluator = Evaluator(rankers) if project else None
+    evaluator = Evaluator(rankers, project) if project else None
     try:
         rankers.warm()
         page = build(rankers, evaluator)

@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 
 from texcite.files import read_disk
 from texcite.latex.cite import CiteMatcher, cited_commands
-from texcite.web.ranking import MARKER
+from texcite.latex.query import MARKER, paragraph_span
 
 DESIGN_QUERY = "一种基于Transformer架构的大语言模型预训练方法，支持多任务学习和零样本迁移"
 DESIGN_CANDIDATES = (
@@ -18,7 +17,6 @@ DESIGN_CANDIDATES = (
     "Language Models are Few-Shot Learners",
     "A Survey on Retrieval-Augmented Generation",
 )
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 
 
 @dataclass(frozen=True)
@@ -32,13 +30,14 @@ class Citation:
 
 def first_citation(project: str | None, files: list[str], matcher: CiteMatcher) -> Citation | None:
     """The first citation with keys in the project's .tex files (``safety.tex_files`` order)."""
+    if project is None:
+        return None
     for rel in files:
         text = read_disk(os.path.join(project, rel)) or ""
         for cmd in cited_commands(text, matcher):
             keys = tuple(dict.fromkeys(cmd.keys(text)))
             if keys:
-                start = max((m.end() for m in _BLANK_LINE.finditer(text, 0, cmd.start)), default=0)
-                end = _BLANK_LINE.search(text, cmd.end)
-                paragraph = text[start:cmd.start] + MARKER + text[cmd.end:end.start() if end else len(text)]
+                start, end = paragraph_span(text, cmd.start)
+                paragraph = text[start:cmd.start] + MARKER + text[cmd.end:end]
                 return Citation(rel, paragraph.strip(), keys)
     return None

@@ -12,7 +12,8 @@ import gradio as gr
 import pandas as pd
 
 from texcite.files import read_disk
-from texcite.web.ranking import MARKER, Ranked, Rankers, make_spot
+from texcite.latex.query import MARKER
+from texcite.web.ranking import Ranked, Rankers, make_spot
 from texcite.web.safety import Refused, check_upload, project_file
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class Handlers:
         except Refused as err:
             raise refuse(str(err)) from None
 
-    def tex_file(self, file: str) -> str:
+    def tex_file(self, file: str | None) -> str:
         """The text of one .tex file of the project (what the Suggest tab shows)."""
         path = self._file(file)
         if path is None:
@@ -87,7 +88,7 @@ class Handlers:
             text = self.tex_file(file)
         spot = make_spot(text, -1 if cursor is None else int(cursor), path, as_if_empty, self.rankers.matcher)
         ranked = self.rankers.rank(spot, upload)[0] if spot is not None else None
-        if ranked is None or ranked.result is None:
+        if spot is None or ranked is None or ranked.result is None:
             return NOT_IN_A_CITATION, _table([], SUGGEST_COLUMNS), "", self._problems(ranked), ""
         suggestions = ranked.result.suggestions[: self.max_items]
         rows = []
@@ -155,6 +156,7 @@ class Handlers:
             raise refuse("Enter a paragraph with a [CITATION] marker, or a query.")
         text = query if MARKER in query else query.rstrip() + " " + MARKER
         spot = make_spot(text, -1, None, False, self.rankers.matcher)
+        assert spot is not None  # the text holds a [CITATION] marker
         stages = self.rankers.rank(spot, upload, list(self.rankers.engines))
         wanted = {k.strip() for k in expected.replace(";", ",").split(",") if k.strip()}
         columns, orders = ["rank"], []
@@ -174,7 +176,7 @@ class Handlers:
                  f"({', '.join(stages[0].bib_names) or 'no .bib'}); arrows: the move against the column before."]
         for key in sorted(wanted):
             where = [f"#{keys.index(key) + 1} in {name}" if key in keys else f"not ranked in {name}"
-                     for name, keys in zip(columns[1:], orders)]
+                     for name, keys in zip(columns[1:], orders, strict=True)]
             lines.append(f"★ `{key}`: " + ", ".join(where) + ".")
         lines += [f"⚠ {r.result.fallback_message}" for r in stages if r.result and r.result.fallback_message]
         return "\n\n".join(lines), _table(rows, columns), self._problems(stages[0])

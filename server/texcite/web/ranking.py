@@ -16,18 +16,23 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Sequence
 
-from texcite.bib.model import Diagnostic
-from texcite.engine import Engine, Result
+from texcite.bib.model import BibFile, Diagnostic, Entry
+from texcite.engine import Engine
+from texcite.files import inside
 from texcite.latex.cite import CiteMatcher
+from texcite.latex.query import MARKER
 from texcite.latex.scan import keys_in
+from texcite.ranking import Result
 from texcite.rerank.factory import resolve_backend
+from texcite.retrieval.corpus import Corpus
+from texcite.retrieval.fusion import model_for
+from texcite.retrieval.signals import BM25_VIEWS, dense_signals, mention_signals, text_signals
 from texcite.settings import Settings
 from texcite.web.safety import outside
 
 if TYPE_CHECKING:
-    from texcite.evaluation import ExampleSources
+    from texcite.evaluation.examples import ExampleSources
 
-MARKER = "[CITATION]"
 PASTED = "(pasted text).tex"  # the name a pasted paragraph is ranked under (never read from disk)
 
 
@@ -40,6 +45,29 @@ def stage_settings(settings: Settings) -> dict[str, Settings]:
     if resolve_backend(settings) != "none":
         stages["reranker"] = settings
     return stages
+
+
+def rank_documents(engine: Engine, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]:
+    """Scores (higher is better) of free-text candidates for a free-text query, by what ranks in ``engine``: the
+    neural reranker when one is configured and working (with ``instruction``, else its configured one), else the
+    fused BM25 and MiniLM signals (there is no project, so no citation evidence). Blocking."""
+    if not documents:
+        return []
+    scores = engine.rerank_blocking(query, documents, instruction)
+    if scores is not None:
+        return scores
+    entries = [Entry(f"candidate{i + 1}", "misc", {"title": d}, "", i) for i, d in enumerate(documents)]
+    corpus = Corpus([BibFile("<candidates>", str(hash(tuple(documents))), entries)])
+    views = {**{view: query for view in BM25_VIEWS.values()}, "sect": ""}
+    signals = {**text_signals(corpus, views), **mention_signals(corpus, query)}
+    stage = "bm25"
+    vectors = engine.embed_texts([query, *documents])
+    if vectors is not None:
+        similarity = vectors[1:] @ vectors[0]
+        signals.update(dense_signals({"doc": similarity, "title": similarity}))
+        signals.update(dense_signals({"doc": similarity, "title": similarity}, "dense_sent"))
+        stage = "hybrid"
+    return model_for(engine.models, stage, len(documents)).score(signals).tolist()
 
 
 @dataclass(frozen=True)
@@ -106,7 +134,7 @@ class Rankers:
         return list(self.engines)[-1]
 
     def label(self, stage: str) -> str:
-        return self.engines[stage].describe()
+        return self.engines[stage].stages().text()
 
     def warm(self) -> None:
         """Start loading the models now, in the background."""
@@ -139,8 +167,7 @@ class Rankers:
         the neural reranker other than the configured one (None: the configured one)."""
         with self._lock:
             engine = self.engines[self.configured]
-            other = {} if instruction is None else {"instruction": instruction}
-            return list(engine.rank_documents(query, documents, **other)), engine.describe()
+            return rank_documents(engine, query, documents, instruction), engine.stages().text()
 
     def _env(self, upload: str | None) -> dict[str, str]:
         # A name a document gives is looked up beside it and at the top of the project folder (as `texcite eval`
@@ -165,7 +192,7 @@ class Rankers:
         project = engine.project(path)
         refused = outside(self.project, project.bib_files, [upload] if upload else [])
         for bib in refused:
-            engine.store.set_buffer(bib, "")  # indexed as empty: never read from disk
+            engine.set_bib_buffer(bib, "")  # indexed as empty: never read from disk
         result = engine.suggest(path, spot.text, spot.offset)
         corpus = engine.corpus(path)
         problems = [f"{self._shown(bib)}: outside the project folder; not read." for bib in refused]
@@ -175,10 +202,10 @@ class Rankers:
         diagnostics: list[Diagnostic] = [d for f in corpus.files for d in f.diagnostics] + list(corpus.merge_problems)
         problems += [f"{self._shown(d.path)}:{d.line + 1}: {d.message}" for d in diagnostics]
         names = [self._shown(f.path) for f in corpus.files if f.path not in refused]
-        return Ranked(stage, engine.describe(), result, len(corpus), names, problems)
+        return Ranked(stage, engine.stages().text(), result, len(corpus), names, problems)
 
     def _shown(self, path: str) -> str:
         """A file as the page names it: relative to the project folder, else its base name (an upload)."""
-        if self.project and os.path.abspath(path).startswith(self.project.rstrip(os.sep) + os.sep):
+        if self.project and inside(path, self.project):
             return os.path.relpath(path, self.project).replace(os.sep, "/")
         return os.path.basename(path)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Iterable
 
+from texcite.files import inside
+
 MAX_UPLOAD_MB = 20
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB << 20
 MAX_LISTED = 2_000  # .tex files offered in the file list
@@ -18,13 +20,6 @@ _SKIP_DIRS = {"node_modules", "__pycache__", "_minted"}  # and every hidden fold
 
 class Refused(ValueError):
     """A path or an upload the page does not read; the message says why, for a person."""
-
-
-def is_inside(folder: str, path: str) -> bool:
-    """Does ``path``, with ``..`` and symlinks resolved, lie inside ``folder`` (resolved too)?"""
-    base = os.path.realpath(folder)
-    real = os.path.realpath(path)
-    return real == base or real.startswith(base.rstrip(os.sep) + os.sep)
 
 
 def tex_files(project: str | None) -> list[str]:
@@ -37,7 +32,7 @@ def tex_files(project: str | None) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if name.lower().endswith(".tex") and is_inside(project, path) and os.path.isfile(path):
+            if name.lower().endswith(".tex") and inside(path, project) and os.path.isfile(path):
                 out.append(os.path.relpath(path, project).replace(os.sep, "/"))
                 if len(out) >= MAX_LISTED:
                     return sorted(out)
@@ -55,7 +50,7 @@ def project_file(project: str | None, name: str) -> str:
     if not name.lower().endswith(".tex"):
         raise Refused(f"{name}: not a .tex file.")
     path = os.path.normpath(os.path.join(project, name))
-    if not is_inside(project, path):
+    if not inside(path, project):
         raise Refused(f"{name} leads out of the project folder (a symlink); it is not read.")
     if not os.path.isfile(path):
         raise Refused(f"{name}: no such file in the project folder.")
@@ -80,5 +75,5 @@ def outside(project: str | None, paths: Iterable[str], allowed: Iterable[str] = 
     """The ``paths`` the page must not read: neither inside the project folder nor one of the ``allowed`` files."""
     keep = {os.path.realpath(p) for p in allowed}
     return [p for p in paths
-            if os.path.realpath(p) not in keep and (project is None or not is_inside(project, p))]
+            if os.path.realpath(p) not in keep and (project is None or not inside(p, project))]
 

@@ -1,0 +1,86 @@
+"""Finding the LaTeX projects under a path: the path itself when it names a root document, else its subfolders,
+``DEPTH`` levels deep. A folder's root is SOURCE.json's ``main``, else a top-level .tex with ``\\documentclass``
+(main/thesis/paper first). Confined to what an ``inside`` test allows (the web page: its project folder), only
+files it allows are read, symlinked folders are not entered and a root it refuses is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
+
+from texcite.files import read_disk
+from texcite.latex.facts import has_documentclass
+
+DEPTH = 3  # folder levels searched below the path
+PREFERRED_ROOTS = ("main", "thesis", "paper")  # the root among several .tex with \documentclass
+
+
+class FoundProject(NamedTuple):
+    """A project: its folder and its root .tex."""
+
+    folder: str
+    root: str
+
+
+@dataclass
+class Found:
+    """The projects under a path, and notes on the ones skipped (a root outside what may be read)."""
+
+    projects: list[FoundProject] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) -> str | None:
+    """The root .tex of a project folder: SOURCE.json's ``main``, else a top-level .tex with \\documentclass
+    (main/thesis/paper first). Only files for which ``readable(path)`` holds are read."""
+    meta = os.path.join(folder, "SOURCE.json")
+    if os.path.isfile(meta) and readable(meta):
+        try:
+            with open(meta, encoding="utf-8") as fh:
+                main = json.load(fh).get("main")
+        except (OSError, ValueError, AttributeError):
+            main = None
+        if isinstance(main, str) and main:
+            return os.path.normpath(os.path.join(folder, main))
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".tex"))
+    except OSError:
+        return None
+    roots = [n for n in names if readable(os.path.join(folder, n))
+             and has_documentclass(read_disk(os.path.join(folder, n)) or "")]
+    if not roots:
+        return None
+    preferred = [n for n in roots if os.path.splitext(n)[0].lower() in PREFERRED_ROOTS]
+    return os.path.join(folder, (preferred or roots)[0])
+
+
+def find_projects(path: str, inside: Callable[[str], bool] | None = None, depth: int = DEPTH) -> Found:
+    """The project at ``path``, or the projects in its subfolders (sorted by name, hidden folders skipped). With
+    ``inside``, only what it allows is read: symlinked folders are not entered and a root outside is skipped."""
+    found = Found()
+
+    def visit(folder: str, depth: int) -> None:
+        root = project_root(folder, inside or os.path.exists)
+        if root is not None:
+            if inside is None or inside(root):
+                found.projects.append(FoundProject(folder, root))
+            else:
+                found.skipped.append(f"{os.path.relpath(folder, path)}: skipped, its root {root} is outside the "
+                                     "project folder.")
+            return
+        if depth == 0:
+            return
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            return
+        for name in names:
+            sub = os.path.join(folder, name)
+            if not name.startswith(".") and os.path.isdir(sub) and (inside is None or not os.path.islink(sub)):
+                visit(sub, depth - 1)
+
+    visit(path, depth)
+    return found

@@ -1,0 +1,126 @@
+"""Running an evaluation: one engine opens each project, lists its examples (``evaluation.examples``) and ranks
+the whole bib for each through ``Engine.suggest``, the pipeline the server uses; the best rank of a true key is
+recorded beside two floors, the bib order (what key-matching editors show) and a random order. The result, an
+``evaluation.result.Evaluation``, is what ``texcite eval`` prints and what the web page's Evaluate tab shows.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from typing import Callable, Sequence
+
+from texcite.engine import Engine
+from texcite.evaluation.examples import Example, ExampleSources, SourceFile, as_drafted, citation_examples
+from texcite.evaluation.metrics import best_rank
+from texcite.evaluation.projects import FoundProject, find_projects
+from texcite.evaluation.result import Evaluation, ProjectReport, Variant
+from texcite.files import read_disk
+from texcite.latex.project import Project
+from texcite.settings import Settings
+
+EVERY_ENTRY = 1_000_000  # recall's top k in an evaluation: every entry is ranked, so a true key's rank is known
+
+OnProgress = Callable[[int, int], None]  # (examples ranked, examples) of the project being evaluated
+# A project starts: (its name, its index from 1, how many) -> its progress callback.
+StartProject = Callable[[str, int, int], OnProgress]
+OnOpen = Callable[[Engine, Project], None]  # a project is open in the engine, its bibliographies not read yet
+
+
+def every_entry_ranked(settings: Settings) -> Settings:
+    """``settings`` for an evaluation: recall keeps every entry."""
+    return settings.replace(recall_top_k=EVERY_ENTRY)
+
+
+def evaluation_engine(settings: Settings, query_view: str = "default") -> tuple[Engine, ExampleSources]:
+    """One engine for a whole run (models load once), reading the example being ranked instead of its files."""
+    read = ExampleSources()
+    return Engine(settings, read, query_view=query_view), read
+
+
+def project_name(folder: str) -> str:
+    return os.path.basename(os.path.normpath(folder))
+
+
+def project_examples(engine: Engine, read: ExampleSources, folder: str, root: str, typed: str | None = None,
+                     mode: str = "default", name: str | None = None,
+                     on_open: OnOpen | None = None) -> tuple[ProjectReport, list[Example]]:
+    """Open one project in ``engine`` and list its examples (the report holds what was skipped)."""
+    # As for a user whose BIBINPUTS names the project folder: some repos keep the .bib beside, not below, the root.
+    env = dict(os.environ)
+    env["BIBINPUTS"] = os.pathsep.join(x for x in (folder, env.get("BIBINPUTS", "")) if x)
+    read.show(None)
+    engine.open_workspace(folder, env)
+    project = engine.project(root)
+    if on_open is not None:
+        on_open(engine, project)
+    corpus = engine.corpus(root)
+    report = ProjectReport(name or project_name(folder), root, list(project.bib_files), len(corpus))
+    examples: list[Example] = []
+    texts = {tex: read_disk(tex) or "" for tex in project.tex_files}
+    files = [SourceFile(tex, texts[tex], engine.cite_matcher) for tex in project.tex_files] if mode == "writing" else []
+    for tex in project.tex_files:
+        found, unresolved = citation_examples(tex, texts[tex], engine.cite_matcher, corpus.by_key, typed,
+                                              "add-one" if mode == "add-one" else "default")
+        examples += [as_drafted(ex, files) for ex in found] if mode == "writing" else found
+        report.unresolved += unresolved
+    engine.wait_embeddings(corpus)
+    return report, examples
+
+
+def evaluate_project(engine: Engine, read: ExampleSources, folder: str, root: str,
+                     progress: OnProgress | None = None, typed: str | None = None, mode: str = "default",
+                     name: str | None = None, on_open: OnOpen | None = None) -> ProjectReport:
+    """Rank every example of one project (its index is built once)."""
+    report, examples = project_examples(engine, read, folder, root, typed, mode, name, on_open)
+    corpus = engine.corpus(root)
+    bib_order = {e.key: i for i, e in enumerate(corpus.entries, 1)}
+    shuffle = random.Random(report.name)
+    for i, ex in enumerate(examples):
+        read.show(ex)
+        started = time.perf_counter()
+        result = engine.suggest(ex.path, ex.text, ex.offset)
+        elapsed = (time.perf_counter() - started) * 1000.0
+        keys = [] if result is None else [s.entry.key for s in result.suggestions]
+        report.ranked.add(best_rank(keys, ex.keys), elapsed)
+        report.bib_order.add(min(bib_order[k] for k in ex.keys))
+        report.random_order.add(best_rank(shuffle.sample(list(bib_order), len(bib_order)), ex.keys))
+        if result is not None and result.fallback_message:
+            report.error = result.fallback_message
+        if progress:
+            progress(i + 1, len(examples))
+    read.show(None)
+    return report
+
+
+def evaluate(engine: Engine, read: ExampleSources, projects: Sequence[FoundProject], variant: Variant | None = None,
+             start: StartProject | None = None, name: Callable[[str], str] = project_name,
+             on_open: OnOpen | None = None) -> Evaluation:
+    """Evaluate every project with ``engine`` (configured with ``every_entry_ranked`` settings); ``name`` names a
+    project by its folder, ``start`` reports progress, ``on_open`` sees each project before its bibliographies
+    are read. A project that fails is reported with its error; the run goes on."""
+    variant = variant or Variant()
+    reports: list[ProjectReport] = []
+    for i, (folder, root) in enumerate(projects, 1):
+        shown = name(folder)
+        progress = start(shown, i, len(projects)) if start is not None else None
+        try:
+            report = evaluate_project(engine, read, folder, root, progress, variant.typed, variant.mode, shown,
+                                      on_open)
+        except Exception as err:  # one broken project must not end the run
+            report = ProjectReport(shown, root, [], 0, error=f"{type(err).__name__}: {err}")
+        reports.append(report)
+    return Evaluation(engine.stages().text(), variant, reports)
+
+
+def evaluate_paths(paths: Sequence[str], settings: Settings, variant: Variant | None = None,
+                   start: StartProject | None = None) -> Evaluation:
+    """``texcite eval``: every project under ``paths`` with one engine built for the run."""
+    variant = variant or Variant()
+    projects = [p for path in paths for p in find_projects(os.path.abspath(path)).projects]
+    engine, read = evaluation_engine(every_entry_ranked(settings), variant.query)
+    try:
+        return evaluate(engine, read, projects, variant, start)
+    finally:
+        engine.close()

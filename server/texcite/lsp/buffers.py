@@ -1,0 +1,74 @@
+"""The engine's source of text in a session: editor buffers first (through pygls's workspace), files on disk
+otherwise; a file on disk is read again only when the client's watcher reports a change (or, for a client
+without file watching, when its stat changes)."""
+
+from __future__ import annotations
+
+import os
+from typing import Hashable
+
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+from pygls.workspace import TextDocument
+
+from texcite.files import Sources
+
+
+def fs_path(uri: str) -> str | None:
+    path = to_fs_path(uri)
+    return os.path.normpath(path) if path else None
+
+
+def is_bib(uri: str, language_id: str | None = None) -> bool:
+    return (language_id or "") in ("bibtex", "biblatex") or uri.lower().endswith(".bib")
+
+
+class Buffers(Sources):
+    """Editor buffers over files on disk (called from worker threads)."""
+
+    def __init__(self, ls: LanguageServer) -> None:
+        super().__init__()
+        self.ls = ls
+        self._disk: dict[str, Hashable | None] = {}  # stamps of files on disk, forgotten on a watcher event
+        self.watching = False  # the client sends workspace/didChangeWatchedFiles for .tex and .bib
+
+    def _buffer(self, path: str) -> TextDocument | None:
+        wanted = os.path.normpath(path)
+        for doc in list(self.ls.workspace.text_documents.values()):
+            if fs_path(doc.uri) == wanted:
+                return doc
+        return None
+
+    def stamp(self, path: str) -> Hashable | None:
+        doc = self._buffer(path)
+        if doc is not None:
+            return ("buffer", doc.version)
+        if not self.watching:
+            return super().stamp(path)
+        if path not in self._disk:
+            self._disk[path] = super().stamp(path)
+        return self._disk[path]
+
+    def read(self, path: str) -> str | None:
+        doc = self._buffer(path)
+        return doc.source if doc is not None else super().read(path)
+
+    def changed_on_disk(self, path: str) -> None:
+        """The client's watcher saw ``path`` change: stat it again when next asked."""
+        self._disk.pop(path, None)
+
+    def document(self, uri: str) -> TextDocument:
+        return self.ls.workspace.get_text_document(uri)
+
+    def workspace_folder(self) -> str | None:
+        """The first workspace folder (None before `initialize`, or with no folder)."""
+        try:
+            folders = list(self.ls.workspace.folders.values())
+        except RuntimeError:  # no workspace before initialize
+            return None
+        if folders:
+            return fs_path(folders[0].uri)
+        return self.ls.workspace.root_path
+
+    def open_tex_uris(self) -> list[str]:
+        return [d.uri for d in list(self.ls.workspace.text_documents.values()) if not is_bib(d.uri, d.language_id)]

@@ -1,0 +1,86 @@
+"""The engine's reports in a session: they arrive on worker threads and are carried onto the event loop
+(``Jobs.call_soon``) to the features that show them — bib diagnostics, the status, `$/progress` of embedding."""
+
+from __future__ import annotations
+
+from texcite.bib.model import BibFile
+from texcite.engine import EngineEvents
+from texcite.lsp.documents import Documents
+from texcite.lsp.jobs import Jobs, Progress
+from texcite.lsp.status import StatusFeature
+
+
+class SessionEvents(EngineEvents):
+    """Engine events -> features. The engine is built before the features that need it, so they are attached
+    afterwards (``attach``); reports before that are dropped like any before `initialized`."""
+
+    def __init__(self, jobs: Jobs) -> None:
+        self.jobs = jobs
+        self.documents: Documents | None = None
+        self.status: StatusFeature | None = None
+        self._progress: dict[tuple, Progress | None] = {}
+
+    def attach(self, documents: Documents, status: StatusFeature) -> None:
+        self.documents, self.status = documents, status
+
+    def bib_parsed(self, bib: BibFile) -> None:
+        if self.documents is not None:
+            self.jobs.call_soon(self.documents.bib_parsed, bib)
+
+    def dense_progress(self, signature: tuple, done: int, total: int) -> None:
+        self.jobs.call_soon(self._dense_progress, signature, done, total)
+
+    def dense_error(self, message: str) -> None:
+        self.jobs.call_soon(self._dense_error, message)
+
+    def rerank_state(self, state: str, message: str) -> None:
+        self.jobs.call_soon(self._rerank_state, state, message)
+
+    def dense_loaded(self) -> None:
+        self.jobs.call_soon(self._dense_loaded)
+
+    def _dense_loaded(self) -> None:
+        if self.status is not None and not self._progress:  # no build under way: nothing is loading any more
+            self.status.dense_loading("")
+
+    def _dense_progress(self, signature: tuple, done: int, total: int) -> None:
+        status = self.status
+        if status is None:
+            return
+        if done >= total:
+            progress = self._progress.pop(signature, None)
+            if progress is not None:
+                progress.end(f"{total} entries embedded")
+            status.dense_ready(True)
+            return
+        status.dense_loading("embedding", done, total)
+        if signature not in self._progress:
+            self._progress[signature] = None  # a token is on its way
+
+            async def begin() -> None:
+                progress = await self.jobs.progress("texcite: embedding bibliography")
+                if signature in self._progress:
+                    self._progress[signature] = progress
+                else:  # finished meanwhile
+                    progress.end(f"{total} entries embedded")
+            self.jobs.spawn(begin())
+            return
+        progress = self._progress.get(signature)
+        if progress is not None:
+            progress.report(f"{done}/{total} entries", int(100 * done / total))
+
+    def _dense_error(self, message: str) -> None:
+        for progress in self._progress.values():
+            if progress is not None:
+                progress.end("embedding stopped; using BM25")
+        self._progress.clear()
+        if self.status is not None:
+            self.status.dense_failed()
+            self.status.announce(f"texcite: {message} — using BM25 order.")
+
+    def _rerank_state(self, state: str, message: str) -> None:
+        if self.status is None:
+            return
+        self.status.refresh()
+        if state == "fallback" and message:
+            self.status.announce(message)

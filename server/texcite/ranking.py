@@ -1,0 +1,61 @@
+"""The values a ranking passes along, with no lifecycle: the request (the citation at the cursor and the query
+around it), each suggestion and the result. ``engine`` produces them; the LSP layer, the CLI, the evaluation and
+the web page read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from texcite.bib.model import Entry
+from texcite.latex.cite import CiteContext, CiteMatcher
+from texcite.latex.facts import FileFacts, scan_file
+from texcite.latex.query import QueryContext, query_context
+
+
+@dataclass(frozen=True)
+class Request:
+    """What ranking needs from a document: the cite context at the cursor and the query around it."""
+
+    cite: CiteContext
+    query: QueryContext
+    offset: int = 0
+    facts: FileFacts | None = field(default=None, repr=False, compare=False)
+
+
+def build_request(text: str, offset: int, matcher: CiteMatcher, facts: FileFacts | None = None) -> Request | None:
+    """The request for a cursor, or None when the cursor is not inside a citation key list. ``facts`` are the
+    text's (``latex.facts``; scanned here when not given)."""
+    facts = facts if facts is not None else scan_file(text, matcher)
+    cite = matcher.context_at(text, offset, facts.in_verbatim)
+    if cite is None:
+        return None
+    query = query_context(text, offset, matcher, (cite.command.start, cite.command.end), facts.section_at(offset))
+    return Request(cite, query, offset, facts)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A ranked entry: 1-based rank, the score that ordered it (fused, plus the reranker's share where it ran),
+    the stage, its relevance within the list (0-100, the best is 100) and why it ranked, in words."""
+
+    entry: Entry
+    rank: int
+    score: float
+    stage: str
+    fused_score: float
+    relevance: int = 0
+    reasons: tuple[str, ...] = ()
+    rerank_score: float | None = None  # the neural reranker's own score, where it ran
+
+
+@dataclass
+class Result:
+    """Ranked suggestions plus what produced them (for `suggest --json`, status and completion docs)."""
+
+    request: Request
+    suggestions: list[Suggestion]
+    query: str  # the text the last stage scored: the reranker's marked paragraph, else the shortlist's query
+    ranking: str  # what ranked, for people: "BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at …)"
+    fallback_message: str = ""
+    corpus_size: int = 0

@@ -1,0 +1,82 @@
+"""From fused scores to the list a writer sees: the shortlist (the best ``top_k``, or with text typed in the
+braces every entry it matches, strong matches first) and the neural reranker's scores joined into the head of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from texcite.bib.model import Entry
+from texcite.retrieval.signals import znorm
+from texcite.retrieval.typed import TypedIndex
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An entry on the shortlist: its row in the corpus, its fused score and the stage that scored it (bm25 or
+    hybrid)."""
+
+    entry: Entry
+    row: int
+    fused_score: float
+    stage: str
+
+
+def best_first(scores: np.ndarray, rows: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
+    """``rows`` (default: all) by descending score, ties in row order; only the ``top`` first when given (found
+    by partition: sorting 10k scores costs more than the rest of the shortlist)."""
+    rows = np.arange(len(scores)) if rows is None else rows
+    values = scores[rows]
+    if top is not None and top < len(rows):
+        cut = np.partition(values, len(values) - top)[len(values) - top]  # the top-th largest
+        ties = np.flatnonzero(values == cut)[: top - int((values > cut).sum())]
+        keep = np.concatenate([np.flatnonzero(values > cut), ties])
+        rows, values = rows[keep], values[keep]
+    return rows[np.lexsort((rows, -values))]
+
+
+def shortlist(entries: Sequence[Entry], typed: TypedIndex, scores: np.ndarray, stage: str, top_k: int,
+              prefix: str, exclude: Sequence[str]) -> list[Candidate]:
+    """Candidates best first, the keys in ``exclude`` (already in the command) left out. With text typed in the
+    braces (``prefix``), only the entries it matches, all of them, in ``retrieval.typed``'s order; else the top
+    ``top_k``."""
+    excluded = set(exclude)
+    if prefix.strip():
+        order = typed.order(prefix, scores)
+    else:
+        order = best_first(scores, top=top_k + len(excluded))
+    out = [Candidate(entries[i], int(i), float(scores[i]), stage) for i in order if entries[i].key not in excluded]
+    return out if prefix.strip() else out[:top_k]
+
+
+def joined_scores(candidates: Sequence[Candidate], rerank_scores: Sequence[float], weight: float) -> list[float]:
+    """The head's fused scores plus ``weight`` times the reranker's, z-normalised over the head: the reranker
+    is one more signal, not the judge."""
+    head = np.array([c.fused_score for c in candidates[: len(rerank_scores)]], dtype=np.float64)
+    return (head + weight * znorm(np.asarray(rerank_scores, dtype=np.float64))).tolist()
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate at its place in the final order: the score that ordered it, the stage and the reranker's own
+    score where it ran."""
+
+    candidate: Candidate
+    score: float
+    stage: str
+    rerank_score: float | None
+
+
+def join(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None, stage: str,
+         weight: float = 1.0) -> list[Ranked]:
+    """The final order: the reranked head by fused + reranker scores (``joined_scores``), the rest in shortlist
+    order (``rerank_scores`` None: all in shortlist order)."""
+    if rerank_scores is None:
+        return [Ranked(c, c.fused_score, c.stage, None) for c in candidates]
+    joined = joined_scores(candidates, rerank_scores, weight)
+    head = sorted(zip(candidates, joined, rerank_scores, strict=False), key=lambda row: -row[1])  # the head only
+    return ([Ranked(c, s, stage, float(r)) for c, s, r in head]
+            + [Ranked(c, c.fused_score, c.stage, None) for c in candidates[len(rerank_scores):]])

@@ -91,7 +91,7 @@ def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
     for v in VIEWS:
         m = rng.standard_normal((len(corpus), dim)).astype(np.float32)
         views[v] = m / np.linalg.norm(m, axis=1, keepdims=True)
-    stage._ready[corpus.signature] = DenseIndex([e.key for e in corpus.entries], views)
+    stage._ready.put(corpus.signature, DenseIndex([e.key for e in corpus.entries], views))
     scorer = HybridScorer(stage)
 
     def hybrid_recall(r: Request) -> list[Candidate]:

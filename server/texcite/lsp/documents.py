@@ -15,6 +15,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from texcite.bib.model import BibFile, Diagnostic
 from texcite.files import Sources
+from texcite.latex.project import BibReference
 
 if TYPE_CHECKING:
     from texcite.lsp.server import TexciteServer
@@ -43,6 +44,14 @@ def being_typed(key: str, known: list[str]) -> bool:
     list is open), and calling it undefined would only flash a warning under every keystroke."""
     i = bisect.bisect_left(known, key)
     return i < len(known) and known[i].startswith(key)
+
+
+def missing_message(ref: BibReference) -> str:
+    """The diagnostic of a bibliography that was named but not found: where it was looked for."""
+    if "\\" in ref.name and not ref.name.startswith("\\subfix"):
+        return (f"Bibliography '{ref.name}' is a macro: texcite reads its value from the last build's .aux/.bcf, "
+                "and found none; build the document once.")
+    return f"Bibliography '{ref.name}' not found; looked in: {'; '.join(ref.searched)}."
 
 
 class Documents(Sources):
@@ -87,6 +96,14 @@ class Documents(Sources):
         if folders:
             return fs_path(folders[0].uri)
         return self.server.workspace.root_path
+
+    def folders(self) -> list[str]:
+        """Every workspace folder (multi-root workspaces; kept current by workspace/didChangeWorkspaceFolders)."""
+        try:
+            folders = list(self.server.workspace.folders.values())
+        except RuntimeError:  # no workspace before initialize
+            return []
+        return [p for p in (fs_path(f.uri) for f in folders) if p]
 
     def open_tex_uris(self) -> list[str]:
         return [d.uri for d in list(self.server.workspace.text_documents.values()) if not is_bib(d.uri, d.language_id)]
@@ -185,9 +202,10 @@ class Documents(Sources):
         corpus = await asyncio.to_thread(engine.corpus, path)
         if server.workspace.get_text_document(uri).version != version:
             return  # a newer version will publish its own
-        items = [lsp.Diagnostic(range=line_range(ref.line), severity=lsp.DiagnosticSeverity.Error, source="texcite",
-                                message=f"Bibliography '{ref.name}' not found.")
-                 for ref in project.references if ref.path is None and ref.source == path]
+        items = [lsp.Diagnostic(range=lsp.Range(lsp.Position(ref.line, ref.start), lsp.Position(ref.line, ref.end)),
+                                severity=lsp.DiagnosticSeverity.Error, source="texcite",
+                                message=missing_message(ref))
+                 for ref in project.references if not ref.paths and not ref.remote and ref.source == path]
         if engine.settings.diagnostics.undefined_keys and project.bib_files:
             facts = await asyncio.to_thread(engine.projects.facts, path, text)
             known = sorted(corpus.by_key)
@@ -200,6 +218,10 @@ class Documents(Sources):
         if project.truncated:
             server.status.announce(f"texcite: {os.path.basename(project.root)} includes more than "
                                    f"{len(project.tex_files)} files; the rest were not read for bibliographies.")
+        if project.fallback and project.bib_files:
+            server.status.announce(f"texcite: {os.path.basename(project.root)} names no bibliography; offering every "
+                                   f".bib of {project.folder or os.path.dirname(project.root)} "
+                                   f"({len(project.bib_files)} files).", lsp.MessageType.Info)
         if not project.bib_files:
             server.status.announce(f"texcite: no .bib file found for {os.path.basename(path)}; add "
                                    "\\bibliography{...} or \\addbibresource{...}.", lsp.MessageType.Info)

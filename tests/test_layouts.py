@@ -74,8 +74,8 @@ LAYOUTS = {
         "lib.bib": bib("a"), "z.bib": bib("z"),
     }, "main.tex", ["lib.bib"]),
     "thebibliography": ({
-        "main.tex": DOC % ("", "Text.\n\\begin{thebibliography}{9}\n\\bibitem{x} X. One, A title, 2019.\n"
-                               "\\bibitem[Two(2020)]{y} Y. Two, Another, 2020.\n\\end{thebibliography}"),
+        "main.tex": DOC % ("", ("Text.\n\\begin{thebibliography}{9}\n\\bibitem{x} X. One, A title, 2019.\n"
+                                "\\bibitem[Two(2020)]{y} Y. Two, Another, 2020.\n\\end{thebibliography}")),
         "unrelated.bib": bib("z"),
     }, "main.tex", ["main.tex"]),
     "marker-nested-chapter": ({
@@ -163,7 +163,7 @@ def test_ids_are_aliases_of_the_current_key() -> None:
 
 
 @pytest.mark.skipif(shutil.which("kpsewhich") is None or not subprocess.run(
-    ["kpsewhich", "-var-value", "TEXMFHOME"], capture_output=True, text=True).stdout.strip(),
+    ["kpsewhich", "-var-value", "TEXMFHOME"], capture_output=True, text=True, check=False).stdout.strip(),
     reason="kpsewhich (Debian texlive-binaries + texlive-base) is not installed: the TEXMF path is not tested")
 def test_a_personal_bibliography_in_texmfhome_is_found_through_kpsewhich(tmp_path: Path) -> None:
     write(tmp_path, {"home/texmf/bibtex/bib/library.bib": bib("mine"), "doc/main.tex": DOC % ("", "\\bibliography{library}")})
@@ -179,13 +179,13 @@ def test_cli_project_explains_and_suggest_finds_the_root_two_folders_up(tmp_path
     write(tmp_path, files)
     env = {**os.environ, "PYTHONPATH": str(HERE.parent / "server")}
     run = subprocess.run([sys.executable, "-m", "texcite", "project", opened], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert f"root: {tmp_path / 'main.tex'}" in run.stdout
     assert "refs.bib  <- \\bibliography{refs} in main.tex:5" in run.stdout
     suggest = subprocess.run([sys.executable, "-m", "texcite", "suggest", opened, "--line", "1", "--character", "11",
                               "--recall", "bm25", "--reranker", "none"], cwd=tmp_path, env=env,
-                             capture_output=True, text=True, timeout=300)
+                             capture_output=True, text=True, timeout=300, check=False)
     assert suggest.returncode == 0, suggest.stderr
     assert suggest.stdout.split()[1] == "a" and "Warning" not in suggest.stderr
 
@@ -195,7 +195,7 @@ def test_cli_without_entries_says_so_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(HERE.parent / "server")}
     run = subprocess.run([sys.executable, "-m", "texcite", "suggest", "main.tex", "--line", "4", "--character", "11",
                           "--recall", "bm25", "--reranker", "none"], cwd=tmp_path, env=env,
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         "texcite: error: no bibliography entries for main.tex: 'gone' not found (run `texcite project main.tex`)"]

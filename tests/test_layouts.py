@@ -199,3 +199,17 @@ def test_cli_without_entries_says_so_in_one_line(tmp_path: Path) -> None:
     assert run.returncode == 2
     assert run.stderr.strip().splitlines() == [
         "texcite: error: no bibliography entries for main.tex: 'gone' not found (run `texcite project main.tex`)"]
+
+
+@pytest.mark.parametrize("marker", [".git", ".latexmkrc", "latexmkrc", ".texlabroot", "texlabroot", "Tectonic.toml"])
+def test_a_root_marker_bounds_the_search_for_the_root(tmp_path: Path, marker: str) -> None:
+    # Two folders up from the chapter (beyond the marker-less search), beside a project that must not be chosen.
+    write(tmp_path, {
+        f"a/{marker}" if marker != ".git" else "a/.git/HEAD": "",
+        "a/main.tex": DOC % ("", "\\input{x/y/z/ch}\n\\bibliography{refs}"), "a/refs.bib": bib("a"),
+        "a/x/y/z/ch.tex": "Text.\n", "other.tex": DOC % ("", "\\input{a/x/y/z/ch}\n\\bibliography{o}"),
+        "o.bib": bib("o"),
+    })
+    project = discover(str(tmp_path / "a/x/y/z/ch.tex"))
+    assert project.root == str(tmp_path / "a/main.tex") and project.folder == str(tmp_path / "a")
+    assert project.bib_files == [str(tmp_path / "a/refs.bib")]

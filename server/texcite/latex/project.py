@@ -4,7 +4,7 @@ with the reason for each (``explain``), found the way TeX and the common build t
 Root: a chain of ``% !TEX root = ...`` comments or ``\documentclass[main]{subfiles}`` (loops end), else the file
 itself when it has ``\documentclass``, else a document of its project folder whose include graph reaches it. The
 project folder is the nearest enclosing workspace folder, repository (``.git``) or root marker (``.latexmkrc``,
-``latexmkrc``, ``.texlabroot``, ``Tectonic.toml``); without one, the file's folder and the top of three folders
+``latexmkrc``, ``.texlabroot``, ``texlabroot``, ``Tectonic.toml``); without one, the file's folder and the top of three folders
 above it are searched.
 
 Bibliographies: ``\bibliography``, ``\addbibresource`` (options, biber globs, ``\subfix``), ``\addglobalbib``,
@@ -37,7 +37,7 @@ from texcite.latex.facts import FileFacts, scan_file, update_facts
 # The facts of a file by path (None: no such file or unreadable).
 FactsOf = Callable[[str], "FileFacts | None"]
 _SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".texcite-cache", "_minted"}
-ROOT_MARKERS = (".git", ".latexmkrc", "latexmkrc", ".texlabroot", "Tectonic.toml")
+ROOT_MARKERS = (".git", ".latexmkrc", "latexmkrc", ".texlabroot", "texlabroot", "Tectonic.toml")
 MAX_FILES = 2_000
 MAX_WORKSPACE_BIBS = 200
 MAX_GLOB = 500

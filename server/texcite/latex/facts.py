@@ -37,7 +37,7 @@ _BIB_RE = re.compile(
     \s*(?:\[(?P<options>[^\]]{0,512})\]\s*)?      # \addbibresource[location=...]{x.bib}, \putbib[unitrefs]
     (?:\{(?P<names>[^{}]{0,4096}(?:\{[^{}]{0,1024}\}[^{}]{0,4096}){0,64})\})?  # one level of braces: \subfix{x}
     """,
-    re.VERBOSE | re.MULTILINE,
+    re.VERBOSE,
 )
 _DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
 _SUBFILES_RE = re.compile(r"^[^%\n]*\\documentclass\s*\[(?P<main>[^\]]{1,1024})\]\s*\{subfiles\}", re.MULTILINE)

@@ -65,6 +65,7 @@ async def test_an_old_key_completes_hovers_and_is_defined(client: LanguageClient
     pos = types.Position(3, line.index("smith2019") + 2)
     hover = await client.text_document_hover_async(types.HoverParams(types.TextDocumentIdentifier(uri), pos))
     assert hover is not None and "Renamed" in hover.contents.value
+    assert "`smith2020` (old key `smith2019`)" in hover.contents.value
     loc = await client.text_document_definition_async(types.DefinitionParams(types.TextDocumentIdentifier(uri), pos))
     assert loc.uri == (tmp_path / "refs.bib").as_uri() and loc.range.start.line == 0
     diags = await diagnostics_for(client, uri)

@@ -77,7 +77,10 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         engine.close()
     if result is None:
         raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation command")
-    suggestions = result.suggestions[:top]
+    firsts = {}  # an old key (biblatex ids) shows as its entry, once, as in the editor
+    for s in result.suggestions:
+        firsts.setdefault(s.entry.cite_key, s)
+    suggestions = list(firsts.values())[:top]
     if args.json:
         backend, model, _ = engine.reranker_label()
         out = {
@@ -86,7 +89,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
             "ranking": result.ranking,
             "reranker": {"backend": backend or "none", "model": model},
             "suggestions": [
-                {"key": s.entry.key, "rank": s.rank, "relevance": s.relevance, "reasons": list(s.reasons),
+                {"key": s.entry.cite_key, "rank": s.rank, "relevance": s.relevance, "reasons": list(s.reasons),
                  "score": s.score, "reranker_score": s.rerank_score, "stage": s.stage, "title": s.entry.title,
                  "document": s.entry.document}
                 for s in suggestions
@@ -100,11 +103,11 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     if not suggestions:
         print("texcite: no entry matches", file=sys.stderr)
         return 1
-    width = max(len(s.entry.key) for s in suggestions)
+    width = max(len(s.entry.cite_key) for s in suggestions)
     for s in suggestions:
         who = s.entry.short_authors()
         year = f" ({s.entry.year})" if s.entry.year else ""
-        print(f"{s.rank:3d}. {s.entry.key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}")
+        print(f"{s.rank:3d}. {s.entry.cite_key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}")
         if s.reasons:
             print(f"{'':{width + 9}}{'; '.join(s.reasons)}")
     return 0

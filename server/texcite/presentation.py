@@ -49,7 +49,8 @@ def entry_markdown(entry: Entry, why: str | None = None, abstract_limit: int | N
         if abstract_limit is not None and len(abstract) > abstract_limit:
             abstract = abstract[:abstract_limit].rsplit(" ", 1)[0] + " …"
         lines += ["", _md_escape(abstract)]
-    lines += ["", f"`{entry.key}` · {entry.entry_type} · {os.path.basename(entry.path)}:{entry.line + 1}"]
+    key = f"`{entry.cite_key}` (old key `{entry.key}`)" if entry.alias_of else f"`{entry.key}`"
+    lines += ["", f"{key} · {entry.entry_type} · {os.path.basename(entry.path)}:{entry.line + 1}"]
     if why:
         lines += ["", why]
     return "  \n".join(lines).replace("  \n  \n", "\n\n")

@@ -77,7 +77,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         engine.close()
     if result is None:
         raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation command")
-    firsts = {}  # an old key (biblatex ids) shows as its entry, once, as in the editor
+    firsts: dict = {}  # an old key (biblatex ids) shows as its entry, once, as in the editor
     for s in result.suggestions:
         firsts.setdefault(s.entry.cite_key, s)
     suggestions = list(firsts.values())[:top]

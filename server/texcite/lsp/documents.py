@@ -202,7 +202,9 @@ class Documents(Sources):
         corpus = await asyncio.to_thread(engine.corpus, path)
         if server.workspace.get_text_document(uri).version != version:
             return  # a newer version will publish its own
-        items = [lsp.Diagnostic(range=lsp.Range(lsp.Position(ref.line, ref.start), lsp.Position(ref.line, ref.end)),
+        starts = server.completion.positions(doc).starts  # the command's columns, in the client's encoding
+        items = [lsp.Diagnostic(range=line_range(ref.line) if ref.line >= len(starts) else
+                                server.completion.range(doc, starts[ref.line] + ref.start, starts[ref.line] + ref.end),
                                 severity=lsp.DiagnosticSeverity.Error, source="texcite",
                                 message=missing_message(ref))
                  for ref in project.references if not ref.paths and not ref.remote and ref.source == path]

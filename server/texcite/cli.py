@@ -1,5 +1,5 @@
-"""Command line: ``texcite serve | suggest | project | eval | web | settings-schema`` — argument parsing and output only; the
-work is the engine's (suggest, eval) or the LSP server's (serve)."""
+"""Command line: ``texcite serve | suggest | project | eval | web | settings-schema`` — argument parsing and output
+only; the work is the engine's (suggest, eval), the project scanner's (project) or the LSP server's (serve)."""
 
 from __future__ import annotations
 
@@ -224,7 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ranking_args(p)
     p.set_defaults(func=_cmd_suggest)
 
-    p = sub.add_parser("project", help="print the root, the files and the bibliographies a .tex file belongs to, and why")
+    p = sub.add_parser("project", help="print the root, files and bibliographies a .tex file belongs to, and why")
     p.add_argument("file", help="the .tex file")
     p.set_defaults(func=_cmd_project)
 

@@ -11,8 +11,8 @@ from texcite.bib.model import BibFile, Entry
 from texcite.latex.plaintext import to_plain
 from texcite.latex.scan import Comments
 
-_ENV_RE = re.compile(r"\\begin\s*\{thebibliography\}(?:\s*\{[^{}\n]*\})?(?P<body>.*?)(?:\\end\s*\{thebibliography\}|\Z)",
-                     re.DOTALL)
+_ENV_RE = re.compile(r"\\begin\s*\{thebibliography\}(?:\s*\{[^{}\n]*\})?"
+                     r"(?P<body>.*?)(?:\\end\s*\{thebibliography\}|\Z)", re.DOTALL)
 _ITEM_RE = re.compile(r"\\bibitem\s*(?:\[(?P<label>(?:[^\[\]]|\[[^\[\]]*\])*)\])?\s*\{(?P<key>[^{}\s,]+)\}")
 _YEAR_RE = re.compile(r"\b(1[5-9]\d\d|20\d\d)[a-z]?\b")
 _NATBIB_LABEL_RE = re.compile(r"^(?P<authors>.*?)\((?P<year>[^()]*)\)")

@@ -99,7 +99,8 @@ class BibStore:
             if len(parsed.tokens) == len(bib.entries):
                 self._tokens.update(zip(map(id, bib.entries), parsed.tokens))
         # A .tex (its thebibliography) has no diagnostics of its own to publish: its document's are the editor's.
-        if self.on_parsed and not path.lower().endswith(".tex") and (old is None or old.parsed.bib.digest != bib.digest or old.parsed.bib.diagnostics != bib.diagnostics):
+        changed = old is None or old.parsed.bib.digest != bib.digest or old.parsed.bib.diagnostics != bib.diagnostics
+        if self.on_parsed and not path.lower().endswith(".tex") and changed:
             self.on_parsed(bib)
         return bib
 

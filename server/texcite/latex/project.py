@@ -4,8 +4,8 @@ with the reason for each (``explain``), found the way TeX and the common build t
 Root: a chain of ``% !TEX root = ...`` comments or ``\documentclass[main]{subfiles}`` (loops end), else the file
 itself when it has ``\documentclass``, else a document of its project folder whose include graph reaches it. The
 project folder is the nearest enclosing workspace folder, repository (``.git``) or root marker (``.latexmkrc``,
-``latexmkrc``, ``.texlabroot``, ``texlabroot``, ``Tectonic.toml``); without one, the file's folder and the top of three folders
-above it are searched.
+``latexmkrc``, ``.texlabroot``, ``texlabroot``, ``Tectonic.toml``); without one, the file's folder and the top of
+three folders above it are searched.
 
 Bibliographies: ``\bibliography``, ``\addbibresource`` (options, biber globs, ``\subfix``), ``\addglobalbib``,
 ``\addsectionbib``, ``\nobibliography``, ``\defaultbibliography`` / ``\putbib[..]`` (bibunits) and multibib's

@@ -89,7 +89,8 @@ def completion_list(result: Result, positions: Positions, limit: int) -> lsp.Com
         offered.add(e.cite_key)
         items.append(lsp.CompletionItem(
             label=e.cite_key,
-            label_details=lsp.CompletionItemLabelDetails(description=" ".join(filter(None, (e.short_authors(), e.year)))),
+            label_details=lsp.CompletionItemLabelDetails(description=" ".join(filter(None, (e.short_authors(),
+                                                                                            e.year)))),
             kind=lsp.CompletionItemKind.Reference,
             detail=detail(e),
             documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown,

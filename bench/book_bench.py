@@ -27,7 +27,6 @@ from lspclient import StdioClient  # noqa: E402
 from synthbib import Vocabulary, make_bib, sentence  # noqa: E402
 
 CHAPTERS = 30
-TARGETS = {"completion_p95_ms": {2.0: 30.0, 20.0: 60.0}, "didchange_p95_ms": 5.0, "open_to_first_s": {2.0: 2.0}}
 CAPABILITIES = {"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": True}, "configuration": True},
                 "window": {"workDoneProgress": False}}
 
@@ -118,7 +117,7 @@ def session(root: Path, chapter: Path, edits: int, cache: str) -> dict:
             time.sleep(0.2)
         completion, didchange, baseline = [], [], []
         typed = ""
-        for i in range(edits):
+        for _ in range(edits):
             # Type the key's first letters (the server re-ranks at each), then leave the braces and start anew
             # elsewhere: a realistic mix of edits inside and around a citation.
             if len(typed) >= 3:
@@ -149,7 +148,7 @@ def session(root: Path, chapter: Path, edits: int, cache: str) -> dict:
             completion.append((time.perf_counter() - t) * 1000)
             assert result is not None, "the cursor is inside a \\cite{}"
         # The cost of a didChange: its round trip with a status request, less a status request alone.
-        cost = [max(0.0, d - b) for d, b in zip(didchange, baseline)]
+        cost = [max(0.0, d - b) for d, b in zip(didchange, baseline, strict=True)]
         return {"open_to_first_s": open_to_first, "completion_p50_ms": pct(completion, 50),
                 "completion_p95_ms": pct(completion, 95), "completion_max_ms": max(completion),
                 "didchange_p50_ms": pct(cost, 50), "didchange_p95_ms": pct(cost, 95), "edits": edits}

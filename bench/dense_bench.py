@@ -91,7 +91,7 @@ def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
     for v in VIEWS:
         m = rng.standard_normal((len(corpus), dim)).astype(np.float32)
         views[v] = m / np.linalg.norm(m, axis=1, keepdims=True)
-    stage._ready[corpus.signature] = DenseIndex([e.key for e in corpus.entries], views)
+    stage._ready.put(corpus.signature, DenseIndex([e.key for e in corpus.entries], views))
     scorer = HybridScorer(stage)
 
     def hybrid_recall(r: Request) -> list[Candidate]:
@@ -112,8 +112,8 @@ def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
         hybrid_recall(r)
         hybrid.append((time.perf_counter() - t) * 1000)
         hybrid_cpu.append((time.thread_time() - c) * 1000)
-    added = [h - b for h, b in zip(hybrid, bm25)]
-    added_cpu = [h - b for h, b in zip(hybrid_cpu, bm25_cpu)]
+    added = [h - b for h, b in zip(hybrid, bm25, strict=True)]
+    added_cpu = [h - b for h, b in zip(hybrid_cpu, bm25_cpu, strict=True)]
     scorer.close()
     return {"bm25_p50": pct(bm25, 50), "bm25_p95": pct(bm25, 95), "hybrid_p50": pct(hybrid, 50),
             "hybrid_p95": pct(hybrid, 95), "added_p50": pct(added, 50), "added_p95": pct(added, 95),
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
 
     bib, keys = make_bib(args.entries)
     corpus = Corpus([parse_bib(bib, "/synthetic.bib")])
-    corpus.bm25
+    corpus.build()
     reqs = requests(args.requests, keys)
     print(f"{len(corpus)} entries, {len(reqs)} requests", file=sys.stderr)
 

@@ -193,7 +193,7 @@ def agreement(out_dir: Path, runtime: str, n_agree_entries: int) -> dict:
     cos = np.concatenate([(ref_q * q).sum(1), (ref_e[:n_agree_entries] * e[:n_agree_entries]).sum(1)])
     top_ref = np.argsort(-(ref_q @ ref_e.T), axis=1)[:, :10]
     top = np.argsort(-(q @ e.T), axis=1)[:, :10]
-    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top_ref, top)])
+    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top_ref, top, strict=True)])
     top1 = float(np.mean(top_ref[:, 0] == top[:, 0]))
     return {"cos_mean": float(cos.mean()), "cos_min": float(cos.min()), "n_cos": int(len(cos)),
             "top10_overlap": float(overlap), "top1_same": top1}
@@ -257,7 +257,6 @@ class ScratchVenv:
         self.python = str(self.dir / "bin" / "python")
         self.site = Path(subprocess.run([self.python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                         capture_output=True, text=True, check=True).stdout.strip())
-        self.empty_mb = _du_mb(self.site)
 
     def pip(self, *args: str) -> None:
         subprocess.run([self.python, "-m", "pip", "install", "-q", "--disable-pip-version-check", *args],

@@ -27,7 +27,7 @@ from synthbib import Vocabulary, make_bib, paragraph  # noqa: E402
 EXAMPLE = HERE.parent / "examples" / "paper"
 TARGETS_S = {"example paper (32 entries)": 3.0, "synthetic 1,000 entries": 15.0}  # no target for other sizes
 POLL_S = 0.1
-HYBRID = "(BM25 + MiniLM"  # an item's documentation ends with the ranking that placed it: "(BM25 + MiniLM)."
+HYBRID = "Ranked by BM25 + MiniLM"  # an item's documentation ends with the ranking that placed it
 
 
 def synthetic_case(n: int) -> str:

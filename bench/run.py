@@ -220,7 +220,9 @@ def server_run(project: Path, keys: list[str], requests: int, hover_during_index
     finally:
         client.close()
     latencies.sort()
-    q = lambda p: latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))] if latencies else float("nan")
+    def q(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(round(p / 100 * (len(latencies) - 1))))] if latencies else float("nan")
+
     out = {"completion_p50_ms": q(50), "completion_p95_ms": q(95), "completion_max_ms": latencies[-1] if latencies else float("nan"),
            "completions_answered": len(latencies), "server_first_result_s": first_complete_s, "rss_mb": memory}
     if hover_during_index:

@@ -41,6 +41,16 @@ CASES = [
     ("citep-two-optionals", r"\citep[see][ch.~2]{x,|}", ctx("citep", "", ("x",))),
     ("cite-space-before-brace", r"\cite {|}", ctx("cite")),
     ("cite-partial-with-punctuation", r"\cite{doe:2020-|}", ctx("cite", "doe:2020-")),
+    # apacite (texlab #409): its commands by default, and its <prenote>
+    ("citeA", r"\citeA{|}", ctx("citeA")),
+    ("citeA-star", r"\citeA*{sm|}", ctx("citeA", "sm")),
+    ("citeNP", r"\citeNP{a,|}", ctx("citeNP", "", ("a",))),
+    ("citeyearNP", r"\citeyearNP{|}", ctx("citeyearNP")),
+    ("shortciteA", r"\shortciteA{|}", ctx("shortciteA")),
+    ("fullciteauthorNP", r"\fullciteauthorNP{|}", ctx("fullciteauthorNP")),
+    ("cite-apacite-prenote", r"\cite<see>[p.~3]{x,|}", ctx("cite", "", ("x",))),
+    ("citeA-prenote-only", r"\citeA<e.g.,>{|}", ctx("citeA")),
+    ("natbib-Citeyearpar", r"\Citeyearpar{|}", ctx("Citeyearpar")),
     # biblatex
     ("parencite", r"\parencite{|}", ctx("parencite")),
     ("Parencite", r"\Parencite{ab|}", ctx("Parencite", "ab")),

@@ -9,7 +9,7 @@ import pytest
 
 from texcite.files import Sources
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.project import BibReference, FactsCache, ProjectIndex, discover, find_root
+from texcite.latex.project import FactsCache, ProjectIndex, discover, find_root_why
 
 DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 BIB = "@article{k, title = {T}}\n"
@@ -33,6 +33,7 @@ def test_bibliography_list(tmp_path: Path, command: str) -> None:
     write(tmp_path, {"main.tex": DOC % command, "a.bib": BIB, "b.bib": BIB, "unused.bib": BIB})
     project = discover(str(tmp_path / "main.tex"))
     assert bibs(project) == ["a.bib", "b.bib"]
+    assert not project.fallback
     assert [os.path.splitext(r.name)[0] for r in project.references] == ["a", "b"]
 
 
@@ -90,7 +91,7 @@ def test_magic_root_comment(tmp_path: Path) -> None:
 def test_magic_root_variants(tmp_path: Path) -> None:
     write(tmp_path, {"main.tex": DOC % "\\bibliography{refs}", "refs.bib": BIB,
                      "c.tex": "%!tex root=main.tex\nText.\n"})
-    assert find_root(str(tmp_path / "c.tex"), FactsCache(Sources(), CiteMatcher()).facts) == str(tmp_path / "main.tex")
+    assert find_root_why(str(tmp_path / "c.tex"), FactsCache(Sources(), CiteMatcher()).facts)[0] == str(tmp_path / "main.tex")
 
 
 def test_chapter_without_magic_comment_found_through_the_workspace(tmp_path: Path) -> None:
@@ -136,6 +137,7 @@ def test_no_bibliography_named_uses_every_bib_in_the_workspace(tmp_path: Path) -
     write(tmp_path, {"main.tex": DOC % "Text.", "a.bib": BIB, "refs/b.bib": BIB, ".git/c.bib": BIB,
                      "node_modules/d.bib": BIB})
     project = discover(str(tmp_path / "main.tex"), workspace=str(tmp_path))
+    assert project.fallback
     assert sorted(bibs(project)) == ["a.bib", os.path.join("refs", "b.bib")]
 
 
@@ -143,8 +145,10 @@ def test_missing_bib_is_reported(tmp_path: Path) -> None:
     write(tmp_path, {"main.tex": DOC % "Text.\n\\bibliography{present,absent}", "present.bib": BIB})
     project = discover(str(tmp_path / "main.tex"))
     assert bibs(project) == ["present.bib"]
+    assert not project.fallback
     absent = [r for r in project.references if r.name == "absent"]
-    assert absent == [BibReference(str(tmp_path / "main.tex"), 3, "absent", None)]
+    assert [(r.source, r.line, r.name, r.path) for r in absent] == [(str(tmp_path / "main.tex"), 3, "absent", None)]
+    assert absent[0].searched[0] == str(tmp_path)  # where it was looked for, for the diagnostic
 
 
 def test_commented_bibliography_is_ignored(tmp_path: Path) -> None:

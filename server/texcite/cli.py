@@ -1,5 +1,6 @@
-"""Command line: ``texcite serve | suggest | eval | web | doctor | settings-schema`` — argument parsing and output
-only; the work is the engine's (suggest, eval), the LSP server's (serve) or the doctor's report (doctor)."""
+"""Command line: ``texcite serve | suggest | project | eval | web | doctor | settings-schema`` — argument parsing
+and output only; the work is the engine's (suggest, eval), the project scanner's (project), the LSP server's
+(serve) or the doctor's report (doctor)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import sys
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
 from texcite.evaluation.examples import TYPED_MODES
+from texcite.latex.project import no_entries_reason, project_folder
 from texcite.runtime import setup_logging
 
 
@@ -65,16 +67,21 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     top = settings.completion.max_items
     settings = settings.replace(reranker_top_k=max(settings.reranker.top_k, top))
     offset = Positions(text).offset(args.line, args.character)
-    # No workspace: the project's root is looked for beside the file and one folder up (chapters/x.tex beside
-    # main.tex), as for a document opened on its own; the file's folder alone would miss it.
-    engine = Engine(settings)
+    engine = Engine(settings, workspace=project_folder(path))  # the folder an editor would open
     try:
+        project = engine.project(path)
+        if not len(engine.corpus(path)):
+            raise CliError(f"no bibliography entries for {args.file}: {no_entries_reason(project)} "
+                           f"(run `texcite project {args.file}`)")
         result = engine.suggest(path, text, offset)
     finally:
         engine.close()
     if result is None:
         raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation command")
-    suggestions = result.suggestions[:top]
+    firsts: dict = {}  # an old key (biblatex ids) shows as its entry, once, as in the editor
+    for s in result.suggestions:
+        firsts.setdefault(s.entry.cite_key, s)
+    suggestions = list(firsts.values())[:top]
     if result.fallback_message:  # e.g. no MiniLM in a plain install: one line, and the BM25 order still prints
         print(f"texcite: {result.fallback_message}", file=sys.stderr)
     if args.json:
@@ -85,7 +92,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
             "ranking": result.ranking,
             "reranker": {"backend": stages.reranker_backend or "none", "model": stages.reranker_model},
             "suggestions": [
-                {"key": s.entry.key, "rank": s.rank, "relevance": s.relevance, "reasons": list(s.reasons),
+                {"key": s.entry.cite_key, "rank": s.rank, "relevance": s.relevance, "reasons": list(s.reasons),
                  "score": s.score, "reranker_score": s.rerank_score, "stage": s.stage, "title": s.entry.title,
                  "document": s.entry.document}
                 for s in suggestions
@@ -95,13 +102,13 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     if not suggestions:
-        print("no bibliography entries found for this document", file=sys.stderr)
+        print("texcite: no entry matches", file=sys.stderr)
         return 1
-    width = max(len(s.entry.key) for s in suggestions)
+    width = max(len(s.entry.cite_key) for s in suggestions)
     for s in suggestions:
         who = s.entry.short_authors()
         year = f" ({s.entry.year})" if s.entry.year else ""
-        print(f"{s.rank:3d}. {s.entry.key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}")
+        print(f"{s.rank:3d}. {s.entry.cite_key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}")
         if s.reasons:
             print(f"{'':{width + 9}}{'; '.join(s.reasons)}")
     return 0
@@ -115,6 +122,16 @@ def typed_modes(value: str) -> list[str]:
         raise argparse.ArgumentTypeError(
             f"{value!r}: expected one of {', '.join(TYPED_MODES)}, or a range like key1..key5")
     return [f"{first[:-1]}{n}" for n in range(int(first[-1]), int(last[-1]) + 1)]
+
+
+def _cmd_project(args: argparse.Namespace) -> int:
+    from texcite.latex.project import discover, explain
+
+    path = os.path.abspath(args.file)
+    if not os.path.isfile(path):
+        raise CliError(f"{args.file}: no such file")
+    print("\n".join(explain(discover(path, workspace=project_folder(path)))))
+    return 0
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -211,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_ranking_args(p)
     p.set_defaults(func=_cmd_suggest)
+
+    p = sub.add_parser("project", help="print the root, files and bibliographies a .tex file belongs to, and why")
+    p.add_argument("file", help="the .tex file")
+    p.set_defaults(func=_cmd_project)
 
     p = sub.add_parser("doctor", help="print the version, Python, installed extras, what ranks, the cache folder "
                                       "and a file's project and bibliographies (for a bug report)")

@@ -18,6 +18,7 @@ from typing import Callable
 import texcite
 from texcite.bib.diskcache import cache_dir
 from texcite.engine import Engine
+from texcite.latex.project import project_folder
 from texcite.rerank.factory import resolve_backend
 from texcite.settings import Settings
 
@@ -118,6 +119,7 @@ def project_lines(engine: Engine, file: str) -> list[str]:
     path = os.path.abspath(file)
     if not os.path.isfile(path):
         return [f"file: {file}: {'not a file' if os.path.exists(path) else 'no such file'}"]
+    engine.open_workspace(project_folder(path))  # the folder an editor would open, as `texcite suggest` does
     project = engine.project(path)
     lines = [f"file: {path}", f"  project root: {project.root}"]
     if not project.bib_files:

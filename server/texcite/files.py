@@ -32,6 +32,9 @@ class Sources:
     def read(self, path: str) -> str | None:
         return read_disk(path, self.max_bytes)
 
+    def folders(self) -> list[str]:
+        """The workspace folders whose files are served (an editor's; none on the command line)."""
+        return []
 
 
 def inside(path: str, folder: str) -> bool:

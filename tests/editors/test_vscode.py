@@ -509,7 +509,8 @@ def test_vscode_zotero_keys(tmp_path, vsix, texcite_ready):
                  " \\parencite{conway:onag,featherstone_rigid_2008,traversaro_unied_2017}")):
             bench.type_slowly(typed)
             rows = bench.wait(f"the widget to start with {first} after {typed!r}",
-                              lambda first=first: (r := bench.settled_suggestions(f"after {typed!r}")) and r[0] == first
+                              lambda first=first, typed=typed: (r := bench.settled_suggestions(f"after {typed!r}"))
+                              and r[0] == first
                               and r)
             bench.keys(Keys.ENTER)
             bench.wait(f"{first} in the text", lambda first=first: first + "}" in bench.line_text(anchor))

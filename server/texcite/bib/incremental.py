@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
+from texcite.bib.bibitems import bibitem_file
 from texcite.bib.diskcache import DiskCache, Stored
 from texcite.bib.model import BibFile, Diagnostic, Entry
 from texcite.bib.parse import decode_bytes, parse_bib, split_blocks
@@ -107,11 +108,15 @@ class BibParser:
         self.stats = {"full_parses": 0, "block_parses": 0, "cache_loads": 0}
 
     def read(self, path: str, previous: ParsedBib | None = None) -> ParsedBib:
-        """Read and parse ``path`` from disk (a diagnostic and no entries for unreadable, huge or special files)."""
+        """Read and parse ``path`` from disk (a diagnostic and no entries for unreadable, huge or special files); a
+        .tex gives the entries of its ``thebibliography``."""
         try:
             data = read_bytes(path, self.max_bytes)
         except UnreadableFile as err:
             return ParsedBib(BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Bibliography not indexed: {err}")]), [])
+        if path.lower().endswith(".tex"):  # a document's own thebibliography (``bib.bibitems``)
+            bib = bibitem_file(data.decode("utf-8", errors="replace"), path)
+            return ParsedBib(bib, self.analyze(bib.entries))
         return self.parse_bytes(data, path, previous)
 
     def parse_bytes(self, data: bytes, path: str, previous: ParsedBib | None = None) -> ParsedBib:

@@ -36,6 +36,12 @@ class Entry:
     fields: dict[str, str]
     path: str
     line: int
+    alias_of: str = ""  # an old key of a renamed entry (biblatex ``ids``): the key the entry has now
+
+    @property
+    def cite_key(self) -> str:
+        """The key to write when citing this entry: the current one, also when it was found by an old key."""
+        return self.alias_of or self.key
 
     @property
     def title(self) -> str:
@@ -162,7 +168,9 @@ class BibFile:
 
 
 def merge_entries(files: Iterable[BibFile]) -> tuple[list[Entry], list[Diagnostic]]:
-    """All entries of several files with crossref fields inherited; keys defined twice across files are reported."""
+    """All entries of several files with crossref fields inherited; keys defined twice across files are reported.
+    An entry's biblatex ``ids`` (its old keys) follow all entries as aliases (``Entry.alias_of``), so an old key
+    still resolves, hovers and completes; a key defined by an entry of its own wins over an alias."""
     by_key: dict[str, Entry] = {}
     problems: list[Diagnostic] = []
     for bib in files:
@@ -182,6 +190,11 @@ def merge_entries(files: Iterable[BibFile]) -> tuple[list[Entry], list[Diagnosti
                 inherited["booktitle"] = parent.fields["title"]
             e = Entry(e.key, e.entry_type, {**inherited, **e.fields}, e.path, e.line)
         out.append(e)
-    return out, problems
+    aliases: dict[str, Entry] = {}
+    for e in out:
+        for alias in (a.strip() for a in e.fields.get("ids", "").split(",")):
+            if alias and alias not in by_key and alias not in aliases:
+                aliases[alias] = Entry(alias, e.entry_type, e.fields, e.path, e.line, alias_of=e.key)
+    return out + list(aliases.values()), problems
 
 

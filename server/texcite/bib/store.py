@@ -98,7 +98,9 @@ class BibStore:
             self._last[path] = parsed
             if len(parsed.tokens) == len(bib.entries):
                 self._tokens.update(zip(map(id, bib.entries), parsed.tokens, strict=True))
-        if self.on_parsed and (old is None or old.parsed.bib.digest != bib.digest or old.parsed.bib.diagnostics != bib.diagnostics):
+        # A .tex (its thebibliography) has no diagnostics of its own to publish: its document's are the editor's.
+        changed = old is None or old.parsed.bib.digest != bib.digest or old.parsed.bib.diagnostics != bib.diagnostics
+        if self.on_parsed and not path.lower().endswith(".tex") and changed:
             self.on_parsed(bib)
         return bib
 

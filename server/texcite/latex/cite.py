@@ -2,8 +2,8 @@
 under the cursor, and every citation command of a document outside comments and verbatim.
 
 The control-word scanner (``latex.scan``) finds command heads; a small scanner reads their arguments, because
-natbib/biblatex argument shapes (optional ``[..]``, multicite ``(..)`` and repeated ``[..]{..}``) are easier
-to follow as code.
+natbib/biblatex/apacite argument shapes (optional ``[..]``, apacite's prenote ``<..>``, multicite ``(..)`` and
+repeated ``[..]{..}``) are easier to follow as code.
 """
 
 from __future__ import annotations
@@ -17,14 +17,19 @@ from texcite.latex.scan import Comments, control_words, finditer, in_comment, in
 
 NATBIB = (
     "cite citep citet citealp citealt citeauthor citeyear citeyearpar citenum citetitle citedate citeurl "
-    "Cite Citep Citet Citealp Citealt Citeauthor Citeyear"
+    "citefullauthor Cite Citep Citet Citealp Citealt Citeauthor Citeyear Citeyearpar Citefullauthor"
+).split()
+APACITE = (
+    "citeA citeNP citeANP citeauthorNP citeyearNP fullcite fullciteA fullciteNP fullciteANP fullciteauthor "
+    "fullciteauthorNP shortcite shortciteA shortciteNP shortciteANP shortciteauthor shortciteauthorNP "
+    "maskcite maskciteA maskciteNP maskciteANP maskciteauthor maskciteauthorNP maskfullcite maskshortcite"
 ).split()
 BIBLATEX = (
     "parencite Parencite textcite Textcite autocite Autocite footcite Footcite smartcite Smartcite "
     "supercite Supercite fullcite footfullcite footcitetext nocite Nocite"
 ).split()
 MULTICITE = "cites Cites parencites Parencites autocites Autocites textcites Textcites footcites Footcites smartcites Smartcites supercites".split()
-DEFAULT_COMMANDS = frozenset(NATBIB + BIBLATEX)
+DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX)
 MULTICITE_COMMANDS = frozenset(MULTICITE)
 # Characters that cannot belong to an unterminated key list: the scan for the closing brace stops there.
 _KEY_STOP = set("\\{%")
@@ -134,6 +139,12 @@ def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
     """Read a citation command's arguments after its name (``m`` matched the head)."""
     i = m.end()
     groups: list[KeyGroup] = []
+    j = _skip_space(text, i)
+    if j < len(text) and text[j] == "<":  # apacite's prenote: \cite<see>[p.~3]{key}
+        end = _skip_delimited(text, j, "<", ">")
+        if end is None:
+            return CiteCommand(m.group("name"), m.start("head"), j, ())
+        i = end
     if multicite:
         for _ in range(2):
             j = _skip_space(text, i)

@@ -32,13 +32,16 @@ _INCLUDE_RE = re.compile(
 )
 _BIB_RE = re.compile(
     r"""
-    \\(?P<cmd>bibliography|addbibresource|addglobalbib|addsectionbib|nobibliography)(?![A-Za-z])\*?
-    \s*(?:\[[^\]]{0,512}\]\s*)?      # \addbibresource[location=...]{x.bib}
-    \{(?P<names>[^{}]{0,4096})\}
+    \\(?P<cmd>bibliography(?!style)[A-Za-z]*|addbibresource|addglobalbib|addsectionbib|nobibliography
+          |defaultbibliography|putbib)(?![A-Za-z])\*?
+    \s*(?:\[(?P<options>[^\]]{0,512})\]\s*)?      # \addbibresource[location=...]{x.bib}, \putbib[unitrefs]
+    (?:\{(?P<names>[^{}]{0,4096}(?:\{[^{}]{0,1024}\}[^{}]{0,4096}){0,64})\})?  # one level of braces: \subfix{x}
     """,
     re.VERBOSE,
 )
 _DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
+_SUBFILES_RE = re.compile(r"^[^%\n]*\\documentclass\s*\[(?P<main>[^\]]{1,1024})\]\s*\{subfiles\}", re.MULTILINE)
+_THEBIBLIOGRAPHY_RE = re.compile(r"\\begin\s*\{thebibliography\}")
 _SECTION_TITLE_RE = re.compile(
     r"""
     \\(?P<level>""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])
@@ -53,8 +56,8 @@ _CHUNK = 1 << 16
 # Text that can change the file's structure, its headings or its verbatim spans: an edit touching it is scanned
 # whole (typing ordinary text, and citations, never is).
 _STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "\\subinput", "\\subinclude",
-               "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\documentclass",
-               "\\begin", "\\end", "\\part", "\\chapter", "section", "paragraph")
+               "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\putbib",
+               "\\documentclass", "\\begin", "\\end", "\\part", "\\chapter", "section", "paragraph")
 
 
 @dataclass(frozen=True)
@@ -68,10 +71,16 @@ class Include:
 
 @dataclass(frozen=True)
 class BibCommand:
-    """``\\bibliography{a,b}`` / ``\\addbibresource{x.bib}``: the names and the 0-based line."""
+    """``\\bibliography{a,b}`` / ``\\addbibresource[options]{x.bib}`` / ``\\putbib[unitrefs]`` ...: the names it
+    gives (as written: a name may hold ``\\subfix{..}``, a glob or a macro), the 0-based line, the command's
+    columns on that line (``end`` is the line's end when the command runs on) and the command's name and options."""
 
     line: int
     names: tuple[str, ...]
+    command: str = "bibliography"
+    options: str = ""
+    start: int = 0
+    end: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,11 +107,14 @@ class FileFacts:
     section_titles: tuple[str, ...]
     verbatim: tuple[tuple[int, int], ...]
     cites: tuple[KeyCite, ...] = field(repr=False)
+    subfiles_main: str | None = None  # ``\\documentclass[../main.tex]{subfiles}``: the main file, as written
+    bibitems: bool = False  # holds a ``thebibliography`` environment
 
     @cached_property
     def structure(self) -> tuple:
         """What the project graph depends on: equal structures mean the same includes, bibliographies and root."""
-        return self.magic_root, self.documentclass, self.includes, tuple(b.names for b in self.bibliographies)
+        return (self.magic_root, self.documentclass, self.subfiles_main, self.bibitems, self.includes,
+                tuple((b.command, b.options, b.names) for b in self.bibliographies))
 
     def section_at(self, offset: int) -> str:
         """Plain-text title of the last heading before ``offset`` ('' if none)."""
@@ -132,10 +144,22 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
     bibliographies = []
     line, counted = 0, 0
     for m in finditer(_BIB_RE, text):
-        names = tuple(n.strip() for n in m.group("names").split(",") if n.strip())
+        command, options = m.group("cmd"), m.group("options") or ""
+        if command == "putbib":  # bibunits: \putbib[unitrefs] names its files in the brackets
+            raw = options if m.group("names") is None else options + "," + m.group("names")
+            options = ""
+        else:
+            raw = m.group("names") or ""
+            if m.group("names") is None:
+                continue
+        names = tuple(n.strip() for n in _split_names(raw) if n.strip())
         if names and not in_comment(m.start()):
             line, counted = line + text.count("\n", counted, m.start()), m.start()
-            bibliographies.append(BibCommand(line, names))
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            line_end = text.find("\n", m.start())
+            end = min(m.end(), len(text) if line_end == -1 else line_end)
+            bibliographies.append(BibCommand(line, names, command, options.strip(), m.start() - line_start,
+                                             end - line_start))
     offsets, titles = [], []
     for m in finditer(_SECTION_TITLE_RE, text):
         if not in_comment(m.start()):
@@ -151,6 +175,8 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
             if g.closed:
                 for m in keys_in(text, g.start, g.end):
                     cites.append(KeyCite(m.group(0), m.start(), m.end(), cmd.start, cmd.end, section))
+    subfiles = next((m for m in finditer(_SUBFILES_RE, text)), None)
+    bibitems = any(not in_comment(m.start()) for m in finditer(_THEBIBLIOGRAPHY_RE, text))
     return FileFacts(
         magic_root=magic.group("path").strip().strip('"') if magic else None,
         documentclass=has_documentclass(text),
@@ -160,7 +186,21 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         section_titles=tuple(titles),
         verbatim=tuple(verbatim_spans(text, comments=in_comment)),
         cites=tuple(cites),
+        subfiles_main=subfiles.group("main").strip() if subfiles else None,
+        bibitems=bibitems,
     )
+
+
+def _split_names(raw: str) -> list[str]:
+    """A name list split on commas outside braces (``\\subfix{a,b}`` is one name)."""
+    names, depth, start = [], 0, 0
+    for i, ch in enumerate(raw):
+        depth += (ch == "{") - (ch == "}")
+        if ch == "," and depth == 0:
+            names.append(raw[start:i])
+            start = i + 1
+    names.append(raw[start:])
+    return names
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -260,4 +300,6 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
         section_titles=facts.section_titles,
         verbatim=tuple(verbatim),
         cites=tuple(before + fresh + after),
+        subfiles_main=facts.subfiles_main,
+        bibitems=facts.bibitems,
     )

@@ -70,5 +70,13 @@ class Buffers(Sources):
             return fs_path(folders[0].uri)
         return self.ls.workspace.root_path
 
+    def folders(self) -> list[str]:
+        """Every workspace folder (multi-root workspaces; kept current by workspace/didChangeWorkspaceFolders)."""
+        try:
+            folders = list(self.ls.workspace.folders.values())
+        except RuntimeError:  # no workspace before initialize
+            return []
+        return [p for p in (fs_path(f.uri) for f in folders) if p]
+
     def open_tex_uris(self) -> list[str]:
         return [d.uri for d in list(self.ls.workspace.text_documents.values()) if not is_bib(d.uri, d.language_id)]

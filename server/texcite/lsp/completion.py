@@ -39,12 +39,18 @@ def completion_list(result: Result, positions: Positions, limit: int) -> lsp.Com
     for use in result.request.facts.cites if result.request.facts is not None else ():
         sections.setdefault(use.key, []).append(use.section)
     items = []
+    offered: set[str] = set()
     for s in shown:
         e = s.entry
+        if e.cite_key in offered or e.cite_key in cite.existing_keys:  # an old key (biblatex ids) of one offered
+            continue
+        offered.add(e.cite_key)
         why = why_text(result.ranking, s.relevance, s.reasons, s.rank, s.rerank_score)
         cited = cited_text(sections[e.key]) if e.key in sections else ""
         items.append(lsp.CompletionItem(
-            label=e.key,
+            label=e.cite_key,
+            label_details=lsp.CompletionItemLabelDetails(description=" ".join(filter(None, (e.short_authors(),
+                                                                                            e.year)))),
             kind=lsp.CompletionItemKind.Reference,
             detail=detail(e),
             documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=entry_markdown(e, why, cited)),
@@ -52,8 +58,8 @@ def completion_list(result: Result, positions: Positions, limit: int) -> lsp.Com
             # With text typed, the server has filtered: every item gets exactly that text, so no client filter drops
             # or re-scores it. With none, the words a first typed letter may start, for the moment before we re-ask.
             filter_text=cite.prefix if cite.prefix else filter_text(e),
-            text_edit=lsp.TextEdit(range=edit_range, new_text=cite.insert_text(e.key)) if single_line else None,
-            insert_text=None if single_line else cite.insert_text(e.key),
+            text_edit=lsp.TextEdit(range=edit_range, new_text=cite.insert_text(e.cite_key)) if single_line else None,
+            insert_text=None if single_line else cite.insert_text(e.cite_key),
         ))
     return lsp.CompletionList(is_incomplete=True, items=items)
 

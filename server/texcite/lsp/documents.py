@@ -17,6 +17,7 @@ from pygls.uris import from_fs_path
 
 from texcite.bib.model import BibFile, Diagnostic
 from texcite.engine import Engine
+from texcite.latex.project import BibReference
 from texcite.lsp.buffers import Buffers, fs_path, is_bib
 from texcite.lsp.jobs import Jobs
 from texcite.lsp.positions import DocumentPositions
@@ -37,6 +38,14 @@ def being_typed(key: str, known: list[str]) -> bool:
     list is open), and calling it undefined would only flash a warning under every keystroke."""
     i = bisect.bisect_left(known, key)
     return i < len(known) and known[i].startswith(key)
+
+
+def missing_message(ref: BibReference) -> str:
+    """The diagnostic of a bibliography that was named but not found: where it was looked for."""
+    if "\\" in ref.name and not ref.name.startswith("\\subfix"):
+        return (f"Bibliography '{ref.name}' is a macro: texcite reads its value from the last build's .aux/.bcf, "
+                "and found none; build the document once.")
+    return f"Bibliography '{ref.name}' not found; looked in: {'; '.join(ref.searched)}."
 
 
 class Documents:
@@ -144,9 +153,12 @@ class Documents:
         corpus = await asyncio.to_thread(engine.corpus, path)
         if self.buffers.document(uri).version != version:
             return  # a newer version will publish its own
-        items = [lsp.Diagnostic(range=line_range(ref.line), severity=lsp.DiagnosticSeverity.Error, source="texcite",
-                                message=f"Bibliography '{ref.name}' not found.")
-                 for ref in project.references if ref.path is None and ref.source == path]
+        starts = self.positions.of(doc).starts  # the command's columns, in the client's encoding
+        items = [lsp.Diagnostic(range=line_range(ref.line) if ref.line >= len(starts) else
+                                self.positions.range(doc, starts[ref.line] + ref.start, starts[ref.line] + ref.end),
+                                severity=lsp.DiagnosticSeverity.Error, source="texcite",
+                                message=missing_message(ref))
+                 for ref in project.references if not ref.paths and not ref.remote and ref.source == path]
         if engine.settings.diagnostics.undefined_keys and project.bib_files:
             facts = await asyncio.to_thread(engine.facts, path, text)
             known = sorted(corpus.by_key)
@@ -158,10 +170,14 @@ class Documents:
                                             message=f"Citation key '{use.key}' is not defined in any .bib file."))
         if project.truncated:
             self.status.announce(f"texcite: {os.path.basename(project.root)} includes more than "
-                                   f"{len(project.tex_files)} files; the rest were not read for bibliographies.")
+                                 f"{len(project.tex_files)} files; the rest were not read for bibliographies.")
+        if project.fallback and project.bib_files:
+            self.status.announce(f"texcite: {os.path.basename(project.root)} names no bibliography; offering every "
+                                 f".bib of {project.folder or os.path.dirname(project.root)} "
+                                 f"({len(project.bib_files)} files).", lsp.MessageType.Info)
         if not project.bib_files:
             self.status.announce(f"texcite: no .bib file found for {os.path.basename(path)}; add "
-                                   "\\bibliography{...} or \\addbibresource{...}.", lsp.MessageType.Info)
+                                 "\\bibliography{...} or \\addbibresource{...}.", lsp.MessageType.Info)
         self.ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=items,
                                                                                 version=version))
         for d in corpus.merge_problems:

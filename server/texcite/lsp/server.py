@@ -139,6 +139,10 @@ def create_server(connection: threading.Event | None = None) -> TexciteServer:
     async def on_configuration(ls: TexciteServer, params: lsp.DidChangeConfigurationParams) -> None:
         await ls.configuration_changed(params.settings)
 
+    @ls.feature(lsp.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+    def on_folders(ls: TexciteServer, params: lsp.DidChangeWorkspaceFoldersParams) -> None:
+        ls.documents.refresh_all()  # pygls updated the folders; projects are found again against them
+
     @ls.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
     def on_open(ls: TexciteServer, params: lsp.DidOpenTextDocumentParams) -> None:
         ls.documents.changed(params.text_document.uri, params.text_document.language_id)

@@ -1,0 +1,215 @@
+"""The project layouts writers use, each written as a small project: the root, the bibliographies found and why."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from texcite.bib.bibitems import bibitem_file
+from texcite.bib.model import BibFile, Entry, merge_entries
+from texcite.files import Sources
+from texcite.latex import kpathsea
+from texcite.latex.cite import CiteMatcher
+from texcite.latex.project import FactsCache, discover, explain, find_root_why
+
+HERE = Path(__file__).resolve().parent
+DOC = "\\documentclass{article}\n%s\n\\begin{document}\n%s\n\\end{document}\n"
+
+
+def bib(*keys: str) -> str:
+    return "".join(f"@article{{{k}, title = {{On {k}}}, author = {{Doe, Jane}}, year = {{2020}}}}\n" for k in keys)
+
+
+# name -> (files, the file a writer opens, the .bib files the project must use (relative to the folder))
+LAYOUTS = {
+    "subfiles-chapter-alone": ({
+        "main.tex": DOC % ("\\usepackage{subfiles}", "\\subfile{chapters/ch1}\n\\bibliography{refs}"),
+        "chapters/ch1.tex": "\\documentclass[../main.tex]{subfiles}\n\\begin{document}\nText \\cite{}.\n\\end{document}\n",
+        "refs.bib": bib("a", "b"), "chapters/unrelated.bib": bib("z"),
+    }, "chapters/ch1.tex", ["refs.bib"]),
+    "subfix": ({
+        "main.tex": DOC % ("\\usepackage{subfiles}\n\\addbibresource{\\subfix{bibliography.bib}}", "\\subfile{ch/one}"),
+        "ch/one.tex": "\\documentclass[../main]{subfiles}\n\\begin{document}\nText.\n\\end{document}\n",
+        "bibliography.bib": bib("a"), "other.bib": bib("z"),
+    }, "ch/one.tex", ["bibliography.bib"]),
+    "biber-glob": ({
+        "main.tex": DOC % ("\\addbibresource{bib/*.bib}", "Text."),
+        "bib/one.bib": bib("a"), "bib/two.bib": bib("b"), "unrelated.bib": bib("z"),
+    }, "main.tex", ["bib/one.bib", "bib/two.bib"]),
+    "glob-false": ({
+        "main.tex": DOC % ("\\addbibresource[glob=false]{refs.bib}", "Text."), "refs.bib": bib("a"), "z.bib": bib("z"),
+    }, "main.tex", ["refs.bib"]),
+    "tex-root-chain": ({
+        "main.tex": DOC % ("", "\\input{parts/part1}\n\\bibliography{refs}"),
+        "parts/part1.tex": "% !TEX root = ../main.tex\n\\input{parts/sec}\n",
+        "parts/sec.tex": "% !TEX root = part1.tex\nText \\cite{}.\n",
+        "refs.bib": bib("a"), "parts/unrelated.bib": bib("z"),
+    }, "parts/sec.tex", ["refs.bib"]),
+    "bibunits-putbib": ({
+        "main.tex": DOC % ("\\usepackage{bibunits}", "\\begin{bibunit}\nText.\n\\putbib[unitrefs]\n\\end{bibunit}"),
+        "unitrefs.bib": bib("a"), "z.bib": bib("z"),
+    }, "main.tex", ["unitrefs.bib"]),
+    "multibib": ({
+        "main.tex": DOC % ("\\usepackage{multibib}\n\\newcites{math}{Math}",
+                           "\\bibliographystylemath{plain}\n\\bibliographymath{mathrefs}\n\\bibliography{refs}"),
+        "mathrefs.bib": bib("m"), "refs.bib": bib("a"), "z.bib": bib("z"),
+    }, "main.tex", ["mathrefs.bib", "refs.bib"]),
+    "addglobalbib-addsectionbib-nobibliography": ({
+        "main.tex": DOC % ("\\addglobalbib{g}\n\\addsectionbib{s.bib}", "\\nobibliography{n}"),
+        "g.bib": bib("g"), "s.bib": bib("s"), "n.bib": bib("n"), "z.bib": bib("z"),
+    }, "main.tex", ["g.bib", "s.bib", "n.bib"]),
+    "macro-from-aux-in-latexmk-aux-dir": ({
+        "main.tex": DOC % ("\\newcommand\\mybib{refs}", "Text.\n\\bibliography{\\mybib}"),
+        ".latexmkrc": "$aux_dir = 'build';\n", "build/main.aux": "\\relax\n\\bibdata{refs}\n",
+        "refs.bib": bib("a"), "z.bib": bib("z"),
+    }, "main.tex", ["refs.bib"]),
+    "macro-from-bcf": ({
+        "main.tex": DOC % ("\\def\\mybib{lib.bib}\n\\addbibresource{\\mybib}", "Text."),
+        "main.bcf": "<bcf:datasource type=\"file\" datatype=\"bibtex\" glob=\"false\">lib.bib</bcf:datasource>\n",
+        "lib.bib": bib("a"), "z.bib": bib("z"),
+    }, "main.tex", ["lib.bib"]),
+    "thebibliography": ({
+        "main.tex": DOC % ("", ("Text.\n\\begin{thebibliography}{9}\n\\bibitem{x} X. One, A title, 2019.\n"
+                                "\\bibitem[Two(2020)]{y} Y. Two, Another, 2020.\n\\end{thebibliography}")),
+        "unrelated.bib": bib("z"),
+    }, "main.tex", ["main.tex"]),
+    "marker-nested-chapter": ({
+        "thesis/.latexmkrc": "", "thesis/main.tex": DOC % ("", "\\input{Chapters/Part_1/chapter_2}\n\\bibliography{refs}"),
+        "thesis/Chapters/Part_1/chapter_2.tex": "\\chapter{Two}\nText \\cite{}.\n",
+        "thesis/refs.bib": bib("a"), "other/main.tex": DOC % ("", "\\bibliography{refs}"), "other/refs.bib": bib("z"),
+    }, "thesis/Chapters/Part_1/chapter_2.tex", ["thesis/refs.bib"]),
+    "nested-chapter-without-marker": ({
+        "main.tex": DOC % ("", "\\input{Chapters/Part_1/chapter_2}\n\\bibliography{refs}"),
+        "Chapters/Part_1/chapter_2.tex": "\\chapter{Two}\nText \\cite{}.\n",
+        "refs.bib": bib("a"), "Chapters/Part_1/z.bib": bib("z"),
+    }, "Chapters/Part_1/chapter_2.tex", ["refs.bib"]),
+    "import-subimport": ({
+        "main.tex": DOC % ("", "\\import{parts/}{p}"), "parts/p.tex": "\\subimport{deeper/}{d}\n",
+        "parts/deeper/d.tex": "\\bibliography{refs}\n", "refs.bib": bib("a"), "parts/z.bib": bib("z"),
+    }, "parts/deeper/d.tex", ["refs.bib"]),
+}
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        p = root / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_layout_finds_exactly_its_bibliography(tmp_path: Path, layout: str) -> None:
+    files, opened, expected = LAYOUTS[layout]
+    write(tmp_path, files)
+    project = discover(str(tmp_path / opened), env={})
+    assert [os.path.relpath(b, tmp_path) for b in project.bib_files] == expected
+    assert not project.fallback
+    assert "workspace fallback" not in "\n".join(explain(project))
+
+
+def test_a_root_loop_ends(tmp_path: Path) -> None:
+    write(tmp_path, {"a.tex": "% !TEX root = b.tex\nText.\n", "b.tex": "% !TEX root = a.tex\n\\bibliography{r}\n",
+                     "r.bib": bib("a")})
+    facts = FactsCache(Sources(), CiteMatcher()).facts
+    assert find_root_why(str(tmp_path / "a.tex"), facts)[0] == str(tmp_path / "b.tex")
+    assert [os.path.basename(b) for b in discover(str(tmp_path / "a.tex")).bib_files] == ["r.bib"]
+
+
+def test_the_fallback_is_visible_and_explained(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % ("", "Text."), "a.bib": bib("a")})
+    project = discover(str(tmp_path / "main.tex"), workspace=str(tmp_path))
+    assert project.fallback and project.reason == "workspace fallback: the document names no bibliography"
+    assert explain(project)[-1] == "candidates: workspace fallback: the document names no bibliography"
+
+
+def test_a_missing_bibliography_says_where_it_was_looked_for(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % ("", "\\bibliography{gone}"), "ch/x.bib": bib("a")})
+    project = discover(str(tmp_path / "main.tex"), env={"BIBINPUTS": str(tmp_path / "ch")})
+    (ref,) = project.references
+    assert ref.paths == [] and ref.searched[:2] == [str(tmp_path), str(tmp_path / "ch")]
+    assert ref.command == "bibliography" and ref.line == 3 and (ref.start, ref.end) == (0, len("\\bibliography{gone}"))
+    assert any(line.startswith("  NOT FOUND: \\bibliography{gone} in main.tex:4") for line in explain(project))
+
+
+def test_explain_names_the_command_and_file(tmp_path: Path) -> None:
+    files, opened, _ = LAYOUTS["subfiles-chapter-alone"]
+    write(tmp_path, files)
+    lines = explain(discover(str(tmp_path / opened)))
+    assert lines[0] == f"root: {tmp_path / 'main.tex'}"
+    assert "subfiles" in lines[1]
+    assert "  refs.bib  <- \\bibliography{refs} in main.tex:5, found beside the root document" in lines
+
+
+def test_bibitems_become_entries() -> None:
+    text = ("\\begin{thebibliography}{9}\n\\bibitem{x} X. One, \\emph{A title}, 2019.\n% \\bibitem{hidden} no\n"
+            "\\bibitem[Two et al.(2020)]{y} Y. Two. Another.\n\\end{thebibliography}\n")
+    entries = bibitem_file(text, "/p/main.tex").entries
+    assert [(e.key, e.title, e.year, e.line) for e in entries] == [
+        ("x", "X. One, A title, 2019.", "2019", 1), ("y", "Y. Two. Another.", "2020", 3)]
+    assert entries[1].surnames == ["Two"]
+
+
+def test_ids_are_aliases_of_the_current_key() -> None:
+    new = Entry("new", "article", {"title": "T", "ids": "old1, old2"}, "r.bib", 0)
+    taken = Entry("old2", "article", {"title": "Other"}, "r.bib", 5)
+    entries, problems = merge_entries([BibFile("r.bib", "d", [new, taken])])
+    assert [(e.key, e.cite_key) for e in entries] == [("new", "new"), ("old2", "old2"), ("old1", "new")]
+    assert not problems
+
+
+@pytest.mark.skipif(shutil.which("kpsewhich") is None or not subprocess.run(
+    ["kpsewhich", "-var-value", "TEXMFHOME"], capture_output=True, text=True, check=False).stdout.strip(),
+    reason="kpsewhich (Debian texlive-binaries + texlive-base) is not installed: the TEXMF path is not tested")
+def test_a_personal_bibliography_in_texmfhome_is_found_through_kpsewhich(tmp_path: Path) -> None:
+    write(tmp_path, {"home/texmf/bibtex/bib/library.bib": bib("mine"), "doc/main.tex": DOC % ("", "\\bibliography{library}")})
+    env = {**os.environ, "TEXMFHOME": str(tmp_path / "home" / "texmf"), "BIBINPUTS": ""}
+    project = discover(str(tmp_path / "doc" / "main.tex"), env=env)
+    assert project.bib_files == [str(tmp_path / "home/texmf/bibtex/bib/library.bib")]
+    assert project.references[0].found_by == "kpsewhich (TEXMF trees)"
+    assert kpathsea.find_bib("library.bib", str(tmp_path / "doc"), env) == project.bib_files[0]  # cached answer
+
+
+def test_cli_project_explains_and_suggest_finds_the_root_two_folders_up(tmp_path: Path) -> None:
+    files, opened, _ = LAYOUTS["nested-chapter-without-marker"]
+    write(tmp_path, files)
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "server")}
+    run = subprocess.run([sys.executable, "-m", "texcite", "project", opened], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert f"root: {tmp_path / 'main.tex'}" in run.stdout
+    assert "refs.bib  <- \\bibliography{refs} in main.tex:5" in run.stdout
+    suggest = subprocess.run([sys.executable, "-m", "texcite", "suggest", opened, "--line", "1", "--character", "11",
+                              "--recall", "bm25", "--reranker", "none"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert suggest.returncode == 0, suggest.stderr
+    assert suggest.stdout.split()[1] == "a" and "Warning" not in suggest.stderr
+
+
+def test_cli_without_entries_says_so_in_one_line(tmp_path: Path) -> None:
+    write(tmp_path, {"main.tex": DOC % ("", "Text \\cite{}.\n\\bibliography{gone}")})
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent / "server")}
+    run = subprocess.run([sys.executable, "-m", "texcite", "suggest", "main.tex", "--line", "4", "--character", "11",
+                          "--recall", "bm25", "--reranker", "none"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300, check=False)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        "texcite: error: no bibliography entries for main.tex: 'gone' not found (run `texcite project main.tex`)"]
+
+
+@pytest.mark.parametrize("marker", [".git", ".latexmkrc", "latexmkrc", ".texlabroot", "texlabroot", "Tectonic.toml"])
+def test_a_root_marker_bounds_the_search_for_the_root(tmp_path: Path, marker: str) -> None:
+    # Two folders up from the chapter (beyond the marker-less search), beside a project that must not be chosen.
+    write(tmp_path, {
+        f"a/{marker}" if marker != ".git" else "a/.git/HEAD": "",
+        "a/main.tex": DOC % ("", "\\input{x/y/z/ch}\n\\bibliography{refs}"), "a/refs.bib": bib("a"),
+        "a/x/y/z/ch.tex": "Text.\n", "other.tex": DOC % ("", "\\input{a/x/y/z/ch}\n\\bibliography{o}"),
+        "o.bib": bib("o"),
+    })
+    project = discover(str(tmp_path / "a/x/y/z/ch.tex"))
+    assert project.root == str(tmp_path / "a/main.tex") and project.folder == str(tmp_path / "a")
+    assert project.bib_files == [str(tmp_path / "a/refs.bib")]

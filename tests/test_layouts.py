@@ -15,7 +15,8 @@ from texcite.bib.model import BibFile, Entry, merge_entries
 from texcite.files import Sources
 from texcite.latex import kpathsea
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.project import FactsCache, discover, explain, find_root_why
+from texcite.latex.project import FactsCache, discover, explain
+from texcite.latex.roots import find_root_why
 
 HERE = Path(__file__).resolve().parent
 DOC = "\\documentclass{article}\n%s\n\\begin{document}\n%s\n\\end{document}\n"

@@ -9,7 +9,8 @@ import pytest
 
 from texcite.files import Sources
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.project import FactsCache, ProjectIndex, discover, find_root_why
+from texcite.latex.project import FactsCache, ProjectIndex, discover
+from texcite.latex.roots import find_root_why
 
 DOC = "\\documentclass{article}\n\\begin{document}\n%s\n\\end{document}\n"
 BIB = "@article{k, title = {T}}\n"
@@ -249,7 +250,7 @@ def test_an_edit_rescans_one_file_and_keeps_the_project(tmp_path: Path) -> None:
 
 
 def test_a_project_past_the_file_limit_says_so(tmp_path: Path) -> None:
-    from texcite.latex import project as project_module
+    from texcite.latex import graph as project_module  # where the include graph is walked
 
     (tmp_path / "refs.bib").write_text("@article{a, title={A}}\n")
     for i in range(5):

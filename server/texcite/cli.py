@@ -13,7 +13,8 @@ import sys
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
 from texcite.evaluation.examples import TYPED_MODES
-from texcite.latex.project import no_entries_reason, project_folder
+from texcite.latex.project import no_entries_reason
+from texcite.latex.roots import project_folder
 from texcite.runtime import setup_logging
 
 

@@ -18,7 +18,7 @@ from typing import Callable
 import texcite
 from texcite.bib.diskcache import cache_dir
 from texcite.engine import Engine
-from texcite.latex.project import project_folder
+from texcite.latex.roots import project_folder
 from texcite.rerank.factory import resolve_backend
 from texcite.settings import Settings
 

@@ -30,7 +30,8 @@ from texcite.bib.store import BibStore
 from texcite.files import Sources
 from texcite.latex.cite import CiteContext, CiteMatcher
 from texcite.latex.facts import FileFacts
-from texcite.latex.project import Project, ProjectIndex
+from texcite.latex.graph import Project
+from texcite.latex.project import ProjectIndex
 from texcite.ranking import Request, Result, Suggestion, build_request
 from texcite.rerank.factory import make_reranker, resolve_backend
 from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries, tokenize

@@ -17,7 +17,7 @@ from texcite.evaluation.metrics import best_rank
 from texcite.evaluation.projects import FoundProject, find_projects
 from texcite.evaluation.result import Evaluation, ProjectReport, Variant
 from texcite.files import read_disk
-from texcite.latex.project import Project
+from texcite.latex.graph import Project
 from texcite.settings import Settings
 
 EVERY_ENTRY = 1_000_000  # recall's top k in an evaluation: every entry is ranked, so a true key's rank is known

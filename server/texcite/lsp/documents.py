@@ -17,7 +17,7 @@ from pygls.uris import from_fs_path
 
 from texcite.bib.model import BibFile, Diagnostic
 from texcite.engine import Engine
-from texcite.latex.project import BibReference
+from texcite.latex.graph import BibReference
 from texcite.lsp.buffers import Buffers, fs_path, is_bib
 from texcite.lsp.jobs import Jobs
 from texcite.lsp.positions import DocumentPositions

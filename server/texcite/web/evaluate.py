@@ -17,7 +17,7 @@ from texcite.evaluation.projects import find_projects
 from texcite.evaluation.report import markdown_table
 from texcite.evaluation.result import Evaluation
 from texcite.evaluation.run import OnProgress, evaluate, every_entry_ranked
-from texcite.latex.project import Project
+from texcite.latex.graph import Project
 from texcite.web.ranking import Rankers
 from texcite.files import inside
 from texcite.web.safety import outside

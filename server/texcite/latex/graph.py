@@ -1,0 +1,254 @@
+r"""The project graph of a root document (texlab's word): the files it reaches through ``\input \include \subfile
+\import \subimport`` and the bibliographies they name — ``\bibliography``, ``\addbibresource`` (options, biber
+globs, ``\subfix``), ``\addglobalbib``, ``\addsectionbib``, ``\nobibliography``, ``\defaultbibliography`` /
+``\putbib[..]`` (bibunits) and multibib's ``\bibliographyXXX`` — each looked for where TeX looks: beside the root
+and the naming file, in BIBINPUTS, then through kpsewhich (``latex.kpathsea``); a name given by a macro is read
+from the last build (``latex.buildfiles``). Every reference keeps where it was looked for and how it was found.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from texcite.latex import kpathsea
+from texcite.latex.buildfiles import recorded_bibliographies
+from texcite.latex.facts import FileFacts
+
+# The facts of a file by path (None: no such file or unreadable).
+FactsOf = Callable[[str], "FileFacts | None"]
+
+_SKIP_DIRS = {".git", "node_modules", ".venv", "venv", "__pycache__", ".texcite-cache", "_minted"}
+MAX_FILES = 2_000
+MAX_WORKSPACE_BIBS = 200
+MAX_GLOB = 500
+_GLOB_CHARS = set("*?[")
+
+
+@dataclass
+class BibReference:
+    """A bibliography named in a .tex file: where (0-based line, the command's columns), the name as written, the
+    path it resolved to (None if missing; the first of ``paths``, the files a glob or a build file gave), the
+    folders it was looked for in, and how it was found."""
+
+    source: str
+    line: int
+    name: str
+    path: str | None
+    command: str = "bibliography"
+    start: int = 0
+    end: int = 0
+    paths: list[str] = field(default_factory=list)
+    searched: list[str] = field(default_factory=list)
+    found_by: str = ""  # e.g. "beside the root", "BIBINPUTS", "kpsewhich", "glob", "the last build (main.aux)"
+    remote: bool = False  # ``\addbibresource[location=remote]``: a URL, not a file
+
+
+@dataclass
+class Project:
+    """The documents reachable from a root and the bibliographies they use, and why."""
+
+    root: str
+    tex_files: list[str] = field(default_factory=list)
+    references: list[BibReference] = field(default_factory=list)
+    bib_files: list[str] = field(default_factory=list)
+    fallback: bool = False  # the document names no bibliography: every .bib of the project folder is used
+    truncated: bool = False  # more than MAX_FILES files: the rest were not followed
+    root_reason: str = ""  # how the root was found, for people
+    folder: str | None = None  # the project folder (workspace folder, repository or marker) when there is one
+    bibitems: list[str] = field(default_factory=list)  # .tex files whose \bibitems are the candidates
+
+    @property
+    def reason(self) -> str:
+        """Where the candidates come from, in one line for people (the status, ``texcite project``)."""
+        if self.fallback:
+            return "workspace fallback: the document names no bibliography"
+        if self.bibitems:
+            return "thebibliography: the document's own \\bibitem entries"
+        missing = [r.name for r in self.references if not r.paths and not r.remote]
+        found = len(self.bib_files)
+        return f"{found} bibliography file{'s' if found != 1 else ''} named by the document" + (
+            f"; not found: {', '.join(missing)}" if missing else "")
+
+
+def with_ext(path: str, ext: str) -> str:
+    return path if path.lower().endswith(ext) else path + ext
+
+
+def _tex_candidates(base_dirs: list[str], name: str) -> list[str]:
+    name = _unsubfix(name.strip())
+    cands = []
+    for d in base_dirs:
+        p = os.path.normpath(os.path.join(d, name))
+        cands += [with_ext(p, ".tex"), p] if not p.lower().endswith(".tex") else [p]
+    return cands
+
+
+def _unsubfix(name: str) -> str:
+    """``\\subfix{../refs.bib}`` -> ``../refs.bib`` (subfiles' path relative to the file that writes it)."""
+    name = name.strip()
+    if name.startswith("\\subfix") and name.endswith("}") and "{" in name:
+        return name[name.index("{") + 1:-1].strip()
+    return name
+
+
+def bibinputs_dirs(env: dict[str, str] | None = None) -> list[str]:
+    """Directories listed in BIBINPUTS (``//`` suffixes mean 'and below'; we take the directory itself)."""
+    value = (env if env is not None else os.environ).get("BIBINPUTS", "")
+    return [d.rstrip("/") or "/" for d in value.split(os.pathsep) if d.strip()]
+
+
+def resolve_bib(name: str, dirs: list[str], exists: Callable[[str], bool] = os.path.isfile) -> str | None:
+    """First existing ``name(.bib)`` among ``dirs``."""
+    name = name.strip()
+    if not name:
+        return None
+    for d in dirs:
+        for cand in (with_ext(os.path.join(d, name), ".bib"), os.path.join(d, name)):
+            cand = os.path.normpath(cand)
+            if exists(cand):
+                return cand
+    return None
+
+
+def _options(raw: str) -> dict[str, str]:
+    out = {}
+    for part in raw.split(","):
+        k, _, v = part.partition("=")
+        if k.strip():
+            out[k.strip().lower()] = v.strip().lower()
+    return out
+
+
+def _locate(ref: BibReference, name: str, dirs: list[tuple[str, str]], root_dir: str, env: dict[str, str] | None,
+            exists: Callable[[str], bool], globbing: bool) -> None:
+    """Fill ``ref.paths`` / ``searched`` / ``found_by`` for one name: the folders ``dirs`` ((folder, why) in order),
+    a biber glob, then kpsewhich."""
+    if globbing and _GLOB_CHARS & set(name):
+        for d, why in dirs:
+            pattern = os.path.join(d, name)
+            ref.searched.append(pattern)
+            hits = sorted(p for p in glob.glob(pattern, recursive=True) if p.lower().endswith(".bib") and exists(p))
+            if hits:
+                ref.paths = [os.path.normpath(p) for p in hits[:MAX_GLOB]]
+                ref.found_by = f"glob {name} {why}"
+                return
+        return
+    for d, why in dirs:
+        ref.searched.append(d)
+        found = resolve_bib(name, [d], exists)
+        if found:
+            ref.paths, ref.found_by = [found], why
+            return
+    if os.path.isabs(name):
+        return
+    found = kpathsea.find_bib(with_ext(name, ".bib"), root_dir, env)
+    if kpathsea.kpsewhich_binary() is not None:
+        ref.searched.append("kpsewhich (TEXMF trees)")
+    if found and exists(found):
+        ref.paths, ref.found_by = [found], "kpsewhich (TEXMF trees)"
+
+
+def _references(path: str, facts: FileFacts, root: str, env: dict[str, str] | None,
+                exists: Callable[[str], bool]) -> list[BibReference]:
+    root_dir, here = os.path.dirname(root), os.path.dirname(path)
+    extra = [(d, "in BIBINPUTS") for d in bibinputs_dirs(env)]
+    out = []
+    for bib in facts.bibliographies:
+        options = _options(bib.options)
+        for name in bib.names:
+            ref = BibReference(path, bib.line, name, None, bib.command, bib.start, bib.end)
+            if options.get("location") == "remote" or "://" in name:
+                ref.remote, ref.found_by = True, "a remote resource (not read)"
+                out.append(ref)
+                continue
+            if name.startswith("\\subfix"):
+                plain = _unsubfix(name)
+                dirs = [(here, "beside the file naming it (\\subfix)")]
+            elif "\\" in name:  # a macro: only TeX knows its value; the last build recorded it
+                ref.searched.append("the last build's .aux/.bcf")
+                recorded = recorded_bibliographies(root)
+                if recorded is not None:
+                    build, names = recorded
+                    for n in names:
+                        found = resolve_bib(n, [root_dir, os.path.dirname(build)], exists)
+                        if found and found not in ref.paths:
+                            ref.paths.append(found)
+                    ref.found_by = f"the last build ({os.path.relpath(build, root_dir)})"
+                out.append(ref)
+                continue
+            else:
+                plain = name
+                dirs = [(root_dir, "beside the root document")]
+                if here != root_dir:
+                    dirs.append((here, "beside the file naming it"))
+            _locate(ref, plain, dirs + extra, root_dir, env, exists,
+                    globbing=bib.command == "addbibresource" and options.get("glob") != "false")
+            out.append(ref)
+    return out
+
+
+def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None,
+                 exists: Callable[[str], bool] = os.path.isfile) -> Project:
+    """Walk the include graph from ``root`` collecting bibliography references (cycles and repeats end)."""
+    root = os.path.normpath(os.path.abspath(root))
+    project = Project(root=root)
+    root_dir = os.path.dirname(root)
+    seen: set[str] = set()
+    stack = [root]
+    while stack and len(seen) < MAX_FILES:
+        path = stack.pop()
+        if path in seen:
+            continue
+        facts = facts_of(path)
+        if facts is None:
+            continue
+        seen.add(path)
+        project.tex_files.append(path)
+        here = os.path.dirname(path)
+        if facts.bibitems:
+            project.bibitems.append(path)
+        for ref in _references(path, facts, root, env, exists):
+            project.references.append(ref)
+            ref.path = ref.paths[0] if ref.paths else None
+            project.bib_files += [p for p in ref.paths if p not in project.bib_files]
+        children = []
+        for inc in facts.includes:
+            if inc.command in ("import", "inputfrom", "includefrom"):
+                bases = [os.path.join(root_dir, inc.directory or "")]
+                if inc.directory and os.path.isabs(inc.directory):
+                    bases = [inc.directory]
+            elif inc.command in ("subimport", "subinputfrom", "subincludefrom"):
+                bases = [os.path.join(here, inc.directory or "")]
+            else:
+                bases = [root_dir, here]
+            for cand in _tex_candidates(bases, inc.name):
+                if facts_of(cand) is not None:
+                    children.append(cand)
+                    break
+        stack.extend(reversed(children))
+    project.truncated = bool(stack) and len(seen) >= MAX_FILES
+    return project
+
+
+def workspace_files(folder: str, ext: str, limit: int = MAX_FILES) -> list[str]:
+    out: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS and not d.startswith("."))
+        for f in sorted(filenames):
+            if f.lower().endswith(ext):
+                out.append(os.path.normpath(os.path.join(dirpath, f)))
+                if len(out) >= limit:
+                    return out
+    return out
+
+
+def folder_files(folder: str, ext: str) -> list[str]:
+    """Files of ``folder`` itself (not below) ending in ``ext``, sorted."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [os.path.join(folder, f) for f in names if f.lower().endswith(ext) and os.path.isfile(os.path.join(folder, f))]

@@ -193,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
-    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    p.add_argument("--tcp", metavar="[HOST:]PORT",
+                   help="listen on TCP instead of stdio: loopback unless HOST names another address, which then "
+                        "requires a token (printed at start, or $TEXCITE_TCP_TOKEN) from every client")
     p.add_argument("--stdio", action="store_true", help="use stdio (the default)")
     p.set_defaults(func=_cmd_serve)
 

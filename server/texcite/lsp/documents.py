@@ -15,6 +15,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from texcite.bib.model import BibFile, Diagnostic
 from texcite.files import Sources
+from texcite.lsp import access
 
 if TYPE_CHECKING:
     from texcite.lsp.server import TexciteServer
@@ -68,6 +69,8 @@ class Documents(Sources):
         doc = self._buffer(path)
         if doc is not None:
             return ("buffer", doc.version)
+        if self.refusal(path):
+            return None
         if not self.watching:
             return super().stamp(path)
         if path not in self._disk:
@@ -76,7 +79,25 @@ class Documents(Sources):
 
     def read(self, path: str) -> str | None:
         doc = self._buffer(path)
-        return doc.source if doc is not None else super().read(path)
+        if doc is not None:
+            return doc.source
+        return None if self.refusal(path) else super().read(path)
+
+    def refusal(self, path: str) -> str | None:
+        """Why ``path`` may not be read from disk for this client (None: it may): a TCP client is confined to the
+        workspace folders it declared (``access.refusal``); a stdio client is the user's own editor."""
+        if self.server.connection is None:
+            return None
+        return access.refusal(path, self.workspace_folders())
+
+    def workspace_folders(self) -> list[str]:
+        """Every folder the client declared (workspace folders and the root)."""
+        try:
+            folders = [fs_path(f.uri) for f in list(self.server.workspace.folders.values())]
+            root = self.server.workspace.root_path
+        except RuntimeError:  # no workspace before initialize
+            return []
+        return [f for f in folders + [root] if f]
 
     def workspace_folder(self) -> str | None:
         """The first workspace folder (None before `initialize`, or with no folder)."""

@@ -25,12 +25,13 @@ from pygls.protocol import JsonRPCNotification, JsonRPCProtocol, LanguageServerP
 from texcite import __version__
 from texcite.bib.model import BibFile
 from texcite.engine import DENSE_NAME, Engine, EngineEvents
+from texcite.lsp import access
 from texcite.lsp.completion import SUGGEST_METHOD, Completion
 from texcite.lsp.documents import Documents, is_bib
 from texcite.lsp.framing import read_messages
 from texcite.lsp.jobs import Jobs, Progress
 from texcite.lsp.status import STATUS_METHOD, StatusFeature
-from texcite.runtime import claim_stdout, import_bm25s, redact, setup_logging
+from texcite.runtime import claim_stdout, hide_secret, import_bm25s, redact, setup_logging
 from texcite.settings import parse_settings
 
 log = logging.getLogger("texcite")
@@ -118,6 +119,8 @@ class TexciteServer(LanguageServer):
         self.completion = Completion(self)
         self.status = StatusFeature(self)
         self.engine = Engine(sources=self.documents, events=SessionEvents(self))
+        if connection is not None:  # a TCP client reads only its workspace folders (lsp/access.py)
+            self.engine.store.refuse = self.documents.refusal
 
     def apply_settings(self, raw: Any) -> None:
         """Adopt new settings (invalid values are announced once and replaced by defaults); the engine restarts
@@ -128,6 +131,9 @@ class TexciteServer(LanguageServer):
             # A repository must not choose where (and what) the server reads as its cache.
             settings = settings.replace(cache_dir="", problems=settings.problems + (
                 f"cacheDir: {settings.cache_dir} is inside the workspace; using the default cache folder",))
+        elif settings.cache_dir and self.connection is not None:  # nor may a TCP peer choose where it writes
+            settings = settings.replace(cache_dir="", problems=settings.problems + (
+                "cacheDir is not taken from a TCP client; using the default cache folder",))
         for problem in settings.problems:
             self.status.announce(f"texcite settings: {problem}")
         self.engine.configure(settings)
@@ -286,8 +292,9 @@ def create_server(connection: threading.Event | None = None) -> TexciteServer:
     return ls
 
 
-async def _serve_tcp(host: str, port: int) -> None:
-    """Any number of clients, one after another or at once, each with its own session; SIGINT/SIGTERM stop."""
+async def _serve_tcp(host: str, port: int, token: str | None = None) -> None:
+    """Any number of clients, one after another or at once, each with its own session; SIGINT/SIGTERM stop.
+    With a ``token``, a connection must present it in `initialize` (``access.Gate``)."""
     stopped = asyncio.Event()
     sessions: set[asyncio.Task] = set()
 
@@ -297,8 +304,16 @@ async def _serve_tcp(host: str, port: int) -> None:
         ls.protocol.set_writer(writer)  # type: ignore[arg-type]
         task = asyncio.current_task()
         sessions.add(task)
+
+        def refuse(request_id: Any) -> None:
+            log.warning("refused a connection from %s: no valid token", writer.get_extra_info("peername"))
+            if request_id is not None:
+                ls.protocol._send_response(request_id, error=lsp.ResponseError(
+                    code=JsonRpcInvalidRequest.CODE, message=access.REFUSED))
+            done.set()
+        gate = access.Gate(token, ls.protocol.handle_message, refuse)
         try:
-            await read_messages(lambda: reader.read(1 << 16), ls.protocol.handle_message, done, _decoder(ls))
+            await read_messages(lambda: gate.read(lambda: reader.read(1 << 16)), gate, done, _decoder(ls))
         except (ConnectionError, asyncio.IncompleteReadError) as err:
             log.info("client connection lost: %s", err)
         except asyncio.CancelledError:  # the server is stopping
@@ -341,8 +356,22 @@ def run(tcp: str | None = None) -> None:
     """Serve over stdio (default) or TCP; logs go to stderr, never stdout (the LSP channel)."""
     setup_logging(os.environ.get("TEXCITE_LOG", "INFO"))
     if tcp:
-        host, _, port = tcp.rpartition(":")
-        asyncio.run(_serve_tcp(host or "127.0.0.1", int(port)))
+        try:
+            host, port = access.parse_address(tcp)
+        except ValueError as err:
+            log.error("%s", err)
+            os._exit(2)
+        token, generated = access.server_token(host)
+        if generated:  # printed once, before logging can hide it
+            print(f"texcite: listening on {host or 'every interface'}, port {port}, which other machines may reach; "
+                  f"clients must send initializationOptions.token = {token}", file=sys.stderr, flush=True)
+        if token:
+            hide_secret(token)
+        try:
+            asyncio.run(_serve_tcp(host, port, token))
+        except OSError as err:  # address in use, not an address of this machine
+            log.error("cannot listen on %s port %d: %s", host, port, err.strerror or err)
+            os._exit(2)
         return
     ls = create_server()
     try:

@@ -7,7 +7,6 @@ engine ranks. Engine events arrive on worker threads and reach the features thro
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -28,7 +27,7 @@ from texcite.engine import DENSE_NAME, Engine, EngineEvents
 from texcite.lsp import access
 from texcite.lsp.completion import SUGGEST_METHOD, Completion
 from texcite.lsp.documents import Documents, is_bib
-from texcite.lsp.framing import read_messages
+from texcite.lsp.framing import TooDeep, loads_bounded, read_messages
 from texcite.lsp.jobs import Jobs, Progress
 from texcite.lsp.status import STATUS_METHOD, StatusFeature
 from texcite.runtime import claim_stdout, hide_secret, import_bm25s, redact, setup_logging
@@ -201,12 +200,17 @@ class TexciteProtocol(LanguageServerProtocol):
 
     def structure_message(self, data: dict[str, Any]) -> Any:
         try:
-            return super().structure_message(data)
+            message = super().structure_message(data)
         except (JsonRpcInvalidParams, JsonRpcInternalError):
             if "id" in data and "method" in data:
                 self._send_response(data["id"], error=lsp.ResponseError(
                     code=JsonRpcInvalidParams.CODE, message=f"invalid params for {data['method']}"))
             return JsonRPCNotification(method=REJECTED, jsonrpc=JsonRPCProtocol.VERSION, params=None)
+        if "id" in data and "method" in data and not hasattr(message, "id"):  # a notification's method, sent as a
+            self._send_response(data["id"], error=lsp.ResponseError(  # request: answered, never left waiting
+                code=JsonRpcInvalidRequest.CODE, message=f"{data['method']} is a notification, not a request"))
+            return JsonRPCNotification(method=REJECTED, jsonrpc=JsonRPCProtocol.VERSION, params=None)
+        return message
 
     def handle_message(self, message: Any) -> None:
         if getattr(message, "method", None) == REJECTED:
@@ -337,7 +341,18 @@ async def _serve_tcp(host: str, port: int, token: str | None = None) -> None:
 
 
 def _decoder(ls: TexciteServer) -> Callable[[bytes], Any]:
-    return lambda body: json.loads(body, object_hook=ls.protocol.structure_message)
+    """Bounded JSON (``framing.loads_bounded``) structured by the protocol; a request too deep to read is answered
+    with InvalidRequest before it is dropped."""
+    def decode(body: bytes) -> Any:
+        try:
+            data = loads_bounded(body)
+        except TooDeep as err:
+            if isinstance(err.request_id, (int, str)) and not isinstance(err.request_id, bool):
+                ls.protocol._send_response(err.request_id, error=lsp.ResponseError(
+                    code=JsonRpcInvalidRequest.CODE, message=f"message {err}"))
+            raise
+        return ls.protocol.structure_message(data) if isinstance(data, dict) else data
+    return decode
 
 
 async def _serve_stdio(ls: TexciteServer, channel: BinaryIO) -> None:

@@ -8,11 +8,12 @@ import json
 import logging
 import os
 import sys
+import traceback
 
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
 from texcite.evaluation import TYPED_MODES
-from texcite.runtime import setup_logging
+from texcite.runtime import public_url, redact, setup_logging
 
 
 class CliError(Exception):
@@ -91,7 +92,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     if result.fallback_message:
-        print(f"texcite: {result.fallback_message}", file=sys.stderr)
+        print(f"texcite: {redact(result.fallback_message)}", file=sys.stderr)
     if not suggestions:
         print("no bibliography entries found for this document", file=sys.stderr)
         return 1
@@ -133,6 +134,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         shown = dataclasses.asdict(settings)
         shown.pop("problems")
         shown["reranker"].pop("api_key")
+        shown["reranker"]["url"] = public_url(shown["reranker"]["url"])
         doc = {
             "date": date,
             "ranking": ranking,
@@ -244,9 +246,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CliError as err:
-        print(f"texcite: error: {err}", file=sys.stderr)
+        print(f"texcite: error: {redact(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception:  # a bug: its traceback, with any URL password or key in it hidden
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        return 1

@@ -16,7 +16,6 @@ import os
 from dataclasses import dataclass, field
 from functools import cache, partial
 from typing import Sequence
-from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -36,6 +35,7 @@ from texcite.retrieval.explain import reasons
 from texcite.retrieval.fusion import FusionModel, load_models, model_for, relevance
 from texcite.retrieval.signals import (BM25_VIEWS, dense_signals, evidence_signals, mention_signals, text_signals,
                                       znorm)
+from texcite.runtime import public_url
 from texcite.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -175,16 +175,6 @@ def order(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None
     head = sorted(zip(candidates, joined, rerank_scores), key=lambda row: -row[1])
     return ([(c, s, stage, float(r)) for c, s, r in head]
             + [(c, c.recall_score, c.stage, None) for c in candidates[len(rerank_scores):]])
-
-
-def public_url(url: str) -> str:
-    """A URL as it may be shown: without user name or password."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()
 
 
 def describe_ranking(hybrid: bool, reranker: str = "", model: str = "", url: str = "") -> str:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 from typing import Any
 
-from texcite.runtime import hide_secret
+from texcite.runtime import hide_secret, hide_url_secrets
 
 DEFAULT_MODEL = "Qwen/Qwen3-Reranker-4B"
 DEFAULT_INSTRUCTION = (
@@ -245,6 +244,8 @@ def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None
             if not name.startswith(("server.", "trace.")):
                 problems.append(f"texcite.{name}: unknown setting, ignored")
             continue
+        if name == "reranker.apiKey":
+            hide_secret(value)  # whatever its shape, even one refused below
         if value is None:
             continue
         if name == "cacheDir" and isinstance(value, str) and value and not os.path.isabs(os.path.expanduser(value)):
@@ -270,9 +271,7 @@ def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None
         sections["reranker"]["api_key"] = env[API_KEY_ENV]
     built = {name: cls(**sections[name]) for name, cls in _SECTIONS.items()}
     hide_secret(built["reranker"].api_key)
-    password = urlsplit(built["reranker"].url).password if "@" in built["reranker"].url else None
-    if password:
-        hide_secret(password)
+    hide_url_secrets(built["reranker"].url)
     return Settings(**top, **built, problems=tuple(problems))
 
 

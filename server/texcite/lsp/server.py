@@ -212,6 +212,11 @@ class TexciteProtocol(LanguageServerProtocol):
             return JsonRPCNotification(method=REJECTED, jsonrpc=JsonRPCProtocol.VERSION, params=None)
         return message
 
+    def _send_response(self, msg_id: Any, result: Any = None, error: lsp.ResponseError | None = None) -> None:
+        if error is not None:  # an exception's text may carry a URL or a key; its traceback stays in the log
+            error = lsp.ResponseError(code=error.code, message=redact(error.message))
+        super()._send_response(msg_id, result, error)
+
     def handle_message(self, message: Any) -> None:
         if getattr(message, "method", None) == REJECTED:
             return
@@ -369,7 +374,7 @@ async def _serve_stdio(ls: TexciteServer, channel: BinaryIO) -> None:
 
 def run(tcp: str | None = None) -> None:
     """Serve over stdio (default) or TCP; logs go to stderr, never stdout (the LSP channel)."""
-    setup_logging(os.environ.get("TEXCITE_LOG", "INFO"))
+    setup_logging(os.environ.get("TEXCITE_LOG") or logging.getLogger().level)  # default: the CLI's (-v: INFO)
     if tcp:
         try:
             host, port = access.parse_address(tcp)

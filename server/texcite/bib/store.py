@@ -27,7 +27,7 @@ class _Slot:
 def _stamp(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte or a lone surrogate in the name
         return None
     return st.st_mtime_ns, st.st_size
 

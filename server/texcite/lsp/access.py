@@ -113,7 +113,10 @@ def refusal(path: str, folders: list[str]) -> str | None:
     project reads and lie, symbolic links resolved, under one of ``folders``."""
     if not path.lower().endswith(READABLE_KINDS):
         return f"{path} is not a LaTeX source or bibliography; not read for a TCP client"
-    real = os.path.realpath(path)
+    try:
+        real = os.path.realpath(path)
+    except ValueError:  # a NUL byte or a lone surrogate: no such file
+        return f"{path!r} is not a possible file name; not read"
     if not any(_inside(real, os.path.realpath(f)) for f in folders):
         return f"{path} is outside the workspace folders this client declared; not read"
     return None

@@ -31,6 +31,7 @@ class Peer:
         self.buffer = b""
         self.next_id = 0
         self.notifications: list[dict] = []
+        self.unanswered: set[str] = set()  # server->client requests this client never answers
 
     def send(self, method: str, params, request: bool = True):
         message = {"jsonrpc": "2.0", "method": method, "params": params}
@@ -66,6 +67,8 @@ class Peer:
             assert message is not None, "server closed the connection"
             if message.get("id") == wanted and "method" not in message:
                 return message
+            if "method" in message and "id" in message and message["method"] in self.unanswered:
+                continue
             if "method" in message and "id" in message:  # a server->client request: answer it
                 body = json.dumps({"jsonrpc": "2.0", "id": message["id"], "result": None}).encode()
                 self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
@@ -81,8 +84,9 @@ class Peer:
             except ConnectionResetError:
                 return True
 
-    def initialize(self, root, options: dict) -> dict:
-        return self.request("initialize", {"processId": None, "rootUri": root.as_uri(), "capabilities": {},
+    def initialize(self, root, options: dict, capabilities: dict | None = None) -> dict:
+        return self.request("initialize", {"processId": None, "rootUri": root.as_uri(),
+                                           "capabilities": capabilities or {},
                                            "workspaceFolders": [{"uri": root.as_uri(), "name": root.name}],
                                            "initializationOptions": options})
 

@@ -16,7 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, Callable
 
 from lsprotocol import types as lsp
-from pygls.exceptions import JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest
+from pygls.exceptions import (JsonRpcInternalError, JsonRpcInvalidParams, JsonRpcInvalidRequest,
+                              JsonRpcMethodNotFound)
 from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
 from pygls.protocol import JsonRPCNotification, JsonRPCProtocol, LanguageServerProtocol, lsp_method
@@ -194,7 +195,7 @@ class TexciteServer(LanguageServer):
 
 class TexciteProtocol(LanguageServerProtocol):
     """pygls's protocol, stricter where the LSP specification asks: a request whose params do not fit its method
-    gets an InvalidParams error (pygls answered nothing), a request after `shutdown` gets InvalidRequest (pygls
+    gets an InvalidParams error (pygls answered nothing; MethodNotFound when the server has no such method), a request after `shutdown` gets InvalidRequest (pygls
     dropped it), and `exit` ends the process at once — code 0 after `shutdown`, 1 without — whatever background
     work runs, or on a TCP connection ends that connection only."""
 
@@ -203,8 +204,11 @@ class TexciteProtocol(LanguageServerProtocol):
             message = super().structure_message(data)
         except (JsonRpcInvalidParams, JsonRpcInternalError):
             if "id" in data and "method" in data:
-                self._send_response(data["id"], error=lsp.ResponseError(
-                    code=JsonRpcInvalidParams.CODE, message=f"invalid params for {data['method']}"))
+                method = data["method"]
+                known = isinstance(method, str) and (method in self.fm.builtin_features or method in self.fm.features)
+                self._send_response(data["id"], error=lsp.ResponseError(  # a method served here, or none at all
+                    code=JsonRpcInvalidParams.CODE if known else JsonRpcMethodNotFound.CODE,
+                    message=f"invalid params for {method}" if known else f"method not found: {method}"))
             return JsonRPCNotification(method=REJECTED, jsonrpc=JsonRPCProtocol.VERSION, params=None)
         if "id" in data and "method" in data and not hasattr(message, "id"):  # a notification's method, sent as a
             self._send_response(data["id"], error=lsp.ResponseError(  # request: answered, never left waiting

@@ -59,3 +59,37 @@ async def test_ranges_are_in_the_negotiated_encoding(client: LanguageClient):
     bad = next(d for d in diagnostics if "nobody2099" in d.message)
     start = units(PREFIX + "\\cite{nguy} and \\cite{")
     assert (bad.range.start.character, bad.range.end.character) == (start, start + units("nobody2099"))
+
+
+
+def test_lone_surrogates_do_not_shift_the_column(tmp_path):
+    """A lone surrogate (half of a broken emoji, sent as a JSON escape) is one UTF-16 code unit: the cursor's column
+    and the completion's edit range are where the client counts them."""
+    from test_tcp import free_port
+    from test_tcp_access import Peer, start
+
+    prefix = "broken \ud83d pair \ude00 and 😀 "
+    path = copy_example(tmp_path) / "chapters" / "method.tex"
+    lines = path.read_text().split("\n")
+    line = next(i for i, text in enumerate(lines) if "\\cite{}" in text)
+    lines[line] = prefix + "\\cite{} and more"
+    key_start = len(prefix.encode("utf-16-le", "surrogatepass")) // 2 + len("\\cite{")
+    port = free_port()
+    proc = start(str(port), tmp_path)
+    try:
+        peer = Peer("127.0.0.1", port, "127.0.0.1")
+        peer.initialize(path.parent.parent, {"recall": {"mode": "bm25"}})
+        peer.send("initialized", {}, request=False)
+        peer.send("textDocument/didOpen", {"textDocument": {"uri": path.as_uri(), "languageId": "latex", "version": 1,
+                                                            "text": "\n".join(lines)}}, request=False)
+        items: list = []
+        while not items:  # empty while the first request indexes the bib (the hang guard bounds it)
+            result = peer.request("textDocument/completion", {"textDocument": {"uri": path.as_uri()}, "position": {
+                "line": line, "character": key_start}})["result"]
+            assert result is not None, "the cursor was not seen inside \\cite{}"
+            items = result["items"]
+        edit = items[0]["textEdit"]["range"]
+        assert (edit["start"]["character"], edit["end"]["character"]) == (key_start, key_start)
+    finally:
+        proc.kill()
+        proc.wait()

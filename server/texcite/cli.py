@@ -9,13 +9,14 @@ import json
 import logging
 import os
 import sys
+import traceback
 
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
 from texcite.evaluation.examples import TYPED_MODES
 from texcite.latex.project import no_entries_reason
 from texcite.latex.roots import project_folder
-from texcite.runtime import setup_logging
+from texcite.runtime import redact, setup_logging
 
 
 class CliError(Exception):
@@ -84,7 +85,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         firsts.setdefault(s.entry.cite_key, s)
     suggestions = list(firsts.values())[:top]
     if result.fallback_message:  # e.g. no MiniLM in a plain install: one line, and the BM25 order still prints
-        print(f"texcite: {result.fallback_message}", file=sys.stderr)
+        print(f"texcite: {redact(result.fallback_message)}", file=sys.stderr)
     if args.json:
         stages = engine.stages()
         out = {
@@ -217,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("serve", help="run the language server (stdio unless --tcp)")
-    p.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    p.add_argument("--tcp", metavar="[HOST:]PORT",
+                   help="listen on TCP instead of stdio: loopback unless HOST names another address, which then "
+                        "requires a token (printed at start, or $TEXCITE_TCP_TOKEN) from every client")
     p.add_argument("--stdio", action="store_true", help="use stdio (the default)")
     p.set_defaults(func=_cmd_serve)
 
@@ -277,9 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except CliError as err:
-        print(f"texcite: error: {err}", file=sys.stderr)
+        print(f"texcite: error: {redact(str(err))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception:  # a bug: its traceback, with any URL password or key in it hidden
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        return 1

@@ -42,7 +42,8 @@ from texcite.retrieval.fusion import FusionModel, load_models, model_for, releva
 from texcite.retrieval.select import Candidate, join, shortlist
 from texcite.retrieval.signals import request_signals
 from texcite.settings import Settings
-from texcite.stages import Stages, public_url
+from texcite.runtime import public_url
+from texcite.stages import Stages
 
 if TYPE_CHECKING:
     from texcite.rerank.service import RerankService
@@ -97,6 +98,7 @@ class Engine:
         settings = settings or Settings()
         self.store = BibStore(analyze_entries, on_parsed=self.events.bib_parsed,
                               cache_directory=cache_dir(settings.cache_dir), tokens_version=TOKENS_VERSION)
+        self.store.refuse = self.sources.refusal  # a .bib the client may not read is indexed as refused
         self.corpora = Corpora(self.store)
         self.evidence = EvidenceIndex()
         self.models = load_models()

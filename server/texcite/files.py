@@ -1,12 +1,16 @@
-"""Reading the user's files from disk: regular files only, under a size cap, undecodable bytes replaced.
+"""Reading the user's files from disk: regular files only, under a size cap, in whichever encoding an editor wrote.
 
-Every file texcite reads from disk (.tex sources, .bib files) goes through here, so a device, a FIFO or a huge
-file named by a document costs one message, never a hang or all of memory.
+Every file texcite reads from disk (.tex sources, .bib files) goes through here, so a device, a FIFO, a huge file
+or an impossible name (a NUL byte, a lone surrogate) named by a document costs one message, never a hang, all of
+memory or the project. Text is UTF-8 with or without a byte-order mark, UTF-16 or UTF-32 with one (or UTF-16
+without, recognised by its NUL bytes), else Latin-1 (``decode_text`` says so, for a diagnostic).
 """
 
 from __future__ import annotations
 
+import codecs
 import os
+import re
 import stat
 from typing import Hashable
 
@@ -25,12 +29,16 @@ class Sources:
         """A value that changes with the file's content; None when there is no such file."""
         try:
             st = os.stat(path)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte or a lone surrogate in the name
             return None
         return st.st_mtime_ns, st.st_size, st.st_ino
 
     def read(self, path: str) -> str | None:
         return read_disk(path, self.max_bytes)
+
+    def refusal(self, path: str) -> str | None:
+        """Why ``path`` may not be read from disk for this client (None: it may; the server confines TCP clients)."""
+        return None
 
     def folders(self) -> list[str]:
         """The workspace folders whose files are served (an editor's; none on the command line)."""
@@ -53,6 +61,8 @@ def read_bytes(path: str, limit: int) -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as err:
         raise UnreadableFile(f"cannot read {path}: {err.strerror or err}") from None
+    except ValueError:  # a NUL byte or a lone surrogate: no file can have this name
+        raise UnreadableFile(f"cannot read {path!r}: not a possible file name") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
@@ -72,9 +82,55 @@ def read_bytes(path: str, limit: int) -> bytes:
         os.close(fd)
 
 
-def read_disk(path: str, limit: int = MAX_TEX_BYTES) -> str | None:
-    """A text file from disk as str (None if it cannot be read); bad bytes become U+FFFD rather than an error."""
+# Byte-order marks, longest first (a UTF-32 LE mark begins with the UTF-16 LE one).
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+
+
+_UTF8_SEQUENCE_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def text_encoding(data: bytes) -> tuple[str | None, int]:
+    """(encoding, length of its byte-order mark) when the bytes say which: a BOM, or UTF-16 without one (mostly
+    ASCII text then has a NUL in every other byte, and nearly nowhere else); (None, 0) otherwise."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return name, len(bom)
+    head = data[:4096]
+    pairs = len(head) // 2
+    if pairs >= 8:
+        even, odd = head[0:pairs * 2:2].count(0), head[1:pairs * 2:2].count(0)
+        if odd >= 0.4 * pairs and even <= 0.05 * pairs:
+            return "utf-16-le", 0
+        if even >= 0.4 * pairs and odd <= 0.05 * pairs:
+            return "utf-16-be", 0
+    return None, 0
+
+
+def decode_text(data: bytes) -> tuple[str, str | None, int]:
+    """(text, problem, line): the text in the encoding its bytes show (``text_encoding``), else UTF-8, else
+    Latin-1; ``problem`` says what was not clean (None when nothing), ``line`` where the first bad byte was."""
+    encoding, skip = text_encoding(data)
+    if encoding is None:
+        try:
+            return data.decode("utf-8"), None, 0
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start)
+            if _UTF8_SEQUENCE_RE.search(data):  # UTF-8 with a few bad bytes: keep the rest of its accents
+                return data.decode("utf-8", errors="replace"), "File is not valid UTF-8; bad bytes were replaced.", line
+            return data.decode("latin-1"), "File is not valid UTF-8; it was read as Latin-1.", line
+    body = data[skip:]
     try:
-        return read_bytes(path, limit).decode("utf-8", errors="replace")
+        return body.decode(encoding), None, 0
+    except UnicodeDecodeError as err:
+        text = body.decode(encoding, errors="replace")
+        line = body[:err.start].decode(encoding, errors="replace").count("\n")
+        return text, f"File is not valid {encoding.upper()}; bad bytes were replaced.", line
+
+
+def read_disk(path: str, limit: int = MAX_TEX_BYTES) -> str | None:
+    """A text file from disk as str (None if it cannot be read), in any encoding ``decode_text`` knows."""
+    try:
+        return decode_text(read_bytes(path, limit))[0]
     except UnreadableFile:
         return None

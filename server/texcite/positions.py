@@ -40,7 +40,13 @@ class Positions:
         if line.isascii():
             return min(units, len(line))
         data = line.encode(self.encoding, "surrogatepass")[: units * self.width]
-        return len(data.decode(self.encoding, "ignore"))
+        try:  # lone surrogates are one code unit each, as the client counts them: kept, not dropped
+            chars = data.decode(self.encoding, "surrogatepass")
+        except UnicodeDecodeError as err:  # cut inside a character: before it
+            chars = data[:err.start].decode(self.encoding, "surrogatepass")
+        if chars and chars[-1] != line[len(chars) - 1]:  # half of a surrogate pair: before the character
+            chars = chars[:-1]
+        return len(chars)
 
     def _line(self, line: int) -> str:
         end = self.starts[line + 1] - 1 if line + 1 < len(self.starts) else len(self.text)

@@ -15,7 +15,9 @@ import os
 import re
 import sys
 import threading
+import traceback
 from typing import Any, BinaryIO
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 # One lock for first imports of torch, transformers, onnxruntime and vllm: the dense stage and a reranker load in
 # different worker threads, and two threads importing transformers' lazy modules at once can fail with a bogus
@@ -27,39 +29,138 @@ WORKER_NICE = 10  # background model work yields the CPU to the requests' thread
 _SECRETS: set[str] = set()
 
 
-def hide_secret(value: str) -> None:
-    """Never let ``value`` (an API key, a password in a URL) appear in a log line, at any level, from any module."""
-    if len(value) >= 4:  # shorter values would blank out ordinary words
-        _SECRETS.add(value)
+def hide_secret(value: Any) -> None:
+    """Never let ``value`` (an API key, a password in a URL) appear in a log line, at any level, from any module.
+    Any shape: every string or number inside a list or mapping is hidden."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack += item.values()
+        elif isinstance(item, (list, tuple)):
+            stack += item
+        elif isinstance(item, (str, int, float)) and not isinstance(item, bool):
+            text = str(item).strip()
+            if len(text) >= 4:  # shorter values would blank out ordinary words
+                _SECRETS.add(text)
 
 
-# An API key in a message not parsed yet (pygls logs raw JSON at debug level), and a URL's user:password@.
-_KEY_FIELD_RE = re.compile(r"""(["']?api_?key["']?\s*[:=]\s*["']?)([^"',}\s]+)""", re.IGNORECASE)
-_USERINFO_RE = re.compile(r"(://[^/\s:@]+:)([^/\s@]+)@")
+def hide_url_secrets(url: str) -> None:
+    """Hide what a URL may carry: its user information (user name, password, a token as user name) and the values
+    of query parameters named like secrets (``?api_key=``, ``token=``)."""
+    parts = urlsplit(url.strip())
+    userinfo = parts.netloc.rpartition("@")[0]
+    if userinfo:
+        user, _, password = userinfo.partition(":")
+        hide_secret([userinfo, unquote(userinfo), user, unquote(user), password, unquote(password)])
+    for name, value in parse_qsl(parts.query, keep_blank_values=False):
+        if _SECRET_NAME_RE.search(name):
+            hide_secret([value, quote(value)])
+
+
+def public_url(url: str) -> str:
+    """A URL as it may be shown: without user information, secret query values hidden."""
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])
+    return redact(parts.geturl())
+
+
+_SECRET_NAME_RE = re.compile(r"api[_-]?key|token|secret|passw(?:or)?d|pwd|signature|credential", re.IGNORECASE)
+# A secret-named field in JSON, a Python repr or key=value text (its value: a quoted string, a bracketed list or
+# object, or a bare word); a URL's user information; a secret-named query parameter; a bearer token.
+_KEY_FIELD_RE = re.compile(
+    r"""((?<![\w-])["']?[\w-]*(?:api[_-]?key|apikey|token|secret|passw(?:or)?d)["']?\s*[:=]\s*)""", re.IGNORECASE)
+_USERINFO_RE = re.compile(r"""(\b[A-Za-z][A-Za-z0-9+.-]*://)[^/?#\s"'<>]*@""")
+_QUERY_RE = re.compile(r"""([?&;][\w.-]*(?:key|token|secret|passw(?:or)?d|pwd|signature|credential)[\w.-]*=)"""
+                       r"""[^&#\s"'<>]*""", re.IGNORECASE)
+_BEARER_RE = re.compile(r"(Bearer\s+)[^\s\"',]+", re.IGNORECASE)
+_CLOSE = {"[": "]", "{": "}"}
+
+
+def _value_end(text: str, i: int) -> int:
+    """Where the value starting at ``text[i]`` ends: a quoted string, a bracketed value (nesting and quotes
+    followed), or a bare word."""
+    if i >= len(text):
+        return i
+    first = text[i]
+    if first in "\"'":
+        j = i + 1
+        while j < len(text) and text[j] != first:
+            j += 2 if text[j] == "\\" else 1
+        return min(j + 1, len(text))
+    if first in _CLOSE:
+        depth, j, quote_char = 0, i, ""
+        while j < len(text):
+            c = text[j]
+            if quote_char:
+                if c == "\\":
+                    j += 1
+                elif c == quote_char:
+                    quote_char = ""
+            elif c in "\"'":
+                quote_char = c
+            elif c in "[{":
+                depth += 1
+            elif c in "]}":
+                depth -= 1
+                if depth == 0:
+                    return j + 1
+            j += 1
+        return len(text)
+    m = re.compile(r"[^\s,;&}\])]*").match(text, i)
+    return m.end() if m else i
+
+
+def _hide_fields(text: str) -> str:
+    out, pos = [], 0
+    for m in _KEY_FIELD_RE.finditer(text):
+        if m.start() < pos:
+            continue
+        end = _value_end(text, m.end())
+        if end == m.end():
+            continue
+        out += [text[pos:m.end()], "«hidden»"]
+        pos = end
+    return "".join(out) + text[pos:] if out else text
 
 
 def redact(text: str) -> str:
-    """``text`` with API keys, URL passwords and every registered secret replaced by «hidden»."""
-    hidden = _KEY_FIELD_RE.sub(r"\1«hidden»", _USERINFO_RE.sub(r"\1«hidden»@", text))
-    for s in _SECRETS:
-        hidden = hidden.replace(s, "«hidden»")
+    """``text`` with API keys, tokens, URL user information and secret query values, bearer tokens and every
+    registered secret replaced by «hidden», whatever their shape."""
+    hidden = _QUERY_RE.sub(r"\1«hidden»", _USERINFO_RE.sub(r"\1«hidden»@", _BEARER_RE.sub(r"\1«hidden»", text)))
+    hidden = _hide_fields(hidden)
+    for s in sorted(_SECRETS, key=len, reverse=True):
+        if s in hidden:
+            hidden = hidden.replace(s, "«hidden»")
     return hidden
 
 
 class _Redact(logging.Filter):
+    """Redacts a record's message and its traceback (an exception's text may carry a URL or a key)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         hidden = redact(message)
         if hidden != message:
             record.msg, record.args = hidden, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True
 
 
 def setup_logging(level: str | int, fmt: str = "texcite: %(levelname)s %(message)s") -> None:
-    """Log to stderr (never stdout: in the server it is the LSP channel), with secrets hidden."""
+    """Log to stderr (never stdout: in the server it is the LSP channel), with secrets hidden. pygls logs every
+    message it sends at INFO and whole `initialize` params: only at DEBUG does it speak below WARNING."""
     logging.basicConfig(level=level, stream=sys.stderr, format=fmt)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_Redact())
+    root = logging.getLogger()
+    root.setLevel(level)  # also when called again (`texcite serve` after the CLI's own set-up: $TEXCITE_LOG)
+    for handler in root.handlers:
+        if not any(isinstance(f, _Redact) for f in handler.filters):
+            handler.addFilter(_Redact())
+    logging.getLogger("pygls").setLevel(logging.WARNING if root.getEffectiveLevel() > logging.DEBUG else logging.NOTSET)
 
 
 def claim_stdout() -> BinaryIO:

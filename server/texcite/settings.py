@@ -12,10 +12,9 @@ import dataclasses
 import json
 import os
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 from typing import Any, Mapping
 
-from texcite.runtime import hide_secret
+from texcite.runtime import hide_secret, hide_url_secrets
 
 DEFAULT_MODEL = "Qwen/Qwen3-Reranker-4B"
 DEFAULT_INSTRUCTION = (
@@ -254,6 +253,8 @@ def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None
             if not name.startswith(("server.", "trace.")):
                 problems.append(f"texcite.{name}: unknown setting, ignored")
             continue
+        if name == "reranker.apiKey":
+            hide_secret(value)  # whatever its shape, even one refused below
         if value is None:
             continue
         if name == "cacheDir" and isinstance(value, str) and value and not os.path.isabs(os.path.expanduser(value)):
@@ -279,9 +280,7 @@ def parse_settings(raw: dict[str, Any] | None, env: dict[str, str] | None = None
         sections["reranker"]["api_key"] = environ[API_KEY_ENV]
     built = {name: cls(**sections[name]) for name, cls in _SECTIONS.items()}
     hide_secret(built["reranker"].api_key)
-    password = urlsplit(built["reranker"].url).password if "@" in built["reranker"].url else None
-    if password:
-        hide_secret(password)
+    hide_url_secrets(built["reranker"].url)
     return Settings(**top, **built, problems=tuple(problems))
 
 

@@ -8,19 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+
+from texcite.runtime import public_url
 
 DENSE_NAME = "MiniLM"
-
-
-def public_url(url: str) -> str:
-    """A URL as it may be shown: without user name or password."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return parts._replace(netloc=netloc).geturl()
 
 
 def describe_ranking(hybrid: bool, reranker: str = "", model: str = "", url: str = "") -> str:

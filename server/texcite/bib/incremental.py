@@ -9,7 +9,6 @@ from an analyzer the caller passes in (the retrieval layer's), so parsing knows 
 from __future__ import annotations
 
 import bisect
-import codecs
 import dataclasses
 import hashlib
 import logging
@@ -21,7 +20,7 @@ from texcite.bib.bibitems import bibitem_file
 from texcite.bib.diskcache import DiskCache, Stored
 from texcite.bib.model import BibFile, Diagnostic, Entry
 from texcite.bib.parse import decode_bytes, parse_bib, split_blocks
-from texcite.files import MAX_BIB_BYTES, UnreadableFile, read_bytes
+from texcite.files import MAX_BIB_BYTES, UnreadableFile, read_bytes, text_encoding
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +127,7 @@ class BibParser:
         if text is None:
             return ParsedBib(BibFile(path, key, diagnostics=problems), [])
         # The text's UTF-8 digest is the data's when the data was plain UTF-8 (no BOM, no Latin-1 fallback).
-        digest = key if not problems and not data.startswith(codecs.BOM_UTF8) else None
+        digest = key if not problems and text_encoding(data[:4096]) == (None, 0) else None
         parsed = self._parse(text, path, previous, digest)
         parsed.bib.diagnostics[:0] = problems
         self.cache.store("bib", self._cache_key(key), encode_parsed(parsed))

@@ -16,6 +16,7 @@ import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, ImplicitComment, ParsingFailedBlock
 
 from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
+from texcite.files import decode_text, text_encoding
 from texcite.latex.plaintext import tidy_spaces, to_plain
 
 log = logging.getLogger(__name__)
@@ -111,17 +112,14 @@ def _decode_field(name: str, value: str) -> str:
 
 
 def decode_bytes(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
-    """Text of a .bib file; None for binary data (>10% control bytes in the first 64 KB: a stray NUL in a text file
-    costs only the entry it is in). Non-UTF-8 is read as Latin-1 with a warning."""
+    """Text of a .bib file; None for binary data (>10% control bytes in the first 64 KB, when no byte-order mark or
+    UTF-16 pattern says otherwise: a stray NUL in a text file costs only the entry it is in). UTF-8 with or without
+    a BOM, UTF-16/32 (``files.decode_text``); anything else is read as Latin-1 with a warning."""
     head = data[:65536]
-    if len(head.translate(None, _TEXT_BYTES)) * 10 > len(head):
+    if text_encoding(head)[0] is None and len(head.translate(None, _TEXT_BYTES)) * 10 > len(head):
         return None, [Diagnostic(path, 0, "This is not a text file (binary data); it was not indexed.")]
-    try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n")
-        text = data.decode("latin-1")
-        return text, [Diagnostic(path, line, "File is not valid UTF-8; it was read as Latin-1.", "warning")]
+    text, problem, line = decode_text(data)
+    return text, [Diagnostic(path, line, problem, "warning")] if problem else []
 
 
 # A line starting with optional blanks and '@' (as ``^[ \t]*@`` with re.MULTILINE after position 0; the literal

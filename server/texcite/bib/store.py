@@ -15,7 +15,7 @@ from typing import Callable
 
 from texcite.bib.diskcache import DiskCache, cache_dir
 from texcite.bib.incremental import Analyzer, BibParser, ParsedBib
-from texcite.bib.model import BibFile, Entry
+from texcite.bib.model import BibFile, Diagnostic, Entry
 
 
 @dataclass
@@ -27,7 +27,7 @@ class _Slot:
 def _stamp(path: str) -> tuple[int, int] | None:
     try:
         st = os.stat(path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte or a lone surrogate in the name
         return None
     return st.st_mtime_ns, st.st_size
 
@@ -48,6 +48,8 @@ class BibStore:
         self._buffers: dict[str, str] = {}
         self._lock = threading.RLock()
         self.on_parsed = on_parsed
+        # Why a file may not be read from disk for this client (None: it may); the server confines TCP clients.
+        self.refuse: Callable[[str], str | None] = lambda path: None
 
     def set_buffer(self, path: str, text: str | None) -> None:
         """Use an editor's text for ``path`` (None: back to disk)."""
@@ -83,8 +85,12 @@ class BibStore:
             return slot.parsed.bib
         with self._lock:
             previous = self._last.get(path)
+        refused = self.refuse(path) if buffer is None else None
         if buffer is not None:
             parsed, stamp = self.parser.parse_text(buffer, path, previous), None
+        elif refused:
+            parsed, stamp = ParsedBib(BibFile(path, "", diagnostics=[
+                Diagnostic(path, 0, f"Bibliography not indexed: {refused}")]), []), _stamp(path)
         else:
             stamp = _stamp(path)
             parsed = self.parser.read(path, previous)

@@ -12,6 +12,7 @@ from typing import Callable, Sequence, TextIO
 from texcite.evaluation.metrics import KS, Metrics, percentile
 from texcite.evaluation.result import Evaluation, ProjectReport
 from texcite.settings import Settings
+from texcite.runtime import public_url
 
 
 class Progress:
@@ -101,6 +102,7 @@ def as_json(evaluation: Evaluation, settings: Settings, date: str, paths: Sequen
     shown = dataclasses.asdict(settings)
     shown.pop("problems")
     shown["reranker"].pop("api_key")
+    shown["reranker"]["url"] = public_url(shown["reranker"]["url"])
     variant = evaluation.variant
     return {
         "date": date,

@@ -1,6 +1,7 @@
 """The engine's source of text in a session: editor buffers first (through pygls's workspace), files on disk
 otherwise; a file on disk is read again only when the client's watcher reports a change (or, for a client
-without file watching, when its stat changes)."""
+without file watching, when its stat changes). A TCP client reads from disk only under the workspace folders it
+declared (``access.refusal``); a stdio client is the user's own editor."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pygls.uris import to_fs_path
 from pygls.workspace import TextDocument
 
 from texcite.files import Sources
+from texcite.lsp import access
 
 
 def fs_path(uri: str) -> str | None:
@@ -26,9 +28,10 @@ def is_bib(uri: str, language_id: str | None = None) -> bool:
 class Buffers(Sources):
     """Editor buffers over files on disk (called from worker threads)."""
 
-    def __init__(self, ls: LanguageServer) -> None:
+    def __init__(self, ls: LanguageServer, confined: bool = False) -> None:
         super().__init__()
         self.ls = ls
+        self.confined = confined  # a TCP session: disk reads only under the declared workspace folders
         self._disk: dict[str, Hashable | None] = {}  # stamps of files on disk, forgotten on a watcher event
         self.watching = False  # the client sends workspace/didChangeWatchedFiles for .tex and .bib
 
@@ -43,6 +46,8 @@ class Buffers(Sources):
         doc = self._buffer(path)
         if doc is not None:
             return ("buffer", doc.version)
+        if self.refusal(path):
+            return None
         if not self.watching:
             return super().stamp(path)
         if path not in self._disk:
@@ -51,7 +56,24 @@ class Buffers(Sources):
 
     def read(self, path: str) -> str | None:
         doc = self._buffer(path)
-        return doc.source if doc is not None else super().read(path)
+        if doc is not None:
+            return doc.source
+        return None if self.refusal(path) else super().read(path)
+
+    def refusal(self, path: str) -> str | None:
+        """Why ``path`` may not be read from disk for this client (None: it may)."""
+        if not self.confined:
+            return None
+        return access.refusal(path, self.declared_folders())
+
+    def declared_folders(self) -> list[str]:
+        """Every folder the client declared (workspace folders and the root)."""
+        try:
+            folders = [fs_path(f.uri) for f in list(self.ls.workspace.folders.values())]
+            root = self.ls.workspace.root_path
+        except RuntimeError:  # no workspace before initialize
+            return []
+        return [f for f in folders + [root] if f]
 
     def changed_on_disk(self, path: str) -> None:
         """The client's watcher saw ``path`` change: stat it again when next asked."""

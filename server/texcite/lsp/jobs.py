@@ -12,6 +12,7 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 
 log = logging.getLogger("texcite")
+PROGRESS_CREATE_TIMEOUT_S = 1.0  # editors answer in milliseconds; the work waits no longer than this for a token
 
 
 class Progress:
@@ -41,6 +42,7 @@ class Jobs:
         self.closing = False
         self._tasks: dict[Hashable, asyncio.Future] = {}
         self._timers: dict[Hashable, asyncio.TimerHandle] = {}
+        self._progress_unanswered = False  # the client once left a progress token unanswered
 
     @property
     def running(self) -> bool:
@@ -95,11 +97,15 @@ class Jobs:
     async def progress(self, title: str) -> Progress:
         """Begin a `$/progress` report if the client supports it."""
         caps = self.ls.client_capabilities.window
-        if caps is None or not caps.work_done_progress or self.closing:
+        if caps is None or not caps.work_done_progress or self.closing or self._progress_unanswered:
             return Progress(self.ls, None)
         token = str(uuid.uuid4())
         try:
-            await self.ls.work_done_progress.create_async(token)
+            await asyncio.wait_for(self.ls.work_done_progress.create_async(token), PROGRESS_CREATE_TIMEOUT_S)
+        except asyncio.TimeoutError:  # a client that never answers: the work goes on without reports, for good
+            log.info("client did not answer window/workDoneProgress/create; no progress reports")
+            self._progress_unanswered = True
+            return Progress(self.ls, None)
         except Exception:
             log.info("client refused a progress token")
             return Progress(self.ls, None)

@@ -41,7 +41,7 @@ class TexciteServer(LanguageServer):
         super().__init__("texcite", __version__, protocol_cls=TexciteProtocol)
         self.connection = connection
         self.jobs = Jobs(self)
-        self.buffers = Buffers(self)
+        self.buffers = Buffers(self, confined=connection is not None)  # a TCP client: lsp/access.py
         events = SessionEvents(self.jobs)
         self.engine = Engine(sources=self.buffers, events=events)
         positions = DocumentPositions()
@@ -59,6 +59,12 @@ class TexciteServer(LanguageServer):
             # A repository must not choose where (and what) the server reads as its cache.
             settings = settings.replace(cache_dir="", problems=settings.problems + (
                 f"cacheDir: {settings.cache_dir} is inside the workspace; using the default cache folder",))
+        elif settings.cache_dir and self.connection is not None:  # nor may a TCP peer choose where it writes
+            settings = settings.replace(cache_dir="", problems=settings.problems + (
+                "cacheDir is not taken from a TCP client; using the default cache folder",))
+        elif settings.cache_dir and self.connection is not None:  # nor may a TCP peer choose where it writes
+            settings = settings.replace(cache_dir="", problems=settings.problems + (
+                "cacheDir is not taken from a TCP client; using the default cache folder",))
         for problem in settings.problems:
             self.status.announce(f"texcite settings: {problem}")
         self.engine.configure(settings)

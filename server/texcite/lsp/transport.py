@@ -1,6 +1,6 @@
 """How a session reaches its client: stdio (one session, stdout being the private descriptor ``runtime`` kept) or
-TCP (any number of clients, one session each). Both read through ``framing``, so a damaged message costs only
-itself."""
+TCP (any number of clients, one session each; loopback unless an address is named, and then only with a token:
+``access``). Both read through ``framing``, so a damaged message costs only itself."""
 
 from __future__ import annotations
 
@@ -11,20 +11,24 @@ import signal
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
+from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidRequest
 from pygls.io_ import StdoutWriter
 
+from texcite.lsp import access
 from texcite.lsp.framing import read_messages
 from texcite.lsp.protocol import decoder
 from texcite.lsp.server import TexciteServer, create_server
-from texcite.runtime import claim_stdout, setup_logging
+from texcite.runtime import claim_stdout, hide_secret, setup_logging
 
 log = logging.getLogger("texcite")
 
 
-async def _serve_tcp(host: str, port: int) -> None:
-    """Any number of clients, one after another or at once, each with its own session; SIGINT/SIGTERM stop."""
+async def _serve_tcp(host: str, port: int, token: str | None = None) -> None:
+    """Any number of clients, one after another or at once, each with its own session; SIGINT/SIGTERM stop.
+    With a ``token``, a connection must present it in `initialize` (``access.Gate``)."""
     stopped = asyncio.Event()
     sessions: set[asyncio.Task] = set()
 
@@ -35,9 +39,16 @@ async def _serve_tcp(host: str, port: int) -> None:
         task = asyncio.current_task()
         assert task is not None
         sessions.add(task)
+
+        def refuse(request_id: Any) -> None:
+            log.warning("refused a connection from %s: no valid token", writer.get_extra_info("peername"))
+            if request_id is not None:
+                ls.protocol._send_response(request_id, error=lsp.ResponseError(
+                    code=JsonRpcInvalidRequest.CODE, message=access.REFUSED))
+            done.set()
+        gate = access.Gate(token, ls.protocol.handle_message, refuse)
         try:
-            await read_messages(lambda: reader.read(1 << 16), ls.protocol.handle_message, done,
-                                decoder(ls.protocol))
+            await read_messages(lambda: gate.read(lambda: reader.read(1 << 16)), gate, done, decoder(ls.protocol))
         except (ConnectionError, asyncio.IncompleteReadError) as err:
             log.info("client connection lost: %s", err)
         except asyncio.CancelledError:  # the server is stopping
@@ -74,10 +85,24 @@ async def _serve_stdio(ls: TexciteServer, channel: BinaryIO) -> None:
 
 def run(tcp: str | None = None) -> None:
     """Serve over stdio (default) or TCP; logs go to stderr, never stdout (the LSP channel)."""
-    setup_logging(os.environ.get("TEXCITE_LOG", "INFO"))
+    setup_logging(os.environ.get("TEXCITE_LOG") or logging.getLogger().level)  # default: the CLI's (-v: INFO)
     if tcp:
-        host, _, port = tcp.rpartition(":")
-        asyncio.run(_serve_tcp(host or "127.0.0.1", int(port)))
+        try:
+            host, port = access.parse_address(tcp)
+        except ValueError as err:
+            log.error("%s", err)
+            os._exit(2)
+        token, generated = access.server_token(host)
+        if generated:  # printed once, before logging can hide it
+            print(f"texcite: listening on {host or 'every interface'}, port {port}, which other machines may reach; "
+                  f"clients must send initializationOptions.token = {token}", file=sys.stderr, flush=True)
+        if token:
+            hide_secret(token)
+        try:
+            asyncio.run(_serve_tcp(host, port, token))
+        except OSError as err:  # address in use, not an address of this machine
+            log.error("cannot listen on %s port %d: %s", host, port, err.strerror or err)
+            os._exit(2)
         return
     ls = create_server()
     try:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from texcite.rerank.base import BackendUnavailable, RerankError
 from texcite.rerank.qwen3_format import ByteCodec, Qwen3Format
+from texcite.runtime import public_url
 from texcite.settings import DEFAULT_INSTRUCTION
 
 log = logging.getLogger(__name__)
@@ -68,16 +69,16 @@ class VllmHttpReranker:
         parts = urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise BackendUnavailable(
-                f"texcite.reranker.url {url!r} is not an http(s) URL; use e.g. http://gpu-box:8000"
+                f"texcite.reranker.url {public_url(url)!r} is not an http(s) URL; use e.g. http://gpu-box:8000"
             )
-        self.url = url.strip().rstrip("/")
+        self.url = public_url(url.strip().rstrip("/"))  # shown in messages: no user information, no token
         self.model = model
         self._https = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port or (443 if self._https else 80)
         base = parts.path.rstrip("/")
         self._path = base + ("/rerank" if base.endswith("/v1") else "/v1/rerank")
-        self.endpoint = f"{parts.scheme}://{parts.netloc}{self._path}"
+        self.endpoint = public_url(f"{parts.scheme}://{parts.netloc}{self._path}")
         self._api_key = api_key
         self.read_timeout_s = max(0.05, timeout_ms / 1000.0)
         self.connect_timeout_s = connect_timeout_s

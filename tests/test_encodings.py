@@ -15,7 +15,7 @@ from pytest_lsp import LanguageClient
 from lsp_helpers import SERVER, complete, diagnostics_for, open_doc, start
 from test_bad_input import cite_completion, write_project
 from texcite.bib.incremental import BibParser
-from texcite.bib.parse import read_bib
+from texcite.bib.parse import parse_bytes
 from texcite.files import read_disk
 from texcite.retrieval.bm25 import analyze_entries
 
@@ -32,8 +32,8 @@ ENCODED = {
 
 
 def both_parsers(path):
-    yield read_bib(str(path))
-    yield BibParser(analyze_entries).read(str(path)).bib
+    yield parse_bytes(path.read_bytes(), str(path))  # a whole file's bytes
+    yield BibParser(analyze_entries).read(str(path)).bib  # as the server reads it (incremental, cached)
 
 
 @pytest.mark.parametrize("encoding", list(ENCODED))

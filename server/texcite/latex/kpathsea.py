@@ -40,8 +40,8 @@ def find_bib(name: str, folder: str, env: dict[str, str] | None = None) -> str |
         line = run.stdout.strip().splitlines()[0] if run.stdout.strip() else ""
         if line:
             found = os.path.normpath(os.path.join(folder, line))
-    except (OSError, subprocess.SubprocessError) as err:
-        log.info("kpsewhich %s failed: %s", name, err)
+    except (OSError, ValueError, subprocess.SubprocessError) as err:  # ValueError: a NUL or a lone surrogate
+        log.info("kpsewhich %r failed: %s", name, err)
     with _lock:
         _found[key] = found
     return found

@@ -33,9 +33,9 @@ from texcite.bib.parse import parse_bib  # noqa: E402
 from texcite.latex.cite import CiteMatcher  # noqa: E402
 from texcite.ranking import Request, build_request  # noqa: E402
 from texcite.retrieval.corpus import Corpus  # noqa: E402
-from texcite.retrieval.dense import VIEWS, DenseIndex, DenseStage  # noqa: E402
+from texcite.retrieval.embeddings.dense import VIEWS, DenseIndex, DenseStage  # noqa: E402
 from texcite.retrieval.fusion import load_models, model_for  # noqa: E402
-from texcite.retrieval.hybrid import HybridScorer  # noqa: E402
+from texcite.retrieval.embeddings.hybrid import HybridScorer  # noqa: E402
 from texcite.retrieval.select import Candidate, shortlist  # noqa: E402
 from texcite.retrieval.signals import entry_signals, mention_signals, text_signals  # noqa: E402
 

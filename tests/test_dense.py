@@ -10,9 +10,9 @@ import pytest
 
 from texcite.bib.parse import parse_bib
 from texcite.retrieval.corpus import Corpus
-from texcite.retrieval.dense import DenseStage, EmbeddingCache, build_index, make_embedder, text_digest
-from texcite.retrieval.onnx_embedder import OnnxEmbedder
-from texcite.retrieval.torch_embedder import TorchEmbedder as Embedder
+from texcite.retrieval.embeddings.dense import DenseStage, EmbeddingCache, build_index, make_embedder, text_digest
+from texcite.retrieval.embeddings.onnx_embedder import OnnxEmbedder
+from texcite.retrieval.embeddings.torch_embedder import TorchEmbedder as Embedder
 from texcite.rerank.base import BackendUnavailable
 
 BIB = """

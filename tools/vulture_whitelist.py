@@ -5,7 +5,7 @@ _ = object()  # stands for the objects below; vulture only reads the attribute n
 
 _.nonoccurrence_array  # retrieval/bm25.py: set on bm25s.BM25, which reads it when scoring
 _._stop_event  # lsp/server.py: pygls's shutdown sets the event the stdio loop waits on
-# retrieval/onnx_embedder.py: onnxruntime.SessionOptions fields, read by onnxruntime.InferenceSession
+# retrieval/embeddings/onnx_embedder.py: onnxruntime.SessionOptions fields, read by onnxruntime.InferenceSession
 _.intra_op_num_threads
 _.inter_op_num_threads
 _.execution_mode

@@ -2,7 +2,7 @@
 index, the bib store and corpora, the dense stage and the neural reranker service — adopts settings by
 rebuilding only what changed, and runs the pipeline in order:
 
-request (``ranking``) → corpus → signals (``retrieval.signals``, the dense ones from ``retrieval.hybrid``) →
+request (``ranking``) → corpus → signals (``retrieval.signals``, the dense ones from ``retrieval.embeddings.hybrid``) →
 fusion (``retrieval.fusion``) → shortlist and reranker join (``retrieval.select``) → reasons
 (``retrieval.explain``).
 
@@ -47,8 +47,8 @@ from texcite.stages import Stages
 
 if TYPE_CHECKING:
     from texcite.rerank.service import RerankService
-    from texcite.retrieval.dense import DenseStage
-    from texcite.retrieval.hybrid import HybridScorer
+    from texcite.retrieval.embeddings.dense import DenseStage
+    from texcite.retrieval.embeddings.hybrid import HybridScorer
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,8 @@ class Engine:
         if old is None or dense_key != (old.recall.mode, old.dense, old.cache_dir):
             self._close_dense()
             if settings.recall.mode == "hybrid":
-                from texcite.retrieval.dense import DenseStage
-                from texcite.retrieval.hybrid import HybridScorer
+                from texcite.retrieval.embeddings.dense import DenseStage
+                from texcite.retrieval.embeddings.hybrid import HybridScorer
 
                 self.dense = DenseStage(settings.dense.model, settings.cache_dir,
                                         on_progress=self.events.dense_progress, on_error=self.events.dense_error,

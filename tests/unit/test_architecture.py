@@ -9,7 +9,7 @@ import ast
 import functools
 import pathlib
 
-PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "server" / "texcite"
+PACKAGE = pathlib.Path(__file__).resolve().parents[2] / "server" / "texcite"
 MAX_LINES = 400
 # Layers, bottom up: process and file basics; LaTeX and bib reading; retrieval and reranking; the one pipeline;
 # what runs it over many documents; the front ends; the command line.

@@ -11,7 +11,7 @@ from texcite.bib.incremental import BibParser
 from texcite.bib.model import BibFile, Entry, entry_document, merge_entries, split_names
 from texcite.bib.parse import parse_bib, parse_bytes
 
-EXAMPLE_BIB = Path(__file__).resolve().parent.parent / "examples" / "paper" / "refs.bib"
+EXAMPLE_BIB = Path(__file__).resolve().parents[3] / "examples" / "paper" / "refs.bib"
 
 
 def read_bib(path: str) -> BibFile:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 BENCH = REPO / "bench"
 PAPER = REPO / "examples" / "paper"
 HELPERS = {"lspclient.py", "synthbib.py"}  # imported by the scripts, not run

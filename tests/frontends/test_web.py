@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent / "web"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 
 import webserver  # noqa: E402
 

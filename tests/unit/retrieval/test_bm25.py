@@ -13,7 +13,7 @@ from texcite.bib.model import Entry, merge_entries
 from texcite.bib.parse import parse_bib, parse_bytes
 from texcite.retrieval.bm25 import Bm25Index, entry_search_text, key_words, tokenize
 
-EXAMPLE_BIB = Path(__file__).resolve().parent.parent / "examples" / "paper" / "refs.bib"
+EXAMPLE_BIB = Path(__file__).resolve().parents[3] / "examples" / "paper" / "refs.bib"
 K1, B = 1.2, 0.75
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from texcite.settings import json_schema
 
-PACKAGE_JSON = Path(__file__).resolve().parents[1] / "vscode-extension" / "package.json"
+PACKAGE_JSON = Path(__file__).resolve().parents[2] / "vscode-extension" / "package.json"
 CLIENT_ONLY = {"texcite.server.pythonPath", "texcite.server.command", "texcite.trace.server", "texcite.install.pipArgs"}
 
 

@@ -12,7 +12,7 @@ from texcite.lsp.completion import SUGGEST_METHOD, suggestion_json
 from texcite.lsp.status import STATUS_METHOD, Status
 from texcite.stages import Stages
 
-PROTOCOL = pathlib.Path(__file__).resolve().parent.parent / "vscode-extension" / "src" / "protocol.ts"
+PROTOCOL = pathlib.Path(__file__).resolve().parents[2] / "vscode-extension" / "src" / "protocol.ts"
 
 
 def ts_fields(interface: str) -> set[str]:

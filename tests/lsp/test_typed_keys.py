@@ -15,7 +15,7 @@ from pytest_lsp import LanguageClient
 
 from lsp_helpers import SERVER, complete, start
 
-ZOTERO = Path(__file__).resolve().parent / "fixtures" / "zotero"
+ZOTERO = Path(__file__).resolve().parents[1] / "fixtures" / "zotero"
 LINE = 15  # "We compare the whole-body controllers of the robot."
 
 

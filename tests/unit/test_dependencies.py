@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "server" / "texcite"
 # What `pip install texcite` runs: the console script's module and `python -m texcite`.
 ENTRY_POINTS = ("texcite.cli", "texcite.__main__")

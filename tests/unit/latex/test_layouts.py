@@ -18,7 +18,7 @@ from texcite.latex.cite import CiteMatcher
 from texcite.latex.project import FactsCache, discover, explain
 from texcite.latex.roots import find_root_why
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[2]  # tests/
 DOC = "\\documentclass{article}\n%s\n\\begin{document}\n%s\n\\end{document}\n"
 
 

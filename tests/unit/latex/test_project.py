@@ -196,7 +196,7 @@ def test_stale_root_still_scans_the_file_itself(tmp_path: Path) -> None:
 
 
 def test_example_paper_chapters_find_the_bibliography() -> None:
-    paper = Path(__file__).resolve().parent.parent / "examples" / "paper"
+    paper = Path(__file__).resolve().parents[3] / "examples" / "paper"
     for chapter in ("intro", "method"):
         project = discover(str(paper / "chapters" / f"{chapter}.tex"))
         assert project.root == str(paper / "main.tex")

@@ -6,7 +6,7 @@ import pathlib
 
 from texcite.settings import SETTINGS, Settings, json_schema, markdown_table, parse_settings
 
-README = pathlib.Path(__file__).resolve().parent.parent / "README.md"
+README = pathlib.Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_defaults_without_input():

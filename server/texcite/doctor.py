@@ -89,13 +89,13 @@ def _folder_size(folder: str) -> str:
 def ranking_lines(engine: Engine, settings: Settings) -> list[str]:
     """What ranks: recall (BM25, BM25 + MiniLM once the model loads here) and the neural reranker, if any."""
     lines = []
-    dense = engine.dense
-    if dense is None:
+    if engine.stages().dense == "off":
         recall = "BM25 (texcite.recall.mode is bm25)"
     else:
-        dense.warm().result(timeout=MODEL_LOAD_TIMEOUT_S)
-        if dense.error:
-            recall = f"BM25 — MiniLM cannot load: {dense.error}"
+        engine.load_dense(MODEL_LOAD_TIMEOUT_S)
+        stages = engine.stages()
+        if stages.dense == "failed":
+            recall = f"BM25 — MiniLM cannot load: {stages.dense_error}"
         else:
             recall = f"BM25 + MiniLM ({settings.dense.model or 'all-MiniLM-L6-v2'}, loaded)"
     lines.append(f"  recall: {recall}")

@@ -161,6 +161,11 @@ class Engine:
         if self.service is not None:
             self.service.start()
 
+    def load_dense(self, timeout_s: float | None = None) -> None:
+        """Load the dense model now and wait for it (``stages()`` then says whether it works)."""
+        if self.dense is not None:
+            self.dense.warm().result(timeout=timeout_s)
+
     def close(self) -> None:
         self._close_dense()
         if self.service is not None:

@@ -140,6 +140,19 @@ class Workbench(Browser):
         # chromedriver and Chromium get the private HOME/XDG folders too (Chromium writes ~/.config/chromium, dconf).
         super().__init__(profile, "1400,900", editorlib.TIMEOUT_S, env)
 
+    def open_file(self, folder_url: str, name: str) -> None:
+        """Open the folder in the workbench, then ``name`` through Quick Open (Ctrl+P)."""
+        from selenium.webdriver.common.keys import Keys
+
+        self.driver.get(folder_url)
+        self.wait("the workbench", lambda: self.css(".monaco-workbench .part.statusbar"))
+        self.wait("the explorer to list the project", lambda: self.css(".explorer-folders-view .monaco-list-row"))
+        self.keys("p", modifiers=(Keys.CONTROL,))
+        box = self.quick_input()
+        box.send_keys(name)
+        self.wait(f"{name} in Quick Open", lambda: any(name in r for r in self.quick_rows()))
+        box.send_keys(Keys.ENTER)
+
     def type_slowly(self, text: str) -> None:
         for ch in text:
             self.keys(ch)
@@ -318,17 +331,8 @@ def test_vscode_code_server(project, tmp_path, scratch, vsix, texcite_ready):
         from selenium.webdriver.common.keys import Keys
 
         bench = Workbench(tmp_path / "chromium-profile", editorlib.private_env(tmp_path / "browser"))
-        step = "opening the folder"
-        bench.driver.get(server.url(project))
-        bench.wait("the workbench", lambda: bench.css(".monaco-workbench .part.statusbar"))
-        bench.wait("the explorer to list the project", lambda: bench.css(".explorer-folders-view .monaco-list-row"))
-
-        step = "Quick Open chapters/method.tex"
-        bench.keys("p", modifiers=(Keys.CONTROL,))
-        box = bench.quick_input()
-        box.send_keys("method.tex")
-        bench.wait("method.tex in Quick Open", lambda: any("method.tex" in r for r in bench.quick_rows()))
-        box.send_keys(Keys.ENTER)
+        step = "opening chapters/method.tex"
+        bench.open_file(server.url(project), "method.tex")
         bench.wait("the method.tex tab", lambda: any(t.get_attribute("aria-label") and
                                                      t.get_attribute("aria-label").startswith("method.tex")
                                                      for t in bench.css(".tab.active")))
@@ -482,14 +486,7 @@ def test_vscode_zotero_keys(tmp_path, vsix, texcite_ready):
     bench = None
     try:
         bench = Workbench(tmp_path / "chromium-profile", editorlib.private_env(tmp_path / "browser"))
-        bench.driver.get(server.url(project))
-        bench.wait("the workbench", lambda: bench.css(".monaco-workbench .part.statusbar"))
-        bench.wait("the explorer to list the project", lambda: bench.css(".explorer-folders-view .monaco-list-row"))
-        bench.keys("p", modifiers=(Keys.CONTROL,))
-        box = bench.quick_input()
-        box.send_keys("main.tex")
-        bench.wait("main.tex in Quick Open", lambda: any("main.tex" in r for r in bench.quick_rows()))
-        box.send_keys(Keys.ENTER)
+        bench.open_file(server.url(project), "main.tex")
         bench.wait("the editor text", lambda: bench.line_text(anchor))
         bench.wait("the texcite status bar item to leave 'starting' and 'loading'",
                    lambda: (s := bench.status_item()) and not re.search("starting|loading", s[0]) and s)

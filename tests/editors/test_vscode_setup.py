@@ -138,17 +138,8 @@ def test_vscode_sets_texcite_up(project, tmp_path, vsix, wheelhouse):  # noqa: F
         from selenium.webdriver.common.keys import Keys
 
         bench = Workbench(tmp_path / "chromium-profile", editorlib.private_env(tmp_path / "browser"))
-        step = "opening the folder"
-        bench.driver.get(server.url(project))
-        bench.wait("the workbench", lambda: bench.css(".monaco-workbench .part.statusbar"))
-        bench.wait("the explorer to list the project", lambda: bench.css(".explorer-folders-view .monaco-list-row"))
-
-        step = "Quick Open chapters/method.tex"
-        bench.keys("p", modifiers=(Keys.CONTROL,))
-        box = bench.quick_input()
-        box.send_keys("method.tex")
-        bench.wait("method.tex in Quick Open", lambda: any("method.tex" in r for r in bench.quick_rows()))
-        box.send_keys(Keys.ENTER)
+        step = "opening chapters/method.tex"
+        bench.open_file(server.url(project), "method.tex")
         bench.wait("the editor text", lambda: bench.line_text(anchor))
 
         step = "the offer"

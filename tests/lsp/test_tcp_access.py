@@ -15,15 +15,16 @@ import time
 import pytest
 
 from lsp_helpers import EXAMPLE, HANG_GUARD_S
-from test_tcp import free_port
+from test_tcp import RawClient, free_port
 
 SECOND = "127.0.0.2"  # another address of this machine: the peer is not the server's own address
 
 
-class Peer:
-    """A raw LSP client on a socket bound to ``source``; keeps the notifications it reads."""
+class Peer(RawClient):
+    """A raw LSP client on a socket bound to ``source`` (framing and ``send`` as ``RawClient``'s); keeps the
+    notifications it reads, and tells a closed connection from a message."""
 
-    def __init__(self, host: str, port: int, source: str = SECOND) -> None:
+    def __init__(self, host: str, port: int, source: str = SECOND) -> None:  # not RawClient's: this one binds a source
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.settimeout(HANG_GUARD_S)
         self.sock.bind((source, 0))
@@ -32,15 +33,6 @@ class Peer:
         self.next_id = 0
         self.notifications: list[dict] = []
         self.unanswered: set[str] = set()  # server->client requests this client never answers
-
-    def send(self, method: str, params, request: bool = True):
-        message = {"jsonrpc": "2.0", "method": method, "params": params}
-        if request:
-            self.next_id += 1
-            message["id"] = self.next_id
-        body = json.dumps(message).encode()
-        self.sock.sendall(b"Content-Length: %d\r\n\r\n" % len(body) + body)
-        return self.next_id if request else None
 
     def read(self) -> dict | None:
         """The next message; None when the server closed the connection."""

@@ -11,18 +11,20 @@ import numpy as np
 
 from texcite.bib.model import Entry
 from texcite.retrieval.signals import znorm
-from texcite.retrieval.typed import TypedIndex
+from texcite.retrieval.typed import TypedIndex, tiered_order
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """An entry on the shortlist: its row in the corpus, its fused score and the stage that scored it (bm25 or
-    hybrid)."""
+    """An entry on the shortlist: its row in the corpus, its fused score, the stage that scored it (bm25 or
+    hybrid) and, with text typed in the braces, how well that text matches it (``retrieval.typed``'s tier; 0 is
+    the best)."""
 
     entry: Entry
     row: int
     fused_score: float
     stage: str
+    tier: int = 0
 
 
 def best_first(scores: np.ndarray, rows: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
@@ -44,11 +46,10 @@ def shortlist(entries: Sequence[Entry], typed: TypedIndex, scores: np.ndarray, s
     braces (``prefix``), only the entries it matches, all of them, in ``retrieval.typed``'s order; else the top
     ``top_k``."""
     excluded = set(exclude)
-    if prefix.strip():
-        order = typed.order(prefix, scores)
-    else:
-        order = best_first(scores, top=top_k + len(excluded))
-    out = [Candidate(entries[i], int(i), float(scores[i]), stage) for i in order if entries[i].key not in excluded]
+    tiers = typed.tiers(prefix) if prefix.strip() else np.zeros(len(entries), np.int8)
+    order = tiered_order(tiers, scores) if prefix.strip() else best_first(scores, top=top_k + len(excluded))
+    out = [Candidate(entries[i], int(i), float(scores[i]), stage, int(tiers[i]))
+           for i in order if entries[i].key not in excluded]
     return out if prefix.strip() else out[:top_k]
 
 
@@ -72,11 +73,13 @@ class Ranked:
 
 def join(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None, stage: str,
          weight: float = 1.0) -> list[Ranked]:
-    """The final order: the reranked head by fused + reranker scores (``joined_scores``), the rest in shortlist
-    order (``rerank_scores`` None: all in shortlist order)."""
+    """The final order: the reranked head by fused + reranker scores (``joined_scores``) within each typed-text
+    tier (what the writer typed keeps deciding first), the rest in shortlist order (``rerank_scores`` None: all in
+    shortlist order)."""
     if rerank_scores is None:
         return [Ranked(c, c.fused_score, c.stage, None) for c in candidates]
     joined = joined_scores(candidates, rerank_scores, weight)
-    head = sorted(zip(candidates, joined, rerank_scores, strict=False), key=lambda row: -row[1])  # the head only
+    head = sorted(zip(candidates, joined, rerank_scores, strict=False),  # the head only
+                  key=lambda row: (row[0].tier, -row[1]))
     return ([Ranked(c, s, stage, float(r)) for c, s, r in head]
             + [Ranked(c, c.fused_score, c.stage, None) for c in candidates[len(rerank_scores):]])

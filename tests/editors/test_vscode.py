@@ -261,6 +261,21 @@ class Workbench(Browser):
         return None
 
 
+def report_failure(bench: Workbench | None, shots: Path, step: str, server: CodeServer, tail: int = 3000) -> None:
+    """What a failed code-server test leaves for a person: a screenshot at the failing step and the logs."""
+    if bench is not None:
+        shot = shots / "failure.png"
+        try:
+            bench.screenshot(shot)
+            print(f"\nscreenshot at {step!r}: {shot}")
+        except Exception as err:
+            print(f"\nno screenshot: {err!r}")
+    print(f"code-server log: {server.log}\n{server.log.read_text(errors='replace')[-3000:]}")
+    for log in sorted(server.data.glob("logs/**/*texcite*")) + sorted(server.data.glob("logs/**/exthost*.log")):
+        if log.is_file():
+            print(f"--- {log}\n{log.read_text(errors='replace')[-tail:]}")
+
+
 def _rank_order_problems(what: str, rows: list[str], ranking: list[str]) -> list[str]:
     """The first TOP rows must be texcite's entries in texcite's order (a subsequence of its ranking)."""
     rows = rows[:TOP]
@@ -444,17 +459,7 @@ def test_vscode_code_server(project, tmp_path, scratch, vsix, texcite_ready):
         assert not problems, "\n".join(problems)
         print(f"code-server session: {time.monotonic() - started:.1f} s")
     except BaseException:
-        if bench is not None:
-            shot = shots / "failure.png"
-            try:
-                bench.screenshot(shot)
-                print(f"\nscreenshot at {step!r}: {shot}")
-            except Exception as err:
-                print(f"\nno screenshot: {err!r}")
-        print(f"code-server log: {server.log}\n{server.log.read_text(errors='replace')[-3000:]}")
-        for log in sorted(server.data.glob("logs/**/*texcite*")) + sorted(server.data.glob("logs/**/exthost*.log")):
-            if log.is_file():
-                print(f"--- {log}\n{log.read_text(errors='replace')[-3000:]}")
+        report_failure(bench, shots, step, server)
         raise
     finally:
         if bench is not None:

@@ -26,7 +26,7 @@ import pytest
 import editorlib
 from browser import CHROMEDRIVER, CHROMIUM
 from conftest import require
-from test_vscode import BEFORE, METHOD, METHOD_LINE, CodeServer, Workbench, vsix  # noqa: F401 (vsix: a fixture)
+from test_vscode import BEFORE, METHOD, METHOD_LINE, CodeServer, Workbench, report_failure, vsix  # noqa: F401 (vsix: a fixture)
 
 pytestmark = pytest.mark.editor
 
@@ -206,17 +206,7 @@ def test_vscode_sets_texcite_up(project, tmp_path, vsix, wheelhouse):  # noqa: F
         assert logs.count("Setting texcite up") == 1, logs[-3000:]
         print(f"code-server session: {time.monotonic() - started:.1f} s")
     except BaseException:
-        if bench is not None:
-            shot = shots / "failure.png"
-            try:
-                bench.screenshot(shot)
-                print(f"\nscreenshot at {step!r}: {shot}")
-            except Exception as err:
-                print(f"\nno screenshot: {err!r}")
-        print(f"code-server log: {server.log}\n{server.log.read_text(errors='replace')[-3000:]}")
-        for log in sorted(server.data.glob("logs/**/*texcite*")) + sorted(server.data.glob("logs/**/exthost*.log")):
-            if log.is_file():
-                print(f"--- {log}\n{log.read_text(errors='replace')[-5000:]}")
+        report_failure(bench, shots, step, server, tail=5000)
         raise
     finally:
         if bench is not None:

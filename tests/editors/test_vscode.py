@@ -66,6 +66,21 @@ def vsix() -> Path:
 
 
 # -- code-server ------------------------------------------------------------------------------------------------------
+# The user settings of every code-server test: no trust prompt, tips, updates, telemetry, AI panels or previews.
+USER_SETTINGS = {
+    "security.workspace.trust.enabled": False,
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": False,
+    "workbench.secondarySideBar.defaultVisibility": "hidden",
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoUpdate": False,
+    "extensions.autoCheckUpdates": False,
+    "chat.disableAIFeatures": True,
+    "editor.suggest.preview": False,
+}
+
+
 class CodeServer:
     """code-server on a free loopback port with a private user-data-dir, extensions-dir, config and HOME."""
 
@@ -322,19 +337,7 @@ def test_vscode_code_server(project, tmp_path, scratch, vsix, texcite_ready):
 
     machine = json.loads(editorlib.docs_block("vscode-settings"))
     machine["texcite.server.pythonPath"] = str(editorlib.VENV / "bin" / "python")
-    user = {
-        "security.workspace.trust.enabled": False,
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": False,
-        "workbench.secondarySideBar.defaultVisibility": "hidden",
-        "telemetry.telemetryLevel": "off",
-        "update.mode": "none",
-        "extensions.autoUpdate": False,
-        "extensions.autoCheckUpdates": False,
-        "chat.disableAIFeatures": True,
-        "editor.suggest.preview": False,
-    }
-    server = CodeServer(tmp_path / "code-server", vsix, machine, user)
+    server = CodeServer(tmp_path / "code-server", vsix, machine, USER_SETTINGS)
     server.install_extension()
     server.start()
     shots = tmp_path / "screenshots"
@@ -482,10 +485,7 @@ def test_vscode_zotero_keys(tmp_path, vsix, texcite_ready):
     anchor = "We compare the whole-body controllers of the robot."
     machine = json.loads(editorlib.docs_block("vscode-settings"))
     machine["texcite.server.pythonPath"] = str(editorlib.VENV / "bin" / "python")
-    user = {"security.workspace.trust.enabled": False, "workbench.startupEditor": "none",
-            "workbench.tips.enabled": False, "telemetry.telemetryLevel": "off", "update.mode": "none",
-            "extensions.autoUpdate": False, "extensions.autoCheckUpdates": False, "chat.disableAIFeatures": True}
-    server = CodeServer(tmp_path / "code-server", vsix, machine, user)
+    server = CodeServer(tmp_path / "code-server", vsix, machine, USER_SETTINGS)
     server.install_extension()
     server.start()
     bench = None

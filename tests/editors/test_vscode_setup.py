@@ -26,7 +26,8 @@ import pytest
 import editorlib
 from browser import CHROMEDRIVER, CHROMIUM
 from conftest import require
-from test_vscode import BEFORE, METHOD, METHOD_LINE, CodeServer, Workbench, report_failure, vsix  # noqa: F401 (vsix: a fixture)
+from test_vscode import (BEFORE, METHOD, METHOD_LINE, USER_SETTINGS, CodeServer, Workbench, report_failure,
+                         vsix)  # noqa: F401 (vsix: a fixture)
 
 pytestmark = pytest.mark.editor
 
@@ -106,19 +107,7 @@ def test_vscode_sets_texcite_up(project, tmp_path, vsix, wheelhouse):  # noqa: F
     args = machine["texcite.install.pipArgs"]
     machine["texcite.install.pipArgs"] = [str(wheelhouse) if a == "/home/me/wheels" else a for a in args]
     assert str(wheelhouse) in machine["texcite.install.pipArgs"], args
-    user = {
-        "security.workspace.trust.enabled": False,
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": False,
-        "workbench.secondarySideBar.defaultVisibility": "hidden",
-        "telemetry.telemetryLevel": "off",
-        "update.mode": "none",
-        "extensions.autoUpdate": False,
-        "extensions.autoCheckUpdates": False,
-        "chat.disableAIFeatures": True,
-        "editor.suggest.preview": False,
-    }
-    server = CodeServer(tmp_path / "code-server", vsix, machine, user)
+    server = CodeServer(tmp_path / "code-server", vsix, machine, USER_SETTINGS)
     # A machine without texcite: Node for code-server and the system's programs, nothing of this repository's venv.
     server.env["PATH"] = os.pathsep.join([str(editorlib.node24_bin()), "/usr/bin", "/bin"])
     for var in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "TEXCITE_VENV"):

@@ -8,12 +8,11 @@ from __future__ import annotations
 import codecs
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_helpers import SERVER, complete, diagnostics_for, open_doc, start
-from test_bad_input import cite_completion, write_project
+from lsp_helpers import complete, diagnostics_for, open_doc
+from test_bad_input import cite_completion, client, write_project  # noqa: F401 (client: the fixture)
 from texcite.bib.incremental import BibParser
 from texcite.bib.parse import parse_bytes
 from texcite.files import read_disk
@@ -63,20 +62,13 @@ def test_latin1_and_damaged_utf8_are_read_with_a_warning(tmp_path):
             assert bib.diagnostics[0].severity == "warning"
 
 
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient, tmp_path):
-    lsp_client.root = tmp_path / "proj"
-    lsp_client.root.mkdir()
-    await start(lsp_client, lsp_client.root, {"recall": {"mode": "bm25"}})
-    yield
-    await lsp_client.shutdown_session()
 
 
 GOOD = ("@article{robertson2009bm25, title={The Probabilistic Relevance Framework: BM25 and Beyond},\n"
         "  author={Robertson, Stephen and Zaragoza, Hugo}, year={2009}}\n")
 
 
-async def test_a_utf16_bib_from_windows_is_indexed(client: LanguageClient):
+async def test_a_utf16_bib_from_windows_is_indexed(client: LanguageClient):  # noqa: F811 (the fixture)
     tex = write_project(client.root, codecs.BOM_UTF16_LE + GOOD.encode("utf-16-le"))
     open_doc(client, tex)
     result = await cite_completion(client, tex)
@@ -84,7 +76,7 @@ async def test_a_utf16_bib_from_windows_is_indexed(client: LanguageClient):
 
 
 @pytest.mark.parametrize("bad", ["x\x00y", "x\ud800y", "x\udc80y"])
-async def test_an_impossible_file_name_costs_that_name_only(client: LanguageClient, bad):
+async def test_an_impossible_file_name_costs_that_name_only(client: LanguageClient, bad):  # noqa: F811 (the fixture)
     tex = write_project(client.root, GOOD.encode(), bib_name="refs,BAD",
                         tex_body="\\input{BAD}\\include{BAD}\n\\cite{}\n")
     text = ("% !TEX root = BAD.tex\n" + tex.read_text()).replace("BAD", bad)  # as the editor holds it

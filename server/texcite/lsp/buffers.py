@@ -83,14 +83,8 @@ class Buffers(Sources):
         return self.ls.workspace.get_text_document(uri)
 
     def workspace_folder(self) -> str | None:
-        """The first workspace folder (None before `initialize`, or with no folder)."""
-        try:
-            folders = list(self.ls.workspace.folders.values())
-        except RuntimeError:  # no workspace before initialize
-            return None
-        if folders:
-            return fs_path(folders[0].uri)
-        return self.ls.workspace.root_path
+        """The first folder the client declared (None before `initialize`, or with no folder)."""
+        return next(iter(self.declared_folders()), None)
 
     def folders(self) -> list[str]:
         """Every workspace folder (multi-root workspaces; kept current by workspace/didChangeWorkspaceFolders)."""

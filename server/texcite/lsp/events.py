@@ -75,7 +75,7 @@ class SessionEvents(EngineEvents):
                 progress.end("embedding stopped; using BM25")
         self._progress.clear()
         if self.status is not None:
-            self.status.dense_failed()
+            self.status.dense_ready(False)
             self.status.announce(f"texcite: {message} — using BM25 order.")
 
     def _rerank_state(self, state: str, message: str) -> None:

@@ -84,9 +84,6 @@ class StatusFeature:
         s.recall = "hybrid" if ready else "bm25"
         self.refresh()
 
-    def dense_failed(self) -> None:
-        self.dense_ready(False)
-
     def as_json(self) -> dict[str, Any]:
         return self.status.as_json()
 

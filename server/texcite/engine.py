@@ -105,6 +105,7 @@ class Engine:
         self.dense: DenseStage | None = None  # when recall is hybrid
         self.scorer: HybridScorer | None = None  # the dense signals of a request, over ``dense``
         self.service: RerankService | None = None  # when a neural reranker is configured
+        self.backend = "none"  # the reranker backend in use (``auto`` resolved)
         self.matcher = CiteMatcher(settings.cite_commands)
         self.projects = ProjectIndex(self.sources, self.matcher, workspace, settings.bib_files, env)
         self.settings = settings
@@ -141,7 +142,9 @@ class Engine:
             if self.service is not None:
                 self.service.close()
                 self.service = None
-            if resolve_backend(settings) != "none":
+            # What ``auto`` stands for is found once per reranker configuration, not on every request.
+            self.backend = resolve_backend(settings)
+            if self.backend != "none":
                 from texcite.rerank.service import RerankService
 
                 self.service = RerankService(partial(make_reranker, settings), self.events.rerank_state,
@@ -184,7 +187,7 @@ class Engine:
         dense = "off" if self.dense is None else "failed" if self.dense.error else "on"
         if self.service is None:
             return Stages(self.settings.recall.mode, dense, self.dense.error if self.dense is not None else "")
-        backend = resolve_backend(self.settings)
+        backend = self.backend
         url = public_url(self.settings.reranker.url) if backend == "vllm-http" else ""
         state = self.service.state
         return Stages(self.settings.recall.mode, dense, self.dense.error if self.dense is not None else "", state,

@@ -34,6 +34,7 @@ from texcite.latex.cite import CiteMatcher  # noqa: E402
 from texcite.ranking import Request, build_request  # noqa: E402
 from texcite.retrieval.corpus import Corpus  # noqa: E402
 from texcite.retrieval.embeddings.dense import VIEWS, DenseIndex, DenseStage  # noqa: E402
+from texcite.retrieval.embeddings.encoders import make_embedder  # noqa: E402
 from texcite.retrieval.fusion import load_models, model_for  # noqa: E402
 from texcite.retrieval.embeddings.hybrid import HybridScorer  # noqa: E402
 from texcite.retrieval.select import Candidate, shortlist  # noqa: E402
@@ -151,7 +152,7 @@ def background_build(corpus: Corpus, reqs, seconds: float, threads: int | None) 
     baseline = asyncio.run(responsiveness(corpus, reqs, min(seconds, 20)))
     with tempfile.TemporaryDirectory() as cache:
         done = {"n": 0, "total": 0}
-        stage = DenseStage(cache_dir=cache, threads=threads,
+        stage = DenseStage(make_embedder(threads=threads), cache_dir=cache,
                            on_progress=lambda sig, d, t: done.update(n=d, total=t))
         stage.embedder.load()  # model load is a one-off, measured apart
         started = time.perf_counter()
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(corpus)} entries, {len(reqs)} requests", file=sys.stderr)
 
     with tempfile.TemporaryDirectory() as cache:
-        stage = DenseStage(cache_dir=cache)
+        stage = DenseStage(make_embedder(), cache_dir=cache)
         lat = added_latency(corpus, reqs, stage)
         stage.close()
     print(lat, file=sys.stderr)

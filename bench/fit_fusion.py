@@ -38,18 +38,18 @@ RESULTS = os.path.join(os.path.dirname(__file__), "results", "fusion.md")
 MODES = ("default", "writing")
 
 
-def extract(paths: list[str], cache: str) -> tuple[list[dict], str]:
+def extract(paths: list[str], cache: str, dense_model: str = "") -> tuple[list[dict], str]:
     """Per example: project, mode, the signal matrix (entries x ALL) and the rows of the cited keys; and the
     file they are stored in (named by a digest of the projects and of the code the signals come from)."""
     projects = [p for path in paths for p in find_projects(os.path.abspath(path)).projects]
     code = b"".join(open(m.__file__, "rb").read() for m in (sig, bm25, stopwords, evidence, query))
-    digest = hashlib.sha1(json.dumps([sig.ALL, projects]).encode() + code).hexdigest()[:12]
+    digest = hashlib.sha1(json.dumps([sig.ALL, projects, dense_model]).encode() + code).hexdigest()[:12]
     store = os.path.join(cache, f"signals-{digest}.npz")
     if os.path.exists(store):
         data = np.load(store, allow_pickle=False)
         meta = json.loads(str(data["meta"]))
         return [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)], store
-    engine, read = evaluation_engine(every_entry_ranked(Settings()))
+    engine, read = evaluation_engine(every_entry_ranked(Settings()).replace(dense_model=dense_model))
     out = []
     try:
         for folder, root in projects:
@@ -221,8 +221,9 @@ def main() -> int:
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "texcite-bench"))
     ap.add_argument("--write", action="store_true", help="write the chosen models to the package")
+    ap.add_argument("--dense-model", default="", help="texcite.dense.model of the signals (default: the packaged one)")
     args = ap.parse_args()
-    examples, store = extract(args.paths, args.cache)
+    examples, store = extract(args.paths, args.cache, args.dense_model)
     results_file = store.replace(".npz", "-fits.json")
     cache = json.load(open(results_file)) if os.path.exists(results_file) else {}
     lines = ["| model | signals | L2 | R@1 | R@10 | MRR | writing R@1 | writing R@10 | writing MRR |",

@@ -87,7 +87,7 @@ def _folder_size(folder: str) -> str:
 
 
 def ranking_lines(engine: Engine, settings: Settings) -> list[str]:
-    """What ranks: recall (BM25, BM25 + MiniLM once the model loads here) and the neural reranker, if any."""
+    """What ranks: recall (BM25, BM25 + the dense model once it loads here) and the neural reranker, if any."""
     lines = []
     if engine.stages().dense == "off":
         recall = "BM25 (texcite.recall.mode is bm25)"
@@ -95,9 +95,9 @@ def ranking_lines(engine: Engine, settings: Settings) -> list[str]:
         engine.load_dense(MODEL_LOAD_TIMEOUT_S)
         stages = engine.stages()
         if stages.dense == "failed":
-            recall = f"BM25 — MiniLM cannot load: {stages.dense_error}"
+            recall = f"BM25 — {stages.dense_name} cannot load: {stages.dense_error}"
         else:
-            recall = f"BM25 + MiniLM ({settings.dense.model or 'all-MiniLM-L6-v2'}, loaded)"
+            recall = f"BM25 + {stages.dense_name} ({settings.dense.model or 'the packaged model'}, loaded)"
     lines.append(f"  recall: {recall}")
     chosen = settings.reranker.backend
     backend = resolve_backend(settings)

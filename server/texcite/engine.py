@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Sequence
@@ -64,6 +64,7 @@ class Prepared:
     corpus: Corpus
     candidates: list[Candidate]
     stage: str  # what scored the shortlist: bm25 | hybrid
+    partial: bool = False  # hybrid with an incomplete index: entries whose abstract is not embedded yet by title
     signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # every signal of every entry
     inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
     model: FusionModel | None = None
@@ -132,9 +133,10 @@ class Engine:
             self._close_dense()
             if settings.recall.mode == "hybrid":
                 from texcite.retrieval.embeddings.dense import DenseStage
+                from texcite.retrieval.embeddings.encoders import make_embedder
                 from texcite.retrieval.embeddings.hybrid import HybridScorer
 
-                self.dense = DenseStage(settings.dense.model, settings.cache_dir,
+                self.dense = DenseStage(make_embedder(settings.dense.model), settings.cache_dir,
                                         on_progress=self.events.dense_progress, on_error=self.events.dense_error,
                                         on_loaded=self.events.dense_loaded)
                 self.scorer = HybridScorer(self.dense)
@@ -185,13 +187,14 @@ class Engine:
     def stages(self) -> Stages:
         """The stages configured and their states, now."""
         dense = "off" if self.dense is None else "failed" if self.dense.error else "on"
+        error, name = (self.dense.error, self.dense.name) if self.dense is not None else ("", "")
         if self.service is None:
-            return Stages(self.settings.recall.mode, dense, self.dense.error if self.dense is not None else "")
+            return Stages(self.settings.recall.mode, dense, error, name)
         backend = self.backend
         url = public_url(self.settings.reranker.url) if backend == "vllm-http" else ""
         state = self.service.state
-        return Stages(self.settings.recall.mode, dense, self.dense.error if self.dense is not None else "", state,
-                      backend, self.settings.reranker.model, url, self.service.failure if state == "fallback" else "")
+        return Stages(self.settings.recall.mode, dense, error, name, state, backend, self.settings.reranker.model, url,
+                      self.service.failure if state == "fallback" else "")
 
     # -- documents and bibliographies --------------------------------------------------------------------------
     def project(self, path: str) -> Project:
@@ -240,6 +243,13 @@ class Engine:
         if future is not None:
             future.result()
 
+    def _await_embeddings(self, corpus: Corpus, timeout_s: float) -> None:
+        """Give a corpus's embeddings being built up to ``timeout_s`` to complete: on an ordinary bibliography the
+        project's first completion then comes in the final order, not BM25's. Blocking (a worker thread)."""
+        future = self.start_embedding(corpus)
+        if future is not None:
+            wait([future], timeout=timeout_s)
+
     # -- free text (the web page's Rerank tab) -------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray | None:
         """Unit vectors of texts by the dense model; None when hybrid recall is off or its model failed."""
@@ -274,9 +284,9 @@ class Engine:
         return self.evidence.evidence(files, path, request.offset, cite.command.start, cite.existing_keys,
                                       request.query.section_title, tokenize(sentence))
 
-    def prepare(self, path: str, text: str, offset: int) -> Prepared | None:
+    def prepare(self, path: str, text: str, offset: int, dense_wait_s: float = 0.0) -> Prepared | None:
         """Request, corpus, signals, fused scores and the shortlist; None when the cursor is not in a citation key
-        list."""
+        list. While the corpus's embeddings are being built, waits up to ``dense_wait_s`` for them."""
         request = build_request(text, offset, self.matcher, self.projects.facts(path, text))
         if request is None:
             return None
@@ -288,6 +298,8 @@ class Engine:
             scores = corpus.bm25.scores(views["para" if self.query_view == "paragraph" else "sent"])
             return Prepared(request, corpus, shortlist(corpus.entries, corpus.typed, scores, "bm25", top_k,
                                                        cite.prefix, cite.existing_keys), "bm25")
+        if dense_wait_s > 0:
+            self._await_embeddings(corpus, dense_wait_s)
         dense = self.scorer.start(corpus, views) if self.scorer is not None else None
         evidence = self._key_evidence(path, text, request, project, views["sent"])
         signals = request_signals(corpus, views, evidence)
@@ -298,7 +310,8 @@ class Engine:
         inputs = model.inputs(signals) if len(corpus) else None
         scores = model.score_inputs(inputs) if inputs is not None else np.zeros(0, np.float32)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys)
-        return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
+        return Prepared(request, corpus, candidates, stage, dense is not None and not dense.index.complete, signals,
+                        inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
         """The reranker's query (paragraph with the [CITATION] marker) and the documents of the top candidates;
@@ -329,7 +342,8 @@ class Engine:
                        for i, r in enumerate(ranked)]
         return Result(request=prepared.request, suggestions=suggestions,
                       query=query.marked if backend else query.text,
-                      ranking=stages.text(hybrid=prepared.stage == "hybrid", reranked=bool(backend)),
+                      ranking=stages.text(hybrid=prepared.stage == "hybrid", reranked=bool(backend),
+                                          partial=prepared.partial),
                       fallback_message=fallback, corpus_size=len(prepared.corpus))
 
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
@@ -345,7 +359,8 @@ class Engine:
     async def suggest_async(self, path: str, text: str, offset: int, deadline_s: float) -> Result | None:
         """The same pipeline for the server: the shortlist in a worker thread, the reranker for at most
         ``deadline_s`` (shortlist order past it, while its scores are computed for the next request)."""
-        prepared = await asyncio.to_thread(self.prepare, path, text, offset)
+        prepared = await asyncio.to_thread(self.prepare, path, text, offset,
+                                           self.settings.completion.dense_wait_ms / 1000.0)
         if prepared is None:
             return None
         inputs = self.rerank_inputs(prepared)

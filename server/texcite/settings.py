@@ -73,6 +73,9 @@ class Completion:
     deadline_ms: int = setting(
         600, "Milliseconds a completion waits for the reranker before answering in recall order (isIncomplete).",
         minimum=0, maximum=60000)
+    dense_wait_ms: int = setting(
+        2000, "Milliseconds a completion waits for the bibliography's embeddings while they are built (a project's "
+        "first completions) before answering in BM25 order (isIncomplete).", minimum=0, maximum=60000, compare=False)
 
 
 @dataclass(frozen=True)
@@ -98,8 +101,9 @@ class Files:
 
 @dataclass(frozen=True)
 class Dense:
-    model: str = setting("", "Path of the sentence-embedding model for hybrid ranking; empty uses the packaged "
-                         "all-MiniLM-L6-v2.")
+    model: str = setting("", "Sentence-embedding model for hybrid ranking: minilm (the packaged all-MiniLM-L6-v2, "
+                         "English), use (the packaged multilingual Universal Sentence Encoder), an ONNX file or a "
+                         "Hugging Face folder; empty is minilm.")
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,16 @@ from typing import Any
 
 from texcite.runtime import public_url
 
-DENSE_NAME = "MiniLM"
+PARTIAL = "titles; abstracts still embedding"  # an early dense index: entries not embedded yet stand in by title
 
 
-def describe_ranking(hybrid: bool, reranker: str = "", model: str = "", url: str = "") -> str:
-    """'BM25', 'BM25 + MiniLM', 'BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at http://gpu:8000)'."""
-    text = f"BM25 + {DENSE_NAME}" if hybrid else "BM25"
+def describe_ranking(dense: str = "", reranker: str = "", model: str = "", url: str = "", partial: bool = False) -> str:
+    """'BM25', 'BM25 + MiniLM' (``dense``: the dense model's name when it ranked), 'BM25 + MiniLM →
+    Qwen3-Reranker-4B (vllm-http at http://gpu:8000)'; ``partial``: 'BM25 + MiniLM (titles; abstracts still
+    embedding)'."""
+    text = f"BM25 + {dense}" if dense else "BM25"
+    if dense and partial:
+        text += f" ({PARTIAL})"
     if reranker:
         where = f"{reranker} at {public_url(url)}" if url else reranker
         text += f" → {model.rsplit('/', 1)[-1]} ({where})"
@@ -30,6 +34,7 @@ class Stages:
     recall: str = "bm25"  # the configured recall mode: hybrid | bm25
     dense: str = "off"  # the dense model: off (recall mode bm25) | on | failed
     dense_error: str = ""  # why the dense model failed, when it did
+    dense_name: str = ""  # the dense model, for people (MiniLM, USE); '' when recall is bm25
     reranker: str = "off"  # the neural reranker: off | idle | loading | ready | fallback
     reranker_backend: str = ""  # '' when no neural reranker is configured
     reranker_model: str = ""
@@ -41,18 +46,18 @@ class Stages:
         """Does the dense model take part in ranking (once a corpus's embeddings exist)?"""
         return self.dense == "on"
 
-    def text(self, hybrid: bool | None = None, reranked: bool | None = None) -> str:
-        """What ranks, for people; ``hybrid``/``reranked`` say what ranked one particular list (default: what is
-        configured and working)."""
-        hybrid = self.hybrid if hybrid is None else hybrid
+    def text(self, hybrid: bool | None = None, reranked: bool | None = None, partial: bool = False) -> str:
+        """What ranks, for people; ``hybrid``/``reranked``/``partial`` say what ranked one particular list (default:
+        what is configured and working)."""
+        dense = self.dense_name if (self.hybrid if hybrid is None else hybrid) else ""
         if reranked is None:
             reranked = self.reranker not in ("off", "fallback")
         if not reranked or not self.reranker_backend:
-            return describe_ranking(hybrid)
-        return describe_ranking(hybrid, self.reranker_backend, self.reranker_model, self.reranker_url)
+            return describe_ranking(dense, partial=partial)
+        return describe_ranking(dense, self.reranker_backend, self.reranker_model, self.reranker_url, partial)
 
     def as_json(self) -> dict[str, Any]:
         """camelCase fields of the `texcite/status` payload (the extension's protocol.ts ``ServerStatus``)."""
-        return {"dense": self.dense, "denseModel": DENSE_NAME if self.dense != "off" else "",
+        return {"dense": self.dense, "denseModel": self.dense_name if self.dense != "off" else "",
                 "reranker": self.reranker, "rerankerBackend": self.reranker_backend,
                 "rerankerModel": self.reranker_model, "rerankerUrl": self.reranker_url}

@@ -34,7 +34,7 @@ def smoke_args(tmp: Path) -> dict[str, list[str]]:
                            "--out", str(tmp / "dense.md")],
         "dense_runtime_bench.py": ["--runtimes", "torch,onnx-int8", "--no-install-size", "--cold-runs", "1",
                                    "--queries", "2", "--entries", "8", "--data", str(PAPER), "--results", str(tmp)],
-        "first_hybrid.py": ["--runs", "1", "--entries", "0", "--out", str(tmp)],
+        "first_order.py": ["--runs", "1", "--entries", "", "--out", str(tmp)],
         "fit_fusion.py": [str(two), "--cache", str(tmp / "cache")],
         "ranking_cost.py": ["0.03", "--entries", "50", "--edits", "3"],
         # vLLM in-process runs where it is installed (the script reports it as not run otherwise)

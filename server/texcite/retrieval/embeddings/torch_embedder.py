@@ -45,6 +45,11 @@ class TorchEmbedder:
         self._tok_lock = threading.Lock()
 
     @property
+    def name(self) -> str:
+        """The model for people: its folder's name."""
+        return os.path.basename(os.path.normpath(self.model_path))
+
+    @property
     def model_id(self) -> str:
         """Identifies the weights for the cache: folder name plus a digest of config and weight sizes."""
         h = hashlib.sha1()

@@ -12,7 +12,7 @@ import codecs
 import os
 import re
 import stat
-from typing import Hashable
+from typing import BinaryIO, Hashable
 
 MAX_TEX_BYTES = 64 * 1024 * 1024
 MAX_BIB_BYTES = 256 * 1024 * 1024
@@ -55,8 +55,9 @@ class UnreadableFile(OSError):
     """A file that cannot or must not be read; the message says why, for a person."""
 
 
-def read_bytes(path: str, limit: int) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; UnreadableFile otherwise."""
+def open_regular(path: str, limit: int) -> BinaryIO:
+    """A regular file of at most ``limit`` bytes, open for reading, its size checked before any byte is read
+    (opened without blocking: a FIFO's open returns at once and is then refused); UnreadableFile otherwise."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as err:
@@ -69,17 +70,22 @@ def read_bytes(path: str, limit: int) -> bytes:
             raise UnreadableFile(f"{path} is not a regular file; not read")
         if st.st_size > limit:
             raise UnreadableFile(f"{path} is {st.st_size >> 20} MB, over the {limit >> 20} MB limit; not read")
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            data = fh.read(limit + 1)
-        if len(data) > limit:  # grew while being read
-            raise UnreadableFile(f"{path} is over the {limit >> 20} MB limit; not read")
-        return data
-    except OSError as err:
-        if isinstance(err, UnreadableFile):
-            raise
-        raise UnreadableFile(f"cannot read {path}: {err.strerror or err}") from None
-    finally:
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def read_bytes(path: str, limit: int) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; UnreadableFile otherwise."""
+    with open_regular(path, limit) as fh:
+        try:
+            data = fh.read(limit + 1)
+        except OSError as err:
+            raise UnreadableFile(f"cannot read {path}: {err.strerror or err}") from None
+    if len(data) > limit:  # grew while being read
+        raise UnreadableFile(f"{path} is over the {limit >> 20} MB limit; not read")
+    return data
 
 
 # Byte-order marks, longest first (a UTF-32 LE mark begins with the UTF-16 LE one).

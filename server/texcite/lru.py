@@ -41,6 +41,11 @@ class BoundedCache(Generic[K, V]):
             while len(self._items) > self.max_size:
                 self._items.popitem(last=False)
 
+    def items(self) -> list[tuple[K, V]]:
+        """A snapshot of the items, the least recently used first."""
+        with self._lock:
+            return list(self._items.items())
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)

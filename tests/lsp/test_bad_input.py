@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import uuid
 
 import pytest_lsp
 from lsprotocol import types
@@ -112,17 +113,22 @@ async def test_huge_single_paragraph_tex(client: LanguageClient):
     assert {i.label for i in result.items} == {"robertson2009bm25", "other2020"}
 
 
-async def test_twenty_megabyte_bib_keeps_the_server_responsive(client: LanguageClient):
+def generated_bib(size: int, head: bytes = GOOD) -> bytes:
+    """``head`` then generated entries up to ``size`` bytes."""
     rng = random.Random(7)
     vocab = [f"w{i}" for i in range(5000)]
-    chunks = [GOOD]
+    chunks = [head]
     i = 0
-    while sum(map(len, chunks)) < 20_000_000:
+    while sum(map(len, chunks)) < size:
         abstract = " ".join(rng.choice(vocab) for _ in range(160))
         chunks.append(f"@article{{gen{i}, title={{Generated {i}}}, author={{Auto, Gen}}, year={{2000}},\n"
                       f"  abstract={{{abstract}}}}}\n".encode())
         i += 1
-    tex = write_project(client.root, b"".join(chunks))
+    return b"".join(chunks)
+
+
+async def test_twenty_megabyte_bib_keeps_the_server_responsive(client: LanguageClient):
+    tex = write_project(client.root, generated_bib(20_000_000))
     open_doc(client, tex)
     # While the index builds, requests answer (possibly 'incomplete') instead of hanging.
     first = await cite_completion(client, tex, wait_until_ready=False)
@@ -146,3 +152,31 @@ async def test_hostile_patterns_are_answered(client: LanguageClient):
     result = await cite_completion(client, tex)
     assert result.items[0].label == "robertson2009bm25"
     assert "weird" in {i.label for i in result.items}
+
+
+def indexing(client: LanguageClient) -> list | None:
+    """The reports of the server's 'indexing bibliography' progress, once it has begun (None before)."""
+    for reports in client.progress_reports.values():
+        if reports and isinstance(reports[0], types.WorkDoneProgressBegin) and "indexing" in reports[0].title:
+            return reports
+    return None
+
+
+async def test_status_is_answered_while_a_bib_with_huge_math_fields_indexes(client: LanguageClient):
+    """Parsing runs off the event loop in short steps: `texcite/status` is answered while a 10 MB bib with three
+    350 KB math fields is indexed (each answer arrives before the indexing's progress ends)."""
+    math = "".join(f"\\({chr(97 + i % 26)}_{{{i}}} + \\sum_k x^{{{i}}}" for i in range(14_000))  # never closed
+    head = GOOD + "".join(f"@article{{math{i}, title={{Formulas {uuid.uuid4().hex}}}, abstract={{{math}}}}}\n"
+                          for i in range(3)).encode()  # a new digest: never a warm cache
+    assert len(math) > 300_000
+    tex = write_project(client.root, generated_bib(10_000_000, head))
+    open_doc(client, tex)
+    while indexing(client) is None:
+        await asyncio.wait_for(client.wait_for_notification(types.PROGRESS), HANG_GUARD_S)
+    for _ in range(5):
+        status = await asyncio.wait_for(client.protocol.send_request_async("texcite/status", {}), HANG_GUARD_S)
+        assert status.indexedEntries == 0
+        assert not isinstance(indexing(client)[-1], types.WorkDoneProgressEnd)  # answered while it indexes
+    result = await cite_completion(client, tex)
+    assert result.items[0].label == "robertson2009bm25"
+    assert {"math0", "math1", "math2"} <= {i.label for i in result.items}

@@ -2,8 +2,9 @@
 written atomically in a background thread, ignored and rebuilt when unreadable, damaged or foreign.
 
 Nothing in a cache file can run code: a file is a header (magic, format version, kind and key) and a body that
-is a zip of numpy arrays (``allow_pickle=False``) and JSON, each member with its CRC-32, checked as it is read. The folder is created 0700 and files 0600;
-anything but a regular file is ignored.
+is a zip of numpy arrays (``allow_pickle=False``) and JSON, each member with its CRC-32, checked as it is read. The folder is created 0700 and files 0600 whatever the
+umask; anything but a regular file is ignored without being waited on, and a file's size (then its header, then
+its members' declared sizes) is checked before its body is read.
 """
 
 from __future__ import annotations
@@ -18,18 +19,19 @@ import threading
 import zipfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, BinaryIO, Mapping
 
 import numpy as np
 
-from texcite.files import UnreadableFile, read_bytes
+from texcite.files import UnreadableFile, open_regular
 from texcite.runtime import release_memory
 
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 2
 MAGIC = b"texcite-cache\n"
-MAX_CACHE_BYTES = 2 << 30
+MAX_CACHE_BYTES = 2 << 30  # what any cache file may weigh; a caller that knows its payload's bound gives a smaller one
+MAX_HEADER_BYTES = 1024
 
 
 @dataclass
@@ -50,19 +52,54 @@ def _encode(kind: str, key: str, stored: Stored) -> bytes:
     return MAGIC + header + b"\n" + data
 
 
-def _decode(kind: str, key: str, raw: bytes) -> Stored:
-    """The stored payload; ValueError when the file is not exactly what it claims to be."""
-    if not raw.startswith(MAGIC):
+def _decode(kind: str, key: str, fh: BinaryIO, limit: int) -> Stored:
+    """The stored payload, read from the header on, members only once their declared sizes fit in ``limit``;
+    ValueError when the file is not exactly what it claims to be."""
+    if fh.read(len(MAGIC)) != MAGIC:
         raise ValueError("not a texcite cache file")
-    header_end = raw.index(b"\n", len(MAGIC))
-    header = json.loads(raw[len(MAGIC):header_end])
-    data = raw[header_end + 1:]
-    if header != {"version": FORMAT_VERSION, "kind": kind, "key": key}:
+    header = fh.readline(MAX_HEADER_BYTES)
+    if not header.endswith(b"\n") or json.loads(header) != {"version": FORMAT_VERSION, "kind": kind, "key": key}:
         raise ValueError("header does not match the file's name")
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+    with open_archive(fh, limit) as npz:
         arrays = {name: npz[name] for name in npz.files}
     meta = json.loads(arrays.pop("__meta__").tobytes().decode("utf-8"))
     return Stored(meta, arrays)
+
+
+def open_archive(fh: BinaryIO, limit: int) -> np.lib.npyio.NpzFile:
+    """The numpy archive (npz) that starts at ``fh``'s position, arrays only (never a pickle), once its members'
+    declared sizes add up to at most ``limit`` bytes (a compressed member could otherwise unpack to any size);
+    ValueError when it is not one."""
+    npz = np.load(fh, allow_pickle=False)
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise ValueError("not an array archive")
+    if sum(info.file_size for info in npz.zip.infolist()) > limit:
+        npz.close()
+        raise ValueError(f"its arrays are larger than the {limit >> 20} MB limit")
+    return npz
+
+
+def private_folder(path: str) -> None:
+    """Create ``path`` and any missing parent 0700 whatever the umask (a folder that exists is left as it is)."""
+    missing = []
+    while not os.path.isdir(path) and os.path.dirname(path) != path:
+        missing.append(path)
+        path = os.path.dirname(path)
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder, 0o700)
+        except FileExistsError:  # made meanwhile by another writer
+            continue
+        os.chmod(folder, 0o700)
+
+
+def private_file(folder: str, suffix: str = "") -> tuple[BinaryIO, str]:
+    """A new temporary file in ``folder`` (created 0700 if missing), open for writing, 0600 whatever the umask,
+    and its path: write it, then ``os.replace`` it where it belongs."""
+    private_folder(folder)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=folder)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb"), tmp
 
 
 def cache_dir(setting: str = "", env: Mapping[str, str] | None = None) -> str:
@@ -115,8 +152,9 @@ class DiskCache:
             return None
         return os.path.join(self.directory, f"{kind}-v{FORMAT_VERSION}-{key}.npz")
 
-    def load(self, kind: str, key: str) -> Stored | None:
-        """The stored payload, or None when absent, unreadable, not a regular file or not what it claims to be."""
+    def load(self, kind: str, key: str, limit: int = MAX_CACHE_BYTES) -> Stored | None:
+        """The stored payload, or None when absent, unreadable, not a regular file, over ``limit`` bytes (the
+        caller's bound on what its payload can weigh) or not what it claims to be."""
         path = self.path(kind, key)
         if path is None:
             return None
@@ -124,7 +162,8 @@ class DiskCache:
             self.stats["misses"] += 1
             return None
         try:
-            stored = _decode(kind, key, read_bytes(path, MAX_CACHE_BYTES))
+            with open_regular(path, limit) as fh:
+                stored = _decode(kind, key, fh, limit)
         except (UnreadableFile, ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as err:
             log.info("ignoring cache file %s: %s", path, err)
             self.stats["corrupt"] += 1
@@ -150,10 +189,9 @@ class DiskCache:
     def _write(self, path: str, kind: str, key: str, payload: Stored) -> None:
         tmp = None
         try:
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
             data = _encode(kind, key, payload)
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=self.directory)  # 0600 whatever the umask
-            with os.fdopen(fd, "wb") as fh:
+            fh, tmp = private_file(os.path.dirname(path))
+            with fh:
                 fh.write(data)
             os.replace(tmp, path)
             tmp = None

@@ -88,6 +88,9 @@ def expand_concatenation(value: str, macros: dict[str, str]) -> str:
     return "".join(out)
 
 
+# A field is read up to this many characters (abstracts run to a few thousand): decoding one is then one short
+# step, and a parse in a worker thread hands the interpreter back to the event loop between fields.
+MAX_FIELD_CHARS = 1 << 16
 # Characters and pairs that make ``to_plain`` do more than fold whitespace.
 _LATEX_CHARS_RE = re.compile(r"[\\%$~^_&{}]|--|``|''")
 _LATEX_CHAR_RE = re.compile(r"[\\%$~^_&{}]")  # the characters of _LATEX_CHARS_RE (a plain set searches much faster)
@@ -101,6 +104,8 @@ def _plain(value: str) -> str:
 
 
 def _decode_field(name: str, value: str) -> str:
+    """A field's value as plain text, from its first MAX_FIELD_CHARS characters."""
+    value = value[:MAX_FIELD_CHARS]
     if name == "month":
         v = value.strip()
         return MONTHS.get(v.lower()[:3], v) if v.isalpha() else _plain(v)

@@ -8,12 +8,13 @@ repeated ``[..]{..}``) are easier to follow as code.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Sequence
 
-from texcite.latex.scan import Comments, control_words, finditer, in_comment, in_verbatim, keys_in, verbatim_spans
+from texcite.latex.scan import Comments, control_words, finditer, in_verbatim, keys_in, verbatim_spans
 
 NATBIB = (
     "cite citep citet citealp citealt citeauthor citeyear citeyearpar citenum citetitle citedate citeurl "
@@ -193,12 +194,15 @@ class CiteMatcher:
                    verbatim: Callable[[int], bool] | None = None) -> CiteContext | None:
         """The citation key list holding ``offset``, or None (outside any command, in a comment or verbatim).
         ``verbatim(offset)`` answers from a file's facts; without it the text before the cursor is scanned."""
-        if offset < 0 or offset > len(text) or in_comment(text, offset):
+        if offset < 0 or offset > len(text):
             return None
         window_start = max(0, offset - _MAX_KEYLIST)
+        in_comment = Comments(text, window_start, offset)
+        if in_comment(offset):
+            return None
         candidate: CiteCommand | None = None
         for m in control_words(text, window_start, offset):
-            if self.is_cite(m.group("name")) and not in_comment(text, m.start()):
+            if self.is_cite(m.group("name")) and not in_comment(m.start()):
                 candidate = parse_command(text, m, m.group("name") in MULTICITE_COMMANDS)
         if candidate is None:
             return None
@@ -256,13 +260,17 @@ def cite_commands(text: str, matcher: CiteMatcher, start: int = 0, end: int | No
 
 
 def cited_commands(text: str, matcher: CiteMatcher, start: int = 0, end: int | None = None,
-                   verbatim: list[tuple[int, int]] | None = None) -> Iterator[CiteCommand]:
+                   verbatim: Sequence[tuple[int, int]] | None = None,
+                   comments: Comments | None = None) -> Iterator[CiteCommand]:
     """Citation commands starting in ``text[start:end]`` outside comments and verbatim environments (``verbatim``:
-    the text's spans when known)."""
-    comments = Comments(text)
+    the text's spans, ascending, and ``comments`` its comment finder, when known). Each command's verbatim check
+    is a bisection: n environments and n citations cost n log n, not n squared."""
+    comments = comments or Comments(text)
     verbatim = verbatim_spans(text, comments=comments) if verbatim is None else verbatim
+    opens = [a for a, _ in verbatim]
     for cmd in cite_commands(text, matcher, start, end):
-        if not comments(cmd.start) and not any(a <= cmd.start < b for a, b in verbatim):
+        i = bisect.bisect_right(opens, cmd.start) - 1
+        if not comments(cmd.start) and not (i >= 0 and cmd.start < verbatim[i][1]):
             yield cmd
 
 

@@ -34,7 +34,7 @@ _BIB_RE = re.compile(
     r"""
     \\(?P<cmd>bibliography(?!style)[A-Za-z]*|addbibresource|addglobalbib|addsectionbib|nobibliography
           |defaultbibliography|putbib)(?![A-Za-z])\*?
-    \s*(?:\[(?P<options>[^\]]{0,512})\]\s*)?      # \addbibresource[location=...]{x.bib}, \putbib[unitrefs]
+    \s*(?:\[(?P<options>[^\[\]]{0,512})\]\s*)?    # \addbibresource[location=...]{x.bib}, \putbib[unitrefs]
     (?:\{(?P<names>[^{}]{0,4096}(?:\{[^{}]{0,1024}\}[^{}]{0,4096}){0,64})\})?  # one level of braces: \subfix{x}
     """,
     re.VERBOSE,
@@ -45,7 +45,7 @@ _THEBIBLIOGRAPHY_RE = re.compile(r"\\begin\s*\{thebibliography\}")
 _SECTION_TITLE_RE = re.compile(
     r"""
     \\(?P<level>""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])
-    (?:\s*\[[^\]\n]{0,512}\])?\s*
+    (?:\s*\[[^\[\]\n]{0,512}\])?\s*
     \{(?P<title>[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*)\}
     """,
     re.VERBOSE,
@@ -165,9 +165,10 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         if not in_comment(m.start()):
             offsets.append(m.start())
             titles.append(to_plain(m.group("title")))
+    verbatim = verbatim_spans(text, comments=in_comment)
     cites = []
     section_index = 0
-    for cmd in cited_commands(text, matcher):
+    for cmd in cited_commands(text, matcher, verbatim=verbatim, comments=in_comment):
         while section_index < len(offsets) and offsets[section_index] < cmd.start:
             section_index += 1
         section = titles[section_index - 1] if section_index else ""
@@ -184,7 +185,7 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         bibliographies=tuple(bibliographies),
         section_offsets=tuple(offsets),
         section_titles=tuple(titles),
-        verbatim=tuple(verbatim_spans(text, comments=in_comment)),
+        verbatim=tuple(verbatim),
         cites=tuple(cites),
         subfiles_main=subfiles.group("main").strip() if subfiles else None,
         bibitems=bibitems,

@@ -53,16 +53,15 @@ _DROP_WITH_ARG = (
 _DROP_RE = re.compile(
     r"""
     \\(?P<name>""" + "|".join(map(re.escape, sorted(_DROP_WITH_ARG, key=len, reverse=True))) + r""")(?![A-Za-z])\*?
-    \s*(?:\[[^\]]{0,512}\]\s*)*    # optional arguments (bounded: an unclosed [ cannot make this quadratic)
+    \s*(?:\[[^\[\]]{0,512}\]\s*)*  # optional arguments (bounded, ending at the next [: one pass, linear)
     \{[^{}]{0,4096}\}              # the argument (no nesting needed: keys, labels, paths)
     """,
     re.VERBOSE,
 )
 _COMMENT_RE = re.compile(r"(?<!\\)(?P<backslashes>(?:\\\\)*)%.*")
-# Bodies bounded: a \( never closed must not make every later \( scan to the end of the text.
-_MATH_RE = re.compile(r"\$\$(?P<display>.{0,4000}?)\$\$|\$(?P<inline>[^$]{0,4000})\$|\\\((?P<paren>.{0,4000}?)\\\)"
-                      r"|\\\[(?P<bracket>.{0,4000}?)\\\]", re.DOTALL)
-_CONTROL_WORD_RE = re.compile(r"\\(?P<name>[A-Za-z]+)\*?(?:\s*\[[^\]\n]{0,512}\])?")
+_MATH_OPEN_RE = re.compile(r"\$|\\[(\[]")
+MATH_BODY = 4000  # characters a math body may hold: a \( without its \) within them is left as it is
+_CONTROL_WORD_RE = re.compile(r"\\(?P<name>[A-Za-z]+)\*?(?:\s*\[[^\[\]\n]{0,512}\])?")
 _CONTROL_SYMBOL_RE = re.compile(r"\\(?P<char>[^A-Za-z])")
 _SPACE_RE = re.compile(r"\s+")
 # Space left before punctuation by a dropped command ("bark \cite{x}." -> "bark ."), or after an opening bracket.
@@ -90,9 +89,46 @@ def decode_accents(tex: str) -> str:
     return _ESCAPES_RE.sub(lambda m: m.group("char"), tex)
 
 
-def _math(m: re.Match[str]) -> str:
-    body = next(g for g in m.groups() if g is not None)
-    return " " + body + " "
+class _Closers:
+    """The next occurrence of each closing delimiter at or after a position, each found once for a run of
+    openers (a thousand ``\\(`` never closed cost one search for ``\\)``, not a thousand)."""
+
+    def __init__(self, tex: str) -> None:
+        self.tex = tex
+        self._next: dict[str, int] = {}
+
+    def find(self, closer: str, start: int) -> int:
+        at = self._next.get(closer)
+        if at is None or (at != -1 and at < start):
+            at = self._next[closer] = self.tex.find(closer, start)
+        return at
+
+
+def unwrap_math(tex: str) -> str:
+    """Math bodies kept as text, their delimiters dropped: ``$$..$$``, ``$..$``, ``\\(..\\)`` and ``\\[..\\]``,
+    each body at most MATH_BODY characters (an inline body holds no ``$``). One pass, left to right: each
+    opener's closer is found by one search shared with the openers that follow."""
+    closers = _Closers(tex)
+    out: list[str] = []
+    done = pos = 0
+    while (m := _MATH_OPEN_RE.search(tex, pos)) is not None:
+        start = m.start()
+        if tex.startswith("$$", start):
+            close = closers.find("$$", start + 2)
+            if close != -1 and close - start - 2 <= MATH_BODY:
+                out += [tex[done:start], " ", tex[start + 2:close], " "]
+                done = pos = close + 2
+                continue
+        if tex[start] == "$":
+            close, width = closers.find("$", start + 1), 1
+        else:
+            close, width = closers.find("\\)" if tex[start + 1] == "(" else "\\]", start + 2), 2
+        if close != -1 and close - start - width <= MATH_BODY:
+            out += [tex[done:start], " ", tex[start + width:close], " "]
+            done = pos = close + width
+        else:
+            pos = start + 1
+    return "".join(out) + tex[done:] if out else tex
 
 
 def to_plain(tex: str, *, comments: bool = True) -> str:
@@ -103,7 +139,7 @@ def to_plain(tex: str, *, comments: bool = True) -> str:
     # Escaped specials are parked in private-use characters so later steps (math, '&' tabs, braces) leave them.
     tex = _ESCAPES_RE.sub(lambda m: _PARK[m.group("char")], tex)
     tex = decode_accents(tex)
-    tex = _MATH_RE.sub(_math, tex)
+    tex = unwrap_math(tex)
     tex = tex.replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
     tex = tex.replace("~", " ").replace("\\\\", " ")
     # Control words vanish but their braced argument stays: \emph{x} -> x, \textbf{x} -> x.

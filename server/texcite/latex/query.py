@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.plaintext import strip_comments, tidy_spaces, to_plain
-from texcite.latex.scan import SECTION_COMMANDS, in_comment
+from texcite.latex.scan import SECTION_COMMANDS, Comments
 
 MARKER = "[CITATION]"
 _SENTINEL = "QQCITATIONMARKERQQ"
@@ -28,9 +28,9 @@ _BOUNDARY_RE = re.compile(
     r"""
       (?P<blank>\n[ \t]*\n)                                             # a blank line
     | (?P<par>\\par(?![A-Za-z]))                                        # \par
-    | (?P<section>\\(?:""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])(?:\s*\[[^\]]{0,512}\])?\s*\{[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\})
-    | (?P<env>\\(?:begin|end)\s*\{(?P<envname>[A-Za-z*]+)\}(?:\s*\[[^\]\n]{0,512}\])?)  # environment boundary
-    | (?P<item>\\item(?![A-Za-z])(?:\s*\[[^\]\n]{0,512}\])?)                    # list items are paragraphs of their own
+    | (?P<section>\\(?:""" + "|".join(SECTION_COMMANDS) + r""")\*?(?![A-Za-z])(?:\s*\[[^\[\]]{0,512}\])?\s*\{[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\})
+    | (?P<env>\\(?:begin|end)\s*\{(?P<envname>[A-Za-z*]+)\}(?:\s*\[[^\[\]\n]{0,512}\])?)  # environment boundary
+    | (?P<item>\\item(?![A-Za-z])(?:\s*\[[^\[\]\n]{0,512}\])?)                    # list items are paragraphs of their own
     """,
     re.VERBOSE,
 )
@@ -100,10 +100,11 @@ def _span_within(text: str, offset: int, lo: int, hi: int) -> tuple[int, int]:
     """The paragraph holding ``offset`` from the boundaries between ``lo`` and ``hi`` (which stand in for
     boundaries not found on a side)."""
     start, end = lo, hi
+    in_comment = Comments(text, lo, hi)
     for m in _BOUNDARY_RE.finditer(text, lo, hi):
         if m.group("env") and _is_math(m):
             continue
-        if in_comment(text, m.start()) and not m.group("blank"):
+        if in_comment(m.start()) and not m.group("blank"):
             continue
         if m.end() <= offset:
             start = m.end()

@@ -25,6 +25,7 @@ CONTROL_WORD_RE = re.compile(
 )
 _VERBATIM_BEGIN_RE = re.compile(r"\\begin\s*\{(?P<env>" + "|".join(map(re.escape, VERBATIM_ENVIRONMENTS)) + r")\}")
 KEY_RE = re.compile(r"[^,\s]+")  # one key of a key list
+_COMMENT_START_RE = re.compile(r"(?<!\\)(?:\\\\)*%")  # a % after an even run of backslashes (none included)
 CHUNK = 1 << 18  # characters one regex call searches: between calls another thread (the event loop) may run
 OVERLAP = 4096  # how far a match may run past the end of its chunk
 
@@ -43,32 +44,23 @@ def finditer(pattern: re.Pattern[str], text: str, start: int = 0, end: int | Non
             yield m
 
 
-def in_comment(text: str, offset: int) -> bool:
-    """True if ``offset`` lies after an unescaped ``%`` on its line (``\\%`` is escaped, ``\\\\%`` is not)."""
-    line_start = text.rfind("\n", 0, offset) + 1
-    pos = text.find("%", line_start, offset)  # C-speed search: lines can be megabytes long
-    while pos != -1:
-        k = pos
-        while k > line_start and text[k - 1] == "\\":
-            k -= 1
-        if (pos - k) % 2 == 0:
-            return True
-        pos = text.find("%", pos + 1, offset)
-    return False
-
-
 class Comments:
-    """``in_comment`` for many offsets of one text: each line's comment start is found once, each line found by
-    bisection, so thousands of queries on one huge line cost one pass over it (not one pass each)."""
+    """``comments(offset)``: does ``offset`` lie after an unescaped ``%`` on its line (``\\%`` is escaped, ``\\\\%``
+    is not)? Each line's comment start is found once (at C speed: lines can be megabytes long) and each line by
+    bisection, so thousands of queries on one huge line cost one pass over it (not one pass each). With ``start``
+    and ``end``, only offsets in that window are asked about and only its lines are indexed (a cursor's
+    neighbourhood in a 50 MB file costs its size, not the file's)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
         self.text = text
+        self._window = (start, len(text) if end is None else end)
         self._starts: list[int] | None = None
         self._comment: dict[int, int] = {}  # line start -> offset of its first unescaped %, or the line's end
 
     def _line_start(self, offset: int) -> int:
         if self._starts is None:
-            self._starts = line_starts(self.text)
+            a, b = self._window
+            self._starts = [self.text.rfind("\n", 0, a) + 1, *(a + s for s in line_starts(self.text[a:b])[1:])]
         return self._starts[bisect.bisect_right(self._starts, offset) - 1]
 
     def __call__(self, offset: int) -> bool:
@@ -78,17 +70,8 @@ class Comments:
             text = self.text
             end = text.find("\n", start)
             end = len(text) if end == -1 else end
-            comment = end
-            pos = text.find("%", start, end)
-            while pos != -1:
-                k = pos
-                while k > start and text[k - 1] == "\\":
-                    k -= 1
-                if (pos - k) % 2 == 0:
-                    comment = pos
-                    break
-                pos = text.find("%", pos + 1, end)
-            self._comment[start] = comment
+            m = _COMMENT_START_RE.search(text, start, end)
+            comment = self._comment[start] = end if m is None else m.end() - 1
         return comment < offset
 
 

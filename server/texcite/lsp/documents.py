@@ -14,10 +14,12 @@ from typing import Sequence
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path
+from pygls.workspace import TextDocument
 
 from texcite.bib.model import BibFile, Diagnostic
 from texcite.engine import Engine
-from texcite.latex.graph import BibReference
+from texcite.retrieval.corpus import Corpus
+from texcite.latex.graph import BibReference, Project
 from texcite.lsp.buffers import Buffers, fs_path, is_bib
 from texcite.lsp.jobs import Jobs
 from texcite.lsp.positions import DocumentPositions
@@ -153,21 +155,7 @@ class Documents:
         corpus = await asyncio.to_thread(engine.corpus, path)
         if self.buffers.document(uri).version != version:
             return  # a newer version will publish its own
-        starts = self.positions.of(doc).starts  # the command's columns, in the client's encoding
-        items = [lsp.Diagnostic(range=line_range(ref.line) if ref.line >= len(starts) else
-                                self.positions.range(doc, starts[ref.line] + ref.start, starts[ref.line] + ref.end),
-                                severity=lsp.DiagnosticSeverity.Error, source="texcite",
-                                message=missing_message(ref))
-                 for ref in project.references if not ref.paths and not ref.remote and ref.source == path]
-        if engine.settings.diagnostics.undefined_keys and project.bib_files:
-            facts = await asyncio.to_thread(engine.facts, path, text)
-            known = sorted(corpus.by_key)
-            for use in facts.cites:
-                if use.key == "*" or use.key in corpus.by_key or being_typed(use.key, known):  # \nocite{*}
-                    continue
-                items.append(lsp.Diagnostic(range=self.positions.range(doc, use.start, use.end),
-                                            severity=lsp.DiagnosticSeverity.Warning, source="texcite",
-                                            message=f"Citation key '{use.key}' is not defined in any .bib file."))
+        items = await asyncio.to_thread(self._tex_diagnostics, doc, path, text, project, corpus)
         if project.truncated:
             self.status.announce(f"texcite: {os.path.basename(project.root)} includes more than "
                                  f"{len(project.tex_files)} files; the rest were not read for bibliographies.")
@@ -185,3 +173,24 @@ class Documents:
             if d not in published:
                 published.append(d)
                 self.publish_bib(d.path)
+
+    def _tex_diagnostics(self, doc: TextDocument, path: str, text: str, project: Project,
+                         corpus: Corpus) -> list[lsp.Diagnostic]:
+        """Missing bibliographies and undefined keys of one version of a .tex (blocking: thousands of citations
+        cost a worker thread, never the event loop)."""
+        starts = self.positions.of(doc).starts  # the command's columns, in the client's encoding
+        items = [lsp.Diagnostic(range=line_range(ref.line) if ref.line >= len(starts) else
+                                self.positions.range(doc, starts[ref.line] + ref.start, starts[ref.line] + ref.end),
+                                severity=lsp.DiagnosticSeverity.Error, source="texcite",
+                                message=missing_message(ref))
+                 for ref in project.references if not ref.paths and not ref.remote and ref.source == path]
+        if self.engine.settings.diagnostics.undefined_keys and project.bib_files:
+            facts = self.engine.facts(path, text)
+            known = sorted(corpus.by_key)
+            for use in facts.cites:
+                if use.key == "*" or use.key in corpus.by_key or being_typed(use.key, known):  # \nocite{*}
+                    continue
+                items.append(lsp.Diagnostic(range=self.positions.range(doc, use.start, use.end),
+                                            severity=lsp.DiagnosticSeverity.Warning, source="texcite",
+                                            message=f"Citation key '{use.key}' is not defined in any .bib file."))
+        return items

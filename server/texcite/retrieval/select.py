@@ -27,6 +27,16 @@ class Candidate:
     tier: int = 0
 
 
+def finite(scores: np.ndarray) -> np.ndarray:
+    """``scores`` with each NaN or infinity (a damaged vector, a failing model) replaced by a score one below the
+    lowest finite one: that entry ranks last and its relevance is 0, never a number no one can read."""
+    ok = np.isfinite(scores)
+    if ok.all():
+        return scores
+    floor = float(scores[ok].min()) - 1.0 if ok.any() else 0.0
+    return np.where(ok, scores, floor).astype(scores.dtype)
+
+
 def best_first(scores: np.ndarray, rows: np.ndarray | None = None, top: int | None = None) -> np.ndarray:
     """``rows`` (default: all) by descending score, ties in row order; only the ``top`` first when given (found
     by partition: sorting 10k scores costs more than the rest of the shortlist)."""
@@ -44,8 +54,9 @@ def shortlist(entries: Sequence[Entry], typed: TypedIndex, scores: np.ndarray, s
               prefix: str, exclude: Sequence[str]) -> list[Candidate]:
     """Candidates best first, the keys in ``exclude`` (already in the command) left out. With text typed in the
     braces (``prefix``), only the entries it matches, all of them, in ``retrieval.typed``'s order; else the top
-    ``top_k``."""
+    ``top_k``. Non-finite scores rank last (``finite``)."""
     excluded = set(exclude)
+    scores = finite(scores)
     tiers = typed.tiers(prefix) if prefix.strip() else np.zeros(len(entries), np.int8)
     order = tiered_order(tiers, scores) if prefix.strip() else best_first(scores, top=top_k + len(excluded))
     out = [Candidate(entries[i], int(i), float(scores[i]), stage, int(tiers[i]))
@@ -78,6 +89,7 @@ def join(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None,
     shortlist order)."""
     if rerank_scores is None:
         return [Ranked(c, c.fused_score, c.stage, None) for c in candidates]
+    rerank_scores = finite(np.asarray(rerank_scores, dtype=np.float64)).tolist()
     joined = joined_scores(candidates, rerank_scores, weight)
     head = sorted(zip(candidates, joined, rerank_scores, strict=False),  # the head only
                   key=lambda row: (row[0].tier, -row[1]))

@@ -342,3 +342,15 @@ def test_a_stray_nul_byte_costs_only_its_entry() -> None:
     broken = parse_bytes(b"@article{a, title={Alpha}}\n@arti\x00cle{b, title={Beta}}\n@article{c, title={Gamma}}\n", "x.bib")
     assert [e.key for e in broken.entries] == ["a", "c"]
     assert [(d.line, d.message[:24]) for d in broken.diagnostics] == [(1, "Malformed entry, skipped")]
+
+
+def test_a_huge_field_is_read_up_to_the_field_cap() -> None:
+    """A 2 MB abstract (both parsers) keeps its first MAX_FIELD_CHARS characters; the other fields are whole."""
+    from texcite.bib.parse import MAX_FIELD_CHARS, parse_bib_slow
+
+    words = "word " * 400_000
+    text = f"@article{{big, title={{Huge abstract}}, year={{2001}}, abstract={{{words}}}}}\n"
+    for parse in (parse_bib, parse_bib_slow):
+        [entry] = parse(text, "/refs.bib").entries
+        assert entry.title == "Huge abstract" and entry.year == "2001"
+        assert entry.abstract == words[:MAX_FIELD_CHARS].strip()

@@ -1,6 +1,8 @@
 """Scanning hostile text stays linear: the patterns that made the server freeze (an optional argument or a math
-delimiter opened thousands of times and never closed) are checked by input scaling — four times the input may
-cost about four times the work, never sixteen (quadratic). CPU time, best of three runs, ratios only."""
+delimiter opened thousands of times and never closed, in a .tex or a bib field; thousands of verbatim
+environments among thousands of citations; escaped percent signs on the cursor's line) are checked by input
+scaling — four times the input may cost about four times the work, never sixteen (quadratic). CPU time, best of
+three runs, ratios only."""
 
 from __future__ import annotations
 
@@ -8,14 +10,18 @@ import time
 
 import pytest
 
+from texcite.bib.parse import parse_bib
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.facts import scan_file
 from texcite.latex.plaintext import to_plain
 from texcite.latex.query import query_context
+from texcite.ranking import build_request
 
 MATCHER = CiteMatcher()
 HOSTILE = ["\\section[", "\\bibliography[", "\\label[", "\\(", "$$", "\\[", "\\input{",
-           "\\begin{comment}\\end{comment}\\%", "\\item[", "\\begin{x}["]
+           "\\begin{comment}\\end{comment}\\%", "\\item[", "\\begin{x}[", "\\cite{a}\\%", "\\x["]
+# Many lines: a verbatim environment and a citation each.
+MANY = ["\\begin{verbatim}x\\end{verbatim}\n\\cite{k}\n", "\\begin{comment}\n%\n\\end{comment} \\cite{a,b}\n"]
 
 
 def cost(work, text: str) -> float:
@@ -49,3 +55,23 @@ def test_query_at_the_cursor_is_linear(piece):
 @pytest.mark.parametrize("piece", HOSTILE)
 def test_plain_text_of_a_field_is_linear(piece):
     assert scaled(to_plain, piece, n=2000) < 8
+
+
+@pytest.mark.parametrize("piece", HOSTILE + MANY)
+def test_the_request_at_the_cursor_is_linear(piece):
+    """The whole request: the file's facts, the citation at the cursor (its comment checks on a long line) and
+    the query."""
+    assert scaled(lambda t: build_request(t, len(t) - 1, MATCHER), piece) < 8
+
+
+@pytest.mark.parametrize("piece", MANY)
+def test_file_scan_of_many_environments_and_citations_is_linear(piece):
+    assert scaled(lambda t: scan_file(t, MATCHER), piece) < 8
+
+
+@pytest.mark.parametrize("piece", ["\\(", "\\[", "$$", "$", "\\x[", "\\label[", "\\(x_{1} + \\sum_k "])
+def test_a_bib_field_decodes_in_linear_time(piece):
+    """A math or optional-argument opener never closed, thousands of times in one field (under the field cap)."""
+    def parse(text: str) -> None:
+        parse_bib("@article{k, title={T}, abstract={" + text + "}}\n", "/refs.bib")
+    assert scaled(parse, piece, n=max(1, 12_000 // len(piece))) < 8

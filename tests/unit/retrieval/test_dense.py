@@ -10,7 +10,8 @@ import pytest
 
 from texcite.bib.parse import parse_bib
 from texcite.retrieval.corpus import Corpus
-from texcite.retrieval.embeddings.dense import DenseStage, EmbeddingCache, build_index, text_digest
+from texcite.retrieval.embeddings.cache import EmbeddingCache
+from texcite.retrieval.embeddings.dense import DenseStage, build_index, text_digest
 from texcite.retrieval.embeddings.encoders import make_embedder
 from texcite.retrieval.embeddings.onnx_embedder import OnnxEmbedder
 from texcite.retrieval.embeddings.torch_embedder import TorchEmbedder as Embedder
@@ -106,10 +107,10 @@ def test_progress_is_reported_and_ends_at_the_total(tmp_path) -> None:
 
 def test_cache_writes_atomically_and_a_corrupt_file_is_rebuilt(tmp_path) -> None:
     cache = EmbeddingCache(str(tmp_path), "m")
-    cache.put(text_digest("x"), np.ones(4, np.float32))
+    cache.put(text_digest("x"), np.full(4, 0.5, np.float32))  # a unit vector
     cache.save()
     assert os.listdir(tmp_path / "embeddings") == ["m.npz"]  # no temp file left behind
-    assert np.allclose(EmbeddingCache(str(tmp_path), "m").get(text_digest("x")), 1.0)
+    assert np.allclose(EmbeddingCache(str(tmp_path), "m").get(text_digest("x")), 0.5)
 
     (tmp_path / "embeddings" / "m.npz").write_bytes(b"not a zip file")
     broken = EmbeddingCache(str(tmp_path), "m")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ import numpy as np
 from texcite.bib.diskcache import cache_dir as resolve_cache_dir
 from texcite.bib.model import Entry
 from texcite.lru import BoundedCache
+from texcite.retrieval.embeddings.cache import EmbeddingCache
 from texcite.rerank.base import BackendUnavailable
 from texcite.runtime import lower_thread_priority
 
@@ -66,63 +65,6 @@ def entry_views(entry: Entry) -> dict[str, str]:
 
 
 VIEWS = ("doc", "title")
-
-
-class EmbeddingCache:
-    """Per-model embeddings on disk, keyed by the sha1 of the embedded text (npz, atomic replace, corrupt -> rebuilt)."""
-
-    def __init__(self, directory: str, model_id: str) -> None:
-        self.path = os.path.join(directory, "embeddings", f"{model_id}.npz")
-        self._vectors: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
-        self._dirty = False
-        self._load()
-
-    def _load(self) -> None:
-        try:
-            with np.load(self.path, allow_pickle=False) as data:
-                keys, vecs = data["keys"], data["vectors"]
-                if len(keys) != len(vecs):
-                    raise ValueError("keys and vectors disagree")
-                self._vectors = {str(k): vecs[i].astype(np.float32) for i, k in enumerate(keys)}
-        except FileNotFoundError:
-            pass
-        except Exception as err:  # a truncated or foreign file: start afresh, it is only a cache
-            log.warning("embedding cache %s unreadable (%s); rebuilding it", self.path, err)
-            self._vectors = {}
-
-    def __len__(self) -> int:
-        return len(self._vectors)
-
-    def get(self, digest: str) -> np.ndarray | None:
-        with self._lock:
-            return self._vectors.get(digest)
-
-    def put(self, digest: str, vector: np.ndarray) -> None:
-        with self._lock:
-            self._vectors[digest] = vector
-            self._dirty = True
-
-    def save(self) -> None:
-        """Write atomically (temp file + rename); failures are logged, never raised (the cache is optional)."""
-        with self._lock:
-            if not self._dirty:
-                return
-            keys = np.array(list(self._vectors), dtype="U40")
-            vecs = np.stack(list(self._vectors.values())).astype(np.float16) if self._vectors else np.zeros((0, 0), np.float16)
-            self._dirty = False
-        try:
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    np.savez(fh, keys=keys, vectors=vecs)
-                os.replace(tmp, self.path)
-            except BaseException:
-                os.unlink(tmp)
-                raise
-        except OSError as err:
-            log.warning("cannot write embedding cache %s: %s", self.path, err)
 
 
 @dataclass
@@ -197,6 +139,7 @@ def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCa
         part = missing[start : start + chunk]
         # At the precision the cache stores (float16): a fresh build ranks exactly as a warm start will.
         embedded = embedder.embed([t for _, t in part], max_tokens=DOC_MAX_TOKENS).astype(np.float16).astype(np.float32)
+        embedded[~np.isfinite(embedded).all(axis=1)] = 0.0  # a text the model fails on matches nothing
         for (digest, _), v in zip(part, embedded, strict=True):
             vectors[digest] = v
             if cache is not None:

@@ -33,7 +33,7 @@ from texcite.bib.parse import parse_bib  # noqa: E402
 from texcite.latex.cite import CiteMatcher  # noqa: E402
 from texcite.ranking import Request, build_request  # noqa: E402
 from texcite.retrieval.corpus import Corpus  # noqa: E402
-from texcite.retrieval.embeddings.dense import VIEWS, DenseIndex, DenseStage  # noqa: E402
+from texcite.retrieval.embeddings.dense import DenseIndex, DenseStage  # noqa: E402
 from texcite.retrieval.embeddings.encoders import make_embedder  # noqa: E402
 from texcite.retrieval.fusion import load_models, model_for  # noqa: E402
 from texcite.retrieval.embeddings.hybrid import HybridScorer  # noqa: E402
@@ -86,13 +86,10 @@ def bm25_recall(corpus: Corpus, r: Request) -> list[Candidate]:
 def added_latency(corpus: Corpus, reqs, stage: DenseStage) -> dict:
     """Per-request time of hybrid recall minus BM25 recall (top 100), ms."""
     rng = np.random.default_rng(0)
-    stage.embedder.load()
-    dim = stage.embedder.dim
-    views = {}
-    for v in VIEWS:
-        m = rng.standard_normal((len(corpus), dim)).astype(np.float32)
-        views[v] = m / np.linalg.norm(m, axis=1, keepdims=True)
-    stage._ready.put(corpus.signature, DenseIndex([e.key for e in corpus.entries], views))
+    dim = stage.embedder.embed(["dim"]).shape[1]
+    m = rng.standard_normal((len(corpus), dim)).astype(np.float32)
+    stage._ready.put(corpus.signature, DenseIndex([e.key for e in corpus.entries],
+                                                  m / np.linalg.norm(m, axis=1, keepdims=True)))
     scorer = HybridScorer(stage)
 
     def hybrid_recall(r: Request) -> list[Candidate]:

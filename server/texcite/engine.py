@@ -64,7 +64,6 @@ class Prepared:
     corpus: Corpus
     candidates: list[Candidate]
     stage: str  # what scored the shortlist: bm25 | hybrid
-    partial: bool = False  # hybrid with an incomplete index: entries whose abstract is not embedded yet by title
     signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # every signal of every entry
     inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
     model: FusionModel | None = None
@@ -310,8 +309,7 @@ class Engine:
         inputs = model.inputs(signals) if len(corpus) else None
         scores = model.score_inputs(inputs) if inputs is not None else np.zeros(0, np.float32)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys)
-        return Prepared(request, corpus, candidates, stage, dense is not None and not dense.index.complete, signals,
-                        inputs, model, evidence)
+        return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
         """The reranker's query (paragraph with the [CITATION] marker) and the documents of the top candidates;
@@ -342,8 +340,7 @@ class Engine:
                        for i, r in enumerate(ranked)]
         return Result(request=prepared.request, suggestions=suggestions,
                       query=query.marked if backend else query.text,
-                      ranking=stages.text(hybrid=prepared.stage == "hybrid", reranked=bool(backend),
-                                          partial=prepared.partial),
+                      ranking=stages.text(hybrid=prepared.stage == "hybrid", reranked=bool(backend)),
                       fallback_message=fallback, corpus_size=len(prepared.corpus))
 
     def suggest(self, path: str, text: str, offset: int) -> Result | None:

@@ -11,16 +11,12 @@ from typing import Any
 
 from texcite.runtime import public_url
 
-PARTIAL = "titles; abstracts still embedding"  # an early dense index: entries not embedded yet stand in by title
 
 
-def describe_ranking(dense: str = "", reranker: str = "", model: str = "", url: str = "", partial: bool = False) -> str:
+def describe_ranking(dense: str = "", reranker: str = "", model: str = "", url: str = "") -> str:
     """'BM25', 'BM25 + MiniLM' (``dense``: the dense model's name when it ranked), 'BM25 + MiniLM →
-    Qwen3-Reranker-4B (vllm-http at http://gpu:8000)'; ``partial``: 'BM25 + MiniLM (titles; abstracts still
-    embedding)'."""
+    Qwen3-Reranker-4B (vllm-http at http://gpu:8000)'."""
     text = f"BM25 + {dense}" if dense else "BM25"
-    if dense and partial:
-        text += f" ({PARTIAL})"
     if reranker:
         where = f"{reranker} at {public_url(url)}" if url else reranker
         text += f" → {model.rsplit('/', 1)[-1]} ({where})"
@@ -46,15 +42,15 @@ class Stages:
         """Does the dense model take part in ranking (once a corpus's embeddings exist)?"""
         return self.dense == "on"
 
-    def text(self, hybrid: bool | None = None, reranked: bool | None = None, partial: bool = False) -> str:
-        """What ranks, for people; ``hybrid``/``reranked``/``partial`` say what ranked one particular list (default:
-        what is configured and working)."""
+    def text(self, hybrid: bool | None = None, reranked: bool | None = None) -> str:
+        """What ranks, for people; ``hybrid``/``reranked`` say what ranked one particular list (default: what is
+        configured and working)."""
         dense = self.dense_name if (self.hybrid if hybrid is None else hybrid) else ""
         if reranked is None:
             reranked = self.reranker not in ("off", "fallback")
         if not reranked or not self.reranker_backend:
-            return describe_ranking(dense, partial=partial)
-        return describe_ranking(dense, self.reranker_backend, self.reranker_model, self.reranker_url, partial)
+            return describe_ranking(dense)
+        return describe_ranking(dense, self.reranker_backend, self.reranker_model, self.reranker_url)
 
     def as_json(self) -> dict[str, Any]:
         """camelCase fields of the `texcite/status` payload (the extension's protocol.ts ``ServerStatus``)."""

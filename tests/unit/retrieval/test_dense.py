@@ -55,33 +55,20 @@ def test_embedding_does_not_depend_on_batch_neighbours(embedder: Embedder) -> No
     assert np.allclose(alone[0], together[1], atol=1e-5)
 
 
-def test_index_has_one_row_per_entry_and_view(embedder: Embedder, tmp_path) -> None:
+def test_index_has_one_row_per_entry_its_title_embedded(embedder: Embedder, tmp_path) -> None:
     c = corpus()
     index = build_index(c.entries, embedder, EmbeddingCache(str(tmp_path), embedder.model_id))
     assert index.keys == ["a", "b", "c"]
-    assert set(index.views) == {"doc", "title"}
-    assert all(m.shape == (3, 384) for m in index.views.values())
-
-
-def test_titles_first_give_an_early_index_while_documents_embed(tmp_path) -> None:
-    bib = "".join(f"@article{{k{i}, title={{Title number {i}}}, abstract={{{'long abstract words ' * 30}{i}}}}}\n"
-                  for i in range(40))
-    c = corpus(bib)
-    stage = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path))
-    early: list = []
-    final = build_index(c.entries, stage.embedder, None, early=early.append)
-    assert len(early) == 1 and not early[0].complete and final.complete
-    assert np.allclose(early[0].views["title"], final.views["title"], atol=1e-6)
-    stand_ins = [i for i in range(40) if np.allclose(early[0].views["doc"][i], early[0].views["title"][i])]
-    assert stand_ins and not any(np.allclose(final.views["doc"][i], final.views["title"][i]) for i in stand_ins)
-    stage.close()
+    assert index.vectors.shape == (3, 384)
+    titles = embedder.embed([e.title for e in c.entries])
+    assert np.allclose(index.vectors, titles, atol=1e-2)  # the cache's float16, nothing else
 
 
 def test_restart_reuses_the_cache_and_an_edit_re_embeds_only_that_entry(tmp_path) -> None:
     c = corpus()
     first = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path))
     first.start(c.signature, c.entries).result()
-    assert first.embedded == 6  # doc and title text of three entries
+    assert first.embedded == 3  # the title of each entry
     first.close()
 
     restarted = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path))
@@ -91,7 +78,7 @@ def test_restart_reuses_the_cache_and_an_edit_re_embeds_only_that_entry(tmp_path
 
     edited = corpus(BIB.replace("Photosynthesis in marine algae", "Carbon uptake of coastal seaweed"))
     restarted.start(edited.signature, edited.entries).result()
-    assert restarted.embedded == 2  # entry c's new document and new title; a and b came from the cache
+    assert restarted.embedded == 1  # entry c's new title; a and b came from the cache
     restarted.close()
 
 
@@ -101,7 +88,7 @@ def test_progress_is_reported_and_ends_at_the_total(tmp_path) -> None:
     stage = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path), on_progress=lambda sig, d, t: seen.append((d, t)))
     stage.start(c.signature, c.entries).result()
     stage.close()
-    assert seen[0] == (0, 3) and seen[-1] == (3, 3)  # counted in entries (an entry has one or two texts)
+    assert seen[0] == (0, 3) and seen[-1] == (3, 3)  # counted in entries
     assert all(total == 3 for _, total in seen) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 

@@ -27,7 +27,7 @@ from texcite.runtime import lower_thread_priority
 log = logging.getLogger(__name__)
 
 QUERY_MAX_TOKENS = 48     # queries are the ~30 words around the marker; the cap bounds the per-completion cost
-DOC_MAX_TOKENS = 128      # entry texts: all-MiniLM-L6-v2's training length; twice as fast as 256, same dev quality
+TEXT_MAX_TOKENS = 128     # entry texts (titles; a long one is cut at all-MiniLM-L6-v2's training length)
 QUERY_CACHE = 256         # recent query vectors kept (typing inside one \cite{} repeats the same sentence)
 BATCH_SIZE = 16           # texts per encoder call: small batches keep the GIL hand-offs short
 SAVE_EVERY = 4096         # new embeddings between cache checkpoints during a long first build
@@ -56,33 +56,29 @@ def text_digest(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def entry_views(entry: Entry) -> dict[str, str]:
-    """The texts embedded per entry: the full document (title, authors, venue, abstract...) and the title alone.
-
-    Ranking takes the better of the two, so a long abstract cannot drown a telling title.
-    """
-    return {"doc": entry.document, "title": entry.title or entry.document}
-
-
-VIEWS = ("doc", "title")
+def entry_text(entry: Entry) -> str:
+    """The text embedded per entry: its title (its whole document when it has none). Measured on the dev theses,
+    embedding the abstract too adds nothing to the fused ranking (leave-one-project-out MRR 0.479 with titles
+    alone, 0.480 with both; bench/results/fusion.md) and costs ten times the time, so the first list waited for
+    it: titles make the dense stage ready within a second or two of opening a project."""
+    return entry.title or entry.document
 
 
 @dataclass
 class DenseIndex:
-    """Embeddings of one corpus's entries, one matrix per view (rows follow the corpus's entry order)."""
+    """Embeddings of one corpus's entries (rows follow the corpus's entry order)."""
 
     keys: list[str]
-    views: dict[str, np.ndarray]
+    vectors: np.ndarray
     embedded: int = 0  # texts computed for this index (the rest came from the cache)
-    complete: bool = True  # False: published early, entries' documents not embedded yet stand in by their title
 
-    def scores(self, query_vectors: np.ndarray) -> dict[str, np.ndarray]:
-        """Cosine similarity of each query vector (rows) with every entry, per view: {view: (queries, entries)}.
+    def scores(self, query_vectors: np.ndarray) -> np.ndarray:
+        """Cosine similarity of each query vector (rows) with every entry: (queries, entries).
 
         einsum, not ``q @ m.T``: BLAS's threaded GEMM spins on a busy 2-core machine (0.1-15 ms for 10k x 384);
         the single-threaded loop is a steady ~0.5 ms.
         """
-        return {name: np.einsum("ed,qd->qe", m, query_vectors) for name, m in self.views.items()}
+        return np.einsum("ed,qd->qe", self.vectors, query_vectors)
 
     @cached_property
     def position(self) -> dict[str, int]:
@@ -90,32 +86,11 @@ class DenseIndex:
         return {k: i for i, k in enumerate(self.keys)}
 
 
-def _views(entries: Sequence[Entry], texts: list[dict[str, str]], vectors: dict[str, np.ndarray],
-           embedded: int, complete: bool) -> DenseIndex:
-    dim = next(iter(vectors.values())).shape[0] if vectors else 0
-    views = {}
-    for name in VIEWS:
-        rows: list[np.ndarray] = []
-        for v in texts:
-            vector = vectors.get(text_digest(v[name]))
-            if vector is None:  # the title stands in for a document not embedded yet
-                vector = vectors[text_digest(v["title"])]
-            rows.append(vector)
-        views[name] = np.stack(rows).astype(np.float32) if texts else np.zeros((0, dim), np.float32)
-    return DenseIndex([e.key for e in entries], views, embedded, complete)
-
-
 def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCache | None,
-                progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False,
-                early: Callable[[DenseIndex], None] | None = None) -> DenseIndex | None:
-    """Embed every view of every entry, reusing cached vectors; None if cancelled. Blocking: run in a worker.
-
-    Titles are short and go first; once they are all embedded, ``early`` receives an incomplete index (documents
-    not embedded yet stand in by their title), so ranking is semantic within seconds even for a large bib.
-    """
-    texts = [entry_views(e) for e in entries]
-    titles = {text_digest(v["title"]) for v in texts}
-    wanted = {text_digest(t): t for views in texts for t in views.values()}
+                progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False) -> DenseIndex | None:
+    """Embed every entry's text, reusing cached vectors; None if cancelled. Blocking: run in a worker."""
+    digests = [text_digest(entry_text(e)) for e in entries]
+    wanted = {d: entry_text(e) for d, e in zip(digests, entries, strict=True)}
     vectors: dict[str, np.ndarray] = {}
     missing = []
     for digest, text in wanted.items():
@@ -129,8 +104,7 @@ def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCa
         progress(0, total)
     since_save = 0
     chunk = BATCH_SIZE * 4
-    # Shortest first: titles finish quickly, and similar lengths batch with little padding.
-    missing.sort(key=lambda dt: len(dt[1]))
+    missing.sort(key=lambda dt: len(dt[1]))  # similar lengths batch with little padding
     for start in range(0, total, chunk):
         if cancelled():
             if cache is not None:
@@ -138,7 +112,7 @@ def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCa
             return None
         part = missing[start : start + chunk]
         # At the precision the cache stores (float16): a fresh build ranks exactly as a warm start will.
-        embedded = embedder.embed([t for _, t in part], max_tokens=DOC_MAX_TOKENS).astype(np.float16).astype(np.float32)
+        embedded = embedder.embed([t for _, t in part], max_tokens=TEXT_MAX_TOKENS).astype(np.float16).astype(np.float32)
         embedded[~np.isfinite(embedded).all(axis=1)] = 0.0  # a text the model fails on matches nothing
         for (digest, _), v in zip(part, embedded, strict=True):
             vectors[digest] = v
@@ -150,13 +124,11 @@ def build_index(entries: Sequence[Entry], embedder: Embedder, cache: EmbeddingCa
             since_save = 0
         if progress:
             progress(min(start + chunk, total), total)
-        done = start + chunk >= total
-        if early is not None and not done and titles.issubset(vectors):
-            early(_views(entries, texts, vectors, start + chunk, complete=False))
-            early = None
     if cache is not None:
         cache.save()
-    return _views(entries, texts, vectors, total, complete=True)
+    dim = next(iter(vectors.values())).shape[0] if vectors else 0
+    matrix = np.stack([vectors[d] for d in digests]).astype(np.float32) if digests else np.zeros((0, dim), np.float32)
+    return DenseIndex([e.key for e in entries], matrix, total)
 
 
 @dataclass
@@ -230,8 +202,7 @@ class DenseStage:
             self.on_error(self.error)
 
     def index_for(self, signature: tuple) -> DenseIndex | None:
-        """The index of a corpus (possibly an early, incomplete one while the build goes on), or None before that
-        (callers then use BM25 alone)."""
+        """The index of a corpus, or None before it is built (callers then use BM25 alone)."""
         with self._lock:
             return self._ready.get(signature)
 
@@ -240,8 +211,7 @@ class DenseStage:
         if self.error:
             return None
         with self._lock:
-            ready = self._ready.get(signature)
-            if ready is not None and ready.complete:
+            if self._ready.get(signature) is not None:
                 return None
             job = self._jobs.get(signature)
             if job is not None:
@@ -263,17 +233,13 @@ class DenseStage:
         try:
             self.embedder.load()
             if self._cache is None:
-                self._cache = EmbeddingCache(self.cache_dir, f"{self.embedder.model_id}-{DOC_MAX_TOKENS}t")
+                self._cache = EmbeddingCache(self.cache_dir, f"{self.embedder.model_id}-{TEXT_MAX_TOKENS}t")
 
-            def progress(done: int, total: int) -> None:  # in texts: an entry has one or two (``entry_views``)
+            def progress(done: int, total: int) -> None:  # in texts to embed (entries sharing a title share one)
                 if self.on_progress and done < total:
                     self.on_progress(signature, done * len(entries) // total, len(entries))
 
-            def early(index: DenseIndex) -> None:
-                with self._lock:
-                    self._ready.put(signature, index)
-
-            index = build_index(entries, self.embedder, self._cache, progress, cancel.is_set, early)
+            index = build_index(entries, self.embedder, self._cache, progress, cancel.is_set)
             if index is not None:
                 self.embedded += index.embedded
         except Exception as err:

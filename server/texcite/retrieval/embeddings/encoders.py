@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 
 from texcite.rerank.base import BackendUnavailable
-from texcite.retrieval.embeddings.dense import BATCH_SIZE, DOC_MAX_TOKENS, Embedder
+from texcite.retrieval.embeddings.dense import BATCH_SIZE, TEXT_MAX_TOKENS, Embedder
 
 
 class MissingEmbedder:
@@ -29,7 +29,7 @@ class MissingEmbedder:
         raise BackendUnavailable(self.reason)
 
     def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE,
-              max_tokens: int = DOC_MAX_TOKENS) -> np.ndarray:
+              max_tokens: int = TEXT_MAX_TOKENS) -> np.ndarray:
         raise BackendUnavailable(self.reason)
 
 

@@ -1,5 +1,5 @@
-"""The MiniLM half of hybrid ranking: two views of the query — the words nearest the citation marker and the
-citing sentence — are embedded and compared with every entry's document and title embeddings
+"""The dense half of hybrid ranking: two views of the query — the words nearest the citation marker and the
+citing sentence — are embedded and compared with every entry's title embedding
 (``retrieval.embeddings.dense``), giving the dense signals of ``retrieval.signals``. The query is embedded in a thread of its
 own while the caller computes the other signals.
 """
@@ -29,9 +29,8 @@ class DenseQuery:
         self.vectors = vectors
 
     def signals(self) -> dict[str, np.ndarray]:
-        by_view = self.index.scores(self.vectors.result())
-        return {**dense_signals({name: s[0] for name, s in by_view.items()}),
-                **dense_signals({name: s[1] for name, s in by_view.items()}, "dense_sent")}
+        near, sentence = self.index.scores(self.vectors.result())
+        return {"dense": dense_signals(near), "dense_sent": dense_signals(sentence)}
 
 
 class HybridScorer:

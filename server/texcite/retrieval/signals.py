@@ -14,7 +14,7 @@ import numpy as np
 from texcite.bib.model import Entry
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.evidence import KeyEvidence
-from texcite.retrieval.typed import fold
+from texcite.textnorm import fold
 
 BM25_VIEWS = {"bm25_sent": "sent", "bm25_para": "para", "bm25_near": "near", "bm25_before": "before", "bm25_sect": "sect",
               "bm25_nbr": "nbr"}

@@ -11,7 +11,7 @@ from typing import Mapping
 
 import numpy as np
 
-from texcite.bib.model import Entry
+from texcite.bib.model import Entry, parent_keys
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.evidence import KeyEvidence
 from texcite.textnorm import fold
@@ -150,7 +150,7 @@ def entry_signals(entries: list[Entry]) -> dict[str, np.ndarray]:
     types = [e.entry_type.lower() for e in entries]
     for name, kinds in TYPE_KINDS.items():
         out[name] = np.array([t in kinds for t in types], dtype=np.float32)
-    parents = {e.fields.get(f, "").strip() for e in entries for f in ("crossref", "xref")} - {""}
+    parents = parent_keys(entries)
     out["parent"] = np.array([e.key in parents for e in entries], dtype=np.float32)
     return out
 

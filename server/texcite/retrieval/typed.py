@@ -55,10 +55,12 @@ def _other_words(entry: Entry) -> list[str]:
     return words
 
 
-def tiered_order(tiers: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Rows with a tier below ``TIERS``, by tier, then by descending score, ties in row order."""
+def tiered_order(tiers: np.ndarray, scores: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
+    """Rows with a tier below ``TIERS``, by tier, then the rows of ``last`` after the others of their tier, then
+    by descending score, ties in row order."""
     rows = np.flatnonzero(tiers < TIERS)
-    return rows[np.lexsort((rows, -scores[rows], tiers[rows]))]
+    after = last[rows] if last is not None else np.zeros(len(rows), bool)
+    return rows[np.lexsort((rows, -scores[rows], after, tiers[rows]))]
 
 
 class _Strings:

@@ -180,8 +180,13 @@ def parent_keys(entries: Iterable[Entry]) -> set[str]:
 def helper_keys(entries: list[Entry]) -> set[str]:
     """Entries that serve other entries rather than being works a writer cites: crossref/xref parents, @xdata and
     @set entries, and entries biblatex reads for their data only (``options = {dataonly}``)."""
-    return parent_keys(entries) | {e.key for e in entries if e.entry_type in HELPER_TYPES or {"dataonly", "dataonly=true"}
-                                   & set(e.fields.get("options", "").replace(" ", "").lower().split(","))}
+    return parent_keys(entries) | {e.key for e in entries if e.entry_type in HELPER_TYPES or _data_only(e)}
+
+
+def _data_only(entry: Entry) -> bool:
+    """Does biblatex read the entry for its data only (``options = {dataonly}``, a parent kept out of the list)?"""
+    options = entry.fields.get("options", "").replace(" ", "").lower().split(",")
+    return "dataonly" in options or "dataonly=true" in options
 
 
 def merge_entries(files: Iterable[BibFile]) -> tuple[list[Entry], list[Diagnostic]]:

@@ -27,7 +27,8 @@ from scipy.optimize import minimize
 from texcite.evaluation.metrics import Metrics
 from texcite.evaluation.projects import find_projects
 from texcite.evaluation.run import evaluation_engine, every_entry_ranked, project_examples
-from texcite.latex import query
+from texcite import textnorm
+from texcite.latex import plaintext, query
 from texcite.retrieval import bm25, evidence, stopwords
 from texcite.retrieval import signals as sig
 from texcite.retrieval.fusion import FusionModel, term
@@ -42,7 +43,7 @@ def extract(paths: list[str], cache: str, dense_model: str = "") -> tuple[list[d
     """Per example: project, mode, the signal matrix (entries x ALL) and the rows of the cited keys; and the
     file they are stored in (named by a digest of the projects and of the code the signals come from)."""
     projects = [p for path in paths for p in find_projects(os.path.abspath(path)).projects]
-    code = b"".join(open(m.__file__, "rb").read() for m in (sig, bm25, stopwords, evidence, query))
+    code = b"".join(open(m.__file__, "rb").read() for m in (sig, bm25, stopwords, evidence, query, plaintext, textnorm))
     digest = hashlib.sha1(json.dumps([sig.ALL, projects, dense_model]).encode() + code).hexdigest()[:12]
     store = os.path.join(cache, f"signals-{digest}.npz")
     if os.path.exists(store):

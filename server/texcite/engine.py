@@ -308,7 +308,11 @@ class Engine:
         model = model_for(self.models, stage, len(corpus))
         inputs = model.inputs(signals) if len(corpus) else None
         scores = model.score_inputs(inputs) if inputs is not None else np.zeros(0, np.float32)
-        candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys)
+        # Entries that serve others (proceedings of crossref'd papers, @xdata, @set) and that the project does not
+        # cite go after the works (``retrieval.select``).
+        helpers = corpus.helpers & (signals["uncited"] > 0)
+        candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
+                               helpers)
         return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:

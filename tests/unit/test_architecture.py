@@ -14,7 +14,8 @@ MAX_LINES = 400
 # Layers, bottom up: process and file basics; LaTeX and bib reading; retrieval and reranking; the one pipeline;
 # what runs it over many documents; the front ends; the command line.
 LAYERS = (
-    ("texcite", "texcite.runtime", "texcite.files", "texcite.positions", "texcite.settings", "texcite.stages"),
+    ("texcite", "texcite.runtime", "texcite.files", "texcite.positions", "texcite.settings", "texcite.stages",
+     "texcite.textnorm"),
     ("texcite.latex", "texcite.bib"),
     ("texcite.retrieval", "texcite.rerank"),
     ("texcite.ranking", "texcite.presentation", "texcite.engine"),

@@ -167,6 +167,28 @@ class BibFile:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
+# Entry types that hold no work of their own: biblatex's @xdata (fields other entries take in; it cannot be cited)
+# and @set (a group of entries, each a work of its own).
+HELPER_TYPES = frozenset({"xdata", "set"})
+
+
+def parent_keys(entries: Iterable[Entry]) -> set[str]:
+    """The keys other entries name as their ``crossref`` or ``xref`` parent (proceedings, collections)."""
+    return {e.fields.get(f, "").strip() for e in entries for f in ("crossref", "xref")} - {""}
+
+
+def helper_keys(entries: list[Entry]) -> set[str]:
+    """Entries that serve other entries rather than being works a writer cites: crossref/xref parents, @xdata and
+    @set entries, and entries biblatex reads for their data only (``options = {dataonly}``)."""
+    return parent_keys(entries) | {e.key for e in entries if e.entry_type in HELPER_TYPES or _data_only(e)}
+
+
+def _data_only(entry: Entry) -> bool:
+    """Does biblatex read the entry for its data only (``options = {dataonly}``, a parent kept out of the list)?"""
+    options = entry.fields.get("options", "").replace(" ", "").lower().split(",")
+    return "dataonly" in options or "dataonly=true" in options
+
+
 def merge_entries(files: Iterable[BibFile]) -> tuple[list[Entry], list[Diagnostic]]:
     """All entries of several files with crossref fields inherited; keys defined twice across files are reported.
     An entry's biblatex ``ids`` (its old keys) follow all entries as aliases (``Entry.alias_of``), so an old key

@@ -34,7 +34,7 @@ DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX)
 MULTICITE_COMMANDS = frozenset(MULTICITE)
 # Characters that cannot belong to an unterminated key list: the scan for the closing brace stops there.
 _KEY_STOP = set("\\{%")
-_MAX_KEYLIST = 4000
+MAX_KEYLIST = 4000
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _skip_space(text: str, i: int) -> int:
 def _skip_delimited(text: str, i: int, open_: str, close: str) -> int | None:
     """At ``open_``: return the index after the matching ``close`` (nesting counted), or None if unterminated."""
     depth = 0
-    n = min(len(text), i + _MAX_KEYLIST)
+    n = min(len(text), i + MAX_KEYLIST)
     j = i
     while j < n:
         ch = text[j]
@@ -113,7 +113,7 @@ def _skip_delimited(text: str, i: int, open_: str, close: str) -> int | None:
 
 def _key_group(text: str, i: int) -> KeyGroup:
     """At ``{``: the key list up to ``}``; if unterminated, up to the first character that cannot be in it."""
-    n = min(len(text), i + 1 + _MAX_KEYLIST)
+    n = min(len(text), i + 1 + MAX_KEYLIST)
     j = i + 1
     while j < n:
         ch = text[j]
@@ -196,7 +196,7 @@ class CiteMatcher:
         ``verbatim(offset)`` answers from a file's facts; without it the text before the cursor is scanned."""
         if offset < 0 or offset > len(text):
             return None
-        window_start = max(0, offset - _MAX_KEYLIST)
+        window_start = max(0, offset - MAX_KEYLIST)
         in_comment = Comments(text, window_start, offset)
         if in_comment(offset):
             return None

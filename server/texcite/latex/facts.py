@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from texcite.latex.cite import CiteMatcher, cited_commands
+from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands
 from texcite.latex.plaintext import to_plain
 from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, verbatim_spans
 
@@ -53,6 +53,7 @@ _SECTION_TITLE_RE = re.compile(
 _MAGIC_LINES = 30  # a magic comment counts in the first lines only
 MAX_EDIT = 20_000  # characters changed at most for an update in place; a larger change is scanned whole
 _CHUNK = 1 << 16
+_LOOKBACK = 4 * MAX_KEYLIST  # how far before an edit a citation command's arguments may start to reach it
 # Text that can change the file's structure, its headings or its verbatim spans: an edit touching it is scanned
 # whole (typing ordinary text, and citations, never is).
 _STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "\\subinput", "\\subinclude",
@@ -271,6 +272,16 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
         old_hi = hi - delta
         if c.command_start < old_hi < c.command_end:
             hi = c.command_end + delta
+    # A command starting before the window that reads differently now (its closing brace typed in the window:
+    # ``\cite{a,`` lines above) is scanned again whole too. Each argument is read for at most MAX_KEYLIST
+    # characters (a prenote, options, the key list), so commands starting further back read as before (but for
+    # a \cites with more than a few key lists that long).
+    start = max(0, lo - _LOOKBACK)
+    before_edit = {cmd.start: cmd for cmd in cite_commands(old_text, matcher, start, lo)}
+    for cmd in cite_commands(text, matcher, start, lo):
+        if before_edit.get(cmd.start) != cmd:
+            lo = cmd.start
+            break
     old_hi = hi - delta
     if lo <= _line_end(text, 0, _MAGIC_LINES):  # the head may name the root
         return None

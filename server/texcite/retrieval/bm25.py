@@ -20,11 +20,12 @@ from texcite.bib.diskcache import Stored
 from texcite.bib.model import Entry
 from texcite.retrieval.stopwords import STOPWORDS
 from texcite.runtime import import_bm25s
+from texcite.textnorm import fold
 
 log = logging.getLogger(__name__)
 
 # Bumped whenever tokens change (stopwords, normalisation): cached parses and indexes of older tokens are not used.
-TOKENS_VERSION = 2
+TOKENS_VERSION = 3
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _KEY_RUN_RE = re.compile(r"(?P<letters>[^\W\d_]+)|(?P<digits>\d+)")
 
@@ -65,8 +66,9 @@ def _words(text: str) -> list[str]:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word tokens without stopwords and one-letter words (a light plural strip keeps 'models' ~ 'model')."""
-    words = _words(text.lower())
+    """Word tokens in the compared form (``textnorm.fold``: lower case, no accents, ligatures and full-width forms
+    unified) without stopwords and one-letter words (a light plural strip keeps 'models' ~ 'model')."""
+    words = _words(fold(text))
     memo = _NORMALIZED
     try:
         return [t for t in map(memo.__getitem__, words) if t]

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Sequence, TypeVar
 
-from texcite.bib.model import BibFile, Diagnostic, Entry, merge_entries
+import numpy as np
+
+from texcite.bib.model import BibFile, Diagnostic, Entry, helper_keys, merge_entries
 from texcite.bib.store import BibStore
 from texcite.lru import BoundedCache
 from texcite.retrieval.bm25 import TOKENS_VERSION, Bm25Index
@@ -67,13 +69,19 @@ class Corpus:
         return TypedIndex(self.entries)
 
     @cached_property
+    def helpers(self) -> np.ndarray:
+        """Per entry: does it serve other entries rather than being a work (``bib.model.helper_keys``)?"""
+        keys = helper_keys(self.entries)
+        return np.array([e.cite_key in keys for e in self.entries], dtype=bool)
+
+    @cached_property
     def position(self) -> dict[str, int]:
         """Row of each key in ``entries``."""
         return {e.key: i for i, e in enumerate(self.entries)}
 
     def build(self) -> None:
         """Build the indexes now, in the caller's (worker) thread, not on the first keystroke."""
-        _ = self.bm25, self.typed
+        _ = self.bm25, self.typed, self.helpers
 
     def memo(self, name: str, compute: Callable[[], T]) -> T:
         """A table derived from the entries (the signals' per-entry features), computed once per corpus."""

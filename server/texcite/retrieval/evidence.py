@@ -5,6 +5,10 @@ Each file's part is built once per version of its facts (``latex.facts``) and ke
 parts of the project's files and reads, for every key cited elsewhere, the signals ``KeyEvidence`` lists. The
 citation command under the cursor never counts as evidence; its other keys are the anchors of co-citation.
 Everything is read from what the project's text says now: in a first draft, that is the text before the cursor.
+
+The evidence is a function of the project's current text and the request alone, never of the requests before it:
+the ids of words, keys and sections grow with what was seen, but no value depends on which ids exist or on their
+order (sums run in word order), and caches hold results keyed by the very objects they were computed from.
 """
 
 from __future__ import annotations
@@ -43,10 +47,11 @@ class _Vocabulary:
         self.lock = threading.Lock()
 
     def context(self, source: str) -> np.ndarray:
-        """The distinct token ids of a citation's surrounding source text."""
+        """The distinct token ids of a citation's surrounding source text, in the words' order (sums over them
+        then run in an order no earlier request decided)."""
         ids = self.contexts.get(source)
         if ids is None:
-            tokens = set(tokenize(to_plain(source)))
+            tokens = sorted(set(tokenize(to_plain(source))))
             with self.lock:
                 ids = np.fromiter((self.ids.setdefault(t, len(self.ids)) for t in tokens), np.int64, len(tokens))
                 if len(self.contexts) > _MAX_CONTEXTS:
@@ -177,7 +182,8 @@ class KeyEvidence:
         for tokens, commands in self._uses.token_blocks:  # each grouped by command, in command order
             lo, hi = np.searchsorted(commands, [c, c + 1])
             ids |= {int(i) for i in tokens[lo:hi]} & set(self._query_names)
-        return tuple(self._query_names[i] for i in sorted(ids, key=lambda i: -self._idf[i])[:3])
+        names = self._query_names
+        return tuple(names[i] for i in sorted(ids, key=lambda i: (-self._idf[i], names[i]))[:3])
 
     def per_entry(self, position: dict[str, int], signature: tuple) -> dict[str, np.ndarray]:
         """Each array re-indexed by the rows of a corpus (``position``: key -> row); keys it lacks are dropped."""
@@ -224,6 +230,11 @@ def _concatenate(blocks: list[tuple[int, FileUses, np.ndarray]], base: int = 0) 
     return {n: np.concatenate(v) if v else np.zeros(0, np.int64) for n, v in out.items()}, base
 
 
+def _same(a: tuple, b: tuple) -> bool:
+    """Do two tuples hold the very same objects?"""
+    return len(a) == len(b) and all(x is y for x, y in zip(a, b, strict=True))
+
+
 def _per_key_max(values: np.ndarray, keys: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The largest value per key (0 for keys without one) and the position it came from (-1)."""
     best = np.zeros(n, np.float64)
@@ -244,7 +255,8 @@ class EvidenceIndex:
         self._files: dict[str, tuple[FileFacts, FileUses]] = {}
         # corpus signature -> corpus row of each key id (-1: none)
         self._rows: BoundedCache[tuple, np.ndarray] = BoundedCache(MAX_CORPORA)
-        # the last request's other files, concatenated, and their number of commands
+        # the last request's other files (their uses, and the cursor file's index), concatenated, and their
+        # number of commands; the uses themselves are kept and compared by identity (an id() may be reused)
         self._others: tuple[tuple, tuple[dict[str, np.ndarray], int]] | None = None
         self._lock = threading.Lock()
 
@@ -279,9 +291,10 @@ class EvidenceIndex:
         parts = [(p == path, self.uses(p, text, facts)) for p, text, facts in files]
         here_index = next((i for i, (is_here, _) in enumerate(parts) if is_here), len(parts))
         # The other files change rarely: their concatenation is kept, the cursor's file appended to it.
-        key = tuple(id(fu) for is_here, fu in parts if not is_here) + (here_index,)
+        key = (*(fu for is_here, fu in parts if not is_here), here_index)
         with self._lock:
-            others = self._others[1] if self._others is not None and self._others[0] == key else None
+            cached = self._others
+        others = cached[1] if cached is not None and _same(cached[0], key) else None
         if others is None:
             others = _concatenate([(i, fu, np.ones(len(fu.key_ids), bool))
                                    for i, (is_here, fu) in enumerate(parts) if not is_here])
@@ -339,10 +352,16 @@ class EvidenceIndex:
     def _context(self, u: _ProjectUses, query_tokens: Sequence[str],
                  n_keys: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
         """Per key, the best idf-weighted overlap of the query's words with the words around one of its uses;
-        the command it came from (-1: none); the idf; the query's words by token id."""
+        the command it came from (-1: none); the idf; the query's words by token id.
+
+        The overlap is the share of the query's weight found around the use: every distinct word of the query
+        weighs its idf over the project's commands now (a word around none of them weighs the most,
+        log(1 + commands)), whether or not an earlier text held it."""
         vocab = self.vocabulary
-        query_names = {vocab.ids[t]: t for t in query_tokens if t in vocab.ids}
-        query = np.array(sorted(query_names), dtype=np.int64)
+        words = sorted(set(query_tokens))
+        word_ids = np.array([vocab.ids.get(t, -1) for t in words], dtype=np.int64)  # -1: in no context ever read
+        query_names = {int(i): t for i, t in zip(word_ids, words, strict=True) if i >= 0}
+        query = word_ids[word_ids >= 0]
         none = (np.zeros(n_keys), np.full(n_keys, -1, np.int64), np.zeros(0), query_names)
         if not len(query) or not len(u.key_ids):
             return none
@@ -351,7 +370,7 @@ class EvidenceIndex:
         hits = [(tokens[lut[tokens]], commands[lut[tokens]]) for tokens, commands in u.token_blocks]
         df = sum(np.bincount(t, minlength=int(query.max()) + 1) for t, _ in hits)
         idf = np.log1p(u.n_commands / np.maximum(df, 1))
-        weight = float(idf[query].sum()) or 1.0
+        weight = float(np.where(word_ids >= 0, idf[np.maximum(word_ids, 0)], np.log1p(u.n_commands)).sum()) or 1.0
         per_command = np.zeros(u.n_commands)
         for t, c in hits:
             per_command += np.bincount(c, weights=idf[t], minlength=u.n_commands)

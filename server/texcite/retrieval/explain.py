@@ -77,7 +77,8 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
         elif evidence is not None and group == "cocited" and (partner := evidence.partner(key)):
             phrase = f"you cite it together with {partner}"
         elif evidence is not None and group == "context" and (words := evidence.shared_words(key)):
-            phrase = f"where you cite it elsewhere, the text also says {_quoted(words)}"
+            shown = query_words()  # the words as written, not their tokens
+            phrase = f"where you cite it elsewhere, the text also says {_quoted(shown.get(w, w) for w in words)}"
         elif evidence is not None and group == "bib_next" and evidence.previous:
             phrase = f"it comes right after {evidence.previous} in your .bib"
         elif group == "bib_anchor":

@@ -1,5 +1,11 @@
 """From fused scores to the list a writer sees: the shortlist (the best ``top_k``, or with text typed in the
 braces every entry it matches, strong matches first) and the neural reranker's scores joined into the head of it.
+
+Entries that only serve others (``bib.model.helper_keys``: a proceedings volume whose papers carry ``crossref``,
+@xdata, @set) and that the project does not cite come after every work a writer could mean: with nothing typed,
+after all the others (so in a bib of more than ``top_k`` works they are not offered); with text typed, after the
+others of their tier, so typing a helper's key still finds it at once. They are not left out: citing a whole
+proceedings volume is rare but legitimate, and once cited it is a work like any other.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ class Candidate:
     fused_score: float
     stage: str
     tier: int = 0
+    helper: bool = False  # serves other entries (see the module docstring): after the works of its tier
 
 
 def finite(scores: np.ndarray) -> np.ndarray:
@@ -51,15 +58,24 @@ def best_first(scores: np.ndarray, rows: np.ndarray | None = None, top: int | No
 
 
 def shortlist(entries: Sequence[Entry], typed: TypedIndex, scores: np.ndarray, stage: str, top_k: int,
-              prefix: str, exclude: Sequence[str]) -> list[Candidate]:
+              prefix: str, exclude: Sequence[str], helpers: np.ndarray | None = None) -> list[Candidate]:
     """Candidates best first, the keys in ``exclude`` (already in the command) left out. With text typed in the
     braces (``prefix``), only the entries it matches, all of them, in ``retrieval.typed``'s order; else the top
-    ``top_k``. Non-finite scores rank last (``finite``)."""
+    ``top_k``. ``helpers`` (per entry) marks the entries that go after the others (see the module docstring).
+    Non-finite scores rank last (``finite``)."""
     excluded = set(exclude)
     scores = finite(scores)
-    tiers = typed.tiers(prefix) if prefix.strip() else np.zeros(len(entries), np.int8)
-    order = tiered_order(tiers, scores) if prefix.strip() else best_first(scores, top=top_k + len(excluded))
-    out = [Candidate(entries[i], int(i), float(scores[i]), stage, int(tiers[i]))
+    last = helpers if helpers is not None else np.zeros(len(entries), bool)
+    if prefix.strip():
+        tiers = typed.tiers(prefix)
+        order = tiered_order(tiers, scores, last)
+    else:
+        tiers = np.zeros(len(entries), np.int8)
+        want = top_k + len(excluded)
+        works = best_first(scores, np.flatnonzero(~last), top=want)
+        order = works if len(works) >= want else np.concatenate(
+            [works, best_first(scores, np.flatnonzero(last), top=want - len(works))])
+    out = [Candidate(entries[i], int(i), float(scores[i]), stage, int(tiers[i]), bool(last[i]))
            for i in order if entries[i].key not in excluded]
     return out if prefix.strip() else out[:top_k]
 
@@ -85,13 +101,13 @@ class Ranked:
 def join(candidates: Sequence[Candidate], rerank_scores: Sequence[float] | None, stage: str,
          weight: float = 1.0) -> list[Ranked]:
     """The final order: the reranked head by fused + reranker scores (``joined_scores``) within each typed-text
-    tier (what the writer typed keeps deciding first), the rest in shortlist order (``rerank_scores`` None: all in
-    shortlist order)."""
+    tier (what the writer typed keeps deciding first), its helpers after its works, the rest in shortlist order
+    (``rerank_scores`` None: all in shortlist order)."""
     if rerank_scores is None:
         return [Ranked(c, c.fused_score, c.stage, None) for c in candidates]
     rerank_scores = finite(np.asarray(rerank_scores, dtype=np.float64)).tolist()
     joined = joined_scores(candidates, rerank_scores, weight)
     head = sorted(zip(candidates, joined, rerank_scores, strict=False),  # the head only
-                  key=lambda row: (row[0].tier, -row[1]))
+                  key=lambda row: (row[0].tier, row[0].helper, -row[1]))
     return ([Ranked(c, s, stage, float(r)) for c, s, r in head]
             + [Ranked(c, c.fused_score, c.stage, None) for c in candidates[len(rerank_scores):]])

@@ -11,10 +11,10 @@ from typing import Mapping
 
 import numpy as np
 
-from texcite.bib.model import Entry
+from texcite.bib.model import Entry, parent_keys
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.evidence import KeyEvidence
-from texcite.retrieval.typed import fold
+from texcite.textnorm import fold
 
 BM25_VIEWS = {"bm25_sent": "sent", "bm25_para": "para", "bm25_near": "near", "bm25_before": "before", "bm25_sect": "sect",
               "bm25_nbr": "nbr"}
@@ -149,7 +149,7 @@ def entry_signals(entries: list[Entry]) -> dict[str, np.ndarray]:
     types = [e.entry_type.lower() for e in entries]
     for name, kinds in TYPE_KINDS.items():
         out[name] = np.array([t in kinds for t in types], dtype=np.float32)
-    parents = {e.fields.get(f, "").strip() for e in entries for f in ("crossref", "xref")} - {""}
+    parents = parent_keys(entries)
     out["parent"] = np.array([e.key in parents for e in entries], dtype=np.float32)
     return out
 

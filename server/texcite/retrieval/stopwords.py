@@ -1,7 +1,10 @@
 """Words that say nothing of the work cited: function words of the languages theses are written in, and the
-vocabulary of citing itself. Left out of BM25's tokens."""
+vocabulary of citing itself. Left out of BM25's tokens (and of the title words typed text matches), in the form
+tokens are compared in (``textnorm.fold``: 'für' is 'fur')."""
 
 from __future__ import annotations
+
+from texcite.textnorm import fold
 
 # English function words and the words of a citing sentence that say nothing of the work cited.
 ENGLISH_STOPWORDS = frozenset(
@@ -16,7 +19,8 @@ ENGLISH_STOPWORDS = frozenset(
 # Function words of the other languages theses are written in (German, French, Spanish, Portuguese, Italian,
 # Dutch): a thesis in one of them citing English works would otherwise match 'de', 'la' or 'und' in the few
 # English titles and names that contain them, at a high IDF. Words that are also English content words
-# ('war', 'man', 'car', 'son', 'sin', 'na') are left out.
+# ('war', 'man', 'car', 'son', 'sin', 'na') are left out; 'für' (folded: 'fur') stays: a German thesis writes it
+# in every other sentence, English titles rarely say fur.
 OTHER_STOPWORDS = frozenset(
     """der die das den dem des ein eine einer eines einem einen und oder aber auch auf aus bei bis durch für
     gegen im ins ist sind waren wird werden wurde wurden haben hatte mit nach nicht noch nur sich sie er es wir
@@ -32,4 +36,4 @@ OTHER_STOPWORDS = frozenset(
     questi uno
     het een van op te met voor door aan wordt worden naar uit als ook dat niet zijn""".split()
 )
-STOPWORDS = ENGLISH_STOPWORDS | OTHER_STOPWORDS
+STOPWORDS = frozenset(map(fold, ENGLISH_STOPWORDS | OTHER_STOPWORDS))

@@ -1,5 +1,6 @@
 """What the writer typed inside the braces, matched against entries and ordered: key, author surnames, title
-words, key parts and year, case-insensitive and with accents folded.
+words, key parts and year, in the form text is compared in (``textnorm.fold``: case, accents, ligatures, full-width
+forms and dashes folded).
 
 The server filters with this itself, so every editor shows the same entries in our order whatever its own
 client-side filter does. Matches come in tiers, and the ranking's scores order each tier:
@@ -18,24 +19,18 @@ into one string per kind of word, searched at C speed.
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Sequence
 
 import numpy as np
 
 from texcite.bib.model import Entry
 from texcite.retrieval.stopwords import STOPWORDS
+from texcite.textnorm import fold
 
 _SEP = "\x00"
 _PUNCT = "{}()[].,:;!?\"'`"
 _KEY_PARTS = re.compile(r"[_:\-/.+]+")
 TIERS = 5  # tiers 0-3 are matches of a word's start; 4: the letters in order in the key
-
-
-def fold(text: str) -> str:
-    """Lower-case without accents: 'Müller' -> 'muller', 'Çelik' -> 'celik'."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
 
 
 def _joined(words: Sequence[str]) -> str:
@@ -60,10 +55,12 @@ def _other_words(entry: Entry) -> list[str]:
     return words
 
 
-def tiered_order(tiers: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Rows with a tier below ``TIERS``, by tier, then by descending score, ties in row order."""
+def tiered_order(tiers: np.ndarray, scores: np.ndarray, last: np.ndarray | None = None) -> np.ndarray:
+    """Rows with a tier below ``TIERS``, by tier, then the rows of ``last`` after the others of their tier, then
+    by descending score, ties in row order."""
     rows = np.flatnonzero(tiers < TIERS)
-    return rows[np.lexsort((rows, -scores[rows], tiers[rows]))]
+    after = last[rows] if last is not None else np.zeros(len(rows), bool)
+    return rows[np.lexsort((rows, -scores[rows], after, tiers[rows]))]
 
 
 class _Strings:

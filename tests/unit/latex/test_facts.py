@@ -47,3 +47,14 @@ def test_edits_in_place_agree_with_a_full_scan():
             assert updated == full, (at, new[max(0, at - 40):at + 40])
         text, facts = new, full
     assert in_place > 1500  # most edits are ordinary typing
+
+
+def test_closing_a_key_list_opened_lines_above_agrees_with_a_full_scan():
+    # The key list runs over four lines: typing its '}' on the last one closes a command that starts outside the
+    # lines an edit rescans, and deleting it opens it again.
+    open_list = "\n" * 40 + "Text \\cite{a,\n b,\n c,\n d\n more text.\n"
+    closed = open_list.replace(" d\n", " d}\n")
+    for old, new in ((open_list, closed), (closed, open_list)):
+        updated = update_facts(old, scan_file(old, MATCHER), new, MATCHER)
+        assert updated is not None and updated == scan_file(new, MATCHER)
+    assert [c.key for c in scan_file(closed, MATCHER).cites] == ["a", "b", "c", "d"]

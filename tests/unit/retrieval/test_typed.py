@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from texcite.bib.model import Entry
+from texcite.engine import Engine
 from texcite.retrieval.typed import TIERS, TypedIndex, tiered_order
+from texcite.settings import Settings
 
 
 def entry(key: str, author: str = "", title: str = "", year: str = "") -> Entry:
@@ -61,3 +63,42 @@ def test_tiered_order_sorts_by_tier_then_score_then_row() -> None:
         scores = rng.integers(0, 3, n).astype(np.float32)
         expected = sorted((i for i in range(n) if tiers[i] < TIERS), key=lambda i: (tiers[i], -scores[i], i))
         assert tiered_order(tiers, scores).tolist() == expected
+
+
+def test_typed_text_and_entries_are_compared_folded_the_same_way() -> None:
+    entries = [entry("schroedinger1926", "Schrödinger, Erwin", "Quantisierung als Eigenwertproblem", "1926"),
+               entry("zotero_2017", "Traversaro, Silvio", "A uniﬁed view of ﬂoating-base dynamics", "2017"),
+               entry("vaswani2017", "Vaswani, Ashish", "Self–Attention is all you need", "2017"),
+               entry("ｆｕｌｌ２０２０", "Ｗｉｄｔｈ, Ｆｕｌｌ", "Ｗｉｄｅ letters", "2020")]
+    index = TypedIndex(entries)
+
+    def matched(typed: str) -> list[str]:
+        return [entries[i].key for i in index.order(typed, np.zeros(len(entries), np.float32))]
+
+    assert matched("Schrodinger") == matched("schrödinger") == ["schroedinger1926"]  # the surname, accents folded
+    assert matched("unified") == matched("uniﬁed") == ["zotero_2017"]  # a ligature in the title
+    assert matched("floating") == ["zotero_2017"]
+    assert matched("self-att") == ["vaswani2017"]  # an en dash in the title
+    assert matched("width") == matched("full2") == matched("wide") == ["ｆｕｌｌ２０２０"]  # full-width forms
+
+
+def test_the_engine_finds_a_zotero_entry_by_plain_words_and_plain_typing(tmp_path) -> None:
+    (tmp_path / "refs.bib").write_text(
+        "@article{schroedinger1926, author={Schr{\\\"o}dinger, Erwin}, title={Quantisierung als Eigenwertproblem},"
+        " year={1926}}\n"
+        "@article{traversaro_2017, author={Traversaro, Silvio}, title={A uniﬁed view of ﬂoating ﬁelds}, year={2017}}\n"
+        "@article{goldberg1991, author={Goldberg, David}, title={Floating-point arithmetic}, year={1991}}\n",
+        encoding="utf-8")
+    text = ("\\documentclass{article}\\begin{document}\n"
+            "We take a unified view of floating fields \\cite{}.\n"
+            "The wave equation \\cite{Schrod}.\n\\bibliography{refs}\\end{document}\n")
+    (tmp_path / "main.tex").write_text(text)
+    engine = Engine(Settings().replace(recall_mode="bm25", cache_dir=str(tmp_path / "cache")), workspace=str(tmp_path))
+    try:
+        path = str(tmp_path / "main.tex")
+        words = engine.suggest(path, text, text.index("\\cite{}") + len("\\cite{"))
+        typed = engine.suggest(path, text, text.index("Schrod}") + len("Schrod"))
+    finally:
+        engine.close()
+    assert words is not None and words.suggestions[0].entry.key == "traversaro_2017"
+    assert typed is not None and [s.entry.key for s in typed.suggestions] == ["schroedinger1926"]

@@ -29,6 +29,8 @@ def _settings_from_args(args: argparse.Namespace):
     raw: dict = {}
     if getattr(args, "recall", None):
         raw["recall.mode"] = args.recall
+    if getattr(args, "dense", None):
+        raw["dense.model"] = args.dense
     if getattr(args, "reranker", None):
         raw["reranker.backend"] = args.reranker
     if getattr(args, "model", None):
@@ -204,7 +206,9 @@ def _cmd_settings_schema(args: argparse.Namespace) -> int:
 def _add_ranking_args(p: argparse.ArgumentParser) -> None:
     from texcite.settings import BACKENDS, RECALL_MODES
 
-    p.add_argument("--recall", choices=RECALL_MODES, help="recall: hybrid (BM25 + MiniLM, the default) or bm25")
+    p.add_argument("--recall", choices=RECALL_MODES, help="recall: hybrid (BM25 + a dense model, the default) or bm25")
+    p.add_argument("--dense", metavar="MODEL", help="the dense model: minilm (the default, English), use "
+                   "(multilingual), an ONNX file or a Hugging Face folder (texcite.dense.model)")
     p.add_argument("--reranker", choices=BACKENDS, help="neural reranker after recall (default: auto)")
     p.add_argument("--model", help="reranker model id or local path")
     p.add_argument("--url", help="base URL of a running vllm serve (for --reranker vllm-http)")

@@ -32,6 +32,7 @@ def smoke_args(tmp: Path) -> dict[str, list[str]]:
         "book_bench.py": ["--sizes", "0.03", "--edits", "3", "--entries", "40", "--smaller", "0", "--out", str(tmp)],
         "dense_bench.py": ["--entries", "50", "--requests", "3", "--build-seconds", "1",
                            "--out", str(tmp / "dense.md")],
+        "dense_encoders.py": [str(two), "--cache", str(tmp / "cache"), "--out", str(tmp)],
         "dense_runtime_bench.py": ["--runtimes", "torch,onnx-int8", "--no-install-size", "--cold-runs", "1",
                                    "--queries", "2", "--entries", "8", "--data", str(PAPER), "--results", str(tmp)],
         "first_order.py": ["--runs", "1", "--entries", "", "--out", str(tmp)],

@@ -1,5 +1,7 @@
-"""End to end with the default settings: completion answers at once (BM25 while the model loads), then from the
-hybrid (BM25 + MiniLM) once the server's background embedding has reported its $/progress end."""
+"""End to end with the default settings: completion answers (from BM25 if the embeddings are not ready within
+``completion.denseWaitMs``), then from the hybrid (BM25 + MiniLM) once the server's background embedding has
+reported its $/progress end; and, with a cold cache, a first completion that waits for the embeddings being built
+is already in the final order."""
 
 from __future__ import annotations
 
@@ -27,6 +29,25 @@ async def client(lsp_client: LanguageClient, tmp_path):
     await start(lsp_client, lsp_client.paper)  # no settings: hybrid recall, no neural reranker on this CPU
     yield
     await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(
+    server_command=SERVER.server_command,
+    server_env={**SERVER.server_env, "TEXCITE_CACHE_DIR": tempfile.mkdtemp(prefix="texcite-e2e-cold-")}))
+async def waiting_client(lsp_client: LanguageClient, tmp_path):
+    """A server with an empty cache whose completions may wait as long as the embeddings take (the default's 2 s
+    is a bound for people; a loaded test machine may need more)."""
+    lsp_client.paper = copy_example(tmp_path)
+    await start(lsp_client, lsp_client.paper, {"completion": {"denseWaitMs": 60000}})
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def test_the_first_answer_of_a_cold_start_is_in_the_final_order(waiting_client: LanguageClient):
+    uri = open_doc(waiting_client, waiting_client.paper / "chapters" / "method.tex")
+    first = await complete(waiting_client, uri, 8, 40)
+    assert "*Ranked by BM25 + MiniLM.*" in first.items[0].documentation.value
+    assert first.items[0].label == "nguyen2023distillation"
 
 
 def embedding_reports(client: LanguageClient) -> list:

@@ -83,6 +83,9 @@ class EngineEvents:
 
     def rerank_state(self, state: str, message: str) -> None: ...
 
+    def rerank_outage(self, change: str, message: str) -> None:
+        """The reranker "failed" (ranking falls back to the recall order) or "recovered": once per outage each."""
+
 
 class Engine:
     """Owns everything that ranks. ``configure`` rebuilds only the components whose settings changed."""
@@ -148,7 +151,7 @@ class Engine:
                 from texcite.rerank.service import RerankService
 
                 self.service = RerankService(partial(make_reranker, settings), self.events.rerank_state,
-                                             instruction=settings.reranker.instruction)
+                                             self.events.rerank_outage, instruction=settings.reranker.instruction)
                 if settings.reranker.load_at_startup:
                     self.service.start()
 

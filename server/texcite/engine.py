@@ -172,10 +172,12 @@ class Engine:
         if self.dense is not None:
             self.dense.warm().result(timeout=timeout_s)
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """Stop background work and release the models; ``wait``: until the reranker's engine has shut down (a
+        process about to exit: no engine thread may outlive the interpreter), else never waits."""
         self._close_dense()
         if self.service is not None:
-            self.service.close()
+            self.service.close(wait)
 
     def _close_dense(self) -> None:
         if self.dense is not None:

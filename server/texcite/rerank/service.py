@@ -141,13 +141,18 @@ class RerankService:
                     n += 1
         return n
 
-    def close(self) -> None:
-        """Stop the worker thread after the running job (queued ones are dropped); never waits for it."""
+    def close(self, wait: bool = False) -> None:
+        """Stop the worker thread after the running job (queued ones are dropped); on its way out it closes the
+        reranker (an in-process vLLM shuts its engine down). ``wait``: return once that is done (a process about to
+        exit); else never waits."""
         self.cancel()
         with self._cond:
             self._closed = True
             self._jobs.append(None)
             self._cond.notify_all()
+            worker = self._worker
+        if wait and worker is not None and worker is not threading.current_thread():
+            worker.join()
 
     # ---- internals ----------------------------------------------------------------------------------------------
 
@@ -241,6 +246,7 @@ class RerankService:
                     self._cond.wait()
                 job = self._jobs.popleft()
                 if job is None:
+                    self._release()
                     return
                 job.started = True
             try:
@@ -257,6 +263,15 @@ class RerankService:
                             del self._inflight[key]
                 if not job.future.done():
                     job.future.set_result(None)
+
+    def _release(self) -> None:
+        reranker, self._reranker = self._reranker, None
+        if reranker is None:
+            return
+        try:
+            reranker.close()
+        except Exception:
+            log.exception("closing the reranker %s failed", reranker.backend)
 
     def _process(self, job: _Job) -> None:
         if self._state == "fallback":

@@ -10,13 +10,14 @@ import logging
 import os
 import sys
 import traceback
+from typing import TextIO
 
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
 from texcite.evaluation.examples import TYPED_MODES
 from texcite.latex.project import no_entries_reason
 from texcite.latex.roots import project_folder
-from texcite.runtime import redact, setup_logging
+from texcite.runtime import redact, results_stdout, setup_logging
 
 
 class CliError(Exception):
@@ -53,6 +54,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_suggest(args: argparse.Namespace) -> int:
+    with results_stdout() as out:  # the suggestions alone on stdout: what the models print goes to stderr
+        return _suggest(args, out)
+
+
+def _suggest(args: argparse.Namespace, out: TextIO) -> int:
     from texcite.engine import Engine
     from texcite.files import MAX_TEX_BYTES, UnreadableFile, read_bytes
     from texcite.positions import Positions
@@ -79,7 +85,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
                            f"(run `texcite project {args.file}`)")
         result = engine.suggest(path, text, offset)
     finally:
-        engine.close()
+        engine.close(wait=True)
     if result is None:
         raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation command")
     firsts: dict = {}  # an old key (biblatex ids) shows as its entry, once, as in the editor
@@ -90,7 +96,7 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
         print(f"texcite: {redact(result.fallback_message)}", file=sys.stderr)
     if args.json:
         stages = engine.stages()
-        out = {
+        report = {
             "query": result.query,
             "instruction": settings.reranker.instruction,
             "ranking": result.ranking,
@@ -102,8 +108,8 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
                 for s in suggestions
             ],
         }
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=2)
-        sys.stdout.write("\n")
+        json.dump(report, out, ensure_ascii=False, indent=2)
+        out.write("\n")
         return 0
     if not suggestions:
         print("texcite: no entry matches", file=sys.stderr)
@@ -112,9 +118,9 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
     for s in suggestions:
         who = s.entry.short_authors()
         year = f" ({s.entry.year})" if s.entry.year else ""
-        print(f"{s.rank:3d}. {s.entry.cite_key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}")
+        print(f"{s.rank:3d}. {s.entry.cite_key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}", file=out)
         if s.reasons:
-            print(f"{'':{width + 9}}{'; '.join(s.reasons)}")
+            print(f"{'':{width + 9}}{'; '.join(s.reasons)}", file=out)
     return 0
 
 
@@ -143,16 +149,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         if not os.path.isdir(p):
             raise CliError(f"{p}: no such project folder")
     sweep = args.typed or [None]
-    for typed in sweep:
-        json_out = args.json
-        if json_out and len(sweep) > 1:
-            root, ext = os.path.splitext(json_out)
-            json_out = f"{root}.{typed}{ext or '.json'}"
-        _eval_once(args, typed, json_out)
+    with results_stdout() as out:  # the report alone on stdout: what the models print goes to stderr
+        for typed in sweep:
+            json_out = args.json
+            if json_out and len(sweep) > 1:
+                root, ext = os.path.splitext(json_out)
+                json_out = f"{root}.{typed}{ext or '.json'}"
+            _eval_once(args, typed, json_out, out)
     return 0
 
 
-def _eval_once(args: argparse.Namespace, typed: str | None, json_out: str | None) -> None:
+def _eval_once(args: argparse.Namespace, typed: str | None, json_out: str | None, out: TextIO) -> None:
     import datetime as _dt
 
     from texcite.evaluation.report import Progress, as_json, heading, markdown_table
@@ -165,8 +172,9 @@ def _eval_once(args: argparse.Namespace, typed: str | None, json_out: str | None
     if not evaluation.reports:
         raise CliError("no LaTeX project found under " + ", ".join(args.paths))
     date = _dt.datetime.now().astimezone().isoformat(timespec="seconds")
-    print(heading(evaluation, date))
-    print(markdown_table(evaluation))
+    print(heading(evaluation, date), file=out)
+    print(markdown_table(evaluation), file=out)
+    out.flush()  # one report at a time, as each of a sweep finishes
     if json_out:
         with open(json_out, "w", encoding="utf-8") as fh:
             json.dump(as_json(evaluation, settings, date, args.paths), fh, indent=2, ensure_ascii=False)

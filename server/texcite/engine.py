@@ -83,6 +83,9 @@ class EngineEvents:
 
     def rerank_state(self, state: str, message: str) -> None: ...
 
+    def rerank_outage(self, change: str, message: str) -> None:
+        """The reranker "failed" (ranking falls back to the recall order) or "recovered": once per outage each."""
+
 
 class Engine:
     """Owns everything that ranks. ``configure`` rebuilds only the components whose settings changed."""
@@ -149,7 +152,7 @@ class Engine:
                 from texcite.rerank.service import RerankService
 
                 self.service = RerankService(partial(make_reranker, settings), self.events.rerank_state,
-                                             instruction=settings.reranker.instruction)
+                                             self.events.rerank_outage, instruction=settings.reranker.instruction)
                 if settings.reranker.load_at_startup:
                     self.service.start()
 
@@ -170,10 +173,12 @@ class Engine:
         if self.dense is not None:
             self.dense.warm().result(timeout=timeout_s)
 
-    def close(self) -> None:
+    def close(self, wait: bool = False) -> None:
+        """Stop background work and release the models; ``wait``: until the reranker's engine has shut down (a
+        process about to exit: no engine thread may outlive the interpreter), else never waits."""
         self._close_dense()
         if self.service is not None:
-            self.service.close()
+            self.service.close(wait)
 
     def _close_dense(self) -> None:
         if self.dense is not None:

@@ -1,5 +1,5 @@
-"""Process set-up in one place: the LSP channel's claim on stdout, logging, heap and GC tuning, offline models,
-the numba guard, worker-thread priority and the lock for first imports of heavy packages.
+"""Process set-up in one place: the claim on stdout (for the LSP channel or the CLI's results), logging, heap and GC
+tuning, offline models, the numba guard, worker-thread priority and the lock for first imports of heavy packages.
 
 Library modules call these helpers instead of changing process-wide state themselves, so every side effect
 texcite has on its process is listed here.
@@ -8,6 +8,7 @@ texcite has on its process is listed here.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import gc
 import logging
@@ -16,7 +17,7 @@ import re
 import sys
 import threading
 import traceback
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Iterator, TextIO
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 # One lock for first imports of torch, transformers, onnxruntime and vllm: the dense stage and a reranker load in
@@ -170,6 +171,32 @@ def claim_stdout() -> BinaryIO:
     sys.stdout.flush()
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     return channel
+
+
+@contextlib.contextmanager
+def results_stdout() -> Iterator[TextIO]:
+    """While the CLI ranks and writes its results: fd 1 points at stderr, so whatever else writes to stdout (vLLM's
+    log handler, its engine-core process, native code) lands on stderr, and the stream given writes to the real
+    stdout (``--json`` output parses). fd 1 is restored afterwards. A ``sys.stdout`` without a descriptor (a program
+    that replaced it) is given as it is: nothing else writes to it."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    saved = os.dup(fd)
+    os.dup2(sys.stderr.fileno(), fd)
+    out = open(saved, "w", encoding=sys.stdout.encoding, errors=sys.stdout.errors, closefd=False)
+    try:
+        yield out
+    finally:
+        try:
+            out.flush()
+        finally:
+            sys.stdout.flush()  # what went to stderr through fd 1 stays there
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
 def offline_models() -> None:

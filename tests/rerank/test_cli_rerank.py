@@ -1,15 +1,19 @@
-"""`texcite suggest --json --reranker transformers`: the reranker's scores are the published Qwen3-Reranker formula,
-recomputed here from the reported `query` and `document` strings alone (prompt written out literally, not via
-texcite), and they join the fused score (weight `reranker.weight`) instead of replacing it."""
+"""`texcite suggest --json` with each reranker backend: stdout carries the JSON alone (the engines' log lines go to
+stderr) and the process exits cleanly. With transformers, the reranker's scores are the published Qwen3-Reranker
+formula, recomputed here from the reported `query` and `document` strings alone (prompt written out literally, not
+via texcite), and they join the fused score (weight `reranker.weight`) instead of replacing it."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_vllm
+from fake_vllm import FakeVllm
 
 pytestmark = pytest.mark.engine
 
@@ -19,16 +23,21 @@ PREFIX = ("<|im_start|>system\nJudge whether the Document meets the requirements
 SUFFIX = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
 
 
+def suggest_json(*args: str, env: dict | None = None) -> dict:
+    """`texcite suggest --json` at the example's empty \\cite{}: the JSON on stdout, after a clean exit."""
+    run = subprocess.run([sys.executable, "-m", "texcite", "suggest", str(EXAMPLE / "chapters" / "method.tex"),
+                          "--line", "8", "--character", "40", "--json", *args],
+                         capture_output=True, text=True, timeout=900, env={**os.environ, **(env or {})})
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "terminate called" not in run.stderr and "Traceback" not in run.stderr, run.stderr[-3000:]
+    return json.loads(run.stdout)  # nothing else on stdout
+
+
 def test_cli_scores_follow_the_formula(tiny_model_dir):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    run = subprocess.run([sys.executable, "-m", "texcite", "suggest", str(EXAMPLE / "chapters" / "method.tex"),
-                          "--line", "8", "--character", "40", "--top", "6", "--json",
-                          "--reranker", "transformers", "--model", str(tiny_model_dir)],
-                         capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout)
+    out = suggest_json("--top", "6", "--reranker", "transformers", "--model", str(tiny_model_dir))
     assert out["reranker"]["backend"] == "transformers" and out["reranker"]["model"] == str(tiny_model_dir)
     assert "[CITATION]" in out["query"]
 
@@ -44,3 +53,23 @@ def test_cli_scores_follow_the_formula(tiny_model_dir):
         assert s["reranker_score"] == pytest.approx(want, abs=1e-5), s["key"]
     scores = [s["score"] for s in out["suggestions"]]
     assert scores == sorted(scores, reverse=True)
+
+
+def test_cli_json_with_in_process_vllm(tiny_model_dir):
+    """vLLM logs to stdout (its own handler, its engine-core process): the CLI keeps them off its output, and shuts
+    the engine down before it exits."""
+    require_vllm()
+    out = suggest_json("--top", "3", "--reranker", "vllm", "--model", str(tiny_model_dir),
+                       env={"VLLM_CPU_KVCACHE_SPACE": "1"})  # 1 GiB of KV cache, not most of the machine's memory
+    assert out["reranker"] == {"backend": "vllm", "model": str(tiny_model_dir)}
+    assert len(out["suggestions"]) == 3 and all(s["reranker_score"] is not None for s in out["suggestions"])
+
+
+def test_cli_json_with_vllm_http():
+    fake = FakeVllm("ok")
+    try:
+        out = suggest_json("--top", "3", "--reranker", "vllm-http", "--url", fake.url, "--recall", "bm25")
+    finally:
+        fake.close()
+    assert out["reranker"]["backend"] == "vllm-http" and fake.requests
+    assert all(s["reranker_score"] is not None for s in out["suggestions"])

@@ -3,108 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import itertools
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from conftest import free_port
+from fake_vllm import LIES, FakeVllm
 
 from texcite.rerank.base import RerankError
 from texcite.rerank.service import RerankService
 from texcite.rerank.vllm_http import VllmHttpReranker
 
 DOCS = ["doc a", "doc b", "doc c"]
-# Replies that parse as JSON but lie: each must be refused, never shown as a rerank.
-LIES = {
-    "nan": lambda n: json.dumps({"results": [{"index": i, "relevance_score": float("nan")} for i in range(n)]}),
-    "inf": lambda n: '{"results": [' + ",".join(f'{{"index": {i}, "relevance_score": 1e999}}' for i in range(n)) + "]}",
-    "shifted": lambda n: json.dumps({"results": [{"index": i + 1, "relevance_score": 0.5} for i in range(n)]}),
-    "boolean": lambda n: json.dumps({"results": [{"index": i == 1, "relevance_score": 0.5} for i in range(n)]}),
-    "twice": lambda n: json.dumps({"results": [{"index": 0, "relevance_score": 0.5} for _ in range(n)]}),
-    "string": lambda n: json.dumps({"results": [{"index": i, "relevance_score": "high"} for i in range(n)]}),
-}
-
-
-class FakeVllm:
-    """A stdlib HTTP server on 127.0.0.1 whose /v1/rerank reply is chosen by the test."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.requests: list[dict] = []
-        self.headers: list[dict] = []
-        self.release = threading.Event()
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output clean
-                pass
-
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append(body)
-                fake.headers.append(dict(self.headers))
-                if fake.mode == "slow":
-                    fake.release.wait(10)
-                    status, reply = 200, b"{}"
-                elif fake.mode == "500":
-                    status, reply = 500, b'{"error": {"message": "CUDA out of memory"}}'
-                elif fake.mode == "malformed":
-                    status, reply = 200, b"<html>not json</html>"
-                elif fake.mode == "short":
-                    status, reply = 200, json.dumps({"results": [{"index": 0, "relevance_score": 0.5}]}).encode()
-                elif fake.mode == "404":
-                    status, reply = 404, b'{"error": {"message": "The model `x` does not exist."}}'
-                elif fake.mode in LIES:
-                    n = len(body["documents"])
-                    status, reply = 200, LIES[fake.mode](n).encode()
-                elif fake.mode == "huge":
-                    status, reply = 200, b'{"results": [' + b" " * (9 << 20) + b"]}"
-                elif fake.mode == "trickle":  # headers at once, then one byte every 50 ms
-                    self.send_response(200)
-                    self.send_header("Content-Length", "100000")
-                    self.end_headers()
-                    for _ in range(1000):
-                        if fake.release.wait(0.05):
-                            return
-                        try:
-                            self.wfile.write(b" ")
-                            self.wfile.flush()
-                        except OSError:
-                            return
-                    return
-                elif fake.mode == "flaky":  # failing for a second after the first request, then well
-                    fake.first = getattr(fake, "first", None) or time.monotonic()
-                    if time.monotonic() - fake.first < 1.0:
-                        status, reply = 500, b'{"error": {"message": "restarting"}}'
-                    else:
-                        n = len(body["documents"])
-                        status, reply = 200, json.dumps({"results": [{"index": i, "relevance_score": 0.5}
-                                                                     for i in range(n)]}).encode()
-                else:  # ok: results sorted by score, as vLLM returns them
-                    n = len(body["documents"])
-                    results = [{"index": i, "relevance_score": (i + 1) / 10} for i in reversed(range(n))]
-                    status, reply = 200, json.dumps({"results": results}).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(reply)))
-                    self.end_headers()
-                    self.wfile.write(reply)
-                except OSError:
-                    pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.release.set()
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -169,22 +80,21 @@ def test_bad_replies_are_reported(fake_server, pattern):
 
 
 @pytest.mark.parametrize("fake_server", ["slow", "500", "malformed", "down"], indirect=True)
-def test_service_announces_one_fallback(fake_server):
+def test_service_reports_one_failure(fake_server):
     url = fake_server.url if fake_server.mode != "down" else f"http://127.0.0.1:{free_port()}"
-    announced = threading.Event()
-    statuses: list[tuple[str, str]] = []
+    reported = threading.Event()
+    outages: list[tuple[str, str]] = []
 
-    def on_status(state, message):
-        statuses.append((state, message))
-        if state == "fallback":
-            announced.set()
+    def on_outage(change, message):
+        outages.append((change, message))
+        reported.set()
 
-    service = RerankService(lambda: client(url, timeout_ms=300), on_status)
+    service = RerankService(lambda: client(url, timeout_ms=300), on_outage=on_outage)
 
     async def go():
         t0 = time.monotonic()
         first = await service.scores("q", DOCS, deadline_s=3.0)
-        await asyncio.to_thread(announced.wait, 5)
+        await asyncio.to_thread(reported.wait, 5)
         second = await service.scores("q2", DOCS, deadline_s=3.0)
         return first, second, time.monotonic() - t0
 
@@ -195,8 +105,50 @@ def test_service_announces_one_fallback(fake_server):
         service.close()
     assert first is None and second is None and elapsed < 3.0
     assert service.state == "fallback"
-    fallbacks = [m for s, m in statuses if s == "fallback"]
-    assert len(fallbacks) == 1 and "vllm-http" in fallbacks[0]
+    assert len(outages) == 1 and outages[0][0] == "failed"
+    assert "vllm-http" in outages[0][1] and "falls back to the recall order" in outages[0][1]
+
+
+@pytest.mark.parametrize("fake_server", ["ok"], indirect=True)
+def test_an_outage_is_reported_once_as_it_begins_and_once_as_it_ends(fake_server):
+    """However many requests fail while the server is broken, one "failed"; one "recovered" once it answers again,
+    with the failure forgotten; the next outage is reported anew."""
+    outages: list[tuple[str, str]] = []
+    service = RerankService(lambda: client(fake_server.url), on_outage=lambda c, m: outages.append((c, m)),
+                            first_backoff_s=0.05)
+    queries = itertools.count()
+
+    async def keystrokes(until):
+        """New queries, as a writer types, until ``until(scores)``; returns those scores."""
+        for _ in range(400):
+            got = await service.scores(f"query {next(queries)}", DOCS, deadline_s=5.0)
+            if until(got):
+                return got
+            await asyncio.sleep(0.05)  # the next keystroke
+        raise AssertionError(f"never happened; outages: {outages}")
+
+    async def go():
+        assert await keystrokes(lambda got: True) is not None
+        assert outages == []
+        fake_server.mode = "malformed"
+        before = len(fake_server.requests)
+        await keystrokes(lambda got: len(fake_server.requests) >= before + 3)  # three failures reach the server
+        assert [c for c, _ in outages] == ["failed"] and "malformed reply" in outages[0][1]
+        assert service.state == "fallback" and "malformed reply" in service.failure
+
+        fake_server.mode = "ok"
+        await keystrokes(lambda got: got is not None)
+        assert [c for c, _ in outages] == ["failed", "recovered"] and "answers again" in outages[1][1]
+        assert service.state == "ready" and service.failure == ""
+
+        fake_server.mode = "malformed"
+        assert await keystrokes(lambda got: True) is None
+        assert [c for c, _ in outages] == ["failed", "recovered", "failed"]
+
+    try:
+        asyncio.run(go())
+    finally:
+        service.close()
 
 
 @pytest.mark.parametrize("fake_server", list(LIES), indirect=True)

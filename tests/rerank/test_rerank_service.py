@@ -19,6 +19,7 @@ class GatedFake:
 
     def __init__(self, gated: bool = True) -> None:
         self.calls: list[tuple[str, list[str]]] = []
+        self.closed_on = ""  # the thread that closed it
         self.entered = threading.Event()
         self.gate = threading.Event()
         if not gated:
@@ -29,6 +30,9 @@ class GatedFake:
         self.entered.set()
         assert self.gate.wait(WAIT), "test never opened the gate"
         return [float(len(d)) for d in documents]
+
+    def close(self):
+        self.closed_on = threading.current_thread().name
 
 
 class Recorder:
@@ -115,6 +119,9 @@ class Broken:
         self.calls += 1
         raise RuntimeError("device-side assert triggered")
 
+    def close(self):
+        pass
+
 
 async def test_ranking_failure_announces_once_and_falls_back():
     broken, rec = Broken(), Recorder()
@@ -178,3 +185,18 @@ async def test_scores_stay_cached_up_to_the_cache_size():
         assert fake.calls == [("q", ["a", "bb"]), ("q", ["ccc"]), ("q", ["bb"])]
     finally:
         service.close()
+
+
+def test_close_waits_for_the_running_job_then_closes_the_reranker_on_its_thread():
+    """What the CLI does before it exits: no engine thread may outlive the interpreter."""
+    fake = GatedFake()
+    service = RerankService(lambda: fake)
+    assert service.scores_blocking("q", ["x"], timeout_s=0) is None
+    assert fake.entered.wait(WAIT)  # the job runs; the gate holds it
+    closing = threading.Thread(target=service.close, kwargs={"wait": True})
+    closing.start()
+    closing.join(0.1)
+    assert closing.is_alive() and fake.closed_on == ""  # the gate is shut: close cannot have finished
+    fake.gate.set()
+    closing.join(WAIT)
+    assert not closing.is_alive() and fake.closed_on == "texcite-rerank"

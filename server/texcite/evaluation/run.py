@@ -123,4 +123,4 @@ def evaluate_paths(paths: Sequence[str], settings: Settings, variant: Variant | 
     try:
         return evaluate(engine, read, projects, variant, start)
     finally:
-        engine.close()
+        engine.close(wait=True)  # the reranker's engine stops before the process exits

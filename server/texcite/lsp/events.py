@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from lsprotocol import types as lsp
+
 from texcite.bib.model import BibFile
 from texcite.engine import EngineEvents
 from texcite.lsp.documents import Documents
@@ -34,7 +36,10 @@ class SessionEvents(EngineEvents):
         self.jobs.call_soon(self._dense_error, message)
 
     def rerank_state(self, state: str, message: str) -> None:
-        self.jobs.call_soon(self._rerank_state, state, message)
+        self.jobs.call_soon(self._rerank_state)
+
+    def rerank_outage(self, change: str, message: str) -> None:
+        self.jobs.call_soon(self._rerank_outage, change, message)
 
     def dense_loaded(self) -> None:
         self.jobs.call_soon(self._dense_loaded)
@@ -78,9 +83,12 @@ class SessionEvents(EngineEvents):
             self.status.dense_ready(False)
             self.status.announce(f"texcite: {message} — using BM25 order.")
 
-    def _rerank_state(self, state: str, message: str) -> None:
-        if self.status is None:
-            return
-        self.status.refresh()
-        if state == "fallback" and message:
-            self.status.announce(message)
+    def _rerank_state(self) -> None:
+        if self.status is not None:
+            self.status.refresh()
+
+    def _rerank_outage(self, change: str, message: str) -> None:
+        """A warning as an outage begins, an info message as it ends (the status says what ranks meanwhile)."""
+        if self.status is not None:
+            kind = lsp.MessageType.Warning if change == "failed" else lsp.MessageType.Info
+            self.status.tell(f"texcite: {message}", kind)

@@ -1,6 +1,6 @@
 """What the server says about itself: the `texcite/status` payload (request and notification) — the ranking
 stages as fields (``texcite.stages``), what is loading with counts of entries, the bibliographies indexed — and
-messages a user must act on, shown once each."""
+the messages a user is shown (`window/showMessage`)."""
 
 from __future__ import annotations
 
@@ -90,8 +90,19 @@ class StatusFeature:
     def announce(self, message: str, kind: lsp.MessageType = lsp.MessageType.Warning) -> None:
         """window/showMessage once per distinct message (problems a user must act on); always logged."""
         message = redact(message)
-        log.warning("%s", message)
         if message in self._announced:
+            log.log(_log_level(kind), "%s", message)
             return
         self._announced.add(message)
+        self.tell(message, kind)
+
+    def tell(self, message: str, kind: lsp.MessageType) -> None:
+        """window/showMessage now (secrets hidden), and the same line in the log."""
+        message = redact(message)
+        log.log(_log_level(kind), "%s", message)
         self.ls.window_show_message(lsp.ShowMessageParams(type=kind, message=message))
+
+
+def _log_level(kind: lsp.MessageType) -> int:
+    """Errors and warnings shown to the user are warnings in the log; the rest is information."""
+    return logging.WARNING if kind <= lsp.MessageType.Warning else logging.INFO

@@ -22,3 +22,7 @@ class Reranker(Protocol):
     model: str
 
     def rank(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]: ...
+
+    def close(self) -> None:
+        """Release what the backend holds (an engine and its processes and threads) now, on the thread that ran it;
+        it is not used again."""

@@ -3,7 +3,9 @@
 Model work happens on one worker thread. A request waits for its scores at most ``deadline_s``; past that it
 gets None (answer in recall order, isIncomplete) while the work finishes in the background and fills a bounded
 cache, so the next request is answered from the cache. Queued work that a newer request from the same source
-supersedes is dropped. Any failure switches to "fallback" and is announced once. No LSP imports: this is core.
+supersedes is dropped. Any failure switches to "fallback": ranking falls back to the recall order, and an outage
+(from the first failure to the next answer) is reported once as it begins and once as it ends, however many
+requests fail in between. No LSP imports: this is core.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from texcite.rerank.base import BackendUnavailable, Reranker, RerankError
 
 log = logging.getLogger(__name__)
 
-StatusCallback = Callable[[str, str], None]
+StatusCallback = Callable[[str, str], None]  # (state, message)
+OutageCallback = Callable[[str, str], None]  # ("failed" | "recovered", message)
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 5.0, 300.0  # a failing server is tried again after 5 s, 10 s, ... at most 5 min
 CacheKey = tuple[str, str, str, str, str]  # backend, model, instruction, query, document
 
@@ -45,13 +48,16 @@ class RerankService:
     a deadline, the CLI and eval waiting).
 
     ``factory`` builds the Reranker (may take minutes: it runs on the worker thread); ``on_status(state, message)``
-    reports "loading", "ready" or "fallback" (on the event loop when one is known).
+    reports each change to "loading", "ready" or "fallback" and each failure; ``on_outage(change, message)`` says
+    once that the reranker "failed" (an outage begins) and once that it "recovered" (it answers again). Both are
+    called on the event loop when one is known.
     """
 
     def __init__(
         self,
         factory: Callable[[], Reranker],
         on_status: StatusCallback | None = None,
+        on_outage: OutageCallback | None = None,
         *,
         instruction: str = "",
         cache_size: int = 200_000,
@@ -60,13 +66,14 @@ class RerankService:
     ) -> None:
         self._factory = factory
         self._on_status = on_status
+        self._on_outage = on_outage
         self.instruction = instruction
         self.cache: BoundedCache[CacheKey, float] = BoundedCache(cache_size)
         self.chunk_size = max(1, chunk_size)
         self._reranker: Reranker | None = None
         self._state = "idle"
-        self._announced_failure = False
-        self.failure = ""  # the message of the failure that switched to fallback
+        self._outage = False  # failed, and not answered since: the failure was reported, the recovery is due
+        self.failure = ""  # the message of the latest failure, while the outage lasts
         self._retry_at: float | None = None  # when a failed running backend is tried again
         self._first_backoff = self._backoff = first_backoff_s
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -134,13 +141,18 @@ class RerankService:
                     n += 1
         return n
 
-    def close(self) -> None:
-        """Stop the worker thread after the running job (queued ones are dropped); never waits for it."""
+    def close(self, wait: bool = False) -> None:
+        """Stop the worker thread after the running job (queued ones are dropped); on its way out it closes the
+        reranker (an in-process vLLM shuts its engine down). ``wait``: return once that is done (a process about to
+        exit); else never waits."""
         self.cancel()
         with self._cond:
             self._closed = True
             self._jobs.append(None)
             self._cond.notify_all()
+            worker = self._worker
+        if wait and worker is not None and worker is not threading.current_thread():
+            worker.join()
 
     # ---- internals ----------------------------------------------------------------------------------------------
 
@@ -234,6 +246,7 @@ class RerankService:
                     self._cond.wait()
                 job = self._jobs.popleft()
                 if job is None:
+                    self._release()
                     return
                 job.started = True
             try:
@@ -250,6 +263,15 @@ class RerankService:
                             del self._inflight[key]
                 if not job.future.done():
                     job.future.set_result(None)
+
+    def _release(self) -> None:
+        reranker, self._reranker = self._reranker, None
+        if reranker is None:
+            return
+        try:
+            reranker.close()
+        except Exception:
+            log.exception("closing the reranker %s failed", reranker.backend)
 
     def _process(self, job: _Job) -> None:
         if self._state == "fallback":
@@ -268,15 +290,13 @@ class RerankService:
             chunk = job.documents[start : start + self.chunk_size]
             try:
                 scores = reranker.rank(job.query, chunk, job.instruction)
-                if self._backoff > self._first_backoff:  # it failed before and works again: say so, announce anew
-                    self._backoff = self._first_backoff
-                    self._announced_failure = False
-                    self._set_state("ready", f"reranker {reranker.backend} answers again")
                 if len(scores) != len(chunk):
                     raise RerankError(f"{reranker.backend} returned {len(scores)} scores for {len(chunk)} documents")
             except Exception as err:
                 self._fail(f"reranker {reranker.backend} failed", err)
                 return
+            if self._outage:
+                self._recover(f"reranker {reranker.backend} answers again; ranking uses it as before")
             for d, s in zip(chunk, scores, strict=True):
                 self.cache.put((*tag, job.query, d), float(s))
 
@@ -289,39 +309,54 @@ class RerankService:
             self._fail("could not load the reranker", err)
             return False
         self._reranker = reranker
-        self._set_state("ready", f"reranker ready: {reranker.backend} {reranker.model} ({time.monotonic() - t0:.1f}s to load)")
+        message = f"reranker ready: {reranker.backend} {reranker.model} ({time.monotonic() - t0:.1f}s to load)"
+        if self._outage:
+            self._recover(message)
+        else:
+            self._set_state("ready", message)
         return True
 
     def _fail(self, what: str, err: BaseException) -> None:
-        """Switch to fallback; announce the first failure with what to fix, only log later ones."""
+        """Switch to fallback; report the first failure of an outage with what to fix, only log later ones."""
         if isinstance(err, (BackendUnavailable, RerankError)):
             detail = str(err)
         else:
             detail = f"{type(err).__name__}: {err}".split("\n")[0]
         transient = isinstance(err, RerankError)  # the backend ran and failed: it may come back
-        then = "retrying now and then" if transient else "until the reranker settings change"
-        message = f"{what}: {detail}. Using recall order, {then}."
+        then = "and tries the reranker again now and then" if transient else "until the reranker settings change"
+        end = "" if detail.endswith((".", "?", "!")) else "."
+        message = f"{what}: {detail}{end} Ranking falls back to the recall order {then}."
         if transient:
             self._retry_at = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, MAX_BACKOFF_S)
-        self._state = "fallback"
         self.failure = message
         self.cancel()
-        if self._announced_failure:
+        self._state = "fallback"
+        self._deliver(self._on_status, "fallback", message)
+        if self._outage:
             log.warning("%s", message)
             return
-        self._announced_failure = True
+        self._outage = True
         log.error("%s", message, exc_info=not isinstance(err, (BackendUnavailable, RerankError)))
-        self._emit("fallback", message)
+        self._deliver(self._on_outage, "failed", message)
+
+    def _recover(self, message: str) -> None:
+        """The reranker answers again after an outage: forget the failure, report the recovery once."""
+        self._outage = False
+        self._backoff = self._first_backoff
+        self.failure = ""
+        self._set_state("ready", message)
+        self._deliver(self._on_outage, "recovered", message)
 
     def _set_state(self, state: str, message: str) -> None:
         self._state = state
         log.info("%s", message)
-        self._emit(state, message)
+        self._deliver(self._on_status, state, message)
 
-    def _emit(self, state: str, message: str) -> None:
-        """Deliver a status change on the event loop thread when there is one, else directly."""
-        if self._on_status is None:
+    def _deliver(self, callback: Callable[[str, str], None] | None, what: str, message: str) -> None:
+        """Call ``callback(what, message)`` on the event loop thread when there is one, else directly; reports keep
+        their order."""
+        if callback is None:
             return
         loop = self._loop
         try:
@@ -330,15 +365,15 @@ class RerankService:
             current = None
         if loop is not None and loop is not current and loop.is_running():
             try:
-                loop.call_soon_threadsafe(self._call_status, state, message)
+                loop.call_soon_threadsafe(_call, callback, what, message)
                 return
             except RuntimeError:  # loop closed meanwhile
                 pass
-        self._call_status(state, message)
+        _call(callback, what, message)
 
-    def _call_status(self, state: str, message: str) -> None:
-        try:
-            assert self._on_status is not None
-            self._on_status(state, message)
-        except Exception:
-            log.exception("on_status callback failed")
+
+def _call(callback: Callable[[str, str], None], what: str, message: str) -> None:
+    try:
+        callback(what, message)
+    except Exception:
+        log.exception("reranker status callback failed")

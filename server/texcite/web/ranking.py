@@ -149,7 +149,7 @@ class Rankers:
         self.engines = {name: Engine(s, sources, workspace=project or self._scratch.name, env=self._env(None),
                                      events=self._progress[name])
                         for name, s in self.stage_settings.items()}
-        self._scope: dict[str, tuple | None] = {name: (project or self._scratch.name, None) for name in self.engines}
+        self._scope: dict[str, tuple] = {name: (project or self._scratch.name, None) for name in self.engines}
         self._lock = threading.Lock()
         self._waits = threading.BoundedSemaphore(MAX_EMBEDDING_WAITS)
         self._uploads: list[str] = []  # the uploads ranked lately, the latest last

@@ -233,6 +233,11 @@ class Engine:
         """Parse a .bib now (whatever changed since last time)."""
         return self.store.get(path)
 
+    def forget_bib(self, path: str) -> None:
+        """A .bib no longer used (the web page's earlier uploads): its parse and the corpora holding it go."""
+        self.store.forget(path)
+        self.corpora.forget(path)
+
     def bib_changed(self, path: str) -> None:
         """A .bib changed on disk: read it again when next needed."""
         self.store.invalidate(path)

@@ -71,8 +71,10 @@ def open_regular(path: str, limit: int) -> BinaryIO:
         if st.st_size > limit:
             raise UnreadableFile(f"{path} is {st.st_size >> 20} MB, over the {limit >> 20} MB limit; not read")
         return os.fdopen(fd, "rb")
-    except BaseException:
+    except BaseException as err:
         os.close(fd)
+        if isinstance(err, OSError) and not isinstance(err, UnreadableFile):
+            raise UnreadableFile(f"cannot read {path}: {err.strerror or err}") from None
         raise
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Generic, Hashable, TypeVar
+from typing import Callable, Generic, Hashable, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -40,6 +40,12 @@ class BoundedCache(Generic[K, V]):
             self._items.move_to_end(key)
             while len(self._items) > self.max_size:
                 self._items.popitem(last=False)
+
+    def drop(self, unwanted: Callable[[K], bool]) -> None:
+        """Forget every item whose key is ``unwanted``."""
+        with self._lock:
+            for key in [k for k in self._items if unwanted(k)]:
+                del self._items[key]
 
     def items(self) -> list[tuple[K, V]]:
         """A snapshot of the items, the least recently used first."""

@@ -1,7 +1,8 @@
 """`texcite web` as a script drives it: gradio_client against a live `texcite web` subprocess on a copy of the example
 paper. Suggest puts the expected entry first (at a clicked spot, and for a pasted paragraph), Rerank orders the
-design's example, Compare and Evaluate answer, a malformed .bib upload shows its problems and ranks what parsed, and
-the page refuses what it must not read (`..`, a symlink out of the project, an upload over the cap or not a .bib).
+design's example, Compare and Evaluate answer, a malformed .bib upload shows its problems and ranks what parsed, the
+page refuses what it must not read (`..`, a symlink out of the project, an upload over the cap — in bytes or
+entries — or not a .bib), and neither an evaluation nor an upload being embedded holds up another Suggest.
 
 Without gradio installed the module is skipped on a developer machine and fails under CI=true.
 """
@@ -12,6 +13,8 @@ import importlib.util
 import re
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -270,3 +273,50 @@ def test_without_a_project_a_bibliography_is_asked_for(tmp_path):
         assert "mine.bib:6: Malformed entry" in problems
     finally:
         assert bare.stop() == 0, bare.log()
+
+
+def generated_bib(path: Path, entries: int) -> Path:
+    """A .bib of ``entries`` short entries with titles no cache has seen."""
+    salt = uuid.uuid4().hex[:8]
+    path.write_text("".join(f"@misc{{gen{i}, title={{Generated title {salt} number {i}}}, year={{2001}}}}\n"
+                            for i in range(entries)), encoding="utf-8")
+    return path
+
+
+def wait_for_progress(job, words: str) -> None:
+    """Until the job reports progress whose description holds ``words`` (polling: gradio_client offers no event
+    for a job's status)."""
+    deadline = time.monotonic() + webserver.START_TIMEOUT_S
+    while not any(words in (unit.desc or "") for unit in job.status().progress_data or []):
+        assert not job.done(), f"the job ended without reporting {words!r}: {job.result()}"
+        assert time.monotonic() < deadline, f"no progress {words!r} reported"
+        time.sleep(0.05)
+
+
+def test_an_upload_with_too_many_entries_is_refused_before_it_is_ranked(client, tmp_path):
+    bib = generated_bib(tmp_path / "many.bib", 20_001)
+    with pytest.raises(AppError, match="many.bib holds 20,001 entries, over the 20,000 an uploaded .bib may hold"):
+        suggest(client, text=DISTILLATION, bib=handle_file(str(bib)))
+
+
+def test_a_suggest_is_answered_while_an_evaluation_runs(client, project):
+    evaluation = client.submit(stages=["bm25", "hybrid"], api_name="/evaluate")
+    wait_for_progress(evaluation, "citation")
+    text = (project / "chapters/method.tex").read_text(encoding="utf-8")
+    _, table, _, _, _ = suggest(client, "chapters/method.tex", text, offset(text, 8, 40))
+    assert keys(table)[0] == "nguyen2023distillation"
+    assert not evaluation.done(), "the Suggest waited for the evaluation"
+    report, _ = evaluation.result()
+    assert "| paper | 32 | 12 |" in report
+
+
+def test_an_upload_being_embedded_holds_up_no_other_suggest_and_shows_its_progress(client, project, tmp_path):
+    bib = generated_bib(tmp_path / "big.bib", 1_500)
+    upload = client.submit(file="", text=DISTILLATION, cursor=-1, bib=handle_file(str(bib)), as_if_empty=True,
+                           api_name="/suggest")
+    wait_for_progress(upload, "embedding entry")
+    _, table, _, _, _ = suggest(client, text=DISTILLATION)  # the project's bibliography, meanwhile
+    assert keys(table)[0] == "nguyen2023distillation"
+    assert not upload.done(), "the Suggest waited for the upload's embeddings"
+    status, table, _, _, _ = upload.result()
+    assert "ranked 1500 entries of big.bib" in status and keys(table)[0].startswith("gen")

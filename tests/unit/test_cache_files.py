@@ -95,9 +95,10 @@ def test_non_finite_scores_rank_last_with_a_relevance_of_zero():
     assert [c.fused_score for c in nothing] == [0.0] * 4
 
 
-# Run in a child process, whose peak memory is its own: load each cache after its files were made 1.9 GB long.
+# Run in a child process, whose peak memory is its own (VmHWM: ru_maxrss would count the parent's pages at the fork):
+# load each cache after its files were made 1.9 GB long.
 LOAD = """
-import json, resource, sys
+import json, sys
 from texcite.bib.store import BibStore
 from texcite.retrieval.bm25 import analyze_entries
 from texcite.retrieval.corpus import Corpora
@@ -106,7 +107,7 @@ store = BibStore(analyze_entries, cache_directory=sys.argv[1])
 Corpora(store).corpus([sys.argv[2]])
 vectors = len(EmbeddingCache(sys.argv[1], "m"))
 print(json.dumps({"corrupt": store.cache.stats["corrupt"], "vectors": vectors,
-                  "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10}))
+                  "peak_mb": int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) >> 10}))
 """
 
 

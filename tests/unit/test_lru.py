@@ -52,3 +52,13 @@ def test_threads_never_exceed_the_bound() -> None:
     for t in threads:
         t.join()
     assert len(cache) == 50
+
+
+def test_items_are_least_recently_used_first_and_drop_forgets_by_key() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(3)
+    for key, value in [("a", 1), ("b", 2), ("c", 3)]:
+        cache.put(key, value)
+    cache.get("a")
+    assert cache.items() == [("b", 2), ("c", 3), ("a", 1)]
+    cache.drop(lambda key: key in "ab")
+    assert cache.items() == [("c", 3)] and cache.get("a") is None

@@ -2,9 +2,10 @@
 written atomically in a background thread, ignored and rebuilt when unreadable, damaged or foreign.
 
 Nothing in a cache file can run code: a file is a header (magic, format version, kind and key) and a body that
-is a zip of numpy arrays (``allow_pickle=False``) and JSON, each member with its CRC-32, checked as it is read. The folder is created 0700 and files 0600 whatever the
-umask; anything but a regular file is ignored without being waited on, and a file's size (then its header, then
-its members' declared sizes) is checked before its body is read.
+is a zip of numpy arrays (``allow_pickle=False``) and JSON, each member with its CRC-32, checked as it is read.
+The folder is created 0700 and files 0600 whatever the umask; anything but a regular file is ignored without being
+waited on, and a file's size (then its header, then its members' declared sizes) is checked before its body is
+read.
 """
 
 from __future__ import annotations

@@ -65,6 +65,16 @@ class BibStore:
         with self._lock:
             self._slots.pop(path, None)
 
+    def forget(self, path: str) -> None:
+        """Drop everything kept for ``path`` (its parse, its buffer, its entries' tokens): a file no longer used."""
+        with self._lock:
+            self._slots.pop(path, None)
+            self._buffers.pop(path, None)
+            last = self._last.pop(path, None)
+            if last is not None:
+                for e in last.bib.entries:
+                    self._tokens.pop(id(e), None)
+
     def invalidate_all(self) -> None:
         """Forget every file (the size cap changed)."""
         with self._lock:

@@ -18,12 +18,12 @@ from pygls.workspace import TextDocument
 
 from texcite.bib.model import BibFile, Diagnostic
 from texcite.engine import Engine
-from texcite.retrieval.corpus import Corpus
 from texcite.latex.graph import BibReference, Project
 from texcite.lsp.buffers import Buffers, fs_path, is_bib
 from texcite.lsp.jobs import Jobs
 from texcite.lsp.positions import DocumentPositions
 from texcite.lsp.status import StatusFeature
+from texcite.retrieval.corpus import Corpus
 
 log = logging.getLogger("texcite")
 INDEX_WAIT_S = 0.8  # longest a request waits for indexing before answering 'incomplete'

@@ -112,6 +112,10 @@ class Corpora:
         self.store = store
         self._corpora: BoundedCache[tuple, Corpus] = BoundedCache(MAX_CORPORA)
 
+    def forget(self, path: str) -> None:
+        """Drop the corpora that hold ``path`` (a file no longer used)."""
+        self._corpora.drop(lambda key: any(p == path for p, _ in key))
+
     def corpus(self, paths: Sequence[str]) -> Corpus:
         """The merged, indexed entries of ``paths``; cached while their contents stay the same."""
         store = self.store

@@ -17,7 +17,7 @@ from texcite.settings import Settings
 from texcite.web.evaluate import Evaluator
 from texcite.web.examples import DESIGN_CANDIDATES, DESIGN_QUERY, first_citation
 from texcite.web.handlers import RERANK_COLUMNS, SUGGEST_COLUMNS, Handlers
-from texcite.web.ranking import Rankers
+from texcite.web.ranking import MAX_EMBEDDING_WAITS, Rankers
 from texcite.web.safety import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, tex_files
 from texcite.web.sources import ProjectSources
 
@@ -36,6 +36,11 @@ document.addEventListener("mouseup", (event) => {
   }
 });
 </script>"""
+# Requests served at once: two more ranking requests than may wait for an upload's embeddings (so two always move
+# on), one evaluation; past QUEUE_SIZE waiting requests a visitor is told the page is busy.
+RANKING_CONCURRENCY = MAX_EMBEDDING_WAITS + 2
+EVALUATIONS = 1
+QUEUE_SIZE = 64
 _CSS = "#texcite-text textarea { font-family: var(--font-mono); font-size: 13px; }"
 # Gradio's fonts are served by the page itself (nothing from the internet); the default theme's Source Sans Pro
 # lacks a bold face, so bold text would be faked.
@@ -138,17 +143,24 @@ def build(rankers: Rankers, evaluator: Evaluator | None) -> gr.Blocks:
                                    label="curves", elem_id="texcite-plot")
                 report = gr.Markdown(label="report", elem_id="texcite-report")
 
-        file.change(handlers.tex_file, file, text, api_name="tex_file")
+        # Two queues: ranking requests (which take turns on the page's engines for short steps) and evaluations
+        # (on engines of their own); neither waits for the other.
+        ranking, at_once = "rank", RANKING_CONCURRENCY
+        file.change(handlers.tex_file, file, text, api_name="tex_file", concurrency_id=ranking,
+                    concurrency_limit=at_once)
         suggest.click(handlers.suggest, [file, text, cursor, bib, as_if_empty],
                       [status, table, cite, problems, query], js=_CARET_JS, api_name="suggest",
-                      trigger_mode="always_last")  # a click during a ranking ranks again at the new spot
+                      trigger_mode="always_last",  # a click during a ranking ranks again at the new spot
+                      concurrency_id=ranking, concurrency_limit=at_once)
         table.select(handlers.choose, None, cite, api_visibility="private")
         rerank.click(handlers.rerank, [rerank_query, candidates, instruction], [rerank_status, rerank_table],
-                     api_name="rerank")
+                     api_name="rerank", concurrency_id=ranking, concurrency_limit=at_once)
         compare.click(handlers.compare, [compare_query, expected, bib],
-                      [compare_status, compare_table, compare_problems], api_name="compare")
-        evaluate.click(handlers.evaluate, stages, [report, plot], api_name="evaluate")
-    return page
+                      [compare_status, compare_table, compare_problems], api_name="compare",
+                      concurrency_id=ranking, concurrency_limit=at_once)
+        evaluate.click(handlers.evaluate, stages, [report, plot], api_name="evaluate", concurrency_id="evaluate",
+                       concurrency_limit=EVALUATIONS)
+    return page.queue(max_size=QUEUE_SIZE)
 
 
 def launch(project: str | None, settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:

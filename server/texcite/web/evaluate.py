@@ -2,9 +2,10 @@
 reading only inside it.
 
 Projects are found by ``evaluation.projects.find_projects`` confined to the folder: symlinked folders are not
-entered, files that lead out are not read, a root outside is skipped with a note. Each stage is the page's own
-engine, borrowed for the run, reading the examples through the page's ``sources.ProjectSources`` (the disk inside
-the folder only); a bibliography named outside the folder is indexed as empty.
+entered, files that lead out are not read, a root outside is skipped with a note. Each stage is ranked by an
+engine of its own, built for the run with the page's settings for that stage and closed after it (the page's
+engines keep answering Suggest meanwhile), reading the examples through a ``sources.ProjectSources`` (the disk
+inside the folder only); a bibliography named outside the folder is indexed as empty.
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from texcite.evaluation.report import markdown_table
 from texcite.evaluation.result import Evaluation
 from texcite.evaluation.run import OnProgress, evaluate, every_entry_ranked
 from texcite.latex.graph import Project
-from texcite.web.ranking import Rankers
 from texcite.files import inside
+from texcite.web.ranking import Rankers
 from texcite.web.safety import outside
+from texcite.web.sources import ProjectSources
 
 CURVE_KS = tuple(range(1, 21))  # Recall@k is plotted for these k
 
@@ -28,8 +30,8 @@ OnStageProgress = Callable[[float, str], None]  # (fraction done, what is being 
 
 
 class Evaluator:
-    """`texcite eval` on the ``project`` folder with the page's engines (``ranking.Rankers.borrowed``: a model loads
-    once, and requests wait while an evaluation runs)."""
+    """`texcite eval` on the ``project`` folder with the stages of the page's ``rankers`` (their settings), each
+    on an engine of its own for the run."""
 
     def __init__(self, rankers: Rankers, project: str) -> None:
         self.rankers = rankers
@@ -43,10 +45,10 @@ class Evaluator:
         """Evaluate the chosen stages on every project found; the runs and notes on what was skipped."""
         found = find_projects(self.project, lambda path: inside(path, self.project))
         runs = []
-        with self.rankers.borrowed() as engines:
-            for i, stage in enumerate(stages):
-                engine = engines[stage]
-                engine.configure(every_entry_ranked(self.rankers.stage_settings[stage]))
+        for i, stage in enumerate(stages):
+            sources = ProjectSources(self.project)
+            engine = Engine(every_entry_ranked(self.rankers.stage_settings[stage]), sources, workspace=self.project)
+            try:
                 label = engine.stages().text()
 
                 def start(name: str, index: int, total: int, i: int = i, label: str = label) -> OnProgress:
@@ -56,8 +58,10 @@ class Evaluator:
 
                     return progress
 
-                runs.append(evaluate(engine, self.rankers.sources, found.projects, start=start, name=self._name,
+                runs.append(evaluate(engine, sources, found.projects, start=start, name=self._name,
                                      on_open=self._refuse_outside))
+            finally:
+                engine.close()
         return runs, found.skipped
 
     @staticmethod

@@ -76,10 +76,12 @@ class Handlers:
         return text
 
     # -- Suggest ---------------------------------------------------------------------------------------------------
-    def suggest(self, file: str | None, text: str, cursor: float | None, bib: str | None, as_if_empty: bool):
+    def suggest(self, file: str | None, text: str, cursor: float | None, bib: str | None, as_if_empty: bool,
+                progress=gr.Progress()):
         """Rank the bibliography (the project's, or the uploaded .bib) at the cursor (or [CITATION]) in the text.
         An empty text with a file ranks that file as it is on disk. Returns the status, the ranked entries, the
-        best entry's \\cite{key}, the bibliography problems and the query the last stage scored."""
+        best entry's \\cite{key}, the bibliography problems and the query the last stage scored; ``progress``
+        shows the indexing and embedding of a bibliography seen for the first time."""
         upload = self._upload(bib)
         path = self._file(file)
         if self.project is None and upload is None:
@@ -87,7 +89,7 @@ class Handlers:
         if not text.strip() and path is not None:
             text = self.tex_file(file)
         spot = make_spot(text, -1 if cursor is None else int(cursor), path, as_if_empty, self.rankers.matcher)
-        ranked = self.rankers.rank(spot, upload)[0] if spot is not None else None
+        ranked = self.rankers.rank(spot, upload, progress=progress)[0] if spot is not None else None
         if spot is None or ranked is None or ranked.result is None:
             return NOT_IN_A_CITATION, _table([], SUGGEST_COLUMNS), "", self._problems(ranked), ""
         suggestions = ranked.result.suggestions[: self.max_items]
@@ -146,7 +148,7 @@ class Handlers:
         return status, _table(rows, RERANK_COLUMNS)
 
     # -- Compare ---------------------------------------------------------------------------------------------------
-    def compare(self, query: str, expected: str, bib: str | None):
+    def compare(self, query: str, expected: str, bib: str | None, progress=gr.Progress()):
         """Rank the bibliography for a paragraph with a [CITATION] marker (or a query, cited at its end) with every
         stage side by side; each cell is a key, ★ when expected, with its move against the stage before."""
         upload = self._upload(bib)
@@ -157,7 +159,7 @@ class Handlers:
         text = query if MARKER in query else query.rstrip() + " " + MARKER
         spot = make_spot(text, -1, None, False, self.rankers.matcher)
         assert spot is not None  # the text holds a [CITATION] marker
-        stages = self.rankers.rank(spot, upload, list(self.rankers.engines))
+        stages = self.rankers.rank(spot, upload, list(self.rankers.engines), progress)
         wanted = {k.strip() for k in expected.replace(";", ",").split(",") if k.strip()}
         columns, orders = ["rank"], []
         for r in stages:

@@ -1,10 +1,12 @@
 """The page's handle on the one pipeline: an ``Engine`` per ranking stage — BM25, the hybrid, the configured neural
 reranker — built once for the app's life (a model loads once), sharing one view of the files
-(``sources.ProjectSources``), used by one request at a time; an evaluation borrows them.
+(``sources.ProjectSources``), used by one request at a time.
 
 A request is a ``Spot`` (a text, a cursor in a citation's key list, the project file the text is) and a
 bibliography: the project's own, or one uploaded ``.bib`` instead (then the text is ranked in a private empty
-folder, so only the upload is indexed). Each stage's engine answers through ``Engine.suggest``, exactly as the CLI.
+folder, so only the upload is indexed). Each stage's engine answers through ``Engine.suggest``, exactly as the CLI,
+once the bibliography's embeddings exist (they are awaited without holding the engines). An evaluation has engines
+of its own (``evaluate``).
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from contextlib import contextmanager
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from texcite.bib.model import BibFile, Diagnostic, Entry
-from texcite.engine import Engine
+from texcite.engine import Engine, EngineEvents
 from texcite.files import inside
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.query import MARKER
@@ -34,6 +37,9 @@ if TYPE_CHECKING:
     from texcite.evaluation.examples import ExampleSources
 
 PASTED = "(pasted text).tex"  # the name a pasted paragraph is ranked under (never read from disk)
+MAX_EMBEDDING_WAITS = 2  # requests waiting at once for a bibliography's embeddings (an upload's: minutes)
+MAX_UPLOADS_KEPT = 2  # uploads whose parse and index stay in memory (the latest ones); older ones are parsed again
+PROGRESS_EVERY_S = 0.5  # how often a waiting request reports the embedding's progress
 
 
 def stage_settings(settings: Settings) -> dict[str, Settings]:
@@ -110,10 +116,26 @@ class Ranked:
     problems: list[str] = field(default_factory=list)
 
 
+# (fraction done, what is being done) while a request waits; gradio's ``gr.Progress`` is one.
+OnProgress = Callable[..., None]
+
+
+class _DenseProgress(EngineEvents):
+    """The last (done, total) the dense stage reported for each corpus it embeds (called from its worker)."""
+
+    def __init__(self) -> None:
+        self.reports: dict[tuple, tuple[int, int]] = {}
+
+    def dense_progress(self, signature: tuple, done: int, total: int) -> None:
+        self.reports[signature] = (done, total)
+
+
 class Rankers:
     """The stages' engines over one project folder (or none), reading .tex text from ``sources`` (whose ``texts``
-    the page sets to the document it ranks). ``rank``, ``rerank`` and ``borrowed`` hold a lock, since one engine
-    serves one request at a time. ``close`` stops their model workers."""
+    the page sets to the document it ranks). One engine serves one request at a time (a lock), for short steps
+    only: a bibliography's embeddings are awaited outside the lock (at most ``MAX_EMBEDDING_WAITS`` requests at
+    once), so a visitor's upload being embedded never holds up another visitor's Suggest. ``close`` stops the
+    engines' model workers."""
 
     def __init__(self, project: str | None, settings: Settings, sources: "ExampleSources") -> None:
         self.project = project
@@ -122,10 +144,14 @@ class Rankers:
         self.sources = sources
         self._scratch = tempfile.TemporaryDirectory(prefix="texcite-web-")
         self.stage_settings = stage_settings(settings)
-        self.engines = {name: Engine(s, sources, workspace=project or self._scratch.name, env=self._env(None))
+        self._progress = {name: _DenseProgress() for name in self.stage_settings}
+        self.engines = {name: Engine(s, sources, workspace=project or self._scratch.name, env=self._env(None),
+                                     events=self._progress[name])
                         for name, s in self.stage_settings.items()}
-        self._scope: dict[str, tuple | None] = {name: (project or self._scratch.name, None) for name in self.engines}
+        self._scope: dict[str, tuple] = {name: (project or self._scratch.name, None) for name in self.engines}
         self._lock = threading.Lock()
+        self._waits = threading.BoundedSemaphore(MAX_EMBEDDING_WAITS)
+        self._uploads: list[str] = []  # the uploads ranked lately, the latest last
 
     @property
     def configured(self) -> str:
@@ -146,20 +172,11 @@ class Rankers:
         self._scratch.cleanup()
 
     # -- ranking ---------------------------------------------------------------------------------------------------
-    def rank(self, spot: Spot, upload: str | None, stages: Sequence[str] | None = None) -> list[Ranked]:
-        """Each stage's ranking of ``spot`` against the project's bibliographies, or ``upload`` instead."""
-        with self._lock:
-            return [self._rank(stage, spot, upload) for stage in (stages or [self.configured])]
-
-    @contextmanager
-    def borrowed(self) -> Iterator[dict[str, Engine]]:
-        """The engines, for a caller that points them elsewhere (an evaluation) while no request runs; the next
-        request points them back at the page's project."""
-        with self._lock:
-            try:
-                yield self.engines
-            finally:
-                self._scope = dict.fromkeys(self.engines)
+    def rank(self, spot: Spot, upload: str | None, stages: Sequence[str] | None = None,
+             progress: OnProgress | None = None) -> list[Ranked]:
+        """Each stage's ranking of ``spot`` against the project's bibliographies, or ``upload`` instead;
+        ``progress`` hears how the indexing and embedding go."""
+        return [self._rank(stage, spot, upload, progress) for stage in (stages or [self.configured])]
 
     def rerank(self, query: str, documents: Sequence[str], instruction: str | None = None) -> tuple[list[float], str]:
         """Scores of free-text candidates by the configured ranker, and what ranked them. ``instruction``: one for
@@ -176,6 +193,8 @@ class Rankers:
     def _use(self, stage: str, upload: str | None) -> str:
         """Point the stage's engine at the project, or at the private folder with ``upload``; its workspace."""
         workspace = self.project if self.project and upload is None else self._scratch.name
+        if upload is not None:
+            self._keep(upload)
         if self._scope[stage] != (workspace, upload):
             engine = self.engines[stage]
             engine.open_workspace(workspace, self._env(upload))
@@ -183,17 +202,36 @@ class Rankers:
             self._scope[stage] = (workspace, upload)
         return workspace
 
-    def _rank(self, stage: str, spot: Spot, upload: str | None) -> Ranked:
+    def _keep(self, upload: str) -> None:
+        """``upload`` is the latest; the engines forget the uploads before the last MAX_UPLOADS_KEPT (memory
+        stays bounded however many visitors upload)."""
+        if upload in self._uploads:
+            self._uploads.remove(upload)
+        self._uploads.append(upload)
+        while len(self._uploads) > MAX_UPLOADS_KEPT:
+            old = self._uploads.pop(0)
+            for engine in self.engines.values():
+                engine.forget_bib(old)
+
+    def _rank(self, stage: str, spot: Spot, upload: str | None, progress: OnProgress | None) -> Ranked:
         engine = self.engines[stage]
-        workspace = self._use(stage, upload)
-        path = spot.file if spot.file and upload is None else os.path.join(workspace, PASTED)
-        self.sources.texts = {path: spot.text}
-        project = engine.project(path)
-        refused = outside(self.project, project.bib_files, [upload] if upload else [])
-        for bib in refused:
-            engine.set_bib_buffer(bib, "")  # indexed as empty: never read from disk
-        result = engine.suggest(path, spot.text, spot.offset)
-        corpus = engine.corpus(path)
+        while True:
+            with self._lock:
+                workspace = self._use(stage, upload)
+                path = spot.file if spot.file and upload is None else os.path.join(workspace, PASTED)
+                self.sources.texts = {path: spot.text}
+                project = engine.project(path)
+                refused = outside(self.project, project.bib_files, [upload] if upload else [])
+                for bib in refused:
+                    engine.set_bib_buffer(bib, "")  # indexed as empty: never read from disk
+                if progress is not None and not engine.is_indexed(path):
+                    progress(0.0, desc=f"{self.label(stage)}: indexing the bibliography")
+                corpus = engine.corpus(path)
+                embedding = engine.start_embedding(corpus)
+                if embedding is None:  # embedded (or nothing to embed): ranking is a short step
+                    result = engine.suggest(path, spot.text, spot.offset)
+                    break
+            self._await(stage, corpus, embedding, progress)
         problems = [f"{self._shown(bib)}: outside the project folder; not read." for bib in refused]
         if upload is None:
             problems += [f"{self._shown(ref.source)}:{ref.line + 1}: bibliography '{ref.name}' not found."
@@ -202,6 +240,20 @@ class Rankers:
         problems += [f"{self._shown(d.path)}:{d.line + 1}: {d.message}" for d in diagnostics]
         names = [self._shown(f.path) for f in corpus.files if f.path not in refused]
         return Ranked(stage, engine.stages().text(), result, len(corpus), names, problems)
+
+    def _await(self, stage: str, corpus: Corpus, embedding: Future, progress: OnProgress | None) -> None:
+        """Wait, without the lock, until ``corpus``'s embeddings are built (or their build gave way to another
+        corpus's: the caller starts it again, and the vectors embedded so far are kept)."""
+        with self._waits:
+            while True:
+                try:
+                    embedding.result(timeout=PROGRESS_EVERY_S)
+                    return
+                except FutureTimeout:
+                    done, total = self._progress[stage].reports.get(corpus.signature, (0, len(corpus)))
+                    if progress is not None:
+                        progress(done / max(total, 1), desc=f"{self.label(stage)}: embedding entry {done:,} of "
+                                                            f"{total:,}")
 
     def _shown(self, path: str) -> str:
         """A file as the page names it: relative to the project folder, else its base name (an upload)."""

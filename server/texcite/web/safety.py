@@ -1,19 +1,24 @@
 """What the page may read: the files of the chosen project folder and the .bib files uploaded through it.
 
 A project path is judged by its real path (``..`` and symlinks resolved) against the folder's real path; an upload
-must be a ``.bib`` of at most ``MAX_UPLOAD_MB``; ``outside`` names the bibliographies a document points to outside
+must be a ``.bib`` of at most ``MAX_UPLOAD_MB`` holding at most ``MAX_UPLOAD_ENTRIES`` entries (counted before
+anything is parsed: ranking one visitor's huge upload must not take the page's engines for minutes); ``outside`` names the bibliographies a document points to outside
 the folder, which the page keeps the engines from reading (``sources.ProjectSources`` does the same for .tex files).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from typing import Iterable
 
-from texcite.files import inside
+from texcite.files import UnreadableFile, decode_text, inside, read_bytes
 
 MAX_UPLOAD_MB = 20
 MAX_UPLOAD_BYTES = MAX_UPLOAD_MB << 20
+MAX_UPLOAD_ENTRIES = 20_000  # a 20k-entry bib is indexed in seconds and embedded in about two minutes on 2 cores
+# An entry's first line, as the bib parser splits blocks (``@string``, ``@comment`` and ``@preamble`` are no entries).
+_ENTRY_RE = re.compile(r"^[ \t]*@[ \t]*(?!(?:string|comment|preamble)\b)\w+[ \t]*[{(]", re.MULTILINE | re.IGNORECASE)
 MAX_LISTED = 2_000  # .tex files offered in the file list
 _SKIP_DIRS = {"node_modules", "__pycache__", "_minted"}  # and every hidden folder
 
@@ -68,7 +73,19 @@ def check_upload(path: str) -> str:
         raise Refused(f"{name} cannot be read ({err.strerror or err}); upload it again.") from None
     if size > MAX_UPLOAD_BYTES:
         raise Refused(f"{name} is {size / (1 << 20):.1f} MB, over the {MAX_UPLOAD_MB} MB limit for an uploaded .bib.")
+    try:
+        entries = upload_entries(read_bytes(path, MAX_UPLOAD_BYTES))
+    except UnreadableFile as err:
+        raise Refused(f"{name}: {err}; upload it again.") from None
+    if entries > MAX_UPLOAD_ENTRIES:
+        raise Refused(f"{name} holds {entries:,} entries, over the {MAX_UPLOAD_ENTRIES:,} an uploaded .bib may "
+                      "hold: upload the part you cite from, or start `texcite web` on the project folder.")
     return path
+
+
+def upload_entries(data: bytes) -> int:
+    """How many entries a .bib's bytes hold, by their first lines (no parsing)."""
+    return len(_ENTRY_RE.findall(decode_text(data)[0]))
 
 
 def outside(project: str | None, paths: Iterable[str], allowed: Iterable[str] = ()) -> list[str]:

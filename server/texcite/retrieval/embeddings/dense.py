@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -31,6 +32,7 @@ TEXT_MAX_TOKENS = 128     # entry texts (titles; a long one is cut at all-MiniLM
 QUERY_CACHE = 256         # recent query vectors kept (typing inside one \cite{} repeats the same sentence)
 BATCH_SIZE = 16           # texts per encoder call: small batches keep the GIL hand-offs short
 SAVE_EVERY = 4096         # new embeddings between cache checkpoints during a long first build
+FULL_SPEED_S = 1.0        # a build's first second runs at normal priority (see DenseStage._build)
 KEEP_INDEXES = 4          # corpora whose embeddings stay in memory (a few projects open at once)
 
 class Embedder(Protocol):
@@ -179,7 +181,6 @@ class DenseStage:
         return self._pool.submit(self._load)
 
     def _load(self) -> None:
-        lower_thread_priority()
         if self.error:
             return
         try:
@@ -225,7 +226,6 @@ class DenseStage:
             return future
 
     def _build(self, signature: tuple, entries: list[Entry], cancel: threading.Event) -> DenseIndex | None:
-        lower_thread_priority()
         if self.error:  # the model failed to load: reported once already
             return None
         if self.on_progress:
@@ -235,7 +235,16 @@ class DenseStage:
             if self._cache is None:
                 self._cache = EmbeddingCache(self.cache_dir, f"{self.embedder.model_id}-{TEXT_MAX_TOKENS}t")
 
+            yield_at = time.monotonic() + FULL_SPEED_S
+
             def progress(done: int, total: int) -> None:  # in texts to embed (entries sharing a title share one)
+                # A build is what a project's first completion waits for (completion.denseWaitMs): it runs at
+                # normal priority for FULL_SPEED_S, which embeds a few hundred titles, then yields the CPU to
+                # completions and the editor (a thread's nice value is not raised again: later builds yield too).
+                nonlocal yield_at
+                if time.monotonic() > yield_at:
+                    lower_thread_priority()
+                    yield_at = float("inf")
                 if self.on_progress and done < total:
                     self.on_progress(signature, done * len(entries) // total, len(entries))
 

@@ -205,7 +205,7 @@ def test_compare_shows_each_stage_side_by_side(client):
 def test_evaluate_reports_recall_and_a_curve(client):
     report, curve = client.predict(stages=["bm25", "hybrid"], api_name="/evaluate")
     assert "### BM25\n" in report and "### BM25 + MiniLM\n" in report
-    assert "| paper | 32 | 12 |" in report and "bib order (floor)" in report
+    assert "| paper | english | 32 | 12 |" in report and "| english | 1 | 12 |" in report and "bib order (floor)" in report
     rankings = {row[2] for row in curve["data"]}
     assert rankings == {"BM25", "BM25 + MiniLM", "bib order (floor)"}
     assert all(0.0 <= row[1] <= 1.0 for row in curve["data"])

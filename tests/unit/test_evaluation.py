@@ -97,12 +97,13 @@ def test_cli_json_and_table(projects, tmp_path, capsys):
     assert main(["eval", str(projects), "--recall", "bm25", "--json", str(out)]) == 0
     table = capsys.readouterr().out
     row = next(line for line in table.splitlines() if line.startswith("| one |"))
-    assert row.split(" | ")[2:4] == ["2", "1.000"] and "bib order (floor)" in table and "random order" in table
+    assert row.split(" | ")[1:5] == ["unknown", "3", "2", "1.000"] and "bib order (floor)" in table and "random order" in table
     assert "Projects without resolvable citations: two" in table
     doc = json.loads(out.read_text())
     assert doc["ranking"] == "BM25" and doc["date"] and doc["settings"]["recall"]["mode"] == "bm25"
     assert "api_key" not in doc["settings"]["reranker"]
     assert [p["name"] for p in doc["projects"]] == ["one", "two"]
+    assert [p["language"] for p in doc["projects"]] == ["unknown", "unknown"]  # too little prose to tell
     assert doc["projects"][0]["ranked"]["examples"] == 2
     assert set(doc["overall"]) >= {"examples", "recall@1", "recall@5", "recall@10", "mrr", "latency_ms_p50", "latency_ms_p95"}
     assert doc["bib_order"]["recall@1"] == 0.5
@@ -137,3 +138,45 @@ def test_a_first_draft_reads_includes_and_bibliographies_as_the_engine_does(tmp_
     assert drafted.others[paths[0]] == ("\\documentclass{book}\n% \\input{second}\n\\input first\n"
                                         "\\bibliography{refs}")
     assert drafted.others[paths[2]] == "\\bibliography{extra}"
+
+
+SPANISH_MAIN = r"""\documentclass{article}
+\begin{document}
+Las moléculas son grafos, y por eso las redes neuronales de grafos se aplican a ellas \cite{alpha2020}. El
+plegamiento de las proteínas se estudia con el aprendizaje profundo \cite{beta2019}, y los robots aprenden sus
+políticas de control por refuerzo \cite{gamma2018}. En este capítulo se describen los datos que se usaron para
+el entrenamiento de los modelos y los resultados que se obtuvieron con ellos.
+\bibliography{refs}
+\end{document}
+"""
+ENGLISH_MAIN = r"""\documentclass{article}
+\usepackage[english]{babel}
+\begin{document}
+Molecules are graphs, so graph neural networks apply to them \cite{alpha2020}, and robots learn their control
+policies by reinforcement learning \cite{gamma2018}.
+\bibliography{refs}
+\end{document}
+"""
+
+
+def test_the_report_gives_the_figures_by_language(tmp_path, capsys):
+    """One English project (declared by babel) and one Spanish one (read from its prose): each project's row names
+    its language, and the table and the JSON by language count their examples."""
+    for name, main_tex in (("paper", ENGLISH_MAIN), ("tesis", SPANISH_MAIN)):
+        folder = tmp_path / "set" / name
+        folder.mkdir(parents=True)
+        (folder / "main.tex").write_text(main_tex)
+        (folder / "refs.bib").write_text(BIB)
+    out = tmp_path / "eval.json"
+    assert main(["eval", str(tmp_path / "set"), "--recall", "bm25", "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    rows = {line.split(" | ")[0][2:]: line.split(" | ")[1:4] for line in table.splitlines() if line.startswith("| ")}
+    assert rows["paper"] == ["english", "3", "2"] and rows["tesis"] == ["spanish", "3", "3"]
+    assert "| language | projects | examples | R@1 | R@5 | R@10 | MRR |" in table
+    assert rows["spanish"][:2] == ["1", "3"] and rows["english"][:2] == ["1", "2"]  # projects, examples
+    doc = json.loads(out.read_text())
+    assert [p["language"] for p in doc["projects"]] == ["english", "spanish"]
+    assert list(doc["by_language"]) == ["spanish", "english"]  # the most examples first
+    assert doc["by_language"]["spanish"]["projects"] == 1 and doc["by_language"]["spanish"]["examples"] == 3
+    assert doc["by_language"]["english"]["examples"] == 2
+    assert set(doc["by_language"]["english"]) >= {"recall@1", "recall@5", "recall@10", "mrr"}

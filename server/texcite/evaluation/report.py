@@ -50,25 +50,32 @@ def heading(evaluation: Evaluation, date: str) -> str:
             + (f" — mode {variant.mode}" if variant.mode != "default" else "") + "\n")
 
 
-def _row(name: str, m: Metrics, entries: str = "", latency: bool = True) -> str:
+def _measures(m: Metrics) -> str:
+    return f"{len(m.ranks)} | {m.recall(1):.3f} | {m.recall(5):.3f} | {m.recall(10):.3f} | {m.mrr:.3f}"
+
+
+def _row(name: str, m: Metrics, language: str = "", entries: str = "", latency: bool = True) -> str:
     lat = (f"{percentile(m.latencies_ms, 50):.1f} | {percentile(m.latencies_ms, 95):.1f}"
            if latency and m.latencies_ms else "– | –")
-    return (f"| {name} | {entries} | {len(m.ranks)} | {m.recall(1):.3f} | {m.recall(5):.3f} | {m.recall(10):.3f} | "
-            f"{m.mrr:.3f} | {lat} |")
+    return f"| {name} | {language} | {entries} | {_measures(m)} | {lat} |"
 
 
 def markdown_table(evaluation: Evaluation) -> str:
-    """Per-project rows (with the candidate pool: the bib's entries), the overall row, the bib-order and
-    random-order floors, and the projects without resolvable citations."""
+    """Per-project rows (with the document's language and the candidate pool: the bib's entries), the overall
+    row, the bib-order and random-order floors, the measures by language and the projects without resolvable
+    citations."""
     reports: Sequence[ProjectReport] = evaluation.reports
-    lines = ["| project | entries | examples | R@1 | R@5 | R@10 | MRR | p50 ms | p95 ms |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| project | language | entries | examples | R@1 | R@5 | R@10 | MRR | p50 ms | p95 ms |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in reports:
         if r.ranked.ranks:
-            lines.append(_row(r.name, r.ranked, str(r.entries)))
+            lines.append(_row(r.name, r.ranked, r.language, str(r.entries)))
     lines.append(_row(f"**overall ({evaluation.label})**", evaluation.overall))
     lines.append(_row("bib order (floor)", evaluation.bib_order, latency=False))
     lines.append(_row("random order (floor)", evaluation.random_order, latency=False))
+    lines += ["", "| language | projects | examples | R@1 | R@5 | R@10 | MRR |",
+              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {language} | {n} | {_measures(m)} |" for language, (n, m) in evaluation.by_language.items()]
     skipped = evaluation.unresolved
     by_project = ", ".join(f"{r.name}: {r.unresolved}" for r in reports if r.unresolved)
     notes = [f"Unresolvable citations skipped (not counted as misses): {skipped}"
@@ -91,7 +98,7 @@ def metrics_json(m: Metrics) -> dict:
 
 
 def project_json(r: ProjectReport) -> dict:
-    return {"name": r.name, "root": r.root, "bib_files": r.bib_files, "entries": r.entries,
+    return {"name": r.name, "root": r.root, "language": r.language, "bib_files": r.bib_files, "entries": r.entries,
             "unresolved_skipped": r.unresolved, "error": r.error,
             "ranked": metrics_json(r.ranked), "bib_order": metrics_json(r.bib_order),
             "random_order": metrics_json(r.random_order)}
@@ -114,6 +121,8 @@ def as_json(evaluation: Evaluation, settings: Settings, date: str, paths: Sequen
         "paths": [os.path.abspath(p) for p in paths],
         "projects": [project_json(r) for r in evaluation.reports],
         "overall": metrics_json(evaluation.overall),
+        "by_language": {language: {"projects": n, **metrics_json(m)}
+                        for language, (n, m) in evaluation.by_language.items()},
         "bib_order": metrics_json(evaluation.bib_order),
         "random_order": metrics_json(evaluation.random_order),
         "unresolved_skipped": evaluation.unresolved,

@@ -32,12 +32,14 @@ class Variant:
 
 @dataclass
 class ProjectReport:
-    """Results of one project: the pipeline, the bib-order and random-order floors and what was skipped."""
+    """Results of one project: its language (``latex.language``), the pipeline, the bib-order and random-order
+    floors and what was skipped."""
 
     name: str
     root: str
     bib_files: list[str]
     entries: int
+    language: str = "unknown"
     ranked: Metrics = field(default_factory=Metrics)
     bib_order: Metrics = field(default_factory=Metrics)
     random_order: Metrics = field(default_factory=Metrics)
@@ -60,6 +62,16 @@ class Evaluation:
     @property
     def overall(self) -> Metrics:
         return Metrics.pooled(r.ranked for r in self.reports)
+
+    @property
+    def by_language(self) -> dict[str, tuple[int, Metrics]]:
+        """Each language -> its projects with examples and their pooled ranks, the most examples first."""
+        groups: dict[str, list[Metrics]] = {}
+        for r in self.reports:
+            if r.ranked.ranks:
+                groups.setdefault(r.language, []).append(r.ranked)
+        pooled = [(language, len(parts), Metrics.pooled(parts)) for language, parts in groups.items()]
+        return {language: (n, m) for language, n, m in sorted(pooled, key=lambda g: (-len(g[2].ranks), g[0]))}
 
     @property
     def bib_order(self) -> Metrics:

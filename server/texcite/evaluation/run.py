@@ -18,6 +18,7 @@ from texcite.evaluation.projects import FoundProject, find_projects
 from texcite.evaluation.result import Evaluation, ProjectReport, Variant
 from texcite.files import read_disk
 from texcite.latex.graph import Project
+from texcite.latex.language import document_language
 from texcite.settings import Settings
 
 EVERY_ENTRY = 1_000_000  # recall's top k in an evaluation: every entry is ranked, so a true key's rank is known
@@ -56,9 +57,10 @@ def project_examples(engine: Engine, read: ExampleSources, folder: str, root: st
     if on_open is not None:
         on_open(engine, project)
     corpus = engine.corpus(root)
-    report = ProjectReport(name or project_name(folder), root, list(project.bib_files), len(corpus))
-    examples: list[Example] = []
     texts = {tex: read_disk(tex) or "" for tex in project.tex_files}
+    language = document_language(texts.get(root) or read_disk(root) or "", "\n".join(texts.values()))
+    report = ProjectReport(name or project_name(folder), root, list(project.bib_files), len(corpus), language)
+    examples: list[Example] = []
     files = [SourceFile(tex, texts[tex], engine.cite_matcher) for tex in project.tex_files] if mode == "writing" else []
     for tex in project.tex_files:
         found, unresolved = citation_examples(tex, texts[tex], engine.cite_matcher, corpus.by_key, typed,

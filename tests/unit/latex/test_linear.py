@@ -13,6 +13,7 @@ import pytest
 from texcite.bib.parse import parse_bib
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.facts import scan_file
+from texcite.latex.language import declared_language, prose
 from texcite.latex.plaintext import to_plain
 from texcite.latex.query import query_context
 from texcite.ranking import build_request
@@ -20,6 +21,9 @@ from texcite.ranking import build_request
 MATCHER = CiteMatcher()
 HOSTILE = ["\\section[", "\\bibliography[", "\\label[", "\\(", "$$", "\\[", "\\input{",
            "\\begin{comment}\\end{comment}\\%", "\\item[", "\\begin{x}[", "\\cite{a}\\%", "\\x["]
+# Openers of what the language of a document is read from: declarations, environments, math, paragraphs.
+LANGUAGE = ["\\usepackage[", "\\usepackage[x]{babel", "\\babelprovide[main]{", "\\begin{equation}", "\\end{align}",
+            "\\emph{", "\\citep[", "\\x \n", "\n \n", "$x", "\\(", "\\\\[", "\\documentclass[", "\\averylongname"]
 # Many lines: a verbatim environment and a citation each.
 MANY = ["\\begin{verbatim}x\\end{verbatim}\n\\cite{k}\n", "\\begin{comment}\n%\n\\end{comment} \\cite{a,b}\n"]
 
@@ -75,3 +79,11 @@ def test_a_bib_field_decodes_in_linear_time(piece):
     def parse(text: str) -> None:
         parse_bib("@article{k, title={T}, abstract={" + text + "}}\n", "/refs.bib")
     assert scaled(parse, piece, n=max(1, 12_000 // len(piece))) < 8
+
+
+@pytest.mark.parametrize("piece", HOSTILE + LANGUAGE)
+def test_the_language_of_a_text_reads_in_linear_time(piece):
+    """The declarations of a preamble, and the prose a language is detected from (its sample is bounded; what
+    reads it must be linear too)."""
+    assert scaled(declared_language, piece) < 8
+    assert scaled(prose, piece) < 8

@@ -17,11 +17,13 @@ from typing import Callable
 
 import texcite
 from texcite.bib.diskcache import cache_dir
+from texcite.retrieval.embeddings.encoders import DEFAULT_ENCODER, MINILM_ENCODER, USE_ENCODER
 from texcite.engine import Engine
 from texcite.latex.roots import project_folder
 from texcite.rerank.factory import resolve_backend
 from texcite.settings import Settings
 
+PACKAGED_ENCODERS = {MINILM_ENCODER: "all-MiniLM-L6-v2", USE_ENCODER: "Universal Sentence Encoder multilingual v3"}
 MODEL_LOAD_TIMEOUT_S = 120  # the packaged MiniLM loads in about a second; a hung load must not hang the report
 
 # The optional extras of pyproject.toml a user installs: (import name, the distributions providing it) and how.
@@ -97,7 +99,8 @@ def ranking_lines(engine: Engine, settings: Settings) -> list[str]:
         if stages.dense == "failed":
             recall = f"BM25 — {stages.dense_name} cannot load: {stages.dense_error}"
         else:
-            recall = f"BM25 + {stages.dense_name} ({settings.dense.model or 'the packaged model'}, loaded)"
+            model = PACKAGED_ENCODERS.get(settings.dense.model or DEFAULT_ENCODER, settings.dense.model)
+            recall = f"BM25 + {stages.dense_name} ({model}, loaded)"
     lines.append(f"  recall: {recall}")
     chosen = settings.reranker.backend
     backend = resolve_backend(settings)

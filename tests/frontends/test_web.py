@@ -307,7 +307,7 @@ def test_a_suggest_is_answered_while_an_evaluation_runs(client, project):
     assert keys(table)[0] == "nguyen2023distillation"
     assert not evaluation.done(), "the Suggest waited for the evaluation"
     report, _ = evaluation.result()
-    assert "| paper | 32 | 12 |" in report
+    assert "| paper | english | 32 | 12 |" in report
 
 
 def test_an_upload_being_embedded_holds_up_no_other_suggest_and_shows_its_progress(client, project, tmp_path):

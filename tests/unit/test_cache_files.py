@@ -11,6 +11,7 @@ import stat
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,7 +112,9 @@ print(json.dumps({"corrupt": store.cache.stats["corrupt"], "vectors": vectors,
 """
 
 
-def test_a_huge_cache_file_is_refused_by_its_size_before_it_is_read(tmp_path, cache):
+def fill_caches(tmp_path, cache) -> Path:
+    """Index a bib (its parse and BM25 index cached) and save one embedding: the three kinds of cache file; the
+    bib's path."""
     bib = tmp_path / "refs.bib"
     bib.write_text(BIB)
     store = BibStore(analyze_entries, cache_directory=str(cache))
@@ -120,6 +123,11 @@ def test_a_huge_cache_file_is_refused_by_its_size_before_it_is_read(tmp_path, ca
     vectors = EmbeddingCache(str(cache), "m")
     vectors.put("a" * 40, np.full(4, 0.5, np.float32))
     vectors.save()
+    return bib
+
+
+def test_a_huge_cache_file_is_refused_by_its_size_before_it_is_read(tmp_path, cache):
+    bib = fill_caches(tmp_path, cache)
     files = [*cache.glob("*.npz"), *cache.glob("embeddings/*.npz")]
     assert len(files) == 3
     for f in files:  # each keeps its valid header and archive start, then runs on to 1.9 GB
@@ -158,16 +166,9 @@ def test_a_fifo_in_place_of_the_embedding_cache_is_ignored_at_once(tmp_path, cac
 
 @pytest.mark.parametrize("umask", [0o000, 0o277])
 def test_cache_folders_and_files_are_private_whatever_the_umask(tmp_path, cache, umask):
-    bib = tmp_path / "refs.bib"
-    bib.write_text(BIB)
     old = os.umask(umask)
     try:
-        store = BibStore(analyze_entries, cache_directory=str(cache))
-        store.cache._writer = None  # write synchronously
-        Corpora(store).corpus([str(bib)])
-        vectors = EmbeddingCache(str(cache), "m")
-        vectors.put("a" * 40, np.full(4, 0.5, np.float32))
-        vectors.save()
+        fill_caches(tmp_path, cache)
     finally:
         os.umask(old)
     folders = [cache.parent.parent, cache.parent, cache, cache / "embeddings"]  # home/.cache/texcite/embeddings

@@ -74,7 +74,11 @@ def open_archive(fh: BinaryIO, limit: int) -> np.lib.npyio.NpzFile:
     npz = np.load(fh, allow_pickle=False)
     if not isinstance(npz, np.lib.npyio.NpzFile):
         raise ValueError("not an array archive")
-    if sum(info.file_size for info in npz.zip.infolist()) > limit:
+    archive = npz.zip  # None only once closed
+    if archive is None:
+        raise ValueError("not an open array archive")
+    declared: int = sum(int(info.file_size) for info in archive.infolist())
+    if declared > limit:
         npz.close()
         raise ValueError(f"its arrays are larger than the {limit >> 20} MB limit")
     return npz

@@ -167,8 +167,10 @@ class Rankers:
             engine.warm()
 
     def close(self) -> None:
+        """Stop the engines as the process exits: each waits until its reranker's engine has shut down, so no
+        model thread outlives the interpreter (which aborts it: "terminate called without an active exception")."""
         for engine in self.engines.values():
-            engine.close()
+            engine.close(wait=True)
         self._scratch.cleanup()
 
     # -- ranking ---------------------------------------------------------------------------------------------------

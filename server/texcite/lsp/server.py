@@ -8,7 +8,6 @@ events reach them through ``events.SessionEvents``. The protocol is ``protocol``
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
@@ -27,7 +26,6 @@ from texcite.lsp.jobs import Jobs
 from texcite.lsp.positions import DocumentPositions
 from texcite.lsp.protocol import TexciteProtocol
 from texcite.lsp.status import STATUS_METHOD, StatusFeature
-from texcite.runtime import import_bm25s
 from texcite.files import inside
 from texcite.settings import parse_settings
 
@@ -74,8 +72,6 @@ class TexciteServer(LanguageServer):
         """After `initialized`: adopt the loop, load the models in the background, watch files, fetch settings."""
         self.jobs.adopt_loop()
         self.engine.open_workspace(self.buffers.workspace_folder())
-        # Warm the recall engine's import (scipy; numba is kept out) now rather than on the first completion.
-        self.jobs.spawn(asyncio.to_thread(import_bm25s))
         await self._watch_files()
         await self.fetch_configuration()
         self.engine.warm()

@@ -25,15 +25,8 @@ from texcite.retrieval.fusion import relevance
 from texcite.retrieval.select import join, shortlist
 from texcite.retrieval.typed import TypedIndex
 from texcite.settings import Settings
+from test_hybrid import BIB, project  # the paraphrase project: its best entry shares no word with the text
 
-BIB = r"""
-@article{algae2011, title={Photosynthesis in marine algae}, author={Jane Doe}, year={2011}}
-@article{parsing2003, title={Accurate unlexicalized parsing}, author={Dan Klein}, year={2003}}
-@article{galaxy1998, title={Rotation curves of spiral galaxies}, author={Vera Rubin}, year={1998}}
-@article{vehicles2019, title={Autonomous vehicle collision avoidance for people crossing streets},
-  author={Ann Lee}, year={2019}}
-"""
-PARAGRAPH = "Self-driving cars must brake before hitting pedestrians \\cite{}."
 HUGE = 1900 << 20  # a sparse file: 1.9 GB long, nothing on disk
 
 
@@ -43,15 +36,6 @@ def cache(tmp_path, monkeypatch):
     folder = tmp_path / "home" / ".cache" / "texcite"
     monkeypatch.setenv("TEXCITE_CACHE_DIR", str(folder))
     return folder
-
-
-def project(tmp_path):
-    (tmp_path / "refs.bib").write_text(BIB)
-    tex = tmp_path / "main.tex"
-    tex.write_text("\\documentclass{article}\n\\begin{document}\n" + PARAGRAPH + "\n\\bibliography{refs}\n"
-                   "\\end{document}\n")
-    text = tex.read_text()
-    return str(tex), text, text.index("\\cite{") + len("\\cite{")
 
 
 def embeddings_file(cache) -> str:
@@ -85,15 +69,15 @@ def test_non_finite_scores_rank_last_with_a_relevance_of_zero():
     from texcite.bib.parse import parse_bib
 
     entries = parse_bib(BIB, "/refs.bib").entries
-    scores = np.array([1.0, np.nan, 0.5, np.inf], dtype=np.float32)
+    scores = np.array([1.0, np.nan, 0.5, np.inf, 0.2], dtype=np.float32)
     candidates = shortlist(entries, TypedIndex(entries), scores, "hybrid", 10, "", [])
-    assert [c.entry.key for c in candidates] == ["algae2011", "galaxy1998", "parsing2003", "vehicles2019"]
-    ranked = join(candidates, [np.nan, 2.0, -np.inf, 1.0], "rerank")
+    assert [c.entry.key for c in candidates] == ["algae2011", "galaxy1998", "bread2005", "parsing2003", "vehicles2019"]
+    ranked = join(candidates, [np.nan, 2.0, -np.inf, 1.0, 0.5], "rerank")
     assert all(np.isfinite(r.score) and np.isfinite(r.rerank_score) for r in ranked)
     assert relevance(np.array([r.score for r in ranked])).tolist()[0] == 100
     assert all(0 <= r <= 100 for r in relevance(np.array([r.score for r in ranked])).tolist())
-    nothing = shortlist(entries, TypedIndex(entries), np.full(4, np.nan, np.float32), "hybrid", 10, "", [])
-    assert [c.fused_score for c in nothing] == [0.0] * 4
+    nothing = shortlist(entries, TypedIndex(entries), np.full(5, np.nan, np.float32), "hybrid", 10, "", [])
+    assert [c.fused_score for c in nothing] == [0.0] * 5
 
 
 # Run in a child process, whose peak memory is its own (VmHWM: ru_maxrss would count the parent's pages at the fork):

@@ -25,13 +25,16 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 
 from texcite.bib.diskcache import cache_dir
-from texcite.bib.model import BibFile
+from texcite.bib.model import BibFile, LibraryRef
 from texcite.bib.store import BibStore
 from texcite.files import Sources
 from texcite.latex.cite import CiteContext, CiteMatcher
 from texcite.latex.facts import FileFacts
 from texcite.latex.graph import Project
 from texcite.latex.project import ProjectIndex
+from texcite.library.addition import Addition, addition
+from texcite.library.candidates import with_library
+from texcite.library.index import LibraryIndex
 from texcite.ranking import Request, Result, Suggestion, build_request
 from texcite.rerank.factory import make_reranker, resolve_backend
 from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries, tokenize
@@ -103,6 +106,7 @@ class Engine:
                               cache_directory=cache_dir(settings.cache_dir), tokens_version=TOKENS_VERSION)
         self.store.refuse = self.sources.refusal  # a .bib the client may not read is indexed as refused
         self.corpora = Corpora(self.store)
+        self.library = LibraryIndex(analyze_entries, cache_dir(settings.cache_dir), TOKENS_VERSION)
         self.evidence = EvidenceIndex()
         self.models = load_models()
         self.dense: DenseStage | None = None  # when recall is hybrid
@@ -125,7 +129,8 @@ class Engine:
             self.matcher = CiteMatcher(settings.cite_commands)
         if old is not None and (settings.cite_commands, settings.bib_files) != (old.cite_commands, old.bib_files):
             self.projects = ProjectIndex(self.sources, self.matcher, self.workspace, settings.bib_files, self.env)
-        self.store.cache.directory = cache_dir(settings.cache_dir)
+        self.store.cache.directory = self.library.store.cache.directory = cache_dir(settings.cache_dir)
+        self.library.configure(settings.library.files)
         self.sources.max_bytes = settings.files.max_tex_size << 20
         if self.store.parser.max_bytes != settings.files.max_bib_size << 20:
             self.store.parser.max_bytes = settings.files.max_bib_size << 20
@@ -177,6 +182,7 @@ class Engine:
         """Stop background work and release the models; ``wait``: until the reranker's engine has shut down (a
         process about to exit: no engine thread may outlive the interpreter), else never waits."""
         self._close_dense()
+        self.library.close()
         if self.service is not None:
             self.service.close(wait)
 
@@ -259,6 +265,15 @@ class Engine:
         if future is not None:
             wait([future], timeout=timeout_s)
 
+    def library_addition(self, path: str, ref: LibraryRef, key: str) -> Addition | None:
+        """What accepting library entry ``ref`` as ``key`` in ``path`` adds to which bibliography (None: the library
+        no longer has it). Blocking: the library may be indexed first."""
+        library = self.library.wait()
+        entry = library.by_key.get(ref.key) if library is not None else None
+        if entry is None or entry.path != ref.file:
+            return None
+        return addition(self.projects.project(path), entry, key, self.settings.library.target_bib, self.workspace)
+
     # -- free text (the web page's Rerank tab) -------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray | None:
         """Unit vectors of texts by the dense model; None when hybrid recall is off or its model failed."""
@@ -311,7 +326,8 @@ class Engine:
             self._await_embeddings(corpus, dense_wait_s)
         dense = self.scorer.start(corpus, views) if self.scorer is not None else None
         evidence = self._key_evidence(path, text, request, project, views["sent"])
-        signals = request_signals(corpus, views, evidence)
+        stats: dict[str, tuple[float, float]] = {}
+        signals = request_signals(corpus, views, evidence, stats)
         if dense is not None:
             signals.update(dense.signals())
         stage = "hybrid" if dense is not None else "bm25"
@@ -323,6 +339,8 @@ class Engine:
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
                                helpers)
+        candidates, inputs = with_library(self.library.current(), corpus, views, cite, model, stage, stats, candidates,
+                                          inputs, top_k)  # the writer's library joins (``library.candidates``)
         return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
@@ -350,7 +368,7 @@ class Engine:
                       prepared.evidence, query.paragraph, query.section_title,
                       self.settings.reranker.model.rsplit("/", 1)[-1])
         suggestions = [Suggestion(r.candidate.entry, i + 1, float(r.score), r.stage, r.candidate.fused_score,
-                                  int(rel[i]), why[i] if i < len(why) else (), r.rerank_score)
+                                  int(rel[i]), why[i] if i < len(why) else (), r.rerank_score, r.candidate.library)
                        for i, r in enumerate(ranked)]
         return Result(request=prepared.request, suggestions=suggestions,
                       query=query.marked if backend else query.text,
@@ -360,6 +378,7 @@ class Engine:
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
         """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings and the reranker."""
         self.wait_embeddings(self.corpus(path))
+        self.library.wait()
         prepared = self.prepare(path, text, offset)
         if prepared is None:
             return None

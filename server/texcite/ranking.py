@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from texcite.bib.model import Entry
+from texcite.bib.model import Entry, LibraryRef
 from texcite.latex.cite import CiteContext, CiteMatcher
 from texcite.latex.facts import FileFacts, scan_file
 from texcite.latex.query import QueryContext, query_context
@@ -47,6 +47,7 @@ class Suggestion:
     relevance: int = 0
     reasons: tuple[str, ...] = ()
     rerank_score: float | None = None  # the neural reranker's own score, where it ran
+    library: LibraryRef | None = None  # from the writer's library, not yet in the project's bibliography
 
 
 @dataclass

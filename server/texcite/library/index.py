@@ -1,0 +1,122 @@
+"""The library's index: its files read (``.bib`` through a ``BibStore`` of its own, cached on disk like project
+bibs; CSL-JSON through ``csl``) and merged into one BM25-indexed ``Corpus``, built in a worker thread, never on the
+event loop. One per engine, so every project of a server shares it. A file that changes on disk (its mtime or
+size) is read again in the background while the previous index keeps answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Sequence
+
+from texcite.bib.incremental import Analyzer
+from texcite.bib.model import BibFile, Diagnostic
+from texcite.bib.store import BibStore
+from texcite.files import UnreadableFile, read_bytes
+from texcite.library.csl import read_csl
+from texcite.retrieval.corpus import Corpus
+
+log = logging.getLogger(__name__)
+MAX_JSON_BYTES = 1 << 30
+
+
+def library_paths(files: Sequence[str]) -> tuple[str, ...]:
+    """The setting's paths, ``~`` expanded and absolute."""
+    return tuple(os.path.abspath(os.path.expanduser(p)) for p in files if p.strip())
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class LibraryIndex:
+    """The library's corpus, built in the background; ``current()`` answers at once (None until it is built)."""
+
+    def __init__(self, analyze: Analyzer, cache_directory: str | None, tokens_version: int,
+                 persistent: bool = True) -> None:
+        self.store = BibStore(analyze, cache_directory=cache_directory, persistent=persistent,
+                              tokens_version=tokens_version)
+        self.paths: tuple[str, ...] = ()
+        self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
+        self._corpus: Corpus | None = None
+        self._stamps: tuple = ()
+        self._future: Future | None = None
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="texcite-library")
+
+    def configure(self, files: Sequence[str]) -> None:
+        """Use these library files (the setting's paths); a different list is indexed anew, in the background."""
+        paths = library_paths(files)
+        if paths == self.paths:
+            return
+        with self._lock:
+            self.paths, self._corpus, self._stamps = paths, None, ()
+        if paths:
+            self.start()
+
+    def start(self) -> Future | None:
+        """Index the files now in the worker, unless that is under way (None: no library configured)."""
+        if not self.paths:
+            return None
+        with self._lock:
+            if self._future is None or self._future.done():
+                self._future = self._pool.submit(self._build, self.paths)
+            return self._future
+
+    def _stale(self) -> bool:
+        return self._stamps != tuple(_stamp(p) for p in self.paths)
+
+    def current(self) -> Corpus | None:
+        """The library's corpus as built (None: none configured, or the first index is not ready yet). A file
+        changed since starts a new index; this one answers until it is done."""
+        corpus = self._corpus
+        if self.paths and (corpus is None or self._stale()):
+            future = self._future
+            if future is None or future.done():
+                self.start()
+        return corpus
+
+    def wait(self) -> Corpus | None:
+        """The library's corpus, indexing it now if needed (CLI, eval, bench)."""
+        if self.paths and (self._corpus is None or self._stale()):
+            future = self.start()
+            if future is not None:
+                future.result()
+        return self._corpus
+
+    def _read(self, path: str) -> BibFile:
+        if path.lower().endswith(".json"):
+            try:
+                return read_csl(read_bytes(path, MAX_JSON_BYTES), path)
+            except (UnreadableFile, OSError) as err:
+                return BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Library not read: {err}")])
+        return self.store.get(path)
+
+    def _build(self, paths: tuple[str, ...]) -> None:
+        try:
+            stamps = tuple(_stamp(p) for p in paths)
+            store = self.store
+            with store.cache.deferred():
+                files = [self._read(p) for p in paths]
+                corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
+                corpus.build()
+        except Exception:  # the project's entries still rank; the log says why the library does not
+            log.exception("library not indexed")
+            return
+        with self._lock:
+            if paths != self.paths:
+                return  # the setting changed meanwhile
+            self._corpus, self._stamps = corpus, stamps
+            self.problems = [d for f in files for d in f.diagnostics] + corpus.merge_problems
+        for problem in self.problems[:20]:
+            log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -107,6 +107,22 @@ def verbatim(entry: Entry, key: str) -> str | None:
     return None
 
 
+def verbatim_blocks(text: str, keys: set[str]) -> tuple[str, list[str]]:
+    """``text`` (a .bib) without the entries of ``keys``, and those entries' blocks with the file's @string
+    definitions before them (so their macros still mean what they meant): an evaluation's library split."""
+    kept, strings, taken = [], [], []
+    for start, end, _ in split_blocks(text):
+        block = text[start:end]
+        head = _HEAD_RE.match(block)
+        if head is not None and head.group(2) in keys:
+            taken.append(block[:_closing(block, head.start(1) + len(head.group(1).rstrip()) - 1) + 1].strip())
+            continue
+        if re.match(r"\s*@\s*string\b", block, re.IGNORECASE):
+            strings.append(block.strip())
+        kept.append(block)
+    return "".join(kept), strings + taken
+
+
 def entry_text(entry: Entry, key: str, biblatex: bool) -> str:
     """The text to add for a library entry, under ``key`` (see the module docstring)."""
     if entry.path.lower().endswith(".bib"):

@@ -16,7 +16,7 @@ its signals on the project's scale:
   sentence as for the project's entries;
 * its own features: the year as a z-score among the project's years, its type.
 
-Their score is the fused score minus ``LIBRARY_OFFSET``: a work already in the project's bibliography is likelier
+Their score is the fused score minus ``LIBRARY_OFFSETS[stage]``: a work already in the project's bibliography is likelier
 to be cited than one of hundreds of thousands a writer has collected, so a library entry goes above a project
 entry only when the context clearly prefers it.
 """
@@ -37,9 +37,10 @@ from texcite.retrieval.select import Candidate
 from texcite.retrieval.signals import BM25_VIEWS, TYPE_KINDS, mentions, name_index
 from texcite.retrieval.typed import TIERS
 
-# Subtracted from a library entry's fused score (log-odds): measured with `texcite eval --library-split 0.3` on the
-# dev theses, see bench/results/library.md.
-LIBRARY_OFFSET = 2.0
+# Subtracted from a library entry's fused score (log-odds), per stage (the hybrid model weighs MiniLM signals a
+# library entry does not have): measured with `texcite eval --library-split 0.3` on the dev theses, see
+# bench/results/library.md.
+LIBRARY_OFFSETS = {"bm25": 2.0, "hybrid": 2.0}
 RECALL = 50  # library entries taken per query view (paragraph, sentence)
 RECALL_VIEWS = ("bm25_para", "bm25_sent")
 
@@ -133,7 +134,7 @@ def library_candidates(library: Corpus, project: Corpus, views: Mapping[str, str
     if not entries:
         return [], np.zeros((len(model.features), 0), np.float32)
     inputs = model.inputs(_signals(entries, rows, raw, stats, project, views.get("sent", "")))
-    scores = model.score_inputs(inputs) - LIBRARY_OFFSET
+    scores = model.score_inputs(inputs) - LIBRARY_OFFSETS[stage]
     n = len(project)
     out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref)
            for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]

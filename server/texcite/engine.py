@@ -106,7 +106,8 @@ class Engine:
                               cache_directory=cache_dir(settings.cache_dir), tokens_version=TOKENS_VERSION)
         self.store.refuse = self.sources.refusal  # a .bib the client may not read is indexed as refused
         self.corpora = Corpora(self.store)
-        self.library = LibraryIndex(analyze_entries, cache_dir(settings.cache_dir), TOKENS_VERSION)
+        self.library = LibraryIndex(analyze_entries, cache_dir(settings.cache_dir), TOKENS_VERSION,
+                                    self.sources.refusal)
         self.evidence = EvidenceIndex()
         self.models = load_models()
         self.dense: DenseStage | None = None  # when recall is hybrid
@@ -266,8 +267,7 @@ class Engine:
             wait([future], timeout=timeout_s)
 
     def library_addition(self, path: str, ref: LibraryRef, key: str) -> Addition | None:
-        """What accepting library entry ``ref`` as ``key`` in ``path`` adds to which bibliography (None: the library
-        no longer has it). Blocking: the library may be indexed first."""
+        """What accepting library entry ``ref`` as ``key`` in ``path`` adds, where (None: no longer in the library)."""
         library = self.library.wait()
         entry = library.by_key.get(ref.key) if library is not None else None
         if entry is None or entry.path != ref.file:

@@ -16,8 +16,8 @@ its signals on the project's scale:
   sentence as for the project's entries;
 * its own features: the year as a z-score among the project's years, its type.
 
-Their score is the fused score minus ``LIBRARY_OFFSETS[stage]``: a work already in the project's bibliography is likelier
-to be cited than one of hundreds of thousands a writer has collected, so a library entry goes above a project
+Their score is the fused score minus ``LIBRARY_OFFSETS[stage]``: a work already in the project's bibliography is
+likelier to be cited than one of the thousands a writer has collected, so a library entry goes above a project
 entry only when the context clearly prefers it.
 """
 
@@ -40,7 +40,7 @@ from texcite.retrieval.typed import TIERS
 # Subtracted from a library entry's fused score (log-odds), per stage (the hybrid model weighs MiniLM signals a
 # library entry does not have): measured with `texcite eval --library-split 0.3` on the dev theses, see
 # bench/results/library.md.
-LIBRARY_OFFSETS = {"bm25": 2.0, "hybrid": 2.0}
+LIBRARY_OFFSETS = {"bm25": 4.0, "hybrid": 3.0}
 RECALL = 50  # library entries taken per query view (paragraph, sentence)
 RECALL_VIEWS = ("bm25_para", "bm25_sent")
 
@@ -71,12 +71,12 @@ def _recalled(library: Corpus, raw: Mapping[str, np.ndarray], prefix: str) -> li
             rows.update(dict.fromkeys(matched[order].tolist()))
         return list(rows)
     for name in RECALL_VIEWS:
-        scores = raw.get(name)
-        if scores is None:
+        if name not in raw:
             continue
+        view = raw[name]
         top = min(RECALL, n)
-        best = np.argpartition(-scores, top - 1)[:top] if top else np.zeros(0, np.int64)
-        rows.update(dict.fromkeys(best[scores[best] > 0].tolist()))
+        best = np.argpartition(-view, top - 1)[:top] if top else np.zeros(0, np.int64)
+        rows.update(dict.fromkeys(best[view[best] > 0].tolist()))
     return list(rows)
 
 

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Sequence
+from typing import Callable, Sequence
 
 from texcite.bib.incremental import Analyzer
 from texcite.bib.model import BibFile, Diagnostic
@@ -40,9 +40,11 @@ class LibraryIndex:
     """The library's corpus, built in the background; ``current()`` answers at once (None until it is built)."""
 
     def __init__(self, analyze: Analyzer, cache_directory: str | None, tokens_version: int,
-                 persistent: bool = True) -> None:
-        self.store = BibStore(analyze, cache_directory=cache_directory, persistent=persistent,
-                              tokens_version=tokens_version)
+                 refuse: Callable[[str], str | None] = lambda path: None) -> None:
+        """``refuse``: why a file may not be read for this client (None: it may; the server confines TCP clients
+        to their workspace folders, library files included)."""
+        self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
+        self.store.refuse = refuse
         self.paths: tuple[str, ...] = ()
         self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
         self._corpus: Corpus | None = None
@@ -93,6 +95,9 @@ class LibraryIndex:
 
     def _read(self, path: str) -> BibFile:
         if path.lower().endswith(".json"):
+            refused = self.store.refuse(path)
+            if refused:
+                return BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Library not read: {refused}")])
             try:
                 return read_csl(read_bytes(path, MAX_JSON_BYTES), path)
             except (UnreadableFile, OSError) as err:

@@ -148,6 +148,7 @@ class Engine:
                                         on_progress=self.events.dense_progress, on_error=self.events.dense_error,
                                         on_loaded=self.events.dense_loaded)
                 self.scorer = HybridScorer(self.dense)
+            self.library.embed_with(self.dense.embedder if self.dense is not None else None, settings.cache_dir)
         if old is None or (settings.reranker, settings.vllm) != (old.reranker, old.vllm):
             if self.service is not None:
                 self.service.close()
@@ -180,8 +181,7 @@ class Engine:
             self.dense.warm().result(timeout=timeout_s)
 
     def close(self, wait: bool = False) -> None:
-        """Stop background work and release the models; ``wait``: until the reranker's engine has shut down (a
-        process about to exit: no engine thread may outlive the interpreter), else never waits."""
+        """Stop background work, release the models; ``wait``: until the reranker has shut down (a process exiting)."""
         self._close_dense()
         self.library.close()
         if self.service is not None:
@@ -329,7 +329,7 @@ class Engine:
         stats: dict[str, tuple[float, float]] = {}
         signals = request_signals(corpus, views, evidence, stats)
         if dense is not None:
-            signals.update(dense.signals())
+            signals.update(dense.signals(stats))
         stage = "hybrid" if dense is not None else "bm25"
         model = model_for(self.models, stage, len(corpus))
         inputs = model.inputs(signals) if len(corpus) else None
@@ -339,8 +339,8 @@ class Engine:
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
                                helpers)
-        candidates, inputs = with_library(self.library.current(), corpus, views, cite, model, stage, stats, candidates,
-                                          inputs, top_k)  # the writer's library joins (``library.candidates``)
+        candidates, inputs = with_library(self.library, corpus, views, cite, model, stage, stats, candidates, inputs,
+                                          top_k, dense)  # the writer's library joins (``library.candidates``)
         return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:

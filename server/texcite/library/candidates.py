@@ -11,7 +11,9 @@ its signals on the project's scale:
   (``Bm25Index.idf``), which is the score the entry would get if it were one more entry of the project's bib (with
   the library's average length for the length normalisation); it is then a z-score with the mean and standard
   deviation of the project's raw scores for that view (``text_signals``' ``stats``);
-* MiniLM: not computed for library entries (0: the project's average);
+* MiniLM (hybrid recall): the cosine of the query's vectors with the entry's title vector, as a z-score with the
+  project's mean and deviation (``DenseQuery.signals``' ``stats``), once the library's titles are embedded (in the
+  background, ``LibraryIndex.embed_with``); until then 0, the project's average;
 * evidence: that of a work the project cites nowhere (uncited 1, every count 0), the mentions of the citing
   sentence as for the project's entries;
 * its own features: the year as a z-score among the project's years, its type.
@@ -23,12 +25,13 @@ entry only when the context clearly prefers it.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
 from texcite.bib.model import Entry, LibraryRef
 from texcite.latex.cite import CiteContext
+from texcite.library.index import LibraryIndex
 from texcite.library.identity import Identities, project_identities
 from texcite.retrieval.bm25 import tokenize
 from texcite.retrieval.corpus import Corpus
@@ -37,10 +40,13 @@ from texcite.retrieval.select import Candidate
 from texcite.retrieval.signals import BM25_VIEWS, TYPE_KINDS, mentions, name_index
 from texcite.retrieval.typed import TIERS
 
+if TYPE_CHECKING:
+    from texcite.retrieval.embeddings.hybrid import DenseQuery
+
 # Subtracted from a library entry's fused score (log-odds), per stage (the hybrid model weighs MiniLM signals a
 # library entry does not have): measured with `texcite eval --library-split 0.3` on the dev theses, see
 # bench/results/library.md.
-LIBRARY_OFFSETS = {"bm25": 4.0, "hybrid": 3.0}
+LIBRARY_OFFSETS = {"bm25": 4.0, "hybrid": 5.0}
 RECALL = 50  # library entries taken per query view (paragraph, sentence)
 RECALL_VIEWS = ("bm25_para", "bm25_sent")
 
@@ -111,9 +117,11 @@ def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray
 
 def library_candidates(library: Corpus, project: Corpus, views: Mapping[str, str], prefix: str,
                        exclude: Sequence[str], model: FusionModel, stage: str,
-                       stats: Mapping[str, tuple[float, float]]) -> tuple[list[Candidate], np.ndarray]:
+                       stats: Mapping[str, tuple[float, float]],
+                       titles: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[Candidate], np.ndarray]:
     """The library's candidates for a request (rows numbered after the project's ``len(project)`` entries) and
-    the model's inputs for them (features x candidates): see the module docstring."""
+    the model's inputs for them (features x candidates): see the module docstring. ``titles``: the library's
+    title vectors and the query's two vectors (near the marker, the citing sentence), for the MiniLM signals."""
     raw = _bm25(library, project, views)
     ids: Identities = project.memo("identities", lambda: project_identities(project))
     excluded = set(exclude)
@@ -133,7 +141,13 @@ def library_candidates(library: Corpus, project: Corpus, views: Mapping[str, str
         rows.append(row)
     if not entries:
         return [], np.zeros((len(model.features), 0), np.float32)
-    inputs = model.inputs(_signals(entries, rows, raw, stats, project, views.get("sent", "")))
+    signals = _signals(entries, rows, raw, stats, project, views.get("sent", ""))
+    if titles is not None:
+        similarity = np.einsum("ed,qd->qe", titles[0][np.asarray(rows)], titles[1])
+        for name, sims in zip(("dense", "dense_sent"), similarity, strict=True):
+            mean, sd = stats.get(name, (0.0, 1.0))
+            signals[name] = ((sims - mean) / sd).astype(np.float32)
+    inputs = model.inputs(signals)
     scores = model.score_inputs(inputs) - LIBRARY_OFFSETS[stage]
     n = len(project)
     out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref)
@@ -151,13 +165,20 @@ def merge(project: list[Candidate], library: list[Candidate], top_k: int, prefix
     return merged if typed else merged[:top_k]
 
 
-def with_library(library: Corpus | None, project: Corpus, views: Mapping[str, str], cite: CiteContext,
+def with_library(index: LibraryIndex, project: Corpus, views: Mapping[str, str], cite: CiteContext,
                  model: FusionModel, stage: str, stats: Mapping[str, tuple[float, float]], candidates: list[Candidate],
-                 inputs: np.ndarray | None, top_k: int) -> tuple[list[Candidate], np.ndarray | None]:
+                 inputs: np.ndarray | None, top_k: int, dense: DenseQuery | None) -> tuple[list[Candidate],
+                                                                                   np.ndarray | None]:
     """The project's shortlist with the library's candidates merged in, and the model's inputs with theirs after
-    the project's (their ``row``s); as given when there is no library (or it is not indexed yet)."""
+    the project's (their ``row``s); as given when there is no library (or it is not indexed yet). ``dense``: the
+    request's query embedding (hybrid recall), compared with the library's titles once they are embedded."""
+    library = index.current()
     if library is None or not len(library):
         return candidates, inputs
-    extra, more = library_candidates(library, project, views, cite.prefix, cite.existing_keys, model, stage, stats)
+    vectors = index.vectors(library) if dense is not None else None
+    query = dense.vectors.result() if dense is not None and vectors is not None else None
+    titles = (vectors.vectors, query) if vectors is not None and query is not None else None
+    extra, more = library_candidates(library, project, views, cite.prefix, cite.existing_keys, model, stage, stats,
+                                     titles)
     merged = merge(candidates, extra, top_k, cite.prefix)
     return merged, more if inputs is None else np.concatenate([inputs, more], axis=1)

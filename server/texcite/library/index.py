@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from texcite.bib.incremental import Analyzer
 from texcite.bib.model import BibFile, Diagnostic
@@ -18,6 +18,9 @@ from texcite.bib.store import BibStore
 from texcite.files import UnreadableFile, read_bytes
 from texcite.library.csl import read_csl
 from texcite.retrieval.corpus import Corpus
+
+if TYPE_CHECKING:
+    from texcite.retrieval.embeddings.dense import DenseIndex, DenseStage, Embedder
 
 log = logging.getLogger(__name__)
 MAX_JSON_BYTES = 1 << 30
@@ -45,6 +48,7 @@ class LibraryIndex:
         to their workspace folders, library files included)."""
         self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
         self.store.refuse = refuse
+        self.dense: DenseStage | None = None  # the library's title embeddings, with hybrid recall
         self.paths: tuple[str, ...] = ()
         self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
         self._corpus: Corpus | None = None
@@ -62,6 +66,25 @@ class LibraryIndex:
             self.paths, self._corpus, self._stamps = paths, None, ()
         if paths:
             self.start()
+
+    def embed_with(self, embedder: Embedder | None, cache_directory: str) -> None:
+        """Embed the library's titles with ``embedder`` (the project's dense model; None: not at all), in a worker
+        of its own at low priority, after each index is built; until done its entries have no MiniLM signals."""
+        if self.dense is not None:
+            self.dense.close()
+            self.dense = None
+        if embedder is not None:
+            from texcite.retrieval.embeddings.dense import DenseStage
+
+            self.dense = DenseStage(embedder, cache_directory)
+        corpus = self._corpus
+        if self.dense is not None and corpus is not None:
+            self.dense.start(corpus.signature, corpus.entries)
+
+    def vectors(self, corpus: Corpus) -> DenseIndex | None:
+        """The title embeddings of ``corpus`` (a ``current()``), when built."""
+        index = self.dense.index_for(corpus.signature) if self.dense is not None else None
+        return index if index is not None and len(index.keys) == len(corpus) else None
 
     def start(self) -> Future | None:
         """Index the files now in the worker, unless that is under way (None: no library configured)."""
@@ -86,12 +109,18 @@ class LibraryIndex:
         return corpus
 
     def wait(self) -> Corpus | None:
-        """The library's corpus, indexing it now if needed (CLI, eval, bench)."""
+        """The library's corpus, indexing it (and embedding it, with hybrid recall) now if needed (CLI, eval,
+        bench)."""
         if self.paths and (self._corpus is None or self._stale()):
             future = self.start()
             if future is not None:
                 future.result()
-        return self._corpus
+        corpus, dense = self._corpus, self.dense
+        if corpus is not None and dense is not None:
+            embedding = dense.start(corpus.signature, corpus.entries)
+            if embedding is not None:
+                embedding.result()
+        return corpus
 
     def _read(self, path: str) -> BibFile:
         if path.lower().endswith(".json"):
@@ -120,8 +149,13 @@ class LibraryIndex:
                 return  # the setting changed meanwhile
             self._corpus, self._stamps = corpus, stamps
             self.problems = [d for f in files for d in f.diagnostics] + corpus.merge_problems
+            dense = self.dense
+        if dense is not None:
+            dense.start(corpus.signature, corpus.entries)
         for problem in self.problems[:20]:
             log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.dense is not None:
+            self.dense.close()

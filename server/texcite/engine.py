@@ -77,13 +77,9 @@ class EngineEvents:
     """What the engine reports while it works; called from worker threads. The defaults do nothing (CLI, eval)."""
 
     def bib_parsed(self, bib: BibFile) -> None: ...
-
     def dense_progress(self, signature: tuple, done: int, total: int) -> None: ...
-
     def dense_error(self, message: str) -> None: ...
-
     def dense_loaded(self) -> None: ...
-
     def rerank_state(self, state: str, message: str) -> None: ...
 
     def rerank_outage(self, change: str, message: str) -> None:
@@ -268,11 +264,13 @@ class Engine:
 
     def library_addition(self, path: str, ref: LibraryRef, key: str) -> Addition | None:
         """What accepting library entry ``ref`` as ``key`` in ``path`` adds, where (None: no longer in the library)."""
-        library = self.library.wait()
-        entry = library.by_key.get(ref.key) if library is not None else None
-        if entry is None or entry.path != ref.file:
-            return None
-        return addition(self.projects.project(path), entry, key, self.settings.library.target_bib, self.workspace)
+        entry = self.library.entry(ref)
+        return None if entry is None else addition(self.projects.project(path), entry, key,
+                                                   self.settings.library.target_bib, self.workspace)
+
+    def library_entry(self, key: str) -> LibraryRef | None:
+        """Where the writer's library holds ``key`` (None: nowhere, or it is not indexed yet); never waits."""
+        return self.library.ref(key)
 
     # -- free text (the web page's Rerank tab) -------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray | None:

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from typing import Union
 
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_helpers import HANG_GUARD_S, SERVER, complete, copy_example, start
+from lsp_helpers import HANG_GUARD_S, SERVER, complete, copy_example, diagnostics_for, start
 
 CLASH = """@book{lowe2015foundations,
   author = {Marsh, Ada},
@@ -118,3 +119,39 @@ async def test_a_missing_bibliography_is_a_message_with_the_entry(client: Langua
     assert not client.edits
     message = client.messages[-1].message
     assert "Saturating Term Frequency" in message and "@article{okafor2019termweighting," in message
+
+
+def _code_actions_as_sent(client: LanguageClient) -> None:
+    """Read a code action holding a command as a CodeAction, as editors do (lsprotocol's own hook takes every
+    object with a ``command`` member for a Command, whatever that member holds)."""
+    converter = client.protocol._converter
+
+    def hook(obj, _):
+        is_command = isinstance(obj.get("command"), str)
+        return converter.structure(obj, types.Command if is_command else types.CodeAction)
+
+    converter.register_structure_hook(Union[types.Command, types.CodeAction], hook)
+
+
+async def test_a_library_key_inserted_without_the_command_gets_a_quick_fix(client: LanguageClient):
+    _code_actions_as_sent(client)
+    await _library_items(client)  # the library is indexed
+    path = client.project / "chapters" / "method.tex"
+    uri = path.as_uri()
+    text = path.read_text().replace("\\citep{}", "\\citep{okafor2019termweighting}")
+    client.text_document_did_change(types.DidChangeTextDocumentParams(  # what Neovim's omnifunc leaves
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)]))
+    (warning,) = await diagnostics_for(client, uri, lambda ds: any("library" in d.message for d in ds))
+    assert "okafor2019termweighting" in warning.message and "quick fix adds it" in warning.message
+    actions = await asyncio.wait_for(client.text_document_code_action_async(types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri), range=warning.range,
+        context=types.CodeActionContext(diagnostics=[warning]))), HANG_GUARD_S)
+    (action,) = actions
+    assert action.title == "Add okafor2019termweighting from your library to refs.bib"
+    assert action.kind == types.CodeActionKind.QuickFix and action.is_preferred
+    assert await _execute(client, action.command) is True
+    (params,) = client.edits
+    ((bib_uri, (edit,)),) = params.edit.changes.items()
+    assert bib_uri == (client.project / "refs.bib").as_uri()
+    assert edit.new_text.strip() == client.entry.strip()

@@ -13,7 +13,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from texcite.bib.incremental import Analyzer
-from texcite.bib.model import BibFile, Diagnostic
+from texcite.bib.model import BibFile, Diagnostic, Entry, LibraryRef
 from texcite.bib.store import BibStore
 from texcite.files import UnreadableFile, read_bytes
 from texcite.library.csl import read_csl
@@ -108,19 +108,35 @@ class LibraryIndex:
                 self.start()
         return corpus
 
-    def wait(self) -> Corpus | None:
-        """The library's corpus, indexing it (and embedding it, with hybrid recall) now if needed (CLI, eval,
-        bench)."""
+    def indexed(self) -> Corpus | None:
+        """The library's corpus, indexing it now if needed (blocking)."""
         if self.paths and (self._corpus is None or self._stale()):
             future = self.start()
             if future is not None:
                 future.result()
-        corpus, dense = self._corpus, self.dense
+        return self._corpus
+
+    def wait(self) -> Corpus | None:
+        """The library's corpus, indexed and (with hybrid recall) embedded now if needed (CLI, eval, bench)."""
+        corpus, dense = self.indexed(), self.dense
         if corpus is not None and dense is not None:
             embedding = dense.start(corpus.signature, corpus.entries)
             if embedding is not None:
                 embedding.result()
         return corpus
+
+    def entry(self, ref: LibraryRef) -> Entry | None:
+        """The entry ``ref`` names (None: the library no longer has it); blocking, the library may be indexed
+        first."""
+        library = self.indexed()
+        entry = library.by_key.get(ref.key) if library is not None else None
+        return entry if entry is not None and entry.path == ref.file else None
+
+    def ref(self, key: str) -> LibraryRef | None:
+        """Where the library holds ``key`` (None: nowhere, or the library is not indexed yet); never waits."""
+        library = self._corpus
+        entry = library.by_key.get(key) if library is not None else None
+        return LibraryRef(entry.path, entry.cite_key) if entry is not None else None
 
     def _read(self, path: str) -> BibFile:
         if path.lower().endswith(".json"):

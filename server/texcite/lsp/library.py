@@ -1,7 +1,11 @@
 """Accepting a library item: its completion ``command`` (``texcite.addLibraryEntry``) makes the server send
 ``workspace/applyEdit`` appending the entry to the project's bibliography, at the end of the text the editor has
 (its open buffer, unsaved edits and all, else the file), so the editor's undo takes it back. A bibliography that
-is missing, read-only or refuses the edit gets a message holding the entry's text: never a lost entry."""
+is missing, read-only or refuses the edit gets a message holding the entry's text: never a lost entry.
+
+A client that inserts the key without running the item's command (Neovim's omnifunc) leaves a citation of a key
+no .bib defines: its diagnostic says the library has it, and the quick fix (a code action) runs the same command.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from pygls.uris import from_fs_path
 
 from texcite.bib.model import LibraryRef
 from texcite.engine import Engine
-from texcite.library.addition import Addition
+from texcite.library.addition import Addition, target_bib
 from texcite.lsp.buffers import Buffers, fs_path
 from texcite.lsp.positions import DocumentPositions
 from texcite.positions import Positions
@@ -91,3 +95,21 @@ class LibraryEntries:
         if not result.applied:
             self._keep(found, f"the editor did not apply the edit ({result.failure_reason or 'no reason given'})")
         return result.applied
+
+    async def code_actions(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        """A quick fix per undefined key the library has (its diagnostic carries ``libraryKey``)."""
+        uri = params.text_document.uri
+        actions = []
+        for diagnostic in params.context.diagnostics:
+            data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+            key = str(data.get("libraryKey", ""))
+            ref = self.engine.library_entry(key) if key else None
+            if ref is None:
+                continue
+            project = await asyncio.to_thread(self.engine.project, fs_path(uri) or uri)
+            bib = target_bib(project, self.engine.settings.library.target_bib, self.engine.workspace)
+            bib_name = os.path.basename(bib) if bib else "the project's bibliography"
+            actions.append(lsp.CodeAction(title=f"Add {key} from your library to {bib_name}",
+                                          kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic],
+                                          is_preferred=True, command=add_command(uri, key, ref, bib_name)))
+        return actions

@@ -184,6 +184,11 @@ def create_server(connection: threading.Event | None = None) -> TexciteServer:
     async def on_suggest(ls: TexciteServer, params: Any) -> dict:
         return await ls.completion.suggest(params)
 
+    @ls.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+    async def on_code_action(ls: TexciteServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        return await ls.library.code_actions(params)
+
     @ls.command(ADD_COMMAND)
     async def on_add_library_entry(ls: TexciteServer, *arguments: Any) -> bool:
         return await ls.library.add(arguments)

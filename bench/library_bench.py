@@ -72,14 +72,13 @@ def main() -> None:
                                       library_files=(str(library),))
         started = time.perf_counter()
         engine = Engine(settings)
-        engine.library.wait()
+        engine.wait_library()
         first = time.perf_counter() - started
-        engine.store.cache.flush()
-        engine.library.store.cache.flush()
+        engine.library.store.cache.flush()  # the cache files written, as a server's are once it exits
         engine.close()
         started = time.perf_counter()
         engine = Engine(settings)
-        engine.library.wait()
+        engine.wait_library()
         warm = time.perf_counter() - started
         plain = Engine(settings.replace(library_files=()))
         path = str(main_tex)

@@ -18,7 +18,6 @@ import asyncio
 import logging
 import os
 from concurrent.futures import Future, wait
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Sequence
 
@@ -35,14 +34,14 @@ from texcite.latex.project import ProjectIndex
 from texcite.library.addition import Addition, addition
 from texcite.library.candidates import with_library
 from texcite.library.index import LibraryIndex
-from texcite.ranking import Request, Result, Suggestion, build_request
+from texcite.ranking import Prepared, Request, Result, Suggestion, build_request
 from texcite.rerank.factory import make_reranker, resolve_backend
 from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries, tokenize
 from texcite.retrieval.corpus import Corpora, Corpus
 from texcite.retrieval.evidence import EvidenceIndex, KeyEvidence
 from texcite.retrieval.explain import explain
-from texcite.retrieval.fusion import FusionModel, load_models, model_for, relevance
-from texcite.retrieval.select import Candidate, join, shortlist
+from texcite.retrieval.fusion import load_models, model_for, relevance
+from texcite.retrieval.select import join, shortlist
 from texcite.retrieval.signals import request_signals
 from texcite.settings import Settings
 from texcite.runtime import public_url
@@ -57,20 +56,6 @@ log = logging.getLogger(__name__)
 
 EXPLAINED = 12  # the items of a list that get reasons: about what a completion popup shows without scrolling
 QUERY_VIEWS = ("default", "paragraph", "sentence")  # BM25 query: the server's, or one view alone (eval)
-
-
-@dataclass
-class Prepared:
-    """The shortlist done: the candidates, and what the reranker would score next."""
-
-    request: Request
-    corpus: Corpus
-    candidates: list[Candidate]
-    stage: str  # what scored the shortlist: bm25 | hybrid
-    signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # every signal of every entry
-    inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
-    model: FusionModel | None = None
-    evidence: KeyEvidence | None = None
 
 
 class EngineEvents:
@@ -272,6 +257,10 @@ class Engine:
         """Where the writer's library holds ``key`` (None: nowhere, or it is not indexed yet); never waits."""
         return self.library.ref(key)
 
+    def wait_library(self) -> int:
+        """Index (and embed, with hybrid recall) the writer's library now: its number of entries (CLI, eval)."""
+        return len(self.library.wait() or ())
+
     # -- free text (the web page's Rerank tab) -------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray | None:
         """Unit vectors of texts by the dense model; None when hybrid recall is off or its model failed."""
@@ -376,7 +365,7 @@ class Engine:
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
         """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings and the reranker."""
         self.wait_embeddings(self.corpus(path))
-        self.library.wait()
+        self.wait_library()
         prepared = self.prepare(path, text, offset)
         if prepared is None:
             return None

@@ -125,8 +125,7 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
     with open(moved_bib, "w", encoding="utf-8") as fh:
         fh.write("\n\n".join(blocks) + "\n")
     engine.configure(settings.replace(library_files=(moved_bib, *others)))
-    library = engine.library.wait()
-    report = SplitReport(name, len(corpus), len(moved), len(library) if library is not None else 0)
+    report = SplitReport(name, len(corpus), len(moved), engine.wait_library())
     moved_titles = {(norm_title(corpus.by_key[k].title), corpus.by_key[k].year): k for k in moved}
     stripped = {tex: _strip(t, commands[tex], moved)[0] for tex, t in texts.items()}
     todo = [(tex, c) for tex, cs in commands.items() for c in cs

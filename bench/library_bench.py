@@ -1,8 +1,9 @@
 """The writer's library at scale: a synthetic 50,000-entry library (``synthbib``) beside a 1,000-entry project
 bib, in-process through the engine with BM25 recall.
 
-Measured: the first index of the library (a fresh cache: parse, BM25 index, typed-text index), a warm start (a
-second engine on the same cache folder, as a restarted server), and what the library adds to a completion's
+Measured: the first index of the library (a fresh cache: parse and BM25 index, until the library answers; then
+its typed-text index, built after), a warm start (a second engine on the same cache folder, as a restarted
+server), and what the library adds to a completion's
 ranking (``Engine.prepare``, the blocking part of a completion) — each request timed with and without the library,
 in alternation, the p95 of the differences reported.
 Usage: python bench/library_bench.py [--entries 50000] [--project 1000] [--requests 300] [--out bench/results]
@@ -72,14 +73,18 @@ def main() -> None:
                                       library_files=(str(library),))
         started = time.perf_counter()
         engine = Engine(settings)
-        engine.wait_library()
+        engine.library.indexed()  # the library answers (BM25); the typed-text index follows
         first = time.perf_counter() - started
+        engine.wait_library()
+        first_typed = time.perf_counter() - started
         engine.library.store.cache.flush()  # the cache files written, as a server's are once it exits
         engine.close()
         started = time.perf_counter()
         engine = Engine(settings)
-        engine.wait_library()
+        engine.library.indexed()
         warm = time.perf_counter() - started
+        engine.wait_library()
+        warm_typed = time.perf_counter() - started
         plain = Engine(settings.replace(library_files=()))
         path = str(main_tex)
         for doc, offset in requests[:3]:  # both corpora built, the code paths warm
@@ -100,6 +105,7 @@ def main() -> None:
         plain.close()
     result = {"library_entries": args.entries, "project_entries": args.project, "requests": args.requests,
               "first_index_s": round(first, 2), "warm_start_s": round(warm, 3),
+              "first_with_typed_index_s": round(first_typed, 2), "warm_with_typed_index_s": round(warm_typed, 3),
               "added_ms_p50": round(pct(added, 50), 2), "added_ms_p95": round(pct(added, 95), 2),
               "with_library_ms_p95": round(pct(with_library, 95), 2), "without_ms_p95": round(pct(without, 95), 2)}
     (out / "library_bench.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -107,8 +113,10 @@ def main() -> None:
     lines = [f"Library bench: {args.entries:,} library entries, a {args.project:,}-entry project bib, "
              f"{args.requests} requests (Engine.prepare, BM25 recall).", "",
              "| measure | value | target |", "| --- | ---: | --- |",
-             f"| first index | {first:.2f} s | ≤ 15 s: {ok(first <= 15)} |",
-             f"| warm start | {warm:.3f} s | ≤ 0.5 s: {ok(warm <= 0.5)} |",
+             f"| first index (the library answers) | {first:.2f} s | ≤ 15 s: {ok(first <= 15)} |",
+             f"| … and its typed-text index | {first_typed:.2f} s | |",
+             f"| warm start (the library answers) | {warm:.3f} s | ≤ 0.5 s: {ok(warm <= 0.5)} |",
+             f"| … and its typed-text index | {warm_typed:.3f} s | |",
              f"| added per completion, p50 | {pct(added, 50):.2f} ms | |",
              f"| added per completion, p95 | {pct(added, 95):.2f} ms | ≤ 10 ms: {ok(pct(added, 95) <= 10)} |",
              f"| completion p95 with / without the library | {pct(with_library, 95):.2f} / {pct(without, 95):.2f} ms | |"]

@@ -173,7 +173,7 @@ def with_library(index: LibraryIndex, project: Corpus, views: Mapping[str, str],
     the project's (their ``row``s); as given when there is no library (or it is not indexed yet). ``dense``: the
     request's query embedding (hybrid recall), compared with the library's titles once they are embedded."""
     library = index.current()
-    if library is None or not len(library):
+    if library is None or not len(library) or (cite.prefix.strip() and not index.typed_ready(library)):
         return candidates, inputs
     vectors = index.vectors(library) if dense is not None else None
     query = dense.vectors.result() if dense is not None and vectors is not None else None

@@ -54,6 +54,8 @@ class LibraryIndex:
         self._corpus: Corpus | None = None
         self._stamps: tuple = ()
         self._future: Future | None = None
+        self._typing: Future | None = None  # the typed-text index of the corpus just built
+        self._typed: Corpus | None = None  # the corpus whose typed-text index is built
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="texcite-library")
 
@@ -117,8 +119,11 @@ class LibraryIndex:
         return self._corpus
 
     def wait(self) -> Corpus | None:
-        """The library's corpus, indexed and (with hybrid recall) embedded now if needed (CLI, eval, bench)."""
-        corpus, dense = self.indexed(), self.dense
+        """The library's corpus, indexed (its typed-text index too) and, with hybrid recall, embedded now if needed
+        (CLI, eval)."""
+        corpus, dense, typing = self.indexed(), self.dense, self._typing
+        if typing is not None:
+            typing.result()
         if corpus is not None and dense is not None:
             embedding = dense.start(corpus.signature, corpus.entries)
             if embedding is not None:
@@ -156,7 +161,7 @@ class LibraryIndex:
             with store.cache.deferred():
                 files = [self._read(p) for p in paths]
                 corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
-                corpus.build()
+                _ = corpus.bm25, corpus.helpers  # the typed-text index follows once this one answers
         except Exception:  # the project's entries still rank; the log says why the library does not
             log.exception("library not indexed")
             return
@@ -170,6 +175,16 @@ class LibraryIndex:
             dense.start(corpus.signature, corpus.entries)
         for problem in self.problems[:20]:
             log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
+        self._typing = self._pool.submit(self._build_typed, corpus)
+
+    def _build_typed(self, corpus: Corpus) -> None:
+        _ = corpus.typed
+        self._typed = corpus
+
+    def typed_ready(self, corpus: Corpus) -> bool:
+        """Is ``corpus``'s typed-text index built (until then text typed in the braces finds no library entry,
+        rather than a request building it)?"""
+        return self._typed is corpus
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

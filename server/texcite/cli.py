@@ -41,6 +41,8 @@ def _settings_from_args(args: argparse.Namespace):
         raw["reranker.url"] = args.url
     if getattr(args, "instruction", None):
         raw["reranker.instruction"] = args.instruction
+    if getattr(args, "library", None) and not getattr(args, "library_split", None):
+        raw["library.files"] = [os.path.abspath(p) for p in args.library]
     settings = parse_settings(raw)
     if settings.problems:
         raise CliError("; ".join(settings.problems))
@@ -123,7 +125,7 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
             "suggestions": [
                 {"key": s.entry.cite_key, "rank": s.rank, "relevance": s.relevance, "reasons": list(s.reasons),
                  "score": s.score, "reranker_score": s.rerank_score, "stage": s.stage, "title": s.entry.title,
-                 "document": s.entry.document}
+                 "document": s.entry.document, "library": s.library.file if s.library is not None else None}
                 for s in suggestions
             ],
         }
@@ -137,7 +139,9 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
     for s in suggestions:
         who = s.entry.short_authors()
         year = f" ({s.entry.year})" if s.entry.year else ""
-        print(f"{s.rank:3d}. {s.entry.cite_key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}", file=out)
+        mark = f"  [library: {os.path.basename(s.library.file)}]" if s.library is not None else ""
+        print(f"{s.rank:3d}. {s.entry.cite_key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}{mark}",
+              file=out)
         if s.reasons:
             print(f"{'':{width + 9}}{'; '.join(s.reasons)}", file=out)
     return 0
@@ -168,6 +172,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         if not os.path.isdir(p):
             raise CliError(f"{p}: no such project folder")
     sweep = args.typed or [None]
+    if args.library_split is not None:
+        with results_stdout() as out:
+            _eval_split(args, out)
+        return 0
     with results_stdout() as out:  # the report alone on stdout: what the models print goes to stderr
         for typed in sweep:
             json_out = args.json
@@ -198,6 +206,31 @@ def _eval_once(args: argparse.Namespace, typed: str | None, json_out: str | None
         with open(json_out, "w", encoding="utf-8") as fh:
             json.dump(as_json(evaluation, settings, date, args.paths), fh, indent=2, ensure_ascii=False)
             fh.write("\n")
+
+
+def _eval_split(args: argparse.Namespace, out: TextIO) -> None:
+    import tempfile
+
+    from texcite.evaluation.library_split import evaluate_split, split_table, sweep_table
+    from texcite.evaluation.projects import find_projects
+    from texcite.evaluation.report import Progress
+    from texcite.evaluation.run import every_entry_ranked
+    from texcite.library.candidates import LIBRARY_OFFSETS
+
+    if not 0 < args.library_split < 1:
+        raise CliError("--library-split must be a share between 0 and 1 (e.g. 0.3)")
+    settings = every_entry_ranked(_settings_from_args(args))
+    projects = [p for path in args.paths for p in find_projects(os.path.abspath(path)).projects]
+    if not projects:
+        raise CliError("no LaTeX project found under " + ", ".join(args.paths))
+    library = [os.path.abspath(p) for p in args.library or []]
+    with tempfile.TemporaryDirectory(prefix="texcite-split-") as work:
+        reports = evaluate_split(projects, settings, args.library_split, library, work, Progress(sys.stderr).start)
+    offset = LIBRARY_OFFSETS[settings.recall.mode]
+    print(f"Library split {args.library_split:.0%}, recall {settings.recall.mode}, offset {offset}:\n", file=out)
+    print(split_table(reports, offset), file=out)
+    print("\nOffset sweep (every probe):\n", file=out)
+    print(sweep_table(reports), file=out)
 
 
 def _cmd_web(args: argparse.Namespace) -> int:
@@ -261,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--character", type=int, required=True, help="0-based character (UTF-16 units, as in LSP)")
     p.add_argument("--top", type=int, help="how many suggestions (default: completion.maxItems)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--library", action="append", metavar="FILE",
+                   help="a library file (.bib or CSL-JSON) ranked with the project's entries (repeatable)")
     _add_ranking_args(p)
     p.set_defaults(func=_cmd_suggest)
 
@@ -293,6 +328,12 @@ def build_parser() -> argparse.ArgumentParser:
     drafts.add_argument("--add-one", action="store_true",
                         help="commands citing several keys: each key in turn removed, the others kept")
     _add_ranking_args(p)
+    p.add_argument("--library", action="append", metavar="FILE",
+                   help="a library file (.bib or CSL-JSON); with --library-split, the library beside the moved "
+                        "entries (default: the other projects' .bib files); else ranked with each project's entries")
+    p.add_argument("--library-split", type=float, metavar="SHARE",
+                   help="move this share of each project's cited entries to a library, remove their citations, and "
+                        "report the ranks of the moved works and of the project's entries with and without the library")
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("web", help="a web page to try the ranking: suggest, rerank, compare, evaluate (texcite[web])")

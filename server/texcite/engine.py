@@ -18,28 +18,30 @@ import asyncio
 import logging
 import os
 from concurrent.futures import Future, wait
-from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from texcite.bib.diskcache import cache_dir
-from texcite.bib.model import BibFile
+from texcite.bib.model import BibFile, LibraryRef
 from texcite.bib.store import BibStore
 from texcite.files import Sources
 from texcite.latex.cite import CiteContext, CiteMatcher
 from texcite.latex.facts import FileFacts
 from texcite.latex.graph import Project
 from texcite.latex.project import ProjectIndex
-from texcite.ranking import Request, Result, Suggestion, build_request
+from texcite.library.addition import Addition, addition
+from texcite.library.candidates import with_library
+from texcite.library.index import LibraryIndex
+from texcite.ranking import Prepared, Request, Result, Suggestion, build_request
 from texcite.rerank.factory import make_reranker, resolve_backend
 from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries, tokenize
 from texcite.retrieval.corpus import Corpora, Corpus
 from texcite.retrieval.evidence import EvidenceIndex, KeyEvidence
 from texcite.retrieval.explain import explain
-from texcite.retrieval.fusion import FusionModel, load_models, model_for, relevance
-from texcite.retrieval.select import Candidate, join, shortlist
+from texcite.retrieval.fusion import load_models, model_for, relevance
+from texcite.retrieval.select import join, shortlist
 from texcite.retrieval.signals import request_signals
 from texcite.settings import Settings
 from texcite.runtime import public_url
@@ -56,31 +58,13 @@ EXPLAINED = 12  # the items of a list that get reasons: about what a completion 
 QUERY_VIEWS = ("default", "paragraph", "sentence")  # BM25 query: the server's, or one view alone (eval)
 
 
-@dataclass
-class Prepared:
-    """The shortlist done: the candidates, and what the reranker would score next."""
-
-    request: Request
-    corpus: Corpus
-    candidates: list[Candidate]
-    stage: str  # what scored the shortlist: bm25 | hybrid
-    signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # every signal of every entry
-    inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
-    model: FusionModel | None = None
-    evidence: KeyEvidence | None = None
-
-
 class EngineEvents:
     """What the engine reports while it works; called from worker threads. The defaults do nothing (CLI, eval)."""
 
     def bib_parsed(self, bib: BibFile) -> None: ...
-
     def dense_progress(self, signature: tuple, done: int, total: int) -> None: ...
-
     def dense_error(self, message: str) -> None: ...
-
     def dense_loaded(self) -> None: ...
-
     def rerank_state(self, state: str, message: str) -> None: ...
 
     def rerank_outage(self, change: str, message: str) -> None:
@@ -103,6 +87,8 @@ class Engine:
                               cache_directory=cache_dir(settings.cache_dir), tokens_version=TOKENS_VERSION)
         self.store.refuse = self.sources.refusal  # a .bib the client may not read is indexed as refused
         self.corpora = Corpora(self.store)
+        self.library = LibraryIndex(analyze_entries, cache_dir(settings.cache_dir), TOKENS_VERSION,
+                                    self.sources.refusal)
         self.evidence = EvidenceIndex()
         self.models = load_models()
         self.dense: DenseStage | None = None  # when recall is hybrid
@@ -125,7 +111,8 @@ class Engine:
             self.matcher = CiteMatcher(settings.cite_commands)
         if old is not None and (settings.cite_commands, settings.bib_files) != (old.cite_commands, old.bib_files):
             self.projects = ProjectIndex(self.sources, self.matcher, self.workspace, settings.bib_files, self.env)
-        self.store.cache.directory = cache_dir(settings.cache_dir)
+        self.store.cache.directory = self.library.store.cache.directory = cache_dir(settings.cache_dir)
+        self.library.configure(settings.library.files)
         self.sources.max_bytes = settings.files.max_tex_size << 20
         if self.store.parser.max_bytes != settings.files.max_bib_size << 20:
             self.store.parser.max_bytes = settings.files.max_bib_size << 20
@@ -142,6 +129,7 @@ class Engine:
                                         on_progress=self.events.dense_progress, on_error=self.events.dense_error,
                                         on_loaded=self.events.dense_loaded)
                 self.scorer = HybridScorer(self.dense)
+            self.library.embed_with(self.dense.embedder if self.dense is not None else None, settings.cache_dir)
         if old is None or (settings.reranker, settings.vllm) != (old.reranker, old.vllm):
             if self.service is not None:
                 self.service.close()
@@ -174,9 +162,9 @@ class Engine:
             self.dense.warm().result(timeout=timeout_s)
 
     def close(self, wait: bool = False) -> None:
-        """Stop background work and release the models; ``wait``: until the reranker's engine has shut down (a
-        process about to exit: no engine thread may outlive the interpreter), else never waits."""
+        """Stop background work, release the models; ``wait``: until the reranker has shut down (a process exiting)."""
         self._close_dense()
+        self.library.close()
         if self.service is not None:
             self.service.close(wait)
 
@@ -259,6 +247,20 @@ class Engine:
         if future is not None:
             wait([future], timeout=timeout_s)
 
+    def library_addition(self, path: str, ref: LibraryRef, key: str) -> Addition | None:
+        """What accepting library entry ``ref`` as ``key`` in ``path`` adds, where (None: no longer in the library)."""
+        entry = self.library.entry(ref)
+        return None if entry is None else addition(self.projects.project(path), entry, key,
+                                                   self.settings.library.target_bib, self.workspace)
+
+    def library_entry(self, key: str) -> LibraryRef | None:
+        """Where the writer's library holds ``key`` (None: nowhere, or it is not indexed yet); never waits."""
+        return self.library.ref(key)
+
+    def wait_library(self) -> int:
+        """Index (and embed, with hybrid recall) the writer's library now: its number of entries (CLI, eval)."""
+        return len(self.library.wait() or ())
+
     # -- free text (the web page's Rerank tab) -------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray | None:
         """Unit vectors of texts by the dense model; None when hybrid recall is off or its model failed."""
@@ -311,9 +313,10 @@ class Engine:
             self._await_embeddings(corpus, dense_wait_s)
         dense = self.scorer.start(corpus, views) if self.scorer is not None else None
         evidence = self._key_evidence(path, text, request, project, views["sent"])
-        signals = request_signals(corpus, views, evidence)
+        stats: dict[str, tuple[float, float]] = {}
+        signals = request_signals(corpus, views, evidence, stats)
         if dense is not None:
-            signals.update(dense.signals())
+            signals.update(dense.signals(stats))
         stage = "hybrid" if dense is not None else "bm25"
         model = model_for(self.models, stage, len(corpus))
         inputs = model.inputs(signals) if len(corpus) else None
@@ -323,6 +326,8 @@ class Engine:
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
                                helpers)
+        candidates, inputs = with_library(self.library, corpus, views, cite, model, stage, stats, candidates, inputs,
+                                          top_k, dense)  # the writer's library joins (``library.candidates``)
         return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
@@ -350,7 +355,7 @@ class Engine:
                       prepared.evidence, query.paragraph, query.section_title,
                       self.settings.reranker.model.rsplit("/", 1)[-1])
         suggestions = [Suggestion(r.candidate.entry, i + 1, float(r.score), r.stage, r.candidate.fused_score,
-                                  int(rel[i]), why[i] if i < len(why) else (), r.rerank_score)
+                                  int(rel[i]), why[i] if i < len(why) else (), r.rerank_score, r.candidate.library)
                        for i, r in enumerate(ranked)]
         return Result(request=prepared.request, suggestions=suggestions,
                       query=query.marked if backend else query.text,
@@ -360,6 +365,7 @@ class Engine:
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
         """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings and the reranker."""
         self.wait_embeddings(self.corpus(path))
+        self.wait_library()
         prepared = self.prepare(path, text, offset)
         if prepared is None:
             return None

@@ -1,16 +1,22 @@
 """The values a ranking passes along, with no lifecycle: the request (the citation at the cursor and the query
-around it), each suggestion and the result. ``engine`` produces them; the LSP layer, the CLI, the evaluation and
-the web page read them.
+around it), the shortlist prepared, each suggestion and the result. ``engine`` produces them; the LSP layer, the
+CLI, the evaluation and the web page read them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from texcite.bib.model import Entry
+import numpy as np
+
+from texcite.bib.model import Entry, LibraryRef
 from texcite.latex.cite import CiteContext, CiteMatcher
 from texcite.latex.facts import FileFacts, scan_file
 from texcite.latex.query import QueryContext, query_context
+from texcite.retrieval.corpus import Corpus
+from texcite.retrieval.evidence import KeyEvidence
+from texcite.retrieval.fusion import FusionModel
+from texcite.retrieval.select import Candidate
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class Suggestion:
     relevance: int = 0
     reasons: tuple[str, ...] = ()
     rerank_score: float | None = None  # the neural reranker's own score, where it ran
+    library: LibraryRef | None = None  # from the writer's library, not yet in the project's bibliography
 
 
 @dataclass
@@ -59,3 +66,17 @@ class Result:
     ranking: str  # what ranked, for people: "BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at …)"
     fallback_message: str = ""
     corpus_size: int = 0
+
+
+@dataclass
+class Prepared:
+    """The shortlist done (``Engine.prepare``): the candidates, and what the reranker would score next."""
+
+    request: Request
+    corpus: Corpus
+    candidates: list[Candidate]
+    stage: str  # what scored the shortlist: bm25 | hybrid
+    signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # every signal of every entry
+    inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
+    model: FusionModel | None = None
+    evidence: KeyEvidence | None = None

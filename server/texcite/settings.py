@@ -140,8 +140,19 @@ class Vllm:
     quantization: str = setting("", "vLLM quantization method (e.g. fp8, awq); empty for none.")
 
 
+@dataclass(frozen=True)
+class Library:
+    files: tuple[str, ...] = setting(
+        (), "Your reference library: .bib (BibTeX/BibLaTeX, e.g. a Better BibTeX or JabRef export) and CSL-JSON "
+        ".json files (`~` expanded), ranked with the project's entries; accepting one adds it to the project's "
+        "bibliography.")
+    target_bib: str = setting(
+        "", "The .bib accepted library entries are added to (absolute or workspace-relative); empty: the first .bib "
+        "the document's project names.", compare=False)
+
+
 _SECTIONS = {"completion": Completion, "recall": Recall, "diagnostics": Diagnostics, "files": Files,
-             "dense": Dense, "reranker": Reranker, "vllm": Vllm}
+             "dense": Dense, "reranker": Reranker, "vllm": Vllm, "library": Library}
 
 
 @dataclass(frozen=True)
@@ -161,6 +172,7 @@ class Settings:
     dense: Dense = Dense()
     reranker: Reranker = Reranker()
     vllm: Vllm = Vllm()
+    library: Library = Library()
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     def replace(self, **changes: Any) -> "Settings":

@@ -35,6 +35,7 @@ def smoke_args(tmp: Path) -> dict[str, list[str]]:
         "dense_encoders.py": [str(two), "--cache", str(tmp / "cache"), "--out", str(tmp)],
         "dense_runtime_bench.py": ["--runtimes", "torch,onnx-int8", "--no-install-size", "--cold-runs", "1",
                                    "--queries", "2", "--entries", "8", "--data", str(PAPER), "--results", str(tmp)],
+        "library_bench.py": ["--entries", "300", "--project", "40", "--requests", "3", "--out", str(tmp)],
         "first_order.py": ["--runs", "1", "--entries", "", "--out", str(tmp)],
         "fit_fusion.py": [str(two), "--cache", str(tmp / "cache")],
         "ranking_cost.py": ["0.03", "--entries", "50", "--edits", "3"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -73,3 +74,35 @@ def test_typed_modes_take_one_length_or_a_sweep() -> None:
     for bad in ("key9", "key3..key1", "key1..author3", "title3"):
         with pytest.raises(argparse.ArgumentTypeError):
             typed_modes(bad)
+
+
+def _library(tmp_path):
+    path = tmp_path / "library.json"
+    path.write_text(json.dumps([{
+        "id": "hinton2015distilling", "type": "article-journal", "issued": {"date-parts": [[2015]]},
+        "title": "Knowledge distillation of neural rankers into small students",
+        "author": [{"family": "Hinton", "given": "Geoffrey"}]}]))
+    return path
+
+
+def test_suggest_marks_library_items(tmp_path):
+    library = _library(tmp_path)
+    args = ("suggest", str(METHOD), "--line", "8", "--character", "40", "--reranker", "none", "--recall", "bm25",
+            "--library", str(library))
+    run = texcite(*args)
+    assert run.returncode == 0, run.stderr
+    (line,) = [line for line in run.stdout.splitlines() if "hinton2015distilling" in line]
+    assert line.endswith("[library: library.json]")
+    out = json.loads(texcite(*args, "--json").stdout)
+    marked = {s["key"]: s["library"] for s in out["suggestions"]}
+    assert marked["hinton2015distilling"] == str(library) and marked["nguyen2023distillation"] is None
+
+
+def test_eval_library_split_reports_moved_works_and_the_project(tmp_path):
+    for name in ("one", "two"):
+        shutil.copytree(EXAMPLE, tmp_path / "projects" / name)
+    run = texcite("eval", str(tmp_path / "projects"), "--library-split", "0.3", "--recall", "bm25",
+                  "--reranker", "none")
+    assert run.returncode == 0, run.stderr
+    assert "| one |" in run.stdout and "| two |" in run.stdout and "| **all** |" in run.stdout
+    assert "Offset sweep" in run.stdout and "moved R@10" in run.stdout

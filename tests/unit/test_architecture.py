@@ -17,7 +17,7 @@ LAYERS = (
     ("texcite", "texcite.runtime", "texcite.files", "texcite.positions", "texcite.settings", "texcite.stages",
      "texcite.textnorm"),
     ("texcite.latex", "texcite.bib"),
-    ("texcite.retrieval", "texcite.rerank"),
+    ("texcite.retrieval", "texcite.rerank", "texcite.library"),
     ("texcite.ranking", "texcite.presentation", "texcite.engine"),
     ("texcite.evaluation", "texcite.doctor"),
     ("texcite.lsp", "texcite.web"),

@@ -36,6 +36,8 @@ export interface Suggestion {
   authors: string;
   year: string | number | null;
   venue: string;
+  /** The library file it comes from (texcite.library.files): not in the project's bibliography yet; null otherwise. */
+  library: string | null;
 }
 
 /** The citation command around the cursor: its keys and the range of the key list inside the braces. */

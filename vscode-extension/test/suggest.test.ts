@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { suggestionItem, suggestionItems } from '../src/suggest';
 
-const base = { rank: 1, score: 0, relevance: 100, reasons: [] as string[] };
+const base = { rank: 1, score: 0, relevance: 100, reasons: [] as string[], library: null };
 
 test('suggestion items: title, key · relevance, authors · year · venue — reasons', () => {
   const item = suggestionItem({

@@ -157,6 +157,15 @@ def _display_name(name: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class LibraryRef:
+    """Where a suggested entry of the writer's library comes from: its library file and its key there (the entry
+    offered may carry another key: one the project already uses for another work gets a suffix)."""
+
+    file: str
+    key: str
+
+
 @dataclass
 class BibFile:
     """One parsed .bib: its entries (before crossref resolution), diagnostics and content digest."""

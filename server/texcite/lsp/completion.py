@@ -5,6 +5,7 @@ keeps every item and ties them (VS Code then sorts by ``sortText``; prefix filte
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,10 @@ from pygls.uris import from_fs_path
 from texcite.bib.model import Entry
 from texcite.engine import Engine
 from texcite.latex.cite import CiteContext, key_at
+from texcite.library.addition import target_bib
 from texcite.lsp.buffers import Buffers, fs_path, is_bib
 from texcite.lsp.documents import INDEX_WAIT_S, Documents
+from texcite.lsp.library import add_command
 from texcite.lsp.positions import DocumentPositions, to_range
 from texcite.lsp.status import StatusFeature
 from texcite.positions import Positions
@@ -26,9 +29,11 @@ from texcite.ranking import Result, Suggestion
 SUGGEST_METHOD = "texcite/suggest"
 
 
-def completion_list(result: Result, positions: Positions, limit: int) -> lsp.CompletionList:
+def completion_list(result: Result, positions: Positions, limit: int, uri: str = "",
+                    target: str | None = None) -> lsp.CompletionList:
     """LSP completion list of a ranking result: our order in sortText, the partial key replaced, each item's card
-    saying where this file cites it (when it does) and why it ranked. Always incomplete:
+    saying where this file cites it (when it does) and why it ranked. An entry of the writer's library says so and
+    carries the command that adds it to ``target`` (the project's bibliography) once accepted. Always incomplete:
     the server filters what is typed in the braces and may have a better order next time (embeddings or reranker
     scores still coming), so the editor asks again at every keystroke instead of filtering on its own."""
     cite = result.request.cite
@@ -47,13 +52,21 @@ def completion_list(result: Result, positions: Positions, limit: int) -> lsp.Com
         offered.add(e.cite_key)
         why = why_text(result.ranking, s.relevance, s.reasons, s.rank, s.rerank_score)
         cited = cited_text(sections[e.key]) if e.key in sections else ""
+        who = " ".join(filter(None, (e.short_authors(), e.year)))
+        command = None
+        if s.library is not None:
+            bib_name = os.path.basename(target) if target else "the project's bibliography"
+            cited = (f"*Library entry: not in {bib_name} yet — accepting adds it.*" if target else
+                     "*Library entry: the document names no .bib file — accepting shows the entry to copy.*")
+            who = f"library · {who}" if who else "library"
+            command = add_command(uri, e.cite_key, s.library, bib_name)
         items.append(lsp.CompletionItem(
             label=e.cite_key,
-            label_details=lsp.CompletionItemLabelDetails(description=" ".join(filter(None, (e.short_authors(),
-                                                                                            e.year)))),
+            label_details=lsp.CompletionItemLabelDetails(description=who),
             kind=lsp.CompletionItemKind.Reference,
-            detail=detail(e),
+            detail=detail(e) if s.library is None else f"{detail(e)} (library)",
             documentation=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=entry_markdown(e, why, cited)),
+            command=command,
             sort_text=f"{s.rank:06d}",
             # With text typed, the server has filtered: every item gets exactly that text, so no client filter drops
             # or re-scores it. With none, the words a first typed letter may start, for the moment before we re-ask.
@@ -68,7 +81,8 @@ def suggestion_json(s: Suggestion) -> dict[str, Any]:
     """One suggestion of a `texcite/suggest` answer (the extension's protocol.ts ``Suggestion``)."""
     e = s.entry
     return {"key": e.key, "rank": s.rank, "score": s.score, "relevance": s.relevance, "reasons": list(s.reasons),
-            "title": e.title, "authors": ", ".join(e.authors), "year": e.year, "venue": e.venue}
+            "title": e.title, "authors": ", ".join(e.authors), "year": e.year, "venue": e.venue,
+            "library": s.library.file if s.library is not None else None}
 
 
 @dataclass
@@ -120,7 +134,12 @@ class Completion:
             return lsp.CompletionList(is_incomplete=True, items=[])
         if ranked.result is None or ranked.positions is None:
             return None
-        return completion_list(ranked.result, ranked.positions, self.engine.settings.completion.max_items)
+        result, engine = ranked.result, self.engine
+        target = None
+        if any(s.library is not None for s in result.suggestions):
+            target = target_bib(engine.project(fs_path(uri) or uri), engine.settings.library.target_bib,
+                                engine.workspace)
+        return completion_list(result, ranked.positions, engine.settings.completion.max_items, uri, target)
 
     async def _entry_at(self, uri: str, position: lsp.Position) -> tuple[Entry, lsp.Range] | None:
         path = fs_path(uri)

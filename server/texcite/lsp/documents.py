@@ -190,7 +190,11 @@ class Documents:
             for use in facts.cites:
                 if use.key == "*" or use.key in corpus.by_key or being_typed(use.key, known):  # \nocite{*}
                     continue
+                message = f"Citation key '{use.key}' is not defined in any .bib file."
+                ref = self.engine.library_entry(use.key)
+                if ref is not None:  # a quick fix adds it (``lsp.library``)
+                    message += f" Your library has it ({os.path.basename(ref.file)}): a quick fix adds it."
                 items.append(lsp.Diagnostic(range=self.positions.range(doc, use.start, use.end),
                                             severity=lsp.DiagnosticSeverity.Warning, source="texcite",
-                                            message=f"Citation key '{use.key}' is not defined in any .bib file."))
+                                            message=message, data={"libraryKey": use.key} if ref else None))
         return items

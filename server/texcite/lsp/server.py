@@ -23,6 +23,7 @@ from texcite.lsp.completion import SUGGEST_METHOD, Completion
 from texcite.lsp.documents import Documents
 from texcite.lsp.events import SessionEvents
 from texcite.lsp.jobs import Jobs
+from texcite.lsp.library import ADD_COMMAND, LibraryEntries
 from texcite.lsp.positions import DocumentPositions
 from texcite.lsp.protocol import TexciteProtocol
 from texcite.lsp.status import STATUS_METHOD, StatusFeature
@@ -46,6 +47,7 @@ class TexciteServer(LanguageServer):
         self.status = StatusFeature(self, self.engine, self.jobs)
         self.documents = Documents(self, self.engine, self.buffers, self.jobs, self.status, positions)
         self.completion = Completion(self.engine, self.buffers, self.documents, positions, self.status)
+        self.library = LibraryEntries(self, self.engine, self.buffers, positions)
         events.attach(self.documents, self.status)
 
     def apply_settings(self, raw: Any) -> None:
@@ -177,6 +179,15 @@ def create_server(connection: threading.Event | None = None) -> TexciteServer:
     @ls.feature(SUGGEST_METHOD)
     async def on_suggest(ls: TexciteServer, params: Any) -> dict:
         return await ls.completion.suggest(params)
+
+    @ls.feature(lsp.TEXT_DOCUMENT_CODE_ACTION,
+                lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]))
+    async def on_code_action(ls: TexciteServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        return await ls.library.code_actions(params)
+
+    @ls.command(ADD_COMMAND)
+    async def on_add_library_entry(ls: TexciteServer, *arguments: Any) -> bool:
+        return await ls.library.add(arguments)
 
     @ls.feature(STATUS_METHOD)
     def on_status(ls: TexciteServer, params: Any) -> dict:

@@ -329,6 +329,35 @@ class Bm25Index:
             return np.zeros(len(self.entries), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(ids), dtype=np.float32)
 
+    def idf(self, tokens: Sequence[str]) -> np.ndarray:
+        """Lucene's idf of each token over these entries (a token no entry holds gets the idf of document frequency
+        0): what one occurrence of it is worth in a document of average length."""
+        vocab = getattr(self._bm25, "vocab_dict", None) or {}
+        n = len(self.entries)
+        df = np.zeros(len(tokens), np.float64)
+        if n:
+            indptr = self._bm25.scores["indptr"]
+            for i, t in enumerate(tokens):
+                j = vocab.get(t)
+                if j is not None:
+                    df[i] = indptr[j + 1] - indptr[j]
+        return np.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def weighted_scores(self, tokens: Sequence[str], weights: np.ndarray) -> np.ndarray:
+        """``scores`` of a tokenized query with each token's part multiplied by its weight (one per token)."""
+        vocab = getattr(self._bm25, "vocab_dict", None) or {}
+        out = np.zeros(len(self.entries), np.float32)
+        if not self.entries:
+            return out
+        matrix = self._bm25.scores
+        data, indices, indptr = matrix["data"], matrix["indices"], matrix["indptr"]
+        for t, w in zip(tokens, weights.tolist(), strict=True):
+            j = vocab.get(t)
+            if j is not None and w:
+                start, end = indptr[j], indptr[j + 1]
+                out[indices[start:end]] += data[start:end] * np.float32(w)
+        return out
+
     def top(self, query: str | list[str], k: int) -> list[tuple[int, float]]:
         """Indices and scores of the best ``k`` entries, best first; ties keep bib order."""
         scores = self.scores(query)

@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from texcite.bib.model import Entry
+from texcite.bib.model import Entry, LibraryRef
 from texcite.retrieval.signals import znorm
 from texcite.retrieval.typed import TypedIndex, tiered_order
 
@@ -32,6 +32,7 @@ class Candidate:
     stage: str
     tier: int = 0
     helper: bool = False  # serves other entries (see the module docstring): after the works of its tier
+    library: LibraryRef | None = None  # an entry of the writer's library, not of the project (``texcite.library``)
 
 
 def finite(scores: np.ndarray) -> np.ndarray:

@@ -64,12 +64,18 @@ def znorm(scores: np.ndarray) -> np.ndarray:
     return ((scores - mu) / np.where(sd > 0, sd, 1.0)).astype(np.float32)
 
 
-def text_signals(corpus: Corpus, views: Mapping[str, str]) -> dict[str, np.ndarray]:
-    """BM25 of each query view (z-scores over the corpus; an empty view scores 0 everywhere)."""
+def text_signals(corpus: Corpus, views: Mapping[str, str],
+                 stats: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
+    """BM25 of each query view (z-scores over the corpus; an empty view scores 0 everywhere). ``stats`` receives
+    each signal's (mean, standard deviation) of the raw scores, so other documents' scores can join the scale."""
     out = {}
     for name, view in BM25_VIEWS.items():
         text = views.get(view, "")
-        out[name] = znorm(corpus.bm25.scores(text)) if text.strip() else np.zeros(len(corpus), np.float32)
+        raw = corpus.bm25.scores(text) if text.strip() and len(corpus) else None
+        out[name] = znorm(raw) if raw is not None else np.zeros(len(corpus), np.float32)
+        if stats is not None:
+            sd = float(raw.std()) if raw is not None else 0.0
+            stats[name] = (float(raw.mean()) if raw is not None else 0.0, sd if sd > 0 else 1.0)
     return out
 
 
@@ -123,8 +129,14 @@ def name_index(entries: list[Entry]) -> tuple[dict[str, list[tuple[int, float]]]
 def mention_signals(corpus: Corpus, sentence: str) -> dict[str, np.ndarray]:
     """Does the citing sentence name the entry's author (1: the first author, 0.5: another) or its year?"""
     names, years = corpus.memo("names", lambda: name_index(corpus.entries))
-    author = np.zeros(len(corpus), np.float32)
-    year = np.zeros(len(corpus), np.float32)
+    return mentions(names, years, len(corpus), sentence)
+
+
+def mentions(names: dict[str, list[tuple[int, float]]], years: dict[str, list[int]], n: int,
+             sentence: str) -> dict[str, np.ndarray]:
+    """``mention_signals`` over the rows of a ``name_index``."""
+    author = np.zeros(n, np.float32)
+    year = np.zeros(n, np.float32)
     for word in {fold(m.group(0)) for m in _CAPITALISED_RE.finditer(sentence)}:
         for part in word.split():
             for row, w in names.get(part, ()):
@@ -154,8 +166,10 @@ def entry_signals(entries: list[Entry]) -> dict[str, np.ndarray]:
     return out
 
 
-def request_signals(corpus: Corpus, views: Mapping[str, str], evidence: KeyEvidence) -> dict[str, np.ndarray]:
+def request_signals(corpus: Corpus, views: Mapping[str, str], evidence: KeyEvidence,
+                    stats: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
     """Every signal of every entry for one request but the dense ones (``retrieval.embeddings.hybrid`` adds those): BM25 of
-    the query's views, the entries' own features, the citing sentence's mentions and the project's evidence."""
-    return {**text_signals(corpus, views), **corpus.memo("entry_signals", lambda: entry_signals(corpus.entries)),
+    the query's views, the entries' own features, the citing sentence's mentions and the project's evidence
+    (``stats``: see ``text_signals``)."""
+    return {**text_signals(corpus, views, stats), **corpus.memo("entry_signals", lambda: entry_signals(corpus.entries)),
             **mention_signals(corpus, views["sent"]), **evidence_signals(corpus, evidence)}

@@ -28,8 +28,14 @@ class DenseQuery:
         self.index = index
         self.vectors = vectors
 
-    def signals(self) -> dict[str, np.ndarray]:
+    def signals(self, stats: dict[str, tuple[float, float]] | None = None) -> dict[str, np.ndarray]:
+        """The dense signals; ``stats`` receives each one's (mean, standard deviation) of the raw similarities, so
+        other documents' similarities can join the scale (the writer's library)."""
         near, sentence = self.index.scores(self.vectors.result())
+        if stats is not None:
+            for name, raw in (("dense", near), ("dense_sent", sentence)):
+                sd = float(raw.std()) if len(raw) else 0.0
+                stats[name] = (float(raw.mean()) if len(raw) else 0.0, sd if sd > 0 else 1.0)
         return {"dense": dense_signals(near), "dense_sent": dense_signals(sentence)}
 
 

@@ -1,0 +1,184 @@
+"""The library's entries among a citation's candidates, without merging them into the project's corpus (a 50k
+library would cost per-entry work on every request): the library answers for itself and only its best few are
+scored with the project's fusion model.
+
+Per request: the library's ``RECALL`` best entries by BM25 of the query's paragraph and of its citing sentence
+(with text typed in the braces, the best of those it matches, ``retrieval.typed``'s tiers first); those that are
+the project's own entries dropped (``identity``); each scored by the same fusion model as the project's entries,
+its signals on the project's scale:
+
+* BM25: each query token's part of the library's score is multiplied by the project's idf over the library's
+  (``Bm25Index.idf``), which is the score the entry would get if it were one more entry of the project's bib (with
+  the library's average length for the length normalisation); it is then a z-score with the mean and standard
+  deviation of the project's raw scores for that view (``text_signals``' ``stats``);
+* MiniLM (hybrid recall): the cosine of the query's vectors with the entry's title vector, as a z-score with the
+  project's mean and deviation (``DenseQuery.signals``' ``stats``), once the library's titles are embedded (in the
+  background, ``LibraryIndex.embed_with``); until then 0, the project's average;
+* evidence: that of a work the project cites nowhere (uncited 1, every count 0), the mentions of the citing
+  sentence as for the project's entries;
+* its own features: the year as a z-score among the project's years, its type.
+
+Their score is the fused score minus ``LIBRARY_OFFSETS[stage]``: a work already in the project's bibliography is
+likelier to be cited than one of the thousands a writer has collected, so a library entry goes above a project
+entry only when the context clearly prefers it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+
+from texcite.bib.model import Entry, LibraryRef
+from texcite.latex.cite import CiteContext
+from texcite.library.index import LibraryIndex
+from texcite.library.identity import Identities, project_identities
+from texcite.retrieval.bm25 import tokenize
+from texcite.retrieval.corpus import Corpus
+from texcite.retrieval.fusion import FusionModel
+from texcite.retrieval.select import Candidate
+from texcite.retrieval.signals import BM25_VIEWS, TYPE_KINDS, mentions, name_index
+from texcite.retrieval.typed import TIERS
+
+if TYPE_CHECKING:
+    from texcite.retrieval.embeddings.hybrid import DenseQuery
+
+# Subtracted from a library entry's fused score (log-odds), per stage (each stage has its own fusion model): the
+# smallest offset keeping the project entries' R@10 within 1 point of theirs without a library, measured with
+# `texcite eval --library-split 0.3` on the dev theses; the measurement and the sweep: bench/results/library.md.
+LIBRARY_OFFSETS = {"bm25": 4.0, "hybrid": 5.0}
+RECALL = 50  # library entries taken per query view (paragraph, sentence)
+RECALL_VIEWS = ("bm25_para", "bm25_sent")
+
+
+def _bm25(library: Corpus, project: Corpus, views: Mapping[str, str]) -> dict[str, np.ndarray]:
+    """Each BM25 view's raw scores of every library entry with the project's idf (see the module docstring)."""
+    out = {}
+    for name, view in BM25_VIEWS.items():
+        text = views.get(view, "")
+        tokens = tokenize(text) if text.strip() else []
+        if tokens:
+            weights = project.bm25.idf(tokens) / library.bm25.idf(tokens)
+            out[name] = library.bm25.weighted_scores(tokens, weights)
+    return out
+
+
+def _recalled(library: Corpus, raw: Mapping[str, np.ndarray], prefix: str) -> list[int]:
+    """The library rows worth scoring: the best RECALL of each recall view (with ``prefix``: of those it matches,
+    better tiers first)."""
+    n = len(library)
+    rows: dict[int, None] = {}
+    if prefix.strip():
+        tiers = library.typed.tiers(prefix)
+        matched = np.flatnonzero(tiers < TIERS)
+        for name in RECALL_VIEWS:
+            scores = raw.get(name, np.zeros(n, np.float32))[matched]
+            order = np.lexsort((-scores, tiers[matched]))[:RECALL]
+            rows.update(dict.fromkeys(matched[order].tolist()))
+        return list(rows)
+    for name in RECALL_VIEWS:
+        if name not in raw:
+            continue
+        view = raw[name]
+        top = min(RECALL, n)
+        best = np.argpartition(-view, top - 1)[:top] if top else np.zeros(0, np.int64)
+        rows.update(dict.fromkeys(best[view[best] > 0].tolist()))
+    return list(rows)
+
+
+def _year_scale(project: Corpus) -> tuple[float, float]:
+    """Mean and standard deviation of the project's years (as ``entry_signals`` z-scores them)."""
+    years = np.array([float(e.year[:4]) for e in project.entries if e.year[:4].isdigit()], dtype=np.float64)
+    if not len(years):
+        return 0.0, 0.0
+    return float(years.mean()), float(years.std())
+
+
+def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray], stats: Mapping[str, tuple],
+             project: Corpus, sentence: str) -> dict[str, np.ndarray]:
+    m = len(entries)
+    picked = np.asarray(rows, dtype=np.int64)
+    signals: dict[str, np.ndarray] = {}
+    for name in BM25_VIEWS:
+        mean, sd = stats.get(name, (0.0, 1.0))
+        signals[name] = ((raw[name][picked] - mean) / sd).astype(np.float32) if name in raw else np.zeros(m, np.float32)
+    signals["uncited"] = np.ones(m, np.float32)
+    mean, sd = project.memo("year_scale", lambda: _year_scale(project))
+    years = np.array([float(e.year[:4]) if e.year[:4].isdigit() else mean for e in entries], dtype=np.float32)
+    signals["year"] = ((years - mean) / sd if sd > 0 else np.zeros(m)).astype(np.float32)
+    signals["has_abstract"] = np.array([1.0 if e.abstract else 0.0 for e in entries], dtype=np.float32)
+    types = [e.entry_type.lower() for e in entries]
+    for name, kinds in TYPE_KINDS.items():
+        signals[name] = np.array([t in kinds for t in types], dtype=np.float32)
+    names, years_index = name_index(entries)
+    signals.update(mentions(names, years_index, m, sentence))
+    return signals
+
+
+def library_candidates(library: Corpus, project: Corpus, views: Mapping[str, str], prefix: str,
+                       exclude: Sequence[str], model: FusionModel, stage: str,
+                       stats: Mapping[str, tuple[float, float]],
+                       titles: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[Candidate], np.ndarray]:
+    """The library's candidates for a request (rows numbered after the project's ``len(project)`` entries) and
+    the model's inputs for them (features x candidates): see the module docstring. ``titles``: the library's
+    title vectors and the query's two vectors (near the marker, the citing sentence), for the MiniLM signals."""
+    raw = _bm25(library, project, views)
+    ids: Identities = project.memo("identities", lambda: project_identities(project))
+    excluded = set(exclude)
+    entries: list[Entry] = []
+    refs: list[LibraryRef] = []
+    rows: list[int] = []
+    tiers = library.typed.tiers(prefix) if prefix.strip() else None
+    for row in _recalled(library, raw, prefix):
+        e = library.entries[row]
+        if e.alias_of or library.helpers[row] or ids.same_work(e):
+            continue
+        key = ids.free_key(e.key)
+        if key in excluded:
+            continue
+        entries.append(e if key == e.key else Entry(key, e.entry_type, e.fields, e.path, e.line))
+        refs.append(LibraryRef(e.path, e.key))
+        rows.append(row)
+    if not entries:
+        return [], np.zeros((len(model.features), 0), np.float32)
+    signals = _signals(entries, rows, raw, stats, project, views.get("sent", ""))
+    if titles is not None:
+        similarity = np.einsum("ed,qd->qe", titles[0][np.asarray(rows)], titles[1])
+        for name, sims in zip(("dense", "dense_sent"), similarity, strict=True):
+            mean, sd = stats.get(name, (0.0, 1.0))
+            signals[name] = ((sims - mean) / sd).astype(np.float32)
+    inputs = model.inputs(signals)
+    scores = model.score_inputs(inputs) - LIBRARY_OFFSETS[stage]
+    n = len(project)
+    out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref)
+           for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]
+    return out, inputs
+
+
+def merge(project: list[Candidate], library: list[Candidate], top_k: int, prefix: str) -> list[Candidate]:
+    """One shortlist of both: by typed-text tier (with text typed), helpers after works, then by score; the best
+    ``top_k`` when nothing is typed (every match otherwise, as ``retrieval.select.shortlist``)."""
+    if not library:
+        return project
+    typed = bool(prefix.strip())
+    merged = sorted(project + library, key=lambda c: (c.tier if typed else 0, c.helper, -c.fused_score))
+    return merged if typed else merged[:top_k]
+
+
+def with_library(index: LibraryIndex, project: Corpus, views: Mapping[str, str], cite: CiteContext,
+                 model: FusionModel, stage: str, stats: Mapping[str, tuple[float, float]], candidates: list[Candidate],
+                 inputs: np.ndarray | None, top_k: int, dense: DenseQuery | None) -> tuple[list[Candidate],
+                                                                                   np.ndarray | None]:
+    """The project's shortlist with the library's candidates merged in, and the model's inputs with theirs after
+    the project's (their ``row``s); as given when there is no library (or it is not indexed yet). ``dense``: the
+    request's query embedding (hybrid recall), compared with the library's titles once they are embedded."""
+    library = index.current()
+    if library is None or not len(library) or (cite.prefix.strip() and not index.typed_ready(library)):
+        return candidates, inputs
+    vectors = index.vectors(library) if dense is not None else None
+    query = dense.vectors.result() if dense is not None and vectors is not None else None
+    titles = (vectors.vectors, query) if vectors is not None and query is not None else None
+    extra, more = library_candidates(library, project, views, cite.prefix, cite.existing_keys, model, stage, stats,
+                                     titles)
+    merged = merge(candidates, extra, top_k, cite.prefix)
+    return merged, more if inputs is None else np.concatenate([inputs, more], axis=1)

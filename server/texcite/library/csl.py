@@ -1,0 +1,112 @@
+"""CSL-JSON (Zotero's and Better BibTeX's native export) read as bibliography entries with BibTeX field names, so a
+CSL library ranks, shows and is written out like a .bib one.
+
+Types map to BibTeX's (``article-journal`` -> article, ``paper-conference`` -> inproceedings, ``chapter`` ->
+incollection, ``thesis`` -> phdthesis or mastersthesis, ``report`` -> techreport, ``webpage`` -> online, the rest
+-> misc); names become ``Last, First and …`` lists (a literal name braced: one corporate author); ``issued``
+gives year and month; ``container-title`` the journal of an article, else the booktitle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from texcite.bib.model import BibFile, Diagnostic, Entry
+
+TYPES = {
+    "article-journal": "article", "article-magazine": "article", "article-newspaper": "article", "article": "article",
+    "paper-conference": "inproceedings", "book": "book", "chapter": "incollection", "entry-encyclopedia":
+    "incollection", "entry-dictionary": "incollection", "thesis": "phdthesis", "report": "techreport",
+    "webpage": "online", "post-weblog": "online", "post": "online", "manuscript": "unpublished",
+    "dataset": "misc", "software": "misc",
+}
+# CSL variable -> BibTeX field, for plain text variables.
+FIELDS = {
+    "title": "title", "publisher": "publisher", "publisher-place": "address", "volume": "volume", "issue": "number",
+    "page": "pages", "DOI": "doi", "URL": "url", "abstract": "abstract", "ISBN": "isbn", "ISSN": "issn",
+    "edition": "edition", "collection-title": "series", "note": "note", "language": "language",
+}
+_KEY_RE = re.compile(r"[\s,{}()\"=#%\\~]+")
+
+
+def _names(people: Any) -> str:
+    """A CSL name list as a BibTeX one: ``Family, Given and …``; a literal name braced (kept whole)."""
+    out = []
+    for p in people if isinstance(people, list) else []:
+        if not isinstance(p, dict):
+            continue
+        family = " ".join(str(p.get(k, "")).strip() for k in ("non-dropping-particle", "family")).strip()
+        given = str(p.get("given", "")).strip()
+        if family:
+            out.append(f"{family}, {given}" if given else family)
+        elif p.get("literal"):
+            out.append("{" + str(p["literal"]).strip() + "}")
+    return " and ".join(out)
+
+
+def _date(issued: Any) -> tuple[str, str]:
+    """(year, month number or '') of a CSL date: ``date-parts``, else the first four digits of ``raw``/``literal``."""
+    if not isinstance(issued, dict):
+        return "", ""
+    parts = issued.get("date-parts")
+    if isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]:
+        first = parts[0]
+        year = str(first[0]).strip()
+        month = str(first[1]).strip() if len(first) > 1 else ""
+        return (year, month) if year.lstrip("-").isdigit() else ("", "")
+    found = re.search(r"\d{4}", str(issued.get("raw") or issued.get("literal") or ""))
+    return (found.group(0), "") if found else ("", "")
+
+
+def csl_entry(item: dict, path: str, line: int) -> Entry | None:
+    """One CSL-JSON item as an entry (None without a key: ``citation-key``, else ``id``)."""
+    key = _KEY_RE.sub("_", str(item.get("citation-key") or item.get("id") or "").strip()).strip("_")
+    if not key:
+        return None
+    kind = str(item.get("type", ""))
+    entry_type = TYPES.get(kind, "misc")
+    if entry_type == "phdthesis" and "master" in str(item.get("genre", "")).lower():
+        entry_type = "mastersthesis"
+    fields: dict[str, str] = {}
+    for name, bib_name in FIELDS.items():
+        value = item.get(name)
+        if isinstance(value, (str, int, float)) and str(value).strip():
+            fields[bib_name] = str(value).strip()
+    for role in ("author", "editor"):
+        names = _names(item.get(role))
+        if names:
+            fields[role] = names
+    year, month = _date(item.get("issued"))
+    if year:
+        fields["year"] = year
+    if month:
+        fields["month"] = month
+    container = str(item.get("container-title") or "").strip()
+    if container:
+        fields["journal" if entry_type == "article" else "booktitle"] = container
+    keywords = item.get("keyword")
+    if isinstance(keywords, str) and keywords.strip():
+        fields["keywords"] = keywords.strip()
+    if entry_type in ("phdthesis", "mastersthesis") and "publisher" in fields:
+        fields["school"] = fields.pop("publisher")
+    elif entry_type == "techreport" and "publisher" in fields:
+        fields["institution"] = fields.pop("publisher")
+    return Entry(key, entry_type, fields, path, line)
+
+
+def read_csl(data: bytes, path: str) -> BibFile:
+    """A CSL-JSON file (a list of items, or ``{"items": [...]}``) as a parsed file; a file that is not CSL-JSON
+    gives a diagnostic and no entries. ``line`` of an entry is its place in the list (JSON has no useful line)."""
+    digest = hashlib.sha1(data).hexdigest()
+    try:
+        raw = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError) as err:
+        return BibFile(path, digest, diagnostics=[Diagnostic(path, 0, f"Not CSL-JSON: {err}")])
+    items = raw.get("items") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        return BibFile(path, digest, diagnostics=[Diagnostic(path, 0, "Not CSL-JSON: no list of items")])
+    entries = [e for i, item in enumerate(items) if isinstance(item, dict) and (e := csl_entry(item, path, i))]
+    return BibFile(path, digest, entries)

@@ -1,0 +1,192 @@
+"""The library's index: its files read (``.bib`` through a ``BibStore`` of its own, cached on disk like project
+bibs; CSL-JSON through ``csl``) and merged into one BM25-indexed ``Corpus``, built in a worker thread, never on the
+event loop. One per engine, so every project of a server shares it. A file that changes on disk (its mtime or
+size) is read again in the background while the previous index keeps answering.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import TYPE_CHECKING, Callable, Sequence
+
+from texcite.bib.incremental import Analyzer
+from texcite.bib.model import BibFile, Diagnostic, Entry, LibraryRef
+from texcite.bib.store import BibStore
+from texcite.files import UnreadableFile, read_bytes
+from texcite.library.csl import read_csl
+from texcite.retrieval.corpus import Corpus
+
+if TYPE_CHECKING:
+    from texcite.retrieval.embeddings.dense import DenseIndex, DenseStage, Embedder
+
+log = logging.getLogger(__name__)
+MAX_JSON_BYTES = 1 << 30
+
+
+def library_paths(files: Sequence[str]) -> tuple[str, ...]:
+    """The setting's paths, ``~`` expanded and absolute."""
+    return tuple(os.path.abspath(os.path.expanduser(p)) for p in files if p.strip())
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+class LibraryIndex:
+    """The library's corpus, built in the background; ``current()`` answers at once (None until it is built)."""
+
+    def __init__(self, analyze: Analyzer, cache_directory: str | None, tokens_version: int,
+                 refuse: Callable[[str], str | None] = lambda path: None) -> None:
+        """``refuse``: why a file may not be read for this client (None: it may; the server confines TCP clients
+        to their workspace folders, library files included)."""
+        self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
+        self.store.refuse = refuse
+        self.dense: DenseStage | None = None  # the library's title embeddings, with hybrid recall
+        self.paths: tuple[str, ...] = ()
+        self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
+        self._corpus: Corpus | None = None
+        self._stamps: tuple = ()
+        self._future: Future | None = None
+        self._typing: Future | None = None  # the typed-text index of the corpus just built
+        self._typed: Corpus | None = None  # the corpus whose typed-text index is built
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="texcite-library")
+
+    def configure(self, files: Sequence[str]) -> None:
+        """Use these library files (the setting's paths); a different list is indexed anew, in the background."""
+        paths = library_paths(files)
+        if paths == self.paths:
+            return
+        with self._lock:
+            self.paths, self._corpus, self._stamps = paths, None, ()
+        if paths:
+            self.start()
+
+    def embed_with(self, embedder: Embedder | None, cache_directory: str) -> None:
+        """Embed the library's titles with ``embedder`` (the project's dense model; None: not at all), in a worker
+        of its own at low priority, after each index is built; until done its entries have no MiniLM signals."""
+        if self.dense is not None:
+            self.dense.close()
+            self.dense = None
+        if embedder is not None:
+            from texcite.retrieval.embeddings.dense import DenseStage
+
+            self.dense = DenseStage(embedder, cache_directory)
+        corpus = self._corpus
+        if self.dense is not None and corpus is not None:
+            self.dense.start(corpus.signature, corpus.entries)
+
+    def vectors(self, corpus: Corpus) -> DenseIndex | None:
+        """The title embeddings of ``corpus`` (a ``current()``), when built."""
+        index = self.dense.index_for(corpus.signature) if self.dense is not None else None
+        return index if index is not None and len(index.keys) == len(corpus) else None
+
+    def start(self) -> Future | None:
+        """Index the files now in the worker, unless that is under way (None: no library configured)."""
+        if not self.paths:
+            return None
+        with self._lock:
+            if self._future is None or self._future.done():
+                self._future = self._pool.submit(self._build, self.paths)
+            return self._future
+
+    def _stale(self) -> bool:
+        return self._stamps != tuple(_stamp(p) for p in self.paths)
+
+    def current(self) -> Corpus | None:
+        """The library's corpus as built (None: none configured, or the first index is not ready yet). A file
+        changed since starts a new index; this one answers until it is done."""
+        corpus = self._corpus
+        if self.paths and (corpus is None or self._stale()):
+            future = self._future
+            if future is None or future.done():
+                self.start()
+        return corpus
+
+    def indexed(self) -> Corpus | None:
+        """The library's corpus, indexing it now if needed (blocking)."""
+        if self.paths and (self._corpus is None or self._stale()):
+            future = self.start()
+            if future is not None:
+                future.result()
+        return self._corpus
+
+    def wait(self) -> Corpus | None:
+        """The library's corpus, indexed (its typed-text index too) and, with hybrid recall, embedded now if needed
+        (CLI, eval)."""
+        corpus, dense, typing = self.indexed(), self.dense, self._typing
+        if typing is not None:
+            typing.result()
+        if corpus is not None and dense is not None:
+            embedding = dense.start(corpus.signature, corpus.entries)
+            if embedding is not None:
+                embedding.result()
+        return corpus
+
+    def entry(self, ref: LibraryRef) -> Entry | None:
+        """The entry ``ref`` names (None: the library no longer has it); blocking, the library may be indexed
+        first."""
+        library = self.indexed()
+        entry = library.by_key.get(ref.key) if library is not None else None
+        return entry if entry is not None and entry.path == ref.file else None
+
+    def ref(self, key: str) -> LibraryRef | None:
+        """Where the library holds ``key`` (None: nowhere, or the library is not indexed yet); never waits."""
+        library = self._corpus
+        entry = library.by_key.get(key) if library is not None else None
+        return LibraryRef(entry.path, entry.cite_key) if entry is not None else None
+
+    def _read(self, path: str) -> BibFile:
+        if path.lower().endswith(".json"):
+            refused = self.store.refuse(path)
+            if refused:
+                return BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Library not read: {refused}")])
+            try:
+                return read_csl(read_bytes(path, MAX_JSON_BYTES), path)
+            except (UnreadableFile, OSError) as err:
+                return BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Library not read: {err}")])
+        return self.store.get(path)
+
+    def _build(self, paths: tuple[str, ...]) -> None:
+        try:
+            stamps = tuple(_stamp(p) for p in paths)
+            store = self.store
+            with store.cache.deferred():
+                files = [self._read(p) for p in paths]
+                corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
+                _ = corpus.bm25, corpus.helpers  # the typed-text index follows once this one answers
+        except Exception:  # the project's entries still rank; the log says why the library does not
+            log.exception("library not indexed")
+            return
+        with self._lock:
+            if paths != self.paths:
+                return  # the setting changed meanwhile
+            self._corpus, self._stamps = corpus, stamps
+            self.problems = [d for f in files for d in f.diagnostics] + corpus.merge_problems
+            dense = self.dense
+        if dense is not None:
+            dense.start(corpus.signature, corpus.entries)
+        for problem in self.problems[:20]:
+            log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
+        self._typing = self._pool.submit(self._build_typed, corpus)
+
+    def _build_typed(self, corpus: Corpus) -> None:
+        _ = corpus.typed
+        self._typed = corpus
+
+    def typed_ready(self, corpus: Corpus) -> bool:
+        """Is ``corpus``'s typed-text index built (until then text typed in the braces finds no library entry,
+        rather than a request building it)?"""
+        return self._typed is corpus
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.dense is not None:
+            self.dense.close()

@@ -1,0 +1,64 @@
+"""CSL-JSON (Zotero / Better BibTeX export) read as entries with BibTeX field names, and written back into a
+project's bibliography in its dialect."""
+
+from __future__ import annotations
+
+import json
+
+from texcite.bib.parse import parse_bib
+from texcite.library.addition import written
+from texcite.library.csl import read_csl
+
+ITEMS = [
+    {"id": "vaswani_attention_2017", "type": "paper-conference", "title": "Attention Is All You Need",
+     "author": [{"family": "Vaswani", "given": "Ashish"}, {"family": "Shazeer", "given": "Noam"}],
+     "container-title": "Advances in Neural Information Processing Systems", "issued": {"date-parts": [[2017, 12]]},
+     "DOI": "10.5555/3295222.3295349", "abstract": "The dominant sequence transduction models & more.",
+     "keyword": "transformers, attention"},
+    {"id": "doe_thesis_2020", "type": "thesis", "genre": "Master's thesis", "title": "On Gardens",
+     "author": [{"literal": "The Garden Collective"}], "publisher": "Univ. of Somewhere",
+     "issued": {"raw": "2020-05-01"}},
+    {"id": "web1", "type": "webpage", "title": "A Page", "URL": "https://example.org/a_b"},
+    {"type": "book", "title": "No key"},
+]
+
+
+def _file(tmp_path):
+    path = tmp_path / "library.json"
+    path.write_text(json.dumps(ITEMS))
+    return read_csl(path.read_bytes(), str(path))
+
+
+def test_items_become_entries_with_bibtex_fields(tmp_path):
+    bib = _file(tmp_path)
+    paper, thesis, page = bib.entries  # the item without a key is left out
+    assert (paper.key, paper.entry_type, paper.year) == ("vaswani_attention_2017", "inproceedings", "2017")
+    assert paper.authors == ["Ashish Vaswani", "Noam Shazeer"]
+    assert paper.fields["booktitle"] == "Advances in Neural Information Processing Systems"
+    assert paper.fields["doi"] == "10.5555/3295222.3295349" and paper.keywords == "transformers, attention"
+    assert paper.fields["month"] == "12" and paper.abstract.startswith("The dominant")
+    assert (thesis.entry_type, thesis.year, thesis.authors) == ("mastersthesis", "2020", ["The Garden Collective"])
+    assert thesis.fields["school"] == "Univ. of Somewhere"
+    assert (page.entry_type, page.fields["url"]) == ("online", "https://example.org/a_b")
+
+
+def test_not_csl_json_is_a_diagnostic(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text("{not json")
+    bib = read_csl(path.read_bytes(), str(path))
+    assert not bib.entries and "Not CSL-JSON" in bib.diagnostics[0].message
+
+
+def test_written_as_bibtex_or_biblatex_and_parsed_back(tmp_path):
+    paper, thesis, page = _file(tmp_path).entries
+    text = written(paper, "vaswani2017", biblatex=False)
+    (back,) = parse_bib(text, "x.bib").entries
+    assert back.key == "vaswani2017" and back.entry_type == "inproceedings"
+    assert back.title == paper.title and back.authors == paper.authors and back.year == "2017"
+    assert "\\&" in text and "{10.5555/3295222.3295349}" in text
+    latex = written(thesis, "doe2020", biblatex=True)
+    assert latex.startswith("@thesis{doe2020,") and "type = {mastersthesis}" in latex
+    assert "institution = {Univ. of Somewhere}" in latex
+    assert written(page, "web1", biblatex=False).startswith("@misc{web1,")
+    assert written(page, "web1", biblatex=True).startswith("@online{web1,")
+    assert "url = {https://example.org/a_b}" in written(page, "web1", biblatex=True)

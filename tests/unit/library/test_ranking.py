@@ -1,0 +1,89 @@
+"""Ranking with a library (``texcite.library.files``) through the engine: a work moved from the project's bib to
+the library is found at its citation; the library's copies of the project's works are not offered twice; when the
+context fits a project entry and a library entry alike, the project's comes first."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from texcite.engine import Engine
+from texcite.settings import Settings
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "paper"
+CITE = "\\citep{okafor2019termweighting,lowe2015foundations}"
+
+
+def _entry(text: str, key: str) -> str:
+    return re.search(r"@\w+\{" + re.escape(key) + r",.*?\n\}\n", text, re.S).group(0)
+
+
+@pytest.fixture
+def paper(tmp_path):
+    project = Path(shutil.copytree(EXAMPLE, tmp_path / "paper"))
+    method = project / "chapters" / "method.tex"
+    text = method.read_text()
+    return project, str(method), text.replace(CITE, "\\citep{}"), text.index(CITE) + len("\\citep{")
+
+
+def _suggest(tmp_path, paper, library_files, typed=""):
+    _, path, text, offset = paper
+    text = text[:offset] + typed + text[offset:]
+    offset += len(typed)
+    settings = Settings().replace(recall_mode="bm25", cache_dir=str(tmp_path / "cache"),
+                                  library_files=tuple(str(f) for f in library_files))
+    engine = Engine(settings)
+    try:
+        return engine.suggest(path, text, offset).suggestions
+    finally:
+        engine.close()
+
+
+def test_a_work_moved_to_the_library_is_found_at_its_citation(tmp_path, paper):
+    project = paper[0]
+    bib = project / "refs.bib"
+    text = bib.read_text()
+    moved = _entry(text, "okafor2019termweighting")
+    bib.write_text(text.replace(moved, ""))
+    library = tmp_path / "library.bib"
+    library.write_text(moved + "\n@book{gardens,\n  title = {On Gardens and Flowers},\n  year = {1999},\n}\n")
+    suggestions = _suggest(tmp_path, paper, [library])
+    found = next(s for s in suggestions if s.entry.key == "okafor2019termweighting")
+    assert found.library is not None and found.library.file == str(library)
+    assert all(s.library is None for s in suggestions if s.entry.key != "okafor2019termweighting")
+    assert "gardens" not in {s.entry.key for s in suggestions}  # shares no word with the paragraph
+    typed = _suggest(tmp_path, paper, [library], typed="Okaf")  # the author's name typed: first
+    assert typed[0].entry.key == "okafor2019termweighting" and typed[0].library is not None
+
+
+def test_the_projects_own_works_are_not_offered_twice(tmp_path, paper):
+    text = (paper[0] / "refs.bib").read_text()
+    same_key = _entry(text, "okafor2019termweighting")
+    renamed = _entry(text, "lowe2015foundations").replace("lowe2015foundations", "Lowe_Foundations_2015")
+    library = tmp_path / "library.bib"
+    library.write_text(text[:text.index("@proceedings")] + same_key + renamed)  # its @strings too
+    items = [
+        {"id": "okafor_other_key", "type": "article-journal", "DOI": "10.1/NOT-IN-PROJECT",
+         "title": "Saturating term frequency: a second look at probabilistic term weighting",
+         "issued": {"date-parts": [[2019]]}},
+    ]
+    csl = tmp_path / "library.json"
+    csl.write_text(json.dumps(items))
+    suggestions = _suggest(tmp_path, paper, [library, csl])
+    assert [s for s in suggestions if s.library is not None] == []
+
+
+def test_project_entries_come_first_when_the_context_fits_both(tmp_path, paper):
+    text = (paper[0] / "refs.bib").read_text()
+    twin = _entry(text, "okafor2019termweighting").replace("okafor2019termweighting", "twin2018")
+    twin = twin.replace("A Second Look", "Another Look").replace("2019", "2018")
+    library = tmp_path / "library.bib"
+    library.write_text(text[:text.index("@proceedings")] + twin)
+    suggestions = _suggest(tmp_path, paper, [library])
+    ranks = {s.entry.key: s.rank for s in suggestions}
+    assert ranks["okafor2019termweighting"] < ranks["twin2018"]
+    assert next(s for s in suggestions if s.entry.key == "twin2018").library is not None

@@ -100,6 +100,9 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
     offset = Positions(text).offset(args.line, args.character)
     engine = Engine(settings, workspace=project_folder(path))  # the folder an editor would open
     try:
+        if engine.cite_at(path, text, offset) is None:  # said before any model loads or library is indexed
+            raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation "
+                           "command")
         project = engine.project(path)
         if not len(engine.corpus(path)):
             raise CliError(f"no bibliography entries for {args.file}: {no_entries_reason(project)} "
@@ -107,8 +110,7 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
         result = engine.suggest(path, text, offset)
     finally:
         engine.close(wait=True)
-    if result is None:
-        raise CliError(f"{args.file}:{args.line}:{args.character} is not inside the key list of a citation command")
+    assert result is not None  # the cursor is in a citation's key list
     firsts: dict = {}  # an old key (biblatex ids) shows as its entry, once, as in the editor
     for s in result.suggestions:
         firsts.setdefault(s.entry.cite_key, s)

@@ -150,7 +150,9 @@ class Engine:
         self.projects = ProjectIndex(self.sources, self.matcher, workspace, self.settings.bib_files, env)
 
     def warm(self) -> None:
-        """Start loading the models now, in the background (the server calls this when it starts)."""
+        """Start loading the models and indexing the library now, in the background (the server calls this when it
+        starts; the CLI loads what a request needs when it needs it)."""
+        self.library.warm()
         if self.dense is not None:
             self.dense.warm()
         if self.service is not None:

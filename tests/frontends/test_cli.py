@@ -98,6 +98,13 @@ def test_suggest_marks_library_items(tmp_path):
     assert marked["hinton2015distilling"] == str(library) and marked["nguyen2023distillation"] is None
 
 
+def test_a_cursor_outside_a_citation_is_one_line_with_a_library_too(tmp_path):
+    run = texcite("suggest", str(METHOD), "--line", "8", "--character", "35", "--library", str(_library(tmp_path)))
+    assert run.returncode == 2
+    assert run.stderr.splitlines() == ["texcite: error: " + str(METHOD) + ":8:35 is not inside the key list of a "
+                                       "citation command"]
+
+
 def test_eval_library_split_reports_moved_works_and_the_project(tmp_path):
     for name in ("one", "two"):
         shutil.copytree(EXAMPLE, tmp_path / "projects" / name)

@@ -58,16 +58,24 @@ class LibraryIndex:
         self._typed: Corpus | None = None  # the corpus whose typed-text index is built
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="texcite-library")
+        self._eager = False  # index as soon as the files are known (``warm``: the server), else when first needed
+        self._closed = False
 
     def configure(self, files: Sequence[str]) -> None:
-        """Use these library files (the setting's paths); a different list is indexed anew, in the background."""
+        """Use these library files (the setting's paths); a different list is indexed anew, in the background once
+        ``warm`` was called, else when first asked for."""
         paths = library_paths(files)
         if paths == self.paths:
             return
         with self._lock:
             self.paths, self._corpus, self._stamps = paths, None, ()
-        if paths:
+        if paths and self._eager:
             self.start()
+
+    def warm(self) -> None:
+        """Index the library now, in the background, and whenever its files change from now on (the server)."""
+        self._eager = True
+        self.start()
 
     def embed_with(self, embedder: Embedder | None, cache_directory: str) -> None:
         """Embed the library's titles with ``embedder`` (the project's dense model; None: not at all), in a worker
@@ -163,7 +171,8 @@ class LibraryIndex:
                 corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
                 _ = corpus.bm25, corpus.helpers  # the typed-text index follows once this one answers
         except Exception:  # the project's entries still rank; the log says why the library does not
-            log.exception("library not indexed")
+            if not self._closed:  # (a process exiting mid-build: nothing to say)
+                log.exception("library not indexed")
             return
         with self._lock:
             if paths != self.paths:
@@ -187,6 +196,7 @@ class LibraryIndex:
         return self._typed is corpus
 
     def close(self) -> None:
+        self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
         if self.dense is not None:
             self.dense.close()

@@ -342,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", nargs="?", metavar="PROJECT_DIR", help="the LaTeX project folder to work on")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    p.add_argument("--library", action="append", metavar="FILE",
+                   help="a library file (.bib or CSL-JSON) ranked with the project's entries (repeatable)")
     _add_ranking_args(p)
     p.set_defaults(func=_cmd_web)
     return parser

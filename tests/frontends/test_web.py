@@ -10,6 +10,7 @@ Without gradio installed the module is skipped on a developer machine and fails 
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -273,6 +274,22 @@ def test_without_a_project_a_bibliography_is_asked_for(tmp_path):
         assert "mine.bib:6: Malformed entry" in problems
     finally:
         assert bare.stop() == 0, bare.log()
+
+
+def test_library_entries_are_ranked_and_marked(tmp_path, project):
+    library = tmp_path / "library.json"
+    library.write_text(json.dumps([{
+        "id": "hinton2015distilling", "type": "article-journal", "issued": {"date-parts": [[2015]]},
+        "title": "Distilling the knowledge of a large teacher reranker into a compact student",
+        "author": [{"family": "Hinton", "given": "Geoffrey"}]}]), encoding="utf-8")
+    live = webserver.WebServer(project, tmp_path, "--recall", "bm25", "--reranker", "none", "--library", str(library))
+    try:
+        _, table, _, _, _ = suggest(Client(live.url, verbose=False), text=DISTILLATION)
+        rows = {row[1]: row[6] for row in table["data"]}
+        assert rows["hinton2015distilling"].startswith("library (library.json): not in the project's .bib yet")
+        assert not rows["nguyen2023distillation"].startswith("library")
+    finally:
+        assert live.stop() == 0, live.log()
 
 
 def generated_bib(path: Path, entries: int) -> Path:

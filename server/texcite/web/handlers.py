@@ -95,7 +95,9 @@ class Handlers:
         suggestions = ranked.result.suggestions[: self.max_items]
         rows = []
         for s in suggestions:
-            why = ("✓ cited here; " if s.entry.key in spot.cited else "") + "; ".join(s.reasons)
+            library = f"library ({os.path.basename(s.library.file)}): not in the project's .bib yet; " \
+                if s.library is not None else ""
+            why = ("✓ cited here; " if s.entry.key in spot.cited else "") + library + "; ".join(s.reasons)
             rows.append([s.rank, s.entry.key, _authors(s.entry.authors), s.entry.year, s.entry.title, s.relevance,
                          why])
         where = (f"in {os.path.relpath(path, self.project)}" if path and upload is None else "in the text") + \

@@ -40,8 +40,9 @@ def test_doctor_reports_python_extras_ranking_cache_and_the_files_project(privat
     assert "  recall: BM25 + MiniLM (all-MiniLM-L6-v2, loaded)" in lines
     assert "  reranker: none (auto: no texcite.reranker.url, and no CUDA GPU with vLLM)" in lines
     assert any(line.startswith(f"cache: {private_cache_dir} (") for line in lines)
-    assert lines[-4:] == [f"file: {METHOD}", f"  project root: {EXAMPLE / 'main.tex'}",
-                          "  bibliographies: 1 (32 entries)", f"    {EXAMPLE / 'refs.bib'}"]
+    assert lines[-5:] == [f"file: {METHOD}", f"  project root: {EXAMPLE / 'main.tex'}",
+                          "  language: english (dense model MiniLM)", "  bibliographies: 1 (32 entries)",
+                          f"    {EXAMPLE / 'refs.bib'}"]
 
 
 def test_doctor_without_the_hybrid_extra_says_what_is_missing_and_that_bm25_ranks():

@@ -67,7 +67,7 @@ def project_examples(engine: Engine, read: ExampleSources, folder: str, root: st
                                               "add-one" if mode == "add-one" else "default")
         examples += [as_drafted(ex, files) for ex in found] if mode == "writing" else found
         report.unresolved += unresolved
-    engine.wait_embeddings(corpus)
+    engine.wait_embeddings(root)
     return report, examples
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Sequence
 
+from texcite.lru import BoundedCache
 from texcite.latex.plaintext import decode_accents, strip_comments
 from texcite.textnorm import fold
 
@@ -168,14 +170,14 @@ _UKRAINIAN_RE = re.compile("[іїєґ]")
 _RUSSIAN_RE = re.compile("[ыэъё]")
 
 
-def _sample(text: str) -> str:
+def _sample(text: str, sample: int = SAMPLE) -> str:
     """The body of ``text`` (after ``\\begin{document}``), or CHUNKS pieces of it spread evenly (each starting on
-    a new line) that together hold SAMPLE characters."""
+    a new line) that together hold ``sample`` characters."""
     start = text.find(_BEGIN_DOCUMENT)
     body = text if start == -1 else text[start + len(_BEGIN_DOCUMENT):]
-    if len(body) <= SAMPLE:
+    if len(body) <= sample:
         return body
-    size = SAMPLE // CHUNKS
+    size = sample // CHUNKS
     pieces = []
     for i in range(CHUNKS):
         at = (len(body) - size) * i // (CHUNKS - 1)
@@ -223,12 +225,12 @@ def _letters(pattern: re.Pattern[str], text: str) -> int:
     return sum(len(run) for run in pattern.findall(text))
 
 
-def detected_language(text: str) -> str:
+def detected_language(text: str, sample: int = SAMPLE) -> str:
     """The language the prose of ``text`` reads as: by its script (Cyrillic: Russian, or Ukrainian when its
     letters і ї є ґ outnumber Russian's ы э ъ ё; Han: Chinese, Japanese with kana; Hangul: Korean; Arabic;
     Greek), else by the function words of English, German, French, Spanish, Portuguese, Italian, Dutch, Polish
-    and Turkish. 'unknown' with too little prose."""
-    plain = prose(_sample(text)).lower()
+    and Turkish, from ``sample`` characters of it. 'unknown' with too little prose."""
+    plain = prose(_sample(text, sample)).lower()
     letters = {script: _letters(pattern, plain) for script, pattern in _SCRIPTS.items()}
     weighted = {"latin": letters["latin"], "cyrillic": letters["cyrillic"], "arabic": letters["arabic"],
                 "greek": letters["greek"], "cjk": _CJK_WEIGHT * (letters["han"] + letters["kana"]),
@@ -254,7 +256,30 @@ def detected_language(text: str) -> str:
     return language if score >= max(MIN_HITS, MIN_SHARE * len(words)) else UNKNOWN
 
 
-def document_language(root_text: str, text: str) -> str:
+def document_language(root_text: str, text: str, sample: int = SAMPLE) -> str:
     """The language of a document: the one its root's preamble declares, else the one ``text`` (a file of the
-    document, or all of them) declares, else the one ``text`` reads as."""
-    return declared_language(root_text) or declared_language(text) or detected_language(text)
+    document, or all of them) declares, else the one ``sample`` characters of ``text`` read as."""
+    return declared_language(root_text) or declared_language(text) or detected_language(text, sample)
+
+
+class ProjectLanguages:
+    """The language of a project's state (its root and the text of each of its files), the document's language of
+    ``document_language`` read from a REQUEST_SAMPLE: a function of the texts alone (the same state always gives the
+    same language, whatever was asked before), remembered for the last few states (a completion's project
+    unchanged since the previous one costs nothing, an edit ~2 ms). Thread-safe."""
+
+    REQUEST_SAMPLE = 10_000  # characters read per request: the dev theses read as with SAMPLE, at a fifth of its cost
+    KEEP = 8
+
+    def __init__(self) -> None:
+        self._known: BoundedCache[tuple, str] = BoundedCache(self.KEEP)
+
+    def language(self, root: str, texts: Sequence[tuple[str, str]]) -> str:
+        """The language of the project of ``root`` whose files hold ``texts`` ((path, text) pairs, root first)."""
+        key = (root, tuple((path, len(text), hash(text)) for path, text in texts))
+        known = self._known.get(key)
+        if known is None:
+            root_text = next((text for path, text in texts if path == root), "")
+            known = document_language(root_text, "\n".join(text for _, text in texts), self.REQUEST_SAMPLE)
+            self._known.put(key, known)
+        return known

@@ -104,6 +104,7 @@ def evaluate(engine: Engine, read: ExampleSources, projects: Sequence[FoundProje
     are read. A project that fails is reported with its error; the run goes on."""
     variant = variant or Variant()
     reports: list[ProjectReport] = []
+    rankings: list[str] = []  # what ranked each project (the dense model follows its language)
     for i, (folder, root) in enumerate(projects, 1):
         shown = name(folder)
         progress = start(shown, i, len(projects)) if start is not None else None
@@ -113,7 +114,8 @@ def evaluate(engine: Engine, read: ExampleSources, projects: Sequence[FoundProje
         except Exception as err:  # one broken project must not end the run
             report = ProjectReport(shown, root, [], 0, error=f"{type(err).__name__}: {err}")
         reports.append(report)
-    return Evaluation(engine.stages().text(), variant, reports)
+        rankings.append(engine.stages().text())
+    return Evaluation(" / ".join(dict.fromkeys(rankings)) or engine.stages().text(), variant, reports)
 
 
 def evaluate_paths(paths: Sequence[str], settings: Settings, variant: Variant | None = None,

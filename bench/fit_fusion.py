@@ -222,7 +222,8 @@ def main() -> int:
     ap.add_argument("paths", nargs="+")
     ap.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "texcite-bench"))
     ap.add_argument("--write", action="store_true", help="write the chosen models to the package")
-    ap.add_argument("--dense-model", default="", help="texcite.dense.model of the signals (default: the packaged one)")
+    ap.add_argument("--dense-model", default="", help="texcite.dense.model of the signals (default: auto, the "
+                    "encoder of each project's language)")
     args = ap.parse_args()
     examples, store = extract(args.paths, args.cache, args.dense_model)
     results_file = store.replace(".npz", "-fits.json")

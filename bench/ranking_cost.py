@@ -51,7 +51,7 @@ def main() -> int:
     spot = writing_spot(text, len(text) // 2)
     text = text[:spot] + " \\cite{}" + text[spot:]
     offset = spot + len(" \\cite{")
-    engine.wait_embeddings(engine.corpus(str(chapter)))
+    engine.wait_embeddings(str(chapter), text)
     rng = random.Random(7)
     times = []
     for _ in range(args.edits):

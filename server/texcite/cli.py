@@ -108,6 +108,7 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
             raise CliError(f"no bibliography entries for {args.file}: {no_entries_reason(project)} "
                            f"(run `texcite project {args.file}`)")
         result = engine.suggest(path, text, offset)
+        note = engine.dense_note
     finally:
         engine.close(wait=True)
     assert result is not None  # the cursor is in a citation's key list
@@ -117,6 +118,8 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
     suggestions = list(firsts.values())[:top]
     if result.fallback_message:  # e.g. no MiniLM in a plain install: one line, and the BM25 order still prints
         print(f"texcite: {redact(result.fallback_message)}", file=sys.stderr)
+    if note:  # a document USE would serve, USE not installed: MiniLM ranked it
+        print(f"texcite: {note}", file=sys.stderr)
     if args.json:
         stages = engine.stages()
         report = {
@@ -269,8 +272,9 @@ def _add_ranking_args(p: argparse.ArgumentParser) -> None:
     from texcite.settings import BACKENDS, RECALL_MODES
 
     p.add_argument("--recall", choices=RECALL_MODES, help="recall: hybrid (BM25 + a dense model, the default) or bm25")
-    p.add_argument("--dense", metavar="MODEL", help="the dense model: minilm (the default, English), use "
-                   "(multilingual), an ONNX file or a Hugging Face folder (texcite.dense.model)")
+    p.add_argument("--dense", metavar="MODEL", help="the dense model: auto (the default: by the document's "
+                   "language), minilm (English), use (multilingual), an ONNX file or a Hugging Face folder "
+                   "(texcite.dense.model)")
     p.add_argument("--reranker", choices=BACKENDS, help="neural reranker after recall (default: auto)")
     p.add_argument("--model", help="reranker model id or local path")
     p.add_argument("--url", help="base URL of a running vllm serve (for --reranker vllm-http)")

@@ -17,7 +17,8 @@ from typing import Callable
 
 import texcite
 from texcite.bib.diskcache import cache_dir
-from texcite.retrieval.embeddings.encoders import DEFAULT_ENCODER, MINILM_ENCODER, USE_ENCODER
+from texcite.retrieval.embeddings.by_language import AUTO_ENCODER
+from texcite.retrieval.embeddings.encoders import MINILM_ENCODER, USE_ENCODER
 from texcite.engine import Engine
 from texcite.latex.roots import project_folder
 from texcite.rerank.factory import resolve_backend
@@ -91,7 +92,8 @@ def _folder_size(folder: str) -> str:
 def ranking_lines(engine: Engine, settings: Settings) -> list[str]:
     """What ranks: recall (BM25, BM25 + the dense model once it loads here) and the neural reranker, if any."""
     lines = []
-    if engine.stages().dense == "off":
+    stages = engine.stages()
+    if stages.dense == "off":
         recall = "BM25 (texcite.recall.mode is bm25)"
     else:
         engine.load_dense(MODEL_LOAD_TIMEOUT_S)
@@ -99,9 +101,12 @@ def ranking_lines(engine: Engine, settings: Settings) -> list[str]:
         if stages.dense == "failed":
             recall = f"BM25 — {stages.dense_name} cannot load: {stages.dense_error}"
         else:
-            model = PACKAGED_ENCODERS.get(settings.dense.model or DEFAULT_ENCODER, settings.dense.model)
+            model = PACKAGED_ENCODERS.get(engine.encoder, engine.encoder)
             recall = f"BM25 + {stages.dense_name} ({model}, loaded)"
     lines.append(f"  recall: {recall}")
+    if stages.dense != "off" and (settings.dense.model or AUTO_ENCODER) == AUTO_ENCODER:
+        lines.append("  dense model: by the document's language (texcite.dense.model auto): MiniLM for English "
+                     "and an undetected language, USE for the other languages it knows")
     chosen = settings.reranker.backend
     backend = resolve_backend(settings)
     if backend == "none":
@@ -129,6 +134,11 @@ def project_lines(engine: Engine, file: str) -> list[str]:
         lines.append("  bibliographies: none found (no \\bibliography or \\addbibresource, and no .bib beside the "
                      "root)")
         return lines
+    encoder = engine.encoder_of(path)
+    if encoder:
+        lines.append(f"  language: {engine.language(path)} (dense model {engine.stages(encoder).dense_name})")
+        if engine.dense_note:
+            lines.append(f"  note: {engine.dense_note}")
     entries = len(engine.corpus(path))
     lines.append(f"  bibliographies: {len(project.bib_files)} ({entries} entries)")
     lines += [f"    {bib}" for bib in project.bib_files]

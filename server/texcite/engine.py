@@ -1,15 +1,14 @@
-"""The ranking engine: (file, text, cursor) -> ranked suggestions. It owns the components that rank — the project
-index, the bib store and corpora, the dense stage and the neural reranker service — adopts settings by
-rebuilding only what changed, and runs the pipeline in order:
-
-request (``ranking``) → corpus → signals (``retrieval.signals``, the dense ones from ``retrieval.embeddings.hybrid``) →
-fusion (``retrieval.fusion``) → shortlist and reranker join (``retrieval.select``) → reasons
+"""The ranking engine: (file, text, cursor) -> ranked suggestions. It owns what ranks — the project index, the bib
+store and corpora, the writer's library (``library``), the dense stages (one per encoder the documents' languages
+call for: ``retrieval.embeddings.by_language``) and the neural reranker service — adopts settings by rebuilding only
+what changed, and runs the pipeline: request (``ranking``) → corpus → language (``latex.language``) → signals
+(``retrieval.signals``, the dense ones from ``retrieval.embeddings.hybrid``) → fusion (``retrieval.fusion``) →
+shortlist, library candidates (``library.candidates``) and reranker join (``retrieval.select``) → reasons
 (``retrieval.explain``).
 
-``prepare`` does the blocking part (request, corpus, signals, fusion, shortlist) and ``finish`` orders by the fused
-scores, with the reranker's joined in where they are at hand. ``suggest`` (CLI, eval) waits for everything;
-``suggest_async`` (the server) is the same two steps with the shortlist in a worker thread and the reranker under
-a deadline. Callers reach the components only through the narrow methods below.
+``prepare`` does the blocking part and ``finish`` orders by the fused scores, with the reranker's joined in where
+they are at hand. ``suggest`` (CLI, eval) waits for everything; ``suggest_async`` (the server) runs the shortlist in
+a worker thread and the reranker under a deadline. Callers reach the components only through the methods below.
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from texcite.files import Sources
 from texcite.latex.cite import CiteContext, CiteMatcher
 from texcite.latex.facts import FileFacts
 from texcite.latex.graph import Project
+from texcite.latex.language import UNKNOWN, ProjectLanguages
 from texcite.latex.project import ProjectIndex
 from texcite.library.addition import Addition, addition
 from texcite.library.candidates import with_library
@@ -49,8 +49,7 @@ from texcite.stages import Stages
 
 if TYPE_CHECKING:
     from texcite.rerank.service import RerankService
-    from texcite.retrieval.embeddings.dense import DenseStage
-    from texcite.retrieval.embeddings.hybrid import HybridScorer
+    from texcite.retrieval.embeddings.by_language import DenseEncoders
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +78,7 @@ class Engine:
                  query_view: str = "default") -> None:
         self.events = events or EngineEvents()
         self.sources = sources or Sources()
-        self.workspace = workspace
-        self.env = env
+        self.workspace, self.env = workspace, env
         self.query_view = query_view
         settings = settings or Settings()
         self.store = BibStore(analyze_entries, on_parsed=self.events.bib_parsed,
@@ -91,11 +89,12 @@ class Engine:
                                     self.sources.refusal)
         self.evidence = EvidenceIndex()
         self.models = load_models()
-        self.dense: DenseStage | None = None  # when recall is hybrid
-        self.scorer: HybridScorer | None = None  # the dense signals of a request, over ``dense``
+        self.dense: DenseEncoders | None = None  # when recall is hybrid: a dense stage per encoder in use
+        self.encoder = ""  # the encoder of the latest document ranked or opened (what ``stages`` describes)
+        self.languages = ProjectLanguages()
         self.service: RerankService | None = None  # when a neural reranker is configured
         self.backend = "none"  # the reranker backend in use (``auto`` resolved)
-        self.matcher = CiteMatcher(settings.cite_commands)
+        self.matcher = CiteMatcher(settings.cite_commands)  # the citation commands understood (``citeCommands`` too)
         self.projects = ProjectIndex(self.sources, self.matcher, workspace, settings.bib_files, env)
         self.settings = settings
         self._adopt(settings, None)
@@ -121,15 +120,13 @@ class Engine:
         if old is None or dense_key != (old.recall.mode, old.dense, old.cache_dir):
             self._close_dense()
             if settings.recall.mode == "hybrid":
-                from texcite.retrieval.embeddings.dense import DenseStage
-                from texcite.retrieval.embeddings.encoders import make_embedder
-                from texcite.retrieval.embeddings.hybrid import HybridScorer
+                from texcite.retrieval.embeddings.by_language import DenseEncoders
 
-                self.dense = DenseStage(make_embedder(settings.dense.model), settings.cache_dir,
-                                        on_progress=self.events.dense_progress, on_error=self.events.dense_error,
-                                        on_loaded=self.events.dense_loaded)
-                self.scorer = HybridScorer(self.dense)
-            self.library.embed_with(self.dense.embedder if self.dense is not None else None, settings.cache_dir)
+                self.dense = DenseEncoders(settings.dense.model, settings.cache_dir, self.events.dense_progress,
+                                           self.events.dense_error, self.events.dense_loaded)
+                self.encoder = self.dense.encoder(UNKNOWN)
+            embedder = self.dense.stage(self._library_encoder()).embedder if self.dense is not None else None
+            self.library.embed_with(embedder, settings.cache_dir)
         if old is None or (settings.reranker, settings.vllm) != (old.reranker, old.vllm):
             if self.service is not None:
                 self.service.close()
@@ -151,17 +148,18 @@ class Engine:
 
     def warm(self) -> None:
         """Start loading the models and indexing the library now, in the background (the server calls this when it
-        starts; the CLI loads what a request needs when it needs it)."""
+        starts; the CLI loads what a request needs when it needs it): the dense model of a document whose language
+        is not known yet."""
         self.library.warm()
         if self.dense is not None:
-            self.dense.warm()
+            self.dense.stage(self.dense.encoder(UNKNOWN)).warm()
         if self.service is not None:
             self.service.start()
 
     def load_dense(self, timeout_s: float | None = None) -> None:
         """Load the dense model now and wait for it (``stages()`` then says whether it works)."""
         if self.dense is not None:
-            self.dense.warm().result(timeout=timeout_s)
+            self.dense.stage(self.encoder).warm().result(timeout=timeout_s)
 
     def close(self, wait: bool = False) -> None:
         """Stop background work, release the models; ``wait``: until the reranker has shut down (a process exiting)."""
@@ -170,18 +168,21 @@ class Engine:
         if self.service is not None:
             self.service.close(wait)
 
+    def _library_encoder(self) -> str:
+        """The encoder of the library's title embeddings: a document's of unknown language ('' without hybrid)."""
+        return self.dense.encoder(UNKNOWN) if self.dense is not None else ""
+
     def _close_dense(self) -> None:
         if self.dense is not None:
             self.dense.close()
-        if self.scorer is not None:
-            self.scorer.close()
-        self.dense = self.scorer = None
+        self.dense = None
 
     # -- what ranks --------------------------------------------------------------------------------------------
-    def stages(self) -> Stages:
-        """The stages configured and their states, now."""
-        dense = "off" if self.dense is None else "failed" if self.dense.error else "on"
-        error, name = (self.dense.error, self.dense.name) if self.dense is not None else ("", "")
+    def stages(self, encoder: str = "") -> Stages:
+        """The stages configured and their states, now; the dense model ``encoder``'s (default: the latest one's)."""
+        stage = self.dense.stage(encoder or self.encoder) if self.dense is not None else None
+        dense = "off" if stage is None else "failed" if stage.error else "on"
+        error, name = (stage.error, stage.name) if stage is not None else ("", "")
         if self.service is None:
             return Stages(self.settings.recall.mode, dense, error, name)
         backend = self.backend
@@ -197,11 +198,6 @@ class Engine:
     def facts(self, path: str, text: str) -> FileFacts:
         """The LaTeX facts of a file's text (cites, includes, bibliographies, sections), kept per version."""
         return self.projects.facts(path, text)
-
-    @property
-    def cite_matcher(self) -> CiteMatcher:
-        """The citation commands this engine understands (the defaults and ``citeCommands``)."""
-        return self.matcher
 
     def cite_at(self, path: str, text: str, offset: int) -> CiteContext | None:
         """The citation key list at ``offset``, or None outside one (or inside a verbatim environment)."""
@@ -232,22 +228,34 @@ class Engine:
         """A .bib changed on disk: read it again when next needed."""
         self.store.invalidate(path)
 
-    def start_embedding(self, corpus: Corpus) -> Future | None:
-        """Begin embedding a corpus's entries in the background (hybrid recall), unless done or under way."""
-        return self.dense.start(corpus.signature, corpus.entries) if self.dense is not None else None
+    def language(self, path: str, text: str | None = None) -> str:
+        """The language of ``path``'s document (``latex.language``), with ``text`` as ``path``'s text if given."""
+        files = self.projects.files_of(path, text)
+        return self.languages.language(self.projects.project(path).root, [(f[0], f[1]) for f in files])
 
-    def wait_embeddings(self, corpus: Corpus) -> None:
-        """Build (or load from cache) the corpus's embeddings and wait for them (CLI, eval)."""
-        future = self.start_embedding(corpus)
+    def encoder_of(self, path: str) -> str:
+        """The encoder that embeds ``path``'s document ('' when recall is bm25); ``stages(encoder)`` describes it."""
+        return self.dense.encoder(self.language(path)) if self.dense is not None else ""
+
+    @property
+    def dense_note(self) -> str:
+        """Why ``auto`` ranks a document with MiniLM although its language is USE's (USE is not installed), or ''."""
+        return self.dense.note if self.dense is not None else ""
+
+    def start_embedding(self, path: str, text: str | None = None) -> Future | None:
+        """Begin embedding the entries of ``path``'s corpus in the background (hybrid recall) with the encoder of
+        its document's language (``text``: ``path``'s text, if not the file's), unless done or under way."""
+        if self.dense is None:
+            return None
+        corpus = self.corpus(path)
+        self.encoder = self.dense.encoder(self.language(path, text))
+        return self.dense.stage(self.encoder).start(corpus.signature, corpus.entries)
+
+    def wait_embeddings(self, path: str, text: str | None = None) -> None:
+        """Build (or load from cache) the embeddings of ``path``'s corpus and wait for them (CLI, eval)."""
+        future = self.start_embedding(path, text)
         if future is not None:
             future.result()
-
-    def _await_embeddings(self, corpus: Corpus, timeout_s: float) -> None:
-        """Give a corpus's embeddings being built up to ``timeout_s`` to complete: on an ordinary bibliography the
-        project's first completion then comes in the final order, not BM25's. Blocking (a worker thread)."""
-        future = self.start_embedding(corpus)
-        if future is not None:
-            wait([future], timeout=timeout_s)
 
     def library_addition(self, path: str, ref: LibraryRef, key: str) -> Addition | None:
         """What accepting library entry ``ref`` as ``key`` in ``path`` adds, where (None: no longer in the library)."""
@@ -266,9 +274,9 @@ class Engine:
     # -- free text (the web page's Rerank tab) -------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray | None:
         """Unit vectors of texts by the dense model; None when hybrid recall is off or its model failed."""
-        if self.dense is None or self.dense.error:
+        if self.dense is None or self.dense.stage(self.encoder).error:
             return None
-        return self.dense.embed_queries(list(texts))
+        return self.dense.stage(self.encoder).embed_queries(list(texts))
 
     def rerank_blocking(self, query: str, documents: Sequence[str], instruction: str | None = None) -> list[float] | None:
         """The neural reranker's scores for free-text documents, with ``instruction`` if given (else the
@@ -278,24 +286,14 @@ class Engine:
         return self.service.scores_blocking(query, list(documents), instruction=instruction)
 
     # -- the pipeline ------------------------------------------------------------------------------------------
-    def _key_evidence(self, path: str, text: str, request: Request, project: Project, sentence: str) -> KeyEvidence:
-        """What the project's other citations say about each key, for this request (``retrieval.evidence``);
-        ``sentence`` is the query's citing-sentence view."""
-        path = os.path.normpath(os.path.abspath(path))
-        facts = request.facts if request.facts is not None else self.projects.facts(path, text)
-        files = []
-        for tex in project.tex_files:
-            if tex == path:
-                files.append((tex, text, facts))
-            else:
-                found = self.projects.files.text_and_facts(tex)
-                if found is not None:
-                    files.append((tex, *found))
-        if path not in {f[0] for f in files}:
-            files.append((path, text, facts))
+    def _key_evidence(self, path: str, files: list[tuple[str, str, FileFacts]], request: Request,
+                      sentence: str) -> KeyEvidence:
+        """What the project's other citations (in ``files``) say about each key, for this request
+        (``retrieval.evidence``); ``sentence`` is the query's citing-sentence view."""
         cite = request.cite
-        return self.evidence.evidence(files, path, request.offset, cite.command.start, cite.existing_keys,
-                                      request.query.section_title, tokenize(sentence))
+        return self.evidence.evidence(files, os.path.normpath(os.path.abspath(path)), request.offset,
+                                      cite.command.start, cite.existing_keys, request.query.section_title,
+                                      tokenize(sentence))
 
     def prepare(self, path: str, text: str, offset: int, dense_wait_s: float = 0.0) -> Prepared | None:
         """Request, corpus, signals, fused scores and the shortlist; None when the cursor is not in a citation key
@@ -311,10 +309,17 @@ class Engine:
             scores = corpus.bm25.scores(views["para" if self.query_view == "paragraph" else "sent"])
             return Prepared(request, corpus, shortlist(corpus.entries, corpus.typed, scores, "bm25", top_k,
                                                        cite.prefix, cite.existing_keys), "bm25")
-        if dense_wait_s > 0:
-            self._await_embeddings(corpus, dense_wait_s)
-        dense = self.scorer.start(corpus, views) if self.scorer is not None else None
-        evidence = self._key_evidence(path, text, request, project, views["sent"])
+        files = self.projects.files_of(path, text)
+        encoder, dense = "", None
+        if self.dense is not None:
+            encoder = self.encoder = self.dense.encoder(self.language(path, text))
+            if dense_wait_s > 0:
+                # On an ordinary bibliography the project's first completion then comes in the final order.
+                future = self.dense.stage(encoder).start(corpus.signature, corpus.entries)
+                if future is not None:
+                    wait([future], timeout=dense_wait_s)
+            dense = self.dense.scorer(encoder).start(corpus, views)
+        evidence = self._key_evidence(path, files, request, views["sent"])
         stats: dict[str, tuple[float, float]] = {}
         signals = request_signals(corpus, views, evidence, stats)
         if dense is not None:
@@ -328,9 +333,12 @@ class Engine:
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
                                helpers)
+        # The writer's library joins (``library.candidates``); its titles are embedded by the encoder of a document
+        # whose language is not known (``_library_embedder``): other documents rank it without the dense signals.
+        library_dense = dense if encoder == self._library_encoder() else None
         candidates, inputs = with_library(self.library, corpus, views, cite, model, stage, stats, candidates, inputs,
-                                          top_k, dense)  # the writer's library joins (``library.candidates``)
-        return Prepared(request, corpus, candidates, stage, signals, inputs, model, evidence)
+                                          top_k, library_dense)
+        return Prepared(request, corpus, candidates, stage, encoder, signals, inputs, model, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
         """The reranker's query (paragraph with the [CITATION] marker) and the documents of the top candidates;
@@ -342,7 +350,7 @@ class Engine:
 
     def finish(self, prepared: Prepared, scores: Sequence[float] | None) -> Result:
         """Order the candidates with the reranker's scores (None: shortlist order), with relevance and reasons."""
-        stages = self.stages()
+        stages = self.stages(prepared.encoder)
         backend = stages.reranker_backend if scores is not None else ""
         stage = f"rerank:{backend}" if backend else prepared.stage
         fallback = ""
@@ -366,7 +374,7 @@ class Engine:
 
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
         """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings and the reranker."""
-        self.wait_embeddings(self.corpus(path))
+        self.wait_embeddings(path, text)
         self.wait_library()
         prepared = self.prepare(path, text, offset)
         if prepared is None:

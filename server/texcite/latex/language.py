@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Sequence
 
+import numpy as np
+
+from texcite.lru import BoundedCache
 from texcite.latex.plaintext import decode_accents, strip_comments
 from texcite.textnorm import fold
 
@@ -168,14 +172,14 @@ _UKRAINIAN_RE = re.compile("[іїєґ]")
 _RUSSIAN_RE = re.compile("[ыэъё]")
 
 
-def _sample(text: str) -> str:
+def _sample(text: str, sample: int) -> str:
     """The body of ``text`` (after ``\\begin{document}``), or CHUNKS pieces of it spread evenly (each starting on
-    a new line) that together hold SAMPLE characters."""
+    a new line) that together hold ``sample`` characters."""
     start = text.find(_BEGIN_DOCUMENT)
     body = text if start == -1 else text[start + len(_BEGIN_DOCUMENT):]
-    if len(body) <= SAMPLE:
+    if len(body) <= sample:
         return body
-    size = SAMPLE // CHUNKS
+    size = sample // CHUNKS
     pieces = []
     for i in range(CHUNKS):
         at = (len(body) - size) * i // (CHUNKS - 1)
@@ -228,8 +232,36 @@ def detected_language(text: str) -> str:
     letters і ї є ґ outnumber Russian's ы э ъ ё; Han: Chinese, Japanese with kana; Hangul: Korean; Arabic;
     Greek), else by the function words of English, German, French, Spanish, Portuguese, Italian, Dutch, Polish
     and Turkish. 'unknown' with too little prose."""
-    plain = prose(_sample(text)).lower()
-    letters = {script: _letters(pattern, plain) for script, pattern in _SCRIPTS.items()}
+    return _decide(_counts(_sample(text, SAMPLE)))
+
+
+# What detection counts in a sample, as one vector (counts add up over the samples of a document's files): the
+# letters of each script, Ukrainian's and Russian's own letters, the words, and each language's function words.
+_LANGUAGES = sorted({language for languages in _WORD_LANGUAGES.values() for language in languages})
+_COUNTS = [*_SCRIPTS, "ukrainian_letters", "russian_letters", "words", *_LANGUAGES]
+_AT = {name: i for i, name in enumerate(_COUNTS)}
+
+
+def _counts(sample: str) -> np.ndarray:
+    """What ``_decide`` reads a language from, counted in the prose of ``sample``."""
+    plain = prose(sample).lower()
+    out = np.zeros(len(_COUNTS))
+    for script, pattern in _SCRIPTS.items():
+        out[_AT[script]] = _letters(pattern, plain)
+    out[_AT["ukrainian_letters"]] = len(_UKRAINIAN_RE.findall(plain))
+    out[_AT["russian_letters"]] = len(_RUSSIAN_RE.findall(plain))
+    words = _WORD_RE.findall(fold(plain))
+    out[_AT["words"]] = len(words)
+    for word, count in Counter(words).items():
+        languages = _WORD_LANGUAGES.get(word, ())
+        for language in languages:
+            out[_AT[language]] += count / len(languages)
+    return out
+
+
+def _decide(counts: np.ndarray) -> str:
+    """The language ``counts`` (of ``_counts``) read as."""
+    letters = {script: counts[_AT[script]] for script in _SCRIPTS}
     weighted = {"latin": letters["latin"], "cyrillic": letters["cyrillic"], "arabic": letters["arabic"],
                 "greek": letters["greek"], "cjk": _CJK_WEIGHT * (letters["han"] + letters["kana"]),
                 "hangul": _CJK_WEIGHT * letters["hangul"]}
@@ -237,24 +269,66 @@ def detected_language(text: str) -> str:
         return UNKNOWN
     script = max(weighted, key=lambda s: weighted[s])
     if script == "cyrillic":
-        return "ukrainian" if len(_UKRAINIAN_RE.findall(plain)) > len(_RUSSIAN_RE.findall(plain)) else "russian"
+        return "ukrainian" if counts[_AT["ukrainian_letters"]] > counts[_AT["russian_letters"]] else "russian"
     if script == "cjk":
         return "japanese" if letters["kana"] * 10 > letters["han"] + letters["kana"] else "chinese"
     if script != "latin":
         return {"hangul": "korean"}.get(script, script)
-    words = _WORD_RE.findall(fold(plain))
-    scores: dict[str, float] = {}
-    for word, count in Counter(words).items():
-        languages = _WORD_LANGUAGES.get(word, ())
-        for language in languages:
-            scores[language] = scores.get(language, 0.0) + count / len(languages)
+    scores = {language: counts[_AT[language]] for language in _LANGUAGES if counts[_AT[language]] > 0}
     if not scores:
         return UNKNOWN
     language, score = max(scores.items(), key=lambda item: item[1])
-    return language if score >= max(MIN_HITS, MIN_SHARE * len(words)) else UNKNOWN
+    return language if score >= max(MIN_HITS, MIN_SHARE * counts[_AT["words"]]) else UNKNOWN
 
 
 def document_language(root_text: str, text: str) -> str:
     """The language of a document: the one its root's preamble declares, else the one ``text`` (a file of the
     document, or all of them) declares, else the one ``text`` reads as."""
     return declared_language(root_text) or declared_language(text) or detected_language(text)
+
+
+class ProjectLanguages:
+    """The language of a project's state (its root and the text of each of its files), ``document_language`` of
+    their texts read from FILE_SAMPLE characters of each file: a function of the texts alone (the same state always
+    gives the same language, whatever was asked before). What a file's sample counts is remembered per text, and
+    the language per state, so an edit reads one file's sample again (about a third of a millisecond).
+    Thread-safe."""
+
+    FILE_SAMPLE = 2_000  # characters read per file: the dev theses read as with SAMPLE over the whole text
+    KEEP = 8  # project states
+    KEEP_FILES = 4_096  # files' counts (a project has at most graph.MAX_FILES files)
+
+    def __init__(self) -> None:
+        self._known: BoundedCache[tuple, str] = BoundedCache(self.KEEP)
+        self._declared: BoundedCache[tuple, str] = BoundedCache(self.KEEP)  # by root text ('' for none)
+        self._counts: BoundedCache[tuple, np.ndarray] = BoundedCache(self.KEEP_FILES)  # by file text
+
+    def language(self, root: str, texts: Sequence[tuple[str, str]]) -> str:
+        """The language of the project of ``root`` whose files hold ``texts`` ((path, text) pairs, root first)."""
+        keys = [(path, len(text), hash(text)) for path, text in texts]
+        known = self._known.get((root, tuple(keys)))
+        if known is None:
+            root_text = next((text for path, text in texts if path == root), "")
+            known = self._declared_by(root, root_text)
+            if not known:
+                # A root holding \begin{document} has the document's preamble: the files together declare nothing more.
+                known = (None if _BEGIN_DOCUMENT in root_text else declared_language("\n".join(t for _, t in texts))) \
+                    or _decide(sum((self._file_counts(key, text) for key, (_, text) in zip(keys, texts, strict=True)),
+                                   np.zeros(len(_COUNTS))))
+            self._known.put((root, tuple(keys)), known)
+        return known
+
+    def _declared_by(self, root: str, root_text: str) -> str:
+        key = (root, len(root_text), hash(root_text))
+        declared = self._declared.get(key)
+        if declared is None:
+            declared = declared_language(root_text) or ""
+            self._declared.put(key, declared)
+        return declared
+
+    def _file_counts(self, key: tuple, text: str) -> np.ndarray:
+        counts = self._counts.get(key)
+        if counts is None:
+            counts = _counts(_sample(text, self.FILE_SAMPLE))
+            self._counts.put(key, counts)
+        return counts

@@ -164,6 +164,26 @@ class ProjectIndex:
         """The facts of ``text``, the current text of ``path`` (scanned once per version)."""
         return self.files.facts_for_text(os.path.normpath(os.path.abspath(path)), text)
 
+    def files_of(self, path: str, text: str | None = None) -> list[tuple[str, str, FileFacts]]:
+        """The readable files of ``path``'s project (path, text, facts), ``path`` among them with ``text`` (if
+        given, else its current text)."""
+        path = os.path.normpath(os.path.abspath(path))
+        if text is None:
+            found = self.files.text_and_facts(path)
+            text = found[0] if found is not None else ""
+        facts = self.facts(path, text)
+        files = []
+        for tex in self.project(path).tex_files:
+            if tex == path:
+                files.append((tex, text, facts))
+            else:
+                found = self.files.text_and_facts(tex)
+                if found is not None:
+                    files.append((tex, *found))
+        if path not in {f[0] for f in files}:
+            files.append((path, text, facts))
+        return files
+
     def _shape(self, project: Project) -> tuple:
         facts = [self.files.facts(f) for f in project.tex_files]
         return tuple(None if f is None else f.structure for f in facts)

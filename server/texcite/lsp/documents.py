@@ -119,7 +119,7 @@ class Documents:
             corpus = await asyncio.to_thread(self.engine.corpus, path)
             entries = len(corpus)
             self.status.indexed(entries, [f.path for f in corpus.files])
-            self.engine.start_embedding(corpus)  # embed now, before the first completion asks
+            await asyncio.to_thread(self.engine.start_embedding, path)  # embed now, before the first completion asks
         except Exception:
             log.exception("indexing failed for %s", path)
         finally:

@@ -229,7 +229,7 @@ class Rankers:
                 if progress is not None and not engine.is_indexed(path):
                     progress(0.0, desc=f"{self.label(stage)}: indexing the bibliography")
                 corpus = engine.corpus(path)
-                embedding = engine.start_embedding(corpus)
+                embedding = engine.start_embedding(path)
                 if embedding is None:  # embedded (or nothing to embed): ranking is a short step
                     result = engine.suggest(path, spot.text, spot.offset)
                     break

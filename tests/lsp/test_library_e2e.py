@@ -155,3 +155,25 @@ async def test_a_library_key_inserted_without_the_command_gets_a_quick_fix(clien
     ((bib_uri, (edit,)),) = params.edit.changes.items()
     assert bib_uri == (client.project / "refs.bib").as_uri()
     assert edit.new_text.strip() == client.entry.strip()
+
+
+async def test_a_library_indexed_after_the_document_opened_brings_the_quick_fix(client: LanguageClient, tmp_path):
+    """A document already citing a key only the library has (inserted by an editor that ran no command), and a
+    library still being indexed: once it is, the key's warning says the library has it."""
+    await _library_items(client)
+    big = tmp_path / "big-library.bib"
+    big.write_text(client.entry + "".join(f"@misc{{filler{i}, title={{Filler work number {i} on topic {i % 97}}}, "
+                                          f"author={{Doe, Jane}}, year={{2001}}}}\n" for i in range(30_000)))
+    client.set_configuration({"recall": {"mode": "bm25"}, "library": {"files": [str(big)]}}, section="texcite")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    path = client.project / "chapters" / "method.tex"
+    uri = path.as_uri()
+    client.text_document_did_change(types.DidChangeTextDocumentParams(
+        text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+        content_changes=[types.TextDocumentContentChangeWholeDocument(
+            text=path.read_text().replace("\\citep{}", "\\citep{okafor2019termweighting}"))]))
+    (warning,) = await asyncio.wait_for(diagnostics_for(client, uri, lambda ds: any(
+        "okafor2019termweighting" in d.message for d in ds)), HANG_GUARD_S)
+    assert "library" not in warning.message  # said while the new library is being indexed
+    (warning,) = await asyncio.wait_for(diagnostics_for(client, uri, lambda ds: any(
+        "Your library has it (big-library.bib)" in d.message for d in ds)), HANG_GUARD_S)

@@ -43,9 +43,11 @@ class LibraryIndex:
     """The library's corpus, built in the background; ``current()`` answers at once (None until it is built)."""
 
     def __init__(self, analyze: Analyzer, cache_directory: str | None, tokens_version: int,
-                 refuse: Callable[[str], str | None] = lambda path: None) -> None:
+                 refuse: Callable[[str], str | None] = lambda path: None,
+                 on_indexed: Callable[[int], None] = lambda entries: None) -> None:
         """``refuse``: why a file may not be read for this client (None: it may; the server confines TCP clients
-        to their workspace folders, library files included)."""
+        to their workspace folders, library files included); ``on_indexed(entries)``: an index was built (called
+        from the worker)."""
         self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
         self.store.refuse = refuse
         self.dense: DenseStage | None = None  # the library's title embeddings, with hybrid recall
@@ -60,6 +62,7 @@ class LibraryIndex:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="texcite-library")
         self._eager = False  # index as soon as the files are known (``warm``: the server), else when first needed
         self._closed = False
+        self.on_indexed = on_indexed
 
     def configure(self, files: Sequence[str]) -> None:
         """Use these library files (the setting's paths); a different list is indexed anew, in the background once
@@ -184,6 +187,7 @@ class LibraryIndex:
             dense.start(corpus.signature, corpus.entries)
         for problem in self.problems[:20]:
             log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
+        self.on_indexed(len(corpus))
         self._typing = self._pool.submit(self._build_typed, corpus)
 
     def _build_typed(self, corpus: Corpus) -> None:

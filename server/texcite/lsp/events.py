@@ -44,6 +44,11 @@ class SessionEvents(EngineEvents):
     def dense_loaded(self) -> None:
         self.jobs.call_soon(self._dense_loaded)
 
+    def library_indexed(self, entries: int) -> None:
+        """The writer's library was (re)indexed: an undefined key it now holds gets its quick fix."""
+        if self.documents is not None:
+            self.jobs.call_soon(self.documents.refresh_all)
+
     def _dense_loaded(self) -> None:
         if self.status is not None and not self._progress:  # no build under way: nothing is loading any more
             self.status.dense_loading("")

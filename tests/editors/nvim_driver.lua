@@ -172,10 +172,10 @@ local function menu_words()
 end
 
 
-local function line_diagnostic(bufnr, text)
+local function line_diagnostic(bufnr, text, key)
   local row = vim.api.nvim_win_get_cursor(0)[1] - 1
   for _, d in ipairs(vim.diagnostic.get(bufnr, { lnum = row })) do
-    if d.message:find(text, 1, true) then
+    if d.message:find(text, 1, true) and d.message:find("'" .. key .. "'", 1, true) then
       return d
     end
   end
@@ -209,7 +209,7 @@ end
 local function run_special(step, got, bufnr)
   if step.code_action then
     local d = wait_for(function()
-      return line_diagnostic(bufnr, step.code_action)
+      return line_diagnostic(bufnr, step.code_action, step.key)
     end, spec.timeout_ms, 'a diagnostic holding ' .. step.code_action)
     got.diagnostic = d.message
     quick_fix(got, step.key)
@@ -227,7 +227,8 @@ local function run_special(step, got, bufnr)
     end)
   end
   got.line = vim.api.nvim_get_current_line()
-  log(string.format('%s -> %s %s', vim.fn.json_encode(step), got.line, got.diagnostic or ''))
+  got.mode = vim.fn.mode()
+  log(string.format('%s -> %s %s (mode %s)', vim.fn.json_encode(step), got.line, got.diagnostic or '', got.mode))
 end
 
 local function run_session(case)

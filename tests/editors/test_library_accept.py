@@ -241,7 +241,8 @@ def _neovim_session(binary: str, config: str, tmp_path, command_runs: bool) -> t
         steps.append({"code_action": "Your library has it", "key": lp.PROTEIN_KEY})
     steps += [{"buffer": bib, "holds": "@article{" + lp.PROTEIN_KEY + ","},
               {"save": bib},
-              {"keys": "," + lp.ATTENTION_KEY + "<C-e>", "closed": True},
+              # back before the closing brace, whatever the mode, and the second key typed whole
+              {"keys": "<Esc>f}i," + lp.ATTENTION_KEY + "<C-e>", "closed": True},
               {"code_action": "Your library has it", "key": lp.ATTENTION_KEY},
               {"buffer": bib, "holds": "@inproceedings{" + lp.ATTENTION_KEY + ","},
               {"save": bib}]

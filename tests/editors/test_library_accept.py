@@ -6,8 +6,9 @@ the entry into the project's refs.bib, as the editor shows it (its buffer) and a
   Code opens it in the background, unsaved: the tab shows it, Ctrl+S saves it) or open in a tab with unsaved text
   (appended after that text, not the file's).
 * Emacs + Eglot 1.9 (which ignores an item's command): completing inserts the key; the warning on it offers the quick
-  fix; `eglot-code-action-quickfix` there runs it: Eglot asks to edit refs.bib (answered yes) and refs.bib's buffer
-  holds the entry. The library is CSL-JSON (Zotero's export): the entry is written as BibTeX.
+  fix; `eglot-code-actions` there offers it as the default, RET runs it, Eglot asks to edit refs.bib (y) and
+  refs.bib's buffer holds the entry, unsaved. The library is CSL-JSON (Zotero's export): the entry is written as
+  BibTeX.
 * Neovim: the docs' blocks complete the key; the quick fix (`vim.lsp.buf.code_action`, applied) adds the entry to
   refs.bib's buffer.
 """
@@ -217,7 +218,9 @@ def test_emacs_quick_fix_adds_a_csl_json_library_entry(tmp_path, texcite_ready):
     completed, fixed, shown = steps[1], steps[2], steps[3]
     assert completed["line"] == lp.MAIN.split("\n")[lp.PROTEIN_LINE] + " \\cite{" + lp.PROTEIN_KEY + "}"
     assert "Your library has it (library.json): a quick fix adds it" in fixed["diagnostic"], fixed
-    assert fixed["prompts"] and "refs.bib" in fixed["prompts"][0], fixed  # Eglot asks before editing a file
+    pick, proceed = fixed["prompts"]
+    assert "(default Add jumper2021highly from your library to refs.bib)" in pick, pick
+    assert "Server wants to edit" in proceed and "refs.bib" in proceed, proceed  # before editing a file
     text = shown["text"]
     print(f"refs.bib's buffer:\n{text}")
     assert shown["modified"] is True, "Eglot saves nothing: the entry is in refs.bib's buffer, unsaved"

@@ -252,8 +252,8 @@ def _neovim_session(binary: str, config: str, tmp_path, command_runs: bool) -> t
     case = {"name": "library", "file": str(project / "main.tex"), "line": lp.PROTEIN_LINE, "steps": steps}
     got = _run_nvim(binary, config, project, tmp_path, [case], None)["cases"][0]["steps"]
     for s in got:
-        print(f"  {s.get('keys') or ''} -> {s['line']!r} {s.get('diagnostic', '')} {s.get('offered', '')}")
-    problems = [f"step {i}: {s['error']} (line {s['line']!r})" for i, s in enumerate(got) if s.get("error")]
+        print(f"  {s.get('keys') or ''} -> {s.get('line')!r} {s.get('diagnostic', '')} {s.get('offered', '')}")
+    problems = [f"step {i}: {s['error']} (line {s.get('line')!r})" for i, s in enumerate(got) if s.get("error")]
     problems += [f"only {len(got)} of {len(steps)} steps ran"] if len(got) < len(steps) else []
     assert not problems, "\n".join(problems)
     return got, (project / "refs.bib").read_text(encoding="utf-8")

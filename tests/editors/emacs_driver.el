@@ -29,12 +29,12 @@
                    :cases (vconcat (reverse texcite-test--cases))
                    :log (vconcat (reverse texcite-test--log))
                    :messages (with-current-buffer (messages-buffer) (buffer-string))
-                   :events (let ((server (ignore-errors (car (hash-table-values eglot--servers-by-project)))))
-                             (if (and server (car-safe server))
-                                 (with-current-buffer (jsonrpc-events-buffer (car server))
+                   :events (or (ignore-errors  ; the end of the Eglot events buffer, for a failure's report
+                                 (with-current-buffer (jsonrpc-events-buffer
+                                                       (car (car (hash-table-values eglot--servers-by-project))))
                                    (buffer-substring-no-properties (max (point-min) (- (point-max) 8000))
-                                                                   (point-max)))
-                               "")))))))
+                                                                   (point-max))))
+                               ""))))))
 
 (defun texcite-test--wait (what timeout-s predicate)
   "Poll PREDICATE (processing process output in between) until non-nil or TIMEOUT-S; return its value."

@@ -52,7 +52,8 @@ def _run_emacs(emacs: str, project, tmp_path, cases: list[dict], expect_recall: 
     if result.get("error") or run.returncode != 0:
         pytest.fail(f"emacs: {result.get('error')} (exit {run.returncode})\n"
                     f"cases: {json.dumps(result.get('cases'), indent=1)[:4000]}\n"
-                    f"messages: {result.get('messages', '')[-3000:]}\nstderr: {run.stderr[-2000:]}")
+                    f"messages: {result.get('messages', '')[-3000:]}\nEglot events: {result.get('events', '')[-3000:]}\n"
+                    f"stderr: {run.stderr[-2000:]}")
     return result
 
 

@@ -28,7 +28,13 @@
                    :error (or error-message "")
                    :cases (vconcat (reverse texcite-test--cases))
                    :log (vconcat (reverse texcite-test--log))
-                   :messages (with-current-buffer (messages-buffer) (buffer-string)))))))
+                   :messages (with-current-buffer (messages-buffer) (buffer-string))
+                   :events (or (ignore-errors  ; the end of the Eglot events buffer, for a failure's report
+                                 (with-current-buffer (jsonrpc-events-buffer
+                                                       (car (car (hash-table-values eglot--servers-by-project))))
+                                   (buffer-substring-no-properties (max (point-min) (- (point-max) 8000))
+                                                                   (point-max))))
+                               ""))))))
 
 (defun texcite-test--wait (what timeout-s predicate)
   "Poll PREDICATE (processing process output in between) until non-nil or TIMEOUT-S; return its value."
@@ -143,6 +149,12 @@
 ;;   {"press": true}   press C-M-i: the *Completions* list, or the text it put in the buffer
 ;;   {"choose": true}  pick the first entry of the *Completions* list shown by the last press
 ;;   {"company": "begin" | "accept"}  open company's popup (`company-manual-begin') / accept its selection
+;;   {"press": true, "until": TEXT}  press C-M-i again (a user trying again) until the line holds TEXT
+;;   {"quickfix": TEXT}  wait for a Flymake diagnostic on the line whose text holds TEXT, then run
+;;                     `eglot-code-actions' with point in the key before the cursor; Eglot's questions are answered
+;;                     as a user would (RET on the default action, y) and recorded
+;;   {"buffer": PATH, "holds": TEXT}  wait until the buffer visiting PATH holds TEXT; record its text
+;;   {"save": PATH}    save the buffer visiting PATH
 (defun texcite-test--completions-list ()
   (when-let ((buf (get-buffer "*Completions*")))
     (with-current-buffer buf
@@ -172,12 +184,72 @@
      ((plist-get step :keys)
       (dolist (char (string-to-list (plist-get step :keys)))
         (texcite-test--type char)))
+     ((and (plist-get step :press) (plist-get step :until))
+      (let ((start (point)) (tries 0))
+        (texcite-test--wait (format "C-M-i to put %s in the line" (plist-get step :until))
+                            (plist-get texcite-test--spec :timeout_s)
+                            (lambda ()
+                              (delete-region start (point))
+                              (goto-char start)
+                              (setq tries (1+ tries))
+                              (let ((last-command nil) (this-command (key-binding (kbd "C-M-i"))))
+                                (call-interactively this-command))
+                              (when completion-in-region-mode (completion-in-region-mode -1))
+                              (or (string-search (plist-get step :until)
+                                                 (buffer-substring-no-properties (line-beginning-position)
+                                                                                 (line-end-position)))
+                                  (progn (accept-process-output nil 0.5) nil))))
+        (setq record (plist-put record :tries tries))))
      ((plist-get step :press)
       (when-let ((old (get-buffer "*Completions*"))) (kill-buffer old))
       (when completion-in-region-mode (completion-in-region-mode -1))
       (let ((last-command nil) (this-command (key-binding (kbd "C-M-i"))))
         (call-interactively this-command))
       (setq record (plist-put record :completions (vconcat (texcite-test--completions-list)))))
+     ((plist-get step :quickfix)
+      (when (fboundp 'eglot--signal-textDocument/didChange)
+        (eglot--signal-textDocument/didChange))
+      (let* ((kicked 0)
+             (diagnostic
+              (texcite-test--wait "a Flymake diagnostic from the library" (plist-get texcite-test--spec :timeout_s)
+                                  (lambda ()
+                                    (or (cl-find-if (lambda (d) (string-search (plist-get step :quickfix)
+                                                                               (flymake-diagnostic-text d)))
+                                                    (flymake-diagnostics (line-beginning-position)
+                                                                         (line-end-position)))
+                                        ;; Flymake checks after an idle time, which --batch Emacs may not reach
+                                        (when (> (- (float-time) kicked) 1)
+                                          (setq kicked (float-time))
+                                          (flymake-start)
+                                          nil)))))
+             (prompts nil))
+        (setq record (plist-put record :diagnostic (flymake-diagnostic-text diagnostic)))
+        (save-excursion
+          (backward-char 2)  ; inside the key
+          ;; M-x eglot-code-actions, then RET on the default (the preferred action) and y to Eglot's question.
+          ;; (Eglot 1.9's `eglot-code-action-quickfix' only lists the actions: it runs none.)
+          (cl-letf (((symbol-function 'y-or-n-p) (lambda (prompt) (push prompt prompts) t))
+                    ((symbol-function 'completing-read)
+                     (lambda (prompt _collection &optional _pred _match _initial _hist def &rest _)
+                       (push prompt prompts)
+                       def)))
+            (let ((last-nonmenu-event ?\r))  ; M-x … RET typed at the keyboard (else Eglot pops a mouse menu)
+              (call-interactively #'eglot-code-actions))))
+        (setq record (plist-put record :prompts (vconcat (reverse prompts))))))
+     ((plist-get step :buffer)
+      (let ((buffer (texcite-test--wait (format "%s to hold %s" (plist-get step :buffer) (plist-get step :holds))
+                                        (plist-get texcite-test--spec :timeout_s)
+                                        (lambda ()
+                                          (let ((b (find-buffer-visiting (plist-get step :buffer))))
+                                            (and b (with-current-buffer b
+                                                     (string-search (plist-get step :holds) (buffer-string)))
+                                                 b))))))
+        (with-current-buffer buffer
+          (setq record (plist-put record :text (buffer-substring-no-properties (point-min) (point-max))))
+          (setq record (plist-put record :modified (if (buffer-modified-p) t :json-false))))))
+     ((plist-get step :save)
+      (with-current-buffer (find-buffer-visiting (plist-get step :save))
+        (save-buffer)))
      ((plist-get step :choose)
       (let ((buffer (current-buffer)))
         (with-selected-window (let ((list (or (get-buffer "*Completions*")

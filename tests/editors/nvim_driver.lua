@@ -156,12 +156,79 @@ end
 --   { menu_first = KEY }   then wait until the menu's first item is KEY (the server answered for what was typed)
 --   { menu = true }        then wait until a menu is shown
 --   { closed = true }      then wait until no menu is shown
+--   { again = KEYS }       with menu_first: feed KEYS again every 2 s until it holds (a user asking again)
+--   { code_action = TEXT, key = KEY }  wait for a diagnostic on the line whose message holds TEXT, then run the
+--                          quick fix adding KEY:
+--                          vim.lsp.buf.code_action({ apply = true, filter = … }) on 0.8+, on 0.7 with vim.ui.select
+--                          picking the quick fix
+--   { buffer = PATH, holds = TEXT }  wait until the buffer of PATH holds TEXT; record its lines and 'modified'
+--   { save = PATH }        write the buffer of PATH
 local function menu_words()
   local words = {}
   for _, item in ipairs(vim.fn.complete_info({ 'items' }).items) do
     table.insert(words, item.abbr ~= '' and item.abbr or item.word)
   end
   return words
+end
+
+
+local function line_diagnostic(bufnr, text, key)
+  local row = vim.api.nvim_win_get_cursor(0)[1] - 1
+  for _, d in ipairs(vim.diagnostic.get(bufnr, { lnum = row })) do
+    if d.message:find(text, 1, true) and d.message:find("'" .. key .. "'", 1, true) then
+      return d
+    end
+  end
+  return nil
+end
+
+local function quick_fix(got, key)
+  local function wanted(action)
+    return action.kind == 'quickfix' and action.title:find('Add ' .. key .. ' from your library', 1, true) ~= nil
+  end
+  if vim.fn.has('nvim-0.8') == 1 then
+    vim.lsp.buf.code_action({ apply = true, filter = wanted })
+    return
+  end
+  local select = vim.ui.select
+  vim.ui.select = function(items, opts, on_choice) -- 0.7 always asks; pick the quick fix as a user would
+    vim.ui.select = select
+    for i, item in ipairs(items) do
+      local action = item[2]
+      got.offered = got.offered or {}
+      table.insert(got.offered, action.title)
+      if wanted(action) then
+        return on_choice(item, i)
+      end
+    end
+    on_choice(nil, nil)
+  end
+  vim.lsp.buf.code_action()
+end
+
+local function run_special(step, got, bufnr)
+  if step.code_action then
+    local d = wait_for(function()
+      return line_diagnostic(bufnr, step.code_action, step.key)
+    end, spec.timeout_ms, 'a diagnostic holding ' .. step.code_action)
+    got.diagnostic = d.message
+    quick_fix(got, step.key)
+  elseif step.buffer then
+    local b = wait_for(function()
+      local b = vim.fn.bufnr(step.buffer)
+      return b ~= -1 and vim.api.nvim_buf_is_loaded(b)
+        and table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), '\n'):find(step.holds, 1, true) and b
+    end, spec.timeout_ms, step.buffer .. ' to hold ' .. step.holds)
+    got.text = table.concat(vim.api.nvim_buf_get_lines(b, 0, -1, false), '\n')
+    got.modified = vim.bo[b].modified
+  elseif step.save then
+    vim.api.nvim_buf_call(vim.fn.bufnr(step.save), function()
+      vim.cmd('write')
+    end)
+  end
+  got.line = vim.api.nvim_get_current_line()
+  got.mode = vim.fn.mode()
+  log(string.format('%s -> %s %s (mode %s)', vim.fn.json_encode(step), got.line, got.diagnostic or '', got.mode))
 end
 
 local function run_session(case)
@@ -191,9 +258,22 @@ local function run_session(case)
   for i, step in ipairs(case.steps) do
     local got = { keys = step.keys }
     table.insert(record.steps, got)
+    if not step.keys then
+      local ok, err = pcall(run_special, step, got, bufnr)
+      if not ok then
+        got.error = err
+        break
+      end
+      goto continue
+    end
     feed(step.keys)
+    local asked = uv.hrtime()
     local ok, err = pcall(wait_for, function()
       local words = menu_words()
+      if step.menu_first and step.again and words[1] ~= step.menu_first and uv.hrtime() - asked > 2e9 then
+        feed(step.again)
+        asked = uv.hrtime()
+      end
       if step.menu_first then
         return words[1] == step.menu_first
       end
@@ -204,7 +284,7 @@ local function run_session(case)
         return vim.fn.pumvisible() == 0
       end
       return vim.fn.mode() == 'i'
-    end, 20000, string.format('step %d (%s)', i, step.keys))
+    end, step.again and spec.timeout_ms or 20000, string.format('step %d (%s)', i, step.keys))
     got.line = vim.api.nvim_get_current_line()
     got.menu = menu_words()
     log(string.format('%s -> %s [%s]', step.keys, got.line, table.concat(got.menu, ' ')))
@@ -212,6 +292,7 @@ local function run_session(case)
       got.error = err
       break
     end
+    ::continue::
   end
   feed('<Esc>')
 end

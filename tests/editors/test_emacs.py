@@ -29,10 +29,11 @@ MAIN_LINE = 18
 MAIN_AFTER = "then with a small neural reranker"
 
 
-def _run_emacs(emacs: str, project, tmp_path, cases: list[dict], expect_recall: str | None) -> dict:
+def _run_emacs(emacs: str, project, tmp_path, cases: list[dict], expect_recall: str | None, more_init: str = "") -> dict:
+    """Run the driver on ``cases`` with the docs' init block followed by ``more_init``."""
     env = editorlib.private_env(tmp_path)
     init = tmp_path / "init.el"
-    init.write_text(editorlib.docs_block("emacs"), encoding="utf-8")
+    init.write_text(editorlib.docs_block("emacs") + more_init, encoding="utf-8")
     spec, out = tmp_path / "spec.json", tmp_path / "out.json"
     spec.write_text(json.dumps({"timeout_s": editorlib.TIMEOUT_S, "cases": cases, "expect_recall": expect_recall}),
                     encoding="utf-8")
@@ -51,7 +52,8 @@ def _run_emacs(emacs: str, project, tmp_path, cases: list[dict], expect_recall: 
     if result.get("error") or run.returncode != 0:
         pytest.fail(f"emacs: {result.get('error')} (exit {run.returncode})\n"
                     f"cases: {json.dumps(result.get('cases'), indent=1)[:4000]}\n"
-                    f"messages: {result.get('messages', '')[-3000:]}\nstderr: {run.stderr[-2000:]}")
+                    f"messages: {result.get('messages', '')[-3000:]}\nEglot events: {result.get('events', '')[-3000:]}\n"
+                    f"stderr: {run.stderr[-2000:]}")
     return result
 
 

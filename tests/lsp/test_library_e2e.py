@@ -90,12 +90,27 @@ async def test_accepting_a_library_item_appends_it_to_the_bib(client: LanguageCl
     bib = client.project / "refs.bib"
     ((uri, (edit,)),) = params.edit.changes.items()
     assert uri == bib.as_uri()
-    text = bib.read_text()
-    lines = text.split("\n")
-    end = types.Position(len(lines) - 1, len(lines[-1]))
-    assert edit.range == types.Range(end, end)
     assert edit.new_text.strip() == client.entry.strip()  # the library's block, verbatim
-    assert edit.new_text.endswith("}\n")
+
+
+def _applied(text: str, edit: types.TextEdit) -> str:
+    lines = text.split("\n")
+    start = sum(len(line) + 1 for line in lines[:edit.range.start.line]) + edit.range.start.character
+    return text[:start] + edit.new_text + text[start:]
+
+
+async def test_the_entry_goes_before_the_final_newline(client: LanguageClient):
+    """Appended after a blank line, at the end of refs.bib's last line: Neovim keeps no line after a file's final
+    newline, and an edit there left an empty last line (refs.bib saved with a blank line at its end)."""
+    items = await _library_items(client)
+    assert await _execute(client, items["okafor2019termweighting"].command) is True
+    ((_, (edit,)),) = client.edits[0].edit.changes.items()
+    text = (client.project / "refs.bib").read_text()
+    lines = text.split("\n")
+    assert lines[-1] == ""
+    last = types.Position(len(lines) - 2, len(lines[-2]))
+    assert edit.range == types.Range(last, last)
+    assert _applied(text, edit) == text + "\n" + client.entry.rstrip("\n") + "\n"
 
 
 async def test_a_key_used_for_another_work_gets_a_suffix(client: LanguageClient):

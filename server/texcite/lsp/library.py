@@ -81,9 +81,13 @@ class LibraryEntries:
             return True
         positions = self.positions.of(doc) if doc is not None else \
             Positions(text, lsp.PositionEncodingKind(self.ls.workspace.position_codec.encoding).value)
-        end = lsp.Position(*positions.position(len(text)))
         gap = "" if not text.strip() or text.endswith("\n\n") else "\n" if text.endswith("\n") else "\n\n"
-        edit = lsp.TextEdit(range=lsp.Range(end, end), new_text=gap + found.text + "\n")
+        # Before the final newline, if any: a client that keeps no line after it (Neovim) would otherwise add the
+        # entry's own final newline as an empty last line. The text is the same either way.
+        newline = "\r\n" if text.endswith("\r\n") else "\n" if text.endswith("\n") else ""
+        new_text = newline + gap + found.text if newline else gap + found.text + "\n"
+        at = lsp.Position(*positions.position(len(text) - len(newline)))
+        edit = lsp.TextEdit(range=lsp.Range(at, at), new_text=new_text)
         label = f"Add {key} to {os.path.basename(bib)}"
         try:
             result = await self.ls.workspace_apply_edit_async(lsp.ApplyWorkspaceEditParams(

@@ -78,25 +78,13 @@ class LibraryBench(Workbench):
 
     def library_row(self, key: str, reask_after: float = 5.0) -> str:
         """The text of ``key``'s row; Escape + Ctrl+Space re-asks while the library is being indexed."""
-        from selenium.webdriver.common.keys import Keys
-
-        state = {"asked": time.monotonic(), "rows": None}
+        seen: dict = {"rows": None}
 
         def shown():
-            rows = self.row_texts()
-            state["rows"] = rows
-            if key in rows:
-                return rows[key]
-            if time.monotonic() - state["asked"] > reask_after:
-                self.keys(Keys.ESCAPE)
-                self.keys(" ", modifiers=(Keys.CONTROL,))
-                state["asked"] = time.monotonic()
-            return None
+            rows = seen["rows"] = self.row_texts()
+            return rows.get(key)
 
-        try:
-            return self.wait(f"{key} in the suggestion widget", shown)
-        except AssertionError as err:
-            raise AssertionError(f"{err}; the widget showed {state['rows']}") from None
+        return self.reasking(f"{key} in the suggestion widget", shown, lambda: seen["rows"], reask_after)
 
     def accept(self, typed: str, key: str, anchor: str) -> str:
         """Type ``typed`` (narrowing the open widget to ``key`` first), press Enter; the line with the key."""

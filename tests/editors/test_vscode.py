@@ -201,27 +201,39 @@ class Workbench(Browser):
 
         return self.wait(what, settled)
 
-    def suggestions_matching(self, expected: list[str], what: str, reopen_after: float = 5.0) -> list[str]:
-        """Settled rows that start texcite's ranking ``expected``; Escape + Ctrl+Space re-asks while they do not."""
+    def reasking(self, what: str, found, shown, reask_after: float = 5.0):
+        """``found()`` once it is truthy; Escape + Ctrl+Space re-asks the suggestion widget every ``reask_after``
+        seconds until then (the server still indexing); a timeout says what ``shown()`` last saw."""
         from selenium.webdriver.common.keys import Keys
 
-        state = {"rows": None, "asked": time.monotonic()}
+        asked = time.monotonic()
 
-        def matching():
-            rows = self.settled_suggestions(what)
-            state["rows"] = rows
-            if rows[:TOP] == expected[:min(TOP, len(rows))]:
-                return rows
-            if time.monotonic() - state["asked"] > reopen_after:
+        def ready():
+            nonlocal asked
+            value = found()
+            if value:
+                return value
+            if time.monotonic() - asked > reask_after:
                 self.keys(Keys.ESCAPE)
                 self.keys(" ", modifiers=(Keys.CONTROL,))
-                state["asked"] = time.monotonic()
+                asked = time.monotonic()
             return None
 
         try:
-            return self.wait(f"{what} to show texcite's ranking {expected[:TOP]}", matching)
+            return self.wait(what, ready)
         except AssertionError as err:
-            raise AssertionError(f"{err}; the widget showed {state['rows']}") from None
+            raise AssertionError(f"{err}; the widget showed {shown()}") from None
+
+    def suggestions_matching(self, expected: list[str], what: str, reopen_after: float = 5.0) -> list[str]:
+        """Settled rows that start texcite's ranking ``expected``; Escape + Ctrl+Space re-asks while they do not."""
+        seen: dict = {"rows": None}
+
+        def matching():
+            rows = seen["rows"] = self.settled_suggestions(what)
+            return rows if rows[:TOP] == expected[:min(TOP, len(rows))] else None
+
+        return self.reasking(f"{what} to show texcite's ranking {expected[:TOP]}", matching, lambda: seen["rows"],
+                             reopen_after)
 
     def suggest_rows(self) -> list[str]:
         """The labels of the suggestion widget's rows, in display order (rendered rows only: the list is virtual)."""

@@ -108,7 +108,6 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
             raise CliError(f"no bibliography entries for {args.file}: {no_entries_reason(project)} "
                            f"(run `texcite project {args.file}`)")
         result = engine.suggest(path, text, offset)
-        note = engine.dense_note
     finally:
         engine.close(wait=True)
     assert result is not None  # the cursor is in a citation's key list
@@ -118,8 +117,6 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
     suggestions = list(firsts.values())[:top]
     if result.fallback_message:  # e.g. no MiniLM in a plain install: one line, and the BM25 order still prints
         print(f"texcite: {redact(result.fallback_message)}", file=sys.stderr)
-    if note:  # a document USE would serve, USE not installed: MiniLM ranked it
-        print(f"texcite: {note}", file=sys.stderr)
     if args.json:
         stages = engine.stages()
         report = {

@@ -313,7 +313,8 @@ class Engine:
         files = self.projects.files_of(path, text)
         encoder, dense = "", None
         if self.dense is not None:
-            encoder = self.encoder = self.dense.encoder(self.language(path, text))
+            language = self.languages.language(project.root, [(f[0], f[1]) for f in files])  # files read once
+            encoder = self.encoder = self.dense.encoder(language)
             if dense_wait_s > 0:
                 # On an ordinary bibliography the project's first completion then comes in the final order.
                 future = self.dense.stage(encoder).start(corpus.signature, corpus.entries)

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from texcite import __version__
 from texcite.engine import QUERY_VIEWS
-from texcite.evaluation.examples import TYPED_MODES
+from texcite.latex.emptied import TYPED_MODES
 from texcite.latex.project import no_entries_reason
 from texcite.latex.roots import project_folder
 from texcite.runtime import redact, results_stdout, setup_logging

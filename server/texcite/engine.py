@@ -31,14 +31,16 @@ from texcite.latex.facts import FileFacts
 from texcite.latex.graph import Project
 from texcite.latex.language import UNKNOWN, ProjectLanguages
 from texcite.latex.project import ProjectIndex
+from texcite.engine_events import EngineEvents
 from texcite.library.addition import Addition, addition
 from texcite.library.candidates import with_library
 from texcite.library.index import LibraryIndex
-from texcite.ranking import Prepared, Request, Result, Suggestion, build_request
+from texcite.lessons import ProjectAdaptations
+from texcite.ranking import Prepared, Request, Result, Scored, Suggestion, build_request
 from texcite.rerank.factory import make_reranker, resolve_backend
 from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries, tokenize
 from texcite.retrieval.corpus import Corpora, Corpus
-from texcite.retrieval.evidence import EvidenceIndex, KeyEvidence
+from texcite.retrieval.evidence import EvidenceIndex
 from texcite.retrieval.explain import explain
 from texcite.retrieval.fusion import load_models, model_for, relevance
 from texcite.retrieval.select import join, shortlist
@@ -55,20 +57,6 @@ log = logging.getLogger(__name__)
 
 EXPLAINED = 12  # the items of a list that get reasons: about what a completion popup shows without scrolling
 QUERY_VIEWS = ("default", "paragraph", "sentence")  # BM25 query: the server's, or one view alone (eval)
-
-
-class EngineEvents:
-    """What the engine reports while it works; called from worker threads. The defaults do nothing (CLI, eval)."""
-
-    def bib_parsed(self, bib: BibFile) -> None: ...
-    def dense_progress(self, signature: tuple, done: int, total: int) -> None: ...
-    def dense_error(self, message: str) -> None: ...
-    def dense_loaded(self) -> None: ...
-    def library_indexed(self, entries: int) -> None: ...
-    def rerank_state(self, state: str, message: str) -> None: ...
-
-    def rerank_outage(self, change: str, message: str) -> None:
-        """The reranker "failed" (ranking falls back to the recall order) or "recovered": once per outage each."""
 
 
 class Engine:
@@ -89,6 +77,7 @@ class Engine:
         self.library = LibraryIndex(analyze_entries, cache_dir(settings.cache_dir), TOKENS_VERSION,
                                     self.sources.refusal, self.events.library_indexed)
         self.evidence = EvidenceIndex()
+        self.adaptations = ProjectAdaptations(self)  # what each project's own citations teach (``lessons``)
         self.models = load_models()
         self.dense: DenseEncoders | None = None  # when recall is hybrid: a dense stage per encoder in use
         self.encoder = ""  # the encoder of the latest document ranked or opened (what ``stages`` describes)
@@ -166,6 +155,7 @@ class Engine:
         """Stop background work, release the models; ``wait``: until the reranker has shut down (a process exiting)."""
         self._close_dense()
         self.library.close()
+        self.adaptations.close()
         if self.service is not None:
             self.service.close(wait)
 
@@ -287,15 +277,6 @@ class Engine:
         return self.service.scores_blocking(query, list(documents), instruction=instruction)
 
     # -- the pipeline ------------------------------------------------------------------------------------------
-    def _key_evidence(self, path: str, files: list[tuple[str, str, FileFacts]], request: Request,
-                      sentence: str) -> KeyEvidence:
-        """What the project's other citations (in ``files``) say about each key, for this request
-        (``retrieval.evidence``); ``sentence`` is the query's citing-sentence view."""
-        cite = request.cite
-        return self.evidence.evidence(files, os.path.normpath(os.path.abspath(path)), request.offset,
-                                      cite.command.start, cite.existing_keys, request.query.section_title,
-                                      tokenize(sentence))
-
     def prepare(self, path: str, text: str, offset: int, dense_wait_s: float = 0.0) -> Prepared | None:
         """Request, corpus, signals, fused scores and the shortlist; None when the cursor is not in a citation key
         list. While the corpus's embeddings are being built, waits up to ``dense_wait_s`` for them."""
@@ -311,6 +292,28 @@ class Engine:
             return Prepared(request, corpus, shortlist(corpus.entries, corpus.typed, scores, "bm25", top_k,
                                                        cite.prefix, cite.existing_keys), "bm25")
         files = self.projects.files_of(path, text)
+        scored = self.score(path, request, project, corpus, files, dense_wait_s)
+        signals, stage, model, inputs, scores = scored.signals, scored.stage, scored.model, scored.inputs, scored.scores
+        adaptation = self.adaptations.current(project, corpus, stage, scored.encoder, model)
+        if adaptation is not None:  # what the project's own citations teach (``lessons``)
+            scores = scores + adaptation.delta(signals, self.adaptations.fold(project, path, text, cite.command.start))
+        # Entries that serve others (proceedings of crossref'd papers, @xdata, @set) and that the project does not
+        # cite go after the works (``retrieval.select``).
+        helpers = corpus.helpers & (signals["uncited"] > 0)
+        candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
+                               helpers)
+        # The writer's library joins (``library.candidates``); its titles are embedded by the encoder of a document
+        # whose language is not known (``_library_embedder``): other documents rank it without the dense signals.
+        library_dense = scored.dense if scored.encoder == self._library_encoder() else None
+        candidates, inputs = with_library(self.library, corpus, views, cite, model, stage, scored.stats, candidates,
+                                          inputs, top_k, library_dense)
+        return Prepared(request, corpus, candidates, stage, scored.encoder, signals, inputs, model, scored.evidence)
+
+    def score(self, path: str, request: Request, project: Project, corpus: Corpus,
+              files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored:
+        """Every signal of every entry for ``request`` (the project's files being ``files``), and the shipped
+        model's scores."""
+        views = request.query.views()
         encoder, dense = "", None
         if self.dense is not None:
             language = self.languages.language(project.root, [(f[0], f[1]) for f in files])  # files read once
@@ -321,7 +324,10 @@ class Engine:
                 if future is not None:
                     wait([future], timeout=dense_wait_s)
             dense = self.dense.scorer(encoder).start(corpus, views)
-        evidence = self._key_evidence(path, files, request, views["sent"])
+        cite = request.cite  # what the project's other citations say about each key (``retrieval.evidence``)
+        evidence = self.evidence.evidence(files, os.path.normpath(os.path.abspath(path)), request.offset,
+                                          cite.command.start, cite.existing_keys, request.query.section_title,
+                                          tokenize(views["sent"]))
         stats: dict[str, tuple[float, float]] = {}
         signals = request_signals(corpus, views, evidence, stats)
         if dense is not None:
@@ -330,17 +336,7 @@ class Engine:
         model = model_for(self.models, stage, len(corpus))
         inputs = model.inputs(signals) if len(corpus) else None
         scores = model.score_inputs(inputs) if inputs is not None else np.zeros(0, np.float32)
-        # Entries that serve others (proceedings of crossref'd papers, @xdata, @set) and that the project does not
-        # cite go after the works (``retrieval.select``).
-        helpers = corpus.helpers & (signals["uncited"] > 0)
-        candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
-                               helpers)
-        # The writer's library joins (``library.candidates``); its titles are embedded by the encoder of a document
-        # whose language is not known (``_library_embedder``): other documents rank it without the dense signals.
-        library_dense = dense if encoder == self._library_encoder() else None
-        candidates, inputs = with_library(self.library, corpus, views, cite, model, stage, stats, candidates, inputs,
-                                          top_k, library_dense)
-        return Prepared(request, corpus, candidates, stage, encoder, signals, inputs, model, evidence)
+        return Scored(signals, stats, stage, encoder, model, inputs, scores, dense, evidence)
 
     def rerank_inputs(self, prepared: Prepared) -> tuple[str, list[str]] | None:
         """The reranker's query (paragraph with the [CITATION] marker) and the documents of the top candidates;
@@ -375,12 +371,16 @@ class Engine:
                       fallback_message=fallback, corpus_size=len(prepared.corpus))
 
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
-        """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings and the reranker."""
+        """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings, the library, the project's
+        adaptation and the reranker."""
         self.wait_embeddings(path, text)
         self.wait_library()
         prepared = self.prepare(path, text, offset)
         if prepared is None:
             return None
+        if prepared.model is not None and self.adaptations.wait(self.project(path), prepared.corpus, prepared.stage,
+                                                                prepared.encoder, prepared.model):
+            prepared = self.prepare(path, text, offset) or prepared  # ranked again, as the project teaches
         inputs = self.rerank_inputs(prepared)
         scores = self.service.scores_blocking(*inputs) if self.service is not None and inputs is not None else None
         return self.finish(prepared, scores)

@@ -6,6 +6,7 @@ CLI, the evaluation and the web page read them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +18,9 @@ from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.evidence import KeyEvidence
 from texcite.retrieval.fusion import FusionModel
 from texcite.retrieval.select import Candidate
+
+if TYPE_CHECKING:
+    from texcite.retrieval.embeddings.hybrid import DenseQuery
 
 
 @dataclass(frozen=True)
@@ -81,3 +85,20 @@ class Prepared:
     inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
     model: FusionModel | None = None
     evidence: KeyEvidence | None = None
+
+
+@dataclass
+class Scored:
+    """Every signal of every entry for one request (``Engine.score``) and the shipped model's scores: the stage
+    and the dense encoder that produced them, the model's inputs (its features x entries), the per-view BM25
+    statistics (``retrieval.signals``), the dense query and the document's evidence."""
+
+    signals: dict[str, np.ndarray]
+    stats: dict[str, tuple[float, float]]
+    stage: str
+    encoder: str
+    model: FusionModel
+    inputs: np.ndarray | None
+    scores: np.ndarray
+    dense: DenseQuery | None
+    evidence: KeyEvidence

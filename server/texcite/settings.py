@@ -84,6 +84,9 @@ class Recall:
                         "are ready) or bm25.", enum=RECALL_MODES)
     top_k: int = setting(100, "Candidates BM25 recall passes to the ranking stages.", minimum=1, maximum=100000,
                          compare=False)
+    adapt: bool = setting(True, "Adapt the ranking to the project's own citations: a correction of the shipped "
+                          "model fit in the background on the citations of the files as saved (projects citing "
+                          "at least 30 times); it stays on this machine.", compare=False)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ LAYERS = (
      "texcite.textnorm"),
     ("texcite.latex", "texcite.bib"),
     ("texcite.retrieval", "texcite.rerank", "texcite.library"),
-    ("texcite.ranking", "texcite.presentation", "texcite.engine"),
+    ("texcite.ranking", "texcite.presentation", "texcite.engine", "texcite.engine_events", "texcite.lessons"),
     ("texcite.evaluation", "texcite.doctor"),
     ("texcite.lsp", "texcite.web"),
     ("texcite.cli", "texcite.__main__"),

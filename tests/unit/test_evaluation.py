@@ -8,7 +8,7 @@ import pytest
 
 from texcite.latex.cite import CiteMatcher
 from texcite.cli import main
-from texcite.evaluation.examples import citation_examples
+from texcite.latex.emptied import citation_examples
 from texcite.evaluation.metrics import Metrics, best_rank
 from texcite.evaluation.projects import find_projects
 from texcite.evaluation.run import evaluate_project, evaluation_engine

@@ -13,7 +13,7 @@ from texcite.evaluation.metrics import Metrics
 @dataclass(frozen=True)
 class Variant:
     """What is evaluated besides the ranking: the BM25 query view (``default``: the server's ranking), what the
-    writer has typed in the braces (``examples.TYPED_MODES``) and the examples' mode (default, writing or add-one;
+    writer has typed in the braces (``latex.emptied.TYPED_MODES``) and the examples' mode (default, writing or add-one;
     see ``evaluation.examples``)."""
 
     query: str = "default"

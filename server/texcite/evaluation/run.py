@@ -12,7 +12,8 @@ import time
 from typing import Callable, Sequence
 
 from texcite.engine import Engine
-from texcite.evaluation.examples import Example, ExampleSources, SourceFile, as_drafted, citation_examples
+from texcite.evaluation.examples import ExampleSources, SourceFile, as_drafted
+from texcite.latex.emptied import Example, citation_examples
 from texcite.evaluation.metrics import best_rank
 from texcite.evaluation.projects import FoundProject, find_projects
 from texcite.evaluation.result import Evaluation, ProjectReport, Variant

@@ -6,7 +6,7 @@ from __future__ import annotations
 from lsprotocol import types as lsp
 
 from texcite.bib.model import BibFile
-from texcite.engine import EngineEvents
+from texcite.engine_events import EngineEvents
 from texcite.lsp.documents import Documents
 from texcite.lsp.jobs import Jobs, Progress
 from texcite.lsp.status import StatusFeature

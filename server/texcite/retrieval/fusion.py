@@ -93,6 +93,10 @@ class FusionModel:
         return {"features": list(self.features), "linear": self.linear.tolist(),
                 "hidden": self.hidden.tolist(), "bias": self.bias.tolist(), "out": self.out.tolist()}
 
+    def as_json_bytes(self) -> bytes:
+        """The model's weights as bytes: equal for equal models (a cache key)."""
+        return json.dumps(self.as_json()).encode()
+
     @classmethod
     def from_json(cls, name: str, raw: Mapping) -> "FusionModel":
         features = tuple(raw["features"])

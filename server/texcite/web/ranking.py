@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Sequence
 
 from texcite.bib.model import BibFile, Diagnostic, Entry
-from texcite.engine import Engine, EngineEvents
+from texcite.engine import Engine
+from texcite.engine_events import EngineEvents
 from texcite.files import inside
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.query import MARKER

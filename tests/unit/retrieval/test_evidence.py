@@ -12,7 +12,8 @@ import pytest
 
 from texcite.bib.model import BibFile, Entry
 from texcite.engine import Engine
-from texcite.evaluation.examples import SourceFile, as_drafted, citation_examples
+from texcite.evaluation.examples import SourceFile, as_drafted
+from texcite.latex.emptied import citation_examples
 from texcite.latex.cite import CiteMatcher
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel, load_models, relevance

@@ -1,0 +1,97 @@
+"""The project's adaptation (``retrieval.adaptation``, ``lessons``) measured honestly on the dev theses: each
+project is ranked by a fusion model fit on the other eight only (leave-one-project-out, as ``bench/fit_fusion.py``
+measures the shipped model), through the engine's own pipeline (``texcite eval``), once with ``recall.adapt`` off
+and once on. With it on, each probe's list is corrected by the adaptation fit on the project's other citations
+without the probe's fold (the engine's behaviour: leave the probe out within the project).
+
+    .venv/bin/python bench/adaptation.py ../shared/eval/dev --signals ~/.cache/texcite-bench/signals-X.npz
+
+``--signals``: a signal store written by ``bench/fit_fusion.py`` (any version of the signals: it only feeds the
+held-out fits, cached beside it). Writes ``bench/results/adaptation.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+import fit_fusion as ff  # noqa: E402
+
+from texcite.evaluation.metrics import Metrics  # noqa: E402
+from texcite.evaluation.projects import find_projects  # noqa: E402
+from texcite.evaluation.run import evaluate_project, evaluation_engine, every_entry_ranked  # noqa: E402
+from texcite.retrieval.fusion import FusionModel  # noqa: E402
+from texcite.settings import Settings  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(__file__), "results", "adaptation.md")
+UNITS, L2, SEEDS = 8, 0.001, 1  # the shipped model's form (fusion.json; it averages two starts, this fits one)
+
+
+def held_out_models(store: str, names: list[str]) -> dict[str, FusionModel]:
+    """Per project, the hybrid model fit on the other projects' examples (cached beside ``store``)."""
+    data = np.load(store, allow_pickle=False)
+    meta = json.loads(str(data["meta"]))
+    examples = [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)]
+    features = [f for _, added in ff.STEPS for f in added]
+    cache_file = store.replace(".npz", f"-heldout-{UNITS}-{L2}-{SEEDS}.json")
+    cached = json.load(open(cache_file)) if os.path.exists(cache_file) else {}
+    for name in names:
+        if name not in cached:
+            started = time.perf_counter()
+            model = ff.fit([e for e in examples if e["project"] != name], features, L2, UNITS, SEEDS)
+            cached[name] = model.as_json()
+            print(f"fit without {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            with open(cache_file, "w") as fh:
+                json.dump(cached, fh)
+    return {name: FusionModel.from_json("hybrid", cached[name]) for name in names}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("paths", nargs="+")
+    ap.add_argument("--signals", required=True, help="a signals-*.npz store of bench/fit_fusion.py")
+    args = ap.parse_args()
+    projects = [p for path in args.paths for p in find_projects(os.path.abspath(path)).projects]
+    names = [os.path.basename(os.path.normpath(folder)) for folder, _ in projects]
+    models = held_out_models(os.path.expanduser(args.signals), names)
+    rows, ranks = [], {}
+    for adapt in (False, True):
+        engine, read = evaluation_engine(every_entry_ranked(Settings().replace(recall_adapt=adapt)))
+        try:
+            for (folder, root), name in zip(projects, names, strict=True):
+                engine.models = {**engine.models, "hybrid": models[name]}
+                for mode in ff.MODES:
+                    started = time.perf_counter()
+                    report = evaluate_project(engine, read, folder, root, mode=mode, name=name)
+                    ranks.setdefault((adapt, mode), []).extend(report.ranked.ranks)
+                    m = report.ranked
+                    rows.append(f"| {name} | {mode} | {'on' if adapt else 'off'} | {len(m.ranks)} | "
+                                f"{m.recall(1):.3f} | {m.recall(10):.3f} | {m.mrr:.3f} |")
+                    print(rows[-1], f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+        finally:
+            engine.close(wait=True)
+    summary = ["| adaptation | mode | probes | R@1 | R@10 | MRR |", "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for (adapt, mode), r in ranks.items():
+        m = Metrics(r)
+        summary.append(f"| {'on' if adapt else 'off'} | {mode} | {len(r)} | {m.recall(1):.3f} | {m.recall(10):.3f} "
+                       f"| {m.mrr:.3f} |")
+    report = ("# The project's adaptation, held out\n\n`bench/adaptation.py`: every dev project ranked by a fusion "
+              f"model ({UNITS} tanh units + linear, L2 {L2}, one start) fit on the other eight projects, through "
+              "the engine's pipeline; adaptation off, then on (the correction fit on the project's other "
+              "citations, without the probe's fold).\n\n" + "\n".join(summary)
+              + "\n\n| project | mode | adaptation | probes | R@1 | R@10 | MRR |\n"
+              "| --- | --- | --- | ---: | ---: | ---: | ---: |\n" + "\n".join(sorted(rows)) + "\n")
+    print(report)
+    with open(RESULTS, "w", encoding="utf-8") as fh:
+        fh.write(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

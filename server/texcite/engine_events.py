@@ -1,0 +1,22 @@
+"""What the engine reports while it works (bib parsed, embedding progress, the library indexed, the reranker's
+state): called from worker threads; the server carries them to the editor (``lsp.events``), the CLI and eval
+ignore them.
+"""
+
+from __future__ import annotations
+
+from texcite.bib.model import BibFile
+
+
+class EngineEvents:
+    """What the engine reports while it works; called from worker threads. The defaults do nothing (CLI, eval)."""
+
+    def bib_parsed(self, bib: BibFile) -> None: ...
+    def dense_progress(self, signature: tuple, done: int, total: int) -> None: ...
+    def dense_error(self, message: str) -> None: ...
+    def dense_loaded(self) -> None: ...
+    def library_indexed(self, entries: int) -> None: ...
+    def rerank_state(self, state: str, message: str) -> None: ...
+
+    def rerank_outage(self, change: str, message: str) -> None:
+        """The reranker "failed" (ranking falls back to the recall order) or "recovered": once per outage each."""

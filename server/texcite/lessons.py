@@ -1,0 +1,187 @@
+"""What the open project teaches the ranking: each resolvable citation of the project as saved on disk becomes a
+lesson (its command emptied, as ``evaluation.examples`` empties a probe, and ranked by the engine's pipeline with
+the shipped model: ``retrieval.adaptation.lesson``), and the project's adaptation is fit on them.
+
+One adaptation per saved state of a project (its files as on disk, its bibliography, the stage and encoder that
+rank it), built in a worker thread at lowered priority, never on the event loop. Requests use it once it is built
+(``current``): until then, with ``recall.adapt`` off, and for projects with fewer than MIN_LESSONS citations, the
+shipped model ranks alone. The CLI and eval wait for it (``wait``), so every front end ranks a project state alike.
+Unsaved edits do not move it: the same files, bibliography and cursor give the same list whatever came before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
+
+import numpy as np
+
+from texcite.bib.diskcache import cache_dir, private_file
+from texcite.files import read_disk
+from texcite.latex.cite import CiteMatcher
+from texcite.latex.emptied import citation_examples
+from texcite.latex.facts import FileFacts, scan_file, update_facts
+from texcite.latex.graph import Project
+from texcite.ranking import Request, Scored, build_request
+from texcite.retrieval.adaptation import ADAPTED, FOLDS, MIN_LESSONS, Adaptation, Lesson, adapt, fold_of, lesson
+from texcite.retrieval.corpus import Corpus
+from texcite.retrieval.fusion import FusionModel
+from texcite.runtime import lower_thread_priority
+from texcite.settings import Settings
+
+log = logging.getLogger(__name__)
+KEPT = 8  # adaptations kept in memory (the latest saved states of the projects served)
+VERSION = 1  # of the lessons and the fit: a cached adaptation of another version is fit again
+
+
+class Scorer(Protocol):
+    """What the lessons are ranked by: the engine's pipeline (``Engine.score``) and what it reads LaTeX with."""
+
+    matcher: CiteMatcher
+    settings: Settings
+
+    def score(self, path: str, request: Request, project: Project, corpus: Corpus,
+              files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored: ...
+
+
+class ProjectAdaptations:
+    """The adaptation of each project state, built in the background from the engine's own scoring."""
+
+    def __init__(self, engine: Scorer) -> None:
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._done: dict[tuple, Adaptation | None] = {}
+        self._latest: dict[tuple, Adaptation | None] = {}  # per project and ranking: the latest built
+        self._building: dict[tuple, Future] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-lessons")
+
+    @staticmethod
+    def _key(project: Project, corpus: Corpus, stage: str, encoder: str, model: FusionModel) -> tuple:
+        stamps: list[tuple[str, int | None, int | None]] = []
+        for tex in project.tex_files:
+            try:
+                st = os.stat(tex)
+                stamps.append((tex, st.st_mtime_ns, st.st_size))
+            except OSError:
+                stamps.append((tex, None, None))
+        return project.root, stage, encoder, id(model), corpus.signature, tuple(stamps)
+
+    def current(self, project: Project, corpus: Corpus, stage: str, encoder: str,
+                model: FusionModel) -> Adaptation | None:
+        """The adaptation of the project as saved for this ranking (stage, encoder, shipped model). While the one
+        of a newly saved state is being built, the latest built for the project (the writer's saves differ by a
+        few citations); None before any, while the embeddings are being built (the lessons wait for the ranking
+        they adapt), with ``recall.adapt`` off, and for a project citing fewer than MIN_LESSONS times."""
+        if not self.engine.settings.recall.adapt or stage != self.engine.settings.recall.mode:
+            return None
+        return self._lookup(project, corpus, stage, encoder, model)[1]
+
+    def _lookup(self, project: Project, corpus: Corpus, stage: str, encoder: str,
+                model: FusionModel) -> tuple[Future | None, Adaptation | None]:
+        """The build under way (None when done) and the adaptation to use now."""
+        key = self._key(project, corpus, stage, encoder, model)
+        with self._lock:
+            if key in self._done:
+                return None, self._done[key]
+            if key not in self._building:
+                self._building[key] = self._pool.submit(self._build, key, project, corpus, stage, encoder, model)
+            return self._building[key], self._latest.get(key[:4])
+
+    def wait(self, project: Project, corpus: Corpus, stage: str, encoder: str, model: FusionModel) -> bool:
+        """Build the adaptation of the project as saved now (the CLI, eval); True if it was not built before."""
+        if not self.engine.settings.recall.adapt or stage != self.engine.settings.recall.mode:
+            return False
+        future = self._lookup(project, corpus, stage, encoder, model)[0]
+        if future is None:
+            return False
+        future.result()
+        return True
+
+    @staticmethod
+    def fold(project: Project, path: str, text: str, start: int) -> int:
+        """The fold of the citation command starting at ``start`` of ``text`` (the file ``path``)."""
+        relative = os.path.relpath(os.path.abspath(path), os.path.dirname(project.root))
+        return fold_of(relative, text.count("\n", 0, start))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _build(self, key: tuple, project: Project, corpus: Corpus, stage: str, encoder: str,
+               model: FusionModel) -> None:
+        lower_thread_priority()
+        try:
+            adaptation = self._lessons_fit(project, corpus, stage, encoder, model)
+        except Exception:  # a bug here must not break completion: the shipped model ranks
+            log.exception("adapting to %s failed", project.root)
+            adaptation = None
+        with self._lock:
+            self._building.pop(key, None)
+            self._done[key] = self._latest[key[:4]] = adaptation
+            while len(self._done) > KEPT:
+                self._done.pop(next(iter(self._done)))
+
+    def _lessons_fit(self, project: Project, corpus: Corpus, stage: str, encoder: str,
+                     model: FusionModel) -> Adaptation | None:
+        """The adaptation from the disk cache, else fit on the project's lessons (and cached)."""
+        engine, matcher = self.engine, self.engine.matcher
+        texts = [(tex, text) for tex in project.tex_files if (text := read_disk(tex)) is not None]
+        examples = [ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key)[0]]
+        if len(examples) < MIN_LESSONS:
+            return None
+        digest = hashlib.sha1(json.dumps([VERSION, stage, encoder, list(corpus.signature), texts]).encode()
+                              + model.as_json_bytes()).hexdigest()
+        path = os.path.join(cache_dir(engine.settings.cache_dir), "adaptations", f"{digest}.npz")
+        cached = _read(path)
+        if cached is not None:
+            return cached
+        files = [(tex, text, scan_file(text, matcher)) for tex, text in texts]
+        position = corpus.position
+        lessons: list[Lesson] = []
+        for ex in examples:
+            shown = [(p, ex.text, update_facts(t, f, ex.text, matcher) or scan_file(ex.text, matcher))
+                     if p == ex.path else (p, t, f) for p, t, f in files]
+            facts = next(f for p, _, f in shown if p == ex.path)
+            request: Request | None = build_request(ex.text, ex.offset, matcher, facts)
+            if request is None:
+                continue
+            scored = engine.score(ex.path, request, project, corpus, shown)
+            if (scored.stage, scored.encoder) != (stage, encoder):  # the ranking changed meanwhile: not this state's
+                return None
+            one = lesson(scored.signals, scored.scores, [position[k] for k in ex.keys], (),
+                         self.fold(project, ex.path, ex.text, request.cite.command.start))
+            if one is not None:
+                lessons.append(one)
+        adaptation = adapt(lessons)
+        if adaptation is not None:
+            _write(path, adaptation)
+        return adaptation
+
+
+def _read(path: str) -> Adaptation | None:
+    """A cached adaptation; None when there is none or it is unreadable (then it is fit again)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            weights, lessons = data["weights"], int(data["lessons"])
+    except Exception:  # missing, truncated, another format: fit again
+        return None
+    return Adaptation(weights, lessons) if weights.shape == (FOLDS, len(ADAPTED)) else None
+
+
+def _write(path: str, adaptation: Adaptation) -> None:
+    tmp = None
+    try:
+        fh, tmp = private_file(os.path.dirname(path), ".npz")
+        with fh:
+            np.savez(fh, weights=adaptation.weights, lessons=np.int64(adaptation.lessons))
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as err:  # a read-only or full disk only costs a fit next time
+        log.info("cannot write %s: %s", path, err)
+    finally:
+        if tmp is not None:
+            os.unlink(tmp)

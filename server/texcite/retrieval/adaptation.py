@@ -1,0 +1,119 @@
+"""Adapting the fusion to the open project: the project's own citations are labelled examples of how this writer
+cites (how densely they re-cite, which text views name their works, how their bib is ordered), so a small linear
+correction of the shipped model (``retrieval.fusion``) is fit on them, regularised towards no correction.
+
+A citation of the project becomes a ``Lesson``: the signals of its command with its keys removed, the shipped
+model's scores and which rows are the cited keys. The correction never learns from the citation being written:
+citations fall into FOLDS folds by file and line (``fold_of``), and a request uses the correction fit without its
+own fold. Everything here is a pure function of the lessons (sums in a fixed order, no threaded BLAS), so the same
+project gives the same correction every time.
+
+Measured on the dev theses (``bench/adaptation.py``, the shipped model fit without the project, each probe ranked
+with the correction fit without its fold): see ``bench/results/adaptation.md``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+from scipy.optimize import minimize
+
+from texcite.retrieval.fusion import term
+
+# The signals the correction weighs: text views, dense, the document's evidence and the entry's own; not the entry
+# types (rare per project: a weight for them would be noise).
+ADAPTED = ("bm25_sent", "bm25_para", "bm25_near", "bm25_before", "bm25_sect", "bm25_nbr", "dense", "dense_sent",
+           "uses", "uncited", "file_uses", "section_uses", "nearness", "cocited", "context", "bib_next",
+           "bib_anchor", "author_named", "year_named", "has_abstract", "year")
+FOLDS = 5
+L2 = 0.01  # chosen on dev: 0.003 to 0.03 score alike, 0.1 loses most of the gain
+MIN_LESSONS = 30  # fewer citations teach too little to move a weight: no correction
+TRAIN_TOP = 150  # per lesson: the shipped model's best rows (and the cited), where the ranking is decided
+
+
+def fold_of(path: str, line: int) -> int:
+    """The fold of a citation at ``line`` of ``path`` (path relative to the project root)."""
+    return (zlib.crc32(path.encode("utf-8")) + line) % FOLDS
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One citation of the project: the adapted inputs (rows x ADAPTED) and the model's scores of the rows
+    trained on, which of them are cited, and the citation's fold."""
+
+    inputs: np.ndarray
+    base: np.ndarray
+    cited: np.ndarray
+    fold: int
+
+
+def inputs_of(signals: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    """The correction's inputs, one row per entry (entries x ADAPTED)."""
+    return np.stack([term(signals, f, n) for f in ADAPTED], axis=1).astype(np.float64)
+
+
+def lesson(signals: Mapping[str, np.ndarray], base: np.ndarray, cited: Sequence[int], excluded: Sequence[int],
+           fold: int) -> Lesson | None:
+    """The lesson of one citation: ``base`` the shipped model's scores of every entry, ``cited`` their rows,
+    ``excluded`` rows the command keeps (keys it still holds) that take no part. None if nothing is cited."""
+    n = len(base)
+    keep = np.ones(n, dtype=bool)
+    keep[list(excluded)] = False
+    order = np.argsort(-np.where(keep, base, -np.inf), kind="stable")
+    rows = np.unique(np.concatenate([order[:TRAIN_TOP], np.asarray(cited, dtype=np.int64)]))
+    rows = rows[keep[rows]]
+    hit = np.isin(rows, np.asarray(cited, dtype=np.int64))
+    if not hit.any():
+        return None
+    return Lesson(inputs_of(signals, n)[rows], np.asarray(base, dtype=np.float64)[rows], hit, fold)
+
+
+@dataclass(frozen=True)
+class Adaptation:
+    """The correction fit without each fold (FOLDS x ADAPTED) and how many lessons taught it."""
+
+    weights: np.ndarray
+    lessons: int
+
+    def delta(self, signals: Mapping[str, np.ndarray], fold: int) -> np.ndarray:
+        """What the correction adds to each entry's score for a citation in ``fold``, centred: the scores of the
+        project's entries keep their scale beside the library's (scored by the shipped model alone)."""
+        n = len(next(iter(signals.values()), ()))
+        delta = np.einsum("ef,f->e", inputs_of(signals, n), self.weights[fold])
+        return (delta - delta.mean()).astype(np.float32) if n else delta.astype(np.float32)
+
+
+def adapt(lessons: Sequence[Lesson], l2: float = L2) -> Adaptation | None:
+    """The correction of each fold from the lessons of the others; None under MIN_LESSONS lessons."""
+    if len(lessons) < MIN_LESSONS:
+        return None
+    return Adaptation(np.stack([_fit([x for x in lessons if x.fold != k], l2) for k in range(FOLDS)]), len(lessons))
+
+
+def _fit(lessons: Sequence[Lesson], l2: float) -> np.ndarray:
+    """The weights minimising the mean softmax cross-entropy of the cited rows, scores being the model's plus the
+    correction, plus ``l2`` times the squared weights."""
+    if not lessons:
+        return np.zeros(len(ADAPTED))
+    X = np.concatenate([x.inputs for x in lessons])
+    base = np.concatenate([x.base for x in lessons])
+    cited = np.concatenate([x.cited for x in lessons])
+    sizes = [len(x.base) for x in lessons]
+    seg = np.repeat(np.arange(len(lessons)), sizes)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    n = len(lessons)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = base + np.einsum("ef,f->e", X, w)
+        e = np.exp(s - np.maximum.reduceat(s, starts)[seg])
+        z = np.add.reduceat(e, starts)
+        ep = np.where(cited, e, 0.0)
+        zp = np.add.reduceat(ep, starts)
+        ds = (e / z[seg] - ep / zp[seg]) / n
+        value = float(np.sum(np.log(z) - np.log(zp)) / n + l2 * (w @ w))
+        return value, np.einsum("ef,e->f", X, ds) + 2 * l2 * w
+
+    return minimize(loss, np.zeros(len(ADAPTED)), jac=True, method="L-BFGS-B", options={"maxiter": 200}).x

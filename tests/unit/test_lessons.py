@@ -1,0 +1,134 @@
+"""What a project teaches (``lessons``), through the engine: the lists of a project citing often enough are
+corrected by its own citations, the same for the same state however it was reached, and saving the files teaches
+anew."""
+
+from __future__ import annotations
+
+import pathlib
+
+from texcite.engine import Engine
+from texcite.settings import Settings
+
+TOPICS = ["graph neural networks", "protein folding", "solar cells", "coral reefs", "quantum error correction",
+          "glacier retreat", "language acquisition", "bird migration", "soil bacteria", "dark matter halos"]
+
+
+def write_project(folder: pathlib.Path, citations: int) -> tuple[str, str]:
+    """A thesis citing ``citations`` times from a bib of 40 works (four per topic), each citation in a sentence
+    on its work's topic; returns the main file and its text."""
+    entries, sentences = [], []
+    for i in range(40):
+        topic = TOPICS[i % len(TOPICS)]
+        entries.append(f"@article{{w{i},\n  title = {{A study {i} of {topic}}},\n  author = {{Author{i}, A.}},\n"
+                       f"  year = {{{2000 + i % 20}}},\n}}\n")
+    for n in range(citations):
+        i = (n * 7) % 40
+        sentences.append(f"Work on {TOPICS[i % len(TOPICS)]} matters here \\cite{{w{i}}}.\n\n")
+    (folder / "refs.bib").write_text("".join(entries))
+    text = "\\documentclass{article}\n\\begin{document}\n" + "".join(sentences) + \
+        "\\bibliography{refs}\n\\end{document}\n"
+    main = folder / "main.tex"
+    main.write_text(text)
+    return str(main), text
+
+
+def probe(text: str, n: int) -> tuple[str, int]:
+    """The text with the n-th citation emptied, and the cursor in its braces."""
+    at = -1
+    for _ in range(n + 1):
+        at = text.index("\\cite{", at + 1)
+    start = at + len("\\cite{")
+    end = text.index("}", start)
+    return text[:start] + text[end:], start
+
+
+def ranked(engine: Engine, path: str, text: str, offset: int) -> list[tuple[str, float]]:
+    result = engine.suggest(path, text, offset)
+    assert result is not None
+    return [(s.entry.key, s.score) for s in result.suggestions]
+
+
+def engine(adapt: bool = True) -> Engine:
+    return Engine(Settings().replace(recall_mode="bm25", recall_adapt=adapt))
+
+
+def test_a_project_citing_often_is_ranked_by_what_it_teaches(tmp_path):
+    path, text = write_project(tmp_path, 40)
+    emptied, offset = probe(text, 3)
+    adapted, shipped = engine(), engine(adapt=False)
+    try:
+        with_lessons, without = ranked(adapted, path, emptied, offset), ranked(shipped, path, emptied, offset)
+    finally:
+        adapted.close()
+        shipped.close()
+    assert [score for _, score in with_lessons] != [score for _, score in without]
+
+
+def test_the_same_state_gives_the_same_list_in_any_order_and_on_a_fresh_engine(tmp_path):
+    path, text = write_project(tmp_path, 40)
+    probes = [probe(text, n) for n in (1, 12, 25)]
+    first, second, fresh = engine(), engine(), engine()
+    try:
+        forward = [ranked(first, path, t, o) for t, o in probes]
+        backward = [ranked(second, path, t, o) for t, o in reversed(probes)][::-1]
+        alone = ranked(fresh, path, *probes[2])
+    finally:
+        for e in (first, second, fresh):
+            e.close()
+    assert forward == backward
+    assert forward[2] == alone
+
+
+def test_a_project_citing_rarely_is_ranked_by_the_shipped_model(tmp_path):
+    path, text = write_project(tmp_path, 12)
+    emptied, offset = probe(text, 3)
+    adapted, shipped = engine(), engine(adapt=False)
+    try:
+        assert ranked(adapted, path, emptied, offset) == ranked(shipped, path, emptied, offset)
+    finally:
+        adapted.close()
+        shipped.close()
+
+
+def test_saving_the_files_teaches_anew(tmp_path):
+    path, text = write_project(tmp_path, 40)
+    emptied, offset = probe(text, 3)
+    one = engine()
+    try:
+        before = ranked(one, path, emptied, offset)
+        # The writer saves a version whose other citations all name the first work: what the project teaches moves.
+        saved = text
+        for i in range(40):
+            saved = saved.replace(f"\\cite{{w{i}}}", "\\cite{w0}")
+        pathlib.Path(path).write_text(saved)
+        after = ranked(one, path, emptied, offset)
+    finally:
+        one.close()
+    assert before != after
+
+
+def test_a_restart_finds_the_adaptation_in_the_cache_and_a_damaged_one_is_fit_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path / "cache"))
+    project = tmp_path / "thesis"
+    project.mkdir()
+    path, text = write_project(project, 40)
+    emptied, offset = probe(text, 3)
+    first = engine()
+    try:
+        fitted = ranked(first, path, emptied, offset)
+    finally:
+        first.close()
+    cached = list((tmp_path / "cache" / "adaptations").glob("*.npz"))
+    assert len(cached) == 1
+    restarted = engine()
+    try:
+        assert ranked(restarted, path, emptied, offset) == fitted
+    finally:
+        restarted.close()
+    cached[0].write_bytes(b"not an adaptation")
+    damaged = engine()
+    try:
+        assert ranked(damaged, path, emptied, offset) == fitted
+    finally:
+        damaged.close()
+    assert cached[0].read_bytes() != b"not an adaptation"

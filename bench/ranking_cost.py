@@ -1,7 +1,7 @@
 """Ranking cost per completion on a book: a 30-chapter synthetic book (2 MB of LaTeX by default) citing from a
 10k-entry bib, the cursor in a \\cite{} of the middle chapter, 200 one-character edits before it, each followed by
 ``Engine.prepare`` + ``Engine.finish`` (everything a completion costs the engine: facts, query, signals, evidence,
-fusion, recall, reasons), embeddings ready. In-process, so the LSP's own cost (unchanged) stays out and two
+fusion, the project's adaptation, recall, reasons), embeddings and adaptation ready. In-process, so the LSP's own cost (unchanged) stays out and two
 versions of the package can be compared on the same machine state:
 
     python bench/ranking_cost.py [MB] [--entries N] [--edits N]       # this checkout
@@ -52,6 +52,7 @@ def main() -> int:
     text = text[:spot] + " \\cite{}" + text[spot:]
     offset = spot + len(" \\cite{")
     engine.wait_embeddings(str(chapter), text)
+    engine.suggest(str(chapter), text, offset)  # and what the book teaches (``lessons``), as a while after opening
     rng = random.Random(7)
     times = []
     for _ in range(args.edits):

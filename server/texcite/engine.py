@@ -307,7 +307,8 @@ class Engine:
         library_dense = scored.dense if scored.encoder == self._library_encoder() else None
         candidates, inputs = with_library(self.library, corpus, views, cite, model, stage, scored.stats, candidates,
                                           inputs, top_k, library_dense)
-        return Prepared(request, corpus, candidates, stage, scored.encoder, signals, inputs, model, scored.evidence)
+        return Prepared(request, corpus, candidates, stage, scored.encoder, signals, inputs, model, scored.evidence,
+                        adaptation.lessons if adaptation is not None else 0)
 
     def score(self, path: str, request: Request, project: Project, corpus: Corpus,
               files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored:
@@ -367,12 +368,12 @@ class Engine:
                        for i, r in enumerate(ranked)]
         return Result(request=prepared.request, suggestions=suggestions,
                       query=query.marked if backend else query.text,
-                      ranking=stages.text(hybrid=prepared.stage == "hybrid", reranked=bool(backend)),
+                      ranking=stages.text(hybrid=prepared.stage == "hybrid", reranked=bool(backend))
+                      + (f", adapted to this project ({prepared.adapted} citations)" if prepared.adapted else ""),
                       fallback_message=fallback, corpus_size=len(prepared.corpus))
 
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
-        """The whole pipeline in the calling thread (CLI, eval): waits for the embeddings, the library, the project's
-        adaptation and the reranker."""
+        """The whole pipeline in the calling thread (CLI, eval): waits for all it uses (``lessons`` included)."""
         self.wait_embeddings(path, text)
         self.wait_library()
         prepared = self.prepare(path, text, offset)

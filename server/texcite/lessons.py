@@ -16,7 +16,7 @@ import json
 import logging
 import os
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -36,6 +36,7 @@ from texcite.settings import Settings
 
 log = logging.getLogger(__name__)
 KEPT = 8  # adaptations kept in memory (the latest saved states of the projects served)
+MAX_LESSONS = 300  # citations ranked per build: each costs about one completion (10 to 50 ms)
 VERSION = 1  # of the lessons and the fit: a cached adaptation of another version is fit again
 
 
@@ -89,6 +90,8 @@ class ProjectAdaptations:
             if key in self._done:
                 return None, self._done[key]
             if key not in self._building:
+                for older in [k for k, f in self._building.items() if k[:4] == key[:4] and f.cancel()]:
+                    del self._building[older]  # saved again before its build began: only the newest is built
                 self._building[key] = self._pool.submit(self._build, key, project, corpus, stage, encoder, model)
             return self._building[key], self._latest.get(key[:4])
 
@@ -99,7 +102,10 @@ class ProjectAdaptations:
         future = self._lookup(project, corpus, stage, encoder, model)[0]
         if future is None:
             return False
-        future.result()
+        try:
+            future.result()
+        except CancelledError:  # the files were saved again meanwhile: the caller ranks the newer state
+            return False
         return True
 
     @staticmethod
@@ -133,6 +139,9 @@ class ProjectAdaptations:
         examples = [ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key)[0]]
         if len(examples) < MIN_LESSONS:
             return None
+        # A book's thousands of citations: MAX_LESSONS spread evenly over it teach as much, at a bounded cost.
+        examples = [examples[i * len(examples) // MAX_LESSONS] for i in range(MAX_LESSONS)] \
+            if len(examples) > MAX_LESSONS else examples
         digest = hashlib.sha1(json.dumps([VERSION, stage, encoder, list(corpus.signature), texts]).encode()
                               + model.as_json_bytes()).hexdigest()
         path = os.path.join(cache_dir(engine.settings.cache_dir), "adaptations", f"{digest}.npz")

@@ -85,6 +85,7 @@ class Prepared:
     inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
     model: FusionModel | None = None
     evidence: KeyEvidence | None = None
+    adapted: int = 0  # the citations the project's adaptation learnt from (``lessons``; 0: not adapted)
 
 
 @dataclass

@@ -64,6 +64,17 @@ def test_a_project_citing_often_is_ranked_by_what_it_teaches(tmp_path):
     assert [score for _, score in with_lessons] != [score for _, score in without]
 
 
+def test_the_list_says_it_is_adapted_and_to_how_many_citations(tmp_path):
+    path, text = write_project(tmp_path, 40)
+    emptied, offset = probe(text, 3)
+    one = engine()
+    try:
+        result = one.suggest(path, emptied, offset)
+    finally:
+        one.close()
+    assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
+
+
 def test_the_same_state_gives_the_same_list_in_any_order_and_on_a_fresh_engine(tmp_path):
     path, text = write_project(tmp_path, 40)
     probes = [probe(text, n) for n in (1, 12, 25)]

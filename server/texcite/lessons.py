@@ -1,5 +1,5 @@
 """What the open project teaches the ranking: each resolvable citation of the project as saved on disk becomes a
-lesson (its command emptied, as ``evaluation.examples`` empties a probe, and ranked by the engine's pipeline with
+lesson (its command emptied as for a probe of `texcite eval`: ``latex.emptied``; ranked by the engine's pipeline with
 the shipped model: ``retrieval.adaptation.lesson``), and the project's adaptation is fit on them.
 
 One adaptation per saved state of a project (its files as on disk, its bibliography, the stage and encoder that

@@ -103,7 +103,8 @@ def run(tcp: str | None = None) -> None:
         except OSError as err:  # address in use, not an address of this machine
             log.error("cannot listen on %s port %d: %s", host, port, err.strerror or err)
             os._exit(2)
-        return
+        logging.shutdown()  # stopped by a signal: logs flushed, then out at once, for a worker thread still in native
+        os._exit(0)  # code (a model loading, titles being embedded) would abort the interpreter's own exit
     ls = create_server()
     try:
         asyncio.run(_serve_stdio(ls, claim_stdout()))

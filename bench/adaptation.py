@@ -4,10 +4,11 @@ measures the shipped model), through the engine's own pipeline (``texcite eval``
 and once on. With it on, each probe's list is corrected by the adaptation fit on the project's other citations
 without the probe's fold (the engine's behaviour: leave the probe out within the project).
 
-    .venv/bin/python bench/adaptation.py ../shared/eval/dev --signals ~/.cache/texcite-bench/signals-X.npz
+    .venv/bin/python bench/adaptation.py ../shared/eval/dev [--units 0] [--signals STORE]
 
 ``--signals``: a signal store written by ``bench/fit_fusion.py`` (any version of the signals: it only feeds the
-held-out fits, cached beside it). Writes ``bench/results/adaptation.md``.
+held-out fits, cached beside it); without it, the signals are extracted (cached in ``--cache``). Writes
+``bench/results/adaptation.md``.
 """
 
 from __future__ import annotations
@@ -56,13 +57,16 @@ def held_out_models(store: str, names: list[str], units: int) -> dict[str, Fusio
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("paths", nargs="+")
-    ap.add_argument("--signals", required=True, help="a signals-*.npz store of bench/fit_fusion.py")
+    ap.add_argument("--signals", help="a signals-*.npz store of bench/fit_fusion.py (default: extract them)")
+    ap.add_argument("--cache", default=os.path.join(os.path.expanduser("~"), ".cache", "texcite-bench"))
+    ap.add_argument("--out", default=RESULTS, help="the report (markdown)")
     ap.add_argument("--units", type=int, default=8, help="tanh units of the held-out models: 8, the shipped "
                     "form (one fit: about 8 min per project on a busy 2-core machine), or 0, linear (1 min)")
     args = ap.parse_args()
     projects = [p for path in args.paths for p in find_projects(os.path.abspath(path)).projects]
     names = [os.path.basename(os.path.normpath(folder)) for folder, _ in projects]
-    models = held_out_models(os.path.expanduser(args.signals), names, args.units)
+    store = os.path.expanduser(args.signals) if args.signals else ff.extract(args.paths, args.cache)[1]
+    models = held_out_models(store, names, args.units)
     rows, ranks = [], {}
     for adapt in (False, True):
         engine, read = evaluation_engine(every_entry_ranked(Settings().replace(recall_adapt=adapt)))
@@ -92,7 +96,7 @@ def main() -> int:
               + "\n\n| project | mode | adaptation | probes | R@1 | R@10 | MRR |\n"
               "| --- | --- | --- | ---: | ---: | ---: | ---: |\n" + "\n".join(sorted(rows)) + "\n")
     print(report)
-    with open(RESULTS, "w", encoding="utf-8") as fh:
+    with open(args.out, "w", encoding="utf-8") as fh:
         fh.write(report)
     return 0
 

@@ -80,8 +80,10 @@ class PackedEntries(Sequence[Entry]):
     def __init__(self, keys: list[str], aliases: list[str], columns: Mapping[str, np.ndarray], types: list[str],
                  paths: list[str]) -> None:
         self.keys, self._aliases, self._types, self._paths = keys, aliases, types, paths
-        self._type, self._path, self._line = columns["type"], columns["path"], columns["line"]
-        self._fields, self._bounds = columns["fields"], columns["fields.bounds"]
+        # Python lists, not arrays: a request makes a few dozen entries, and indexing a list is what costs least.
+        self._type, self._path, self._line = (columns[name].tolist() for name in ("type", "path", "line"))
+        self._bounds = columns["fields.bounds"].tolist()
+        self._fields = columns["fields"].data
         self._made: BoundedCache[int, Entry] = BoundedCache(MADE)
 
     def __len__(self) -> int:
@@ -110,11 +112,11 @@ class PackedEntries(Sequence[Entry]):
         return (self[i] for i in range(len(self)))
 
     def _make(self, row: int) -> Entry:
-        fields = json.loads(self._fields[self._bounds[row]:self._bounds[row + 1]].tobytes())
+        fields = json.loads(bytes(self._fields[self._bounds[row]:self._bounds[row + 1]]))
         if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
             raise ValueError(f"the library cache's entry {row} has no fields")  # its file passed its CRC: a forgery
         return Entry(self.keys[row], self._types[self._type[row]], fields, self._paths[self._path[row]],
-                     int(self._line[row]), self._aliases[row])
+                     self._line[row], self._aliases[row])
 
 
 class _ByKey(Mapping[str, Entry]):

@@ -117,7 +117,8 @@ def _entry(text: str, key: str) -> str:
     return re.search(r"@\w+\{" + re.escape(key) + r",.*?\n\}\n", text, re.S).group(0)
 
 
-def test_the_engine_suggests_and_adds_the_same_from_the_pack(tmp_path):
+@pytest.mark.parametrize("recall", ["bm25", "hybrid"])
+def test_the_engine_suggests_and_adds_the_same_from_the_pack(tmp_path, recall):
     project = Path(shutil.copytree(EXAMPLE, tmp_path / "paper"))
     bib = project / "refs.bib"
     text = bib.read_text()
@@ -129,7 +130,7 @@ def test_the_engine_suggests_and_adds_the_same_from_the_pack(tmp_path):
     cite = "\\citep{okafor2019termweighting,lowe2015foundations}"
     source = method.read_text()
     offset = source.index(cite) + len("\\citep{")
-    settings = Settings().replace(recall_mode="bm25", cache_dir=str(tmp_path / "cache"),
+    settings = Settings().replace(recall_mode=recall, cache_dir=str(tmp_path / "cache"),
                                   library_files=(str(library),))
 
     def run() -> tuple[list, list, object]:
@@ -150,6 +151,7 @@ def test_the_engine_suggests_and_adds_the_same_from_the_pack(tmp_path):
     first, first_added, first_served = run()
     again, again_added, again_served = run()
     assert (first_served, again_served) == (Corpus, PackedLibrary)
+    assert {s.stage for s in first[0]} == {recall}
     assert again == first and again_added == first_added
     assert first[1][0].entry.key == "okafor2019termweighting" and first[2][0].entry.key == "lowe2015foundations"
     assert first_added[0] is not None and first_added[0].text.strip() in {m.strip() for m in moved}

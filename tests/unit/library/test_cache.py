@@ -163,12 +163,24 @@ def _flip(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def _fifo(path: Path) -> None:
+    path.unlink()
+    os.mkfifo(path)
+
+
+def _huge(path: Path) -> None:
+    with open(path, "r+b") as fh:
+        fh.truncate(1900 << 20)  # sparse: 1.9 GB long, refused by its size before a byte is read
+
+
 DAMAGE = {
     "a flipped byte": _flip,
     "cut short": lambda p: p.write_bytes(p.read_bytes()[:len(p.read_bytes()) // 2]),
     "another header": lambda p: p.write_bytes(p.read_bytes().replace(b'"version":1', b'"version":9', 1)),
     "garbage": lambda p: p.write_bytes(os.urandom(4096)),
     "empty": lambda p: p.write_bytes(b""),
+    "a FIFO": _fifo,  # never waited on
+    "huge": _huge,
 }
 
 

@@ -80,7 +80,7 @@ class PackedEntries(Sequence[Entry]):
     def __init__(self, keys: list[str], aliases: list[str], columns: Mapping[str, np.ndarray], types: list[str],
                  paths: list[str]) -> None:
         self.keys, self._aliases, self._types, self._paths = keys, aliases, types, paths
-        # Python lists, not arrays: a request makes a few dozen entries, and indexing a list is what costs least.
+        # Python lists, not arrays: a request makes up to ~100 entries, and indexing a list is what costs least.
         self._type, self._path, self._line = (columns[name].tolist() for name in ("type", "path", "line"))
         self._bounds = columns["fields.bounds"].tolist()
         self._fields = columns["fields"].data

@@ -77,7 +77,7 @@ def main() -> None:
         first = time.perf_counter() - started
         engine.wait_library()
         first_typed = time.perf_counter() - started
-        engine.library.store.cache.flush()  # the cache files written, as a server's are once it exits
+        engine.library.flush()  # the cache files written, as a server's are once it exits
         engine.close()
         started = time.perf_counter()
         engine = Engine(settings)

@@ -123,7 +123,7 @@ class BibParser:
 
     def parse_bytes(self, data: bytes, path: str, previous: ParsedBib | None = None) -> ParsedBib:
         key = hashlib.sha1(data).hexdigest()
-        cached = self._load(key, path, len(data))
+        cached = self.cached(key, path, len(data))
         if cached is not None:
             return cached
         text, problems = decode_bytes(data, path)
@@ -141,7 +141,7 @@ class BibParser:
         data = text.encode("utf-8", "surrogatepass")
         key, size = hashlib.sha1(data).hexdigest(), len(data)
         del data  # not kept through the parse
-        cached = self._load(key, path, size)
+        cached = self.cached(key, path, size)
         if cached is not None:
             return cached
         parsed = self._parse(text, path, previous, key)
@@ -152,8 +152,9 @@ class BibParser:
         """The cache key of a parse: the content's SHA-1, salted with the tokens' version."""
         return hashlib.sha1(f"{digest}:{self.tokens_version}".encode()).hexdigest() if self.tokens_version else digest
 
-    def _load(self, key: str, path: str, size: int) -> ParsedBib | None:
-        """The cached parse of content ``key`` (``size`` bytes) for ``path``; None when there is none."""
+    def cached(self, key: str, path: str, size: int) -> ParsedBib | None:
+        """The cached parse of content ``key`` (the SHA-1 of its ``size`` bytes) for ``path``; None when there is
+        none."""
         stored = self.cache.load("bib", self._cache_key(key), _CACHE_RATIO * size + (1 << 20))
         try:
             parsed = None if stored is None else decode_parsed(stored)

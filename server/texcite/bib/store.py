@@ -120,6 +120,20 @@ class BibStore:
             self.on_parsed(bib)
         return bib
 
+    def recall(self, path: str, digest: str, size: int) -> ParsedBib | None:
+        """The parse of ``path`` when it held content ``digest`` (``size`` bytes), from the disk cache, taken as its
+        previous version unless one is known (None: not cached): a process that started from the library's own
+        cache has parsed nothing, and a file changed since then re-parses only its changed entries."""
+        with self._lock:
+            known = self._last.get(path)
+        if known is not None:
+            return known if known.bib.digest == digest else None
+        parsed = self.parser.cached(digest, path, size)
+        if parsed is not None:
+            with self._lock:
+                self._last.setdefault(path, parsed)
+        return parsed
+
     def entry_tokens(self, entry: Entry) -> str | None:
         """Cached search tokens of an entry of a loaded file (None for a merged/crossref-completed copy)."""
         return self._tokens.get(id(entry))

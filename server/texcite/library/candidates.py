@@ -33,6 +33,7 @@ from texcite.bib.model import Entry, LibraryRef
 from texcite.latex.cite import CiteContext
 from texcite.library.index import LibraryIndex
 from texcite.library.identity import Identities, project_identities
+from texcite.library.packed import LibrarySearch
 from texcite.retrieval.bm25 import tokenize
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel
@@ -51,7 +52,7 @@ RECALL = 50  # library entries taken per query view (paragraph, sentence)
 RECALL_VIEWS = ("bm25_para", "bm25_sent")
 
 
-def _bm25(library: Corpus, project: Corpus, views: Mapping[str, str]) -> dict[str, np.ndarray]:
+def _bm25(library: LibrarySearch, project: Corpus, views: Mapping[str, str]) -> dict[str, np.ndarray]:
     """Each BM25 view's raw scores of every library entry with the project's idf (see the module docstring)."""
     out = {}
     for name, view in BM25_VIEWS.items():
@@ -63,7 +64,7 @@ def _bm25(library: Corpus, project: Corpus, views: Mapping[str, str]) -> dict[st
     return out
 
 
-def _recalled(library: Corpus, raw: Mapping[str, np.ndarray], prefix: str) -> list[int]:
+def _recalled(library: LibrarySearch, raw: Mapping[str, np.ndarray], prefix: str) -> list[int]:
     """The library rows worth scoring: the best RECALL of each recall view (with ``prefix``: of those it matches,
     better tiers first)."""
     n = len(library)
@@ -115,7 +116,7 @@ def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray
     return signals
 
 
-def library_candidates(library: Corpus, project: Corpus, views: Mapping[str, str], prefix: str,
+def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[str, str], prefix: str,
                        exclude: Sequence[str], model: FusionModel, stage: str,
                        stats: Mapping[str, tuple[float, float]],
                        titles: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[list[Candidate], np.ndarray]:

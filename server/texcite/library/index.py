@@ -1,7 +1,9 @@
 """The library's index: its files read (``.bib`` through a ``BibStore`` of its own, cached on disk like project
 bibs; CSL-JSON through ``csl``) and merged into one BM25-indexed ``Corpus``, built in a worker thread, never on the
-event loop. One per engine, so every project of a server shares it. A file that changes on disk (its mtime or
-size) is read again in the background while the previous index keeps answering.
+event loop, then packed into the library's own cache (``library.cache``), from which the next start reads it back
+at once, typed-text index included. One per engine, so every project of a server shares it. A file that changes
+on disk (its stamp, ``cache.file_stamp``) is read again in the background while the previous index keeps
+answering.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ from texcite.bib.incremental import Analyzer
 from texcite.bib.model import BibFile, Diagnostic, Entry, LibraryRef
 from texcite.bib.store import BibStore
 from texcite.files import UnreadableFile, read_bytes
+from texcite.library.cache import LibraryCache, Stamp, file_stamp
 from texcite.library.csl import read_csl
-from texcite.retrieval.corpus import Corpus
+from texcite.library.packed import LibrarySearch, PackedLibrary
+from texcite.retrieval.bm25 import Bm25Index
+from texcite.retrieval.corpus import Corpus, corpus_key
 
 if TYPE_CHECKING:
     from texcite.retrieval.embeddings.dense import DenseIndex, DenseStage, Embedder
@@ -31,14 +36,6 @@ def library_paths(files: Sequence[str]) -> tuple[str, ...]:
     return tuple(os.path.abspath(os.path.expanduser(p)) for p in files if p.strip())
 
 
-def _stamp(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return st.st_mtime_ns, st.st_size
-
-
 class LibraryIndex:
     """The library's corpus, built in the background; ``current()`` answers at once (None until it is built)."""
 
@@ -50,14 +47,16 @@ class LibraryIndex:
         from the worker)."""
         self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
         self.store.refuse = refuse
+        self.cache = LibraryCache(self.store.cache, tokens_version)
         self.dense: DenseStage | None = None  # the library's title embeddings, with hybrid recall
         self.paths: tuple[str, ...] = ()
         self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
-        self._corpus: Corpus | None = None
-        self._stamps: tuple = ()
+        self._corpus: LibrarySearch | None = None
+        self._stamps: tuple[Stamp | None, ...] = ()
         self._future: Future | None = None
         self._typing: Future | None = None  # the typed-text index of the corpus just built
-        self._typed: Corpus | None = None  # the corpus whose typed-text index is built
+        self._packing: Future | None = None  # then its pack (``library.cache``)
+        self._typed: LibrarySearch | None = None  # the corpus whose typed-text index is built
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="texcite-library")
         self._eager = False  # index as soon as the files are known (``warm``: the server), else when first needed
@@ -94,7 +93,7 @@ class LibraryIndex:
         if self.dense is not None and corpus is not None:
             self.dense.start(corpus.signature, corpus.entries)
 
-    def vectors(self, corpus: Corpus) -> DenseIndex | None:
+    def vectors(self, corpus: LibrarySearch) -> DenseIndex | None:
         """The title embeddings of ``corpus`` (a ``current()``), when built."""
         index = self.dense.index_for(corpus.signature) if self.dense is not None else None
         return index if index is not None and len(index.keys) == len(corpus) else None
@@ -109,9 +108,9 @@ class LibraryIndex:
             return self._future
 
     def _stale(self) -> bool:
-        return self._stamps != tuple(_stamp(p) for p in self.paths)
+        return self._stamps != tuple(file_stamp(p) for p in self.paths)
 
-    def current(self) -> Corpus | None:
+    def current(self) -> LibrarySearch | None:
         """The library's corpus as built (None: none configured, or the first index is not ready yet). A file
         changed since starts a new index; this one answers until it is done."""
         corpus = self._corpus
@@ -121,7 +120,7 @@ class LibraryIndex:
                 self.start()
         return corpus
 
-    def indexed(self) -> Corpus | None:
+    def indexed(self) -> LibrarySearch | None:
         """The library's corpus, indexing it now if needed (blocking)."""
         if self.paths and (self._corpus is None or self._stale()):
             future = self.start()
@@ -129,7 +128,7 @@ class LibraryIndex:
                 future.result()
         return self._corpus
 
-    def wait(self) -> Corpus | None:
+    def wait(self) -> LibrarySearch | None:
         """The library's corpus, indexed (its typed-text index too) and, with hybrid recall, embedded now if needed
         (CLI, eval)."""
         corpus, dense, typing = self.indexed(), self.dense, self._typing
@@ -140,6 +139,13 @@ class LibraryIndex:
             if embedding is not None:
                 embedding.result()
         return corpus
+
+    def flush(self) -> None:
+        """Wait until the library's cache files are written: its pack, and its files' parses and BM25 index."""
+        packing = self._packing
+        if packing is not None:
+            packing.result()
+        self.store.cache.flush()
 
     def entry(self, ref: LibraryRef) -> Entry | None:
         """The entry ``ref`` names (None: the library no longer has it); blocking, the library may be indexed
@@ -167,12 +173,21 @@ class LibraryIndex:
 
     def _build(self, paths: tuple[str, ...]) -> None:
         try:
-            stamps = tuple(_stamp(p) for p in paths)
-            store = self.store
-            with store.cache.deferred():
-                files = [self._read(p) for p in paths]
-                corpus = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
-                _ = corpus.bm25, corpus.helpers  # the typed-text index follows once this one answers
+            stamps = tuple(file_stamp(p) for p in paths)
+            # A file refused for this client is not read: no pack of it is served (nor written, below).
+            readable = not any(self.store.refuse(p) for p in paths)
+            packed = self.cache.load(paths, stamps) if readable else None
+            if packed is not None:
+                corpus: LibrarySearch = packed[0]
+                problems = packed[1]
+            else:
+                self._recall(paths)
+                store = self.store
+                with store.cache.deferred():
+                    files = [self._read(p) for p in paths]
+                    built = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
+                    _ = built.bm25, built.helpers  # the typed-text index follows once this one answers
+                corpus, problems = built, [d for f in files for d in f.diagnostics] + built.merge_problems
         except Exception:  # the project's entries still rank; the log says why the library does not
             if not self._closed:  # (a process exiting mid-build: nothing to say)
                 log.exception("library not indexed")
@@ -180,21 +195,48 @@ class LibraryIndex:
         with self._lock:
             if paths != self.paths:
                 return  # the setting changed meanwhile
-            self._corpus, self._stamps = corpus, stamps
-            self.problems = [d for f in files for d in f.diagnostics] + corpus.merge_problems
+            self._corpus, self._stamps, self.problems = corpus, stamps, problems
+            if packed is not None:
+                self._typed = corpus  # packed with its typed-text index
             dense = self.dense
         if dense is not None:
             dense.start(corpus.signature, corpus.entries)
         for problem in self.problems[:20]:
             log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
         self.on_indexed(len(corpus))
-        self._typing = self._pool.submit(self._build_typed, corpus)
+        if isinstance(corpus, Corpus):
+            self._typing = self._pool.submit(self._build_typed, corpus)
+            if readable:  # (a file refused for this client is not packed)
+                self._packing = self._pool.submit(self.cache.save, paths, stamps, corpus, problems)
+
+    def _recall(self, paths: tuple[str, ...]) -> None:
+        """Before the first build of a process that started from the pack: the library as packed, its .bib files'
+        parses from the bib cache (a changed file re-parses only its changed entries) and its BM25 index read back
+        as a warm start reads it, which remembers its term counts (only the changed entries' terms are counted)."""
+        with self._lock:
+            corpus, stamps = self._corpus, dict(zip(self.paths, self._stamps, strict=False))
+        if not isinstance(corpus, PackedLibrary):
+            return
+        recalled = []
+        for path, digest in corpus.signature:
+            stamp = stamps.get(path)
+            if path in paths and stamp is not None and not path.lower().endswith(".json"):
+                recalled.append(self.store.recall(path, digest, stamp[1]))
+        parsed = [p for p in recalled if p is not None]
+        if len(parsed) != len(corpus.signature):
+            return
+        files = [p.bib for p in parsed]
+        stored = self.store.cache.load("bm25", corpus_key(files, Bm25Index.k1, Bm25Index.b))
+        if stored is not None:
+            tokens = {id(e): t for p in parsed for e, t in zip(p.bib.entries, p.tokens, strict=False)}
+            previous = Corpus(files)
+            Bm25Index(previous.entries, tokens=[tokens.get(id(e)) for e in previous.entries], stored=stored)
 
     def _build_typed(self, corpus: Corpus) -> None:
         _ = corpus.typed
         self._typed = corpus
 
-    def typed_ready(self, corpus: Corpus) -> bool:
+    def typed_ready(self, corpus: LibrarySearch) -> bool:
         """Is ``corpus``'s typed-text index built (until then text typed in the braces finds no library entry,
         rather than a request building it)?"""
         return self._typed is corpus

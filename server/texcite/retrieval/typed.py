@@ -19,7 +19,7 @@ into one string per kind of word, searched at C speed.
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -30,6 +30,7 @@ from texcite.textnorm import fold
 _SEP = "\x00"
 _PUNCT = "{}()[].,:;!?\"'`"
 _KEY_PARTS = re.compile(r"[_:\-/.+]+")
+FOLDED = ("keys", "surnames", "words")  # the kinds of words an index folds, each into one string
 TIERS = 5  # tiers 0-3 are matches of a word's start; 4: the letters in order in the key
 
 
@@ -67,9 +68,17 @@ class _Strings:
     """One string per entry, concatenated: a search runs over all of them at C speed and its hits map back to rows.
     Each entry's string starts with the separator and no needle or pattern crosses one, so a hit is in one entry."""
 
-    def __init__(self, per_entry: Sequence[str]) -> None:
-        self._text = "".join(per_entry)
-        self._starts = np.cumsum([0, *(len(s) for s in per_entry[:-1])]) if per_entry else np.zeros(0, int)
+    def __init__(self, text: str, starts: np.ndarray) -> None:
+        """``starts``: where each entry's string starts in ``text``."""
+        self._text, self._starts = text, starts
+
+    @classmethod
+    def of(cls, per_entry: Sequence[str]) -> _Strings:
+        starts = np.cumsum([0, *(len(s) for s in per_entry[:-1])]) if per_entry else np.zeros(0, int)
+        return cls("".join(per_entry), starts)
+
+    def folded(self) -> tuple[str, np.ndarray]:
+        return self._text, self._starts
 
     def _rows(self, hits: list[int]) -> np.ndarray:
         return np.searchsorted(self._starts, hits, side="right") - 1
@@ -89,11 +98,20 @@ class _Strings:
 class TypedIndex:
     """Folded words of a fixed list of entries, for matching typed text."""
 
-    def __init__(self, entries: Sequence[Entry]) -> None:
+    def __init__(self, entries: Sequence[Entry], folded: Mapping[str, tuple[str, np.ndarray]] | None = None) -> None:
+        """``folded``: these entries' strings as ``folded()`` gave them (the library's own cache), used as they are
+        rather than folded again."""
         self._n = len(entries)
-        self._keys = _Strings([_SEP + fold(e.key) for e in entries])
-        self._surnames = _Strings([_joined(_surnames(e)) for e in entries])
-        self._words = _Strings([_joined(_other_words(e)) for e in entries])
+        if folded is not None:
+            self._keys, self._surnames, self._words = (_Strings(*folded[kind]) for kind in FOLDED)
+            return
+        self._keys = _Strings.of([_SEP + fold(e.key) for e in entries])
+        self._surnames = _Strings.of([_joined(_surnames(e)) for e in entries])
+        self._words = _Strings.of([_joined(_other_words(e)) for e in entries])
+
+    def folded(self) -> dict[str, tuple[str, np.ndarray]]:
+        """Per kind of word (``FOLDED``): the entries' strings concatenated and where each starts."""
+        return dict(zip(FOLDED, (s.folded() for s in (self._keys, self._surnames, self._words)), strict=True))
 
     def tiers(self, typed: str) -> np.ndarray:
         """Each entry's tier for ``typed`` (see the module docstring); ``TIERS`` where it does not match. With

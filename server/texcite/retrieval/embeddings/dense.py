@@ -253,13 +253,15 @@ class DenseStage:
             for old in self._jobs.values():
                 old.cancel.set()
             cancel = threading.Event()
-            future = self._pool.submit(self._build, signature, list(entries), cancel)
+            # The entries are listed in the worker: a library read back from its cache makes them as they are asked for.
+            future = self._pool.submit(self._build, signature, entries, cancel)
             self._jobs[signature] = _Job(future, cancel)
             return future
 
-    def _build(self, signature: tuple, entries: list[Entry], cancel: threading.Event) -> DenseIndex | None:
+    def _build(self, signature: tuple, entries: Sequence[Entry], cancel: threading.Event) -> DenseIndex | None:
         if self.error:  # the model failed to load: reported once already
             return None
+        entries = list(entries)
         if self.on_progress:
             self.on_progress(signature, 0, len(entries))
         try:

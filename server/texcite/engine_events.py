@@ -1,5 +1,5 @@
-"""What the engine reports while it works (bib parsed, embedding progress, the library indexed, the reranker's
-state): called from worker threads; the server carries them to the editor (``lsp.events``), the CLI and eval
+"""What the engine reports while it works (bib parsed, embedding progress, the library indexed, a project being
+adapted, the reranker's state): called from worker threads; the server carries them to the editor (``lsp.events``), the CLI and eval
 ignore them.
 """
 
@@ -16,6 +16,10 @@ class EngineEvents:
     def dense_error(self, message: str) -> None: ...
     def dense_loaded(self) -> None: ...
     def library_indexed(self, entries: int) -> None: ...
+
+    def adapting(self, root: str, lessons: int | None) -> None:
+        """The project of ``root`` is being adapted (``lessons``: None as its citations begin to be ranked, then
+        how many taught the adaptation; 0 when none did)."""
     def rerank_state(self, state: str, message: str) -> None: ...
 
     def rerank_outage(self, change: str, message: str) -> None:

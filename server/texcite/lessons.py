@@ -22,9 +22,10 @@ from typing import Protocol
 import numpy as np
 
 from texcite.bib.diskcache import cache_dir, private_file
+from texcite.engine_events import EngineEvents
 from texcite.files import read_disk
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.emptied import citation_examples
+from texcite.latex.emptied import Example, citation_examples
 from texcite.latex.facts import FileFacts, scan_file, update_facts
 from texcite.latex.graph import Project
 from texcite.ranking import Request, Scored, build_request
@@ -45,6 +46,7 @@ class Scorer(Protocol):
 
     matcher: CiteMatcher
     settings: Settings
+    events: EngineEvents
 
     def score(self, path: str, request: Request, project: Project, corpus: Corpus,
               files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored: ...
@@ -148,6 +150,17 @@ class ProjectAdaptations:
         cached = _read(path)
         if cached is not None:
             return cached
+        engine.events.adapting(project.root, None)
+        adaptation = self._fit(project, corpus, stage, encoder, texts, examples)
+        engine.events.adapting(project.root, adaptation.lessons if adaptation is not None else 0)
+        if adaptation is not None:
+            _write(path, adaptation)
+        return adaptation
+
+    def _fit(self, project: Project, corpus: Corpus, stage: str, encoder: str, texts: list[tuple[str, str]],
+             examples: list[Example]) -> Adaptation | None:
+        """Each example ranked by the engine's pipeline as a lesson, and the adaptation fit on them."""
+        engine, matcher = self.engine, self.engine.matcher
         files = [(tex, text, scan_file(text, matcher)) for tex, text in texts]
         position = corpus.position
         lessons: list[Lesson] = []
@@ -165,10 +178,7 @@ class ProjectAdaptations:
                          self.fold(project, ex.path, ex.text, request.cite.command.start))
             if one is not None:
                 lessons.append(one)
-        adaptation = adapt(lessons)
-        if adaptation is not None:
-            _write(path, adaptation)
-        return adaptation
+        return adapt(lessons)
 
 
 def _read(path: str) -> Adaptation | None:

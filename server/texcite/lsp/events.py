@@ -12,6 +12,9 @@ from texcite.lsp.jobs import Jobs, Progress
 from texcite.lsp.status import StatusFeature
 
 
+ADAPTING_TITLE = "texcite: learning from this project's citations"
+
+
 class SessionEvents(EngineEvents):
     """Engine events -> features. The engine is built before the features that need it, so they are attached
     afterwards (``attach``); reports before that are dropped like any before `initialized`."""
@@ -21,6 +24,7 @@ class SessionEvents(EngineEvents):
         self.documents: Documents | None = None
         self.status: StatusFeature | None = None
         self._progress: dict[tuple, Progress | None] = {}
+        self._adaptations: dict[str, Progress | str | None] = {}  # per project: its report, or how it ended
 
     def attach(self, documents: Documents, status: StatusFeature) -> None:
         self.documents, self.status = documents, status
@@ -48,6 +52,33 @@ class SessionEvents(EngineEvents):
         """The writer's library was (re)indexed: an undefined key it now holds gets its quick fix."""
         if self.documents is not None:
             self.jobs.call_soon(self.documents.refresh_all)
+
+    def adapting(self, root: str, lessons: int | None) -> None:
+        self.jobs.call_soon(self._adapting, root, lessons)
+
+    def _adapting(self, root: str, lessons: int | None) -> None:
+        """`$/progress` while a project's citations are ranked as lessons (``lessons`` None), ended with what they
+        taught."""
+        if lessons is None:
+            self._adaptations[root] = None  # a token is on its way
+
+            async def begin() -> None:
+                progress = await self.jobs.progress(ADAPTING_TITLE)
+                ended = self._adaptations.get(root)
+                if isinstance(ended, str):  # finished meanwhile
+                    del self._adaptations[root]
+                    progress.end(ended)
+                else:
+                    self._adaptations[root] = progress
+            self.jobs.spawn(begin())
+            return
+        message = f"adapted to {lessons} citations" if lessons else "no adaptation: too few citations ranked"
+        progress = self._adaptations.get(root)
+        if isinstance(progress, Progress):
+            del self._adaptations[root]
+            progress.end(message)
+        elif root in self._adaptations:
+            self._adaptations[root] = message
 
     def _dense_loaded(self) -> None:
         if self.status is not None and not self._progress:  # no build under way: nothing is loading any more

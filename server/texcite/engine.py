@@ -308,7 +308,7 @@ class Engine:
         candidates, inputs = with_library(self.library, corpus, views, cite, model, stage, scored.stats, candidates,
                                           inputs, top_k, library_dense)
         return Prepared(request, corpus, candidates, stage, scored.encoder, signals, inputs, model, scored.evidence,
-                        adaptation.lessons if adaptation is not None else 0)
+                        adaptation)
 
     def score(self, path: str, request: Request, project: Project, corpus: Corpus,
               files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored:
@@ -369,7 +369,7 @@ class Engine:
         return Result(request=prepared.request, suggestions=suggestions,
                       query=query.marked if backend else query.text,
                       ranking=stages.text(hybrid=prepared.stage == "hybrid", reranked=bool(backend))
-                      + (f", adapted to this project ({prepared.adapted} citations)" if prepared.adapted else ""),
+                      + (f", adapted to this project ({a.lessons} citations)" if (a := prepared.adaptation) else ""),
                       fallback_message=fallback, corpus_size=len(prepared.corpus))
 
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
@@ -380,7 +380,7 @@ class Engine:
         if prepared is None:
             return None
         if prepared.model is not None and self.adaptations.wait(self.project(path), prepared.corpus, prepared.stage,
-                                                                prepared.encoder, prepared.model):
+                                                                prepared.encoder, prepared.model) is not prepared.adaptation:
             prepared = self.prepare(path, text, offset) or prepared  # ranked again, as the project teaches
         inputs = self.rerank_inputs(prepared)
         scores = self.service.scores_blocking(*inputs) if self.service is not None and inputs is not None else None

@@ -97,18 +97,21 @@ class ProjectAdaptations:
                 self._building[key] = self._pool.submit(self._build, key, project, corpus, stage, encoder, model)
             return self._building[key], self._latest.get(key[:4])
 
-    def wait(self, project: Project, corpus: Corpus, stage: str, encoder: str, model: FusionModel) -> bool:
-        """Build the adaptation of the project as saved now (the CLI, eval); True if it was not built before."""
+    def wait(self, project: Project, corpus: Corpus, stage: str, encoder: str,
+             model: FusionModel) -> Adaptation | None:
+        """The adaptation of the project as saved, built now if it is not (the CLI, eval)."""
         if not self.engine.settings.recall.adapt or stage != self.engine.settings.recall.mode:
-            return False
-        future = self._lookup(project, corpus, stage, encoder, model)[0]
-        if future is None:
-            return False
-        try:
-            future.result()
-        except CancelledError:  # the files were saved again meanwhile: the caller ranks the newer state
-            return False
-        return True
+            return None
+        future, adaptation = self._lookup(project, corpus, stage, encoder, model)
+        if future is not None:
+            try:
+                future.result()
+            except CancelledError:  # the files were saved again meanwhile: the latest built is the best there is
+                pass
+            key = self._key(project, corpus, stage, encoder, model)
+            with self._lock:
+                adaptation = self._done.get(key, self._latest.get(key[:4]))
+        return adaptation
 
     @staticmethod
     def fold(project: Project, path: str, text: str, start: int) -> int:
@@ -122,8 +125,9 @@ class ProjectAdaptations:
     def _build(self, key: tuple, project: Project, corpus: Corpus, stage: str, encoder: str,
                model: FusionModel) -> None:
         lower_thread_priority()
+        ranked = False  # were lessons ranked (reported as they began)?
         try:
-            adaptation = self._lessons_fit(project, corpus, stage, encoder, model)
+            adaptation, ranked = self._lessons_fit(project, corpus, stage, encoder, model)
         except Exception:  # a bug here must not break completion: the shipped model ranks
             log.exception("adapting to %s failed", project.root)
             adaptation = None
@@ -132,15 +136,18 @@ class ProjectAdaptations:
             self._done[key] = self._latest[key[:4]] = adaptation
             while len(self._done) > KEPT:
                 self._done.pop(next(iter(self._done)))
+        if ranked:  # reported once requests find it
+            self.engine.events.adapting(project.root, adaptation.lessons if adaptation is not None else 0)
 
     def _lessons_fit(self, project: Project, corpus: Corpus, stage: str, encoder: str,
-                     model: FusionModel) -> Adaptation | None:
-        """The adaptation from the disk cache, else fit on the project's lessons (and cached)."""
+                     model: FusionModel) -> tuple[Adaptation | None, bool]:
+        """The adaptation from the disk cache, else fit on the project's lessons (and cached); and whether lessons
+        were ranked."""
         engine, matcher = self.engine, self.engine.matcher
         texts = [(tex, text) for tex in project.tex_files if (text := read_disk(tex)) is not None]
         examples = [ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key)[0]]
         if len(examples) < MIN_LESSONS:
-            return None
+            return None, False
         # A book's thousands of citations: MAX_LESSONS spread evenly over it teach as much, at a bounded cost.
         examples = [examples[i * len(examples) // MAX_LESSONS] for i in range(MAX_LESSONS)] \
             if len(examples) > MAX_LESSONS else examples
@@ -149,13 +156,12 @@ class ProjectAdaptations:
         path = os.path.join(cache_dir(engine.settings.cache_dir), "adaptations", f"{digest}.npz")
         cached = _read(path)
         if cached is not None:
-            return cached
+            return cached, False
         engine.events.adapting(project.root, None)
         adaptation = self._fit(project, corpus, stage, encoder, texts, examples)
-        engine.events.adapting(project.root, adaptation.lessons if adaptation is not None else 0)
         if adaptation is not None:
             _write(path, adaptation)
-        return adaptation
+        return adaptation, True
 
     def _fit(self, project: Project, corpus: Corpus, stage: str, encoder: str, texts: list[tuple[str, str]],
              examples: list[Example]) -> Adaptation | None:

@@ -20,6 +20,7 @@ from texcite.retrieval.fusion import FusionModel
 from texcite.retrieval.select import Candidate
 
 if TYPE_CHECKING:
+    from texcite.retrieval.adaptation import Adaptation
     from texcite.retrieval.embeddings.hybrid import DenseQuery
 
 
@@ -85,7 +86,7 @@ class Prepared:
     inputs: np.ndarray | None = field(default=None, repr=False)  # the model's inputs (its features x entries)
     model: FusionModel | None = None
     evidence: KeyEvidence | None = None
-    adapted: int = 0  # the citations the project's adaptation learnt from (``lessons``; 0: not adapted)
+    adaptation: Adaptation | None = None  # what the project's citations taught this list (``lessons``)
 
 
 @dataclass

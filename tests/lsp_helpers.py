@@ -80,3 +80,18 @@ async def complete(client: LanguageClient, uri: str, line: int, character: int,
             return result
         else:
             settled = True
+
+
+def progress_titled(client: LanguageClient, title: str) -> list:
+    """The $/progress reports of the work titled ``title`` (empty until it has begun)."""
+    for reports in client.progress_reports.values():
+        if reports and isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == title:
+            return reports
+    return []
+
+
+async def progress_ended(client: LanguageClient, title: str) -> list:
+    """Wait (on notifications, not time) until the $/progress titled ``title`` has ended; its reports."""
+    while not (reports := progress_titled(client, title)) or not isinstance(reports[-1], types.WorkDoneProgressEnd):
+        await asyncio.wait_for(client.wait_for_notification(types.PROGRESS), HANG_GUARD_S * 5)
+    return reports

@@ -3,13 +3,12 @@ the project's citations and, at its end, how many taught it; the lists then say 
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_helpers import HANG_GUARD_S, SERVER, complete, start
+from lsp_helpers import SERVER, complete, progress_ended, start
 from test_lessons import probe, write_project
 from texcite.lsp.events import ADAPTING_TITLE
 
@@ -23,20 +22,6 @@ async def client(lsp_client: LanguageClient, tmp_path):
     await lsp_client.shutdown_session()
 
 
-def adapting_reports(client: LanguageClient) -> list:
-    for reports in client.progress_reports.values():
-        if reports and isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == ADAPTING_TITLE:
-            return reports
-    return []
-
-
-async def adapting_finished(client: LanguageClient) -> list:
-    """Wait (on notifications, not time) until the adaptation's progress has ended."""
-    while not (reports := adapting_reports(client)) or not isinstance(reports[-1], types.WorkDoneProgressEnd):
-        await asyncio.wait_for(client.wait_for_notification(types.PROGRESS), HANG_GUARD_S * 5)
-    return reports
-
-
 async def test_the_server_learns_from_the_saved_citations_and_says_so(client: LanguageClient):
     _, text = write_project(client.root, 40)
     emptied, offset = probe(text, 3)  # the writer empties a citation in the editor, unsaved
@@ -46,7 +31,7 @@ async def test_the_server_learns_from_the_saved_citations_and_says_so(client: La
     line = emptied.count("\n", 0, offset)
     character = offset - (emptied.rfind("\n", 0, offset) + 1)
     await complete(client, uri, line, character)
-    reports = await adapting_finished(client)
+    reports = await progress_ended(client, ADAPTING_TITLE)
     assert reports[-1].message == "adapted to 40 citations"
     adapted = await complete(client, uri, line, character)
     doc = adapted.items[0].documentation

@@ -5,16 +5,14 @@ is already in the final order."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import tempfile
 
 import pytest_lsp
-from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
-from lsp_helpers import HANG_GUARD_S, complete, copy_example, open_doc, start
+from lsp_helpers import complete, copy_example, open_doc, progress_ended, start
 
 # A fresh embedding cache for the server process, so the first completion finds no embeddings yet.
 CACHE_HOME = tempfile.mkdtemp(prefix="texcite-e2e-cache-")
@@ -50,27 +48,12 @@ async def test_the_first_answer_of_a_cold_start_is_in_the_final_order(waiting_cl
     assert first.items[0].label == "nguyen2023distillation"
 
 
-def embedding_reports(client: LanguageClient) -> list:
-    """The $/progress reports of the embedding build (empty until it has begun)."""
-    for reports in client.progress_reports.values():
-        if reports and isinstance(reports[0], types.WorkDoneProgressBegin) and reports[0].title == EMBEDDING_TITLE:
-            return reports
-    return []
-
-
-async def embedding_finished(client: LanguageClient) -> list:
-    """Wait (on notifications, not time) until the embedding progress has ended."""
-    while not (reports := embedding_reports(client)) or not isinstance(reports[-1], types.WorkDoneProgressEnd):
-        await asyncio.wait_for(client.wait_for_notification(types.PROGRESS), HANG_GUARD_S * 5)
-    return reports
-
-
 async def test_default_backend_answers_from_bm25_then_from_the_hybrid(client: LanguageClient):
     uri = open_doc(client, client.paper / "chapters" / "method.tex")
     first = await complete(client, uri, 8, 40)
     assert first.items[0].label == "nguyen2023distillation" and first.is_incomplete  # asked again as the user types
 
-    reports = await embedding_finished(client)
+    reports = await progress_ended(client, EMBEDDING_TITLE)
     assert reports[-1].message == "32 entries embedded"
 
     second = await complete(client, uri, 8, 40)

@@ -66,7 +66,9 @@ def test_hybrid_install_ranks_with_minilm(venvs, citation, tmp_path):
     assert run.returncode == 0, run.stderr
     assert run.stderr == ""
     out = json.loads(run.stdout)
-    assert out["ranking"] == "BM25 + MiniLM" and out["suggestions"]
+    # a real thesis cites often enough for its own citations to adapt the ranking (``lessons``); the example not
+    adapted = ", adapted to this project (" if citation != EXAMPLE_CITE else ""
+    assert out["ranking"].startswith("BM25 + MiniLM" + adapted) and out["suggestions"]
     assert {s["stage"] for s in out["suggestions"]} == {"hybrid"}
     assert list((tmp_path / ".cache" / "texcite" / "embeddings").glob("*.npz"))  # embedded from an empty cache
 

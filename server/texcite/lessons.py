@@ -34,6 +34,7 @@ from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel
 from texcite.runtime import lower_thread_priority
 from texcite.settings import Settings
+from texcite.stages import Stages
 
 log = logging.getLogger(__name__)
 KEPT = 8  # adaptations kept in memory (the latest saved states of the projects served)
@@ -47,6 +48,8 @@ class Scorer(Protocol):
     matcher: CiteMatcher
     settings: Settings
     events: EngineEvents
+
+    def stages(self, encoder: str = "") -> Stages: ...
 
     def score(self, path: str, request: Request, project: Project, corpus: Corpus,
               files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored: ...
@@ -80,9 +83,15 @@ class ProjectAdaptations:
         of a newly saved state is being built, the latest built for the project (the writer's saves differ by a
         few citations); None before any, while the embeddings are being built (the lessons wait for the ranking
         they adapt), with ``recall.adapt`` off, and for a project citing fewer than MIN_LESSONS times."""
-        if not self.engine.settings.recall.adapt or stage != self.engine.settings.recall.mode:
+        if not self._adapts(stage, encoder):
             return None
         return self._lookup(project, corpus, stage, encoder, model)[1]
+
+    def _adapts(self, stage: str, encoder: str) -> bool:
+        """Is a list ranked by ``stage`` adapted: with ``recall.adapt`` on, once it is the stage the engine settles
+        on (hybrid while the dense model works; BM25 alone when recall is bm25 or the dense model failed)?"""
+        settled = "hybrid" if self.engine.stages(encoder).hybrid else "bm25"
+        return self.engine.settings.recall.adapt and stage == settled
 
     def _lookup(self, project: Project, corpus: Corpus, stage: str, encoder: str,
                 model: FusionModel) -> tuple[Future | None, Adaptation | None]:
@@ -100,7 +109,7 @@ class ProjectAdaptations:
     def wait(self, project: Project, corpus: Corpus, stage: str, encoder: str,
              model: FusionModel) -> Adaptation | None:
         """The adaptation of the project as saved, built now if it is not (the CLI, eval)."""
-        if not self.engine.settings.recall.adapt or stage != self.engine.settings.recall.mode:
+        if not self._adapts(stage, encoder):
             return None
         future, adaptation = self._lookup(project, corpus, stage, encoder, model)
         if future is not None:

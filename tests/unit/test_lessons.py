@@ -75,6 +75,19 @@ def test_the_list_says_it_is_adapted_and_to_how_many_citations(tmp_path):
     assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
 
 
+def test_a_hybrid_setting_whose_dense_model_fails_adapts_the_bm25_list_it_settles_on(tmp_path):
+    # As the plain install, where MiniLM is missing: recall stays "hybrid", BM25 ranks, and the project still teaches.
+    path, text = write_project(tmp_path, 40)
+    emptied, offset = probe(text, 3)
+    one = Engine(Settings().replace(recall_mode="hybrid", dense_model=str(tmp_path / "missing.onnx"),
+                                    cache_dir=str(tmp_path / "cache")))
+    try:
+        result = one.suggest(path, emptied, offset)
+    finally:
+        one.close()
+    assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
+
+
 def test_the_same_state_gives_the_same_list_in_any_order_and_on_a_fresh_engine(tmp_path):
     path, text = write_project(tmp_path, 40)
     probes = [probe(text, n) for n in (1, 12, 25)]

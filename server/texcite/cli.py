@@ -257,6 +257,15 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_forget(args: argparse.Namespace) -> int:
+    from texcite.memory import WriterMemory
+
+    memory = WriterMemory()
+    count = memory.forget()
+    print(f"Forgot {count} accepted citation{'s' * (count != 1)} ({memory.path}).")
+    return 0
+
+
 def _cmd_settings_schema(args: argparse.Namespace) -> int:
     from texcite.settings import json_schema
 
@@ -311,6 +320,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", nargs="?", metavar="FILE", help="a .tex file: show its project's root and bibliographies")
     _add_ranking_args(p)
     p.set_defaults(func=_cmd_doctor)
+
+    p = sub.add_parser("forget", help="delete the citations you accepted in the editor, which texcite remembers in "
+                                      "its cache folder to adapt the ranking (texcite.recall.remember)")
+    p.set_defaults(func=_cmd_forget)
 
     p = sub.add_parser("settings-schema", help="print the settings as VS Code configuration properties (JSON)")
     p.set_defaults(func=_cmd_settings_schema)

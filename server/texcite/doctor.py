@@ -170,6 +170,9 @@ def report(settings: Settings, file: str | None = None) -> list[str]:
     try:
         _section(lines, "ranking", partial(ranking_lines, engine, settings))
         lines.append(f"cache: {folder} ({_folder_size(folder)})")
+        remembered = len(engine.adaptations.memory.entries())
+        lines.append(f"memory: {remembered} accepted citation{'s' * (remembered != 1)}" +
+                     ("" if settings.recall.remember else " (not used: recall.remember is off)"))
         if file is not None:
             _section(lines, "file", partial(project_lines, engine, file))
     finally:

@@ -1,12 +1,14 @@
 """What the open project teaches the ranking: each resolvable citation of the project as saved on disk becomes a
 lesson (its command emptied as for a probe of `texcite eval`: ``latex.emptied``; ranked by the engine's pipeline with
-the shipped model: ``retrieval.adaptation.lesson``), and the project's adaptation is fit on them.
+the shipped model: ``retrieval.adaptation.lesson``), and so does each citation the writer accepted (``memory``)
+whose key the project defines and its saved files do not cite yet; the project's adaptation is fit on them.
 
-One adaptation per saved state of a project (its files as on disk, its bibliography, the stage and encoder that
-rank it), built in a worker thread at lowered priority, never on the event loop. Requests use it once it is built
-(``current``): until then, with ``recall.adapt`` off, and for projects with fewer than MIN_LESSONS citations, the
+One adaptation per saved state of a project (its files as on disk, its bibliography, the writer's memory, the stage
+and encoder that rank it), built in a worker thread at lowered priority, never on the event loop. Requests use it
+once it is built (``current``): until then, with ``recall.adapt`` off, and for projects with fewer than MIN_LESSONS citations, the
 shipped model ranks alone. The CLI and eval wait for it (``wait``), so every front end ranks a project state alike.
-Unsaved edits do not move it: the same files, bibliography and cursor give the same list whatever came before.
+Unsaved edits do not move it: the same files, bibliography, writer's memory and cursor give the same list whatever
+came before.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from texcite.latex.cite import CiteMatcher
 from texcite.latex.emptied import Example, citation_examples
 from texcite.latex.facts import FileFacts, scan_file, update_facts
 from texcite.latex.graph import Project
+from texcite.memory import Accepted, WriterMemory
 from texcite.ranking import Request, Scored, build_request
 from texcite.retrieval.adaptation import ADAPTED, FOLDS, MIN_LESSONS, Adaptation, Lesson, adapt, fold_of, lesson
 from texcite.retrieval.corpus import Corpus
@@ -39,7 +42,8 @@ from texcite.stages import Stages
 log = logging.getLogger(__name__)
 KEPT = 8  # adaptations kept in memory (the latest saved states of the projects served)
 MAX_LESSONS = 300  # citations ranked per build: each costs about one completion (10 to 50 ms)
-VERSION = 1  # of the lessons and the fit: a cached adaptation of another version is fit again
+MAX_REMEMBERED_LESSONS = 100  # of them, the newest accepted citations at most
+VERSION = 2  # of the lessons and the fit: a cached adaptation of another version is fit again
 
 
 class Scorer(Protocol):
@@ -65,9 +69,19 @@ class ProjectAdaptations:
         self._latest: dict[tuple, Adaptation | None] = {}  # per project and ranking: the latest built
         self._building: dict[tuple, Future] = {}
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="texcite-lessons")
+        self._memory: WriterMemory | None = None
 
-    @staticmethod
-    def _key(project: Project, corpus: Corpus, stage: str, encoder: str, model: FusionModel) -> tuple:
+    @property
+    def memory(self) -> WriterMemory:
+        """The writer's memory of the cache folder the settings name."""
+        if self._memory is None or self._memory.folder != self.engine.settings.cache_dir:
+            self._memory = WriterMemory(self.engine.settings.cache_dir)
+        return self._memory
+
+    def _remembered(self) -> tuple[int, int] | None:
+        return self.memory.stamp() if self.engine.settings.recall.remember else None
+
+    def _key(self, project: Project, corpus: Corpus, stage: str, encoder: str, model: FusionModel) -> tuple:
         stamps: list[tuple[str, int | None, int | None]] = []
         for tex in project.tex_files:
             try:
@@ -75,7 +89,7 @@ class ProjectAdaptations:
                 stamps.append((tex, st.st_mtime_ns, st.st_size))
             except OSError:
                 stamps.append((tex, None, None))
-        return project.root, stage, encoder, id(model), corpus.signature, tuple(stamps)
+        return project.root, stage, encoder, id(model), corpus.signature, tuple(stamps), self._remembered()
 
     def current(self, project: Project, corpus: Corpus, stage: str, encoder: str,
                 model: FusionModel) -> Adaptation | None:
@@ -155,26 +169,32 @@ class ProjectAdaptations:
         engine, matcher = self.engine, self.engine.matcher
         texts = [(tex, text) for tex in project.tex_files if (text := read_disk(tex)) is not None]
         examples = [ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key)[0]]
-        if len(examples) < MIN_LESSONS:
+        cited = {key for ex in examples for key in ex.keys}
+        remembered = [one for one in self.memory.entries() if one.key in corpus.by_key and one.key not in cited] \
+            if engine.settings.recall.remember else []
+        remembered = remembered[-MAX_REMEMBERED_LESSONS:]
+        if len(examples) + len(remembered) < MIN_LESSONS:
             return None, False
         # A book's thousands of citations: MAX_LESSONS spread evenly over it teach as much, at a bounded cost.
-        examples = [examples[i * len(examples) // MAX_LESSONS] for i in range(MAX_LESSONS)] \
-            if len(examples) > MAX_LESSONS else examples
-        digest = hashlib.sha1(json.dumps([VERSION, stage, encoder, list(corpus.signature), texts]).encode()
+        most = MAX_LESSONS - len(remembered)
+        examples = [examples[i * len(examples) // most] for i in range(most)] if len(examples) > most else examples
+        digest = hashlib.sha1(json.dumps([VERSION, stage, encoder, list(corpus.signature), texts,
+                                          [list(vars(one).values()) for one in remembered]]).encode()
                               + model.as_json_bytes()).hexdigest()
         path = os.path.join(cache_dir(engine.settings.cache_dir), "adaptations", f"{digest}.npz")
         cached = _read(path)
         if cached is not None:
             return cached, False
         engine.events.adapting(project.root, None)
-        adaptation = self._fit(project, corpus, stage, encoder, texts, examples)
+        adaptation = self._fit(project, corpus, stage, encoder, texts, examples, remembered)
         if adaptation is not None:
             _write(path, adaptation)
         return adaptation, True
 
     def _fit(self, project: Project, corpus: Corpus, stage: str, encoder: str, texts: list[tuple[str, str]],
-             examples: list[Example]) -> Adaptation | None:
-        """Each example ranked by the engine's pipeline as a lesson, and the adaptation fit on them."""
+             examples: list[Example], remembered: list[Accepted]) -> Adaptation | None:
+        """Each example and accepted citation ranked by the engine's pipeline as a lesson, and the adaptation fit
+        on them."""
         engine, matcher = self.engine, self.engine.matcher
         files = [(tex, text, scan_file(text, matcher)) for tex, text in texts]
         position = corpus.position
@@ -191,6 +211,21 @@ class ProjectAdaptations:
                 return None
             one = lesson(scored.signals, scored.scores, [position[k] for k in ex.keys], (),
                          self.fold(project, ex.path, ex.text, request.cite.command.start))
+            if one is not None:
+                lessons.append(one)
+        home = os.path.dirname(project.root)
+        for i, accepted in enumerate(remembered):
+            # Its lines as one more file of the project: the project's own citations are its evidence.
+            path = os.path.join(home, f".texcite-accepted-{i}.tex")
+            facts = scan_file(accepted.text, matcher)
+            request = build_request(accepted.text, accepted.offset, matcher, facts)
+            if request is None:
+                continue
+            scored = engine.score(path, request, project, corpus, files + [(path, accepted.text, facts)])
+            if (scored.stage, scored.encoder) != (stage, encoder):  # its text read as another language: not taught
+                continue
+            one = lesson(scored.signals, scored.scores, [position[accepted.key]], (),
+                         fold_of(os.path.relpath(accepted.file, home), accepted.line))
             if one is not None:
                 lessons.append(one)
         return adapt(lessons)

@@ -87,6 +87,10 @@ class Recall:
     adapt: bool = setting(True, "Adapt the ranking to the project's own citations: a correction of the shipped "
                           "model fit in the background on the citations of the files as saved (projects citing "
                           "at least 30 times); it stays on this machine.", compare=False)
+    remember: bool = setting(True, "Remember the citations you accept from texcite's lists (the key and the lines "
+                             "around it, in the cache folder; never sent anywhere) and adapt the ranking of every "
+                             "project whose bibliography has the key to them. The command texcite.forgetAccepted "
+                             "(or `texcite forget`) deletes them.", compare=False)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,3 +213,19 @@ def surname_prefix(key: str, n: int = 3) -> str:
     """What a user types to narrow the list to ``key``: the first ``n`` letters of its first author's surname, in lower
     case as keys are written (Neovim 0.7-0.10 filter case-sensitively on the inserted key)."""
     return first_surname(key)[:n].lower()
+
+
+def remembered(file: Path, key: str) -> dict:
+    """The writer's memory of ``key`` accepted in ``file``: the server writes it to the tests' cache folder once the
+    edits pause (polled until the editors' timeout)."""
+    memory = Path(os.environ["TEXCITE_CACHE_DIR"]) / "memory" / "accepted.jsonl"
+    deadline = time.monotonic() + TIMEOUT_S
+    while True:
+        entries = [json.loads(line) for line in memory.read_text(encoding="utf-8").splitlines()] \
+            if memory.exists() else []
+        found = [e for e in entries if e.get("file") == str(file) and e.get("key") == key]
+        if found:
+            return found[-1]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{key} accepted in {file} is not remembered; {memory} ends with {entries[-3:]}")
+        time.sleep(0.2)

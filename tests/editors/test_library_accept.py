@@ -11,6 +11,9 @@ the entry into the project's refs.bib, as the editor shows it (its buffer) and a
   BibTeX.
 * Neovim: the docs' blocks complete the key; the quick fix (`vim.lsp.buf.code_action`, applied) adds the entry to
   refs.bib's buffer.
+
+In each, the key accepted from the list is in the writer's memory (``memory``), whether the editor ran the item's
+command or not.
 """
 
 from __future__ import annotations
@@ -143,6 +146,8 @@ def test_vscode_accepting_a_library_item_adds_it_to_refs_bib(tmp_path, vsix, tex
         step = "refs.bib closed: accepting"
         line = bench.accept("jum", lp.PROTEIN_KEY, protein)
         assert line == protein + " \\cite{" + lp.PROTEIN_KEY + "}", line
+        step = "the accepted citation in the writer's memory"
+        assert " \\cite{}" in editorlib.remembered(project / "main.tex", lp.PROTEIN_KEY)["text"]
         step = "refs.bib closed: the entry in refs.bib's editor"
         bench.quick_open("refs.bib")
         bench.wait("the entry in refs.bib's editor", lambda: bench.line_text("@article{" + lp.PROTEIN_KEY + ","))
@@ -215,6 +220,7 @@ def test_emacs_quick_fix_adds_a_csl_json_library_entry(tmp_path, texcite_ready):
     assert text.startswith(lp.REFS + "\n@article{" + lp.PROTEIN_KEY + ",")  # appended after a blank line
     assert "Highly Accurate Protein Structure Prediction with AlphaFold" in text and text.endswith("}\n")
     assert bib.read_text(encoding="utf-8") == text  # and saved as it shows
+    assert editorlib.remembered(project / "main.tex", lp.PROTEIN_KEY)["line"] == lp.PROTEIN_LINE  # an accepted key
 
 
 # -- Neovim -----------------------------------------------------------------------------------------------------------
@@ -269,6 +275,7 @@ def test_neovim_011_accepting_runs_the_command_and_the_quick_fix_adds_a_typed_ke
     config = editorlib.docs_block("nvim-011") + editorlib.docs_block("nvim-library")
     got, saved = _neovim_session(binary, config, tmp_path, command_runs=True)
     _check_neovim(got, saved, command_runs=True)
+    assert editorlib.remembered(tmp_path / "paper" / "main.tex", lp.PROTEIN_KEY)["line"] == lp.PROTEIN_LINE
 
 
 def test_neovim_07_quick_fix_adds_the_completed_key(tmp_path, texcite_ready):

@@ -13,16 +13,16 @@ TOPICS = ["graph neural networks", "protein folding", "solar cells", "coral reef
           "glacier retreat", "language acquisition", "bird migration", "soil bacteria", "dark matter halos"]
 
 
-def write_project(folder: pathlib.Path, citations: int) -> tuple[str, str]:
-    """A thesis citing ``citations`` times from a bib of 40 works (four per topic), each citation in a sentence
-    on its work's topic; returns the main file and its text."""
+def write_project(folder: pathlib.Path, citations: int, works: int = 40) -> tuple[str, str]:
+    """A thesis citing ``citations`` times (works w0 to w{works-1}) from a bib of 40 works (four per topic), each
+    citation in a sentence on its work's topic; returns the main file and its text."""
     entries, sentences = [], []
     for i in range(40):
         topic = TOPICS[i % len(TOPICS)]
         entries.append(f"@article{{w{i},\n  title = {{A study {i} of {topic}}},\n  author = {{Author{i}, A.}},\n"
                        f"  year = {{{2000 + i % 20}}},\n}}\n")
     for n in range(citations):
-        i = (n * 7) % 40
+        i = (n * 7) % works
         sentences.append(f"Work on {TOPICS[i % len(TOPICS)]} matters here \\cite{{w{i}}}.\n\n")
     (folder / "refs.bib").write_text("".join(entries))
     text = "\\documentclass{article}\n\\begin{document}\n" + "".join(sentences) + \

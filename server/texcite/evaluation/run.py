@@ -31,8 +31,9 @@ OnOpen = Callable[[Engine, Project], None]  # a project is open in the engine, i
 
 
 def every_entry_ranked(settings: Settings) -> Settings:
-    """``settings`` for an evaluation: recall keeps every entry."""
-    return settings.replace(recall_top_k=EVERY_ENTRY)
+    """``settings`` for an evaluation: recall keeps every entry, and the writer's memory (``memory``) is left out:
+    the figures are the project's, whoever runs them."""
+    return settings.replace(recall_top_k=EVERY_ENTRY, recall_remember=False)
 
 
 def evaluation_engine(settings: Settings, query_view: str = "default") -> tuple[Engine, ExampleSources]:

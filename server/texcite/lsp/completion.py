@@ -17,6 +17,7 @@ from texcite.bib.model import Entry
 from texcite.engine import Engine
 from texcite.latex.cite import CiteContext, key_at
 from texcite.library.addition import target_bib
+from texcite.lsp.accepted import AcceptedCitations
 from texcite.lsp.buffers import Buffers, fs_path, is_bib
 from texcite.lsp.documents import INDEX_WAIT_S, Documents
 from texcite.lsp.library import add_command
@@ -98,12 +99,13 @@ class Completion:
     """The requests that rank or look up entries at a position."""
 
     def __init__(self, engine: Engine, buffers: Buffers, documents: Documents, positions: DocumentPositions,
-                 status: StatusFeature) -> None:
+                 status: StatusFeature, accepted: AcceptedCitations) -> None:
         self.engine = engine
         self.buffers = buffers
         self.documents = documents
         self.positions = positions
         self.status = status
+        self.accepted = accepted
 
     async def rank(self, uri: str, position: lsp.Position, index_wait_s: float | None) -> Ranked:
         engine = self.engine
@@ -139,7 +141,9 @@ class Completion:
         if any(s.library is not None for s in result.suggestions):
             target = target_bib(engine.project(fs_path(uri) or uri), engine.settings.library.target_bib,
                                 engine.workspace)
-        return completion_list(result, ranked.positions, engine.settings.completion.max_items, uri, target)
+        shown = completion_list(result, ranked.positions, engine.settings.completion.max_items, uri, target)
+        self.accepted.offered(uri, ranked.positions.text, result, [item.label for item in shown.items])
+        return shown
 
     async def _entry_at(self, uri: str, position: lsp.Position) -> tuple[Entry, lsp.Range] | None:
         path = fs_path(uri)

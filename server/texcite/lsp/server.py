@@ -1,9 +1,9 @@
 """The language server: one editor session (settings, the engine, the features that own their state) and its
 handlers.
 
-Handlers are one line each: the features (``documents``, ``completion``, ``status``) convert and schedule; the
-engine ranks. Each feature is built with the collaborators it uses (esbonio's way), never the server; engine
-events reach them through ``events.SessionEvents``. The protocol is ``protocol``; the transports ``transport``.
+Handlers are one line per feature: the features (``documents``, ``completion``, ``status``, ``accepted``,
+``library``) convert and schedule; the engine ranks. Each feature is built with the collaborators it uses (esbonio's
+way), never the server; engine events reach them through ``events.SessionEvents``. The protocol is ``protocol``; the transports ``transport``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pygls.lsp.server import LanguageServer
 
 from texcite import __version__
 from texcite.engine import Engine
+from texcite.lsp.accepted import FORGET_COMMAND, AcceptedCitations
 from texcite.lsp.buffers import Buffers
 from texcite.lsp.completion import SUGGEST_METHOD, Completion
 from texcite.lsp.documents import Documents
@@ -46,7 +47,8 @@ class TexciteServer(LanguageServer):
         positions = DocumentPositions()
         self.status = StatusFeature(self, self.engine, self.jobs)
         self.documents = Documents(self, self.engine, self.buffers, self.jobs, self.status, positions)
-        self.completion = Completion(self.engine, self.buffers, self.documents, positions, self.status)
+        self.accepted = AcceptedCitations(self, self.engine, self.buffers, self.jobs)
+        self.completion = Completion(self.engine, self.buffers, self.documents, positions, self.status, self.accepted)
         self.library = LibraryEntries(self, self.engine, self.buffers, positions)
         events.attach(self.documents, self.status)
 
@@ -154,10 +156,12 @@ def create_server(connection: threading.Event | None = None) -> TexciteServer:
     @ls.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
     def on_change(ls: TexciteServer, params: lsp.DidChangeTextDocumentParams) -> None:
         ls.documents.changed(params.text_document.uri, typing=True)
+        ls.accepted.changed(params.text_document.uri)
 
     @ls.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
     def on_close(ls: TexciteServer, params: lsp.DidCloseTextDocumentParams) -> None:
         ls.documents.changed(params.text_document.uri, closed=True)
+        ls.accepted.changed(params.text_document.uri, closed=True)
 
     @ls.feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES)
     def on_watched(ls: TexciteServer, params: lsp.DidChangeWatchedFilesParams) -> None:
@@ -188,6 +192,10 @@ def create_server(connection: threading.Event | None = None) -> TexciteServer:
     @ls.command(ADD_COMMAND)
     async def on_add_library_entry(ls: TexciteServer, *arguments: Any) -> bool:
         return await ls.library.add(arguments)
+
+    @ls.command(FORGET_COMMAND)
+    async def on_forget_accepted(ls: TexciteServer, *arguments: Any) -> int:
+        return await ls.accepted.forget()
 
     @ls.feature(STATUS_METHOD)
     def on_status(ls: TexciteServer, params: Any) -> dict:

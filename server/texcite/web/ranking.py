@@ -45,7 +45,9 @@ PROGRESS_EVERY_S = 0.5  # how often a waiting request reports the embedding's pr
 
 def stage_settings(settings: Settings) -> dict[str, Settings]:
     """The settings of each stage the configuration has, in pipeline order: BM25 alone; the hybrid when recall is
-    hybrid; the configured neural reranker when there is one (the last is what the server ranks with)."""
+    hybrid; the configured neural reranker when there is one (the last is what the server ranks with). The page's
+    visitors' lists leave out the memory of the citations accepted on the machine serving it (``memory``)."""
+    settings = settings.replace(recall_remember=False)
     stages = {"bm25": settings.replace(recall_mode="bm25", reranker_backend="none")}
     if settings.recall.mode == "hybrid":
         stages["hybrid"] = settings.replace(reranker_backend="none")

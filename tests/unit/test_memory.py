@@ -1,0 +1,131 @@
+"""The writer's memory (``memory``): which key a writer took from a list, what is kept of it, and how it teaches
+the projects whose bibliographies have the key (``lessons``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+
+from test_lessons import TOPICS, probe, write_project
+
+from texcite.engine import Engine
+from texcite.latex.cite import CiteMatcher
+from texcite.memory import MAX_REMEMBERED, Accepted, Offer, WriterMemory, accepted, taken
+from texcite.settings import Settings
+
+MATCHER = CiteMatcher()
+BEFORE = "Intro.\n\nGraphs help here \\citep[p.~2]{known,"
+COMMAND = BEFORE.index("\\citep")
+
+
+def offer(typed: str = "") -> Offer:
+    return Offer("/p/main.tex", BEFORE[:COMMAND], len(BEFORE), typed, frozenset({"known"}),
+                 frozenset({"smith20", "smith2021", "known", "jones"}))
+
+
+def read(text: str, o: Offer) -> tuple[Accepted | None, bool]:
+    return taken(o, text, MATCHER.context_at(text, o.at, ()))
+
+
+def test_the_key_the_editor_put_in_is_taken_with_the_lines_around_it_as_the_writer_saw_them():
+    one, stands = read(BEFORE + "smith2021} and more.\nNext line.\n", offer("smi"))
+    assert not stands and one is not None
+    assert (one.key, one.file, one.line) == ("smith2021", "/p/main.tex", 2)
+    assert one.text == BEFORE + "} and more.\nNext line.\n" and one.offset == len(BEFORE)
+
+
+def test_what_is_still_being_typed_is_not_taken():
+    o = offer("smith20")
+    assert read(BEFORE + "smith20}", o) == (None, True)  # what was typed when the list came: not a choice yet
+    assert read(BEFORE + "smi}", o) == (None, True)
+    assert read(BEFORE + "}", o) == (None, True)
+
+
+def test_a_key_the_command_held_or_the_list_did_not_offer_is_not_taken():
+    assert read(BEFORE + "other}", offer()) == (None, True)
+    o = Offer("/p/main.tex", BEFORE[:COMMAND], len(BEFORE), "", frozenset({"known", "jones"}), frozenset({"jones"}))
+    assert read(BEFORE + "jones}", o) == (None, True)
+
+
+def test_the_offer_ends_when_the_text_before_the_command_changes_or_the_command_goes():
+    assert read("Changed.\n\nGraphs help here \\citep[p.~2]{known,smith2021}", offer()) == (None, False)
+    assert read(BEFORE[:COMMAND] + "no citation.", offer()) == (None, False)
+
+
+def test_the_window_kept_is_whole_lines_around_the_citation():
+    text = "x" * 9000 + "\n" + "a \\cite{k} b\n" + "y" * 3000 + "\n" + "z\n"
+    start = text.index("{k}") + 1
+    one = accepted("k", "/f.tex", text, start, start + 1)
+    assert one.text == "a \\cite{} b" and one.text[one.offset - 6:one.offset] == "\\cite{"
+
+
+def test_the_memory_keeps_the_latest_of_each_citation_skips_damaged_lines_and_forgets(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path))
+    memory = WriterMemory()
+    a, b = Accepted("k1", "/f.tex", 3, "t \\cite{}", 8), Accepted("k2", "/f.tex", 5, "u \\cite{}", 8)
+    memory.remember(a)
+    memory.remember(b)
+    memory.remember(Accepted("k1", "/f.tex", 3, "new \\cite{}", 10))
+    with open(memory.path, "a", encoding="utf-8") as fh:
+        fh.write('{"v": 1, "key": "broken"\n')
+    assert [(x.key, x.text) for x in memory.entries()] == [("k2", "u \\cite{}"), ("k1", "new \\cite{}")]
+    assert oct(os.stat(memory.path).st_mode & 0o777) == "0o600"
+    assert memory.forget() == 2 and memory.entries() == [] and not os.path.exists(memory.path)
+    assert memory.forget() == 0
+
+
+def test_the_memory_keeps_the_newest_citations(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path))
+    memory = WriterMemory()
+    for i in range(MAX_REMEMBERED + 5):
+        memory.remember(Accepted(f"k{i}", "/f.tex", i, "\\cite{}", 6))
+    kept = memory.entries()
+    assert len(kept) == MAX_REMEMBERED and kept[0].key == "k5"
+    assert len(pathlib.Path(memory.path).read_text().splitlines()) <= MAX_REMEMBERED + 1
+
+
+def remember_citations(memory: WriterMemory, folder: pathlib.Path, count: int) -> None:
+    """``count`` citations accepted in another project, of works w30..w39, each in a sentence on its topic."""
+    for n in range(count):
+        i = 30 + n % 10
+        text = f"Other work on {TOPICS[i % len(TOPICS)]} shows it \\cite{{}} again.\n"
+        memory.remember(Accepted(f"w{i}", str(folder / "other" / "paper.tex"), n, text, text.index("{}") + 1))
+
+
+def test_citations_accepted_elsewhere_teach_a_project_whose_bibliography_has_their_keys(tmp_path, monkeypatch):
+    # 20 saved citations of w0..w29 (too few to adapt alone), and 15 accepted in another paper of keys this one
+    # does not cite yet.
+    project = tmp_path / "thesis"
+    project.mkdir()
+    path, text = write_project(project, 20, works=30)
+    monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path / "cache"))
+    remember_citations(WriterMemory(), tmp_path, 15)
+    emptied, offset = probe(text, 3)
+    rankings = []
+    for remember in (True, False):
+        engine = Engine(Settings().replace(recall_mode="bm25", recall_remember=remember))
+        try:
+            result = engine.suggest(path, emptied, offset)
+        finally:
+            engine.close()
+        assert result is not None
+        rankings.append(result.ranking)
+    assert rankings == ["BM25, adapted to this project (35 citations)", "BM25"]
+
+
+def test_an_accepted_citation_the_saved_files_already_hold_teaches_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path / "cache"))
+    project = tmp_path / "thesis"
+    project.mkdir()
+    path, text = write_project(project, 40)
+    memory = WriterMemory()
+    memory.remember(Accepted("w0", path, 2, "Work on graphs \\cite{}.\n", 21))  # w0 is cited in the saved files
+    emptied, offset = probe(text, 3)
+    engine = Engine(Settings().replace(recall_mode="bm25"))
+    try:
+        result = engine.suggest(path, emptied, offset)
+    finally:
+        engine.close()
+    assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
+    assert json.loads(pathlib.Path(memory.path).read_text().splitlines()[0])["key"] == "w0"

@@ -61,17 +61,18 @@ class Offer:
     offered: frozenset[str]
 
 
-def taken(offer: Offer, text: str, cite: CiteContext | None) -> tuple[Accepted | None, bool]:
+def taken(offer: Offer, text: str, cite: CiteContext | None, typing: str = "") -> tuple[Accepted | None, bool]:
     """The key taken from ``offer`` in ``text`` (``cite``: the citation at ``offer.at`` of ``text``), and whether
     the offer still stands (its command is there and holds none of its keys yet). A key is taken when an offered
-    key that the command did not hold, and that is not just what the writer had typed when the list came, is in
-    the command at the same place, the text before it unchanged."""
+    key that the command did not hold, and that is neither what the writer had typed when the list came nor what
+    they are typing now (``typing``: the text a newer list is asked for), is in the command at the same place, the
+    text before it unchanged."""
     if cite is None or cite.command.start != len(offer.before) or not text.startswith(offer.before):
         return None, False
     for group in cite.command.groups:
         for m in keys_in(text, group.start, group.end):
             key = m.group(0)
-            if key in offer.offered and key not in offer.existing and key != offer.typed:
+            if key in offer.offered and key not in offer.existing and key not in (offer.typed, typing):
                 return accepted(key, offer.file, text, m.start(), m.end()), False
     return None, True
 

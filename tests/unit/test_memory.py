@@ -24,8 +24,8 @@ def offer(typed: str = "") -> Offer:
                  frozenset({"smith20", "smith2021", "known", "jones"}))
 
 
-def read(text: str, o: Offer) -> tuple[Accepted | None, bool]:
-    return taken(o, text, MATCHER.context_at(text, o.at, ()))
+def read(text: str, o: Offer, typing: str = "") -> tuple[Accepted | None, bool]:
+    return taken(o, text, MATCHER.context_at(text, o.at, ()), typing)
 
 
 def test_the_key_the_editor_put_in_is_taken_with_the_lines_around_it_as_the_writer_saw_them():
@@ -40,6 +40,13 @@ def test_what_is_still_being_typed_is_not_taken():
     assert read(BEFORE + "smith20}", o) == (None, True)  # what was typed when the list came: not a choice yet
     assert read(BEFORE + "smi}", o) == (None, True)
     assert read(BEFORE + "}", o) == (None, True)
+    # typed on: the next list is asked for "smith2021", a key the older list offered
+    assert read(BEFORE + "smith2021}", o, typing="smith2021") == (None, True)
+
+
+def test_a_key_taken_before_the_next_list_is_asked_for_after_a_comma():
+    one, stands = read(BEFORE + "smith2021,}", offer("smi"), typing="")
+    assert one is not None and one.key == "smith2021" and not stands
 
 
 def test_a_key_the_command_held_or_the_list_did_not_offer_is_not_taken():

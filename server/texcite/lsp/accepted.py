@@ -1,6 +1,7 @@
 """The citations the writer accepts: each completion list shown is an offer (``memory.Offer``) on its document;
-after the edits pause, a key of the list that is now in that citation command is remembered (``memory``), whatever
-the editor did with the item. ``texcite.forgetAccepted`` deletes the memory."""
+after the edits pause, when the next list is asked for in the document, or when the editor shuts the server down,
+a key of the list that is now in that citation command is remembered (``memory``), whatever the editor did with
+the item. ``texcite.forgetAccepted`` deletes the memory."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from pygls.lsp.server import LanguageServer
 from texcite.engine import Engine
 from texcite.lsp.buffers import Buffers, fs_path
 from texcite.lsp.jobs import Jobs
-from texcite.memory import Offer, taken
+from texcite.latex.cite import CiteContext
+from texcite.memory import Accepted, Offer, taken
 from texcite.ranking import Result
 
 FORGET_COMMAND = "texcite.forgetAccepted"
-SETTLED_S = 1.0  # the edits pause this long before a citation is read (not while its key is being typed)
+SETTLED_S = 0.5  # the edits pause this long before a citation is read (not while its key is being typed)
 
 
 class AcceptedCitations:
@@ -35,6 +37,12 @@ class AcceptedCitations:
         if path is None or not self.engine.settings.recall.remember or not keys:
             return
         cite = result.request.cite
+        previous = self._offers.get(uri)
+        if previous is not None:  # a key taken from it before this list was asked for (after a comma, say)
+            before = self.engine.cite_at(path, text, previous.at) if text.startswith(previous.before) else None
+            one = self._taken(uri, previous, text, before, typing=cite.prefix)
+            if one is not None:
+                self.jobs.spawn(asyncio.to_thread(self.engine.adaptations.memory.remember, one))
         self._offers[uri] = Offer(path, text[:cite.command.start], cite.replace_start, cite.prefix,
                                   frozenset(cite.existing_keys), frozenset(keys))
 
@@ -52,11 +60,26 @@ class AcceptedCitations:
         text = self.buffers.document(uri).source
         cite = await asyncio.to_thread(self.engine.cite_at, offer.file, text, offer.at) \
             if text.startswith(offer.before) else None
-        one, stands = taken(offer, text, cite)
+        one = self._taken(uri, offer, text, cite)
+        if one is not None:
+            await asyncio.to_thread(self.engine.adaptations.memory.remember, one)
+
+    def _taken(self, uri: str, offer: Offer, text: str, cite: CiteContext | None, typing: str = "") -> Accepted | None:
+        """The key taken from ``offer`` (see ``memory.taken``); the offer goes once it no longer stands."""
+        one, stands = taken(offer, text, cite, typing)
         if not stands and self._offers.get(uri) is offer:
             del self._offers[uri]
-        if one is not None and self.engine.settings.recall.remember:
-            await asyncio.to_thread(self.engine.adaptations.memory.remember, one)
+        return one if self.engine.settings.recall.remember else None
+
+    def flush(self) -> None:
+        """Read every document's offer now, without waiting for a pause (the editor is quitting: a key accepted
+        just before is not lost)."""
+        for uri, offer in list(self._offers.items()):
+            text = self.buffers.document(uri).source
+            cite = self.engine.cite_at(offer.file, text, offer.at) if text.startswith(offer.before) else None
+            one = self._taken(uri, offer, text, cite)
+            if one is not None:
+                self.engine.adaptations.memory.remember(one)
 
     async def forget(self) -> int:
         """Run ``texcite.forgetAccepted``: delete the memory, and say how much it held."""

@@ -120,6 +120,7 @@ class TexciteServer(LanguageServer):
 
     def stop_session(self) -> None:
         """Stop background work so nothing is sent after the client stops listening."""
+        self.accepted.flush()
         self.jobs.close()
         self.engine.close()
 

@@ -29,6 +29,7 @@ def smoke_args(tmp: Path) -> dict[str, list[str]]:
     for name in ("one", "two"):  # leave-one-project-out needs two projects
         shutil.copytree(PAPER, two / name)
     return {
+        "add_one.py": [str(two), "--out", str(tmp / "add-one.md")],
         "adaptation.py": [str(two), "--units", "0", "--cache", str(tmp / "cache"), "--out", str(tmp / "adaptation.md")],
         "book_bench.py": ["--sizes", "0.03", "--edits", "3", "--entries", "40", "--smaller", "0", "--out", str(tmp)],
         "dense_bench.py": ["--entries", "50", "--requests", "3", "--build-seconds", "1",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -188,3 +189,22 @@ def test_a_tcp_client_reads_only_its_workspace(tmp_path, servers):
     refused = [d["message"] for n in peer.notifications if n["method"] == "textDocument/publishDiagnostics"
                for d in n["params"]["diagnostics"]]
     assert any("outside the workspace folders" in m for m in refused)
+
+
+def test_what_a_tcp_client_accepts_is_not_remembered(tmp_path, servers):
+    port = free_port()
+    servers.append(start(str(port), tmp_path))
+    paper = tmp_path / "paper"
+    shutil.copytree(EXAMPLE, paper)
+    method = paper / "chapters" / "method.tex"
+    line = method.read_text().splitlines()[8]  # "... distillation loss of \cite{} we train ..."
+    at = line.rindex("{}") + 1
+    peer = Peer("127.0.0.1", port, "127.0.0.1")
+    peer.initialize(paper, {"recall": {"mode": "bm25", "remember": True}})
+    peer.send("initialized", {}, request=False)
+    key = peer.labels(method, 8, at)[0]
+    peer.send("textDocument/didChange", {"textDocument": {"uri": method.as_uri(), "version": 2}, "contentChanges": [
+        {"range": {"start": {"line": 8, "character": at}, "end": {"line": 8, "character": at}}, "text": key}]},
+        request=False)
+    peer.request("shutdown", None)  # the server reads what was accepted before it stops: nothing, for a TCP client
+    assert not (tmp_path / "cache" / "memory").exists()

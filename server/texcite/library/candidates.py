@@ -46,8 +46,9 @@ if TYPE_CHECKING:
 
 # Subtracted from a library entry's fused score (log-odds), per stage (each stage has its own fusion model): the
 # smallest offset keeping the project entries' R@10 within 1 point of theirs without a library, measured with
-# `texcite eval --library-split 0.3` on the dev theses; the measurement and the sweep: bench/results/library.md.
-LIBRARY_OFFSETS = {"bm25": 4.0, "hybrid": 5.0}
+# `texcite eval --library-split 0.3` on the dev theses with the projects adapted to their citations (2026-12-03);
+# the measurement and the sweep: bench/results/library.md.
+LIBRARY_OFFSETS = {"bm25": 4.0, "hybrid": 2.5}
 RECALL = 50  # library entries taken per query view (paragraph, sentence)
 RECALL_VIEWS = ("bm25_para", "bm25_sent")
 

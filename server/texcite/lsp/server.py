@@ -64,9 +64,8 @@ class TexciteServer(LanguageServer):
         elif settings.cache_dir and self.connection is not None:  # nor may a TCP peer choose where it writes
             settings = settings.replace(cache_dir="", problems=settings.problems + (
                 "cacheDir is not taken from a TCP client; using the default cache folder",))
-        elif settings.cache_dir and self.connection is not None:  # nor may a TCP peer choose where it writes
-            settings = settings.replace(cache_dir="", problems=settings.problems + (
-                "cacheDir is not taken from a TCP client; using the default cache folder",))
+        if self.connection is not None:  # a TCP peer neither writes nor reads the machine's writer's memory
+            settings = settings.replace(recall_remember=False)
         for problem in settings.problems:
             self.status.announce(f"texcite settings: {problem}")
         self.engine.configure(settings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -42,3 +43,10 @@ def private_cache_dir(tmp_path_factory):
         os.environ.pop("TEXCITE_CACHE_DIR", None)
     else:
         os.environ["TEXCITE_CACHE_DIR"] = old
+
+
+@pytest.fixture(autouse=True)
+def empty_memory(private_cache_dir):
+    """Each test starts with no accepted citations remembered (``memory``): what an earlier test's editor accepted
+    in its copy of the example paper must not adapt a later test's lists."""
+    shutil.rmtree(private_cache_dir / "memory", ignore_errors=True)

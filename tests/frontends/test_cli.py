@@ -113,3 +113,15 @@ def test_eval_library_split_reports_moved_works_and_the_project(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "| one |" in run.stdout and "| two |" in run.stdout and "| **all** |" in run.stdout
     assert "Offset sweep" in run.stdout and "moved R@10" in run.stdout
+
+
+def test_forget_deletes_the_accepted_citations_and_doctor_counts_them(tmp_path):
+    from texcite.memory import Accepted, WriterMemory
+
+    memory = WriterMemory()  # the tests' cache folder ($TEXCITE_CACHE_DIR), as the command's
+    for key in ("a2020", "b2021"):
+        memory.remember(Accepted(key, str(METHOD), 8, "text \\cite{}", 11))
+    assert "memory: 2 accepted citations" in texcite("doctor").stdout.splitlines()
+    run = texcite("forget")
+    assert run.returncode == 0 and run.stdout == f"Forgot 2 accepted citations ({memory.path}).\n", run.stderr
+    assert texcite("forget").stdout == f"Forgot 0 accepted citations ({memory.path}).\n"

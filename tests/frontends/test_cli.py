@@ -112,7 +112,7 @@ def test_eval_library_split_reports_moved_works_and_the_project(tmp_path):
                   "--reranker", "none")
     assert run.returncode == 0, run.stderr
     assert "| one |" in run.stdout and "| two |" in run.stdout and "| **all** |" in run.stdout
-    assert "Offset sweep" in run.stdout and "moved R@10" in run.stdout
+    assert "Constant offsets instead" in run.stdout and "moved R@10" in run.stdout
 
 
 def test_forget_deletes_the_accepted_citations_and_doctor_counts_them(tmp_path):

@@ -5,8 +5,9 @@ command that cited one is a probe, the rank of the moved work recorded. The comm
 remaining entries are probes too: their ranks with the library and without it (the same list without its library
 items: a project entry's score does not depend on the library) show what the library costs the project.
 
-Each probe keeps the scores of its whole list, so the ranks under any library offset (``LIBRARY_OFFSETS``) are
-computed from one run: the sweep that chose the shipped offsets.
+Each probe keeps the scores of its whole list and the library offset it was ranked with (``library_offset``), so
+the ranks under any other offset are computed from one run: the sweep of constant offsets, and the fit of the
+shipped rule (bench/results/library.md).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from texcite.evaluation.projects import FoundProject
 from texcite.files import read_disk
 from texcite.latex.cite import cited_commands, keys_in
 from texcite.library.addition import verbatim_blocks
-from texcite.library.candidates import LIBRARY_OFFSETS
+from texcite.library.candidates import library_offset
 from texcite.library.identity import norm_title
 from texcite.settings import Settings
 
@@ -35,13 +36,15 @@ OFFSETS = tuple(float(x) for x in np.arange(0.0, 6.01, 0.5))  # the sweep
 @dataclass
 class Probe:
     """One command's ranked list: the project entries' scores, the library entries' scores before the offset,
-    and the scores of the true works among them (the moved ones for a moved probe)."""
+    the scores of the true works among them (the moved ones for a moved probe), and the offset it was ranked
+    with."""
 
     moved: bool
     project: np.ndarray
     library: np.ndarray
     true_project: list[float] = field(default_factory=list)
     true_library: list[float] = field(default_factory=list)
+    offset: float = 0.0
 
     def rank(self, offset: float | None) -> int | None:
         """The best rank of a true work with the library at ``offset`` (None: without the library)."""
@@ -148,7 +151,8 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
                 if s.entry.key in targets:
                     probe.true_project.append(s.fused_score)
             else:
-                unshifted = s.fused_score + LIBRARY_OFFSETS[s.stage]
+                probe.offset = library_offset(s.stage, report.library, result.corpus_size)
+                unshifted = s.fused_score + probe.offset
                 library_scores.append(unshifted)
                 hit = s.library.key in targets or moved_titles.get((norm_title(s.entry.title), s.entry.year)) in targets
                 if is_moved and hit:
@@ -187,21 +191,23 @@ def evaluate_split(projects: Sequence[FoundProject], settings: Settings, share: 
     return reports
 
 
-def split_table(reports: Sequence[SplitReport], offset: float) -> str:
-    """Per project and overall: the moved works' R@1/R@10/MRR with the library at ``offset``, and the project
-    entries' without and with it."""
-    rows = ["| project | entries | moved | library | moved probes | R@1 | R@10 | MRR | project probes | "
+def split_table(reports: Sequence[SplitReport]) -> str:
+    """Per project and overall: the moved works' R@1/R@10/MRR with the library at the offset each probe was
+    ranked with (the shipped rule's), and the project entries' without and with it."""
+    rows = ["| project | entries | moved | library | offset | moved probes | R@1 | R@10 | MRR | project probes | "
             "R@10 without → with | MRR without → with |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | "
-            "---: | ---: | ---: |"]
+            "---: | ---: | ---: | ---: |"]
 
     def row(name: str, entries: str, moved: str, lib: str, probes: list[Probe]) -> str:
-        mv = [p.rank(offset) for p in probes if p.moved]
+        mv = [p.rank(p.offset) for p in probes if p.moved]
         pj = [p for p in probes if not p.moved]
         m1, m10, mrr = figures(mv)
         _, w10, wmrr = figures([p.rank(None) for p in pj])
-        _, l10, lmrr = figures([p.rank(offset) for p in pj])
-        return (f"| {name} | {entries} | {moved} | {lib} | {len(mv)} | {m1:.1%} | {m10:.1%} | {mrr:.3f} | {len(pj)} | "
-                f"{w10:.1%} → {l10:.1%} | {wmrr:.3f} → {lmrr:.3f} |")
+        _, l10, lmrr = figures([p.rank(p.offset) for p in pj])
+        offsets = sorted({round(p.offset, 1) for p in probes if len(p.library)})  # lists with library entries
+        shown = f"{offsets[0]:.1f}" if len(offsets) == 1 else "" if not offsets else f"{offsets[0]:.1f}–{offsets[-1]:.1f}"
+        return (f"| {name} | {entries} | {moved} | {lib} | {shown} | {len(mv)} | {m1:.1%} | {m10:.1%} | {mrr:.3f} | "
+                f"{len(pj)} | {w10:.1%} → {l10:.1%} | {wmrr:.3f} → {lmrr:.3f} |")
 
     for r in reports:
         rows.append(f"| {r.name} | error: {r.error} |" if r.error else
@@ -212,7 +218,7 @@ def split_table(reports: Sequence[SplitReport], offset: float) -> str:
 
 
 def sweep_table(reports: Sequence[SplitReport]) -> str:
-    """Over every probe: the figures at each offset of ``OFFSETS`` (how the shipped offset was chosen)."""
+    """Over every probe: the figures at each constant offset of ``OFFSETS`` (to compare with the shipped rule)."""
     every = [p for r in reports for p in r.probes]
     moved = [p for p in every if p.moved]
     kept = [p for p in every if not p.moved]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from texcite.engine import Engine
+from texcite.library.candidates import library_offset
 from texcite.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "paper"
@@ -87,3 +88,10 @@ def test_project_entries_come_first_when_the_context_fits_both(tmp_path, paper):
     ranks = {s.entry.key: s.rank for s in suggestions}
     assert ranks["okafor2019termweighting"] < ranks["twin2018"]
     assert next(s for s in suggestions if s.entry.key == "twin2018").library is not None
+
+
+def test_a_library_entry_loses_more_the_larger_the_library_against_the_bibliography():
+    near, far = library_offset("hybrid", 500, 250), library_offset("hybrid", 3000, 100)
+    assert near == 0.0 < far  # a library twice the bib: scored as a work the project never cites
+    assert library_offset("hybrid", 10**6, 10) == library_offset("hybrid", 10**7, 10)  # held where it was fit
+    assert library_offset("bm25", 3000, 100) == library_offset("bm25", 500, 250) == 4.0

@@ -3,7 +3,7 @@
 The guard matters: in-process vLLM starts worker processes with 'spawn', which re-import this module.
 """
 
-from texcite.cli import main
+from texcite.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -378,3 +378,17 @@ def main(argv: list[str] | None = None) -> int:
     except Exception:  # a bug: its traceback, with any URL password or key in it hidden
         print(redact(traceback.format_exc()), file=sys.stderr, end="")
         return 1
+
+
+def run() -> None:
+    """The `texcite` program (and ``python -m texcite``): ``main``, its output flushed, then out at once. A native
+    library's thread still running at exit (vLLM's, a model's) would otherwise abort the interpreter's own exit
+    ("terminate called without an active exception", status -6) after the answer was printed."""
+    code = main()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # the reader went away, or the stream is closed
+            pass
+    logging.shutdown()
+    os._exit(code)

@@ -39,8 +39,7 @@ class AcceptedCitations:
         cite = result.request.cite
         previous = self._offers.get(uri)
         if previous is not None:  # a key taken from it before this list was asked for (after a comma, say)
-            before = self.engine.cite_at(path, text, previous.at) if text.startswith(previous.before) else None
-            one = self._taken(uri, previous, text, before, typing=cite.prefix)
+            one = self._taken(uri, previous, text, self._cite(previous, text), typing=cite.prefix)
             if one is not None:
                 self.jobs.spawn(asyncio.to_thread(self.engine.adaptations.memory.remember, one))
         self._offers[uri] = Offer(path, text[:cite.command.start], cite.replace_start, cite.prefix,
@@ -58,11 +57,13 @@ class AcceptedCitations:
         if offer is None:
             return
         text = self.buffers.document(uri).source
-        cite = await asyncio.to_thread(self.engine.cite_at, offer.file, text, offer.at) \
-            if text.startswith(offer.before) else None
-        one = self._taken(uri, offer, text, cite)
+        one = self._taken(uri, offer, text, await asyncio.to_thread(self._cite, offer, text))
         if one is not None:
             await asyncio.to_thread(self.engine.adaptations.memory.remember, one)
+
+    def _cite(self, offer: Offer, text: str) -> CiteContext | None:
+        """The citation at ``offer``'s place in ``text``; None when the text before its command changed."""
+        return self.engine.cite_at(offer.file, text, offer.at) if text.startswith(offer.before) else None
 
     def _taken(self, uri: str, offer: Offer, text: str, cite: CiteContext | None, typing: str = "") -> Accepted | None:
         """The key taken from ``offer`` (see ``memory.taken``); the offer goes once it no longer stands."""
@@ -76,8 +77,7 @@ class AcceptedCitations:
         just before is not lost)."""
         for uri, offer in list(self._offers.items()):
             text = self.buffers.document(uri).source
-            cite = self.engine.cite_at(offer.file, text, offer.at) if text.startswith(offer.before) else None
-            one = self._taken(uri, offer, text, cite)
+            one = self._taken(uri, offer, text, self._cite(offer, text))
             if one is not None:
                 self.engine.adaptations.memory.remember(one)
 

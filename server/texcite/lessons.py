@@ -195,40 +195,45 @@ class ProjectAdaptations:
              examples: list[Example], remembered: list[Accepted]) -> Adaptation | None:
         """Each example and accepted citation ranked by the engine's pipeline as a lesson, and the adaptation fit
         on them."""
-        engine, matcher = self.engine, self.engine.matcher
+        matcher = self.engine.matcher
         files = [(tex, text, scan_file(text, matcher)) for tex, text in texts]
-        position = corpus.position
         lessons: list[Lesson] = []
         for ex in examples:
             shown = [(p, ex.text, update_facts(t, f, ex.text, matcher) or scan_file(ex.text, matcher))
                      if p == ex.path else (p, t, f) for p, t, f in files]
             facts = next(f for p, _, f in shown if p == ex.path)
-            request: Request | None = build_request(ex.text, ex.offset, matcher, facts)
-            if request is None:
-                continue
-            scored = engine.score(ex.path, request, project, corpus, shown)
-            if (scored.stage, scored.encoder) != (stage, encoder):  # the ranking changed meanwhile: not this state's
+            taught = self._lesson(project, corpus, stage, encoder, ex.path, ex.text, ex.offset, facts, shown, ex.keys)
+            if taught is None:  # the ranking changed meanwhile: not this state's
                 return None
-            one = lesson(scored.signals, scored.scores, [position[k] for k in ex.keys], (),
-                         self.fold(project, ex.path, ex.text, request.cite.command.start))
-            if one is not None:
-                lessons.append(one)
+            lessons += taught
         home = os.path.dirname(project.root)
         for i, accepted in enumerate(remembered):
             # Its lines as one more file of the project: the project's own citations are its evidence.
             path = os.path.join(home, f".texcite-accepted-{i}.tex")
             facts = scan_file(accepted.text, matcher)
-            request = build_request(accepted.text, accepted.offset, matcher, facts)
-            if request is None:
-                continue
-            scored = engine.score(path, request, project, corpus, files + [(path, accepted.text, facts)])
-            if (scored.stage, scored.encoder) != (stage, encoder):  # its text read as another language: not taught
-                continue
-            one = lesson(scored.signals, scored.scores, [position[accepted.key]], (),
-                         fold_of(os.path.relpath(accepted.file, home), accepted.line))
-            if one is not None:
-                lessons.append(one)
+            taught = self._lesson(project, corpus, stage, encoder, path, accepted.text, accepted.offset, facts,
+                                  files + [(path, accepted.text, facts)], (accepted.key,),
+                                  fold_of(os.path.relpath(accepted.file, home), accepted.line))
+            lessons += taught or []  # None: its text read as another language, not taught
         return adapt(lessons)
+
+    def _lesson(self, project: Project, corpus: Corpus, stage: str, encoder: str, path: str, text: str, offset: int,
+                facts: FileFacts, files: list[tuple[str, str, FileFacts]], keys: tuple[str, ...],
+                fold: int | None = None) -> list[Lesson] | None:
+        """The lessons (at most one) of citing ``keys`` at ``offset`` of ``text`` (the file ``path``, ranked with the
+        project's files as ``files``) by the engine's pipeline, in ``fold`` (by default the fold of its command): none
+        when there is no citation there or it teaches nothing; None instead when it was ranked by another stage or
+        encoder than ``stage`` and ``encoder``."""
+        request = build_request(text, offset, self.engine.matcher, facts)
+        if request is None:
+            return []
+        scored = self.engine.score(path, request, project, corpus, files)
+        if (scored.stage, scored.encoder) != (stage, encoder):
+            return None
+        if fold is None:
+            fold = self.fold(project, path, text, request.cite.command.start)
+        one = lesson(scored.signals, scored.scores, [corpus.position[k] for k in keys], (), fold)
+        return [] if one is None else [one]
 
 
 def _read(path: str) -> Adaptation | None:

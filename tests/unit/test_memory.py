@@ -3,7 +3,6 @@ the projects whose bibliographies have the key (``lessons``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
 
@@ -128,11 +127,15 @@ def test_an_accepted_citation_the_saved_files_already_hold_teaches_once(tmp_path
     path, text = write_project(project, 40)
     memory = WriterMemory()
     memory.remember(Accepted("w0", path, 2, "Work on graphs \\cite{}.\n", 21))  # w0 is cited in the saved files
+    assert [one.key for one in memory.entries()] == ["w0"]
     emptied, offset = probe(text, 3)
-    engine = Engine(Settings().replace(recall_mode="bm25"))
-    try:
-        result = engine.suggest(path, emptied, offset)
-    finally:
-        engine.close()
-    assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
-    assert json.loads(pathlib.Path(memory.path).read_text().splitlines()[0])["key"] == "w0"
+    lists = []
+    for remember in (True, False):
+        engine = Engine(Settings().replace(recall_mode="bm25", recall_remember=remember))
+        try:
+            result = engine.suggest(path, emptied, offset)
+        finally:
+            engine.close()
+        assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
+        lists.append([(s.entry.key, s.score) for s in result.suggestions])
+    assert lists[0] == lists[1]  # the list is the one the saved citation alone teaches

@@ -227,10 +227,11 @@ def _eval_split(args: argparse.Namespace, out: TextIO) -> None:
     library = [os.path.abspath(p) for p in args.library or []]
     with tempfile.TemporaryDirectory(prefix="texcite-split-") as work:
         reports = evaluate_split(projects, settings, args.library_split, library, work, Progress(sys.stderr).start)
-    print(f"Library split {args.library_split:.0%}, recall {settings.recall.mode}, library offsets by the library's "
-          "size against each project's bibliography:\n", file=out)
+    print(f"Library split {args.library_split:.0%}, recall {settings.recall.mode}, library entries ranked as shipped "
+          "(with their titles embedded: their affinity with the project and a constant offset; else an offset by the "
+          "library's size against the project's bibliography):\n", file=out)
     print(split_table(reports), file=out)
-    print("\nConstant offsets instead (every probe):\n", file=out)
+    print("\nConstant offsets instead (every probe; the affinity kept where it was used):\n", file=out)
     print(sweep_table(reports), file=out)
 
 

@@ -297,18 +297,17 @@ class Engine:
         adaptation = self.adaptations.current(project, corpus, stage, scored.encoder, model)
         if adaptation is not None:  # what the project's own citations teach (``lessons``)
             scores = scores + adaptation.delta(signals, self.adaptations.fold(project, path, text, cite.command.start))
-        # Entries that serve others (proceedings of crossref'd papers, @xdata, @set) and that the project does not
-        # cite go after the works (``retrieval.select``).
+        # Entries serving others (crossref'd proceedings, @xdata, @set) the project does not cite go after works.
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
                                helpers)
         # The writer's library joins (``library.candidates``); its titles are embedded by the encoder of a document
         # whose language is not known (``_library_embedder``): other documents rank it without the dense signals.
         library_dense = scored.dense if scored.encoder == self._library_encoder() else None
-        candidates, inputs = with_library(self.library, corpus, views, cite, model, stage, scored.stats, candidates,
-                                          inputs, top_k, library_dense)
+        candidates, inputs, shift = with_library(self.library, corpus, views, cite, model, stage, scored.stats,
+                                                 candidates, inputs, top_k, library_dense)
         return Prepared(request, corpus, candidates, stage, scored.encoder, signals, inputs, model, scored.evidence,
-                        adaptation)
+                        adaptation, shift)
 
     def score(self, path: str, request: Request, project: Project, corpus: Corpus,
               files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored:
@@ -370,7 +369,8 @@ class Engine:
                       query=query.marked if backend else query.text,
                       ranking=stages.text(hybrid=prepared.stage == "hybrid", reranked=bool(backend))
                       + (f", adapted to this project ({a.lessons} citations)" if (a := prepared.adaptation) else ""),
-                      fallback_message=fallback, corpus_size=len(prepared.corpus))
+                      fallback_message=fallback, corpus_size=len(prepared.corpus),
+                      library_offset=prepared.library_offset)
 
     def suggest(self, path: str, text: str, offset: int) -> Result | None:
         """The whole pipeline in the calling thread (CLI, eval): waits for all it uses (``lessons`` included)."""

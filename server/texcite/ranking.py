@@ -71,6 +71,7 @@ class Result:
     ranking: str  # what ranked, for people: "BM25 + MiniLM → Qwen3-Reranker-4B (vllm-http at …)"
     fallback_message: str = ""
     corpus_size: int = 0
+    library_offset: float = 0.0  # what the library entries' scores lost (``library.candidates.library_offset``)
 
 
 @dataclass
@@ -87,6 +88,7 @@ class Prepared:
     model: FusionModel | None = None
     evidence: KeyEvidence | None = None
     adaptation: Adaptation | None = None  # what the project's citations taught this list (``lessons``)
+    library_offset: float = 0.0  # what the library entries' scores lost (``library.candidates.library_offset``)
 
 
 @dataclass

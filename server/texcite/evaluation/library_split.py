@@ -26,7 +26,6 @@ from texcite.evaluation.projects import FoundProject
 from texcite.files import read_disk
 from texcite.latex.cite import cited_commands, keys_in
 from texcite.library.addition import verbatim_blocks
-from texcite.library.candidates import library_offset
 from texcite.library.identity import norm_title
 from texcite.settings import Settings
 
@@ -35,9 +34,9 @@ OFFSETS = tuple(float(x) for x in np.arange(0.0, 6.01, 0.5))  # the sweep
 
 @dataclass
 class Probe:
-    """One command's ranked list: the project entries' scores, the library entries' scores before the offset,
-    the scores of the true works among them (the moved ones for a moved probe), and the offset it was ranked
-    with."""
+    """One command's ranked list: the project entries' scores, the library entries' scores before the offset
+    (their affinity with the project in), the scores of the true works among them (the moved ones for a moved
+    probe), and the offset it was ranked with."""
 
     moved: bool
     project: np.ndarray
@@ -151,7 +150,7 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
                 if s.entry.key in targets:
                     probe.true_project.append(s.fused_score)
             else:
-                probe.offset = library_offset(s.stage, report.library, result.corpus_size)
+                probe.offset = result.library_offset
                 unshifted = s.fused_score + probe.offset
                 library_scores.append(unshifted)
                 hit = s.library.key in targets or moved_titles.get((norm_title(s.entry.title), s.entry.year)) in targets

@@ -9,10 +9,11 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from texcite.engine import Engine
-from texcite.library.candidates import library_offset
+from texcite.library.candidates import AFFINITY_NEAREST, AFFINITY_OFFSET, affinity, library_offset
 from texcite.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "paper"
@@ -31,17 +32,21 @@ def paper(tmp_path):
     return project, str(method), text.replace(CITE, "\\citep{}"), text.index(CITE) + len("\\citep{")
 
 
-def _suggest(tmp_path, paper, library_files, typed=""):
+def _result(tmp_path, paper, library_files, typed="", recall="bm25"):
     _, path, text, offset = paper
     text = text[:offset] + typed + text[offset:]
     offset += len(typed)
-    settings = Settings().replace(recall_mode="bm25", cache_dir=str(tmp_path / "cache"),
+    settings = Settings().replace(recall_mode=recall, cache_dir=str(tmp_path / "cache"),
                                   library_files=tuple(str(f) for f in library_files))
     engine = Engine(settings)
     try:
-        return engine.suggest(path, text, offset).suggestions
+        return engine.suggest(path, text, offset)
     finally:
         engine.close()
+
+
+def _suggest(tmp_path, paper, library_files, typed=""):
+    return _result(tmp_path, paper, library_files, typed).suggestions
 
 
 def test_a_work_moved_to_the_library_is_found_at_its_citation(tmp_path, paper):
@@ -95,3 +100,30 @@ def test_a_library_entry_loses_more_the_larger_the_library_against_the_bibliogra
     assert near == 0.0 < far  # a library twice the bib: scored as a work the project never cites
     assert library_offset("hybrid", 10**6, 10) == library_offset("hybrid", 10**7, 10)  # held where it was fit
     assert library_offset("bm25", 3000, 100) == library_offset("bm25", 500, 250) == 4.0
+
+
+def test_affinity_is_the_mean_cosine_with_the_projects_most_similar_titles():
+    rng = np.random.default_rng(0)
+    project = rng.normal(size=(3 * AFFINITY_NEAREST, 16)).astype(np.float32)
+    project /= np.linalg.norm(project, axis=1, keepdims=True)
+    own, elsewhere = project[0], -project.mean(axis=0) / np.linalg.norm(project.mean(axis=0))
+    near, far = affinity(np.stack([own, elsewhere]), project)
+    best = np.sort(project @ own)[-AFFINITY_NEAREST:]
+    assert near == pytest.approx(best.mean(), abs=1e-6) and far < near
+    few = project[:3]  # a bibliography smaller than AFFINITY_NEAREST: all its titles
+    assert affinity(few[:1], few)[0] == pytest.approx((few @ few[0]).mean(), abs=1e-6)
+
+
+def test_once_the_titles_are_embedded_a_library_entry_is_ranked_with_its_affinity(tmp_path, paper):
+    project = paper[0]
+    bib = project / "refs.bib"
+    text = bib.read_text()
+    moved = _entry(text, "okafor2019termweighting")
+    bib.write_text(text.replace(moved, ""))
+    library = tmp_path / "library.bib"
+    library.write_text(moved + "\n@book{gardens,\n  title = {On Gardens and Flowers},\n  year = {1999},\n}\n")
+    hybrid = _result(tmp_path, paper, [library], recall="hybrid")
+    assert hybrid.library_offset == AFFINITY_OFFSET
+    found = next(s for s in hybrid.suggestions if s.entry.key == "okafor2019termweighting")
+    assert found.library is not None
+    assert _result(tmp_path, paper, [library]).library_offset == 4.0  # BM25 alone: no titles, its constant

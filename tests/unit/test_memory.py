@@ -11,6 +11,7 @@ from test_lessons import TOPICS, probe, write_project
 from texcite.engine import Engine
 from texcite.latex.cite import CiteMatcher
 from texcite.memory import MAX_REMEMBERED, Accepted, Offer, WriterMemory, accepted, taken
+from texcite.ranking import Result
 from texcite.settings import Settings
 
 MATCHER = CiteMatcher()
@@ -91,6 +92,17 @@ def test_the_memory_keeps_the_newest_citations(tmp_path, monkeypatch):
     assert len(pathlib.Path(memory.path).read_text().splitlines()) <= MAX_REMEMBERED + 1
 
 
+def _suggest(path: str, text: str, offset: int, remember: bool) -> Result:
+    """The BM25 list at ``offset`` of ``text``, the writer's memory used or not."""
+    engine = Engine(Settings().replace(recall_mode="bm25", recall_remember=remember))
+    try:
+        result = engine.suggest(path, text, offset)
+    finally:
+        engine.close()
+    assert result is not None
+    return result
+
+
 def remember_citations(memory: WriterMemory, folder: pathlib.Path, count: int) -> None:
     """``count`` citations accepted in another project, of works w30..w39, each in a sentence on its topic."""
     for n in range(count):
@@ -108,15 +120,7 @@ def test_citations_accepted_elsewhere_teach_a_project_whose_bibliography_has_the
     monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path / "cache"))
     remember_citations(WriterMemory(), tmp_path, 15)
     emptied, offset = probe(text, 3)
-    rankings = []
-    for remember in (True, False):
-        engine = Engine(Settings().replace(recall_mode="bm25", recall_remember=remember))
-        try:
-            result = engine.suggest(path, emptied, offset)
-        finally:
-            engine.close()
-        assert result is not None
-        rankings.append(result.ranking)
+    rankings = [_suggest(path, emptied, offset, remember).ranking for remember in (True, False)]
     assert rankings == ["BM25, adapted to this project (35 citations)", "BM25"]
 
 
@@ -129,13 +133,7 @@ def test_an_accepted_citation_the_saved_files_already_hold_teaches_once(tmp_path
     memory.remember(Accepted("w0", path, 2, "Work on graphs \\cite{}.\n", 21))  # w0 is cited in the saved files
     assert [one.key for one in memory.entries()] == ["w0"]
     emptied, offset = probe(text, 3)
-    lists = []
-    for remember in (True, False):
-        engine = Engine(Settings().replace(recall_mode="bm25", recall_remember=remember))
-        try:
-            result = engine.suggest(path, emptied, offset)
-        finally:
-            engine.close()
-        assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
-        lists.append([(s.entry.key, s.score) for s in result.suggestions])
-    assert lists[0] == lists[1]  # the list is the one the saved citation alone teaches
+    results = [_suggest(path, emptied, offset, remember) for remember in (True, False)]
+    assert [r.ranking for r in results] == ["BM25, adapted to this project (40 citations)"] * 2
+    assert [(s.entry.key, s.score) for s in results[0].suggestions] == \
+        [(s.entry.key, s.score) for s in results[1].suggestions]  # the list is the one the saved citation alone teaches

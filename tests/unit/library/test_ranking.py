@@ -32,6 +32,19 @@ def paper(tmp_path):
     return project, str(method), text.replace(CITE, "\\citep{}"), text.index(CITE) + len("\\citep{")
 
 
+@pytest.fixture
+def moved(tmp_path, paper) -> Path:
+    """A library holding okafor2019termweighting, moved out of the project's bib, and a work on gardens."""
+    project = paper[0]
+    bib = project / "refs.bib"
+    text = bib.read_text()
+    moved = _entry(text, "okafor2019termweighting")
+    bib.write_text(text.replace(moved, ""))
+    library = tmp_path / "library.bib"
+    library.write_text(moved + "\n@book{gardens,\n  title = {On Gardens and Flowers},\n  year = {1999},\n}\n")
+    return library
+
+
 def _result(tmp_path, paper, library_files, typed="", recall="bm25"):
     _, path, text, offset = paper
     text = text[:offset] + typed + text[offset:]
@@ -49,14 +62,8 @@ def _suggest(tmp_path, paper, library_files, typed=""):
     return _result(tmp_path, paper, library_files, typed).suggestions
 
 
-def test_a_work_moved_to_the_library_is_found_at_its_citation(tmp_path, paper):
-    project = paper[0]
-    bib = project / "refs.bib"
-    text = bib.read_text()
-    moved = _entry(text, "okafor2019termweighting")
-    bib.write_text(text.replace(moved, ""))
-    library = tmp_path / "library.bib"
-    library.write_text(moved + "\n@book{gardens,\n  title = {On Gardens and Flowers},\n  year = {1999},\n}\n")
+def test_a_work_moved_to_the_library_is_found_at_its_citation(tmp_path, paper, moved):
+    library = moved
     suggestions = _suggest(tmp_path, paper, [library])
     found = next(s for s in suggestions if s.entry.key == "okafor2019termweighting")
     assert found.library is not None and found.library.file == str(library)
@@ -114,14 +121,8 @@ def test_affinity_is_the_mean_cosine_with_the_projects_most_similar_titles():
     assert affinity(few[:1], few)[0] == pytest.approx((few @ few[0]).mean(), abs=1e-6)
 
 
-def test_once_the_titles_are_embedded_a_library_entry_is_ranked_with_its_affinity(tmp_path, paper):
-    project = paper[0]
-    bib = project / "refs.bib"
-    text = bib.read_text()
-    moved = _entry(text, "okafor2019termweighting")
-    bib.write_text(text.replace(moved, ""))
-    library = tmp_path / "library.bib"
-    library.write_text(moved + "\n@book{gardens,\n  title = {On Gardens and Flowers},\n  year = {1999},\n}\n")
+def test_once_the_titles_are_embedded_a_library_entry_is_ranked_with_its_affinity(tmp_path, paper, moved):
+    library = moved
     hybrid = _result(tmp_path, paper, [library], recall="hybrid")
     assert hybrid.library_offset == AFFINITY_OFFSET
     found = next(s for s in hybrid.suggestions if s.entry.key == "okafor2019termweighting")

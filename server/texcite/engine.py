@@ -115,8 +115,9 @@ class Engine:
                 self.dense = DenseEncoders(settings.dense.model, settings.cache_dir, self.events.dense_progress,
                                            self.events.dense_error, self.events.dense_loaded)
                 self.encoder = self.dense.encoder(UNKNOWN)
-            embedder = self.dense.stage(self._library_encoder()).embedder if self.dense is not None else None
-            self.library.embed_with(embedder, settings.cache_dir)
+            dense = self.dense
+            self.library.embed_with(None if dense is None else lambda encoder: dense.stage(encoder).embedder,
+                                    self.encoder if dense is not None else "", settings.cache_dir)
         if old is None or (settings.reranker, settings.vllm) != (old.reranker, old.vllm):
             if self.service is not None:
                 self.service.close()
@@ -158,10 +159,6 @@ class Engine:
         self.adaptations.close()
         if self.service is not None:
             self.service.close(wait)
-
-    def _library_encoder(self) -> str:
-        """The encoder of the library's title embeddings: a document's of unknown language ('' without hybrid)."""
-        return self.dense.encoder(UNKNOWN) if self.dense is not None else ""
 
     def _close_dense(self) -> None:
         if self.dense is not None:
@@ -260,7 +257,7 @@ class Engine:
 
     def wait_library(self) -> int:
         """Index (and embed, with hybrid recall) the writer's library now: its number of entries (CLI, eval)."""
-        return len(self.library.wait() or ())
+        return len(self.library.wait(self.encoder if self.dense is not None else "") or ())
 
     # -- free text (the web page's Rerank tab) -------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray | None:
@@ -301,11 +298,9 @@ class Engine:
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
                                helpers)
-        # The writer's library joins (``library.candidates``); its titles are embedded by the encoder of a document
-        # whose language is not known (``_library_embedder``): other documents rank it without the dense signals.
-        library_dense = scored.dense if scored.encoder == self._library_encoder() else None
+        # The writer's library joins (``library.candidates``), its titles embedded by this document's encoder.
         candidates, inputs, shift = with_library(self.library, corpus, views, cite, model, stage, scored.stats,
-                                                 candidates, inputs, top_k, library_dense)
+                                                 candidates, inputs, top_k, scored.dense, scored.encoder)
         return Prepared(request, corpus, candidates, stage, scored.encoder, signals, inputs, model, scored.evidence,
                         adaptation, shift)
 

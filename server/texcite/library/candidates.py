@@ -13,7 +13,7 @@ its signals on the project's scale:
   deviation of the project's raw scores for that view (``text_signals``' ``stats``);
 * MiniLM (hybrid recall): the cosine of the query's vectors with the entry's title vector, as a z-score with the
   project's mean and deviation (``DenseQuery.signals``' ``stats``), once the library's titles are embedded (in the
-  background, ``LibraryIndex.embed_with``); until then 0, the project's average;
+  background by the document's encoder, ``LibraryIndex.embed_with``); until then 0, the project's average;
 * evidence: that of a work the project cites nowhere (uncited 1, every count 0), the mentions of the citing
   sentence as for the project's entries;
 * its own features: the year as a z-score among the project's years, its type.
@@ -235,16 +235,16 @@ def merge(project: list[Candidate], library: list[Candidate], top_k: int, prefix
 
 def with_library(index: LibraryIndex, project: Corpus, views: Mapping[str, str], cite: CiteContext,
                  model: FusionModel, stage: str, stats: Mapping[str, tuple[float, float]], candidates: list[Candidate],
-                 inputs: np.ndarray | None, top_k: int, dense: DenseQuery | None
+                 inputs: np.ndarray | None, top_k: int, dense: DenseQuery | None, encoder: str = ""
                  ) -> tuple[list[Candidate], np.ndarray | None, float]:
     """The project's shortlist with the library's candidates merged in, the model's inputs with theirs after the
     project's (their ``row``s), and the offset the library's scores lost (``library_offset``); as given (and 0) when
-    there is no library (or it is not indexed yet). ``dense``: the request's query embedding (hybrid recall),
-    compared with the library's titles once they are embedded, as the project's titles are."""
+    there is no library (or it is not indexed yet). ``dense``: the request's query embedding (hybrid recall) by
+    ``encoder``, compared with the library's titles once that encoder has embedded them, as the project's are."""
     library = index.current()
     if library is None or not len(library) or (cite.prefix.strip() and not index.typed_ready(library)):
         return candidates, inputs, 0.0
-    vectors = index.vectors(library) if dense is not None else None
+    vectors = index.vectors(library, encoder) if dense is not None else None
     query = dense.vectors.result() if dense is not None and vectors is not None else None
     titles = Titles(vectors.vectors, query, dense.index.vectors) \
         if dense is not None and vectors is not None and query is not None and len(dense.index.vectors) else None

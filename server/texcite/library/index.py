@@ -48,7 +48,10 @@ class LibraryIndex:
         self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
         self.store.refuse = refuse
         self.cache = LibraryCache(self.store.cache, tokens_version)
-        self.dense: DenseStage | None = None  # the library's title embeddings, with hybrid recall
+        self.dense: dict[str, DenseStage] = {}  # the library's title embeddings per encoder, with hybrid recall
+        self._embedders: Callable[[str], Embedder] | None = None
+        self._first = ""  # the encoder embedding the titles as soon as an index is built
+        self._dense_cache = ""
         self.paths: tuple[str, ...] = ()
         self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
         self._corpus: LibrarySearch | None = None
@@ -79,24 +82,43 @@ class LibraryIndex:
         self._eager = True
         self.start()
 
-    def embed_with(self, embedder: Embedder | None, cache_directory: str) -> None:
-        """Embed the library's titles with ``embedder`` (the project's dense model; None: not at all), in a worker
-        of its own at low priority, after each index is built; until done its entries have no MiniLM signals."""
-        if self.dense is not None:
-            self.dense.close()
-            self.dense = None
-        if embedder is not None:
-            from texcite.retrieval.embeddings.dense import DenseStage
+    def embed_with(self, embedders: Callable[[str], Embedder] | None, first: str, cache_directory: str) -> None:
+        """Embed the library's titles with the encoders the documents use (``embedders(encoder)``: the project's
+        model of that name; None: not at all), each in a worker of its own at low priority: ``first`` after each
+        index is built, another once a document ranked by it asks (``vectors``). Until then the library's entries
+        have no dense signals for that document."""
+        with self._lock:
+            stages, self.dense = list(self.dense.values()), {}
+            self._embedders, self._first, self._dense_cache = embedders, first, cache_directory
+        for old in stages:
+            old.close()
+        corpus, stage = self._corpus, self._stage(first)
+        if stage is not None and corpus is not None:
+            stage.start(corpus.signature, corpus.entries)
 
-            self.dense = DenseStage(embedder, cache_directory)
-        corpus = self._corpus
-        if self.dense is not None and corpus is not None:
-            self.dense.start(corpus.signature, corpus.entries)
+    def _stage(self, encoder: str) -> DenseStage | None:
+        """The dense stage embedding the library's titles with ``encoder``, made when first needed."""
+        with self._lock:
+            if self._embedders is None or not encoder:
+                return None
+            stage = self.dense.get(encoder)
+            if stage is None:
+                from texcite.retrieval.embeddings.dense import DenseStage
 
-    def vectors(self, corpus: LibrarySearch) -> DenseIndex | None:
-        """The title embeddings of ``corpus`` (a ``current()``), when built."""
-        index = self.dense.index_for(corpus.signature) if self.dense is not None else None
-        return index if index is not None and len(index.keys) == len(corpus) else None
+                stage = self.dense[encoder] = DenseStage(self._embedders(encoder), self._dense_cache)
+            return stage
+
+    def vectors(self, corpus: LibrarySearch, encoder: str) -> DenseIndex | None:
+        """The title embeddings of ``corpus`` (a ``current()``) by ``encoder``, when built (asked before, their
+        build begins)."""
+        stage = self._stage(encoder)
+        if stage is None:
+            return None
+        index = stage.index_for(corpus.signature)
+        if index is None or len(index.keys) != len(corpus):
+            stage.start(corpus.signature, corpus.entries)
+            return None
+        return index
 
     def start(self) -> Future | None:
         """Index the files now in the worker, unless that is under way (None: no library configured)."""
@@ -128,10 +150,10 @@ class LibraryIndex:
                 future.result()
         return self._corpus
 
-    def wait(self) -> LibrarySearch | None:
-        """The library's corpus, indexed (its typed-text index too) and, with hybrid recall, embedded now if needed
-        (CLI, eval)."""
-        corpus, dense, typing = self.indexed(), self.dense, self._typing
+    def wait(self, encoder: str = "") -> LibrarySearch | None:
+        """The library's corpus, indexed (its typed-text index too) and, with hybrid recall, embedded by
+        ``encoder`` (if one is named) now if needed (CLI, eval)."""
+        corpus, dense, typing = self.indexed(), self._stage(encoder), self._typing
         if typing is not None:
             typing.result()
         if corpus is not None and dense is not None:
@@ -198,9 +220,9 @@ class LibraryIndex:
             self._corpus, self._stamps, self.problems = corpus, stamps, problems
             if packed is not None:
                 self._typed = corpus  # packed with its typed-text index
-            dense = self.dense
-        if dense is not None:
-            dense.start(corpus.signature, corpus.entries)
+        self._stage(self._first)
+        for stage in list(self.dense.values()):
+            stage.start(corpus.signature, corpus.entries)
         for problem in self.problems[:20]:
             log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
         self.on_indexed(len(corpus))
@@ -244,5 +266,5 @@ class LibraryIndex:
     def close(self) -> None:
         self._closed = True
         self._pool.shutdown(wait=False, cancel_futures=True)
-        if self.dense is not None:
-            self.dense.close()
+        for stage in list(self.dense.values()):
+            stage.close()

@@ -5,10 +5,12 @@ falls back to MiniLM, with a note, when USE is not installed."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 
 from texcite.engine import Engine
+from texcite.library.candidates import AFFINITY_OFFSET
 from texcite.settings import Settings
 
 BIB = r"""
@@ -96,3 +98,21 @@ def test_the_language_follows_the_document_text(tmp_path, engine) -> None:
     ranked = engine.suggest(path, spanish, spanish.index("\\cite{") + len("\\cite{"))
     assert ranked.ranking == "BM25 + USE"
     assert engine.suggest(path, text, offset).ranking == "BM25 + MiniLM"  # the same state, the same answer
+
+
+def test_the_library_is_ranked_with_the_encoder_of_each_document(tmp_path) -> None:
+    library = tmp_path / "library.bib"
+    library.write_text(next(e for e in BIB.split("\n@") if e.startswith("article{vehiculos2019")).join(("@", "\n")))
+    settings = Settings().replace(cache_dir=str(tmp_path / "cache"), library_files=(str(library),))
+    engine = Engine(settings)
+    try:
+        results = []
+        for name, body in (("es", SPANISH), ("en", ENGLISH)):
+            path, text, offset = document(tmp_path / name, body)
+            Path(path).with_name("refs.bib").write_text(BIB.replace("vehiculos2019", "other2019"))
+            results.append(engine.suggest(path, text, offset))
+    finally:
+        engine.close()
+    assert [r.ranking for r in results] == ["BM25 + USE", "BM25 + MiniLM"]
+    # The library's titles embedded by each document's encoder: its entries ranked with their affinity.
+    assert [r.library_offset for r in results] == [AFFINITY_OFFSET, AFFINITY_OFFSET]

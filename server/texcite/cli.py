@@ -25,6 +25,15 @@ class CliError(Exception):
     """A problem the user must fix; printed as one line on stderr, exit status 2."""
 
 
+def _library_files(paths: list[str]) -> list[str]:
+    """The ``--library`` files as absolute paths; one that is not a file is an error, not a library left out."""
+    files = [os.path.abspath(p) for p in paths]
+    missing = [p for p in files if not os.path.isfile(p)]
+    if missing:
+        raise CliError("no such library file: " + ", ".join(missing))
+    return files
+
+
 def _settings_from_args(args: argparse.Namespace):
     from texcite.settings import parse_settings
 
@@ -42,7 +51,7 @@ def _settings_from_args(args: argparse.Namespace):
     if getattr(args, "instruction", None):
         raw["reranker.instruction"] = args.instruction
     if getattr(args, "library", None) and not getattr(args, "library_split", None):
-        raw["library.files"] = [os.path.abspath(p) for p in args.library]
+        raw["library.files"] = _library_files(args.library)
     settings = parse_settings(raw)
     if settings.problems:
         raise CliError("; ".join(settings.problems))
@@ -224,7 +233,7 @@ def _eval_split(args: argparse.Namespace, out: TextIO) -> None:
     projects = [p for path in args.paths for p in find_projects(os.path.abspath(path)).projects]
     if not projects:
         raise CliError("no LaTeX project found under " + ", ".join(args.paths))
-    library = [os.path.abspath(p) for p in args.library or []]
+    library = _library_files(args.library or [])
     with tempfile.TemporaryDirectory(prefix="texcite-split-") as work:
         reports = evaluate_split(projects, settings, args.library_split, library, work, Progress(sys.stderr).start)
     print(f"Library split {args.library_split:.0%}, recall {settings.recall.mode}, library entries ranked as shipped "

@@ -105,6 +105,13 @@ def test_a_cursor_outside_a_citation_is_one_line_with_a_library_too(tmp_path):
                                        "citation command"]
 
 
+def test_a_library_file_that_does_not_exist_is_an_error_not_a_library_left_out(tmp_path):
+    missing = tmp_path / "zotero" / "library.bib"
+    run = texcite("suggest", str(METHOD), "--line", "8", "--character", "40", "--library", str(missing))
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.splitlines() == [f"texcite: error: no such library file: {missing}"]
+
+
 def test_eval_library_split_reports_moved_works_and_the_project(tmp_path):
     for name in ("one", "two"):
         shutil.copytree(EXAMPLE, tmp_path / "projects" / name)

@@ -192,3 +192,18 @@ async def test_a_library_indexed_after_the_document_opened_brings_the_quick_fix(
     assert "library" not in warning.message  # said while the new library is being indexed
     (warning,) = await asyncio.wait_for(diagnostics_for(client, uri, lambda ds: any(
         "Your library has it (big-library.bib)" in d.message for d in ds)), HANG_GUARD_S)
+
+
+async def test_a_library_file_not_found_is_said(client: LanguageClient, tmp_path):
+    missing = tmp_path / "Zotero" / "My Library.bib"
+    library = tmp_path / "library.bib"
+    client.set_configuration({"recall": {"mode": "bm25"}, "library": {"files": [str(library), str(missing)]}},
+                             section="texcite")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    while not any("not read" in m.message for m in client.messages):
+        await asyncio.wait_for(client.wait_for_notification(types.WINDOW_SHOW_MESSAGE), HANG_GUARD_S)
+    (said,) = [m for m in client.messages if "not read" in m.message]
+    assert said.type == types.MessageType.Warning
+    assert said.message == (f"texcite: library file not read ({missing}: not found); check texcite.library.files. "
+                            "The library has 2 entries.")
+    assert "okafor2019termweighting" in await _library_items(client)  # the files read still serve

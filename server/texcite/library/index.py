@@ -41,10 +41,10 @@ class LibraryIndex:
 
     def __init__(self, analyze: Analyzer, cache_directory: str | None, tokens_version: int,
                  refuse: Callable[[str], str | None] = lambda path: None,
-                 on_indexed: Callable[[int], None] = lambda entries: None) -> None:
+                 on_indexed: Callable[[int, dict[str, str]], None] = lambda entries, unread: None) -> None:
         """``refuse``: why a file may not be read for this client (None: it may; the server confines TCP clients
-        to their workspace folders, library files included); ``on_indexed(entries)``: an index was built (called
-        from the worker)."""
+        to their workspace folders, library files included); ``on_indexed(entries, unread)``: an index was built
+        (called from the worker), without the files of ``unread`` (path: why, ``unread``)."""
         self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
         self.store.refuse = refuse
         self.cache = LibraryCache(self.store.cache, tokens_version)
@@ -182,6 +182,17 @@ class LibraryIndex:
         entry = library.by_key.get(key) if library is not None else None
         return LibraryRef(entry.path, entry.cite_key) if entry is not None else None
 
+    def unread(self, paths: Sequence[str], stamps: Sequence[Stamp | None]) -> dict[str, str]:
+        """The library files not read, and why: refused for this client (whether or not they exist), not found or
+        not readable (a mistyped path in the setting, an export deleted or locked)."""
+        out = {}
+        for path, stamp in zip(paths, stamps, strict=True):
+            why = self.store.refuse(path) or ("not found" if stamp is None else
+                                              "not readable" if not os.access(path, os.R_OK) else None)
+            if why:
+                out[path] = why
+        return out
+
     def _read(self, path: str) -> BibFile:
         if path.lower().endswith(".json"):
             refused = self.store.refuse(path)
@@ -225,7 +236,7 @@ class LibraryIndex:
             stage.start(corpus.signature, corpus.entries)
         for problem in self.problems[:20]:
             log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
-        self.on_indexed(len(corpus))
+        self.on_indexed(len(corpus), self.unread(paths, stamps))
         if isinstance(corpus, Corpus):
             self._typing = self._pool.submit(self._build_typed, corpus)
             if readable:  # (a file refused for this client is not packed)

@@ -48,10 +48,19 @@ class SessionEvents(EngineEvents):
     def dense_loaded(self) -> None:
         self.jobs.call_soon(self._dense_loaded)
 
-    def library_indexed(self, entries: int) -> None:
-        """The writer's library was (re)indexed: an undefined key it now holds gets its quick fix."""
+    def library_indexed(self, entries: int, unread: dict[str, str]) -> None:
+        """The writer's library was (re)indexed: an undefined key it now holds gets its quick fix; a file of
+        ``texcite.library.files`` not read is said once per index."""
         if self.documents is not None:
             self.jobs.call_soon(self.documents.refresh_all)
+        if unread:
+            said = "; ".join(f"{path}: {why}" for path, why in unread.items())
+            self.jobs.call_soon(self._announce, f"texcite: library file{'s' * (len(unread) > 1)} not read ({said}); "
+                                                f"check texcite.library.files. The library has {entries} entries.")
+
+    def _announce(self, message: str) -> None:
+        if self.status is not None:
+            self.status.announce(message)
 
     def adapting(self, root: str, lessons: int | None) -> None:
         self.jobs.call_soon(self._adapting, root, lessons)

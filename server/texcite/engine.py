@@ -75,7 +75,7 @@ class Engine:
         self.store.refuse = self.sources.refusal  # a .bib the client may not read is indexed as refused
         self.corpora = Corpora(self.store)
         self.library = LibraryIndex(analyze_entries, cache_dir(settings.cache_dir), TOKENS_VERSION,
-                                    self.sources.refusal, self.events.library_indexed)
+                                    self.sources.refusal, self.events.library_indexed, self.events.library_progress)
         self.evidence = EvidenceIndex()
         self.adaptations = ProjectAdaptations(self)  # what each project's own citations teach (``lessons``)
         self.models = load_models()

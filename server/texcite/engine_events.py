@@ -18,6 +18,10 @@ class EngineEvents:
     def library_indexed(self, entries: int, unread: dict[str, str]) -> None:
         """The writer's library was (re)indexed: ``entries`` entries, without the files of ``unread`` (path: why)."""
 
+    def library_progress(self, what: str, done: int, total: int) -> None:
+        """The writer's library being indexed ("indexing": 0 of 1 as it begins, its entries of its entries as it
+        ends) or its titles embedded ("embedding": titles done of the titles to embed)."""
+
     def adapting(self, root: str, lessons: int | None) -> None:
         """The project of ``root`` is being adapted (``lessons``: None as its citations begin to be ranked, then
         how many taught the adaptation; 0 when none did)."""

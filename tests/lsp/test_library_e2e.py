@@ -13,7 +13,8 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from lsp_helpers import HANG_GUARD_S, SERVER, complete, copy_example, diagnostics_for, start
+from lsp_helpers import HANG_GUARD_S, SERVER, complete, copy_example, diagnostics_for, progress_ended, start
+from texcite.lsp.events import LIBRARY_TITLES
 
 CLASH = """@book{lowe2015foundations,
   author = {Marsh, Ada},
@@ -207,3 +208,15 @@ async def test_a_library_file_not_found_is_said(client: LanguageClient, tmp_path
     assert said.message == (f"texcite: library file not read ({missing}: not found); check texcite.library.files. "
                             "The library has 2 entries.")
     assert "okafor2019termweighting" in await _library_items(client)  # the files read still serve
+
+
+async def test_indexing_the_library_and_embedding_its_titles_are_progress(client: LanguageClient, tmp_path):
+    reports = await progress_ended(client, LIBRARY_TITLES["indexing"])
+    assert reports[-1].message == "2 entries"
+    library = tmp_path / "titles.bib"
+    library.write_text("".join(f"@misc{{w{i}, title={{Work {i} of {tmp_path.name}}}, year={{2001}}}}\n"
+                               for i in range(3)))
+    client.set_configuration({"recall": {"mode": "hybrid"}, "library": {"files": [str(library)]}}, section="texcite")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    reports = await progress_ended(client, LIBRARY_TITLES["embedding"])
+    assert reports[-1].message == "3 titles embedded"

@@ -41,10 +41,12 @@ class LibraryIndex:
 
     def __init__(self, analyze: Analyzer, cache_directory: str | None, tokens_version: int,
                  refuse: Callable[[str], str | None] = lambda path: None,
-                 on_indexed: Callable[[int, dict[str, str]], None] = lambda entries, unread: None) -> None:
+                 on_indexed: Callable[[int, dict[str, str]], None] = lambda entries, unread: None,
+                 on_progress: Callable[[str, int, int], None] = lambda what, done, total: None) -> None:
         """``refuse``: why a file may not be read for this client (None: it may; the server confines TCP clients
         to their workspace folders, library files included); ``on_indexed(entries, unread)``: an index was built
-        (called from the worker), without the files of ``unread`` (path: why, ``unread``)."""
+        (called from the worker), without the files of ``unread`` (path: why, ``unread``); ``on_progress(what, done,
+        total)``: an index being built from the files ("indexing") or the titles embedded ("embedding")."""
         self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
         self.store.refuse = refuse
         self.cache = LibraryCache(self.store.cache, tokens_version)
@@ -65,6 +67,7 @@ class LibraryIndex:
         self._eager = False  # index as soon as the files are known (``warm``: the server), else when first needed
         self._closed = False
         self.on_indexed = on_indexed
+        self.on_progress = on_progress
 
     def configure(self, files: Sequence[str]) -> None:
         """Use these library files (the setting's paths); a different list is indexed anew, in the background once
@@ -105,7 +108,10 @@ class LibraryIndex:
             if stage is None:
                 from texcite.retrieval.embeddings.dense import DenseStage
 
-                stage = self.dense[encoder] = DenseStage(self._embedders(encoder), self._dense_cache)
+                stage = self.dense[encoder] = DenseStage(
+                    self._embedders(encoder), self._dense_cache,
+                    on_progress=lambda signature, done, total: self.on_progress("embedding", done, total),
+                    on_error=lambda message: self.on_progress("embedding", 0, 0))  # (the project's stage says why)
             return stage
 
     def vectors(self, corpus: LibrarySearch, encoder: str) -> DenseIndex | None:
@@ -214,6 +220,7 @@ class LibraryIndex:
                 corpus: LibrarySearch = packed[0]
                 problems = packed[1]
             else:
+                self.on_progress("indexing", 0, 1)  # (a pack is read back in a fraction of a second)
                 self._recall(paths)
                 store = self.store
                 with store.cache.deferred():
@@ -224,7 +231,9 @@ class LibraryIndex:
         except Exception:  # the project's entries still rank; the log says why the library does not
             if not self._closed:  # (a process exiting mid-build: nothing to say)
                 log.exception("library not indexed")
+            self.on_progress("indexing", 0, 0)
             return
+        self.on_progress("indexing", len(corpus), len(corpus))
         with self._lock:
             if paths != self.paths:
                 return  # the setting changed meanwhile

@@ -13,6 +13,8 @@ from texcite.lsp.status import StatusFeature
 
 
 ADAPTING_TITLE = "texcite: learning from this project's citations"
+LIBRARY_TITLES = {"indexing": "texcite: indexing your library", "embedding": "texcite: embedding your library's titles"}
+LIBRARY_UNITS = {"indexing": "entries", "embedding": "titles embedded"}
 
 
 class SessionEvents(EngineEvents):
@@ -24,7 +26,7 @@ class SessionEvents(EngineEvents):
         self.documents: Documents | None = None
         self.status: StatusFeature | None = None
         self._progress: dict[tuple, Progress | None] = {}
-        self._adaptations: dict[str, Progress | str | None] = {}  # per project: its report, or how it ended
+        self._works: dict[tuple, Progress | str | None] = {}  # adaptations, the library: a report, or how it ended
 
     def attach(self, documents: Documents, status: StatusFeature) -> None:
         self.documents, self.status = documents, status
@@ -69,25 +71,49 @@ class SessionEvents(EngineEvents):
         """`$/progress` while a project's citations are ranked as lessons (``lessons`` None), ended with what they
         taught."""
         if lessons is None:
-            self._adaptations[root] = None  # a token is on its way
+            self._begin(("adapting", root), ADAPTING_TITLE)
+        else:
+            self._end(("adapting", root), f"adapted to {lessons} citations" if lessons else
+                      "no adaptation: too few citations ranked")
 
-            async def begin() -> None:
-                progress = await self.jobs.progress(ADAPTING_TITLE)
-                ended = self._adaptations.get(root)
-                if isinstance(ended, str):  # finished meanwhile
-                    del self._adaptations[root]
-                    progress.end(ended)
-                else:
-                    self._adaptations[root] = progress
-            self.jobs.spawn(begin())
+    def library_progress(self, what: str, done: int, total: int) -> None:
+        self.jobs.call_soon(self._library_progress, what, done, total)
+
+    def _library_progress(self, what: str, done: int, total: int) -> None:
+        """`$/progress` while the library is indexed or its titles embedded, ended with how many."""
+        key = ("library", what)
+        if done >= total:
+            self._end(key, f"{total} {LIBRARY_UNITS[what]}")
             return
-        message = f"adapted to {lessons} citations" if lessons else "no adaptation: too few citations ranked"
-        progress = self._adaptations.get(root)
+        self._begin(key, LIBRARY_TITLES[what])
+        progress = self._works.get(key)
+        if isinstance(progress, Progress) and done:
+            progress.report(f"{done}/{total}", int(100 * done / total))
+
+    def _begin(self, key: tuple, title: str) -> None:
+        """Begin the `$/progress` titled ``title`` of the work ``key``, unless it is under way."""
+        if key in self._works:
+            return
+        self._works[key] = None  # a token is on its way
+
+        async def begin() -> None:
+            progress = await self.jobs.progress(title)
+            ended = self._works.get(key)
+            if isinstance(ended, str):  # finished meanwhile
+                del self._works[key]
+                progress.end(ended)
+            else:
+                self._works[key] = progress
+        self.jobs.spawn(begin())
+
+    def _end(self, key: tuple, message: str) -> None:
+        """End the `$/progress` of the work ``key`` with ``message`` (once its token has come)."""
+        progress = self._works.get(key)
         if isinstance(progress, Progress):
-            del self._adaptations[root]
+            del self._works[key]
             progress.end(message)
-        elif root in self._adaptations:
-            self._adaptations[root] = message
+        elif key in self._works:
+            self._works[key] = message
 
     def _dense_loaded(self) -> None:
         if self.status is not None and not self._progress:  # no build under way: nothing is loading any more

@@ -292,8 +292,9 @@ class Engine:
         scored = self.score(path, request, project, corpus, files, dense_wait_s)
         signals, stage, model, inputs, scores = scored.signals, scored.stage, scored.model, scored.inputs, scored.scores
         adaptation = self.adaptations.current(project, corpus, stage, scored.encoder, model)
+        fold = self.adaptations.fold(project, path, text, cite.command.start) if adaptation is not None else 0
         if adaptation is not None:  # what the project's own citations teach (``lessons``)
-            scores = scores + adaptation.delta(signals, self.adaptations.fold(project, path, text, cite.command.start))
+            scores = scores + adaptation.delta(signals, fold)
         # Entries serving others (crossref'd proceedings, @xdata, @set) the project does not cite go after works.
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
@@ -302,7 +303,7 @@ class Engine:
         candidates, inputs, shift = with_library(self.library, corpus, views, cite, model, stage, scored.stats,
                                                  candidates, inputs, top_k, scored.dense, scored.encoder)
         return Prepared(request, corpus, candidates, stage, scored.encoder, signals, inputs, model, scored.evidence,
-                        adaptation, shift)
+                        adaptation, shift, fold)
 
     def score(self, path: str, request: Request, project: Project, corpus: Corpus,
               files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored:
@@ -354,9 +355,10 @@ class Engine:
         query = prepared.request.query
         ranked = join(prepared.candidates, scores, stage, self.settings.reranker.weight)
         rel = relevance(np.array([r.score for r in ranked]))
+        adapted = partial(a.lifts, prepared.signals, prepared.fold) if (a := prepared.adaptation) else None
         why = explain(ranked, min(EXPLAINED, self.settings.completion.max_items), prepared.model, prepared.inputs,
                       prepared.evidence, query.paragraph, query.section_title,
-                      self.settings.reranker.model.rsplit("/", 1)[-1])
+                      self.settings.reranker.model.rsplit("/", 1)[-1], adapted)
         suggestions = [Suggestion(r.candidate.entry, i + 1, float(r.score), r.stage, r.candidate.fused_score,
                                   int(rel[i]), why[i] if i < len(why) else (), r.rerank_score, r.candidate.library)
                        for i, r in enumerate(ranked)]

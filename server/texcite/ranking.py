@@ -89,6 +89,7 @@ class Prepared:
     evidence: KeyEvidence | None = None
     adaptation: Adaptation | None = None  # what the project's citations taught this list (``lessons``)
     library_offset: float = 0.0  # what the library entries' scores lost (``library.candidates.library_offset``)
+    fold: int = 0  # the fold of the citation (``retrieval.adaptation.fold_of``): the correction fit without it
 
 
 @dataclass

@@ -11,7 +11,7 @@ its signals on the project's scale:
   (``Bm25Index.idf``), which is the score the entry would get if it were one more entry of the project's bib (with
   the library's average length for the length normalisation); it is then a z-score with the mean and standard
   deviation of the project's raw scores for that view (``text_signals``' ``stats``);
-* MiniLM (hybrid recall): the cosine of the query's vectors with the entry's title vector, as a z-score with the
+* dense (hybrid recall): the cosine of the query's vectors with the entry's title vector, as a z-score with the
   project's mean and deviation (``DenseQuery.signals``' ``stats``), once the library's titles are embedded (in the
   background by the document's encoder, ``LibraryIndex.embed_with``); until then 0, the project's average;
 * evidence: that of a work the project cites nowhere (uncited 1, every count 0), the mentions of the citing
@@ -183,7 +183,7 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
                        titles: Titles | None = None) -> tuple[list[Candidate], np.ndarray, float]:
     """The library's candidates for a request (rows numbered after the project's ``len(project)`` entries), the
     model's inputs for them (features x candidates) and the offset their scores lost: see the module docstring.
-    ``titles``: for the MiniLM signals and the affinity."""
+    ``titles``: for the dense signals and the affinity."""
     raw = _bm25(library, project, views)
     ids: Identities = project.memo("identities", lambda: project_identities(project))
     excluded = set(exclude)

@@ -85,6 +85,15 @@ class Adaptation:
         delta = np.einsum("ef,f->e", inputs_of(signals, n), self.weights[fold])
         return (delta - delta.mean()).astype(np.float32) if n else delta.astype(np.float32)
 
+    def lifts(self, signals: Mapping[str, np.ndarray], fold: int, rows: Sequence[int]) -> list[dict[str, float]]:
+        """Per row, what the correction adds to its score per signal against the average entry, as
+        ``FusionModel.contributions`` measures the shipped model's (the reasons weigh both); none for a row past
+        the project's entries (the library's, scored by the shipped model alone)."""
+        n = len(next(iter(signals.values()), ()))
+        inputs = inputs_of(signals, n)
+        lifted = (inputs - inputs.mean(axis=0)) * self.weights[fold] if n else inputs
+        return [dict(zip(ADAPTED, lifted[r].tolist(), strict=True)) if r < n else {} for r in rows]
+
 
 def adapt(lessons: Sequence[Lesson], l2: float = L2) -> Adaptation | None:
     """The correction of each fold from the lessons of the others; None under MIN_LESSONS lessons."""

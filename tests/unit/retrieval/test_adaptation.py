@@ -4,6 +4,7 @@ model under-weighs for this project, never from the fold of the citation being r
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from texcite.retrieval.adaptation import ADAPTED, FOLDS, MIN_LESSONS, adapt, fold_of, lesson
 
@@ -77,3 +78,14 @@ def test_the_correction_is_centred_and_the_fold_follows_file_and_line():
 def test_a_citation_whose_key_is_not_among_its_rows_teaches_nothing():
     signals, base, _ = project_citations(1)[0]
     assert lesson(signals, base, [5], [5], 0) is None
+
+
+def test_the_reasons_weigh_what_the_correction_added_signal_by_signal():
+    adaptation = adapt(lessons_of(project_citations(80)))
+    assert adaptation is not None
+    signals, _, cited = project_citations(1, seed=2)[0]
+    lifts = adaptation.lifts(signals, 1, [cited, 0, ENTRIES])  # ENTRIES: a library row, past the project's
+    delta = adaptation.delta(signals, 1)
+    assert [sum(lift.values()) for lift in lifts[:2]] == pytest.approx([delta[cited], delta[0]], abs=1e-4)
+    assert max(lifts[0], key=lambda name: lifts[0][name]) == "context"  # what this project teaches lifted it
+    assert lifts[2] == {}

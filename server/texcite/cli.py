@@ -28,8 +28,7 @@ class CliError(Exception):
 def _library_files(paths: list[str]) -> list[str]:
     """The ``--library`` files as absolute paths; one that is not a file is an error, not a library left out."""
     files = [os.path.abspath(p) for p in paths]
-    missing = [p for p in files if not os.path.isfile(p)]
-    if missing:
+    if missing := [p for p in files if not os.path.isfile(p)]:
         raise CliError("no such library file: " + ", ".join(missing))
     return files
 
@@ -99,13 +98,11 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
     except UnreadableFile as err:
         raise CliError(str(err)) from None
     settings = _settings_from_args(args)
-    if args.top is not None:
-        if args.top < 1:
-            raise CliError("--top must be at least 1")
-        settings = settings.replace(completion_max_items=args.top)
+    if args.top is not None and args.top < 1:
+        raise CliError("--top must be at least 1")
+    top = args.top or settings.completion.max_items
     # Every suggestion the CLI prints carries the model's score when a neural reranker runs.
-    top = settings.completion.max_items
-    settings = settings.replace(reranker_top_k=max(settings.reranker.top_k, top))
+    settings = settings.replace(completion_max_items=top, reranker_top_k=max(settings.reranker.top_k, top))
     offset = Positions(text).offset(args.line, args.character)
     engine = Engine(settings, workspace=project_folder(path))  # the folder an editor would open
     try:
@@ -237,8 +234,7 @@ def _eval_split(args: argparse.Namespace, out: TextIO) -> None:
     with tempfile.TemporaryDirectory(prefix="texcite-split-") as work:
         reports = evaluate_split(projects, settings, args.library_split, library, work, Progress(sys.stderr).start)
     print(f"Library split {args.library_split:.0%}, recall {settings.recall.mode}, library entries ranked as shipped "
-          "(with their titles embedded: their affinity with the project and a constant offset; else an offset by the "
-          "library's size against the project's bibliography):\n", file=out)
+          "(their affinity with the project once their titles are embedded):\n", file=out)
     print(split_table(reports), file=out)
     print("\nConstant offsets instead (every probe; the affinity kept where it was used):\n", file=out)
     print(sweep_table(reports), file=out)

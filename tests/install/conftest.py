@@ -9,7 +9,9 @@ virtualenvs are installed side by side while the first tests run. The real thesi
 
 from __future__ import annotations
 
+import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,7 @@ def wheel(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def venvs(wheel, tmp_path_factory) -> dict[str, Venv]:
+def venvs(wheel, tmp_path_factory) -> Iterator[dict[str, Venv]]:
     """Every install line's virtualenv, all installing at once (mostly waiting on downloads)."""
     root = tmp_path_factory.mktemp("venvs")
     constraints = root / "constraints.txt"
@@ -36,7 +38,10 @@ def venvs(wheel, tmp_path_factory) -> dict[str, Venv]:
     for name, requirement in INSTALLS.items():
         out[name] = Venv(name, root / name, requirement.format(wheel=wheel), constraints)
         out[name].start()
-    return out
+    yield out
+    for venv in out.values():  # 2.4 GB together; the editors CI installs next need the disk
+        venv.wait()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(params=["example paper", "real thesis"])

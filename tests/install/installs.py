@@ -76,8 +76,12 @@ class Venv:
         finally:
             self._done.set()
 
-    def ready(self) -> Venv:
+    def wait(self) -> None:
+        """Until the install has finished or failed (or timed out)."""
         self._done.wait(2 * PIP_TIMEOUT_S)
+
+    def ready(self) -> Venv:
+        self.wait()
         if not self._done.is_set() or self._error:
             pytest.fail(self._error or f"installing {self.requirement} did not finish", pytrace=False)
         return self

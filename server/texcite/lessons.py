@@ -1,7 +1,8 @@
 """What the open project teaches the ranking: each resolvable citation of the project as saved on disk becomes a
 lesson (its command emptied as for a probe of `texcite eval`: ``latex.emptied``; ranked by the engine's pipeline with
-the shipped model: ``retrieval.adaptation.lesson``), and so does each citation the writer accepted (``memory``)
-whose key the project defines and its saved files do not cite yet; the project's adaptation is fit on them.
+the shipped model: ``retrieval.adaptation.lesson``), and so does each key of a multi-key command, the others kept (a
+lesson of adding a key, as `texcite eval --add-one` probes), and each citation the writer accepted (``memory``) whose
+key the project defines and its saved files do not cite yet; the project's adaptation is fit on them.
 
 One adaptation per saved state of a project (its files as on disk, its bibliography, the writer's memory, the stage
 and encoder that rank it), built in a worker thread at lowered priority, never on the event loop. Requests use it
@@ -43,7 +44,8 @@ log = logging.getLogger(__name__)
 KEPT = 8  # adaptations kept in memory (the latest saved states of the projects served)
 MAX_LESSONS = 300  # citations ranked per build: each costs about one completion (10 to 50 ms)
 MAX_REMEMBERED_LESSONS = 100  # of them, the newest accepted citations at most
-VERSION = 2  # of the lessons and the fit: a cached adaptation of another version is fit again
+MAX_ADDING_LESSONS = 150  # and besides them, keys added to a command that keeps others (`texcite eval --add-one`)
+VERSION = 3  # of the lessons and the fit: a cached adaptation of another version is fit again
 
 
 class Scorer(Protocol):
@@ -177,7 +179,10 @@ class ProjectAdaptations:
             return None, False
         # A book's thousands of citations: MAX_LESSONS spread evenly over it teach as much, at a bounded cost.
         most = MAX_LESSONS - len(remembered)
-        examples = [examples[i * len(examples) // most] for i in range(most)] if len(examples) > most else examples
+        examples = _spread(examples, most)
+        adding = _spread([ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key,
+                                                                                  mode="add-one")[0]],
+                         MAX_ADDING_LESSONS)
         digest = hashlib.sha1(json.dumps([VERSION, stage, encoder, list(corpus.signature), texts,
                                           [list(vars(one).values()) for one in remembered]]).encode()
                               + model.as_json_bytes()).hexdigest()
@@ -186,7 +191,7 @@ class ProjectAdaptations:
         if cached is not None:
             return cached, False
         engine.events.adapting(project.root, None)
-        adaptation = self._fit(project, corpus, stage, encoder, texts, examples, remembered)
+        adaptation = self._fit(project, corpus, stage, encoder, texts, examples + adding, remembered)
         if adaptation is not None:
             _write(path, adaptation)
         return adaptation, True
@@ -232,8 +237,14 @@ class ProjectAdaptations:
             return None
         if fold is None:
             fold = self.fold(project, path, text, request.cite.command.start)
-        one = lesson(scored.signals, scored.scores, [corpus.position[k] for k in keys], (), fold)
+        kept = [corpus.position[k] for k in request.cite.existing_keys if k in corpus.position]
+        one = lesson(scored.signals, scored.scores, [corpus.position[k] for k in keys], kept, fold)
         return [] if one is None else [one]
+
+
+def _spread(examples: list[Example], most: int) -> list[Example]:
+    """At most ``most`` of ``examples``, spread evenly over them."""
+    return [examples[i * len(examples) // most] for i in range(most)] if len(examples) > most else examples
 
 
 def _read(path: str) -> Adaptation | None:
@@ -241,9 +252,12 @@ def _read(path: str) -> Adaptation | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             weights, lessons = data["weights"], int(data["lessons"])
+            adding = data["adding"] if "adding" in data else None
     except Exception:  # missing, truncated, another format: fit again
         return None
-    return Adaptation(weights, lessons) if weights.shape == (FOLDS, len(ADAPTED)) else None
+    shape = (FOLDS, len(ADAPTED))
+    return Adaptation(weights, lessons, adding) \
+        if weights.shape == shape and (adding is None or adding.shape == shape) else None
 
 
 def _write(path: str, adaptation: Adaptation) -> None:
@@ -251,7 +265,11 @@ def _write(path: str, adaptation: Adaptation) -> None:
     try:
         fh, tmp = private_file(os.path.dirname(path), ".npz")
         with fh:
-            np.savez(fh, weights=adaptation.weights, lessons=np.int64(adaptation.lessons))
+            lessons = np.int64(adaptation.lessons)
+            if adaptation.adding is None:
+                np.savez(fh, weights=adaptation.weights, lessons=lessons)
+            else:
+                np.savez(fh, weights=adaptation.weights, lessons=lessons, adding=adaptation.adding)
         os.replace(tmp, path)
         tmp = None
     except OSError as err:  # a read-only or full disk only costs a fit next time

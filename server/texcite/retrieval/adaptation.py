@@ -31,6 +31,9 @@ ADAPTED = ("bm25_sent", "bm25_para", "bm25_near", "bm25_before", "bm25_sect", "b
 FOLDS = 5
 L2 = 0.01  # chosen on dev: 0.003 to 0.03 score alike, 0.1 loses most of the gain
 MIN_LESSONS = 30  # fewer citations teach too little to move a weight: no correction
+# Keys added to a command that keeps others: fewer teach the co-citation weights too little (a thesis with 40 lost
+# 0.036 add-one MRR against the correction of empty commands, which serves them then; bench/results/add-one.md).
+MIN_ADDING_LESSONS = 50
 TRAIN_TOP = 150  # per lesson: the shipped model's best rows (and the cited), where the ranking is decided
 
 
@@ -48,6 +51,7 @@ class Lesson:
     base: np.ndarray
     cited: np.ndarray
     fold: int
+    adding: bool = False  # a key added to a command that keeps others (their co-citations are its evidence)
 
 
 def inputs_of(signals: Mapping[str, np.ndarray], n: int) -> np.ndarray:
@@ -58,7 +62,8 @@ def inputs_of(signals: Mapping[str, np.ndarray], n: int) -> np.ndarray:
 def lesson(signals: Mapping[str, np.ndarray], base: np.ndarray, cited: Sequence[int], excluded: Sequence[int],
            fold: int) -> Lesson | None:
     """The lesson of one citation: ``base`` the shipped model's scores of every entry, ``cited`` their rows,
-    ``excluded`` rows the command keeps (keys it still holds) that take no part. None if nothing is cited."""
+    ``excluded`` rows the command keeps (keys it still holds) that take no part: with any, a lesson of adding a key
+    to a command (``Lesson.adding``). None if nothing is cited."""
     n = len(base)
     keep = np.ones(n, dtype=bool)
     keep[list(excluded)] = False
@@ -68,45 +73,62 @@ def lesson(signals: Mapping[str, np.ndarray], base: np.ndarray, cited: Sequence[
     hit = np.isin(rows, np.asarray(cited, dtype=np.int64))
     if not hit.any():
         return None
-    return Lesson(inputs_of(signals, n)[rows], np.asarray(base, dtype=np.float64)[rows], hit, fold)
+    return Lesson(inputs_of(signals, n)[rows], np.asarray(base, dtype=np.float64)[rows], hit, fold, bool(len(excluded)))
 
 
 @dataclass(frozen=True)
 class Adaptation:
-    """The correction fit without each fold (FOLDS x ADAPTED) and how many lessons taught it."""
+    """The correction fit without each fold (FOLDS x ADAPTED) for an empty command and, from the lessons of adding
+    a key, regularised towards the first (``adding``; none under MIN_ADDING_LESSONS of them: the first serves), for a
+    command that keeps keys; and how many citations (lessons of an empty command) taught the first."""
 
     weights: np.ndarray
     lessons: int
+    adding: np.ndarray | None = None
 
-    def delta(self, signals: Mapping[str, np.ndarray], fold: int) -> np.ndarray:
+    def correction(self, fold: int, adding: bool) -> np.ndarray:
+        """The weights for a citation in ``fold``, ``adding`` a key to a command that keeps others or not."""
+        return self.adding[fold] if adding and self.adding is not None else self.weights[fold]
+
+    def delta(self, signals: Mapping[str, np.ndarray], fold: int, adding: bool = False) -> np.ndarray:
         """What the correction adds to each entry's score for a citation in ``fold``, centred: the scores of the
         project's entries keep their scale beside the library's (scored by the shipped model alone)."""
         n = len(next(iter(signals.values()), ()))
-        delta = np.einsum("ef,f->e", inputs_of(signals, n), self.weights[fold])
+        delta = np.einsum("ef,f->e", inputs_of(signals, n), self.correction(fold, adding))
         return (delta - delta.mean()).astype(np.float32) if n else delta.astype(np.float32)
 
-    def lifts(self, signals: Mapping[str, np.ndarray], fold: int, rows: Sequence[int]) -> list[dict[str, float]]:
+    def lifts(self, signals: Mapping[str, np.ndarray], fold: int, adding: bool,
+              rows: Sequence[int]) -> list[dict[str, float]]:
         """Per row, what the correction adds to its score per signal against the average entry, as
         ``FusionModel.contributions`` measures the shipped model's (the reasons weigh both); none for a row past
         the project's entries (the library's, scored by the shipped model alone)."""
         n = len(next(iter(signals.values()), ()))
         inputs = inputs_of(signals, n)
-        lifted = (inputs - inputs.mean(axis=0)) * self.weights[fold] if n else inputs
+        lifted = (inputs - inputs.mean(axis=0)) * self.correction(fold, adding) if n else inputs
         return [dict(zip(ADAPTED, lifted[r].tolist(), strict=True)) if r < n else {} for r in rows]
 
 
 def adapt(lessons: Sequence[Lesson], l2: float = L2) -> Adaptation | None:
-    """The correction of each fold from the lessons of the others; None under MIN_LESSONS lessons."""
-    if len(lessons) < MIN_LESSONS:
+    """The corrections of each fold from the lessons of the others, one from the lessons of an empty command and one
+    from those of adding a key (see ``Adaptation``); None under MIN_LESSONS lessons of an empty command."""
+    emptied = [x for x in lessons if not x.adding]
+    adding = [x for x in lessons if x.adding]
+    if len(emptied) < MIN_LESSONS:
         return None
-    return Adaptation(np.stack([_fit([x for x in lessons if x.fold != k], l2) for k in range(FOLDS)]), len(lessons))
+    weights = _folds(emptied, l2, np.zeros((FOLDS, len(ADAPTED))))
+    return Adaptation(weights, len(emptied), _folds(adding, l2, weights) if len(adding) >= MIN_ADDING_LESSONS else None)
 
 
-def _fit(lessons: Sequence[Lesson], l2: float) -> np.ndarray:
+def _folds(lessons: Sequence[Lesson], l2: float, prior: np.ndarray) -> np.ndarray:
+    """The correction fit without each fold (FOLDS x ADAPTED), regularised towards that fold's ``prior``."""
+    return np.stack([_fit([x for x in lessons if x.fold != k], l2, prior[k]) for k in range(FOLDS)])
+
+
+def _fit(lessons: Sequence[Lesson], l2: float, prior: np.ndarray) -> np.ndarray:
     """The weights minimising the mean softmax cross-entropy of the cited rows, scores being the model's plus the
-    correction, plus ``l2`` times the squared weights."""
+    correction, plus ``l2`` times the squared distance of the weights from ``prior``."""
     if not lessons:
-        return np.zeros(len(ADAPTED))
+        return prior
     X = np.concatenate([x.inputs for x in lessons])
     base = np.concatenate([x.base for x in lessons])
     cited = np.concatenate([x.cited for x in lessons])
@@ -122,7 +144,7 @@ def _fit(lessons: Sequence[Lesson], l2: float) -> np.ndarray:
         ep = np.where(cited, e, 0.0)
         zp = np.add.reduceat(ep, starts)
         ds = (e / z[seg] - ep / zp[seg]) / n
-        value = float(np.sum(np.log(z) - np.log(zp)) / n + l2 * (w @ w))
-        return value, np.einsum("ef,e->f", X, ds) + 2 * l2 * w
+        value = float(np.sum(np.log(z) - np.log(zp)) / n + l2 * ((w - prior) @ (w - prior)))
+        return value, np.einsum("ef,e->f", X, ds) + 2 * l2 * (w - prior)
 
-    return minimize(loss, np.zeros(len(ADAPTED)), jac=True, method="L-BFGS-B", options={"maxiter": 200}).x
+    return minimize(loss, prior, jac=True, method="L-BFGS-B", options={"maxiter": 200}).x

@@ -6,20 +6,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from texcite.retrieval.adaptation import ADAPTED, FOLDS, MIN_LESSONS, adapt, fold_of, lesson
+from texcite.retrieval.adaptation import ADAPTED, FOLDS, MIN_ADDING_LESSONS, MIN_LESSONS, adapt, fold_of, lesson
 
 ENTRIES = 60
 
 
-def project_citations(count: int, seed: int = 0) -> list[tuple[dict[str, np.ndarray], np.ndarray, int]]:
+def project_citations(count: int, seed: int = 0, telling: str = "context"
+                      ) -> list[tuple[dict[str, np.ndarray], np.ndarray, int]]:
     """Citations of a project whose writer re-cites what the shipped model does not weigh: the cited entry
-    stands out in "context" (how its other citations read), while the model's scores are noise."""
+    stands out in ``telling`` ("context": how its other citations read), while the model's scores are noise."""
     rng = np.random.default_rng(seed)
     out = []
     for _ in range(count):
         signals = {name: rng.normal(size=ENTRIES).astype(np.float32) for name in ADAPTED}
         cited = int(rng.integers(ENTRIES))
-        signals["context"][cited] += 3.0
+        signals[telling][cited] += 3.0
         out.append((signals, rng.normal(size=ENTRIES).astype(np.float32), cited))
     return out
 
@@ -40,6 +41,19 @@ def test_the_adaptation_learns_what_the_project_teaches_and_ranks_new_citations_
     before = [rank(base, cited) for _, base, cited in new]
     after = [rank(base + adaptation.delta(signals, 0), cited) for signals, base, cited in new]
     assert np.mean([1 / r for r in after]) > np.mean([1 / r for r in before]) + 0.3
+
+
+def test_keys_added_to_a_command_that_keeps_others_get_their_own_correction():
+    """Where the writer adds a key, the works cited with the kept keys ("cocited") tell; in an empty command the
+    context does. Each kind of request is ranked by the correction its own lessons taught."""
+    adding = [lesson(signals, base, [cited], [(cited + 1) % ENTRIES], i % FOLDS)
+              for i, (signals, base, cited) in enumerate(project_citations(MIN_ADDING_LESSONS, 4, "cocited"))]
+    adaptation = adapt(lessons_of(project_citations(80)) + adding)
+    assert adaptation is not None and adaptation.adding is not None and adaptation.lessons == 80
+    assert all(one.adding for one in adding)
+    signals, _, cited = project_citations(1, seed=5, telling="cocited")[0]
+    assert rank(adaptation.delta(signals, 0, adding=True), cited) < rank(adaptation.delta(signals, 0), cited)
+    assert adapt(lessons_of(project_citations(80)) + adding[1:]).adding is None  # too few: the first serves
 
 
 def test_a_citation_is_ranked_by_the_fit_without_its_fold():
@@ -84,7 +98,7 @@ def test_the_reasons_weigh_what_the_correction_added_signal_by_signal():
     adaptation = adapt(lessons_of(project_citations(80)))
     assert adaptation is not None
     signals, _, cited = project_citations(1, seed=2)[0]
-    lifts = adaptation.lifts(signals, 1, [cited, 0, ENTRIES])  # ENTRIES: a library row, past the project's
+    lifts = adaptation.lifts(signals, 1, False, [cited, 0, ENTRIES])  # ENTRIES: a library row, past the project's
     delta = adaptation.delta(signals, 1)
     assert [sum(lift.values()) for lift in lifts[:2]] == pytest.approx([delta[cited], delta[0]], abs=1e-4)
     assert max(lifts[0], key=lambda name: lifts[0][name]) == "context"  # what this project teaches lifted it

@@ -25,8 +25,9 @@ class SessionEvents(EngineEvents):
         self.jobs = jobs
         self.documents: Documents | None = None
         self.status: StatusFeature | None = None
-        self._progress: dict[tuple, Progress | None] = {}
-        self._works: dict[tuple, Progress | str | None] = {}  # adaptations, the library: a report, or how it ended
+        # Each work under way (embedding a bibliography, adapting to a project, the library): its `$/progress`,
+        # None while the token is on its way, or how it ended when it ended before the token came.
+        self._works: dict[tuple, Progress | str | None] = {}
 
     def attach(self, documents: Documents, status: StatusFeature) -> None:
         self.documents, self.status = documents, status
@@ -86,9 +87,8 @@ class SessionEvents(EngineEvents):
             self._end(key, f"{total} {LIBRARY_UNITS[what]}")
             return
         self._begin(key, LIBRARY_TITLES[what])
-        progress = self._works.get(key)
-        if isinstance(progress, Progress) and done:
-            progress.report(f"{done}/{total}", int(100 * done / total))
+        if done:
+            self._report(key, f"{done}/{total}", int(100 * done / total))
 
     def _begin(self, key: tuple, title: str) -> None:
         """Begin the `$/progress` titled ``title`` of the work ``key``, unless it is under way."""
@@ -106,6 +106,12 @@ class SessionEvents(EngineEvents):
                 self._works[key] = progress
         self.jobs.spawn(begin())
 
+    def _report(self, key: tuple, message: str, percentage: int) -> None:
+        """Report on the `$/progress` of the work ``key`` (once its token has come; until then nothing is said)."""
+        progress = self._works.get(key)
+        if isinstance(progress, Progress):
+            progress.report(message, percentage)
+
     def _end(self, key: tuple, message: str) -> None:
         """End the `$/progress` of the work ``key`` with ``message`` (once its token has come)."""
         progress = self._works.get(key)
@@ -116,40 +122,27 @@ class SessionEvents(EngineEvents):
             self._works[key] = message
 
     def _dense_loaded(self) -> None:
-        if self.status is not None and not self._progress:  # no build under way: nothing is loading any more
+        building = any(key[0] == "dense" and not isinstance(work, str) for key, work in self._works.items())
+        if self.status is not None and not building:  # nothing is loading any more
             self.status.dense_loading("")
 
     def _dense_progress(self, signature: tuple, done: int, total: int) -> None:
+        """`$/progress` and the status while a bibliography is embedded, ended with how many entries."""
         status = self.status
         if status is None:
             return
+        key = ("dense", signature)
         if done >= total:
-            progress = self._progress.pop(signature, None)
-            if progress is not None:
-                progress.end(f"{total} entries embedded")
+            self._end(key, f"{total} entries embedded")
             status.dense_ready(True)
             return
         status.dense_loading("embedding", done, total)
-        if signature not in self._progress:
-            self._progress[signature] = None  # a token is on its way
-
-            async def begin() -> None:
-                progress = await self.jobs.progress("texcite: embedding bibliography")
-                if signature in self._progress:
-                    self._progress[signature] = progress
-                else:  # finished meanwhile
-                    progress.end(f"{total} entries embedded")
-            self.jobs.spawn(begin())
-            return
-        progress = self._progress.get(signature)
-        if progress is not None:
-            progress.report(f"{done}/{total} entries", int(100 * done / total))
+        self._begin(key, "texcite: embedding bibliography")
+        self._report(key, f"{done}/{total} entries", int(100 * done / total))
 
     def _dense_error(self, message: str) -> None:
-        for progress in self._progress.values():
-            if progress is not None:
-                progress.end("embedding stopped; using BM25")
-        self._progress.clear()
+        for key in [key for key in self._works if key[0] == "dense"]:
+            self._end(key, "embedding stopped; using BM25")
         if self.status is not None:
             self.status.dense_ready(False)
             self.status.announce(f"texcite: {message} — using BM25 order.")

@@ -20,7 +20,8 @@ import logging
 import os
 import threading
 from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
-from typing import Protocol
+from functools import partial
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -97,7 +98,7 @@ class ProjectAdaptations:
                 model: FusionModel) -> Adaptation | None:
         """The adaptation of the project as saved for this ranking (stage, encoder, shipped model). While the one
         of a newly saved state is being built, the latest built for the project (the writer's saves differ by a
-        few citations); None before any, while the embeddings are being built (the lessons wait for the ranking
+        few citations; the new one's correction of empty commands as soon as it is fit); None before any, while the embeddings are being built (the lessons wait for the ranking
         they adapt), with ``recall.adapt`` off, and for a project citing fewer than MIN_LESSONS times."""
         if not self._adapts(stage, encoder):
             return None
@@ -152,7 +153,8 @@ class ProjectAdaptations:
         lower_thread_priority()
         ranked = False  # were lessons ranked (reported as they began)?
         try:
-            adaptation, ranked = self._lessons_fit(project, corpus, stage, encoder, model)
+            adaptation, ranked = self._lessons_fit(project, corpus, stage, encoder, model,
+                                                   partial(self._early, key))
         except Exception:  # a bug here must not break completion: the shipped model ranks
             log.exception("adapting to %s failed", project.root)
             adaptation = None
@@ -164,10 +166,16 @@ class ProjectAdaptations:
         if ranked:  # reported once requests find it
             self.engine.events.adapting(project.root, adaptation.lessons if adaptation is not None else 0)
 
-    def _lessons_fit(self, project: Project, corpus: Corpus, stage: str, encoder: str,
-                     model: FusionModel) -> tuple[Adaptation | None, bool]:
-        """The adaptation from the disk cache, else fit on the project's lessons (and cached); and whether lessons
-        were ranked."""
+    def _early(self, key: tuple, adaptation: Adaptation) -> None:
+        """Requests use ``adaptation`` (of empty commands only) while the build of ``key`` goes on."""
+        with self._lock:
+            if key in self._building:
+                self._latest[key[:4]] = adaptation
+
+    def _lessons_fit(self, project: Project, corpus: Corpus, stage: str, encoder: str, model: FusionModel,
+                     early: Callable[[Adaptation], None]) -> tuple[Adaptation | None, bool]:
+        """The adaptation from the disk cache, else fit on the project's lessons (and cached; ``early`` gets the one
+        of empty commands before the keys added to commands are ranked); and whether lessons were ranked."""
         engine, matcher = self.engine, self.engine.matcher
         texts = [(tex, text) for tex in project.tex_files if (text := read_disk(tex)) is not None]
         examples = [ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key)[0]]
@@ -191,26 +199,51 @@ class ProjectAdaptations:
         if cached is not None:
             return cached, False
         engine.events.adapting(project.root, None)
-        adaptation = self._fit(project, corpus, stage, encoder, texts, examples + adding, remembered)
+        adaptation = self._fit(project, corpus, stage, encoder, texts, (examples, adding), remembered, early)
         if adaptation is not None:
             _write(path, adaptation)
         return adaptation, True
 
     def _fit(self, project: Project, corpus: Corpus, stage: str, encoder: str, texts: list[tuple[str, str]],
-             examples: list[Example], remembered: list[Accepted]) -> Adaptation | None:
-        """Each example and accepted citation ranked by the engine's pipeline as a lesson, and the adaptation fit
-        on them."""
+             examples: tuple[list[Example], list[Example]], remembered: list[Accepted],
+             early: Callable[[Adaptation], None]) -> Adaptation | None:
+        """Each example (of an empty command, of adding a key) and accepted citation ranked by the engine's pipeline
+        as a lesson, and the adaptation fit on them; the one of empty commands goes to ``early`` first."""
+        files = [(tex, text, scan_file(text, self.engine.matcher)) for tex, text in texts]
+        emptied, adding = examples
+        lessons = self._examples(project, corpus, stage, encoder, files, emptied)
+        if lessons is None:
+            return None
+        lessons += self._remembered_lessons(project, corpus, stage, encoder, files, remembered)
+        if adding:
+            if (first := adapt(lessons)) is not None:
+                early(first)
+            more = self._examples(project, corpus, stage, encoder, files, adding)
+            if more is None:
+                return None
+            lessons += more
+        return adapt(lessons)
+
+    def _examples(self, project: Project, corpus: Corpus, stage: str, encoder: str,
+                  files: list[tuple[str, str, FileFacts]], examples: list[Example]) -> list[Lesson] | None:
+        """The lessons of ``examples``; None when the ranking changed meanwhile (they are not this state's)."""
         matcher = self.engine.matcher
-        files = [(tex, text, scan_file(text, matcher)) for tex, text in texts]
         lessons: list[Lesson] = []
         for ex in examples:
             shown = [(p, ex.text, update_facts(t, f, ex.text, matcher) or scan_file(ex.text, matcher))
                      if p == ex.path else (p, t, f) for p, t, f in files]
             facts = next(f for p, _, f in shown if p == ex.path)
             taught = self._lesson(project, corpus, stage, encoder, ex.path, ex.text, ex.offset, facts, shown, ex.keys)
-            if taught is None:  # the ranking changed meanwhile: not this state's
+            if taught is None:
                 return None
             lessons += taught
+        return lessons
+
+    def _remembered_lessons(self, project: Project, corpus: Corpus, stage: str, encoder: str,
+                            files: list[tuple[str, str, FileFacts]], remembered: list[Accepted]) -> list[Lesson]:
+        """The lessons of the accepted citations."""
+        matcher = self.engine.matcher
+        lessons: list[Lesson] = []
         home = os.path.dirname(project.root)
         for i, accepted in enumerate(remembered):
             # Its lines as one more file of the project: the project's own citations are its evidence.
@@ -220,7 +253,7 @@ class ProjectAdaptations:
                                   files + [(path, accepted.text, facts)], (accepted.key,),
                                   fold_of(os.path.relpath(accepted.file, home), accepted.line))
             lessons += taught or []  # None: its text read as another language, not taught
-        return adapt(lessons)
+        return lessons
 
     def _lesson(self, project: Project, corpus: Corpus, stage: str, encoder: str, path: str, text: str, offset: int,
                 facts: FileFacts, files: list[tuple[str, str, FileFacts]], keys: tuple[str, ...],

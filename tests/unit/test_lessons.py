@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pathlib
 
+import numpy as np
+
 from texcite.engine import Engine
+from texcite.retrieval.adaptation import MIN_ADDING_LESSONS
 from texcite.settings import Settings
 
 TOPICS = ["graph neural networks", "protein folding", "solar cells", "coral reefs", "quantum error correction",
@@ -156,3 +159,25 @@ def test_a_restart_finds_the_adaptation_in_the_cache_and_a_damaged_one_is_fit_ag
     finally:
         damaged.close()
     assert cached[0].read_bytes() != b"not an adaptation"
+
+
+def test_keys_added_to_commands_teach_a_correction_of_their_own(tmp_path, monkeypatch):
+    """A project whose commands cite pairs: each key, the other kept, is a lesson of adding a key; from
+    MIN_ADDING_LESSONS of them the adaptation (as cached for the next start) has a correction for such commands."""
+    assert 2 * 40 >= MIN_ADDING_LESSONS  # 40 commands of two keys
+    monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path / "cache"))
+    path, text = write_project(tmp_path, 40)
+    for i in range(40):  # each citation of w{i} also cites the work after it on the same topic
+        text = text.replace(f"\\cite{{w{i}}}", f"\\cite{{w{i},w{(i + 10) % 40}}}")
+    pathlib.Path(path).write_text(text)
+    start = text.index("\\cite{") + len("\\cite{")
+    adding = text[:start] + text[text.index(",", start):]  # the first command's second key kept, its first to add
+    one = engine()
+    try:
+        result = one.suggest(path, adding, start)
+    finally:
+        one.close()
+    assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
+    (saved,) = (tmp_path / "cache" / "adaptations").glob("*.npz")
+    with np.load(saved) as data:
+        assert data["adding"].shape == data["weights"].shape

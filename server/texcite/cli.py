@@ -121,8 +121,8 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
     for s in result.suggestions:
         firsts.setdefault(s.entry.cite_key, s)
     suggestions = list(firsts.values())[:top]
-    if result.fallback_message:  # e.g. no MiniLM in a plain install: one line, and the BM25 order still prints
-        print(f"texcite: {redact(result.fallback_message)}", file=sys.stderr)
+    if result.fallback_message and engine.stages().reranker != "fallback":  # a reranker's failure: logged once
+        print(f"texcite: {redact(result.fallback_message)}", file=sys.stderr)  # no MiniLM: one line, BM25's order
     if args.json:
         stages = engine.stages()
         report = {

@@ -77,7 +77,9 @@ def test_cuda_requested_without_gpu(monkeypatch):
         make_reranker(Settings().replace(reranker_backend="transformers", reranker_device="cuda"))
 
 
-def test_bad_model_path_is_reported(tmp_path):
-    pytest.importorskip("transformers", reason="needs transformers")
-    with pytest.raises(BackendUnavailable, match="texcite.reranker.model"):
-        make_reranker(Settings().replace(reranker_backend="transformers", reranker_model=str(tmp_path / "nope")))
+@pytest.mark.parametrize("backend", ["transformers", "vllm"])
+def test_a_model_folder_that_is_not_there_is_said_so(tmp_path, backend):
+    # Not the loaders' words on a malformed repository id: whatever they are installed or not.
+    missing = str(tmp_path / "nope")
+    with pytest.raises(BackendUnavailable, match=f"no model folder {missing} \\(texcite.reranker.model: "):
+        make_reranker(Settings().replace(reranker_backend=backend, reranker_model=missing))

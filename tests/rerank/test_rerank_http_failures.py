@@ -52,6 +52,15 @@ def test_server_down_fails_fast():
     assert time.monotonic() - t0 < 2.0
 
 
+def test_a_refused_connection_is_said_without_waiting_out_the_timeouts():
+    """Nothing listens at the URL: three attempts, not the 13 s of the default connect and read timeouts."""
+    c = VllmHttpReranker(f"http://127.0.0.1:{free_port()}", "Qwen/Qwen3-Reranker-4B", tokenizer=None)  # defaults
+    t0 = time.monotonic()
+    with pytest.raises(RerankError, match=r"cannot connect to .*\(Connection refused\)"):
+        c.rank("q", DOCS)
+    assert time.monotonic() - t0 < 3.0
+
+
 @pytest.mark.parametrize("fake_server", ["slow"], indirect=True)
 def test_slow_server_times_out_within_budget(fake_server):
     t0 = time.monotonic()

@@ -49,6 +49,9 @@ def make_reranker(settings: Settings, **engine_kwargs: Any) -> Reranker:
             raise BackendUnavailable("reranker backend vllm-http needs texcite.reranker.url (e.g. http://gpu-box:8000)")
         return VllmHttpReranker(r.url, r.model, instruction=r.instruction, max_length=r.max_length,
                                 api_key=r.api_key, timeout_ms=r.timeout_ms)
+    if (os.path.isabs(r.model) or r.model.startswith((".", "~"))) and not os.path.isdir(r.model):
+        raise BackendUnavailable(f"no model folder {r.model} (texcite.reranker.model: a Qwen3-Reranker id or the "
+                                 "folder of a local copy)")  # not a model id either: the loaders' own words are worse
     if backend == "vllm":
         from texcite.rerank.vllm_backend import VllmReranker
 

@@ -10,6 +10,7 @@ import http.client
 import json
 import logging
 import math
+import os
 import socket
 import ssl
 import threading
@@ -29,16 +30,25 @@ _RETRYABLE = (ConnectionRefusedError, ConnectionResetError, ConnectionAbortedErr
               BrokenPipeError)
 
 
-class _Retry(Exception):
-    """Internal: a transient failure (connection error or 5xx) worth another attempt while time remains."""
+# A refused connection is tried this many times (0.3 s of pauses; a server restarting), then given up however much
+# of the budget is left: nothing listens there, and the writer is told at once, not after the timeouts.
+REFUSED_ATTEMPTS = 3
 
-    def __init__(self, message: str) -> None:
+
+class _Retry(Exception):
+    """Internal: a transient failure (connection error or 5xx) worth another attempt while time remains
+    (``refused``: the connection was refused, REFUSED_ATTEMPTS at most)."""
+
+    def __init__(self, message: str, refused: bool = False) -> None:
         super().__init__(message)
         self.message = message
+        self.refused = refused
 
 
 def _local_tokenizer(model: str) -> Any | None:
     """The model's tokenizer if it is already on disk (exact truncation), else None (byte-bound truncation)."""
+    if not _on_disk(model):  # transformers takes seconds to import: not for a tokenizer that is not there
+        return None
     try:
         from transformers import AutoTokenizer
     except ImportError:
@@ -47,6 +57,20 @@ def _local_tokenizer(model: str) -> Any | None:
         return AutoTokenizer.from_pretrained(model, local_files_only=True)
     except Exception:  # not cached, not a local dir, or no tokenizer files
         return None
+
+
+def _on_disk(model: str) -> bool:
+    """Is ``model`` a folder, or a model id whose tokenizer is in the Hugging Face cache?"""
+    if os.path.isdir(model):
+        return True
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    try:
+        return isinstance(try_to_load_from_cache(model, "tokenizer_config.json"), str)
+    except Exception:  # not a valid model id
+        return False
 
 
 class VllmHttpReranker:
@@ -118,7 +142,7 @@ class VllmHttpReranker:
                 attempt += 1
                 pause = min(0.1 * 2 ** (attempt - 1), 1.0)
                 remaining = deadline - time.monotonic()
-                if remaining <= pause + 0.05:
+                if remaining <= pause + 0.05 or (retry.refused and attempt >= REFUSED_ATTEMPTS):
                     raise RerankError(retry.message) from None
                 log.debug("vllm-http attempt %d failed (%s); retrying in %.1fs", attempt, retry.message, pause)
                 time.sleep(pause)
@@ -146,7 +170,7 @@ class VllmHttpReranker:
                 reason = "timed out" if isinstance(err, TimeoutError) else (err.strerror or type(err).__name__)
                 raise _Retry(
                     f"vllm-http: cannot connect to {self.url} ({reason}); start `vllm serve` there "
-                    "or fix texcite.reranker.url"
+                    "or fix texcite.reranker.url", isinstance(err, ConnectionRefusedError)
                 ) from None
             read_timeout = max(0.01, min(self.read_timeout_s, deadline - time.monotonic()))
             assert conn.sock is not None

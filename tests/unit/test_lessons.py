@@ -9,6 +9,7 @@ import pathlib
 import numpy as np
 
 from texcite.engine import Engine
+from texcite.ranking import Result
 from texcite.retrieval.adaptation import MIN_ADDING_LESSONS
 from texcite.settings import Settings
 
@@ -55,6 +56,17 @@ def engine(adapt: bool = True) -> Engine:
     return Engine(Settings().replace(recall_mode="bm25", recall_adapt=adapt))
 
 
+def suggested(path: str, text: str, offset: int, **settings) -> Result:
+    """The list a new BM25 engine gives at ``offset`` of ``text`` (``settings``: any others, ``Settings.replace``)."""
+    one = Engine(Settings().replace(recall_mode="bm25", **settings))
+    try:
+        result = one.suggest(path, text, offset)
+    finally:
+        one.close()
+    assert result is not None
+    return result
+
+
 def test_a_project_citing_often_is_ranked_by_what_it_teaches(tmp_path):
     path, text = write_project(tmp_path, 40)
     emptied, offset = probe(text, 3)
@@ -70,12 +82,7 @@ def test_a_project_citing_often_is_ranked_by_what_it_teaches(tmp_path):
 def test_the_list_says_it_is_adapted_and_to_how_many_citations(tmp_path):
     path, text = write_project(tmp_path, 40)
     emptied, offset = probe(text, 3)
-    one = engine()
-    try:
-        result = one.suggest(path, emptied, offset)
-    finally:
-        one.close()
-    assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
+    assert suggested(path, emptied, offset).ranking == "BM25, adapted to this project (40 citations)"
 
 
 def test_a_hybrid_setting_whose_dense_model_fails_adapts_the_bm25_list_it_settles_on(tmp_path):
@@ -172,12 +179,7 @@ def test_keys_added_to_commands_teach_a_correction_of_their_own(tmp_path, monkey
     pathlib.Path(path).write_text(text)
     start = text.index("\\cite{") + len("\\cite{")
     adding = text[:start] + text[text.index(",", start):]  # the first command's second key kept, its first to add
-    one = engine()
-    try:
-        result = one.suggest(path, adding, start)
-    finally:
-        one.close()
-    assert result is not None and result.ranking == "BM25, adapted to this project (40 citations)"
+    assert suggested(path, adding, start).ranking == "BM25, adapted to this project (40 citations)"
     (saved,) = (tmp_path / "cache" / "adaptations").glob("*.npz")
     with np.load(saved) as data:
         assert data["adding"].shape == data["weights"].shape

@@ -6,13 +6,10 @@ from __future__ import annotations
 import os
 import pathlib
 
-from test_lessons import TOPICS, probe, write_project
+from test_lessons import TOPICS, probe, suggested, write_project
 
-from texcite.engine import Engine
 from texcite.latex.cite import CiteMatcher
 from texcite.memory import MAX_REMEMBERED, Accepted, Offer, WriterMemory, accepted, taken
-from texcite.ranking import Result
-from texcite.settings import Settings
 
 MATCHER = CiteMatcher()
 BEFORE = "Intro.\n\nGraphs help here \\citep[p.~2]{known,"
@@ -92,17 +89,6 @@ def test_the_memory_keeps_the_newest_citations(tmp_path, monkeypatch):
     assert len(pathlib.Path(memory.path).read_text().splitlines()) <= MAX_REMEMBERED + 1
 
 
-def _suggest(path: str, text: str, offset: int, remember: bool) -> Result:
-    """The BM25 list at ``offset`` of ``text``, the writer's memory used or not."""
-    engine = Engine(Settings().replace(recall_mode="bm25", recall_remember=remember))
-    try:
-        result = engine.suggest(path, text, offset)
-    finally:
-        engine.close()
-    assert result is not None
-    return result
-
-
 def remember_citations(memory: WriterMemory, folder: pathlib.Path, count: int) -> None:
     """``count`` citations accepted in another project, of works w30..w39, each in a sentence on its topic."""
     for n in range(count):
@@ -120,7 +106,7 @@ def test_citations_accepted_elsewhere_teach_a_project_whose_bibliography_has_the
     monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path / "cache"))
     remember_citations(WriterMemory(), tmp_path, 15)
     emptied, offset = probe(text, 3)
-    rankings = [_suggest(path, emptied, offset, remember).ranking for remember in (True, False)]
+    rankings = [suggested(path, emptied, offset, recall_remember=remember).ranking for remember in (True, False)]
     assert rankings == ["BM25, adapted to this project (35 citations)", "BM25"]
 
 
@@ -133,7 +119,7 @@ def test_an_accepted_citation_the_saved_files_already_hold_teaches_once(tmp_path
     memory.remember(Accepted("w0", path, 2, "Work on graphs \\cite{}.\n", 21))  # w0 is cited in the saved files
     assert [one.key for one in memory.entries()] == ["w0"]
     emptied, offset = probe(text, 3)
-    results = [_suggest(path, emptied, offset, remember) for remember in (True, False)]
+    results = [suggested(path, emptied, offset, recall_remember=remember) for remember in (True, False)]
     assert [r.ranking for r in results] == ["BM25, adapted to this project (40 citations)"] * 2
     assert [(s.entry.key, s.score) for s in results[0].suggestions] == \
         [(s.entry.key, s.score) for s in results[1].suggestions]  # the list is the one the saved citation alone teaches

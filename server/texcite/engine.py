@@ -294,7 +294,7 @@ class Engine:
         adaptation = self.adaptations.current(project, corpus, stage, scored.encoder, model)
         fold = self.adaptations.fold(project, path, text, cite.command.start) if adaptation is not None else 0
         if adaptation is not None:  # what the project's own citations teach (``lessons``)
-            scores = scores + adaptation.delta(signals, fold, bool(cite.existing_keys))
+            scores = scores + adaptation.delta(signals, fold, cite.adding)
         # Entries serving others (crossref'd proceedings, @xdata, @set) the project does not cite go after works.
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
@@ -355,7 +355,7 @@ class Engine:
         query = prepared.request.query
         ranked = join(prepared.candidates, scores, stage, self.settings.reranker.weight)
         rel = relevance(np.array([r.score for r in ranked]))
-        adapted = partial(a.lifts, prepared.signals, prepared.fold, bool(prepared.request.cite.existing_keys)) \
+        adapted = partial(a.lifts, prepared.signals, prepared.fold, prepared.request.cite.adding) \
             if (a := prepared.adaptation) else None
         why = explain(ranked, min(EXPLAINED, self.settings.completion.max_items), prepared.model, prepared.inputs,
                       prepared.evidence, query.paragraph, query.section_title,

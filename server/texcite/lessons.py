@@ -188,9 +188,6 @@ class ProjectAdaptations:
         # A book's thousands of citations: MAX_LESSONS spread evenly over it teach as much, at a bounded cost.
         most = MAX_LESSONS - len(remembered)
         examples = _spread(examples, most)
-        adding = _spread([ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key,
-                                                                                  mode="add-one")[0]],
-                         MAX_ADDING_LESSONS)
         digest = hashlib.sha1(json.dumps([VERSION, stage, encoder, list(corpus.signature), texts,
                                           [list(vars(one).values()) for one in remembered]]).encode()
                               + model.as_json_bytes()).hexdigest()
@@ -199,6 +196,10 @@ class ProjectAdaptations:
         if cached is not None:
             return cached, False
         engine.events.adapting(project.root, None)
+        # Read only for a fit: the saved files (in the digest) define them.
+        adding = _spread([ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key,
+                                                                                  mode="add-one")[0]],
+                         MAX_ADDING_LESSONS)
         adaptation = self._fit(project, corpus, stage, encoder, texts, (examples, adding), remembered, early)
         if adaptation is not None:
             _write(path, adaptation)

@@ -71,6 +71,11 @@ class CiteContext:
     group: KeyGroup | None = None
     separator: str = ""
 
+    @property
+    def adding(self) -> bool:
+        """The command keeps other keys: the writer adds one to them."""
+        return bool(self.existing_keys)
+
     def insert_text(self, key: str) -> str:
         """Text replacing ``replace_start:replace_end``: the key, plus a comma when a kept key follows it."""
         return key + self.separator

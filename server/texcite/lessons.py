@@ -35,6 +35,7 @@ from texcite.latex.graph import Project
 from texcite.memory import Accepted, WriterMemory
 from texcite.ranking import Request, Scored, build_request
 from texcite.retrieval.adaptation import ADAPTED, FOLDS, MIN_LESSONS, Adaptation, Lesson, adapt, fold_of, lesson
+from texcite.retrieval.bm25 import TOKENS_VERSION
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel
 from texcite.runtime import lower_thread_priority
@@ -46,7 +47,7 @@ KEPT = 8  # adaptations kept in memory (the latest saved states of the projects 
 MAX_LESSONS = 300  # citations ranked per build: each costs about one completion (10 to 50 ms)
 MAX_REMEMBERED_LESSONS = 100  # of them, the newest accepted citations at most
 MAX_ADDING_LESSONS = 150  # and besides them, keys added to a command that keeps others (`texcite eval --add-one`)
-VERSION = 3  # of the lessons and the fit: a cached adaptation of another version is fit again
+VERSION = 4  # of the lessons and the fit (and of the query they are ranked with): another version's is fit again
 
 
 class Scorer(Protocol):
@@ -188,7 +189,7 @@ class ProjectAdaptations:
         # A book's thousands of citations: MAX_LESSONS spread evenly over it teach as much, at a bounded cost.
         most = MAX_LESSONS - len(remembered)
         examples = _spread(examples, most)
-        digest = hashlib.sha1(json.dumps([VERSION, stage, encoder, list(corpus.signature), texts,
+        digest = hashlib.sha1(json.dumps([VERSION, TOKENS_VERSION, stage, encoder, list(corpus.signature), texts,
                                           [list(vars(one).values()) for one in remembered]]).encode()
                               + model.as_json_bytes()).hexdigest()
         path = os.path.join(cache_dir(engine.settings.cache_dir), "adaptations", f"{digest}.npz")

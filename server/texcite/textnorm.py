@@ -12,6 +12,9 @@ import unicodedata
 # Dashes, hyphens and the minus sign (after NFKD: the small and full-width ones are among them) -> '-'.
 _DASHES_RE = re.compile("[\u2010-\u2015\u2043\u2212]")
 _SOFT_HYPHEN = "\u00ad"  # invisible, left by copies from PDFs: removed
+# A character of the scripts written without spaces between words (Thai with its vowel and tone marks, kana, Han,
+# Hangul: Korean spaces its phrases but attaches their particles).
+UNSPACED = "[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]"
 # The combining accents NFKD splits from their letters (Latin, Greek and Cyrillic diacritics): removed.
 _ACCENTS_RE = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Iterator
 
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.plaintext import strip_comments, tidy_spaces, to_plain
 from texcite.latex.scan import SECTION_COMMANDS, Comments
+from texcite.textnorm import UNSPACED
 
 MARKER = "[CITATION]"
 _SENTINEL = "QQCITATIONMARKERQQ"
@@ -36,7 +38,21 @@ _BOUNDARY_RE = re.compile(
 )
 NEAR_BEFORE, NEAR_AFTER = 24, 8  # words kept around the marker for the embedded view
 BEFORE_WORDS = 3  # words just before the marker (after it when the sentence starts with the citation)
-_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"”’)\]]*\s+(?=[\"“(\[]*[A-Z0-9])")
+# A sentence ends at '.', '!' or '?' followed by a space and a capital or a digit of any script (or a character of a
+# script without capitals or spaces) after any closing quote or bracket, and at the full stops of Chinese and
+# Japanese, which no space follows.
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])[\"”’»)\]]*\s+(?=[\"“«„(\[¿¡]*(?P<first>[^\W_]))|(?<=[。！？．])[”’」』）)]*\s*")
+# The words the views near the marker count: what spaces separate, and in a script written without them, each two
+# characters (about a word of Chinese).
+_UNIT_RE = re.compile(f"{UNSPACED}{{1,2}}|\\S+?(?={UNSPACED})|\\S+")
+
+
+def _sentence_ends(text: str) -> Iterator[re.Match[str]]:
+    """Where the sentences of ``text`` end (see _SENTENCE_END_RE)."""
+    for m in _SENTENCE_END_RE.finditer(text):
+        first = m.group("first")
+        if first is None or first.isupper() or first.isdigit() or re.match(UNSPACED, first):
+            yield m
 
 
 @dataclass(frozen=True)
@@ -67,18 +83,19 @@ class QueryContext:
 def neighbourhood(marked: str) -> str:
     """The citing sentence with the sentence before and after it (marker removed)."""
     pos = max(0, marked.find(MARKER))
-    bounds = [0] + [m.end() for m in _SENTENCE_END_RE.finditer(marked)] + [len(marked)]
+    bounds = [0] + [m.end() for m in _sentence_ends(marked)] + [len(marked)]
     idx = max(i for i, b in enumerate(bounds[:-1]) if b <= pos)
     lo, hi = bounds[max(0, idx - 1)], bounds[min(len(bounds) - 1, idx + 2)]
     return " ".join(marked[lo:hi].replace(MARKER, " ").split())
 
 
 def near_marker(sentence: str, before: int = NEAR_BEFORE, after: int = NEAR_AFTER) -> str:
-    """The words of the citing sentence closest to the marker: up to ``before`` words before it and ``after`` after."""
+    """The words of the citing sentence closest to the marker: up to ``before`` words before it and ``after`` after
+    (words as _UNIT_RE counts them), spaces tidied."""
     head, marker, tail = sentence.partition(MARKER)
-    if not marker:
-        return " ".join(sentence.split()[-before:]) if before else ""
-    return " ".join((head.split()[-before:] if before else []) + tail.split()[:after])
+    starts = [m.start() for m in _UNIT_RE.finditer(head)][-before:] if before else []
+    ends = [m.end() for m in _UNIT_RE.finditer(tail)][:after] if marker else []
+    return " ".join(((head[starts[0]:] if starts else "") + " " + (tail[:ends[-1]] if ends else "")).split())
 
 
 def _is_math(m: re.Match[str]) -> bool:
@@ -124,7 +141,7 @@ def _citing_sentence(marked: str) -> str:
         return marked
     start = 0
     end = len(marked)
-    for m in _SENTENCE_END_RE.finditer(marked):
+    for m in _sentence_ends(marked):
         if m.end() <= pos:
             start = m.end()
         elif m.start() >= pos + len(MARKER):

@@ -20,12 +20,12 @@ from texcite.bib.diskcache import Stored
 from texcite.bib.model import Entry
 from texcite.retrieval.stopwords import STOPWORDS
 from texcite.runtime import import_bm25s
-from texcite.textnorm import fold
+from texcite.textnorm import UNSPACED, fold
 
 log = logging.getLogger(__name__)
 
 # Bumped whenever tokens change (stopwords, normalisation): cached parses and indexes of older tokens are not used.
-TOKENS_VERSION = 3
+TOKENS_VERSION = 4
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _KEY_RUN_RE = re.compile(r"(?P<letters>[^\W\d_]+)|(?P<digits>\d+)")
 
@@ -52,7 +52,8 @@ _ASCII_SEPARATORS = bytes(c if c >= 128 or chr(c).isalnum() else 32 for c in ran
 
 
 def _words(text: str) -> list[str]:
-    """``_WORD_RE.findall(text)``, faster."""
+    """``_WORD_RE.findall(text)``, faster; a run of a script written without spaces as its character pairs
+    (``unspaced``)."""
     words = text.encode("utf-8", "surrogatepass").translate(_ASCII_SEPARATORS).decode("utf-8", "surrogatepass").split()
     if text.isascii():
         return words
@@ -60,9 +61,22 @@ def _words(text: str) -> list[str]:
     for w in words:
         if w.isascii():
             out.append(w)
-        else:  # non-ASCII punctuation may still separate words here
+        elif UNSPACED_RE.search(w) is None:  # non-ASCII punctuation may still separate words here
             out += _WORD_RE.findall(w)
+        else:
+            for i, part in enumerate(UNSPACED_RE.split(w)):  # odd parts: the unspaced runs
+                out += unspaced(part) if i % 2 else _WORD_RE.findall(part)
     return out
+
+
+# A run of a script written without spaces (``textnorm.UNSPACED``) is read as its overlapping character pairs, as
+# Lucene's CJK analyzer reads it, so '自然语言处理' in a sentence matches '语言' in a title, and a sentence is not one token.
+UNSPACED_RE = re.compile(f"({UNSPACED}+)")
+
+
+def unspaced(run: str) -> list[str]:
+    """The overlapping character pairs of a run of an unspaced script (a single character as it is)."""
+    return [run[i:i + 2] for i in range(max(1, len(run) - 1))]
 
 
 def tokenize(text: str) -> list[str]:

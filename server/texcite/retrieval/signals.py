@@ -14,7 +14,7 @@ import numpy as np
 from texcite.bib.model import Entry, parent_keys
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.evidence import KeyEvidence
-from texcite.textnorm import fold
+from texcite.textnorm import UNSPACED, fold
 
 BM25_VIEWS = {"bm25_sent": "sent", "bm25_para": "para", "bm25_near": "near", "bm25_before": "before", "bm25_sect": "sect",
               "bm25_nbr": "nbr"}
@@ -108,18 +108,20 @@ def evidence_signals(corpus: Corpus, evidence: KeyEvidence) -> dict[str, np.ndar
     return out
 
 
-_CAPITALISED_RE = re.compile(r"\b[A-ZÀ-Þ][\w'’-]+")
-_YEAR_RE = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
+_WORD_RE = re.compile(r"\b[^\W\d_][\w'’-]+")  # a capitalised one (any script) may be a name
+_UNSPACED_NAME_RE = re.compile(f"{UNSPACED}{{2,}}")  # a name in a script without spaces: found inside the sentence
+_YEAR_RE = re.compile(r"(?<![0-9A-Za-z])(1[5-9]\d\d|20\d\d)(?![0-9A-Za-z])")  # '2020年' names 2020 too
 
 
 def name_index(entries: list[Entry]) -> tuple[dict[str, list[tuple[int, float]]], dict[str, list[int]]]:
-    """Folded surname -> [(row, 1 for the first author else 0.5)], and year -> rows."""
+    """Folded surname -> [(row, 1 for the first author else 0.5)] (a Chinese, Japanese or Korean name whole, as
+    written: '张三'), and year -> rows."""
     names: dict[str, list[tuple[int, float]]] = {}
     years: dict[str, list[int]] = {}
     for row, e in enumerate(entries):
         for i, surname in enumerate(e.surnames[:4]):
             for part in fold(surname).split():
-                if len(part) > 2:
+                if len(part) > 2 or _UNSPACED_NAME_RE.fullmatch(part):
                     names.setdefault(part, []).append((row, 1.0 if i == 0 else 0.5))
         if e.year:
             years.setdefault(e.year, []).append(row)
@@ -137,7 +139,11 @@ def mentions(names: dict[str, list[tuple[int, float]]], years: dict[str, list[in
     """``mention_signals`` over the rows of a ``name_index``."""
     author = np.zeros(n, np.float32)
     year = np.zeros(n, np.float32)
-    for word in {fold(m.group(0)) for m in _CAPITALISED_RE.finditer(sentence)}:
+    named = {fold(m.group(0)) for m in _WORD_RE.finditer(sentence) if m.group(0)[0].isupper()}
+    if _UNSPACED_NAME_RE.search(sentence):  # '张三等人提出': the names of that script the sentence holds
+        folded = fold(sentence)
+        named.update(name for name in names if not name.isascii() and _UNSPACED_NAME_RE.fullmatch(name) and name in folded)
+    for word in named:
         for part in word.split():
             for row, w in names.get(part, ()):
                 author[row] = max(author[row], w)

@@ -36,4 +36,21 @@ OTHER_STOPWORDS = frozenset(
     questi uno
     het een van op te met voor door aan wordt worden naar uit als ook dat niet zijn""".split()
 )
-STOPWORDS = frozenset(map(fold, ENGLISH_STOPWORDS | OTHER_STOPWORDS))
+# Function words of the languages the multilingual encoder serves with their own words for BM25 (Russian, Polish,
+# Turkish; the scripts without spaces are read as character pairs, ``bm25.unspaced``): in a thesis citing works in
+# its own language they would match every title at once. Polish 'na', 'od', 'ten' and 'ale' are English words too:
+# not listed. With the citing vocabulary of Russian theses ('см.', 'рис.', 'работе').
+MORE_STOPWORDS = frozenset(
+    """и в во не что он на я с со как а то все она так его но да к у же за бы по только ее от еще нет о из
+    когда даже ли если уже или ни быть был него до там потом себя ничего ей может они тут где есть для мы их
+    чем была сам без чего раз тоже себе под будет тогда кто этот того потому этого какой ним здесь этом один
+    тем чтобы при два об другой после над больше тот через эти нас про всего них какая много три эту этой
+    перед том такой им более всегда между это также является являются был были было который которая которое
+    которые которых котором которой которую данный данной данных данные работе работы работа см рис табл
+    например так как однако поэтому при этом этих
+    że się nie jest do to jak po za przez dla oraz czy są które który która może tylko jako już tym
+    tego jej jego ich ta te tej tych także lub gdy ze pracy
+    bir ve bu da için ile olarak olan daha çok gibi ama kadar sonra her olduğu ise veya tarafından göre ki
+    değil şekilde arasında üzerinde ancak""".split()
+)
+STOPWORDS = frozenset(map(fold, ENGLISH_STOPWORDS | OTHER_STOPWORDS | MORE_STOPWORDS))

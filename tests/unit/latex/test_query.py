@@ -127,6 +127,20 @@ def test_citing_sentence_at_the_end_of_the_paragraph() -> None:
     assert c.sentence == f"Dense retrievers encode both sides {MARKER}"
 
 
+def test_sentences_end_in_every_script() -> None:
+    assert q("Первый метод прост. Второй метод \\cite{|} сложнее. Третий.").sentence == f"Второй метод {MARKER} сложнее."
+    assert q("La primera. ¿Es la segunda \\cite{|}? Él no.").sentence == f"¿Es la segunda {MARKER}?"
+    assert q("第一种方法很简单。第二种方法\\cite{|}更复杂。第三种。").sentence == f"第二种方法 {MARKER} 更复杂。"
+
+
+def test_the_words_near_the_marker_in_a_script_without_spaces() -> None:
+    # Two characters count as a word: the three words before the marker are about what is cited, not the paragraph.
+    views = q("近年来，自然语言处理的许多任务都使用了深度学习方法。在本文中，我们使用Adam优化器\\cite{|}来训练模型。").views()
+    assert views["sent"] == "在本文中，我们使用Adam优化器 来训练模型。"
+    assert views["before"] == "Adam优化器"
+    assert q("we then use the Adam optimizer \\cite{|} for training").views()["before"] == "the Adam optimizer"
+
+
 # --- section titles --------------------------------------------------------------------------------------------
 
 

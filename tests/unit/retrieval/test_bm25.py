@@ -169,6 +169,25 @@ def test_a_thesis_in_another_language_does_not_match_english_titles_on_its_funct
     assert scores[1] > 0 and scores[0] == 0
 
 
+def test_a_sentence_in_a_script_without_spaces_matches_the_words_of_a_title() -> None:
+    # Chinese and Japanese write a sentence as one run of characters: its character pairs are the tokens, so the
+    # sentence's words meet a title's (before, each run was one token that no title holds).
+    assert tokenize("基于Transformer的机器翻译") == ["基于", "transformer", "的机", "机器", "器翻", "翻译"]
+    entries = [Entry("zh-mt", "article", {"title": "神经机器翻译综述"}, "", 0),
+               Entry("zh-asr", "article", {"title": "语音识别的深度学习方法"}, "", 1),
+               Entry("ja-mt", "article", {"title": "ニューラル機械翻訳の研究"}, "", 2)]
+    index = Bm25Index(entries)
+    assert index.top("近年来，神经机器翻译取得了很大进展", 1)[0][0] == 0
+    assert index.top("深度学习推动了语音识别的发展", 1)[0][0] == 1
+    assert index.top("ニューラルネットワークで機械翻訳の品質が向上した", 1)[0][0] == 2
+
+
+def test_russian_polish_and_turkish_function_words_are_left_out() -> None:
+    assert tokenize("Метод, который является основой для работы этой модели") == ["метод", "основои", "модели"]
+    assert tokenize("Metoda, która jest podstawą dla tego modelu") == ["metoda", "podstawa", "modelu"]
+    assert tokenize("Bu yöntem için bir model ve veri") == ["yontem", "model", "veri"]
+
+
 def test_key_words_are_searchable() -> None:
     bib = parse_bib(
         "@misc{smith2020attention, title = {Something Else}}\n@misc{doe2019, title = {Other Things}}\n", "t.bib"

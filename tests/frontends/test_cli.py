@@ -132,3 +132,23 @@ def test_forget_deletes_the_accepted_citations_and_doctor_counts_them(tmp_path):
     run = texcite("forget")
     assert run.returncode == 0 and run.stdout == f"Forgot 2 accepted citations ({memory.path}).\n", run.stderr
     assert texcite("forget").stdout == f"Forgot 0 accepted citations ({memory.path}).\n"
+
+
+def test_a_chinese_thesis_gets_the_work_its_sentence_names_and_readable_reasons(tmp_path):
+    # Chinese is written without spaces: the sentence's words meet the titles' as character pairs, and a reason
+    # quotes the shared run of the title, not the whole clause around the citation.
+    (tmp_path / "refs.bib").write_text(
+        "@article{wang2022, author = {王阳}, title = {危化品罐式车辆公路运输事故时空分布}, year = {2022}}\n"
+        "@article{li2021, author = {李明}, title = {液罐车侧翻稳定性控制方法研究}, year = {2021}}\n"
+        "@article{zhao2020, author = {赵刚}, title = {深度学习在图像识别中的应用}, year = {2020}}\n", encoding="utf-8")
+    (tmp_path / "main.tex").write_text(
+        "\\documentclass{ctexart}\n\\begin{document}\n"
+        "近年来，液罐车因超速和急转向诱发的侧翻事故时有发生，侧翻稳定性控制成为研究重点\\cite{}。"
+        "其他方法另有讨论。\n\\bibliography{refs}\n\\end{document}\n", encoding="utf-8")
+    line = (tmp_path / "main.tex").read_text(encoding="utf-8").splitlines()[2]
+    run = texcite("suggest", str(tmp_path / "main.tex"), "--line", "2", "--character", str(line.index("\\cite{}") + 6),
+                  "--top", "3", "--recall", "bm25", "--reranker", "none")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["1.", "li2021"]
+    assert "its title shares '液罐车', '侧翻稳定性控制'" in lines[1]

@@ -3,6 +3,7 @@ entry of the bib ("you cite it 4 times in this section", "its title shares 'dist
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import Callable, Mapping, Sequence
 
@@ -14,8 +15,10 @@ from texcite.retrieval.evidence import KeyEvidence
 from texcite.retrieval.fusion import FusionModel
 from texcite.retrieval.select import Ranked
 from texcite.retrieval.signals import SIGNALS
+from texcite.textnorm import UNSPACED
 
 MAX_REASONS = 3
+_PAIR_RE = re.compile(f"{UNSPACED}{{2}}")  # a token of a script written without spaces (``bm25.unspaced``)
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 
 # Signals that tell one thing to a person: their contributions are summed under one phrase (the registry's reason).
@@ -32,9 +35,22 @@ def _times(n: float) -> str:
 
 
 def matched_words(entry: Entry, query_words: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
-    """('title' | 'abstract' | '', the query's words found there); ``query_words`` maps token -> word as written."""
+    """('title' | 'abstract' | '', the query's words found there); ``query_words`` maps token -> word as written.
+    Character pairs of a script without spaces that follow each other in the text join into the run they come from
+    ('液罐', '罐车' -> '液罐车')."""
     for field, text in (("title", entry.title), ("abstract", " ".join((entry.abstract, entry.keywords)))):
-        found = list(dict.fromkeys(query_words[t] for t in tokenize(text) if t in query_words))
+        found: list[str] = []
+        previous = ""  # the last token, when it was a matched pair of the run being joined
+        for t in tokenize(text):
+            if t not in query_words:
+                previous = ""
+            elif previous and _PAIR_RE.fullmatch(t) and previous[1] == t[0]:
+                found[-1] += t[1]
+                previous = t
+            else:
+                found.append(query_words[t])
+                previous = t if _PAIR_RE.fullmatch(t) else ""
+        found = list(dict.fromkeys(found))
         if found:
             return field, tuple(found[:3])
     return "", ()
@@ -111,8 +127,8 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
         """token -> the paragraph's word it came from (for "title matches 'word'")."""
         out: dict[str, str] = {}
         for word in paragraph.split():
-            for token in tokenize(word):
-                out.setdefault(token, word.strip(".,;:()[]{}'\"").lower())
+            for token in tokenize(word):  # a pair of an unspaced script is shown as it is, not the whole clause
+                out.setdefault(token, token if _PAIR_RE.fullmatch(token) else word.strip(".,;:()[]{}'\"").lower())
         return out
 
     rows = [r.candidate.row for r in ranked[:count]]

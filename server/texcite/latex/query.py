@@ -51,8 +51,15 @@ def _sentence_ends(text: str) -> Iterator[re.Match[str]]:
     """Where the sentences of ``text`` end (see _SENTENCE_END_RE)."""
     for m in _SENTENCE_END_RE.finditer(text):
         first = m.group("first")
+        if first is not None and _initial(text, m.start() - 1):
+            continue
         if first is None or first.isupper() or first.isdigit() or re.match(UNSPACED, first):
             yield m
+
+
+def _initial(text: str, stop: int) -> bool:
+    """Is the full stop at ``stop`` that of an initial ('J. Smith', 'И. И. Иванов'): one letter after a space?"""
+    return stop >= 1 and text[stop - 1].isalpha() and (stop == 1 or not text[stop - 2].isalnum())
 
 
 @dataclass(frozen=True)

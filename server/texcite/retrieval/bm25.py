@@ -61,10 +61,8 @@ def _words(text: str) -> list[str]:
     for w in words:
         if w.isascii():
             out.append(w)
-        elif UNSPACED_RE.search(w) is None:  # non-ASCII punctuation may still separate words here
-            out += _WORD_RE.findall(w)
-        else:
-            for i, part in enumerate(UNSPACED_RE.split(w)):  # odd parts: the unspaced runs
+        else:  # non-ASCII punctuation may still separate words here; odd parts: runs of an unspaced script
+            for i, part in enumerate(UNSPACED_RE.split(w)):
                 out += unspaced(part) if i % 2 else _WORD_RE.findall(part)
     return out
 

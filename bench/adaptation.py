@@ -4,7 +4,7 @@ measures the shipped model), through the engine's own pipeline (``texcite eval``
 and once on. With it on, each probe's list is corrected by the adaptation fit on the project's other citations
 without the probe's fold (the engine's behaviour: leave the probe out within the project).
 
-    .venv/bin/python bench/adaptation.py ../shared/eval/dev [--units 0] [--signals STORE]
+    .venv/bin/python bench/adaptation.py ../shared/eval/dev [--units 0] [--seeds 2] [--signals STORE]
 
 ``--signals``: a signal store written by ``bench/fit_fusion.py`` (any version of the signals: it only feeds the
 held-out fits, cached beside it); without it, the signals are extracted (cached in ``--cache``). Writes
@@ -31,22 +31,21 @@ from texcite.retrieval.fusion import FusionModel  # noqa: E402
 from texcite.settings import Settings  # noqa: E402
 
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "adaptation.md")
-SEEDS = 1  # the shipped model averages two starts (fusion.json); one here
 
 
-def held_out_models(store: str, names: list[str], units: int) -> dict[str, FusionModel]:
+def held_out_models(store: str, names: list[str], units: int, seeds: int) -> dict[str, FusionModel]:
     """Per project, the hybrid model fit on the other projects' examples (cached beside ``store``)."""
     data = np.load(store, allow_pickle=False)
     meta = json.loads(str(data["meta"]))
     examples = [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)]
     features = [f for _, added in ff.STEPS for f in added]
     l2 = 0.001 if units else ff.L2
-    cache_file = store.replace(".npz", f"-heldout-{units}-{l2}-{SEEDS}.json")
+    cache_file = store.replace(".npz", f"-heldout-{units}-{l2}-{seeds}.json")
     cached = json.load(open(cache_file)) if os.path.exists(cache_file) else {}
     for name in names:
         if name not in cached:
             started = time.perf_counter()
-            model = ff.fit([e for e in examples if e["project"] != name], features, l2, units, SEEDS)
+            model = ff.fit([e for e in examples if e["project"] != name], features, l2, units, seeds)
             cached[name] = model.as_json()
             print(f"fit without {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             with open(cache_file, "w") as fh:
@@ -62,11 +61,13 @@ def main() -> int:
     ap.add_argument("--out", default=RESULTS, help="the report (markdown)")
     ap.add_argument("--units", type=int, default=8, help="tanh units of the held-out models: 8, the shipped "
                     "form (one fit: about 8 min per project on a busy 2-core machine), or 0, linear (1 min)")
+    ap.add_argument("--seeds", type=int, default=1, help="fits from different starts averaged per held-out model: "
+                    "1, or 2 as the shipped model (fusion.json) has it, twice the time")
     args = ap.parse_args()
     projects = [p for path in args.paths for p in find_projects(os.path.abspath(path)).projects]
     names = [os.path.basename(os.path.normpath(folder)) for folder, _ in projects]
     store = os.path.expanduser(args.signals) if args.signals else ff.extract(args.paths, args.cache)[1]
-    models = held_out_models(store, names, args.units)
+    models = held_out_models(store, names, args.units, args.seeds)
     rows, ranks = [], {}
     for adapt in (False, True):
         engine, read = evaluation_engine(every_entry_ranked(Settings().replace(recall_adapt=adapt)))
@@ -88,7 +89,8 @@ def main() -> int:
         m = Metrics(r)
         summary.append(f"| {'on' if adapt else 'off'} | {mode} | {len(r)} | {m.recall(1):.3f} | {m.recall(10):.3f} "
                        f"| {m.mrr:.3f} |")
-    form = f"{args.units} tanh units + linear, L2 0.001, one start" if args.units else f"linear, L2 {ff.L2}"
+    starts = "one start" if args.seeds == 1 else f"{args.seeds} fits from different starts averaged"
+    form = f"{args.units} tanh units + linear, L2 0.001, {starts}" if args.units else f"linear, L2 {ff.L2}, {starts}"
     report = ("# The project's adaptation, held out\n\n`bench/adaptation.py`: every dev project ranked by a fusion "
               f"model ({form}) fit on the other eight projects, through "
               "the engine's pipeline; adaptation off, then on (the correction fit on the project's other "

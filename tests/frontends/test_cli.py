@@ -152,3 +152,24 @@ def test_a_chinese_thesis_gets_the_work_its_sentence_names_and_readable_reasons(
     lines = run.stdout.strip().splitlines()
     assert lines[0].split()[:2] == ["1.", "li2021"]
     assert "its title shares '液罐车', '侧翻稳定性控制'" in lines[1]
+
+
+def test_a_french_thesis_reads_past_elided_articles_and_function_words(tmp_path):
+    # 'l’énergie' is the word 'énergie' (BM25 and the reasons alike); 'également', 'afin', 'selon' say nothing of
+    # the work cited: the title sharing them ranks below the one sharing the sentence's content words.
+    (tmp_path / "refs.bib").write_text(
+        "@article{reynier2014, author = {Reynier, Léa}, title = {La maison à énergie positive}, year = {2014}}\n"
+        "@article{dupont2019, author = {Dupont, Paul}, title = {Également afin selon: notes}, year = {2019}}\n"
+        "@article{martin2020, author = {Martin, Anne}, title = {Réseaux de neurones}, year = {2020}}\n",
+        encoding="utf-8")
+    (tmp_path / "main.tex").write_text(
+        "\\documentclass{article}\n\\usepackage[french]{babel}\n\\begin{document}\n"
+        "Le bilan de l’énergie positive est également défini afin de comparer, selon les usages \\cite{}.\n"
+        "\\bibliography{refs}\n\\end{document}\n", encoding="utf-8")
+    line = (tmp_path / "main.tex").read_text(encoding="utf-8").splitlines()[3]
+    run = texcite("suggest", str(tmp_path / "main.tex"), "--line", "3", "--character", str(line.index("\\cite{}") + 6),
+                  "--top", "3", "--recall", "bm25", "--reranker", "none")
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert lines[0].split()[:2] == ["1.", "reynier2014"]
+    assert "its title shares 'énergie', 'positive'" in lines[1]

@@ -110,3 +110,16 @@ async def test_each_workspace_folder_is_its_own_project(client: LanguageClient, 
                                           removed=[])))
     items = await asyncio.wait_for(offered(client, tmp_path / "talk/tex/main.tex", 3, 11), HANG_GUARD_S)
     assert {i.label for i in items} == {"k1", "k2"}
+
+
+async def test_a_class_file_edited_on_disk_changes_the_bibliography(client: LanguageClient, tmp_path: Path):
+    write(tmp_path, {"thesis.tex": "\\documentclass{mini}\n\\begin{document}\nText \\cite{}.\n\\end{document}\n",
+                     "mini.cls": "\\LoadClass{report}\n\\addbibresource{old.bib}\n", "old.bib": bib("o1", "o2"),
+                     "new.bib": bib("n1")})
+    await start(client, tmp_path, OPTIONS)
+    assert {i.label for i in await offered(client, tmp_path / "thesis.tex", 2, 11)} == {"o1", "o2"}
+    (tmp_path / "mini.cls").write_text("\\LoadClass{report}\n\\addbibresource{new.bib}\n")
+    client.workspace_did_change_watched_files(types.DidChangeWatchedFilesParams(
+        changes=[types.FileEvent(uri=(tmp_path / "mini.cls").as_uri(), type=types.FileChangeType.Changed)]))
+    uri = (tmp_path / "thesis.tex").as_uri()
+    assert {i.label for i in (await complete(client, uri, 2, 11)).items} == {"n1"}

@@ -39,6 +39,12 @@ _BIB_RE = re.compile(
     """,
     re.VERBOSE,
 )
+# The document's class and packages: a class or package file beside the document (a university template's
+# ``thesis.cls``) may name the bibliography.
+_PACKAGE_RE = re.compile(
+    r"\\(?P<cmd>documentclass|usepackage|RequirePackage|LoadClass)(?:WithOptions)?(?![A-Za-z])"
+    r"\s*(?:\[[^\[\]]{0,1024}\]\s*)?\{(?P<names>[^{}\\]{1,1024})\}"
+)
 _DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
 _SUBFILES_RE = re.compile(r"^[^%\n]*\\documentclass\s*\[(?P<main>[^\]]{1,1024})\]\s*\{subfiles\}", re.MULTILINE)
 _THEBIBLIOGRAPHY_RE = re.compile(r"\\begin\s*\{thebibliography\}")
@@ -58,7 +64,7 @@ _LOOKBACK = 4 * MAX_KEYLIST  # how far before an edit a citation command's argum
 # whole (typing ordinary text, and citations, never is).
 _STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "\\subinput", "\\subinclude",
                "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\putbib",
-               "\\documentclass", "\\begin", "\\end", "\\part", "\\chapter", "section", "paragraph")
+               "\\documentclass", "\\usepackage", "\\RequirePackage", "\\LoadClass", "\\begin", "\\end", "\\part", "\\chapter", "section", "paragraph")
 
 
 @dataclass(frozen=True)
@@ -110,11 +116,12 @@ class FileFacts:
     cites: tuple[KeyCite, ...] = field(repr=False)
     subfiles_main: str | None = None  # ``\\documentclass[../main.tex]{subfiles}``: the main file, as written
     bibitems: bool = False  # holds a ``thebibliography`` environment
+    packages: tuple[str, ...] = ()  # the files of its class and packages: ``\\documentclass{thesis}`` -> 'thesis.cls'
 
     @cached_property
     def structure(self) -> tuple:
         """What the project graph depends on: equal structures mean the same includes, bibliographies and root."""
-        return (self.magic_root, self.documentclass, self.subfiles_main, self.bibitems, self.includes,
+        return (self.magic_root, self.documentclass, self.subfiles_main, self.bibitems, self.includes, self.packages,
                 tuple((b.command, b.options, b.names) for b in self.bibliographies))
 
     def section_at(self, offset: int) -> str:
@@ -179,6 +186,11 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
                     cites.append(KeyCite(m.group(0), m.start(), m.end(), cmd.start, cmd.end, section))
     subfiles = next((m for m in finditer(_SUBFILES_RE, text)), None)
     bibitems = any(not in_comment(m.start()) for m in finditer(_THEBIBLIOGRAPHY_RE, text))
+    packages = []
+    for m in finditer(_PACKAGE_RE, text):
+        if not in_comment(m.start()):
+            ext = ".cls" if m.group("cmd") in ("documentclass", "LoadClass") else ".sty"
+            packages += [name.strip() + ext for name in m.group("names").split(",") if name.strip()]
     return FileFacts(
         magic_root=magic.group("path").strip().strip('"') if magic else None,
         documentclass=has_documentclass(text),
@@ -190,6 +202,7 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         cites=tuple(cites),
         subfiles_main=subfiles.group("main").strip() if subfiles else None,
         bibitems=bibitems,
+        packages=tuple(dict.fromkeys(packages)),
     )
 
 
@@ -314,4 +327,5 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
         cites=tuple(before + fresh + after),
         subfiles_main=facts.subfiles_main,
         bibitems=facts.bibitems,
+        packages=facts.packages,
     )

@@ -1,5 +1,6 @@
 r"""The project graph of a root document (texlab's word): the files it reaches through ``\input \include \subfile
-\import \subimport`` and the bibliographies they name — ``\bibliography``, ``\addbibresource`` (options, biber
+\import \subimport`` (and its class and packages where they are files of the project, as a university template's
+``thesis.cls``) and the bibliographies they name — ``\bibliography``, ``\addbibresource`` (options, biber
 globs, ``\subfix``), ``\addglobalbib``, ``\addsectionbib``, ``\nobibliography``, ``\defaultbibliography`` /
 ``\putbib[..]`` (bibunits) and multibib's ``\bibliographyXXX`` — each looked for where TeX looks: beside the root
 and the naming file, in BIBINPUTS, then through kpsewhich (``latex.kpathsea``); a name given by a macro is read
@@ -228,6 +229,10 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
                 if facts_of(cand) is not None:
                     children.append(cand)
                     break
+        for name in facts.packages:  # a class or package of the project's own (TeX finds it beside the root)
+            cand = os.path.normpath(os.path.join(root_dir, name))
+            if facts_of(cand) is not None:
+                children.append(cand)
         stack.extend(reversed(children))
     project.truncated = bool(stack) and len(seen) >= MAX_FILES
     return project

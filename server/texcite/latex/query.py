@@ -51,32 +51,38 @@ def _sentence_ends(text: str) -> Iterator[re.Match[str]]:
     """Where the sentences of ``text`` end (see _SENTENCE_END_RE)."""
     for m in _SENTENCE_END_RE.finditer(text):
         first = m.group("first")
-        if first is not None and _not_an_end(text, m.start() - 1, first):
+        if first is not None and _not_an_end(text, m.start() - 1, m.start("first")):
             continue
         if first is None or first.isupper() or first.isdigit() or re.match(UNSPACED, first):
             yield m
 
 
-# Abbreviations whose full stop ends no sentence ('Fig. 3', 'Eq. 5', 'рис. 2'), and those that end none before a
-# number ('Smith et al. (2020) showed').
+# Abbreviations whose full stop ends no sentence ('Fig. 3', 'Eq. 5', 'vgl. Abschnitt 2', 'рис. 2'), and those that
+# end none before a number ('Smith et al. (2020) showed').
 _ABBREVIATIONS = frozenset("fig figs eq eqs sec secs ref refs no nos pp vol ch chap tab cf vs approx resp "
+                           "abb kap vgl bzw bspw ggf nr bd hrsg ca evtl sog inkl "
+                           "éq éqs réf cfr pág págs cap ec núm sez ecc "
                            "рис табл см гл стр".split())
 _BEFORE_A_NUMBER = frozenset({"al"})
 _LAST_WORD_RE = re.compile(r"([^\W\d_]+)$")
+_LETTER_BEFORE_RE = re.compile(r"(?:^|[^\w.])[^\W\d_]\.\s?$")  # 'e.' before the 'g' of 'e.g.', 'i. ' before 'e.'
+_LETTER_AFTER_RE = re.compile(r"[^\W\d_]\.")  # 'B.' after the 'z' of 'z. B.'
 
 
-def _not_an_end(text: str, stop: int, first: str) -> bool:
-    """Is the full stop at ``stop`` (the next sentence would start with ``first``) that of an initial ('J. Smith',
-    'И. И. Иванов': one capital after a space) or of an abbreviation (``_ABBREVIATIONS``)?"""
+def _not_an_end(text: str, stop: int, first: int) -> bool:
+    """Is the full stop at ``stop`` (the next sentence would start at ``first``) that of an initial ('J. Smith',
+    'И. И. Иванов': one capital after a space), of letters abbreviated one by one ('e.g. Smith', 'z. B. Modelle',
+    'i. e. The') or of an abbreviation (``_ABBREVIATIONS``)?"""
     if text[stop] != ".":
         return False
     word = _LAST_WORD_RE.search(text, max(0, stop - 12), stop)
     if word is None or (word.start() > 0 and text[word.start() - 1].isalnum()):
         return False
     name = word.group(1)
-    if len(name) == 1:
-        return name.isupper()
-    return name.lower() in _ABBREVIATIONS or (name.lower() in _BEFORE_A_NUMBER and first.isdigit())
+    if len(name) == 1:  # a unit ('3.5 m. Next') ends the sentence
+        return (name.isupper() or _LETTER_BEFORE_RE.search(text[max(0, word.start() - 4):word.start()]) is not None
+                or _LETTER_AFTER_RE.match(text, first) is not None)
+    return name.lower() in _ABBREVIATIONS or (name.lower() in _BEFORE_A_NUMBER and text[first].isdigit())
 
 
 @dataclass(frozen=True)

@@ -105,5 +105,6 @@ def control_words(text: str, start: int = 0, end: int | None = None) -> Iterator
 
 
 def keys_in(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
-    """The keys of the key list ``text[start:end]``, as matches (with their offsets)."""
-    return KEY_RE.finditer(text, start, end)
+    """The keys of the key list ``text[start:end]``, as matches (with their offsets); a macro's parameter
+    (``\\newcommand{\\mycite}[1]{\\citep{#1}}``) is none: no BibTeX key holds a '#'."""
+    return (m for m in KEY_RE.finditer(text, start, end) if "#" not in m.group(0))

@@ -86,7 +86,7 @@ class TexciteServer(LanguageServer):
         caps = self.client_capabilities.workspace
         if caps is None or not caps.did_change_watched_files or not caps.did_change_watched_files.dynamic_registration:
             return
-        watchers = [lsp.FileSystemWatcher(glob_pattern="**/*.bib"), lsp.FileSystemWatcher(glob_pattern="**/*.tex")]
+        watchers = [lsp.FileSystemWatcher(glob_pattern=f"**/*.{ext}") for ext in ("bib", "tex", "cls", "sty")]
         try:
             await self.client_register_capability_async(lsp.RegistrationParams(registrations=[lsp.Registration(
                 id="texcite-watch", method=lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES,

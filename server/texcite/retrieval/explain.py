@@ -18,6 +18,9 @@ from texcite.retrieval.signals import SIGNALS
 from texcite.textnorm import UNSPACED
 
 MAX_REASONS = 3
+# What separates the words reasons quote: spaces, and apostrophes (an elided French or Italian article, 'l’', 'dell’',
+# is no part of the word shown).
+_WORDS_RE = re.compile("[\\s'\u2019\u02bc]+")
 _PAIR_RE = re.compile(f"{UNSPACED}{{2}}")  # a token of a script written without spaces (``bm25.unspaced``)
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 
@@ -126,7 +129,9 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
     def query_words() -> dict[str, str]:
         """token -> the paragraph's word it came from (for "title matches 'word'")."""
         out: dict[str, str] = {}
-        for word in paragraph.split():
+        for word in _WORDS_RE.split(paragraph):  # 'l’énergie' shows as 'énergie'
+            if not word:
+                continue
             for token in tokenize(word):  # a pair of an unspaced script is shown as it is, not the whole clause
                 out.setdefault(token, token if _PAIR_RE.fullmatch(token) else word.strip(".,;:()[]{}'\"").lower())
         return out

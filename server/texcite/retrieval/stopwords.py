@@ -19,8 +19,9 @@ ENGLISH_STOPWORDS = frozenset(
 # Function words of the other languages theses are written in (German, French, Spanish, Portuguese, Italian,
 # Dutch): a thesis in one of them citing English works would otherwise match 'de', 'la' or 'und' in the few
 # English titles and names that contain them, at a high IDF. Words that are also English content words
-# ('war', 'man', 'car', 'son', 'sin', 'na') are left out; 'für' (folded: 'fur') stays: a German thesis writes it
-# in every other sentence, English titles rarely say fur.
+# or abbreviations ('war', 'man', 'car', 'son', 'sin', 'na', 'non', 'si', 'ha', 'era', 'sea', 'dove', 'hay', 'tem',
+# 'poi', 'come', 'meme') are left out; 'für' (folded: 'fur') stays: a German thesis writes it in every
+# other sentence, English titles rarely say fur.
 OTHER_STOPWORDS = frozenset(
     """der die das den dem des ein eine einer eines einem einen und oder aber auch auf aus bei bis durch für
     gegen im ins ist sind waren wird werden wurde wurden haben hatte mit nach nicht noch nur sich sie er es wir
@@ -34,7 +35,26 @@ OTHER_STOPWORDS = frozenset(
     os um uma do da dos das em nos nas pelo pela pelos pelas com sem é são foi mais mas isso ao aos não
     il lo gli di della dei delle degli dal dalla nel nella per tra fra che è sono anche più ma questo questa
     questi uno
-    het een van op te met voor door aan wordt worden naar uit als ook dat niet zijn""".split()
+    het een van op te met voor door aan wordt worden naar uit als ook dat niet zijn
+    beim bereits dabei dadurch dafür daher damit dann darauf darin davon dazu deren dessen doch dort ebenfalls
+    einige einigen etwa etwas hier hierbei hingegen ihre ihrem ihren ihrer indem insbesondere jede jedem jeden
+    jeder jedes jedoch kein keine keinen keiner lassen lässt müssen muss nun ob ohne schon sehr seine seinen
+    seiner seit selbst sodass solche somit sondern soll sollen sowohl uns unsere viele vielen während weil
+    weitere wieder wobei zudem zunächst zwar allerdings außerdem beispielsweise bzw vgl
+    ont avons été avoir peut peuvent tout tous toute toutes autre autres bien lors afin selon alors encore déjà
+    était sont cela ceci celui celle ceux chaque plusieurs certains certaines également notamment cependant
+    toutefois permet permettent permettant depuis pendant parmi travers après avant quand puis ici notre nos
+    faire fait peu
+    também ainda mesmo então porém entretanto contudo seu sua seus suas esse essa esses essas isto ele ela eles
+    elas pode podem já apenas assim cada outro outra outros outras todo toda todos todas vez
+    vezes através sendo sido desta deste nesta neste dessa desse nessa nesse qual quais cujo cuja muito muitos
+    muita muitas onde após nem seja sejam foram eram estão possui possuem
+    puede pueden desde hasta otro otra otros otras mismo misma aunque además así tanto
+    nuestro nuestra eso esto aquí mediante según tal tales dicho dicha dichos dichas sean fueron tiene tienen
+    essere stato stata stati hanno può possono loro suo suoi sue quale quali cui quando mentre sia alla
+    alle allo agli dello dai dalle nei nelle negli nello sul sulla sulle sui col questa queste quello quella
+    quelli ogni tutto tutti tutte tutta altro altra altri altre molto molti già ancora quindi però inoltre
+    infatti invece cioè ovvero tramite attraverso verso senza dopo""".split()
 )
 # Function words of the languages the multilingual encoder serves with their own words for BM25 (Russian, Polish,
 # Turkish; the scripts without spaces are read as character pairs, ``bm25.unspaced``): in a thesis citing works in

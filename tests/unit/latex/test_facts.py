@@ -30,6 +30,13 @@ def test_scan_finds_cites_sections_and_verbatim():
     assert facts.in_verbatim(CHAPTER.index("inverbatim"))
 
 
+def test_a_macro_parameter_is_no_key_and_packages_are_files():
+    facts = scan_file("\\documentclass[a4paper]{mini}\n\\usepackage[utf8]{inputenc, mystyle}\n"
+                      "\\newcommand{\\mycite}[1]{\\citep{#1, base}}\n% \\usepackage{hidden}\n", MATCHER)
+    assert [c.key for c in facts.cites] == ["base"]
+    assert facts.packages == ("mini.cls", "inputenc.sty", "mystyle.sty")
+
+
 def test_edits_in_place_agree_with_a_full_scan():
     rng = random.Random(11)
     text, facts = CHAPTER, scan_file(CHAPTER, MATCHER)

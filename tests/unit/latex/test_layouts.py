@@ -93,6 +93,14 @@ LAYOUTS = {
         "main.tex": DOC % ("", "\\import{parts/}{p}"), "parts/p.tex": "\\subimport{deeper/}{d}\n",
         "parts/deeper/d.tex": "\\bibliography{refs}\n", "refs.bib": bib("a"), "parts/z.bib": bib("z"),
     }, "parts/deeper/d.tex", ["refs.bib"]),
+    "bibliography-in-the-template-class": ({  # a university's class file names it (pbeza/praca-magisterska)
+        "thesis.tex": "\\documentclass[a4paper]{mini}\n\\begin{document}\n\\input{chapters/one}\n\\end{document}\n",
+        "mini.cls": ("\\LoadClass{report}\n\\RequirePackage[backend=biber]{biblatex}\n"
+                     "\\RequirePackage{minibib}\n\\addbibresource{bibliography.bib}\n"),
+        "minibib.sty": "\\addbibresource{extra.bib}\n",
+        "chapters/one.tex": "Text \\cite{}.\n", "bibliography.bib": bib("a"), "extra.bib": bib("b"),
+        "old/z.bib": bib("z"),
+    }, "chapters/one.tex", ["bibliography.bib", "extra.bib"]),
 }
 
 

@@ -139,6 +139,11 @@ def test_an_initial_or_an_abbreviation_does_not_end_a_sentence() -> None:
     assert q("First. Smith et al. (2020) showed it in Fig. 3 \\cite{|}.").sentence == \
         f"Smith et al. (2020) showed it in Fig. 3 {MARKER}."
     assert q("It is 3.5 m. Next one \\cite{|}.").sentence == f"Next one {MARKER}."  # a unit, not an initial
+    assert q("First. Models, e.g. Transformers \\cite{|}, work.").sentence == f"Models, e.g. Transformers {MARKER}, work."
+    assert q("Erstens. Es gibt z. B. Modelle \\cite{|}, die gut sind.").sentence == \
+        f"Es gibt z. B. Modelle {MARKER}, die gut sind."
+    assert q("Erstens. Die Methode (vgl. Abschnitt 2) ist gut \\cite{|}.").sentence == \
+        f"Die Methode (vgl. Abschnitt 2) ist gut {MARKER}."
 
 
 def test_the_words_near_the_marker_in_a_script_without_spaces() -> None:

@@ -134,22 +134,28 @@ def test_forget_deletes_the_accepted_citations_and_doctor_counts_them(tmp_path):
     assert texcite("forget").stdout == f"Forgot 0 accepted citations ({memory.path}).\n"
 
 
+def suggest_in(folder, bib: str, tex: str) -> list[str]:
+    """`texcite suggest` (BM25, top 3) at the empty \\cite{} of ``tex`` beside ``bib``: its lines."""
+    (folder / "refs.bib").write_text(bib, encoding="utf-8")
+    (folder / "main.tex").write_text(tex, encoding="utf-8")
+    number, line = next((i, t) for i, t in enumerate(tex.splitlines()) if "\\cite{}" in t)
+    run = texcite("suggest", str(folder / "main.tex"), "--line", str(number), "--character",
+                  str(line.index("\\cite{}") + 6), "--top", "3", "--recall", "bm25", "--reranker", "none")
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip().splitlines()
+
+
 def test_a_chinese_thesis_gets_the_work_its_sentence_names_and_readable_reasons(tmp_path):
     # Chinese is written without spaces: the sentence's words meet the titles' as character pairs, and a reason
     # quotes the shared run of the title, not the whole clause around the citation.
-    (tmp_path / "refs.bib").write_text(
+    lines = suggest_in(
+        tmp_path,
         "@article{wang2022, author = {王阳}, title = {危化品罐式车辆公路运输事故时空分布}, year = {2022}}\n"
         "@article{li2021, author = {李明}, title = {液罐车侧翻稳定性控制方法研究}, year = {2021}}\n"
-        "@article{zhao2020, author = {赵刚}, title = {深度学习在图像识别中的应用}, year = {2020}}\n", encoding="utf-8")
-    (tmp_path / "main.tex").write_text(
+        "@article{zhao2020, author = {赵刚}, title = {深度学习在图像识别中的应用}, year = {2020}}\n",
         "\\documentclass{ctexart}\n\\begin{document}\n"
         "近年来，液罐车因超速和急转向诱发的侧翻事故时有发生，侧翻稳定性控制成为研究重点\\cite{}。"
-        "其他方法另有讨论。\n\\bibliography{refs}\n\\end{document}\n", encoding="utf-8")
-    line = (tmp_path / "main.tex").read_text(encoding="utf-8").splitlines()[2]
-    run = texcite("suggest", str(tmp_path / "main.tex"), "--line", "2", "--character", str(line.index("\\cite{}") + 6),
-                  "--top", "3", "--recall", "bm25", "--reranker", "none")
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.strip().splitlines()
+        "其他方法另有讨论。\n\\bibliography{refs}\n\\end{document}\n")
     assert lines[0].split()[:2] == ["1.", "li2021"]
     assert "its title shares '液罐车', '侧翻稳定性控制'" in lines[1]
 
@@ -157,19 +163,13 @@ def test_a_chinese_thesis_gets_the_work_its_sentence_names_and_readable_reasons(
 def test_a_french_thesis_reads_past_elided_articles_and_function_words(tmp_path):
     # 'l’énergie' is the word 'énergie' (BM25 and the reasons alike); 'également', 'afin', 'selon' say nothing of
     # the work cited: the title sharing them ranks below the one sharing the sentence's content words.
-    (tmp_path / "refs.bib").write_text(
+    lines = suggest_in(
+        tmp_path,
         "@article{reynier2014, author = {Reynier, Léa}, title = {La maison à énergie positive}, year = {2014}}\n"
         "@article{dupont2019, author = {Dupont, Paul}, title = {Également afin selon: notes}, year = {2019}}\n"
         "@article{martin2020, author = {Martin, Anne}, title = {Réseaux de neurones}, year = {2020}}\n",
-        encoding="utf-8")
-    (tmp_path / "main.tex").write_text(
         "\\documentclass{article}\n\\usepackage[french]{babel}\n\\begin{document}\n"
         "Le bilan de l’énergie positive est également défini afin de comparer, selon les usages \\cite{}.\n"
-        "\\bibliography{refs}\n\\end{document}\n", encoding="utf-8")
-    line = (tmp_path / "main.tex").read_text(encoding="utf-8").splitlines()[3]
-    run = texcite("suggest", str(tmp_path / "main.tex"), "--line", "3", "--character", str(line.index("\\cite{}") + 6),
-                  "--top", "3", "--recall", "bm25", "--reranker", "none")
-    assert run.returncode == 0, run.stderr
-    lines = run.stdout.strip().splitlines()
+        "\\bibliography{refs}\n\\end{document}\n")
     assert lines[0].split()[:2] == ["1.", "reynier2014"]
     assert "its title shares 'énergie', 'positive'" in lines[1]

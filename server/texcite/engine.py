@@ -292,18 +292,20 @@ class Engine:
         scored = self.score(path, request, project, corpus, files, dense_wait_s)
         signals, stage, model, inputs, scores = scored.signals, scored.stage, scored.model, scored.inputs, scored.scores
         adaptation = self.adaptations.current(project, corpus, stage, scored.encoder, model)
-        fold = self.adaptations.fold(project, path, text, cite.command.start) if adaptation is not None else 0
+        correction = None
         if adaptation is not None:  # what the project's own citations teach (``lessons``)
-            scores = scores + adaptation.delta(signals, fold, cite.adding)
+            fold = self.adaptations.fold(project, path, text, cite.command.start)
+            correction = adaptation.correct(signals, scores, fold, cite.adding)
+            scores = scores + correction.delta()
         # Entries serving others (crossref'd proceedings, @xdata, @set) the project does not cite go after works.
         helpers = corpus.helpers & (signals["uncited"] > 0)
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
                                helpers)
         # The writer's library joins (``library.candidates``), its titles embedded by this document's encoder.
         candidates, inputs, shift = with_library(self.library, corpus, views, cite, model, stage, scored.stats,
-                                                 candidates, inputs, top_k, scored.dense, scored.encoder)
+                                                 candidates, inputs, top_k, scored.dense, scored.encoder, correction)
         return Prepared(request, corpus, candidates, stage, scored.encoder, signals, inputs, model, scored.evidence,
-                        adaptation, shift, fold)
+                        adaptation, shift, correction)
 
     def score(self, path: str, request: Request, project: Project, corpus: Corpus,
               files: list[tuple[str, str, FileFacts]], dense_wait_s: float = 0.0) -> Scored:
@@ -355,8 +357,7 @@ class Engine:
         query = prepared.request.query
         ranked = join(prepared.candidates, scores, stage, self.settings.reranker.weight)
         rel = relevance(np.array([r.score for r in ranked]))
-        adapted = partial(a.lifts, prepared.signals, prepared.fold, prepared.request.cite.adding) \
-            if (a := prepared.adaptation) else None
+        adapted = prepared.correction.lifts if prepared.correction is not None else None
         why = explain(ranked, min(EXPLAINED, self.settings.completion.max_items), prepared.model, prepared.inputs,
                       prepared.evidence, query.paragraph, query.section_title,
                       self.settings.reranker.model.rsplit("/", 1)[-1], adapted)

@@ -34,7 +34,7 @@ from texcite.latex.facts import FileFacts, scan_file, update_facts
 from texcite.latex.graph import Project
 from texcite.memory import Accepted, WriterMemory
 from texcite.ranking import Request, Scored, build_request
-from texcite.retrieval.adaptation import ADAPTED, FOLDS, MIN_LESSONS, Adaptation, Lesson, adapt, fold_of, lesson
+from texcite.retrieval.adaptation import FOLDS, INPUTS, MIN_LESSONS, Adaptation, Lesson, adapt, fold_of, lesson
 from texcite.retrieval.bm25 import TOKENS_VERSION
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel
@@ -47,7 +47,7 @@ KEPT = 8  # adaptations kept in memory (the latest saved states of the projects 
 MAX_LESSONS = 300  # citations ranked per build: each costs about one completion (10 to 50 ms)
 MAX_REMEMBERED_LESSONS = 100  # of them, the newest accepted citations at most
 MAX_ADDING_LESSONS = 150  # and besides them, keys added to a command that keeps others (`texcite eval --add-one`)
-VERSION = 4  # of the lessons and the fit (and of the query they are ranked with): another version's is fit again
+VERSION = 5  # of the lessons and the fit (and of the query they are ranked with): another version's is fit again
 
 
 class Scorer(Protocol):
@@ -290,7 +290,7 @@ def _read(path: str) -> Adaptation | None:
             adding = data["adding"] if "adding" in data else None
     except Exception:  # missing, truncated, another format: fit again
         return None
-    shape = (FOLDS, len(ADAPTED))
+    shape = (FOLDS, len(INPUTS))
     return Adaptation(weights, lessons, adding) \
         if weights.shape == shape and (adding is None or adding.shape == shape) else None
 

@@ -20,7 +20,7 @@ from texcite.retrieval.fusion import FusionModel
 from texcite.retrieval.select import Candidate
 
 if TYPE_CHECKING:
-    from texcite.retrieval.adaptation import Adaptation
+    from texcite.retrieval.adaptation import Adaptation, Correction
     from texcite.retrieval.embeddings.hybrid import DenseQuery
 
 
@@ -89,7 +89,7 @@ class Prepared:
     evidence: KeyEvidence | None = None
     adaptation: Adaptation | None = None  # what the project's citations taught this list (``lessons``)
     library_offset: float = 0.0  # what the library entries' scores lost (``library.candidates.library_offset``)
-    fold: int = 0  # the fold of the citation (``retrieval.adaptation.fold_of``): the correction fit without it
+    correction: Correction | None = None  # the adaptation as this request applies it (fit without its fold)
 
 
 @dataclass

@@ -46,6 +46,7 @@ from texcite.retrieval.signals import BM25_VIEWS, TYPE_KINDS, mentions, name_ind
 from texcite.retrieval.typed import TIERS
 
 if TYPE_CHECKING:
+    from texcite.retrieval.adaptation import Correction
     from texcite.retrieval.embeddings.hybrid import DenseQuery
 
 # A library entry's fused score (log-odds) loses an offset that grows with how many more entries the library has than
@@ -59,9 +60,11 @@ LIBRARY_OFFSETS = {"bm25": (4.0, 0.0), "hybrid": (-2.0, 2.0)}
 RATIO_RANGE = (0.7, 3.8)  # ln(library entries / project entries) of the dev theses' splits
 # With the titles embedded, a library entry's score gains AFFINITY_WEIGHT * (affinity - AFFINITY_CENTRE) and loses the
 # constant AFFINITY_OFFSET instead: fit the same way, weight, centre and offset over a grid (the ratio's part came out
-# 0), moved works in the top 10 35.8 % -> 49.7 % (held out 48.3 %), bench/results/library.md.
+# 0), moved works in the top 10 35.8 % -> 49.7 % (held out 48.3 %), bench/results/library.md. The offset 2.5 became
+# 2.75 when the project's temperature (``retrieval.adaptation.Correction``) began to scale the library's scores with
+# the project's: the same rule, moved works 49.3 % (held out 48.7 %, the project's R@10 within 1 point there too).
 AFFINITY_NEAREST = 20  # the project's titles an entry's affinity averages over (its most similar ones)
-AFFINITY_WEIGHT, AFFINITY_CENTRE, AFFINITY_OFFSET = 12.0, 0.35, 2.5
+AFFINITY_WEIGHT, AFFINITY_CENTRE, AFFINITY_OFFSET = 12.0, 0.35, 2.75
 
 
 def library_offset(stage: str, library: int, project: int, affinity: bool = False) -> float:
@@ -180,10 +183,12 @@ def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray
 def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[str, str], prefix: str,
                        exclude: Sequence[str], model: FusionModel, stage: str,
                        stats: Mapping[str, tuple[float, float]],
-                       titles: Titles | None = None) -> tuple[list[Candidate], np.ndarray, float]:
+                       titles: Titles | None = None, correction: Correction | None = None
+                       ) -> tuple[list[Candidate], np.ndarray, float]:
     """The library's candidates for a request (rows numbered after the project's ``len(project)`` entries), the
     model's inputs for them (features x candidates) and the offset their scores lost: see the module docstring.
-    ``titles``: for the dense signals and the affinity."""
+    ``titles``: for the dense signals and the affinity; ``correction``: the project's adaptation, whose temperature
+    puts the library's scores (and so their offset) on the project's scale (``Correction.rescale``)."""
     raw = _bm25(library, project, views)
     ids: Identities = project.memo("identities", lambda: project_identities(project))
     excluded = set(exclude)
@@ -217,6 +222,9 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
     scores = model.score_inputs(inputs) - offset
     if near is not None:
         scores = scores + AFFINITY_WEIGHT * (near - AFFINITY_CENTRE)
+    if correction is not None:
+        scores = correction.rescale(scores)
+        offset *= 1 + correction.temperature
     n = len(project)
     out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref)
            for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]
@@ -235,8 +243,8 @@ def merge(project: list[Candidate], library: list[Candidate], top_k: int, prefix
 
 def with_library(index: LibraryIndex, project: Corpus, views: Mapping[str, str], cite: CiteContext,
                  model: FusionModel, stage: str, stats: Mapping[str, tuple[float, float]], candidates: list[Candidate],
-                 inputs: np.ndarray | None, top_k: int, dense: DenseQuery | None, encoder: str = ""
-                 ) -> tuple[list[Candidate], np.ndarray | None, float]:
+                 inputs: np.ndarray | None, top_k: int, dense: DenseQuery | None, encoder: str = "",
+                 correction: Correction | None = None) -> tuple[list[Candidate], np.ndarray | None, float]:
     """The project's shortlist with the library's candidates merged in, the model's inputs with theirs after the
     project's (their ``row``s), and the offset the library's scores lost (``library_offset``); as given (and 0) when
     there is no library (or it is not indexed yet). ``dense``: the request's query embedding (hybrid recall) by
@@ -249,6 +257,6 @@ def with_library(index: LibraryIndex, project: Corpus, views: Mapping[str, str],
     titles = Titles(vectors.vectors, query, dense.index.vectors) \
         if dense is not None and vectors is not None and query is not None and len(dense.index.vectors) else None
     extra, more, offset = library_candidates(library, project, views, cite.prefix, cite.existing_keys, model, stage,
-                                             stats, titles)
+                                             stats, titles, correction)
     merged = merge(candidates, extra, top_k, cite.prefix)
     return merged, more if inputs is None else np.concatenate([inputs, more], axis=1), offset

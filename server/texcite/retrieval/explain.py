@@ -115,10 +115,11 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
 
 def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inputs: np.ndarray | None,
             evidence: KeyEvidence | None, paragraph: str, section: str = "", reranker: str = "",
-            adapted: Callable[[list[int]], list[dict[str, float]]] | None = None) -> list[tuple[str, ...]]:
+            adapted: Callable[[list[int], list[dict[str, float]]], list[dict[str, float]]] | None = None
+            ) -> list[tuple[str, ...]]:
     """The reasons of the first ``count`` items of a ranked list (a batch of ablations for all of them); the
     reranker's share, where it ran, counts as one more signal, and so does the project's adaptation (``adapted``:
-    its share per signal of the rows given, ``Adaptation.lifts``). ``paragraph`` is the query's, for the words it
+    its share per signal of the rows given, from the shipped model's shares, ``Correction.lifts``). ``paragraph`` is the query's, for the words it
     shares with an entry."""
     count = min(count, len(ranked)) if model is not None and inputs is not None else 0
     if not count:
@@ -138,7 +139,7 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
 
     rows = [r.candidate.row for r in ranked[:count]]
     lifts = model.contributions(inputs, rows)
-    for lift, more in zip(lifts, adapted(rows) if adapted is not None else [], strict=False):
+    for lift, more in zip(lifts, adapted(rows, lifts) if adapted is not None else [], strict=False):
         for name, value in more.items():
             lift[name] = lift.get(name, 0.0) + value
     out = []

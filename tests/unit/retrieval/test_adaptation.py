@@ -6,7 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from texcite.retrieval.adaptation import ADAPTED, FOLDS, MIN_ADDING_LESSONS, MIN_LESSONS, adapt, fold_of, lesson
+from texcite.retrieval.adaptation import (ADAPTED, FOLDS, MIN_ADDING_LESSONS, MIN_LESSONS, Correction, adapt, fold_of,
+                                          inputs_of, lesson)
 
 ENTRIES = 60
 
@@ -39,7 +40,7 @@ def test_the_adaptation_learns_what_the_project_teaches_and_ranks_new_citations_
     assert (adaptation.weights[:, ADAPTED.index("context")] > 0.5).all()
     new = project_citations(40, seed=1)  # citations the fit never saw
     before = [rank(base, cited) for _, base, cited in new]
-    after = [rank(base + adaptation.delta(signals, 0), cited) for signals, base, cited in new]
+    after = [rank(base + adaptation.correct(signals, base, 0).delta(), cited) for signals, base, cited in new]
     assert np.mean([1 / r for r in after]) > np.mean([1 / r for r in before]) + 0.3
 
 
@@ -51,8 +52,9 @@ def test_keys_added_to_a_command_that_keeps_others_get_their_own_correction():
     adaptation = adapt(lessons_of(project_citations(80)) + adding)
     assert adaptation is not None and adaptation.adding is not None and adaptation.lessons == 80
     assert all(one.adding for one in adding)
-    signals, _, cited = project_citations(1, seed=5, telling="cocited")[0]
-    assert rank(adaptation.delta(signals, 0, adding=True), cited) < rank(adaptation.delta(signals, 0), cited)
+    signals, base, cited = project_citations(1, seed=5, telling="cocited")[0]
+    assert rank(adaptation.correct(signals, base, 0, adding=True).delta(), cited) < \
+        rank(adaptation.correct(signals, base, 0).delta(), cited)
     assert adapt(lessons_of(project_citations(80)) + adding[1:]).adding is None  # too few: the first serves
 
 
@@ -83,8 +85,8 @@ def test_too_few_citations_teach_nothing():
 def test_the_correction_is_centred_and_the_fold_follows_file_and_line():
     adaptation = adapt(lessons_of(project_citations(40)))
     assert adaptation is not None
-    signals = project_citations(1, seed=3)[0][0]
-    assert abs(float(adaptation.delta(signals, 1).mean())) < 1e-5
+    signals, base, _ = project_citations(1, seed=3)[0]
+    assert abs(float(adaptation.correct(signals, base, 1).delta().mean())) < 1e-5
     assert fold_of("chapters/intro.tex", 10) == fold_of("chapters/intro.tex", 10)
     assert {fold_of("chapters/intro.tex", line) for line in range(FOLDS)} == set(range(FOLDS))
 
@@ -97,9 +99,19 @@ def test_a_citation_whose_key_is_not_among_its_rows_teaches_nothing():
 def test_the_reasons_weigh_what_the_correction_added_signal_by_signal():
     adaptation = adapt(lessons_of(project_citations(80)))
     assert adaptation is not None
-    signals, _, cited = project_citations(1, seed=2)[0]
-    lifts = adaptation.lifts(signals, 1, False, [cited, 0, ENTRIES])  # ENTRIES: a library row, past the project's
-    delta = adaptation.delta(signals, 1)
+    signals, base, cited = project_citations(1, seed=2)[0]
+    correction = adaptation.correct(signals, base, 1)
+    # The shipped model's shares of each row (as FusionModel.contributions measures them); ENTRIES: a library row.
+    shipped = [{"year": float(base[cited] - base.mean())}, {"year": float(base[0] - base.mean())}, {"year": 1.0}]
+    lifts = correction.lifts([cited, 0, ENTRIES], shipped)
+    delta = correction.delta()
     assert [sum(lift.values()) for lift in lifts[:2]] == pytest.approx([delta[cited], delta[0]], abs=1e-4)
     assert max(lifts[0], key=lambda name: lifts[0][name]) == "context"  # what this project teaches lifted it
-    assert lifts[2] == {}
+    assert lifts[2] == {"year": pytest.approx(correction.temperature)}  # the library's row: the temperature's share
+
+
+def test_the_temperature_scales_the_library_as_it_scales_the_project():
+    signals, base, _ = project_citations(1, seed=6)[0]
+    cooler = Correction(np.r_[np.zeros(len(ADAPTED)), -0.3], inputs_of(signals, base), float(base.mean()))
+    # A library entry scored as a project entry would be, by the shipped model alone, lands where that entry does.
+    assert cooler.rescale(base) == pytest.approx(base + cooler.delta(), abs=1e-5)

@@ -64,7 +64,8 @@ _LOOKBACK = 4 * MAX_KEYLIST  # how far before an edit a citation command's argum
 # whole (typing ordinary text, and citations, never is).
 _STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "\\subinput", "\\subinclude",
                "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\putbib",
-               "\\documentclass", "\\usepackage", "\\RequirePackage", "\\LoadClass", "\\begin", "\\end", "\\part", "\\chapter", "section", "paragraph")
+               "\\documentclass", "\\usepackage", "\\RequirePackage", "\\LoadClass", "\\begin", "\\end", "\\part",
+               "\\chapter", "section", "paragraph")
 
 
 @dataclass(frozen=True)

@@ -119,8 +119,8 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
             ) -> list[tuple[str, ...]]:
     """The reasons of the first ``count`` items of a ranked list (a batch of ablations for all of them); the
     reranker's share, where it ran, counts as one more signal, and so does the project's adaptation (``adapted``:
-    its share per signal of the rows given, from the shipped model's shares, ``Correction.lifts``). ``paragraph`` is the query's, for the words it
-    shares with an entry."""
+    its share per signal of the rows given, from the shipped model's shares, ``Correction.lifts``). ``paragraph`` is
+    the query's, for the words it shares with an entry."""
     count = min(count, len(ranked)) if model is not None and inputs is not None else 0
     if not count:
         return []
@@ -131,8 +131,6 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
         """token -> the paragraph's word it came from (for "title matches 'word'")."""
         out: dict[str, str] = {}
         for word in _WORDS_RE.split(paragraph):  # 'l’énergie' shows as 'énergie'
-            if not word:
-                continue
             for token in tokenize(word):  # a pair of an unspaced script is shown as it is, not the whole clause
                 out.setdefault(token, token if _PAIR_RE.fullmatch(token) else word.strip(".,;:()[]{}'\"").lower())
         return out

@@ -161,15 +161,16 @@ def test_a_chinese_thesis_gets_the_work_its_sentence_names_and_readable_reasons(
 
 
 def test_a_french_thesis_reads_past_elided_articles_and_function_words(tmp_path):
-    # 'l’énergie' is the word 'énergie' (BM25 and the reasons alike); 'également', 'afin', 'selon' say nothing of
-    # the work cited: the title sharing them ranks below the one sharing the sentence's content words.
+    # 'l’énergie' is the word 'énergie' and '«positive»–' the word 'positive' (BM25 and the reasons alike);
+    # 'également', 'afin', 'selon' say nothing of the work cited: the title sharing them ranks below the one sharing
+    # the sentence's content words.
     lines = suggest_in(
         tmp_path,
         "@article{reynier2014, author = {Reynier, Léa}, title = {La maison à énergie positive}, year = {2014}}\n"
         "@article{dupont2019, author = {Dupont, Paul}, title = {Également afin selon: notes}, year = {2019}}\n"
         "@article{martin2020, author = {Martin, Anne}, title = {Réseaux de neurones}, year = {2020}}\n",
         "\\documentclass{article}\n\\usepackage[french]{babel}\n\\begin{document}\n"
-        "Le bilan de l’énergie positive est également défini afin de comparer, selon les usages \\cite{}.\n"
+        "Le bilan de l’énergie «positive»–est également défini afin de comparer, selon les usages \\cite{}.\n"
         "\\bibliography{refs}\n\\end{document}\n")
     assert lines[0].split()[:2] == ["1.", "reynier2014"]
     assert "its title shares 'énergie', 'positive'" in lines[1]

@@ -18,9 +18,9 @@ from texcite.retrieval.signals import SIGNALS
 from texcite.textnorm import UNSPACED
 
 MAX_REASONS = 3
-# What separates the words reasons quote: spaces, and apostrophes (an elided French or Italian article, 'l’', 'dell’',
-# is no part of the word shown).
-_WORDS_RE = re.compile("[\\s'\u2019\u02bc]+")
+# What separates the words reasons quote: anything but letters, digits and hyphens (an elided French or Italian
+# article, 'l’', is no part of the word shown, nor are quotes and dashes: 'words”)–corresponding').
+_WORDS_RE = re.compile(r"[^\w-]+")
 _PAIR_RE = re.compile(f"{UNSPACED}{{2}}")  # a token of a script written without spaces (``bm25.unspaced``)
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 

@@ -45,6 +45,13 @@ _PACKAGE_RE = re.compile(
     r"\\(?P<cmd>documentclass|usepackage|RequirePackage|LoadClass)(?:WithOptions)?(?![A-Za-z])"
     r"\s*(?:\[[^\[\]]{0,1024}\]\s*)?\{(?P<names>[^{}\\]{1,1024})\}"
 )
+# A definition without parameters, whose value a bibliography or an included folder may name:
+# ``\newcommand{\BibResource}{refs.bib}``, ``\def\PATH{.}`` (one level of braces in the value).
+_MACRO_RE = re.compile(
+    r"\\(?:(?:new|renew|provide)command\*?\s*(?:\{\s*\\(?P<name>[A-Za-z@]+)\s*\}|\\(?P<bare>[A-Za-z@]+))"
+    r"|[egx]?def\s*\\(?P<defname>[A-Za-z@]+))"
+    r"\s*\{(?P<value>[^{}#%\n]{0,1024}(?:\{[^{}#%\n]{0,1024}\}[^{}#%\n]{0,1024}){0,8})\}"
+)
 _DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
 _SUBFILES_RE = re.compile(r"^[^%\n]*\\documentclass\s*\[(?P<main>[^\]]{1,1024})\]\s*\{subfiles\}", re.MULTILINE)
 _THEBIBLIOGRAPHY_RE = re.compile(r"\\begin\s*\{thebibliography\}")
@@ -56,16 +63,18 @@ _SECTION_TITLE_RE = re.compile(
     """,
     re.VERBOSE,
 )
+_ARG_COMMENT_RE = re.compile(r"(?<!\\)%[^\n]*")
 _MAGIC_LINES = 30  # a magic comment counts in the first lines only
 MAX_EDIT = 20_000  # characters changed at most for an update in place; a larger change is scanned whole
 _CHUNK = 1 << 16
 _LOOKBACK = 4 * MAX_KEYLIST  # how far before an edit a citation command's arguments may start to reach it
-# Text that can change the file's structure, its headings or its verbatim spans: an edit touching it is scanned
+# Text that can change the file's structure, its headings, its definitions or its verbatim spans: an edit touching it is scanned
 # whole (typing ordinary text, and citations, never is).
 _STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "\\subinput", "\\subinclude",
                "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\putbib",
                "\\documentclass", "\\usepackage", "\\RequirePackage", "\\LoadClass", "\\begin", "\\end", "\\part",
-               "\\chapter", "section", "paragraph")
+               "\\chapter", "section", "paragraph", "\\newcommand", "\\renewcommand", "\\providecommand", "\\def",
+               "\\edef", "\\gdef", "\\xdef")
 
 
 @dataclass(frozen=True)
@@ -118,12 +127,13 @@ class FileFacts:
     subfiles_main: str | None = None  # ``\\documentclass[../main.tex]{subfiles}``: the main file, as written
     bibitems: bool = False  # holds a ``thebibliography`` environment
     packages: tuple[str, ...] = ()  # the files of its class and packages: ``\\documentclass{thesis}`` -> 'thesis.cls'
+    macros: tuple[tuple[str, str], ...] = ()  # (name, value) of its definitions without parameters, in order
 
     @cached_property
     def structure(self) -> tuple:
         """What the project graph depends on: equal structures mean the same includes, bibliographies and root."""
         return (self.magic_root, self.documentclass, self.subfiles_main, self.bibitems, self.includes, self.packages,
-                tuple((b.command, b.options, b.names) for b in self.bibliographies))
+                self.macros, tuple((b.command, b.options, b.names) for b in self.bibliographies))
 
     def section_at(self, offset: int) -> str:
         """Plain-text title of the last heading before ``offset`` ('' if none)."""
@@ -192,6 +202,8 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         if not in_comment(m.start()):
             ext = ".cls" if m.group("cmd") in ("documentclass", "LoadClass") else ".sty"
             packages += [name.strip() + ext for name in m.group("names").split(",") if name.strip()]
+    macros = [(m.group("name") or m.group("bare") or m.group("defname"), m.group("value").strip())
+              for m in finditer(_MACRO_RE, text) if not in_comment(m.start())]
     return FileFacts(
         magic_root=magic.group("path").strip().strip('"') if magic else None,
         documentclass=has_documentclass(text),
@@ -204,11 +216,14 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         subfiles_main=subfiles.group("main").strip() if subfiles else None,
         bibitems=bibitems,
         packages=tuple(dict.fromkeys(packages)),
+        macros=tuple(macros),
     )
 
 
 def _split_names(raw: str) -> list[str]:
-    """A name list split on commas outside braces (``\\subfix{a,b}`` is one name)."""
+    """A name list split on commas outside braces (``\\subfix{a,b}`` is one name), without its comments
+    (``\\bibliography{a,%`` and ``b}`` on the next line name a and b)."""
+    raw = _ARG_COMMENT_RE.sub("", raw)
     names, depth, start = [], 0, 0
     for i, ch in enumerate(raw):
         depth += (ch == "{") - (ch == "}")
@@ -329,4 +344,5 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
         subfiles_main=facts.subfiles_main,
         bibitems=facts.bibitems,
         packages=facts.packages,
+        macros=facts.macros,
     )

@@ -3,20 +3,23 @@ r"""The project graph of a root document (texlab's word): the files it reaches t
 ``thesis.cls``) and the bibliographies they name — ``\bibliography``, ``\addbibresource`` (options, biber
 globs, ``\subfix``), ``\addglobalbib``, ``\addsectionbib``, ``\nobibliography``, ``\defaultbibliography`` /
 ``\putbib[..]`` (bibunits) and multibib's ``\bibliographyXXX`` — each looked for where TeX looks: beside the root
-and the naming file, in BIBINPUTS, then through kpsewhich (``latex.kpathsea``); a name given by a macro is read
-from the last build (``latex.buildfiles``). Every reference keeps where it was looked for and how it was found.
+and the naming file, in BIBINPUTS, then through kpsewhich (``latex.kpathsea``). A name or folder given by a macro
+takes the values the project's definitions give it (``\newcommand{\BibResource}{refs.bib}``, ``\def\PATH{.}``;
+the first that exists, as under ``\IfFileExists``), else the last build's record (``latex.buildfiles``). Every
+reference keeps where it was looked for and how it was found.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
 from texcite.latex import kpathsea
 from texcite.latex.buildfiles import recorded_bibliographies
-from texcite.latex.facts import FileFacts
+from texcite.latex.facts import FileFacts, Include
 
 # The facts of a file by path (None: no such file or unreadable).
 FactsOf = Callable[[str], "FileFacts | None"]
@@ -26,6 +29,10 @@ MAX_FILES = 2_000
 MAX_WORKSPACE_BIBS = 200
 MAX_GLOB = 500
 _GLOB_CHARS = set("*?[")
+_MACRO_NAME_RE = re.compile(r"\\([A-Za-z@]+)")
+MAX_EXPANSIONS = 8
+# The project's definitions without parameters: name -> its values, in the order the project defines them.
+Macros = dict[str, list[str]]
 
 
 @dataclass
@@ -85,6 +92,23 @@ def _tex_candidates(base_dirs: list[str], name: str) -> list[str]:
         p = os.path.normpath(os.path.join(d, name))
         cands += [with_ext(p, ".tex"), p] if not p.lower().endswith(".tex") else [p]
     return cands
+
+
+def expand(text: str, macros: Macros) -> list[str]:
+    """The values ``text`` takes with the project's definitions: one per combination of the values of the macros
+    it names (a macro defined twice, as by the two branches of ``\\IfFileExists``, gives two), in definition order,
+    at most MAX_EXPANSIONS; none that still holds an undefined macro. Text without macros is its own value."""
+    out = [text]
+    for _ in range(MAX_EXPANSIONS):
+        step = []
+        for t in out:
+            m = _MACRO_NAME_RE.search(t)
+            step += [t] if m is None else [t[:m.start()] + v + t[m.end():] for v in macros.get(m.group(1), ())]
+        step = list(dict.fromkeys(step))[:MAX_EXPANSIONS]
+        if step == out:
+            break
+        out = step
+    return [t for t in out if "\\" not in t]
 
 
 def _unsubfix(name: str) -> str:
@@ -153,7 +177,7 @@ def _locate(ref: BibReference, name: str, dirs: list[tuple[str, str]], root_dir:
 
 
 def _references(path: str, facts: FileFacts, root: str, env: dict[str, str] | None,
-                exists: Callable[[str], bool]) -> list[BibReference]:
+                exists: Callable[[str], bool], macros: Macros) -> list[BibReference]:
     root_dir, here = os.path.dirname(root), os.path.dirname(path)
     extra = [(d, "in BIBINPUTS") for d in bibinputs_dirs(env)]
     out = []
@@ -168,7 +192,17 @@ def _references(path: str, facts: FileFacts, root: str, env: dict[str, str] | No
             if name.startswith("\\subfix"):
                 plain = _unsubfix(name)
                 dirs = [(here, "beside the file naming it (\\subfix)")]
-            elif "\\" in name:  # a macro: only TeX knows its value; the last build recorded it
+            elif "\\" in name:  # a macro: the values the project defines for it, else the last build's record
+                dirs = [(root_dir, "beside the root document")] + ([(here, "beside the file naming it")]
+                                                                   if here != root_dir else [])
+                for value in expand(name, macros):
+                    _locate(ref, value, dirs + extra, root_dir, env, exists, globbing=False)
+                    if ref.paths:
+                        ref.found_by = f"{ref.found_by} ({name} defined as {value})"
+                        break
+                if ref.paths:
+                    out.append(ref)
+                    continue
                 ref.searched.append("the last build's .aux/.bcf")
                 recorded = recorded_bibliographies(root)
                 if recorded is not None:
@@ -198,6 +232,8 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
     project = Project(root=root)
     root_dir = os.path.dirname(root)
     seen: set[str] = set()
+    macros: Macros = {}
+    reached: list[tuple[str, FileFacts]] = []
     stack = [root]
     while stack and len(seen) < MAX_FILES:
         path = stack.pop()
@@ -208,34 +244,45 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
             continue
         seen.add(path)
         project.tex_files.append(path)
+        reached.append((path, facts))
         here = os.path.dirname(path)
         if facts.bibitems:
             project.bibitems.append(path)
-        for ref in _references(path, facts, root, env, exists):
-            project.references.append(ref)
-            ref.path = ref.paths[0] if ref.paths else None
-            project.bib_files += [p for p in ref.paths if p not in project.bib_files]
+        for name, value in facts.macros:
+            macros.setdefault(name, []).append(value)
         children = []
         for inc in facts.includes:
-            if inc.command in ("import", "inputfrom", "includefrom"):
-                bases = [os.path.join(root_dir, inc.directory or "")]
-                if inc.directory and os.path.isabs(inc.directory):
-                    bases = [inc.directory]
-            elif inc.command in ("subimport", "subinputfrom", "subincludefrom"):
-                bases = [os.path.join(here, inc.directory or "")]
-            else:
-                bases = [root_dir, here]
-            for cand in _tex_candidates(bases, inc.name):
-                if facts_of(cand) is not None:
-                    children.append(cand)
-                    break
+            child = _included(inc, root_dir, here, facts_of, macros)
+            if child is not None:
+                children.append(child)
         for name in facts.packages:  # a class or package of the project's own (TeX finds it beside the root)
             cand = os.path.normpath(os.path.join(root_dir, name))
             if facts_of(cand) is not None:
                 children.append(cand)
         stack.extend(reversed(children))
     project.truncated = bool(stack) and len(seen) >= MAX_FILES
+    for path, facts in reached:  # once every definition is known: a preamble file may define a name used before it
+        for ref in _references(path, facts, root, env, exists, macros):
+            project.references.append(ref)
+            ref.path = ref.paths[0] if ref.paths else None
+            project.bib_files += [p for p in ref.paths if p not in project.bib_files]
     return project
+
+
+def _included(inc: Include, root_dir: str, here: str, facts_of: FactsOf, macros: Macros) -> str | None:
+    """The file an include names (its folder and name expanded with the definitions read so far), if it exists."""
+    for directory in expand(inc.directory, macros) if inc.directory else [None]:
+        if inc.command in ("import", "inputfrom", "includefrom"):
+            bases = [directory if directory and os.path.isabs(directory) else os.path.join(root_dir, directory or "")]
+        elif inc.command in ("subimport", "subinputfrom", "subincludefrom"):
+            bases = [os.path.join(here, directory or "")]
+        else:
+            bases = [root_dir, here]
+        for name in [inc.name] if inc.name.startswith("\\subfix") else expand(inc.name, macros):
+            for cand in _tex_candidates(bases, name):
+                if facts_of(cand) is not None:
+                    return cand
+    return None
 
 
 def workspace_files(folder: str, ext: str, limit: int = MAX_FILES) -> list[str]:

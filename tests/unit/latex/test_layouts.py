@@ -64,13 +64,13 @@ LAYOUTS = {
         "main.tex": DOC % ("\\addglobalbib{g}\n\\addsectionbib{s.bib}", "\\nobibliography{n}"),
         "g.bib": bib("g"), "s.bib": bib("s"), "n.bib": bib("n"), "z.bib": bib("z"),
     }, "main.tex", ["g.bib", "s.bib", "n.bib"]),
-    "macro-from-aux-in-latexmk-aux-dir": ({
-        "main.tex": DOC % ("\\newcommand\\mybib{refs}", "Text.\n\\bibliography{\\mybib}"),
-        ".latexmkrc": "$aux_dir = 'build';\n", "build/main.aux": "\\relax\n\\bibdata{refs}\n",
-        "refs.bib": bib("a"), "z.bib": bib("z"),
-    }, "main.tex", ["refs.bib"]),
-    "macro-from-bcf": ({
-        "main.tex": DOC % ("\\def\\mybib{lib.bib}\n\\addbibresource{\\mybib}", "Text."),
+    "macro-from-aux-in-latexmk-aux-dir": ({  # \\jobname: only TeX knows it, the last build recorded it
+        "main.tex": DOC % ("", "Text.\n\\bibliography{\\jobname}"),
+        ".latexmkrc": "$aux_dir = 'build';\n", "build/main.aux": "\\relax\n\\bibdata{main}\n",
+        "main.bib": bib("a"), "z.bib": bib("z"),
+    }, "main.tex", ["main.bib"]),
+    "macro-from-bcf": ({  # defined by a package outside the project
+        "main.tex": DOC % ("\\usepackage{mylibrary}\n\\addbibresource{\\mylibrary}", "Text."),
         "main.bcf": "<bcf:datasource type=\"file\" datatype=\"bibtex\" glob=\"false\">lib.bib</bcf:datasource>\n",
         "lib.bib": bib("a"), "z.bib": bib("z"),
     }, "main.tex", ["lib.bib"]),
@@ -101,6 +101,18 @@ LAYOUTS = {
         "chapters/one.tex": "Text \\cite{}.\n", "bibliography.bib": bib("a"), "extra.bib": bib("b"),
         "old/z.bib": bib("z"),
     }, "chapters/one.tex", ["bibliography.bib", "extra.bib"]),
+    "macro-defined-in-the-preamble-under-ifFileExists": ({  # the first value that names a file, as TeX takes it
+        "thesis.tex": DOC % ("\\input{preamble}", "\\input{chap/intro}"),
+        "preamble.tex": ("\\newcommand{\\BibGlobal}{../../library.bib}\n\\newcommand{\\BibLocal}{refs.bib}\n"
+                         "\\IfFileExists{\\BibGlobal}\n  {\\newcommand{\\BibResource}{\\BibGlobal}}\n"
+                         "  {\\newcommand{\\BibResource}{\\BibLocal}}\n\\addbibresource{\\BibResource}\n"),
+        "chap/intro.tex": "Text \\cite{}.\n", "refs.bib": bib("a"), "z.bib": bib("z"),
+    }, "chap/intro.tex", ["refs.bib"]),
+    "import-folder-given-by-a-macro-and-a-comment-in-the-names": ({
+        "thesis.tex": DOC % ("\\usepackage{import}\n\\def \\PATH {.}", "\\import{\\PATH/01_intro/}{01_intro}\n"
+                             "\\bibliography{long,%          |\nthesis}"),
+        "01_intro/01_intro.tex": "Text \\cite{}.\n", "long.bib": bib("a"), "thesis.bib": bib("b"), "z.bib": bib("z"),
+    }, "01_intro/01_intro.tex", ["long.bib", "thesis.bib"]),
 }
 
 

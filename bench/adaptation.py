@@ -5,9 +5,11 @@ and once on. With it on, each probe's list is corrected by the adaptation fit on
 without the probe's fold (the engine's behaviour: leave the probe out within the project).
 
     .venv/bin/python bench/adaptation.py ../shared/eval/dev [--units 0] [--seeds 2] [--signals STORE]
+        [--train-only ~/texcite-train]
 
 ``--signals``: a signal store written by ``bench/fit_fusion.py`` (any version of the signals: it only feeds the
-held-out fits, cached beside it); without it, the signals are extracted (cached in ``--cache``). Writes
+held-out fits, cached beside it); without it, the signals are extracted (cached in ``--cache``). ``--train-only``:
+the projects that join every fit as they join the shipped model's (never held out). Writes
 ``bench/results/adaptation.md``.
 """
 
@@ -33,19 +35,28 @@ from texcite.settings import Settings  # noqa: E402
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "adaptation.md")
 
 
-def held_out_models(store: str, names: list[str], units: int, seeds: int) -> dict[str, FusionModel]:
-    """Per project, the hybrid model fit on the other projects' examples (cached beside ``store``)."""
+def load(store: str) -> list[dict]:
+    """The examples of a signal store of bench/fit_fusion.py."""
     data = np.load(store, allow_pickle=False)
     meta = json.loads(str(data["meta"]))
-    examples = [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)]
+    return [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)]
+
+
+def held_out_models(store: str, names: list[str], units: int, seeds: int,
+                    extra_store: str = "") -> dict[str, FusionModel]:
+    """Per project, the hybrid model fit on the other projects' examples and those of ``extra_store`` (the
+    training-only projects' signals), cached beside ``store``."""
+    examples = load(store)
+    extra = load(extra_store) if extra_store else []
     features = [f for _, added in ff.STEPS for f in added]
     l2 = 0.001 if units else ff.L2
-    cache_file = store.replace(".npz", f"-heldout-{units}-{l2}-{seeds}.json")
+    with_extra = f"-with-{os.path.basename(extra_store).removesuffix('.npz')}" if extra_store else ""
+    cache_file = store.replace(".npz", f"-heldout-{units}-{l2}-{seeds}{with_extra}.json")
     cached = json.load(open(cache_file)) if os.path.exists(cache_file) else {}
     for name in names:
         if name not in cached:
             started = time.perf_counter()
-            model = ff.fit([e for e in examples if e["project"] != name], features, l2, units, seeds)
+            model = ff.fit([e for e in examples if e["project"] != name] + extra, features, l2, units, seeds)
             cached[name] = model.as_json()
             print(f"fit without {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
             with open(cache_file, "w") as fh:
@@ -63,11 +74,14 @@ def main() -> int:
                     "form (one fit: about 8 min per project on a busy 2-core machine), or 0, linear (1 min)")
     ap.add_argument("--seeds", type=int, default=1, help="fits from different starts averaged per held-out model: "
                     "1, or 2 as the shipped model (fusion.json) has it, twice the time")
+    ap.add_argument("--train-only", nargs="+", default=[], metavar="PATH", help="projects whose citations join "
+                    "every held-out fit, as the shipped model's (bench/fit_fusion.py --train-only)")
     args = ap.parse_args()
     projects = [p for path in args.paths for p in find_projects(os.path.abspath(path)).projects]
     names = [os.path.basename(os.path.normpath(folder)) for folder, _ in projects]
     store = os.path.expanduser(args.signals) if args.signals else ff.extract(args.paths, args.cache)[1]
-    models = held_out_models(store, names, args.units, args.seeds)
+    extra_store = ff.extract(args.train_only, args.cache)[1] if args.train_only else ""
+    models = held_out_models(store, names, args.units, args.seeds, extra_store)
     rows, ranks = [], {}
     for adapt in (False, True):
         engine, read = evaluation_engine(every_entry_ranked(Settings().replace(recall_adapt=adapt)))
@@ -92,7 +106,8 @@ def main() -> int:
     starts = "one start" if args.seeds == 1 else f"{args.seeds} fits from different starts averaged"
     form = f"{args.units} tanh units + linear, L2 0.001, {starts}" if args.units else f"linear, L2 {ff.L2}, {starts}"
     report = ("# The project's adaptation, held out\n\n`bench/adaptation.py`: every dev project ranked by a fusion "
-              f"model ({form}) fit on the other eight projects, through "
+              f"model ({form}) fit on the other eight projects"
+              + (" and the training-only ones (bench/train-projects.md)" if extra_store else "") + ", through "
               "the engine's pipeline; adaptation off, then on (the correction fit on the project's other "
               "citations, without the probe's fold).\n\n" + "\n".join(summary)
               + "\n\n| project | mode | adaptation | probes | R@1 | R@10 | MRR |\n"

@@ -3,6 +3,11 @@ leave-one-project-out cross-validation, and print the table of what was tried.
 
     .venv/bin/python bench/fit_fusion.py ../shared/eval/dev            # extract signals (cached), fit, report
     .venv/bin/python bench/fit_fusion.py ../shared/eval/dev --write    # ... and write the shipped weights
+    .venv/bin/python bench/fit_fusion.py ../shared/eval/dev --train-only ~/texcite-train --write  # as shipped
+
+``--train-only``: projects whose citations join every fit but are never held out nor reported (the public theses
+of bench/train-projects.md; ``bench/fetch_train_projects.sh`` clones them): each dev project is still ranked by a
+model that never saw it.
 
 Signals come from the engine itself (``Engine.prepare``: the server's pipeline), for every citation of every
 project in two modes: the finished document and a first draft (``texcite eval --writing``). The model is a
@@ -171,8 +176,9 @@ def metrics(r: list[float]) -> dict:
 
 
 def lopo(examples: list[dict], features: list[str], l2: float, units: int, cache: dict,
-         seeds: int = 1) -> tuple[dict, dict]:
-    """Per mode, metrics of every project ranked by a model fit on the others; and per (project, mode)."""
+         seeds: int = 1, extra: list[dict] | None = None) -> tuple[dict, dict]:
+    """Per mode, metrics of every project ranked by a model fit on the others (and on ``extra``, examples of
+    training-only projects); and per (project, mode)."""
     key = json.dumps([features, l2, units] + ([seeds] if seeds > 1 else []))
     if key in cache:
         return cache[key]["modes"], {tuple(k.split("|")): v for k, v in cache[key]["per"].items()}
@@ -180,7 +186,7 @@ def lopo(examples: list[dict], features: list[str], l2: float, units: int, cache
     by_mode: dict[str, list[float]] = {m: [] for m in MODES}
     per_project = {}
     for held in names:
-        model = fit([e for e in examples if e["project"] != held], features, l2, units, seeds)
+        model = fit([e for e in examples if e["project"] != held] + (extra or []), features, l2, units, seeds)
         for mode in MODES:
             r = ranks([e for e in examples if e["project"] == held and e["mode"] == mode], model)
             by_mode[mode] += r
@@ -224,9 +230,13 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help="write the chosen models to the package")
     ap.add_argument("--dense-model", default="", help="texcite.dense.model of the signals (default: auto, the "
                     "encoder of each project's language)")
+    ap.add_argument("--train-only", nargs="+", default=[], metavar="PATH", help="projects that join every fit, "
+                    "never held out nor reported (bench/train-projects.md)")
     args = ap.parse_args()
     examples, store = extract(args.paths, args.cache, args.dense_model)
-    results_file = store.replace(".npz", "-fits.json")
+    extra, extra_store = extract(args.train_only, args.cache, args.dense_model) if args.train_only else ([], "")
+    with_extra = f"-with-{os.path.basename(extra_store).removesuffix('.npz')}" if extra else ""
+    results_file = store.replace(".npz", f"{with_extra}-fits.json")
     cache = json.load(open(results_file)) if os.path.exists(results_file) else {}
     lines = ["| model | signals | L2 | R@1 | R@10 | MRR | writing R@1 | writing R@10 | writing MRR |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
@@ -247,11 +257,11 @@ def main() -> int:
     results = {}
     for label, added in STEPS:
         features = features + added
-        res, per = lopo(examples, features, L2, 0, cache)
+        res, per = lopo(examples, features, L2, 0, cache, extra=extra)
         results[("linear", label, L2, 0, 1)] = (res, per, features)
         row("linear", label, L2, res)
     for units, l2, seeds in HIDDEN:
-        res, per = lopo(examples, features, l2, units, cache, seeds)
+        res, per = lopo(examples, features, l2, units, cache, seeds, extra)
         kind = f"{units} tanh units" if seeds == 1 else f"{seeds} × {units} tanh units (fits from {seeds} starts averaged)"
         results[(kind, "all of the above", l2, units, seeds)] = (res, per, features)
         row(f"{kind} + linear", "all of the above", l2, res)
@@ -259,24 +269,27 @@ def main() -> int:
     res, per, features = results[best]
     kind, label, l2, units, seeds = best
     without_dense = [f for f in features if "dense" not in f]
-    res_bm25, _ = lopo(examples, without_dense, l2, units, cache, seeds)
+    res_bm25, _ = lopo(examples, without_dense, l2, units, cache, seeds, extra)
     row(kind, "the same without the dense model (the bm25 model)", l2, res_bm25)
     per_lines = ["| project | mode | examples | R@1 | R@10 | MRR |", "| --- | --- | ---: | ---: | ---: | ---: |"]
     for (project, mode), m in sorted(per.items()):
         per_lines.append(f"| {project} | {mode} | {m['n']} | {m['R@1']:.3f} | {m['R@10']:.3f} | {m['MRR']:.3f} |")
     report = (f"# Learned fusion: leave-one-project-out on dev\n\n`bench/fit_fusion.py` ({len(examples)} examples: "
               f"every citation of the nine dev projects, as finished (default) and as a first draft (writing)). "
-              f"Every figure ranks a project's whole bib with a model fit on the other eight projects.\n\n"
+              f"Every figure ranks a project's whole bib with a model fit on the other eight projects"
+              + (f" and the {len({e['project'] for e in extra})} training-only ones ({len(extra)} examples)"
+                 if extra else "") + ".\n\n"
               + "\n".join(lines) + f"\n\nChosen: **{kind}, {label}**, L2 {l2}. Per project "
               "(leave-one-project-out):\n\n" + "\n".join(per_lines) + "\n")
     print(report)
     if args.write:
         models = {}
         for name, feats in (("hybrid", features), ("bm25", without_dense)):
-            models[name] = fit(examples, feats, l2, units, seeds).as_json()
+            models[name] = fit(examples + extra, feats, l2, units, seeds).as_json()
             # small bibs: z-scores over a few entries are compressed, a linear model ranks them (fusion.SMALL_BIB)
-            models[f"{name}-linear"] = fit(examples, feats, L2).as_json()
-        doc = {"about": "Listwise ranker fit on ../shared/eval/dev by bench/fit_fusion.py, chosen by "
+            models[f"{name}-linear"] = fit(examples + extra, feats, L2).as_json()
+        trained_on = "../shared/eval/dev" + (" and the theses of bench/train-projects.md" if extra else "")
+        doc = {"about": f"Listwise ranker fit on {trained_on} by bench/fit_fusion.py, chosen by "
                         f"leave-one-project-out: {kind}, {label}, L2 {l2}", "models": models}
         with open(OUT, "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=1)

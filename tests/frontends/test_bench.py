@@ -28,9 +28,12 @@ def smoke_args(tmp: Path) -> dict[str, list[str]]:
     two = tmp / "projects"
     for name in ("one", "two"):  # leave-one-project-out needs two projects
         shutil.copytree(PAPER, two / name)
+    train = tmp / "train"  # a training-only project (bench/train-projects.md)
+    shutil.copytree(PAPER, train / "three")
     return {
         "add_one.py": [str(two), "--out", str(tmp / "add-one.md")],
-        "adaptation.py": [str(two), "--units", "0", "--cache", str(tmp / "cache"), "--out", str(tmp / "adaptation.md")],
+        "adaptation.py": [str(two), "--units", "0", "--cache", str(tmp / "cache"), "--out", str(tmp / "adaptation.md"),
+                          "--train-only", str(train)],
         "book_bench.py": ["--sizes", "0.03", "--edits", "3", "--entries", "40", "--smaller", "0", "--out", str(tmp)],
         "dense_bench.py": ["--entries", "50", "--requests", "3", "--build-seconds", "1",
                            "--out", str(tmp / "dense.md")],
@@ -39,7 +42,7 @@ def smoke_args(tmp: Path) -> dict[str, list[str]]:
                                    "--queries", "2", "--entries", "8", "--data", str(PAPER), "--results", str(tmp)],
         "library_bench.py": ["--entries", "300", "--project", "40", "--requests", "3", "--out", str(tmp)],
         "first_order.py": ["--runs", "1", "--entries", "", "--out", str(tmp)],
-        "fit_fusion.py": [str(two), "--cache", str(tmp / "cache")],
+        "fit_fusion.py": [str(two), "--cache", str(tmp / "cache"), "--train-only", str(train)],
         "ranking_cost.py": ["0.03", "--entries", "50", "--edits", "3"],
         # transformers only: vLLM's in-process engine (the same VllmReranker) is started by tests/rerank, and its
         # start alone would add 85 s here

@@ -21,7 +21,6 @@ import os
 import sys
 import time
 
-import numpy as np
 
 sys.path.insert(0, os.path.dirname(__file__))
 import fit_fusion as ff  # noqa: E402
@@ -35,23 +34,15 @@ from texcite.settings import Settings  # noqa: E402
 RESULTS = os.path.join(os.path.dirname(__file__), "results", "adaptation.md")
 
 
-def load(store: str) -> list[dict]:
-    """The examples of a signal store of bench/fit_fusion.py."""
-    data = np.load(store, allow_pickle=False)
-    meta = json.loads(str(data["meta"]))
-    return [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)]
-
-
 def held_out_models(store: str, names: list[str], units: int, seeds: int,
                     extra_store: str = "") -> dict[str, FusionModel]:
     """Per project, the hybrid model fit on the other projects' examples and those of ``extra_store`` (the
     training-only projects' signals), cached beside ``store``."""
-    examples = load(store)
-    extra = load(extra_store) if extra_store else []
+    examples = ff.load(store)
+    extra = ff.load(extra_store) if extra_store else []
     features = [f for _, added in ff.STEPS for f in added]
     l2 = 0.001 if units else ff.L2
-    with_extra = f"-with-{os.path.basename(extra_store).removesuffix('.npz')}" if extra_store else ""
-    cache_file = store.replace(".npz", f"-heldout-{units}-{l2}-{seeds}{with_extra}.json")
+    cache_file = store.replace(".npz", f"-heldout-{units}-{l2}-{seeds}{ff.with_extra(extra_store)}.json")
     cached = json.load(open(cache_file)) if os.path.exists(cache_file) else {}
     for name in names:
         if name not in cached:

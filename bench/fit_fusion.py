@@ -52,9 +52,7 @@ def extract(paths: list[str], cache: str, dense_model: str = "") -> tuple[list[d
     digest = hashlib.sha1(json.dumps([sig.ALL, projects, dense_model]).encode() + code).hexdigest()[:12]
     store = os.path.join(cache, f"signals-{digest}.npz")
     if os.path.exists(store):
-        data = np.load(store, allow_pickle=False)
-        meta = json.loads(str(data["meta"]))
-        return [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)], store
+        return load(store), store
     engine, read = evaluation_engine(every_entry_ranked(Settings()).replace(dense_model=dense_model))
     out = []
     try:
@@ -87,6 +85,18 @@ def extract(paths: list[str], cache: str, dense_model: str = "") -> tuple[list[d
     meta = [{"project": e["project"], "mode": e["mode"]} for e in out]
     np.savez(store, meta=json.dumps(meta), **arrays)
     return out, store
+
+
+def load(store: str) -> list[dict]:
+    """The examples of a signal store written by ``extract``."""
+    data = np.load(store, allow_pickle=False)
+    meta = json.loads(str(data["meta"]))
+    return [{**m, "X": data[f"X{i}"], "pos": data[f"P{i}"], "mask": data[f"M{i}"]} for i, m in enumerate(meta)]
+
+
+def with_extra(extra_store: str) -> str:
+    """What names fits that also learned from a training-only signal store, in the name of their cache file."""
+    return f"-with-{os.path.basename(extra_store).removesuffix('.npz')}" if extra_store else ""
 
 
 def design(X: np.ndarray, features: list[str]) -> np.ndarray:
@@ -235,8 +245,7 @@ def main() -> int:
     args = ap.parse_args()
     examples, store = extract(args.paths, args.cache, args.dense_model)
     extra, extra_store = extract(args.train_only, args.cache, args.dense_model) if args.train_only else ([], "")
-    with_extra = f"-with-{os.path.basename(extra_store).removesuffix('.npz')}" if extra else ""
-    results_file = store.replace(".npz", f"{with_extra}-fits.json")
+    results_file = store.replace(".npz", f"{with_extra(extra_store)}-fits.json")
     cache = json.load(open(results_file)) if os.path.exists(results_file) else {}
     lines = ["| model | signals | L2 | R@1 | R@10 | MRR | writing R@1 | writing R@10 | writing MRR |",
              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

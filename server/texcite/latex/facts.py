@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands
-from texcite.latex.plaintext import to_plain
+from texcite.latex.plaintext import strip_comments, to_plain
 from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, verbatim_spans
 
 
@@ -63,13 +63,12 @@ _SECTION_TITLE_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_ARG_COMMENT_RE = re.compile(r"(?<!\\)%[^\n]*")
 _MAGIC_LINES = 30  # a magic comment counts in the first lines only
 MAX_EDIT = 20_000  # characters changed at most for an update in place; a larger change is scanned whole
 _CHUNK = 1 << 16
 _LOOKBACK = 4 * MAX_KEYLIST  # how far before an edit a citation command's arguments may start to reach it
-# Text that can change the file's structure, its headings, its definitions or its verbatim spans: an edit touching it is scanned
-# whole (typing ordinary text, and citations, never is).
+# Text that can change the file's structure, its headings, its definitions or its verbatim spans: an edit touching
+# it is scanned whole (typing ordinary text, and citations, never is).
 _STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "\\subinput", "\\subinclude",
                "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\putbib",
                "\\documentclass", "\\usepackage", "\\RequirePackage", "\\LoadClass", "\\begin", "\\end", "\\part",
@@ -223,7 +222,7 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
 def _split_names(raw: str) -> list[str]:
     """A name list split on commas outside braces (``\\subfix{a,b}`` is one name), without its comments
     (``\\bibliography{a,%`` and ``b}`` on the next line name a and b)."""
-    raw = _ARG_COMMENT_RE.sub("", raw)
+    raw = strip_comments(raw)
     names, depth, start = [], 0, 0
     for i, ch in enumerate(raw):
         depth += (ch == "{") - (ch == "}")

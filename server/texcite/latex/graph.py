@@ -179,6 +179,8 @@ def _locate(ref: BibReference, name: str, dirs: list[tuple[str, str]], root_dir:
 def _references(path: str, facts: FileFacts, root: str, env: dict[str, str] | None,
                 exists: Callable[[str], bool], macros: Macros) -> list[BibReference]:
     root_dir, here = os.path.dirname(root), os.path.dirname(path)
+    beside = [(root_dir, "beside the root document")] + ([(here, "beside the file naming it")] if here != root_dir
+                                                          else [])
     extra = [(d, "in BIBINPUTS") for d in bibinputs_dirs(env)]
     out = []
     for bib in facts.bibliographies:
@@ -193,10 +195,8 @@ def _references(path: str, facts: FileFacts, root: str, env: dict[str, str] | No
                 plain = _unsubfix(name)
                 dirs = [(here, "beside the file naming it (\\subfix)")]
             elif "\\" in name:  # a macro: the values the project defines for it, else the last build's record
-                dirs = [(root_dir, "beside the root document")] + ([(here, "beside the file naming it")]
-                                                                   if here != root_dir else [])
                 for value in expand(name, macros):
-                    _locate(ref, value, dirs + extra, root_dir, env, exists, globbing=False)
+                    _locate(ref, value, beside + extra, root_dir, env, exists, globbing=False)
                     if ref.paths:
                         ref.found_by = f"{ref.found_by} ({name} defined as {value})"
                         break
@@ -215,10 +215,7 @@ def _references(path: str, facts: FileFacts, root: str, env: dict[str, str] | No
                 out.append(ref)
                 continue
             else:
-                plain = name
-                dirs = [(root_dir, "beside the root document")]
-                if here != root_dir:
-                    dirs.append((here, "beside the file naming it"))
+                plain, dirs = name, beside
             _locate(ref, plain, dirs + extra, root_dir, env, exists,
                     globbing=bib.command == "addbibresource" and options.get("glob") != "false")
             out.append(ref)

@@ -52,21 +52,17 @@ if TYPE_CHECKING:
 # A library entry's fused score (log-odds) loses an offset that grows with how many more entries the library has than
 # the project's bibliography (the more works from elsewhere, the likelier one outscores the project's by chance):
 # max(0, a + b * ln(library / project)), per stage (each stage has its own fusion model), the ratio held within the
-# range it was fit on. Fit with `texcite eval --library-split 0.3` on the dev theses, the projects adapted to their
-# citations: the most moved works in the top 10 keeping the project entries' R@10 within 1 point of theirs without
-# a library; the measurement, held out too: bench/results/library.md. BM25 alone keeps a constant: its fit on the
-# ratio did not hold out (the project entries lost 2.8 points of R@10 on the held-out theses); 4.0 became 2.0 with the
-# fusion fit on twenty-four theses (moved works in the top 10 7.0 % -> 18.7 %). The hybrid ratio rule (only until the
-# library's titles are embedded) was fit with the fusion fit on dev and not fit again.
+# range it was fit on. BM25 alone keeps a constant (its fit on the ratio did not hold out). Each constant is fit with
+# `texcite eval --library-split 0.3` on the dev theses, the projects adapted to their citations, for a given
+# fusion.json (a refit of the fusion changes what a work cited nowhere scores: fit them again with it; the hybrid
+# ratio rule, used only until the library's titles are embedded, still dates from the fusion fit on dev alone): the
+# most moved works in the top 10 keeping the project entries' R@10 within 1 point of theirs without a library.
+# Figures, held out too: bench/results/library.md.
 LIBRARY_OFFSETS = {"bm25": (2.0, 0.0), "hybrid": (-2.0, 2.0)}
 RATIO_RANGE = (0.7, 3.8)  # ln(library entries / project entries) of the dev theses' splits
 # With the titles embedded, a library entry's score gains AFFINITY_WEIGHT * (affinity - AFFINITY_CENTRE) and loses the
-# constant AFFINITY_OFFSET instead: fit the same way, weight, centre and offset over a grid (the ratio's part came out
-# 0), moved works in the top 10 35.8 % -> 49.7 % (held out 48.3 %), bench/results/library.md. The offset 2.5 became
-# 2.75 when the project's temperature (``retrieval.adaptation.Correction``) began to scale the library's scores with
-# the project's: the same rule, moved works 49.3 % (held out 48.7 %, the project's R@10 within 1 point there too).
-# Weight and offset were fit again for the fusion fit on twenty-four theses (whose scores for works cited nowhere
-# differ): 12 and 2.75 kept 33.6 % of the moved works in the top 10 with it, 8 and 1.0 keep 45.8 % (held out 48.0 %).
+# constant AFFINITY_OFFSET instead (the ratio's part came out 0), on the project's scale: the project's temperature
+# (``retrieval.adaptation.Correction``) scales the library's scores and this offset with them.
 AFFINITY_NEAREST = 20  # the project's titles an entry's affinity averages over (its most similar ones)
 AFFINITY_WEIGHT, AFFINITY_CENTRE, AFFINITY_OFFSET = 8.0, 0.35, 1.0
 

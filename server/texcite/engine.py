@@ -44,7 +44,7 @@ from texcite.retrieval.evidence import EvidenceIndex
 from texcite.retrieval.explain import explain
 from texcite.retrieval.fusion import load_models, model_for, relevance
 from texcite.retrieval.select import join, shortlist
-from texcite.retrieval.signals import request_signals
+from texcite.retrieval.signals import request_signals, topic_signals
 from texcite.settings import Settings
 from texcite.runtime import public_url
 from texcite.stages import Stages
@@ -329,6 +329,7 @@ class Engine:
         stats: dict[str, tuple[float, float]] = {}
         signals = request_signals(corpus, views, evidence, stats)
         if dense is not None:
+            signals.update(topic_signals(dense.index.vectors, corpus.position, evidence.anchors, evidence.previous))
             signals.update(dense.signals(stats))
         stage = "hybrid" if dense is not None else "bm25"
         model = model_for(self.models, stage, len(corpus))

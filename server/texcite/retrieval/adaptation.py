@@ -24,10 +24,12 @@ from scipy.optimize import minimize
 from texcite.retrieval.fusion import term
 
 # The signals the correction weighs: text views, dense, the document's evidence and the entry's own; not the entry
-# types (rare per project: a weight for them would be noise).
+# types (rare per project: a weight for them would be noise). The two topic signals (``signals.topic_signals``) are
+# the correction's alone: the shipped model was fit before them (held out on dev, they lift R@1 0.443 -> 0.449, MRR
+# 0.564 -> 0.569: bench/results/adaptation-shipped-form.md).
 ADAPTED = ("bm25_sent", "bm25_para", "bm25_near", "bm25_before", "bm25_sect", "bm25_nbr", "dense", "dense_sent",
            "uses", "uncited", "file_uses", "section_uses", "nearness", "cocited", "context", "bib_next",
-           "bib_anchor", "author_named", "year_named", "has_abstract", "year")
+           "bib_anchor", "author_named", "year_named", "has_abstract", "year", "near_topic", "previous_topic")
 # The shipped model's own score is the correction's last input: its weight is the project's temperature. A model
 # is too sure of itself on a project it has not seen (about -0.3 on seven of the nine dev theses held out): scaled
 # down, the signals the project weighs otherwise count more (held out: bench/results/adaptation-shipped-form.md).

@@ -81,6 +81,8 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
             phrase = f"it fits the section title '{section}'"
         elif group == "meaning":
             phrase = "it is close in meaning to your sentence"
+        elif group == "near_topic":
+            phrase = "its topic is that of the works you cite around here"
         elif evidence is not None and group == "uses" and evidence.count("uses", key):
             here, anywhere = evidence.count("file_uses", key), evidence.count("uses", key)
             phrase = (f"you cite it {_times(here)} in this file" + (f", {_times(anywhere)} in the project"

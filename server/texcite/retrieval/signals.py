@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -34,6 +34,7 @@ class Signal:
 SIGNALS: tuple[Signal, ...] = (
     *(Signal(name, "section words" if view == "sect" else "words") for name, view in BM25_VIEWS.items()),
     Signal("dense", "meaning"), Signal("dense_sent", "meaning"),
+    Signal("near_topic", "near_topic"), Signal("previous_topic", "near_topic"),
     Signal("uses", "uses"), Signal("uncited", "uncited"),
     Signal("file_uses", "uses"), Signal("section_uses", "section_uses"),
     Signal("nearness", "nearness"), Signal("cocited", "cocited"),
@@ -82,6 +83,34 @@ def text_signals(corpus: Corpus, views: Mapping[str, str],
 def dense_signals(similarity: np.ndarray) -> np.ndarray:
     """The dense model's cosine similarity of a query view with each entry's title, as z-scores over the corpus."""
     return znorm(similarity)
+
+
+def topic_signals(titles: np.ndarray, position: Mapping[str, int], anchors: Sequence[str],
+                  previous: str | None) -> dict[str, np.ndarray]:
+    """How close each entry's title is in meaning to those of the works cited around the cursor (``titles``: the
+    entries' unit title vectors, in the corpus's order): ``near_topic``, its largest cosine with an anchor's (the
+    evidence's ``anchors``: the command's other keys and those cited within ANCHOR_CHARS; an anchor's own is left
+    out, so a lone anchor gets 0), and ``previous_topic``, its cosine with the key cited last before the cursor (0
+    for that key). Rounded to 6 decimals: the same anchors give the same values whatever was asked before."""
+    n = len(titles)
+    near, last = np.zeros(n, np.float32), np.zeros(n, np.float32)
+    anchor_rows = list(dict.fromkeys(position[k] for k in anchors if k in position))
+    previous_row = position.get(previous) if previous is not None else None
+    rows = anchor_rows + ([previous_row] if previous_row is not None and previous_row not in anchor_rows else [])
+    if not rows or not n:
+        return {"near_topic": near, "previous_topic": last}
+    # A matrix-vector product per key (BLAS gemv: each value summed the same way whatever the other keys; a third of
+    # einsum's time, ~0.2 ms per key for 10,000 titles).
+    similarity = np.round(np.stack([titles @ titles[row] for row in rows]), 6)
+    if anchor_rows:
+        of_anchors = similarity[: len(anchor_rows)].copy()
+        of_anchors[np.arange(len(anchor_rows)), anchor_rows] = -np.inf  # an anchor against itself
+        near = of_anchors.max(axis=0)
+        near[np.isinf(near)] = 0.0  # the lone anchor
+    if previous_row is not None:
+        last = similarity[rows.index(previous_row)].copy()
+        last[previous_row] = 0.0
+    return {"near_topic": near.astype(np.float32, copy=False), "previous_topic": last.astype(np.float32, copy=False)}
 
 
 def evidence_signals(corpus: Corpus, evidence: KeyEvidence) -> dict[str, np.ndarray]:

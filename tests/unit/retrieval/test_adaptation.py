@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from texcite.bib.model import Entry
 from texcite.retrieval.adaptation import (ADAPTED, FOLDS, MIN_ADDING_LESSONS, MIN_LESSONS, Correction, adapt, fold_of,
                                           inputs_of, lesson)
+from texcite.retrieval.explain import reasons
 
 ENTRIES = 60
 
@@ -115,3 +117,11 @@ def test_the_temperature_scales_the_library_as_it_scales_the_project():
     cooler = Correction(np.r_[np.zeros(len(ADAPTED)), -0.3], inputs_of(signals, base), float(base.mean()))
     # A library entry scored as a project entry would be, by the shipped model alone, lands where that entry does.
     assert cooler.rescale(base) == pytest.approx(base + cooler.delta(), abs=1e-5)
+
+
+def test_a_writer_who_cites_by_topic_teaches_the_topic_signals_and_the_list_says_so():
+    adaptation = adapt(lessons_of(project_citations(80, telling="near_topic")))
+    assert adaptation is not None and (adaptation.weights[:, ADAPTED.index("near_topic")] > 0.5).all()
+    entry = Entry("spirals", "article", {"title": "Spiral galaxies"}, "refs.bib", 1)
+    said = reasons(entry, {"near_topic": 0.4, "previous_topic": 0.2, "year": 0.1}, None, dict)
+    assert said == ("its topic is that of the works you cite around here",)

@@ -141,3 +141,15 @@ def test_fast_cite_command_scan_finds_what_the_matcher_finds(extra) -> None:
 
     assert fields(cite_commands(text, matcher)) == fields(matcher.iter_commands(text))
     assert len(list(matcher.iter_commands(text))) >= 8
+
+
+def test_the_hybrid_stage_measures_each_entry_against_the_topic_of_the_works_cited_nearby(tmp_path, engine) -> None:
+    path, text, _ = project(tmp_path, "Spiral galaxies rotate \\cite{galaxy1998}. Other work \\cite{}.")
+    offset = text.index("\\cite{}") + len("\\cite{")
+    engine.suggest(path, text, offset)  # the project's titles embedded
+    prepared = engine.prepare(path, text, offset)
+    assert prepared is not None and prepared.stage == "hybrid"
+    row = prepared.corpus.position
+    near, previous = prepared.signals["near_topic"], prepared.signals["previous_topic"]
+    assert near[row["galaxy1998"]] == 0.0 and previous[row["galaxy1998"]] == 0.0  # its own title is no evidence
+    assert near[row["algae2011"]] == previous[row["algae2011"]] != 0.0  # the one anchor is the previous key

@@ -2,8 +2,10 @@
 library would cost per-entry work on every request): the library answers for itself and only its best few are
 scored with the project's fusion model.
 
-Per request: the library's ``RECALL`` best entries by BM25 of the query's paragraph and of its citing sentence
-(with text typed in the braces, the best of those it matches, ``retrieval.typed``'s tiers first); those that are
+Per request: the library's ``RECALL`` best entries by BM25 of the query's paragraph and of its citing sentence and,
+once its titles are embedded, the nearest in meaning to the query's two vectors (``library.nearest``: a paragraph
+in one language finds titles in another) (with text typed in the braces, the best by BM25 of those it matches,
+``retrieval.typed``'s tiers first); those that are
 the project's own entries dropped (``identity``); each scored by the same fusion model as the project's entries,
 its signals on the project's scale:
 
@@ -37,12 +39,13 @@ from texcite.bib.model import Entry, LibraryRef
 from texcite.latex.cite import CiteContext
 from texcite.library.index import LibraryIndex
 from texcite.library.identity import Identities, project_identities
+from texcite.library.nearest import TitleProjection
 from texcite.library.packed import LibrarySearch
 from texcite.retrieval.bm25 import tokenize
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel
 from texcite.retrieval.select import Candidate
-from texcite.retrieval.signals import BM25_VIEWS, TYPE_KINDS, mentions, name_index
+from texcite.retrieval.signals import BM25_VIEWS, TYPE_KINDS, mentions, name_index, name_parts
 from texcite.retrieval.typed import TIERS
 
 if TYPE_CHECKING:
@@ -64,7 +67,7 @@ RATIO_RANGE = (0.7, 3.8)  # ln(library entries / project entries) of the dev the
 # constant AFFINITY_OFFSET instead (the ratio's part came out 0), on the project's scale: the project's temperature
 # (``retrieval.adaptation.Correction``) scales the library's scores and this offset with them.
 AFFINITY_NEAREST = 20  # the project's titles an entry's affinity averages over (its most similar ones)
-AFFINITY_WEIGHT, AFFINITY_CENTRE, AFFINITY_OFFSET = 8.0, 0.35, 1.0
+AFFINITY_WEIGHT, AFFINITY_CENTRE, AFFINITY_OFFSET = 8.0, 0.35, 1.125
 
 
 def library_offset(stage: str, library: int, project: int, affinity: bool = False) -> float:
@@ -105,11 +108,13 @@ def _affinities(project: Corpus, library: LibrarySearch, rows: list[int], titles
 @dataclass(frozen=True)
 class Titles:
     """The title vectors a request's library candidates are compared with: the library's, the query's two (near
-    the marker, the citing sentence) and the project's entries', all by the document's encoder."""
+    the marker, the citing sentence) and the project's entries', all by the document's encoder; the library's
+    projected for recall (None until projected)."""
 
     library: np.ndarray
     query: np.ndarray
     project: np.ndarray
+    projection: TitleProjection | None
 
 
 RECALL = 50  # library entries taken per query view (paragraph, sentence)
@@ -128,9 +133,10 @@ def _bm25(library: LibrarySearch, project: Corpus, views: Mapping[str, str]) -> 
     return out
 
 
-def _recalled(library: LibrarySearch, raw: Mapping[str, np.ndarray], prefix: str) -> list[int]:
-    """The library rows worth scoring: the best RECALL of each recall view (with ``prefix``: of those it matches,
-    better tiers first)."""
+def _recalled(library: LibrarySearch, raw: Mapping[str, np.ndarray], prefix: str,
+              titles: Titles | None) -> list[int]:
+    """The library rows worth scoring: the best RECALL of each BM25 recall view and the titles nearest the query
+    in meaning (with ``prefix``: the best by BM25 of those it matches, better tiers first)."""
     n = len(library)
     rows: dict[int, None] = {}
     if prefix.strip():
@@ -148,6 +154,8 @@ def _recalled(library: LibrarySearch, raw: Mapping[str, np.ndarray], prefix: str
         top = min(RECALL, n)
         best = np.argpartition(-view, top - 1)[:top] if top else np.zeros(0, np.int64)
         rows.update(dict.fromkeys(best[view[best] > 0].tolist()))
+    if titles is not None and titles.projection is not None:
+        rows.update(dict.fromkeys(titles.projection.nearest(titles.query)))
     return list(rows)
 
 
@@ -160,7 +168,7 @@ def _year_scale(project: Corpus) -> tuple[float, float]:
 
 
 def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray], stats: Mapping[str, tuple],
-             project: Corpus, sentence: str) -> dict[str, np.ndarray]:
+             project: Corpus, sentence: str, library: LibrarySearch) -> dict[str, np.ndarray]:
     m = len(entries)
     picked = np.asarray(rows, dtype=np.int64)
     signals: dict[str, np.ndarray] = {}
@@ -175,7 +183,14 @@ def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray
     types = [e.entry_type.lower() for e in entries]
     for name, kinds in TYPE_KINDS.items():
         signals[name] = np.array([t in kinds for t in types], dtype=np.float32)
-    names, years_index = name_index(entries)
+    known: dict = project.memo("library_names", dict)  # each library row's ``name_parts``, made once per library
+    if library.signature not in known:
+        known.clear()  # another library
+    parts = known.setdefault(library.signature, {})
+    for e, row in zip(entries, rows, strict=True):
+        if row not in parts:
+            parts[row] = name_parts(e)
+    names, years_index = name_index(entries, [parts[row] for row in rows])
     signals.update(mentions(names, years_index, m, sentence))
     return signals
 
@@ -196,7 +211,7 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
     refs: list[LibraryRef] = []
     rows: list[int] = []
     tiers = library.typed.tiers(prefix) if prefix.strip() else None
-    for row in _recalled(library, raw, prefix):
+    for row in _recalled(library, raw, prefix, titles):
         e = library.entries[row]
         if e.alias_of or library.helpers[row] or ids.same_work(e):
             continue
@@ -209,7 +224,7 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
     offset = library_offset(stage, len(library), len(project), titles is not None)
     if not entries:
         return [], np.zeros((len(model.features), 0), np.float32), offset
-    signals = _signals(entries, rows, raw, stats, project, views.get("sent", ""))
+    signals = _signals(entries, rows, raw, stats, project, views.get("sent", ""), library)
     near = None
     if titles is not None:
         vectors = titles.library[np.asarray(rows)]
@@ -254,7 +269,7 @@ def with_library(index: LibraryIndex, project: Corpus, views: Mapping[str, str],
         return candidates, inputs, 0.0
     vectors = index.vectors(library, encoder) if dense is not None else None
     query = dense.vectors.result() if dense is not None and vectors is not None else None
-    titles = Titles(vectors.vectors, query, dense.index.vectors) \
+    titles = Titles(vectors.vectors, query, dense.index.vectors, index.projection(vectors, encoder)) \
         if dense is not None and vectors is not None and query is not None and len(dense.index.vectors) else None
     extra, more, offset = library_candidates(library, project, views, cite.prefix, cite.existing_keys, model, stage,
                                              stats, titles, correction)

@@ -20,6 +20,7 @@ from texcite.bib.store import BibStore
 from texcite.files import UnreadableFile, read_bytes
 from texcite.library.cache import LibraryCache, Stamp, file_stamp
 from texcite.library.csl import read_csl
+from texcite.library.nearest import TitleProjection
 from texcite.library.packed import LibrarySearch, PackedLibrary
 from texcite.retrieval.bm25 import Bm25Index
 from texcite.retrieval.corpus import Corpus, corpus_key
@@ -53,6 +54,7 @@ class LibraryIndex:
         self.dense: dict[str, DenseStage] = {}  # the library's title embeddings per encoder, with hybrid recall
         self._embedders: Callable[[str], Embedder] | None = None
         self._dense_cache = ""
+        self._projections: dict[str, tuple[DenseIndex, Future]] = {}  # per encoder: its titles' ``TitleProjection``
         self.paths: tuple[str, ...] = ()
         self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
         self._corpus: LibrarySearch | None = None
@@ -125,6 +127,19 @@ class LibraryIndex:
             return None
         return index
 
+    def projection(self, index: DenseIndex, encoder: str) -> TitleProjection | None:
+        """``index`` (the library's titles by ``encoder``) projected for recall by meaning (``library.nearest``), in
+        the worker, once: None until done."""
+        job = self._projecting(index, encoder)
+        return job.result() if job.done() and not job.cancelled() else None
+
+    def _projecting(self, index: DenseIndex, encoder: str) -> Future:
+        with self._lock:
+            kept = self._projections.get(encoder)
+            if kept is None or kept[0] is not index:
+                kept = self._projections[encoder] = (index, self._pool.submit(TitleProjection.of, index.vectors))
+            return kept[1]
+
     def start(self) -> Future | None:
         """Index the files now in the worker, unless that is under way (None: no library configured)."""
         if not self.paths:
@@ -157,7 +172,7 @@ class LibraryIndex:
 
     def wait(self, encoder: str = "") -> LibrarySearch | None:
         """The library's corpus, indexed (its typed-text index too) and, with hybrid recall, embedded by
-        ``encoder`` (if one is named) now if needed (CLI, eval)."""
+        ``encoder`` (if one is named) and projected (``projection``) now if needed (CLI, eval)."""
         corpus, dense, typing = self.indexed(), self._stage(encoder), self._typing
         if typing is not None:
             typing.result()
@@ -165,6 +180,9 @@ class LibraryIndex:
             embedding = dense.start(corpus.signature, corpus.entries)
             if embedding is not None:
                 embedding.result()
+            index = dense.index_for(corpus.signature)
+            if index is not None:
+                self._projecting(index, encoder).result()
         return corpus
 
     def flush(self) -> None:

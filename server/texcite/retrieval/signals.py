@@ -142,18 +142,25 @@ _UNSPACED_NAME_RE = re.compile(f"{UNSPACED}{{2,}}")  # a name in a script withou
 _YEAR_RE = re.compile(r"(?<![0-9A-Za-z])(1[5-9]\d\d|20\d\d)(?![0-9A-Za-z])")  # '2020年' names 2020 too
 
 
-def name_index(entries: list[Entry]) -> tuple[dict[str, list[tuple[int, float]]], dict[str, list[int]]]:
-    """Folded surname -> [(row, 1 for the first author else 0.5)] (a Chinese, Japanese or Korean name whole, as
-    written: '张三'), and year -> rows."""
+def name_parts(e: Entry) -> tuple[tuple[tuple[str, float], ...], str]:
+    """What a sentence may name of an entry: its folded surnames' parts, each with 1 for the first author else 0.5
+    (a Chinese, Japanese or Korean name whole, as written: '张三'), and its year."""
+    parts = tuple((part, 1.0 if i == 0 else 0.5) for i, surname in enumerate(e.surnames[:4])
+                  for part in fold(surname).split() if len(part) > 2 or _UNSPACED_NAME_RE.fullmatch(part))
+    return parts, e.year
+
+
+def name_index(entries: Sequence[Entry], parts: Sequence[tuple[tuple[tuple[str, float], ...], str]] | None = None
+               ) -> tuple[dict[str, list[tuple[int, float]]], dict[str, list[int]]]:
+    """Folded surname -> [(row, weight)] and year -> rows, from each entry's ``name_parts`` (``parts``: those
+    already known, in the entries' order)."""
     names: dict[str, list[tuple[int, float]]] = {}
     years: dict[str, list[int]] = {}
-    for row, e in enumerate(entries):
-        for i, surname in enumerate(e.surnames[:4]):
-            for part in fold(surname).split():
-                if len(part) > 2 or _UNSPACED_NAME_RE.fullmatch(part):
-                    names.setdefault(part, []).append((row, 1.0 if i == 0 else 0.5))
-        if e.year:
-            years.setdefault(e.year, []).append(row)
+    for row, (named, year) in enumerate(parts if parts is not None else [name_parts(e) for e in entries]):
+        for part, weight in named:
+            names.setdefault(part, []).append((row, weight))
+        if year:
+            years.setdefault(year, []).append(row)
     return names, years
 
 

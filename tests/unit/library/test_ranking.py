@@ -128,3 +128,14 @@ def test_once_the_titles_are_embedded_a_library_entry_is_ranked_with_its_affinit
     found = next(s for s in hybrid.suggestions if s.entry.key == "okafor2019termweighting")
     assert found.library is not None
     assert _result(tmp_path, paper, [library]).library_offset == 2.0  # BM25 alone: no titles, its constant
+
+
+def test_a_library_work_sharing_no_word_with_the_context_is_found_by_meaning(tmp_path, paper):
+    """A paragraph in one language and a title in another share no word: BM25 never recalls such a work, the
+    titles' embeddings do (``library.nearest``)."""
+    library = tmp_path / "library.bib"
+    library.write_text("@article{classement,\n  title = {Classement des documents par pertinence},\n"
+                       "  year = {2020},\n}\n")
+    assert not any(s.library for s in _result(tmp_path, paper, [library]).suggestions)
+    hybrid = _result(tmp_path, paper, [library], recall="hybrid")
+    assert [s.entry.key for s in hybrid.suggestions if s.library] == ["classement"]

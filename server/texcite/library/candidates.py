@@ -183,14 +183,11 @@ def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray
     types = [e.entry_type.lower() for e in entries]
     for name, kinds in TYPE_KINDS.items():
         signals[name] = np.array([t in kinds for t in types], dtype=np.float32)
-    known: dict = project.memo("library_names", dict)  # each library row's ``name_parts``, made once per library
-    if library.signature not in known:
-        known.clear()  # another library
-    parts = known.setdefault(library.signature, {})
+    parts: dict = library.memo("name_parts", dict)  # each row's ``name_parts``, made when the row is first reached
     for e, row in zip(entries, rows, strict=True):
         if row not in parts:
             parts[row] = name_parts(e)
-    names, years_index = name_index(entries, [parts[row] for row in rows])
+    names, years_index = name_index([parts[row] for row in rows])
     signals.update(mentions(names, years_index, m, sentence))
     return signals
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Iterator, Protocol, overload
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Protocol, TypeVar, overload
 
 import numpy as np
 
@@ -23,6 +23,8 @@ from texcite.lru import BoundedCache
 from texcite.retrieval.bm25 import Bm25Index
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.typed import FOLDED, TypedIndex
+
+T = TypeVar("T")
 
 MADE = 4096  # entries kept once made (a completion reaches ~100 rows; consecutive ones mostly the same)
 
@@ -47,6 +49,10 @@ class LibrarySearch(Protocol):
 
     @property
     def signature(self) -> tuple[tuple[str, str], ...]: ...
+
+    def memo(self, name: str, compute: Callable[[], T]) -> T:
+        """A table derived from the entries, computed once per library (``Corpus.memo``)."""
+        ...
 
     def __len__(self) -> int: ...
 
@@ -146,9 +152,16 @@ class PackedLibrary:
     typed: TypedIndex
     helpers: np.ndarray
     signature: tuple[tuple[str, str], ...]
+    _memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def memo(self, name: str, compute: Callable[[], T]) -> T:
+        """A table derived from the entries, computed once per library."""
+        if name not in self._memo:
+            self._memo[name] = compute()
+        return self._memo[name]
 
 
 def pack(corpus: Corpus, problems: Sequence[Diagnostic]) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

@@ -150,13 +150,12 @@ def name_parts(e: Entry) -> tuple[tuple[tuple[str, float], ...], str]:
     return parts, e.year
 
 
-def name_index(entries: Sequence[Entry], parts: Sequence[tuple[tuple[tuple[str, float], ...], str]] | None = None
+def name_index(parts: Sequence[tuple[tuple[tuple[str, float], ...], str]]
                ) -> tuple[dict[str, list[tuple[int, float]]], dict[str, list[int]]]:
-    """Folded surname -> [(row, weight)] and year -> rows, from each entry's ``name_parts`` (``parts``: those
-    already known, in the entries' order)."""
+    """Folded surname -> [(row, weight)] and year -> rows, from each row's ``name_parts``."""
     names: dict[str, list[tuple[int, float]]] = {}
     years: dict[str, list[int]] = {}
-    for row, (named, year) in enumerate(parts if parts is not None else [name_parts(e) for e in entries]):
+    for row, (named, year) in enumerate(parts):
         for part, weight in named:
             names.setdefault(part, []).append((row, weight))
         if year:
@@ -166,7 +165,7 @@ def name_index(entries: Sequence[Entry], parts: Sequence[tuple[tuple[tuple[str, 
 
 def mention_signals(corpus: Corpus, sentence: str) -> dict[str, np.ndarray]:
     """Does the citing sentence name the entry's author (1: the first author, 0.5: another) or its year?"""
-    names, years = corpus.memo("names", lambda: name_index(corpus.entries))
+    names, years = corpus.memo("names", lambda: name_index([name_parts(e) for e in corpus.entries]))
     return mentions(names, years, len(corpus), sentence)
 
 

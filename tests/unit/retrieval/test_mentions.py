@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from texcite.bib.parse import parse_bib
-from texcite.retrieval.signals import mentions, name_index
+from texcite.retrieval.signals import mentions, name_index, name_parts
 
 BIB = """@article{zhang, author = {张三 and 李四}, title = {液罐车的侧翻控制}, year = {2020}}
 @article{ivanov, author = {Иванов, И. И. and Petrov, P.}, title = {Кинетическая теория газов}, year = {2018}}
@@ -16,7 +16,7 @@ BIB = """@article{zhang, author = {张三 and 李四}, title = {液罐车的侧�
 
 def named(sentence: str) -> tuple[list[float], list[float]]:
     entries = parse_bib(BIB, "refs.bib").entries
-    names, years = name_index(entries)
+    names, years = name_index([name_parts(e) for e in entries])
     out = mentions(names, years, len(entries), sentence)
     return np.asarray(out["author_named"]).tolist(), np.asarray(out["year_named"]).tolist()
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from texcite.engine import Engine
-from texcite.library.candidates import AFFINITY_NEAREST, AFFINITY_OFFSET, affinity, library_offset
+from texcite.library.candidates import AFFINITY_NEAREST, AFFINITY_OFFSET, AUTHOR_WEIGHT, affinity, library_offset
 from texcite.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "paper"
@@ -128,6 +128,16 @@ def test_once_the_titles_are_embedded_a_library_entry_is_ranked_with_its_affinit
     found = next(s for s in hybrid.suggestions if s.entry.key == "okafor2019termweighting")
     assert found.library is not None
     assert _result(tmp_path, paper, [library]).library_offset == 2.0  # BM25 alone: no titles, its constant
+
+
+def test_a_library_work_by_an_author_of_the_bibliography_goes_before_the_same_work_by_a_stranger(tmp_path, paper):
+    library = tmp_path / "library.bib"
+    work = "  title = {Weighting terms for ranking documents},\n  year = {2018},\n}\n"
+    library.write_text(f"@article{{stranger,\n  author = {{Quist, Anna}},\n{work}"
+                       f"@article{{known,\n  author = {{Haddad, Rania}},\n{work}")  # Haddad: in refs.bib
+    hybrid = _result(tmp_path, paper, [library], recall="hybrid")
+    scores = {s.entry.key: s.fused_score for s in hybrid.suggestions if s.library}
+    assert scores["known"] == pytest.approx(scores["stranger"] + AUTHOR_WEIGHT)
 
 
 def test_a_library_work_sharing_no_word_with_the_context_is_found_by_meaning(tmp_path, paper):

@@ -4,8 +4,8 @@ or Russian thesis citing English works).
 
 The title vectors (by the document's encoder) are projected once on their RANK first principal components (of at
 most SAMPLE titles, evenly spaced); per query vector, the SHORTLIST titles best by that projection are compared
-with it in full and the NEAREST best kept (64 components and 60 compared in full recall as much, for 0.7 ms more
-per completion at 50,000 titles). Measured with ``texcite eval --library-split 0.3``: bench/results/
+with it in full and the NEAREST best kept (64 components and 60 compared in full recall about as much, for 0.7 ms
+more per completion at 50,000 titles). Measured with ``texcite eval --library-split 0.3``: bench/results/
 library.md.
 """
 

@@ -132,12 +132,14 @@ def test_once_the_titles_are_embedded_a_library_entry_is_ranked_with_its_affinit
 
 def test_a_library_work_by_an_author_of_the_bibliography_goes_before_the_same_work_by_a_stranger(tmp_path, paper):
     library = tmp_path / "library.bib"
-    work = "  title = {Weighting terms for ranking documents},\n  year = {2018},\n}\n"
+    work = "  title = {A two-stage BM25 pipeline for scoring entries},\n  year = {2018},\n}\n"
     library.write_text(f"@article{{stranger,\n  author = {{Quist, Anna}},\n{work}"
-                       f"@article{{known,\n  author = {{Haddad, Rania}},\n{work}")  # Haddad: in refs.bib
-    hybrid = _result(tmp_path, paper, [library], recall="hybrid")
-    scores = {s.entry.key: s.fused_score for s in hybrid.suggestions if s.library}
-    assert scores["known"] == pytest.approx(scores["stranger"] + AUTHOR_WEIGHT)
+                       f"@article{{known,\n  author = {{Haddad, Rania}},\n{work}"  # Haddad: in refs.bib
+                       "@book{gardens,\n  title = {On Gardens and Flowers},\n  year = {1999},\n}\n")
+    for recall in ("bm25", "hybrid"):
+        result = _result(tmp_path, paper, [library], recall=recall)
+        scores = {s.entry.key: s.fused_score for s in result.suggestions if s.library}
+        assert scores["known"] == pytest.approx(scores["stranger"] + AUTHOR_WEIGHT), recall
 
 
 def test_a_library_work_sharing_no_word_with_the_context_is_found_by_meaning(tmp_path, paper):

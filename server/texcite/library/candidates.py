@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence, TypeVar
 
 import numpy as np
 
@@ -53,6 +53,8 @@ from texcite.textnorm import fold
 if TYPE_CHECKING:
     from texcite.retrieval.adaptation import Correction
     from texcite.retrieval.embeddings.hybrid import DenseQuery
+
+T = TypeVar("T")
 
 # A library entry's fused score (log-odds) loses an offset that grows with how many more entries the library has than
 # the project's bibliography (the more works from elsewhere, the likelier one outscores the project's by chance):
@@ -116,14 +118,19 @@ def _authors(e: Entry) -> frozenset[str]:
     return frozenset(name for name in map(fold, e.surnames) if len(name) > 2)
 
 
+def _per_row(library: LibrarySearch, rows: list[int], make: Callable[[Entry], T]) -> list[T]:
+    """``make`` of each of the library's ``rows``' entries, each made once per library (when first reached)."""
+    made: dict[int, T] = library.memo(make.__name__, dict)
+    for row in rows:
+        if row not in made:
+            made[row] = make(library.entries[row])
+    return [made[row] for row in rows]
+
+
 def _shares_author(project: Corpus, library: LibrarySearch, rows: list[int]) -> np.ndarray:
     """1 for each of the library's ``rows`` with an author of a work of the project's bibliography, else 0."""
     known: frozenset[str] = project.memo("authors", lambda: frozenset().union(*map(_authors, project.entries)))
-    rows_authors: dict = library.memo("authors", dict)  # each row's ``_authors``, made when the row is first reached
-    for row in rows:
-        if row not in rows_authors:
-            rows_authors[row] = _authors(library.entries[row])
-    return np.array([not known.isdisjoint(rows_authors[row]) for row in rows], np.float64)
+    return np.array([not known.isdisjoint(names) for names in _per_row(library, rows, _authors)], np.float64)
 
 
 @dataclass(frozen=True)
@@ -205,11 +212,7 @@ def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray
     types = [e.entry_type.lower() for e in entries]
     for name, kinds in TYPE_KINDS.items():
         signals[name] = np.array([t in kinds for t in types], dtype=np.float32)
-    parts: dict = library.memo("name_parts", dict)  # each row's ``name_parts``, made when the row is first reached
-    for e, row in zip(entries, rows, strict=True):
-        if row not in parts:
-            parts[row] = name_parts(e)
-    names, years_index = name_index([parts[row] for row in rows])
+    names, years_index = name_index(_per_row(library, rows, name_parts))
     signals.update(mentions(names, years_index, m, sentence))
     return signals
 

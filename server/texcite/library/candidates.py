@@ -45,7 +45,7 @@ from texcite.library.packed import LibrarySearch
 from texcite.retrieval.bm25 import tokenize
 from texcite.retrieval.corpus import Corpus
 from texcite.retrieval.fusion import FusionModel
-from texcite.retrieval.select import Candidate
+from texcite.retrieval.select import Candidate, Lift
 from texcite.retrieval.signals import BM25_VIEWS, TYPE_KINDS, mentions, name_index, name_parts
 from texcite.retrieval.typed import TIERS
 from texcite.textnorm import fold
@@ -127,10 +127,15 @@ def _per_row(library: LibrarySearch, rows: list[int], make: Callable[[Entry], T]
     return [made[row] for row in rows]
 
 
-def _shares_author(project: Corpus, library: LibrarySearch, rows: list[int]) -> np.ndarray:
-    """1 for each of the library's ``rows`` with an author of a work of the project's bibliography, else 0."""
+def _shared_authors(project: Corpus, library: LibrarySearch, rows: list[int]) -> list[str]:
+    """For each of the library's ``rows``, its first author (or editor) with a work in the project's bibliography,
+    as the entry writes the name ('' for none)."""
     known: frozenset[str] = project.memo("authors", lambda: frozenset().union(*map(_authors, project.entries)))
-    return np.array([not known.isdisjoint(names) for names in _per_row(library, rows, _authors)], np.float64)
+    out = []
+    for row, names in zip(rows, _per_row(library, rows, _authors), strict=True):
+        shared = "" if known.isdisjoint(names) else library.entries[row].surnames
+        out.append(next((n for n in shared if fold(n) in known), ""))
+    return out
 
 
 @dataclass(frozen=True)
@@ -256,15 +261,19 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
             signals[name] = ((sims - mean) / sd).astype(np.float32)
         near = _affinities(project, library, rows, titles)
     inputs = model.inputs(signals)
-    scores = model.score_inputs(inputs) - offset + AUTHOR_WEIGHT * _shares_author(project, library, rows)
+    authors = _shared_authors(project, library, rows)
+    scores = model.score_inputs(inputs) - offset + AUTHOR_WEIGHT * np.array([bool(a) for a in authors], np.float64)
+    lifts: list[tuple[Lift, ...]] = [(Lift("shared_author", AUTHOR_WEIGHT, a),) if a else () for a in authors]
     if near is not None:
-        scores = scores + AFFINITY_WEIGHT * (near - AFFINITY_CENTRE)
+        liked = AFFINITY_WEIGHT * (near - AFFINITY_CENTRE)
+        scores = scores + liked
+        lifts = [(Lift("affinity", float(v)), *more) for v, more in zip(liked, lifts, strict=True)]
     if correction is not None:
         scores = correction.rescale(scores)
         offset *= 1 + correction.temperature
     n = len(project)
-    out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref)
-           for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]
+    out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref,
+                     lifts[i]) for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]
     return out, inputs, offset
 
 

@@ -25,7 +25,9 @@ _PAIR_RE = re.compile(f"{UNSPACED}{{2}}")  # a token of a script written without
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 
 # Signals that tell one thing to a person: their contributions are summed under one phrase (the registry's reason).
-_GROUPS = {**{s.name: s.reason for s in SIGNALS if s.reason}, "reranker": "reranker"}
+# A library entry's own parts (``retrieval.select.Lift``) are reasons of their own.
+_GROUPS = {**{s.name: s.reason for s in SIGNALS if s.reason}, "reranker": "reranker", "affinity": "affinity",
+           "shared_author": "shared_author"}
 
 
 def _quoted(words) -> str:
@@ -60,9 +62,11 @@ def matched_words(entry: Entry, query_words: Mapping[str, str]) -> tuple[str, tu
 
 
 def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvidence | None,
-            query_words: Callable[[], Mapping[str, str]], section: str = "", reranker: str = "") -> tuple[str, ...]:
+            query_words: Callable[[], Mapping[str, str]], section: str = "", reranker: str = "",
+            author: str = "") -> tuple[str, ...]:
     """Up to MAX_REASONS phrases for the signals that lifted ``entry`` most (``query_words()``: the query's
-    token -> word, asked for only when words are the reason)."""
+    token -> word, asked for only when words are the reason; ``author``: a library entry's author the project
+    cites)."""
     lifted: dict[str, float] = {}
     for name, value in contributions.items():
         group = _GROUPS.get(name, "")
@@ -110,6 +114,10 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
             phrase = f"your sentence names {entry.year}"
         elif group == "reranker" and reranker:
             phrase = f"{reranker} rates it highly"
+        elif group == "affinity":
+            phrase = "it is like the works your bibliography holds"
+        elif group == "shared_author" and author:
+            phrase = f"you cite other works by {author}"
         if phrase and phrase not in out:
             out.append(phrase)
     return tuple(out)
@@ -146,5 +154,10 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
     for r, lift in zip(ranked, lifts, strict=False):
         if r.rerank_score is not None:
             lift["reranker"] = r.score - r.candidate.fused_score
-        out.append(reasons(r.candidate.entry, lift, evidence, query_words, section, reranker))
+        if r.candidate.library is not None:  # never cited, by definition: its card says it is not in the .bib yet
+            lift.pop("uncited", None)
+        for part in r.candidate.lifts:
+            lift[part.reason] = lift.get(part.reason, 0.0) + part.value
+        author = next((part.detail for part in r.candidate.lifts if part.reason == "shared_author"), "")
+        out.append(reasons(r.candidate.entry, lift, evidence, query_words, section, reranker, author))
     return out

@@ -11,13 +11,23 @@ proceedings volume is rare but legitimate, and once cited it is a work like any 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
 from texcite.bib.model import Entry, LibraryRef
 from texcite.retrieval.signals import znorm
 from texcite.retrieval.typed import TypedIndex, tiered_order
+
+
+class Lift(NamedTuple):
+    """A part of a candidate's score that comes from outside the fusion model (a library entry's affinity with the
+    project, its author the project cites): the reason it gives (``retrieval.explain``), how much it adds, and what
+    the reason names (an author)."""
+
+    reason: str
+    value: float
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,7 @@ class Candidate:
     tier: int = 0
     helper: bool = False  # serves other entries (see the module docstring): after the works of its tier
     library: LibraryRef | None = None  # an entry of the writer's library, not of the project (``texcite.library``)
+    lifts: tuple[Lift, ...] = ()  # what its score holds beyond the fusion model's
 
 
 def finite(scores: np.ndarray) -> np.ndarray:

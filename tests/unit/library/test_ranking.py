@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from texcite.bib.model import Entry
 from texcite.engine import Engine
 from texcite.library.candidates import AFFINITY_NEAREST, AFFINITY_OFFSET, AUTHOR_WEIGHT, affinity, library_offset
+from texcite.retrieval.explain import reasons
 from texcite.settings import Settings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "paper"
@@ -140,6 +142,18 @@ def test_a_library_work_by_an_author_of_the_bibliography_goes_before_the_same_wo
         result = _result(tmp_path, paper, [library], recall=recall)
         scores = {s.entry.key: s.fused_score for s in result.suggestions if s.library}
         assert scores["known"] == pytest.approx(scores["stranger"] + AUTHOR_WEIGHT), recall
+        why = {s.entry.key: s.reasons for s in result.suggestions if s.library}
+        assert "you cite other works by Haddad" in why["known"], recall  # the reason, as the entry writes the name
+        assert not any("other works by" in r for r in why["stranger"]), recall
+        assert "you have not cited it yet" not in why["known"] + why["stranger"]  # its card says it is not in the .bib
+
+
+def test_a_library_entry_says_it_is_like_the_works_of_the_bibliography_and_whose_author_the_project_cites():
+    entry = Entry("known", "article", {"title": "A two-stage BM25 pipeline", "author": "Haddad, Rania"}, "lib.bib", 1)
+    lifted = {"affinity": 1.2, "shared_author": AUTHOR_WEIGHT, "bm25_para": 0.1}
+    assert reasons(entry, lifted, None, dict, author="Haddad") == (
+        "it is like the works your bibliography holds", "you cite other works by Haddad")
+    assert reasons(entry, {"affinity": -0.8}, None, dict) == ()  # a title unlike the bibliography's is no reason
 
 
 def test_a_library_work_sharing_no_word_with_the_context_is_found_by_meaning(tmp_path, paper):

@@ -81,7 +81,7 @@ class Entry:
         if not names:
             return ""
         raw = self.fields.get("author") or self.fields.get("editor") or ""
-        if len(names) > 2 or re.search(r"\band\s+others\s*$", raw, re.IGNORECASE):
+        if len(names) > 2 or re.search(r"\band\s+\{?others\}?\s*$", raw, re.IGNORECASE):
             return f"{names[0]} et al."
         if len(names) == 1:
             return names[0]
@@ -107,9 +107,10 @@ def entry_document(entry: Entry) -> str:
 
 
 def split_names(raw: str) -> list[str]:
-    """Split a BibTeX name list on ' and ' outside braces ('others' left out); a wholly braced name (a corporate
-    author, ``{The texcite developers}``) keeps its braces so it stays one name with no surname split."""
-    return [n for n in split_and(raw) if n.lower() != "others"]
+    """Split a BibTeX name list on ' and ' outside braces ('others', braced or not, left out: the list's "et al.");
+    a wholly braced name (a corporate author, ``{The texcite developers}``) keeps its braces so it stays one name
+    with no surname split."""
+    return [n for n in split_and(raw) if n.lower() not in ("others", "{others}")]
 
 
 def split_and(raw: str) -> list[str]:

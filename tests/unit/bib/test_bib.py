@@ -127,6 +127,8 @@ def test_authors_surnames_short_authors() -> None:
     assert many.short_authors() == "A et al."
     others = entries(r"@article{k, author = {Doe, Jane and others}}")["k"]
     assert others.authors == ["Jane Doe"] and others.short_authors() == "Doe et al."
+    braced = entries(r"@article{k, author = {Doe, Jane and {others}}}")["k"]  # as some exports write it
+    assert braced.authors == ["Jane Doe"] and braced.surnames == ["Doe"] and braced.short_authors() == "Doe et al."
     corporate = entries(r"@article{k, author = {{Procter and Gamble} and Doe, Jane}}")["k"]
     assert corporate.authors == ["Procter & Gamble", "Jane Doe"]
     editors = entries(r"@book{k, editor = {Roe, Richard}}")["k"]

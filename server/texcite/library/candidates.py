@@ -113,9 +113,9 @@ def _affinities(project: Corpus, library: LibrarySearch, rows: list[int], titles
     return np.array([values[r] for r in rows], np.float64)
 
 
-def _authors(e: Entry) -> frozenset[str]:
-    """An entry's authors' (or editors') folded surnames of three letters or more."""
-    return frozenset(name for name in map(fold, e.surnames) if len(name) > 2)
+def _authors(e: Entry) -> dict[str, str]:
+    """An entry's authors' (or editors') folded surnames of three letters or more, each to the name as written."""
+    return {folded: name for name in e.surnames if len(folded := fold(name)) > 2}
 
 
 def _per_row(library: LibrarySearch, rows: list[int], make: Callable[[Entry], T]) -> list[T]:
@@ -131,11 +131,8 @@ def _shared_authors(project: Corpus, library: LibrarySearch, rows: list[int]) ->
     """For each of the library's ``rows``, its first author (or editor) with a work in the project's bibliography,
     as the entry writes the name ('' for none)."""
     known: frozenset[str] = project.memo("authors", lambda: frozenset().union(*map(_authors, project.entries)))
-    out = []
-    for row, names in zip(rows, _per_row(library, rows, _authors), strict=True):
-        shared = "" if known.isdisjoint(names) else library.entries[row].surnames
-        out.append(next((n for n in shared if fold(n) in known), ""))
-    return out
+    return [next((name for folded, name in names.items() if folded in known), "")
+            for names in _per_row(library, rows, _authors)]
 
 
 @dataclass(frozen=True)

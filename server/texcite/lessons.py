@@ -26,6 +26,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from texcite.bib.diskcache import cache_dir, private_file
+from texcite.cachefolder import keep_tidy, mark_used
 from texcite.engine_events import EngineEvents
 from texcite.files import read_disk
 from texcite.latex.cite import CiteMatcher
@@ -290,6 +291,7 @@ def _read(path: str) -> Adaptation | None:
             adding = data["adding"] if "adding" in data else None
     except Exception:  # missing, truncated, another format: fit again
         return None
+    mark_used(path)
     shape = (FOLDS, len(INPUTS))
     return Adaptation(weights, lessons, adding) \
         if weights.shape == shape and (adding is None or adding.shape == shape) else None
@@ -307,6 +309,7 @@ def _write(path: str, adaptation: Adaptation) -> None:
                 np.savez(fh, weights=adaptation.weights, lessons=lessons, adding=adaptation.adding)
         os.replace(tmp, path)
         tmp = None
+        keep_tidy(os.path.dirname(os.path.dirname(path)))
     except OSError as err:  # a read-only or full disk only costs a fit next time
         log.info("cannot write %s: %s", path, err)
     finally:

@@ -15,7 +15,7 @@ MAX_LINES = 400
 # what runs it over many documents; the front ends; the command line.
 LAYERS = (
     ("texcite", "texcite.runtime", "texcite.files", "texcite.positions", "texcite.settings", "texcite.stages",
-     "texcite.textnorm"),
+     "texcite.textnorm", "texcite.cachefolder"),
     ("texcite.latex", "texcite.bib"),
     ("texcite.retrieval", "texcite.rerank", "texcite.library"),
     ("texcite.ranking", "texcite.presentation", "texcite.engine", "texcite.engine_events", "texcite.lessons",

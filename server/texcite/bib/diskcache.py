@@ -24,6 +24,7 @@ from typing import Any, BinaryIO, Mapping
 
 import numpy as np
 
+from texcite.cachefolder import keep_tidy, mark_used
 from texcite.files import UnreadableFile, open_regular
 from texcite.runtime import release_memory
 
@@ -174,6 +175,7 @@ class DiskCache:
             self.stats["corrupt"] += 1
             return None
         self.stats["hits"] += 1
+        mark_used(path)
         return stored
 
     def store(self, kind: str, key: str, payload: Stored) -> None:
@@ -201,6 +203,7 @@ class DiskCache:
             os.replace(tmp, path)
             tmp = None
             self.stats["writes"] += 1
+            keep_tidy(os.path.dirname(path))
             del payload, data
             release_memory()  # the encoder's buffers
         except Exception as err:  # a read-only or full disk only costs speed

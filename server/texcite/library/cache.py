@@ -20,6 +20,7 @@ from typing import Sequence
 
 from texcite.bib.diskcache import DiskCache
 from texcite.bib.model import Diagnostic
+from texcite.cachefolder import keep_tidy, mark_used
 from texcite.library.packed import PackedLibrary, pack, unpack
 from texcite.library.packfile import read_pack, write_pack
 from texcite.retrieval.corpus import Corpus
@@ -71,7 +72,9 @@ class LibraryCache:
             if meta["stamps"] != [list(s) if s is not None else None for s in stamps]:
                 log.info("library cache %s: the library's files changed since", where[0])
                 return None
-            return unpack(meta["library"], found.arrays)
+            library = unpack(meta["library"], found.arrays)
+            mark_used(where[0])
+            return library
         except (OSError, ValueError, KeyError, TypeError, IndexError, OverflowError) as err:
             log.info("ignoring library cache %s: %s", where[0], err)
             return None
@@ -89,3 +92,5 @@ class LibraryCache:
                        arrays)
         except (OSError, ValueError) as err:
             log.info("cannot write library cache %s: %s", where[0], err)
+            return
+        keep_tidy(os.path.dirname(where[0]))

@@ -8,8 +8,10 @@ recently used ones while they weigh more than ``MAX_BYTES`` together, and the te
 cut short. It leaves everything else alone: the embedding file and the writer's memory (each bounds itself), and any
 file whose name is not one texcite gives.
 
-``keep_tidy`` runs ``tidy`` in a background thread, at most once per ``EVERY_S`` per folder: the writers of these
-files call it after each write, so a folder that grows is looked at, and one that does not costs nothing.
+``keep_tidy`` runs ``tidy`` in a background thread, at most once per ``EVERY_S`` per folder unless ``TIDY_AFTER``
+bytes were written there since: the writers of these files call it after each write, so a folder that grows is
+looked at (a one-entry change to a 50,000-entry library writes some 330 MB: a parse, an index and the pack), and one
+that does not costs nothing.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ MAX_IDLE_S = 30 * 86400  # a file unused for 30 days is deleted
 MAX_BYTES = 1 << 30  # the derived files together (a 50,000-entry library: ~330 MB with its parse and index)
 STALE_TMP_S = 86400  # a write's temporary file this old was left by a process that stopped mid-write
 EVERY_S = 3600
+TIDY_AFTER = 256 << 20
 
 # The files texcite writes in the folder (``bib.diskcache``, ``library.cache``) and in its ``adaptations`` folder
 # (``lessons``), by name; the folders whose temporary files (``bib.diskcache.private_file``) may be left over.
@@ -95,20 +98,22 @@ def tidy(directory: str) -> None:
 
 
 _lock = threading.Lock()
-_last: dict[str, float] = {}  # folder -> when its latest tidy started (monotonic)
+_last: dict[str, tuple[float, int]] = {}  # folder -> when its latest tidy started (monotonic), bytes written since
 
 
-def keep_tidy(directory: str | None) -> threading.Thread | None:
-    """Start ``tidy(directory)`` in a background thread unless one started less than ``EVERY_S`` ago in this
-    process; the thread, or None when none was started."""
+def keep_tidy(directory: str | None, written: int = 0) -> threading.Thread | None:
+    """After ``written`` bytes were written to ``directory``: start ``tidy(directory)`` in a background thread
+    unless one started less than ``EVERY_S`` ago in this process and less than ``TIDY_AFTER`` bytes were written
+    since; the thread, or None when none was started."""
     if not directory:
         return None
     key = os.path.abspath(directory)
     with _lock:
-        started = _last.get(key)
-        if started is not None and time.monotonic() - started < EVERY_S:
+        started, since = _last.get(key, (None, 0))
+        if started is not None and time.monotonic() - started < EVERY_S and since + written < TIDY_AFTER:
+            _last[key] = (started, since + written)
             return None
-        _last[key] = time.monotonic()
+        _last[key] = (time.monotonic(), 0)
     thread = threading.Thread(target=tidy, args=(key,), name="texcite-cache-tidy", daemon=True)
     thread.start()
     return thread

@@ -152,5 +152,22 @@ def test_a_write_tidies_the_folder_at_most_once_an_hour(tmp_path, cache):
         thread.join()
 
     assert not stale.exists()
-    assert keep_tidy(str(cache)) is None  # tidied within the hour
+    assert keep_tidy(str(cache), 1 << 20) is None  # tidied within the hour
     assert keep_tidy(None) is None
+
+
+def test_a_folder_written_to_heavily_is_tidied_within_the_hour(cache, monkeypatch):
+    monkeypatch.setattr(cachefolder, "TIDY_AFTER", 300)
+    cache.mkdir()
+    keep_tidy(str(cache), 100).join()  # the folder's first write in this process: a tidy
+    assert keep_tidy(str(cache), 100) is None
+    assert keep_tidy(str(cache), 100) is None  # 200 bytes since
+    stale = cache / f"library-v1-{'0' * 40}.pack"
+    stale.write_bytes(b"x")
+    age(stale, 31)
+
+    done = keep_tidy(str(cache), 100)  # 300 bytes written since the last tidy
+
+    assert done is not None
+    done.join()
+    assert not stale.exists()

@@ -203,7 +203,7 @@ class DiskCache:
             os.replace(tmp, path)
             tmp = None
             self.stats["writes"] += 1
-            keep_tidy(os.path.dirname(path))
+            keep_tidy(os.path.dirname(path), len(data))
             del payload, data
             release_memory()  # the encoder's buffers
         except Exception as err:  # a read-only or full disk only costs speed

@@ -90,7 +90,8 @@ class LibraryCache:
             meta, arrays = pack(corpus, problems)
             write_pack(*where, {"stamps": [list(s) if s is not None else None for s in stamps], "library": meta},
                        arrays)
+            written = os.path.getsize(where[0])
         except (OSError, ValueError) as err:
             log.info("cannot write library cache %s: %s", where[0], err)
             return
-        keep_tidy(os.path.dirname(where[0]))
+        keep_tidy(os.path.dirname(where[0]), written)

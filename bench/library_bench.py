@@ -8,8 +8,8 @@ server), and what the library adds to a completion's
 ranking (``Engine.prepare``, the blocking part of a completion) — each request timed with and without the library,
 in alternation, the p95 of the differences reported.
 Usage: python bench/library_bench.py [--entries 50000] [--project 1000] [--requests 300] [--recall hybrid
-[--dense use]] [--out bench/results] -> library_bench.md, library_bench.json (with hybrid recall,
-library_bench-hybrid.*). Targets (2-core box): first index <= 15 s, warm start <= 0.5 s, p95
+[--dense use]] [--format csl] [--out bench/results] -> library_bench.md, library_bench.json (with hybrid recall,
+library_bench-hybrid.*; ``--format csl``: the same entries as a Zotero CSL-JSON export, library_bench-csl.*). Targets (2-core box): first index <= 15 s, warm start <= 0.5 s, p95
 added <= 10 ms.
 """
 
@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from synthbib import Vocabulary, make_bib, paragraph  # noqa: E402
 
+from texcite.bib.parse import parse_bib  # noqa: E402
 from texcite.engine import Engine  # noqa: E402
 from texcite.settings import Settings  # noqa: E402
 
@@ -56,6 +57,23 @@ def write_project(folder: Path, entries: int, paragraphs: int) -> tuple[Path, li
     return main, requests
 
 
+def csl_json(bib: str) -> str:
+    """The entries of ``bib`` as a CSL-JSON export (Zotero's or Better BibTeX's) would hold them."""
+    items = []
+    for e in parse_bib(bib, "library.bib").entries:
+        f = e.fields
+        item = {"id": e.key, "type": "article-journal" if e.entry_type == "article" else "paper-conference",
+                "title": f["title"], "issued": {"date-parts": [[int(f["year"])]]},
+                "author": [{"family": family.strip(), "given": given.strip()}  # the bench's are all "Last, First"
+                           for family, given in (name.split(",", 1) for name in f["author"].split(" and "))],
+                "container-title": f.get("journal") or f.get("booktitle", "")}
+        for field, name in (("volume", "volume"), ("pages", "page"), ("doi", "DOI"), ("abstract", "abstract")):
+            if field in f:
+                item[name] = f[field].replace("--", "-") if field == "pages" else f[field]
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False, indent=2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--entries", type=int, default=50_000, help="library entries")
@@ -64,6 +82,7 @@ def main() -> None:
     ap.add_argument("--recall", choices=("bm25", "hybrid"), default="bm25")
     ap.add_argument("--dense", default="use", help="texcite.dense.model with hybrid recall (use: the library's "
                     "titles embedded in about a minute; minilm: some five minutes)")
+    ap.add_argument("--format", choices=("bib", "csl"), default="bib", help="the library file: BibTeX or CSL-JSON")
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args()
     out = Path(args.out)
@@ -71,8 +90,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="texcite-library-bench-") as tmp:
         work = Path(tmp)
         (work / "paper").mkdir()
-        library = work / "library.bib"
-        library.write_text(make_bib(args.entries, seed=2)[0])
+        library = work / ("library.json" if args.format == "csl" else "library.bib")
+        text = make_bib(args.entries, seed=2)[0]
+        library.write_text(csl_json(text) if args.format == "csl" else text)
         main_tex, requests = write_project(work / "paper", args.project, min(args.requests, 100))
         settings = Settings().replace(recall_mode=args.recall, dense_model=args.dense, cache_dir=str(work / "cache"),
                                       library_files=(str(library),))
@@ -111,16 +131,18 @@ def main() -> None:
         engine.close()
         plain.close()
     result = {"library_entries": args.entries, "project_entries": args.project, "requests": args.requests,
-              "recall": args.recall, "dense": args.dense if args.recall == "hybrid" else "",
+              "recall": args.recall, "dense": args.dense if args.recall == "hybrid" else "", "format": args.format,
               "warm_up_s": round(warm_up, 1),
               "first_index_s": round(first, 2), "warm_start_s": round(warm, 3),
               "first_with_typed_index_s": round(first_typed, 2), "warm_with_typed_index_s": round(warm_typed, 3),
               "added_ms_p50": round(pct(added, 50), 2), "added_ms_p95": round(pct(added, 95), 2),
               "with_library_ms_p95": round(pct(with_library, 95), 2), "without_ms_p95": round(pct(without, 95), 2)}
-    name = "library_bench" + ("-hybrid" if args.recall == "hybrid" else "")
+    name = "library_bench" + ("-hybrid" if args.recall == "hybrid" else "") + ("-csl" if args.format == "csl" else "")
     (out / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     ok = lambda good: "met" if good else "NOT met"  # noqa: E731
-    lines = [f"Library bench: {args.entries:,} library entries, a {args.project:,}-entry project bib, "
+    lines = [f"Library bench: {args.entries:,} library entries"
+             + (" (CSL-JSON, as Zotero exports it)" if args.format == "csl" else "")
+             + f", a {args.project:,}-entry project bib, "
              f"{args.requests} requests (Engine.prepare, "
              + (f"hybrid recall, {args.dense}; the first index's typed-text index includes embedding the titles; "
                 f"the first three completions took {warm_up:.1f} s" if args.recall == "hybrid"

@@ -36,19 +36,9 @@ def _library_files(paths: list[str]) -> list[str]:
 def _settings_from_args(args: argparse.Namespace):
     from texcite.settings import parse_settings
 
-    raw: dict = {}
-    if getattr(args, "recall", None):
-        raw["recall.mode"] = args.recall
-    if getattr(args, "dense", None):
-        raw["dense.model"] = args.dense
-    if getattr(args, "reranker", None):
-        raw["reranker.backend"] = args.reranker
-    if getattr(args, "model", None):
-        raw["reranker.model"] = args.model
-    if getattr(args, "url", None):
-        raw["reranker.url"] = args.url
-    if getattr(args, "instruction", None):
-        raw["reranker.instruction"] = args.instruction
+    options = {"recall": "recall.mode", "dense": "dense.model", "reranker": "reranker.backend",
+               "model": "reranker.model", "url": "reranker.url", "instruction": "reranker.instruction"}
+    raw: dict = {name: value for option, name in options.items() if (value := getattr(args, option, None))}
     if getattr(args, "library", None) and not getattr(args, "library_split", None):
         raw["library.files"] = _library_files(args.library)
     settings = parse_settings(raw)
@@ -113,10 +103,12 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
         if not len(engine.corpus(path)):
             raise CliError(f"no bibliography entries for {args.file}: {no_entries_reason(project)} "
                            f"(run `texcite project {args.file}`)")
-        result = engine.suggest(path, text, offset)
+        result, lost = engine.suggest(path, text, offset), engine.library_lost()  # (the library indexed for it)
     finally:
         engine.close(wait=True)
     assert result is not None  # the cursor is in a citation's key list
+    for library, what in lost.items():  # its other entries are ranked: a warning, not an error
+        print(f"texcite: library {library}: {what}", file=sys.stderr)
     firsts: dict = {}  # an old key (biblatex ids) shows as its entry, once, as in the editor
     for s in result.suggestions:
         firsts.setdefault(s.entry.cite_key, s)

@@ -138,9 +138,8 @@ class Engine:
         self.projects = ProjectIndex(self.sources, self.matcher, workspace, self.settings.bib_files, env)
 
     def warm(self) -> None:
-        """Start loading the models and indexing the library now, in the background (the server calls this when it
-        starts; the CLI loads what a request needs when it needs it): the dense model of a document whose language
-        is not known yet."""
+        """Start loading the models (the dense model of a document whose language is not known yet) and indexing the
+        library now, in the background: the server, as it starts (the CLI loads what a request needs, then)."""
         self.library.warm()
         if self.dense is not None:
             self.dense.stage(self.dense.encoder(UNKNOWN)).warm()
@@ -259,6 +258,10 @@ class Engine:
         """Index (and embed, with hybrid recall) the writer's library now: its number of entries (CLI, eval)."""
         return len(self.library.wait(self.encoder if self.dense is not None else "") or ())
 
+    def library_lost(self) -> dict[str, str]:
+        """Per library file read, what of it was lost as of the latest index (``library.index.lost_entries``)."""
+        return dict(self.library.lost)
+
     # -- free text (the web page's Rerank tab) -------------------------------------------------------------------
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray | None:
         """Unit vectors of texts by the dense model; None when hybrid recall is off or its model failed."""
@@ -350,11 +353,8 @@ class Engine:
         stages = self.stages(prepared.encoder)
         backend = stages.reranker_backend if scores is not None else ""
         stage = f"rerank:{backend}" if backend else prepared.stage
-        fallback = ""
-        if stages.reranker == "fallback":
-            fallback = stages.reranker_error
-        elif stages.dense_error:
-            fallback = f"{stages.dense_error} — using BM25 order."
+        fallback = stages.reranker_error if stages.reranker == "fallback" else \
+            f"{stages.dense_error} — using BM25 order." if stages.dense_error else ""
         query = prepared.request.query
         ranked = join(prepared.candidates, scores, stage, self.settings.reranker.weight)
         rel = relevance(np.array([r.score for r in ranked]))

@@ -15,8 +15,9 @@ class EngineEvents:
     def dense_progress(self, signature: tuple, done: int, total: int) -> None: ...
     def dense_error(self, message: str) -> None: ...
     def dense_loaded(self) -> None: ...
-    def library_indexed(self, entries: int, unread: dict[str, str]) -> None:
-        """The writer's library was (re)indexed: ``entries`` entries, without the files of ``unread`` (path: why)."""
+    def library_indexed(self, entries: int, unread: dict[str, str], lost: dict[str, str]) -> None:
+        """The writer's library was (re)indexed: ``entries`` entries, without the files of ``unread`` (path: why) and
+        what of the others' content could not be read (path: what, ``library.index.lost_entries``)."""
 
     def library_progress(self, what: str, done: int, total: int) -> None:
         """The writer's library being indexed ("indexing": 0 of 1 as it begins, its entries of its entries as it

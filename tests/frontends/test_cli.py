@@ -112,6 +112,21 @@ def test_a_library_file_that_does_not_exist_is_an_error_not_a_library_left_out(t
     assert run.stderr.splitlines() == [f"texcite: error: no such library file: {missing}"]
 
 
+def test_what_a_library_file_loses_is_said_and_the_rest_still_ranks(tmp_path):
+    library = _library(tmp_path)
+    items = json.loads(library.read_text())
+    library.write_text(json.dumps([{"title": "Distillation without an id"}, *items, 7]))
+    broken = tmp_path / "broken.json"
+    broken.write_text('[{"id": "cut", "title": "An export cut sh')
+    run = texcite("suggest", str(METHOD), "--line", "8", "--character", "40", "--recall", "bm25",
+                  "--library", str(library), "--library", str(broken))
+    assert run.returncode == 0, run.stderr
+    assert any("hinton2015distilling" in line for line in run.stdout.splitlines())
+    assert run.stderr.splitlines() == [
+        f"texcite: library {library}: Item 1 skipped: it has no id or citation-key (and 1 more)",
+        f"texcite: library {broken}: Not CSL-JSON: Unterminated string starting at: line 1 column 25 (char 24)"]
+
+
 def test_eval_library_split_reports_moved_works_and_the_project(tmp_path):
     for name in ("one", "two"):
         shutil.copytree(EXAMPLE, tmp_path / "projects" / name)

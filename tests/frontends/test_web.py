@@ -281,13 +281,14 @@ def test_library_entries_are_ranked_and_marked(tmp_path, project):
     library.write_text(json.dumps([{
         "id": "hinton2015distilling", "type": "article-journal", "issued": {"date-parts": [[2015]]},
         "title": "Distilling the knowledge of a large teacher reranker into a compact student",
-        "author": [{"family": "Hinton", "given": "Geoffrey"}]}]), encoding="utf-8")
+        "author": [{"family": "Hinton", "given": "Geoffrey"}]}, {"title": "An item without an id"}]), encoding="utf-8")
     live = webserver.WebServer(project, tmp_path, "--recall", "bm25", "--reranker", "none", "--library", str(library))
     try:
-        _, table, _, _, _ = suggest(Client(live.url, verbose=False), text=DISTILLATION)
+        _, table, _, problems, _ = suggest(Client(live.url, verbose=False), text=DISTILLATION)
         rows = {row[1]: row[6] for row in table["data"]}
         assert rows["hinton2015distilling"].startswith("library (library.json): not in the project's .bib yet")
         assert not rows["nguyen2023distillation"].startswith("library")
+        assert f"- library {library}: Item 2 skipped: it has no id or citation-key" in problems.splitlines()
     finally:
         assert live.stop() == 0, live.log()
 

@@ -210,6 +210,22 @@ async def test_a_library_file_not_found_is_said(client: LanguageClient, tmp_path
     assert "okafor2019termweighting" in await _library_items(client)  # the files read still serve
 
 
+async def test_a_library_entry_that_cannot_be_read_is_said(client: LanguageClient, tmp_path):
+    library, export = tmp_path / "library.bib", tmp_path / "export.bib"
+    export.write_text("@article{fine, title = {A fine entry}, year = {2001}}\n\n@article{cut, title = {An export cut sh\n")
+    client.set_configuration({"recall": {"mode": "bm25"}, "library": {"files": [str(library), str(export)]}},
+                             section="texcite")
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    while not any("could be read" in m.message for m in client.messages):
+        await asyncio.wait_for(client.wait_for_notification(types.WINDOW_SHOW_MESSAGE), HANG_GUARD_S)
+    (said,) = [m for m in client.messages if "could be read" in m.message]
+    assert said.type == types.MessageType.Warning
+    assert said.message == (f"texcite: not all of the library could be read ({export}: line 3: Malformed entry, "
+                            "skipped: @article{cut, title = {An export cut sh); its other entries are ranked.")
+    items = await _library_items(client)
+    assert "okafor2019termweighting" in items and "fine" in items  # the entries read still serve
+
+
 async def test_indexing_the_library_and_embedding_its_titles_are_progress(client: LanguageClient, tmp_path):
     reports = await progress_ended(client, LIBRARY_TITLES["indexing"])
     assert reports[-1].message == "2 entries"

@@ -99,7 +99,8 @@ def csl_entry(item: dict, path: str, line: int) -> Entry | None:
 
 def read_csl(data: bytes, path: str) -> BibFile:
     """A CSL-JSON file (a list of items, or ``{"items": [...]}``) as a parsed file; a file that is not CSL-JSON
-    gives a diagnostic and no entries. ``line`` of an entry is its place in the list (JSON has no useful line)."""
+    gives a diagnostic and no entries, an item that cannot be an entry one each. ``line`` of an entry (and of an
+    item's diagnostic) is its place in the list (JSON has no useful line)."""
     digest = hashlib.sha1(data).hexdigest()
     try:
         raw = json.loads(data.decode("utf-8-sig"))
@@ -108,5 +109,12 @@ def read_csl(data: bytes, path: str) -> BibFile:
     items = raw.get("items") if isinstance(raw, dict) else raw
     if not isinstance(items, list):
         return BibFile(path, digest, diagnostics=[Diagnostic(path, 0, "Not CSL-JSON: no list of items")])
-    entries = [e for i, item in enumerate(items) if isinstance(item, dict) and (e := csl_entry(item, path, i))]
-    return BibFile(path, digest, entries)
+    entries, skipped = [], []
+    for i, item in enumerate(items):
+        entry = csl_entry(item, path, i) if isinstance(item, dict) else None
+        if entry is not None:
+            entries.append(entry)
+        else:
+            why = "it has no id or citation-key" if isinstance(item, dict) else "it is not an object"
+            skipped.append(Diagnostic(path, i, f"Item {i + 1} skipped: {why}"))
+    return BibFile(path, digest, entries, skipped)

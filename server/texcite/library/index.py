@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Collection, Sequence
 
 from texcite.bib.incremental import Analyzer
 from texcite.bib.model import BibFile, Diagnostic, Entry, LibraryRef
@@ -37,17 +37,33 @@ def library_paths(files: Sequence[str]) -> tuple[str, ...]:
     return tuple(os.path.abspath(os.path.expanduser(p)) for p in files if p.strip())
 
 
+def lost_entries(problems: Sequence[Diagnostic], unread: Collection[str] = ()) -> dict[str, str]:
+    """Per library file that was read but whose content (or some of its entries) is lost, one line for people: the
+    first such problem, where, and how many more. A duplicate key or a guessed encoding loses nothing (a warning),
+    and the files of ``unread`` are said otherwise."""
+    lost: dict[str, list[Diagnostic]] = {}
+    for problem in problems:
+        if problem.severity == "error" and problem.path not in unread:
+            lost.setdefault(problem.path, []).append(problem)
+    out = {}
+    for path, found in lost.items():
+        first = found[0]
+        where = f"line {first.line + 1}: " if not path.lower().endswith(".json") else ""
+        out[path] = where + first.message + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
+    return out
+
+
 class LibraryIndex:
     """The library's corpus, built in the background; ``current()`` answers at once (None until it is built)."""
 
     def __init__(self, analyze: Analyzer, cache_directory: str | None, tokens_version: int,
                  refuse: Callable[[str], str | None] = lambda path: None,
-                 on_indexed: Callable[[int, dict[str, str]], None] = lambda entries, unread: None,
+                 on_indexed: Callable[[int, dict[str, str], dict[str, str]], None] = lambda entries, unread, lost: None,
                  on_progress: Callable[[str, int, int], None] = lambda what, done, total: None) -> None:
         """``refuse``: why a file may not be read for this client (None: it may; the server confines TCP clients
-        to their workspace folders, library files included); ``on_indexed(entries, unread)``: an index was built
-        (called from the worker), without the files of ``unread`` (path: why, ``unread``); ``on_progress(what, done,
-        total)``: an index being built from the files ("indexing") or the titles embedded ("embedding")."""
+        to their workspace folders, library files included); ``on_indexed(entries, unread, lost)``: an index was
+        built (called from the worker), without the files of ``unread`` (path: why, ``unread``) and what was lost of
+        the others (path: what, ``lost_entries``); ``on_progress(what, done, total)``: an index being built from the files ("indexing") or the titles embedded ("embedding")."""
         self.store = BibStore(analyze, cache_directory=cache_directory, tokens_version=tokens_version)
         self.store.refuse = refuse
         self.cache = LibraryCache(self.store.cache, tokens_version)
@@ -57,6 +73,7 @@ class LibraryIndex:
         self._projections: dict[str, tuple[DenseIndex, Future]] = {}  # per encoder: its titles' ``TitleProjection``
         self.paths: tuple[str, ...] = ()
         self.problems: list[Diagnostic] = []  # files not read, and what the merge reported (duplicate keys)
+        self.lost: dict[str, str] = {}  # ``lost_entries`` of the files read
         self._corpus: LibrarySearch | None = None
         self._stamps: tuple[Stamp | None, ...] = ()
         self._future: Future | None = None
@@ -251,17 +268,19 @@ class LibraryIndex:
             self.on_progress("indexing", 0, 0)
             return
         self.on_progress("indexing", len(corpus), len(corpus))
+        unread = self.unread(paths, stamps)
+        lost = lost_entries(problems, unread)
         with self._lock:
             if paths != self.paths:
                 return  # the setting changed meanwhile
-            self._corpus, self._stamps, self.problems = corpus, stamps, problems
+            self._corpus, self._stamps, self.problems, self.lost = corpus, stamps, problems, lost
             if packed is not None:
                 self._typed = corpus  # packed with its typed-text index
         for stage in list(self.dense.values()):  # ``first``'s, made by ``embed_with``, and those documents asked for
             stage.start(corpus.signature, corpus.entries)
         for problem in self.problems[:20]:
             log.info("library: %s:%d: %s", problem.path, problem.line + 1, problem.message)
-        self.on_indexed(len(corpus), self.unread(paths, stamps))
+        self.on_indexed(len(corpus), unread, lost)
         if isinstance(corpus, Corpus):
             self._typing = self._pool.submit(self._build_typed, corpus)
             if readable:  # (a file refused for this client is not packed)

@@ -51,15 +51,19 @@ class SessionEvents(EngineEvents):
     def dense_loaded(self) -> None:
         self.jobs.call_soon(self._dense_loaded)
 
-    def library_indexed(self, entries: int, unread: dict[str, str]) -> None:
+    def library_indexed(self, entries: int, unread: dict[str, str], lost: dict[str, str]) -> None:
         """The writer's library was (re)indexed: an undefined key it now holds gets its quick fix; a file of
-        ``texcite.library.files`` not read is said once per index."""
+        ``texcite.library.files`` not read, or read with entries lost, is said (once per distinct message)."""
         if self.documents is not None:
             self.jobs.call_soon(self.documents.refresh_all)
         if unread:
             said = "; ".join(f"{path}: {why}" for path, why in unread.items())
             self.jobs.call_soon(self._announce, f"texcite: library file{'s' * (len(unread) > 1)} not read ({said}); "
                                                 f"check texcite.library.files. The library has {entries} entries.")
+        if lost:
+            said = "; ".join(f"{path}: {what}" for path, what in lost.items())
+            self.jobs.call_soon(self._announce, f"texcite: not all of the library could be read ({said}); its "
+                                                "other entries are ranked.")
 
     def _announce(self, message: str) -> None:
         if self.status is not None:

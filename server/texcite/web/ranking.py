@@ -243,6 +243,7 @@ class Rankers:
                          for ref in project.references if ref.path is None]
         diagnostics: list[Diagnostic] = [d for f in corpus.files for d in f.diagnostics] + list(corpus.merge_problems)
         problems += [f"{self._shown(d.path)}:{d.line + 1}: {d.message}" for d in diagnostics]
+        problems += [f"library {library}: {what}" for library, what in engine.library_lost().items()]
         names = [self._shown(f.path) for f in corpus.files if f.path not in refused]
         return Ranked(stage, engine.stages().text(), result, len(corpus), names, problems)
 

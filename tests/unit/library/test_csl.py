@@ -7,7 +7,9 @@ import json
 
 from texcite.bib.parse import parse_bib
 from texcite.library.addition import written
+from texcite.bib.model import Diagnostic
 from texcite.library.csl import read_csl
+from texcite.library.index import lost_entries
 
 ITEMS = [
     {"id": "vaswani_attention_2017", "type": "paper-conference", "title": "Attention Is All You Need",
@@ -31,7 +33,8 @@ def _file(tmp_path):
 
 def test_items_become_entries_with_bibtex_fields(tmp_path):
     bib = _file(tmp_path)
-    paper, thesis, page = bib.entries  # the item without a key is left out
+    paper, thesis, page = bib.entries  # the item without a key is left out, and said
+    assert [(d.line, d.message) for d in bib.diagnostics] == [(3, "Item 4 skipped: it has no id or citation-key")]
     assert (paper.key, paper.entry_type, paper.year) == ("vaswani_attention_2017", "inproceedings", "2017")
     assert paper.authors == ["Ashish Vaswani", "Noam Shazeer"]
     assert paper.fields["booktitle"] == "Advances in Neural Information Processing Systems"
@@ -47,6 +50,18 @@ def test_not_csl_json_is_a_diagnostic(tmp_path):
     path.write_text("{not json")
     bib = read_csl(path.read_bytes(), str(path))
     assert not bib.entries and "Not CSL-JSON" in bib.diagnostics[0].message
+
+
+def test_what_a_library_loses_is_one_line_per_file():
+    problems = [Diagnostic("/z/lib.bib", 4, "Malformed entry, skipped: @article{a,"),
+                Diagnostic("/z/lib.bib", 9, "Duplicate key 'b': this entry is ignored.", "warning"),
+                Diagnostic("/z/lib.bib", 20, "Malformed entry, skipped: @book{c,"),
+                Diagnostic("/z/items.json", 2, "Item 3 skipped: it is not an object"),
+                Diagnostic("/z/old.bib", 0, "Bibliography not indexed: not found"),
+                Diagnostic("/z/other.bib", 3, "Duplicate key 'd' (first defined in lib.bib:2); ignored.", "warning")]
+    assert lost_entries(problems, {"/z/old.bib": "not found"}) == {
+        "/z/lib.bib": "line 5: Malformed entry, skipped: @article{a, (and 1 more)",
+        "/z/items.json": "Item 3 skipped: it is not an object"}  # duplicates lose nothing; old.bib is said otherwise
 
 
 def test_written_as_bibtex_or_biblatex_and_parsed_back(tmp_path):

@@ -48,7 +48,7 @@ def lost_entries(problems: Sequence[Diagnostic], unread: Collection[str] = ()) -
     out = {}
     for path, found in lost.items():
         first = found[0]
-        where = f"line {first.line + 1}: " if not path.lower().endswith(".json") else ""
+        where = f"line {first.line + 1}: " if first.line and not path.lower().endswith(".json") else ""  # (0: the file)
         out[path] = where + first.message + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
     return out
 

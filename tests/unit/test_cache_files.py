@@ -25,6 +25,7 @@ from texcite.retrieval.fusion import relevance
 from texcite.retrieval.select import join, shortlist
 from texcite.retrieval.typed import TypedIndex
 from texcite.settings import Settings
+from test_cache_folder import settle
 from test_hybrid import BIB, project  # the paraphrase project: its best entry shares no word with the text
 
 HUGE = 1900 << 20  # a sparse file: 1.9 GB long, nothing on disk
@@ -107,6 +108,7 @@ def fill_caches(tmp_path, cache) -> Path:
     vectors = EmbeddingCache(str(cache), "m")
     vectors.put("a" * 40, np.full(4, 0.5, np.float32))
     vectors.save()
+    settle()  # a late tidy pass would delete the files made 1.9 GB next
     return bib
 
 

@@ -21,6 +21,7 @@ from texcite.library.packed import PackedLibrary
 from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries, tokenize
 from texcite.retrieval.corpus import Corpus
 from texcite.settings import Settings
+from test_cache_folder import settle
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "paper"
 LIBRARY = r"""@string{jml = {Journal of Machine Learning}}
@@ -80,10 +81,12 @@ def _packs(tmp_path) -> list[Path]:
 
 
 def _built(tmp_path, files) -> tuple[LibraryIndex, Corpus]:
-    """An index that built the library from its files, and wrote its pack."""
+    """An index that built the library from its files, and wrote its pack (and the tidy pass its writes started is
+    done: a late one would see the pack a test damages next)."""
     index = _index(tmp_path, files)
     corpus = index.wait()
     index.flush()
+    settle()
     assert isinstance(corpus, Corpus) and len(_packs(tmp_path)) == 1
     return index, corpus
 

@@ -5,6 +5,11 @@ Types map to BibTeX's (``article-journal`` -> article, ``paper-conference`` -> i
 incollection, ``thesis`` -> phdthesis or mastersthesis, ``report`` -> techreport, ``webpage`` -> online, the rest
 -> misc); names become ``Last, First and …`` lists (a literal name braced: one corporate author); ``issued``
 gives year and month; ``container-title`` the journal of an article, else the booktitle.
+
+The key is the item's ``citation-key``, else its ``id`` — unless that id is the item's URI, as Zotero's own export
+writes it for an item without a citation key (``http://zotero.org/users/…/items/BDQRTS3T``): a writer would not
+want that in a citation, so the item gets the key Google Scholar would give it (``vaswani2017attention``: first
+author, year, first word of the title that is not a function word; ``b``, ``c``, … after a key already made).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import re
 from typing import Any
 
 from texcite.bib.model import BibFile, Diagnostic, Entry
+from texcite.textnorm import fold
 
 TYPES = {
     "article-journal": "article", "article-magazine": "article", "article-newspaper": "article", "article": "article",
@@ -30,6 +36,8 @@ FIELDS = {
     "edition": "edition", "collection-title": "series", "note": "note", "language": "language",
 }
 _KEY_RE = re.compile(r"[\s,{}()\"=#%\\~]+")
+_FUNCTION_WORDS = frozenset("a an the on of in for and to with from at by is are do does how what why when "
+                            "towards toward via".split())
 
 
 def _names(people: Any) -> str:
@@ -61,10 +69,28 @@ def _date(issued: Any) -> tuple[str, str]:
     return (found.group(0), "") if found else ("", "")
 
 
+def _given_key(item: dict) -> str:
+    """The item's own key: its ``citation-key``, else its ``id`` unless that is a URI or a path ('' when none)."""
+    given = str(item.get("citation-key") or "").strip() or str(item.get("id") or "").strip()
+    if "/" in given and not item.get("citation-key"):
+        return ""
+    return _KEY_RE.sub("_", given).strip("_")
+
+
+def _made_key(entry: Entry) -> str:
+    """The key Google Scholar would give ``entry``: first author's surname, year, first title word that is not a
+    function word, in ASCII lower case ('' when none of them has a letter or digit)."""
+    def word(text: str) -> str:
+        return re.sub(r"[^a-z0-9]", "", fold(text).encode("ascii", "ignore").decode())
+    surnames = entry.surnames
+    title = next((w for w in map(word, entry.title.split()) if w and w not in _FUNCTION_WORDS), "")
+    return (word(surnames[0]) if surnames else "") + entry.year + title
+
+
 def csl_entry(item: dict, path: str, line: int) -> Entry | None:
-    """One CSL-JSON item as an entry (None without a key: ``citation-key``, else ``id``)."""
-    key = _KEY_RE.sub("_", str(item.get("citation-key") or item.get("id") or "").strip()).strip("_")
-    if not key:
+    """One CSL-JSON item as an entry (None without a key: see the module docstring)."""
+    key = _given_key(item)
+    if not key and "/" not in str(item.get("id") or ""):
         return None
     kind = str(item.get("type", ""))
     entry_type = TYPES.get(kind, "misc")
@@ -94,7 +120,11 @@ def csl_entry(item: dict, path: str, line: int) -> Entry | None:
         fields["school"] = fields.pop("publisher")
     elif entry_type == "techreport" and "publisher" in fields:
         fields["institution"] = fields.pop("publisher")
-    return Entry(key, entry_type, fields, path, line)
+    entry = Entry(key, entry_type, fields, path, line)
+    if key:
+        return entry
+    made = _made_key(entry) or _KEY_RE.sub("_", str(item["id"]).rstrip("/").rsplit("/", 1)[-1]).strip("_")
+    return Entry(made, entry_type, fields, path, line) if made else None
 
 
 def read_csl(data: bytes, path: str) -> BibFile:
@@ -110,8 +140,17 @@ def read_csl(data: bytes, path: str) -> BibFile:
     if not isinstance(items, list):
         return BibFile(path, digest, diagnostics=[Diagnostic(path, 0, "Not CSL-JSON: no list of items")])
     entries, skipped = [], []
+    given = {_given_key(item) for item in items if isinstance(item, dict)}
     for i, item in enumerate(items):
         entry = csl_entry(item, path, i) if isinstance(item, dict) else None
+        if entry is not None and not _given_key(item):  # a key made here: not one another item has or was given
+            key = entry.key
+            for suffix in "bcdefghijklmnopqrstuvwxyz":
+                if key not in given:
+                    break
+                key = entry.key + suffix
+            given.add(key)
+            entry = Entry(key, entry.entry_type, entry.fields, path, i)
         if entry is not None:
             entries.append(entry)
         else:

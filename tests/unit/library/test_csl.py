@@ -52,6 +52,25 @@ def test_not_csl_json_is_a_diagnostic(tmp_path):
     assert not bib.entries and "Not CSL-JSON" in bib.diagnostics[0].message
 
 
+def test_zoteros_own_export_gets_keys_a_writer_would_type(tmp_path):
+    uri = "http://zotero.org/users/96641/items/"
+    items = [{"id": uri + "BDQRTS3T", "type": "paper-conference", "title": "Attention Is All You Need",
+              "author": [{"family": "Vaswani", "given": "Ashish"}], "issued": {"date-parts": [["2017", 12]]}},
+             {"id": uri + "KC6WFG78", "type": "article-journal", "title": "On the Attention of Readers",
+              "author": [{"family": "Vaswani", "given": "Ashish"}], "issued": {"date-parts": [[2017]]}},
+             {"id": "vaswani2017attentionb", "type": "book", "title": "A key given as the id"},
+             {"id": uri + "8IJ9AJ8U", "citation-key": "smith2020", "type": "book", "title": "A citation key"},
+             {"id": "12047273/ABCD1234", "type": "book", "title": "Über Gärten",
+              "author": [{"family": "Müller-Lüdenscheidt", "given": "J."}], "issued": {"date-parts": [[1999]]}},
+             {"id": uri + "ZZZ12345", "type": "webpage", "title": "?"}]
+    path = tmp_path / "My Library.json"
+    path.write_text(json.dumps(items))
+    bib = read_csl(path.read_bytes(), str(path))
+    assert [e.key for e in bib.entries] == ["vaswani2017attention", "vaswani2017attentionc", "vaswani2017attentionb",
+                                            "smith2020", "mullerludenscheidt1999uber", "ZZZ12345"]
+    assert not bib.diagnostics
+
+
 def test_what_a_library_loses_is_one_line_per_file():
     problems = [Diagnostic("/z/lib.bib", 4, "Malformed entry, skipped: @article{a,"),
                 Diagnostic("/z/lib.bib", 9, "Duplicate key 'b': this entry is ignored.", "warning"),

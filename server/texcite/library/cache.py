@@ -27,7 +27,7 @@ from texcite.retrieval.corpus import Corpus
 
 log = logging.getLogger(__name__)
 
-PACK_VERSION = 1  # bumped whenever what a pack holds changes (its columns, the folding of its strings)
+PACK_VERSION = 2  # bumped whenever what a pack holds changes (its columns, the folding of its strings, the keys made)
 # A pack weighs about as much as its files (fields as JSON, the score matrix, the folded strings); a bigger one than
 # this many times their size, plus a megabyte, is not read.
 _PACK_RATIO = 8

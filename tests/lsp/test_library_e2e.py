@@ -173,6 +173,13 @@ async def test_a_library_key_inserted_without_the_command_gets_a_quick_fix(clien
     assert edit.new_text.strip() == client.entry.strip()
 
 
+def _indexings(client: LanguageClient) -> list:
+    """The $/progress of each indexing of the library so far (begun, ended or not)."""
+    return [reports for reports in client.progress_reports.values()
+            if reports and isinstance(reports[0], types.WorkDoneProgressBegin)
+            and reports[0].title == LIBRARY_TITLES["indexing"]]
+
+
 async def test_a_library_indexed_after_the_document_opened_brings_the_quick_fix(client: LanguageClient, tmp_path):
     """A document already citing a key only the library has (inserted by an editor that ran no command), and a
     library still being indexed: once it is, the key's warning says the library has it."""
@@ -180,8 +187,11 @@ async def test_a_library_indexed_after_the_document_opened_brings_the_quick_fix(
     big = tmp_path / "big-library.bib"
     big.write_text(client.entry + "".join(f"@misc{{filler{i}, title={{Filler work number {i} on topic {i % 97}}}, "
                                           f"author={{Doe, Jane}}, year={{2001}}}}\n" for i in range(30_000)))
+    indexings = len(_indexings(client))
     client.set_configuration({"recall": {"mode": "bm25"}, "library": {"files": [str(big)]}}, section="texcite")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+    while len(_indexings(client)) == indexings:  # the server pulled the setting: the big library is being indexed
+        await asyncio.wait_for(client.wait_for_notification(types.PROGRESS), HANG_GUARD_S)
     path = client.project / "chapters" / "method.tex"
     uri = path.as_uri()
     client.text_document_did_change(types.DidChangeTextDocumentParams(

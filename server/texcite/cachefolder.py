@@ -104,7 +104,7 @@ _last: dict[str, tuple[float, int]] = {}  # folder -> when its latest tidy start
 def keep_tidy(directory: str | None, written: int = 0) -> threading.Thread | None:
     """After ``written`` bytes were written to ``directory``: start ``tidy(directory)`` in a background thread
     unless one started less than ``EVERY_S`` ago in this process and less than ``TIDY_AFTER`` bytes were written
-    since; the thread, or None when none was started."""
+    since; the thread, or None when none was started. Never raises."""
     if not directory:
         return None
     key = os.path.abspath(directory)
@@ -115,5 +115,11 @@ def keep_tidy(directory: str | None, written: int = 0) -> threading.Thread | Non
             return None
         _last[key] = (time.monotonic(), 0)
     thread = threading.Thread(target=tidy, args=(key,), name="texcite-cache-tidy", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError as err:  # no thread to be had (a process at its limit): the next write tries again
+        log.info("cache folder %s not tidied: %s", key, err)
+        with _lock:
+            _last.pop(key, None)
+        return None
     return thread

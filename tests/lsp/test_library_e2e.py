@@ -205,31 +205,30 @@ async def test_a_library_indexed_after_the_document_opened_brings_the_quick_fix(
         "Your library has it (big-library.bib)" in d.message for d in ds)), HANG_GUARD_S)
 
 
-async def test_a_library_file_not_found_is_said(client: LanguageClient, tmp_path):
-    missing = tmp_path / "Zotero" / "My Library.bib"
-    library = tmp_path / "library.bib"
-    client.set_configuration({"recall": {"mode": "bm25"}, "library": {"files": [str(library), str(missing)]}},
+async def _said_of(client: LanguageClient, files: list, words: str) -> types.ShowMessageParams:
+    """Set ``library.files`` to ``files``; the one message the server then shows with ``words`` in it."""
+    client.set_configuration({"recall": {"mode": "bm25"}, "library": {"files": [str(f) for f in files]}},
                              section="texcite")
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
-    while not any("not read" in m.message for m in client.messages):
+    while not any(words in m.message for m in client.messages):
         await asyncio.wait_for(client.wait_for_notification(types.WINDOW_SHOW_MESSAGE), HANG_GUARD_S)
-    (said,) = [m for m in client.messages if "not read" in m.message]
+    (said,) = [m for m in client.messages if words in m.message]
     assert said.type == types.MessageType.Warning
+    return said
+
+
+async def test_a_library_file_not_found_is_said(client: LanguageClient, tmp_path):
+    missing = tmp_path / "Zotero" / "My Library.bib"
+    said = await _said_of(client, [tmp_path / "library.bib", missing], "not read")
     assert said.message == (f"texcite: library file not read ({missing}: not found); check texcite.library.files. "
                             "The library has 2 entries.")
     assert "okafor2019termweighting" in await _library_items(client)  # the files read still serve
 
 
 async def test_a_library_entry_that_cannot_be_read_is_said(client: LanguageClient, tmp_path):
-    library, export = tmp_path / "library.bib", tmp_path / "export.bib"
+    export = tmp_path / "export.bib"
     export.write_text("@article{fine, title = {A fine entry}, year = {2001}}\n\n@article{cut, title = {An export cut sh\n")
-    client.set_configuration({"recall": {"mode": "bm25"}, "library": {"files": [str(library), str(export)]}},
-                             section="texcite")
-    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
-    while not any("could be read" in m.message for m in client.messages):
-        await asyncio.wait_for(client.wait_for_notification(types.WINDOW_SHOW_MESSAGE), HANG_GUARD_S)
-    (said,) = [m for m in client.messages if "could be read" in m.message]
-    assert said.type == types.MessageType.Warning
+    said = await _said_of(client, [tmp_path / "library.bib", export], "could be read")
     assert said.message == (f"texcite: not all of the library could be read ({export}: line 3: Malformed entry, "
                             "skipped: @article{cut, title = {An export cut sh); its other entries are ranked.")
     items = await _library_items(client)

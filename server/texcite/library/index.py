@@ -39,8 +39,8 @@ def library_paths(files: Sequence[str]) -> tuple[str, ...]:
 
 def lost_entries(problems: Sequence[Diagnostic], unread: Collection[str] = ()) -> dict[str, str]:
     """Per library file that was read but whose content (or some of its entries) is lost, one line for people: the
-    first such problem, where, and how many more. A duplicate key or a guessed encoding loses nothing (a warning),
-    and the files of ``unread`` are said otherwise."""
+    first such problem, where, and how many more. A duplicate key (its first definition serves) or a guessed
+    encoding is a warning, not said; the files of ``unread`` are said otherwise."""
     lost: dict[str, list[Diagnostic]] = {}
     for problem in problems:
         if problem.severity == "error" and problem.path not in unread:

@@ -139,6 +139,10 @@ def read_csl(data: bytes, path: str) -> BibFile:
     items = raw.get("items") if isinstance(raw, dict) else raw
     if not isinstance(items, list):
         return BibFile(path, digest, diagnostics=[Diagnostic(path, 0, "Not CSL-JSON: no list of items")])
+    if any(isinstance(item, dict) and "itemType" in item and "type" not in item for item in items[:10]):
+        return BibFile(path, digest, diagnostics=[Diagnostic(
+            path, 0, "Not CSL-JSON but Zotero's own JSON (items with an itemType): export the library as "
+                     "'CSL JSON' or 'Better CSL JSON' (or as Better BibTeX's .bib) instead")])
     entries, skipped = [], []
     given = {_given_key(item) for item in items if isinstance(item, dict)}
     for i, item in enumerate(items):

@@ -52,6 +52,17 @@ def test_not_csl_json_is_a_diagnostic(tmp_path):
     assert not bib.entries and "Not CSL-JSON" in bib.diagnostics[0].message
 
 
+def test_better_bibtex_json_is_told_apart_from_csl_json(tmp_path):
+    path = tmp_path / "My Library.json"
+    path.write_text(json.dumps({"config": {"label": "Better BibTeX JSON"}, "items": [
+        {"itemType": "journalArticle", "citationKey": "doe2020", "title": "A work", "creators": []}]}))
+    bib = read_csl(path.read_bytes(), str(path))
+    assert not bib.entries
+    assert [d.message for d in bib.diagnostics] == [
+        "Not CSL-JSON but Zotero's own JSON (items with an itemType): export the library as 'CSL JSON' or "
+        "'Better CSL JSON' (or as Better BibTeX's .bib) instead"]
+
+
 def test_zoteros_own_export_gets_keys_a_writer_would_type(tmp_path):
     uri = "http://zotero.org/users/96641/items/"
     items = [{"id": uri + "BDQRTS3T", "type": "paper-conference", "title": "Attention Is All You Need",

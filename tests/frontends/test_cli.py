@@ -118,13 +118,17 @@ def test_what_a_library_file_loses_is_said_and_the_rest_still_ranks(tmp_path):
     library.write_text(json.dumps([{"title": "Distillation without an id"}, *items, 7]))
     broken = tmp_path / "broken.json"
     broken.write_text('[{"id": "cut", "title": "An export cut sh')
+    ris = tmp_path / "library.ris"
+    ris.write_text("TY  - JOUR\nAU  - Doe, Jane\nTI  - Distilled rankers\nPY  - 2020\nER  - \n")
     run = texcite("suggest", str(METHOD), "--line", "8", "--character", "40", "--recall", "bm25",
-                  "--library", str(library), "--library", str(broken))
+                  "--library", str(library), "--library", str(broken), "--library", str(ris))
     assert run.returncode == 0, run.stderr
     assert any("hinton2015distilling" in line for line in run.stdout.splitlines())
     assert run.stderr.splitlines() == [
         f"texcite: library {library}: Item 1 skipped: it has no id or citation-key (and 1 more)",
-        f"texcite: library {broken}: Not CSL-JSON: Unterminated string starting at: line 1 column 25 (char 24)"]
+        f"texcite: library {broken}: Not CSL-JSON: Unterminated string starting at: line 1 column 25 (char 24)",
+        f"texcite: library {ris}: No BibTeX entry found: texcite reads BibTeX/BibLaTeX .bib and CSL-JSON .json "
+        "libraries"]
 
 
 def test_eval_library_split_reports_moved_works_and_the_project(tmp_path):

@@ -8,6 +8,7 @@ answering.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_JSON_BYTES = 1 << 30
+EMPTY_DIGEST = hashlib.sha1(b"").hexdigest()  # an empty library file's: nothing to say of it
 
 
 def library_paths(files: Sequence[str]) -> tuple[str, ...]:
@@ -242,7 +244,11 @@ class LibraryIndex:
                 return read_csl(read_bytes(path, MAX_JSON_BYTES), path)
             except (UnreadableFile, OSError) as err:
                 return BibFile(path, "", diagnostics=[Diagnostic(path, 0, f"Library not read: {err}")])
-        return self.store.get(path)
+        bib = self.store.get(path)
+        if not bib.entries and not bib.diagnostics and bib.digest not in ("", EMPTY_DIGEST):  # (a .ris export, say)
+            return BibFile(path, bib.digest, diagnostics=[Diagnostic(
+                path, 0, "No BibTeX entry found: texcite reads BibTeX/BibLaTeX .bib and CSL-JSON .json libraries")])
+        return bib
 
     def _build(self, paths: tuple[str, ...]) -> None:
         try:

@@ -101,7 +101,7 @@ class Engine:
         if old is not None and (settings.cite_commands, settings.bib_files) != (old.cite_commands, old.bib_files):
             self.projects = ProjectIndex(self.sources, self.matcher, self.workspace, settings.bib_files, self.env)
         self.store.cache.directory = self.library.store.cache.directory = cache_dir(settings.cache_dir)
-        self.library.configure(settings.library.files)
+        self.library.configure(settings.library.files, self.workspace)
         self.sources.max_bytes = settings.files.max_tex_size << 20
         if self.store.parser.max_bytes != settings.files.max_bib_size << 20:
             self.store.parser.max_bytes = settings.files.max_bib_size << 20
@@ -136,10 +136,10 @@ class Engine:
         """Serve documents of another folder (projects are discovered anew; models and caches stay)."""
         self.workspace, self.env = workspace, env
         self.projects = ProjectIndex(self.sources, self.matcher, workspace, self.settings.bib_files, env)
+        self.library.configure(self.settings.library.files, workspace)
 
     def warm(self) -> None:
-        """Start loading the models (the dense model of a document whose language is not known yet) and indexing the
-        library now, in the background: the server, as it starts (the CLI loads what a request needs, then)."""
+        """Load the models and index the library now, in the background (the server, as it starts; the CLI waits)."""
         self.library.warm()
         if self.dense is not None:
             self.dense.stage(self.dense.encoder(UNKNOWN)).warm()

@@ -152,8 +152,8 @@ class Vllm:
 class Library:
     files: tuple[str, ...] = setting(
         (), "Your reference library: .bib (BibTeX/BibLaTeX, e.g. a Better BibTeX or JabRef export) and CSL-JSON "
-        ".json files (`~` expanded), ranked with the project's entries; accepting one adds it to the project's "
-        "bibliography.")
+        ".json files (`~` expanded; a relative path is the workspace folder's), ranked with the project's entries; "
+        "accepting one adds it to the project's bibliography.")
     target_bib: str = setting(
         "", "The .bib accepted library entries are added to (absolute or workspace-relative); empty: the first .bib "
         "the document's project names.", compare=False)

@@ -34,9 +34,10 @@ MAX_JSON_BYTES = 1 << 30
 EMPTY_DIGEST = hashlib.sha1(b"").hexdigest()  # an empty library file's: nothing to say of it
 
 
-def library_paths(files: Sequence[str]) -> tuple[str, ...]:
-    """The setting's paths, ``~`` expanded and absolute."""
-    return tuple(os.path.abspath(os.path.expanduser(p)) for p in files if p.strip())
+def library_paths(files: Sequence[str], base: str | None = None) -> tuple[str, ...]:
+    """The setting's paths, ``~`` expanded and absolute: a relative one is ``base``'s (the workspace folder)."""
+    expanded = [os.path.expanduser(p) for p in files if p.strip()]
+    return tuple(os.path.abspath(os.path.join(base, p) if base else p) for p in expanded)
 
 
 def lost_entries(problems: Sequence[Diagnostic], unread: Collection[str] = ()) -> dict[str, str]:
@@ -89,10 +90,10 @@ class LibraryIndex:
         self.on_indexed = on_indexed
         self.on_progress = on_progress
 
-    def configure(self, files: Sequence[str]) -> None:
-        """Use these library files (the setting's paths); a different list is indexed anew, in the background once
-        ``warm`` was called, else when first asked for."""
-        paths = library_paths(files)
+    def configure(self, files: Sequence[str], base: str | None = None) -> None:
+        """Use these library files (the setting's paths, a relative one ``base``'s); a different list is indexed
+        anew, in the background once ``warm`` was called, else when first asked for."""
+        paths = library_paths(files, base)
         if paths == self.paths:
             return
         with self._lock:

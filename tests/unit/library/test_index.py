@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 
+from texcite.engine import Engine
 from texcite.library.index import LibraryIndex, library_paths
 from texcite.retrieval.bm25 import TOKENS_VERSION, analyze_entries
+from texcite.settings import Settings
 
 ONE = "@article{a2020,\n  title = {Alpha},\n  year = {2020},\n}\n"
 TWO = ONE + "@article{b2021,\n  title = {Beta},\n  year = {2021},\n}\n"
@@ -43,3 +45,18 @@ def test_a_refused_file_is_not_read(tmp_path):
 
 def test_paths_expand_the_home_folder():
     assert library_paths(["~/Zotero/library.bib", " "]) == (os.path.expanduser("~/Zotero/library.bib"),)
+    assert library_paths(["~/a.bib", "/b.bib", "lib/c.json"], "/work/thesis") == (
+        os.path.expanduser("~/a.bib"), "/b.bib", "/work/thesis/lib/c.json")
+
+
+def test_a_relative_library_path_is_the_workspace_folders(tmp_path):
+    for folder, entries in (("one", 1), ("two", 2)):
+        (tmp_path / folder / "lib").mkdir(parents=True)
+        (tmp_path / folder / "lib" / "library.bib").write_text(
+            "".join(f"@book{{k{i}, title={{Work {i}}}, year={{2001}}}}\n" for i in range(entries)))
+    settings = Settings().replace(recall_mode="bm25", library_files=("lib/library.bib",))
+    engine = Engine(settings, workspace=str(tmp_path / "one"))
+    assert engine.wait_library() == 1
+    engine.open_workspace(str(tmp_path / "two"))  # another folder: its own lib/library.bib
+    assert engine.wait_library() == 2
+    engine.close()

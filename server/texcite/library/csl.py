@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from texcite.bib.model import BibFile, Diagnostic, Entry
@@ -87,8 +88,9 @@ def _made_key(entry: Entry) -> str:
     return (word(surnames[0]) if surnames else "") + entry.year + title
 
 
-def csl_entry(item: dict, path: str, line: int) -> Entry | None:
-    """One CSL-JSON item as an entry (None without a key: see the module docstring)."""
+def csl_entry(item: dict, path: str, line: int, taken: set[str]) -> Entry | None:
+    """One CSL-JSON item as an entry (None without a key: see the module docstring); a key made here is none of
+    ``taken`` (the keys the file's items give, and those made before), and joins it."""
     key = _given_key(item)
     if not key and "/" not in str(item.get("id") or ""):
         return None
@@ -124,7 +126,11 @@ def csl_entry(item: dict, path: str, line: int) -> Entry | None:
     if key:
         return entry
     made = _made_key(entry) or _KEY_RE.sub("_", str(item["id"]).rstrip("/").rsplit("/", 1)[-1]).strip("_")
-    return Entry(made, entry_type, fields, path, line) if made else None
+    if not made:
+        return None
+    key = next((made + suffix for suffix in ("", *"bcdefghijklmnopqrstuvwxyz") if made + suffix not in taken), made)
+    taken.add(key)
+    return replace(entry, key=key)
 
 
 def read_csl(data: bytes, path: str) -> BibFile:
@@ -144,17 +150,9 @@ def read_csl(data: bytes, path: str) -> BibFile:
             path, 0, "Not CSL-JSON but Zotero's own JSON (items with an itemType): export the library as "
                      "'CSL JSON' or 'Better CSL JSON' (or as Better BibTeX's .bib) instead")])
     entries, skipped = [], []
-    given = {_given_key(item) for item in items if isinstance(item, dict)}
+    taken = {_given_key(item) for item in items if isinstance(item, dict)}
     for i, item in enumerate(items):
-        entry = csl_entry(item, path, i) if isinstance(item, dict) else None
-        if entry is not None and not _given_key(item):  # a key made here: not one another item has or was given
-            key = entry.key
-            for suffix in "bcdefghijklmnopqrstuvwxyz":
-                if key not in given:
-                    break
-                key = entry.key + suffix
-            given.add(key)
-            entry = Entry(key, entry.entry_type, entry.fields, path, i)
+        entry = csl_entry(item, path, i, taken) if isinstance(item, dict) else None
         if entry is not None:
             entries.append(entry)
         else:

@@ -258,13 +258,13 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
             signals[name] = ((sims - mean) / sd).astype(np.float32)
         near = _affinities(project, library, rows, titles)
     inputs = model.inputs(signals)
-    authors = _shared_authors(project, library, rows)
-    scores = model.score_inputs(inputs) - offset + AUTHOR_WEIGHT * np.array([bool(a) for a in authors], np.float64)
-    lifts: list[tuple[Lift, ...]] = [(Lift("shared_author", AUTHOR_WEIGHT, a),) if a else () for a in authors]
+    # What the library's own parts add (each a reason too, ``retrieval.explain``): its affinity, a shared author.
+    lifts: list[tuple[Lift, ...]] = [(Lift("shared_author", AUTHOR_WEIGHT, a),) if a else ()
+                                     for a in _shared_authors(project, library, rows)]
     if near is not None:
-        liked = AFFINITY_WEIGHT * (near - AFFINITY_CENTRE)
-        scores = scores + liked
-        lifts = [(Lift("affinity", float(v)), *more) for v, more in zip(liked, lifts, strict=True)]
+        lifts = [(Lift("affinity", float(v)), *more)
+                 for v, more in zip(AFFINITY_WEIGHT * (near - AFFINITY_CENTRE), lifts, strict=True)]
+    scores = model.score_inputs(inputs) - offset + np.array([sum(part.value for part in more) for more in lifts])
     if correction is not None:
         scores = correction.rescale(scores)
         offset *= 1 + correction.temperature

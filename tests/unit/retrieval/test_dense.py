@@ -64,6 +64,18 @@ def test_index_has_one_row_per_entry_its_title_embedded(embedder: Embedder, tmp_
     assert np.allclose(index.vectors, titles, atol=1e-2)  # the cache's float16, nothing else
 
 
+def test_an_entry_with_no_text_is_close_in_meaning_to_nothing(embedder: Embedder, tmp_path) -> None:
+    # A Zotero export's placeholder (`@misc{zotero-item-2472, type = {Misc}}`) ranked second in a real library: the
+    # encoder's vector for an empty text is close to every query.
+    c = corpus(BIB + "\n@misc{zotero-item-2472, type = {Misc}}\n")
+    index = build_index(c.entries, embedder, EmbeddingCache(str(tmp_path), embedder.model_id))
+    query = embedder.embed(["We rank passages for open-domain question answering."])
+    assert index.keys[-1] == "zotero-item-2472"
+    assert not index.vectors[-1].any() and index.scores(query)[0, -1] == 0.0
+    alone = build_index(corpus("@misc{empty, type = {Misc}}").entries, embedder, None)
+    assert alone.vectors.shape == (1, 384) and not alone.vectors.any()
+
+
 def test_restart_reuses_the_cache_and_an_edit_re_embeds_only_that_entry(tmp_path) -> None:
     c = corpus()
     first = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path))

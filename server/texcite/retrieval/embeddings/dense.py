@@ -99,7 +99,10 @@ def build_index(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCac
     wanted = {d: entry_text(e) for d, e in zip(digests, entries, strict=True)}
     vectors: dict[str, np.ndarray] = {}
     missing = []
+    blank = [d for d, text in wanted.items() if not text.strip()]  # an entry with no text: close to nothing
     for digest, text in wanted.items():
+        if not text.strip():
+            continue
         v = cache.get(digest) if cache is not None else None
         if v is None:
             missing.append((digest, text))
@@ -132,6 +135,9 @@ def build_index(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCac
             progress(min(start + chunk, total), total)
     if cache is not None:
         cache.save()
+    if blank:
+        dim = next(iter(vectors.values())).shape[0] if vectors else embedder.embed(["x"]).shape[1]
+        vectors.update((d, np.zeros(dim, np.float32)) for d in blank)
     dim = next(iter(vectors.values())).shape[0] if vectors else 0
     matrix = np.stack([vectors[d] for d in digests]).astype(np.float32) if digests else np.zeros((0, dim), np.float32)
     return DenseIndex([e.key for e in entries], matrix, total)

@@ -1,7 +1,8 @@
 """`texcite eval --library-split SHARE`: how well the writer's library is ranked. In each project a seeded share of
 its cited entries moves from its bibliography to a library (with the bibliographies of the other projects
 evaluated, or the ``--library`` files, beside it); every citation of them is removed from the documents, and each
-command that cited one is a probe, the rank of the moved work recorded. The commands citing only the project's
+command that cited one is a probe, the rank of the moved work recorded (its key, or another of the library's
+listings of the work: the same DOI, or title and year, ``identity.work_ids``). The commands citing only the project's
 remaining entries are probes too: their ranks with the library and without it (the same list without its library
 items: a project entry's score does not depend on the library) show what the library costs the project.
 
@@ -26,7 +27,7 @@ from texcite.evaluation.projects import FoundProject
 from texcite.files import read_disk
 from texcite.latex.cite import cited_commands, keys_in
 from texcite.library.addition import verbatim_blocks
-from texcite.library.identity import norm_title
+from texcite.library.identity import work_ids
 from texcite.settings import Settings
 
 OFFSETS = tuple(float(x) for x in np.arange(0.0, 6.01, 0.5))  # the sweep
@@ -128,7 +129,7 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
         fh.write("\n\n".join(blocks) + "\n")
     engine.configure(settings.replace(library_files=(moved_bib, *others)))
     report = SplitReport(name, len(corpus), len(moved), engine.wait_library())
-    moved_titles = {(norm_title(corpus.by_key[k].title), corpus.by_key[k].year): k for k in moved}
+    moved_works = {work: k for k in moved for work in work_ids(corpus.by_key[k])}  # the same work, another key
     stripped = {tex: _strip(t, commands[tex], moved)[0] for tex, t in texts.items()}
     todo = [(tex, c) for tex, cs in commands.items() for c in cs
             if c.keys(texts[tex]) and all(k in corpus.by_key for k in c.keys(texts[tex]))]
@@ -153,7 +154,7 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
                 probe.offset = result.library_offset
                 unshifted = s.fused_score + probe.offset
                 library_scores.append(unshifted)
-                hit = s.library.key in targets or moved_titles.get((norm_title(s.entry.title), s.entry.year)) in targets
+                hit = s.library.key in targets or any(moved_works.get(w) in targets for w in work_ids(s.entry))
                 if is_moved and hit:
                     probe.true_library.append(unshifted)
         probe.project, probe.library = np.array(project_scores), np.array(library_scores)

@@ -5,9 +5,9 @@ scored with the project's fusion model.
 Per request: the library's ``RECALL`` best entries by BM25 of the query's paragraph and of its citing sentence and,
 once its titles are embedded, the nearest in meaning to the query's two vectors (``library.nearest``: a paragraph
 in one language finds titles in another) (with text typed in the braces, the best by BM25 of those it matches,
-``retrieval.typed``'s tiers first); those that are
-the project's own entries dropped (``identity``); each scored by the same fusion model as the project's entries,
-its signals on the project's scale:
+``retrieval.typed``'s tiers first); those that are the project's own entries dropped (``identity``); each scored by
+the same fusion model as the project's entries, its signals on the project's scale (of a work the library lists
+twice, only the listing that ranks best is offered: ``identity.work_ids``):
 
 * BM25: each query token's part of the library's score is multiplied by the project's idf over the library's
   (``Bm25Index.idf``), which is the score the entry would get if it were one more entry of the project's bib (with
@@ -39,7 +39,7 @@ import numpy as np
 from texcite.bib.model import Entry, LibraryRef
 from texcite.latex.cite import CiteContext
 from texcite.library.index import LibraryIndex
-from texcite.library.identity import Identities, project_identities
+from texcite.library.identity import Identities, project_identities, work_ids
 from texcite.library.nearest import TitleProjection
 from texcite.library.packed import LibrarySearch
 from texcite.retrieval.bm25 import tokenize
@@ -219,6 +219,20 @@ def _signals(entries: list[Entry], rows: list[int], raw: Mapping[str, np.ndarray
     return signals
 
 
+def _one_listing(works: Sequence[tuple[tuple[str, str], ...]], scores: np.ndarray, tiers: Sequence[int],
+                 rows: Sequence[int]) -> list[int]:
+    """Of the candidates (``works``: each one's ``work_ids``), those to offer: of a work the library lists more than
+    once (two overlapping files, theses' bibliographies merged), the listing that ranks best (its typed-text tier
+    first, then its score: the fullest entry, usually; then the one listed first)."""
+    seen: set[tuple[str, str]] = set()
+    keep = []
+    for i in sorted(range(len(works)), key=lambda i: (tiers[i], -scores[i], rows[i])):
+        if seen.isdisjoint(works[i]):
+            keep.append(i)
+        seen.update(works[i])
+    return sorted(keep)
+
+
 def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[str, str], prefix: str,
                        exclude: Sequence[str], model: FusionModel, stage: str,
                        stats: Mapping[str, tuple[float, float]],
@@ -235,9 +249,11 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
     refs: list[LibraryRef] = []
     rows: list[int] = []
     tiers = library.typed.tiers(prefix) if prefix.strip() else None
-    for row in _recalled(library, raw, prefix, titles):
+    works: list[tuple[tuple[str, str], ...]] = []
+    recalled = _recalled(library, raw, prefix, titles)
+    for row, found in zip(recalled, _per_row(library, recalled, work_ids), strict=True):
         e = library.entries[row]
-        if e.alias_of or library.helpers[row] or ids.same_work(e):
+        if e.alias_of or library.helpers[row] or ids.same_work(e, found):
             continue
         key = ids.free_key(e.key)
         if key in excluded:
@@ -245,6 +261,7 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
         entries.append(e if key == e.key else Entry(key, e.entry_type, e.fields, e.path, e.line))
         refs.append(LibraryRef(e.path, e.key))
         rows.append(row)
+        works.append(found)
     offset = library_offset(stage, len(library), len(project), titles is not None)
     if not entries:
         return [], np.zeros((len(model.features), 0), np.float32), offset
@@ -268,6 +285,11 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
     if correction is not None:
         scores = correction.rescale(scores)
         offset *= 1 + correction.temperature
+    keep = _one_listing(works, scores, [int(tiers[row]) if tiers is not None else 0 for row in rows], rows)
+    if len(keep) < len(rows):
+        entries, refs = [entries[i] for i in keep], [refs[i] for i in keep]
+        rows, lifts = [rows[i] for i in keep], [lifts[i] for i in keep]
+        inputs, scores = inputs[:, keep], scores[keep]
     n = len(project)
     out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref,
                      lifts[i]) for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]

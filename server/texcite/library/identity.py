@@ -1,12 +1,14 @@
 """Is a library entry one of the project's own works? The same DOI, the same title and year (folded by
 ``textnorm.fold``, punctuation and spacing ignored), or the same key with no title saying otherwise: then the
-project's entry stands for it and the library's is not offered a second time. A library entry whose key the project
-uses for another work is offered under a suffixed key (``free_key``)."""
+project's entry stands for it and the library's is not offered a second time. Within the library, the same DOI or
+title and year (``work_ids``) is one work as well (two overlapping library files, theses' bibliographies merged). A
+library entry whose key the project uses for another work is offered under a suffixed key (``free_key``)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Sequence
 
 from texcite.bib.model import Entry
 from texcite.retrieval.corpus import Corpus
@@ -29,26 +31,27 @@ def norm_doi(doi: str) -> str:
     return doi.strip()
 
 
+def work_ids(entry: Entry) -> tuple[tuple[str, str], ...]:
+    """What identifies ``entry``'s work beside its key: its DOI and its title with the year (each when it has one)."""
+    doi, title = norm_doi(entry.fields.get("doi", "")), norm_title(entry.title)
+    return (("doi", doi),) * bool(doi) + (("title", f"{title}\n{entry.year}"),) * bool(title)
+
+
 @dataclass
 class Identities:
-    """The project's works by key, DOI and (title, year)."""
+    """The project's works by key, and by what else identifies them (``work_ids``)."""
 
     by_key: dict[str, Entry]
-    dois: set[str] = field(default_factory=set)
-    titles: set[tuple[str, str]] = field(default_factory=set)
+    works: set[tuple[str, str]] = field(default_factory=set)
 
-    def same_work(self, entry: Entry) -> bool:
-        """Is ``entry`` (of the library) a work the project's bibliography already holds?"""
-        doi = norm_doi(entry.fields.get("doi", ""))
-        if doi and doi in self.dois:
-            return True
-        title = norm_title(entry.title)
-        if title and (title, entry.year) in self.titles:
+    def same_work(self, entry: Entry, works: Sequence[tuple[str, str]]) -> bool:
+        """Is ``entry`` (of the library; ``works``: its ``work_ids``) a work the project's bibliography holds?"""
+        if any(work in self.works for work in works):
             return True
         mine = self.by_key.get(entry.key)
         if mine is None:
             return False
-        theirs = norm_title(mine.title)
+        title, theirs = norm_title(entry.title), norm_title(mine.title)
         return not (title and theirs and title != theirs)
 
     def free_key(self, key: str) -> str:
@@ -64,12 +67,4 @@ class Identities:
 
 
 def project_identities(project: Corpus) -> Identities:
-    ids = Identities(project.by_key)
-    for e in project.entries:
-        doi = norm_doi(e.fields.get("doi", ""))
-        if doi:
-            ids.dois.add(doi)
-        title = norm_title(e.title)
-        if title:
-            ids.titles.add((title, e.year))
-    return ids
+    return Identities(project.by_key, {work for e in project.entries for work in work_ids(e)})

@@ -92,6 +92,21 @@ def test_the_projects_own_works_are_not_offered_twice(tmp_path, paper):
     assert [s for s in suggestions if s.library is not None] == []
 
 
+def test_a_work_two_library_files_hold_is_offered_once(tmp_path, paper, moved):
+    # A Zotero export and an old hand-kept library.bib overlap: the same work under three keys (the same DOI, or the
+    # same title and year) is one item: a listing that ranks best (with its abstract).
+    entry = moved.read_text().split("\n@book{gardens")[0].replace("  year", "  doi = {10.1145/3310277},\n  year", 1)
+    old = tmp_path / "old-library.bib"
+    old.write_text(entry.replace("okafor2019termweighting", "Okafor2019") + "\n"
+                   + re.sub(r"  abstract = \{.*?\},\n(?=  \w+ *=|\})", "", entry, flags=re.S)
+                   .replace("okafor2019termweighting", "okafor_no_abstract").replace("Saturating", "{S}aturating")
+                   .replace("10.1145", "https://doi.org/10.1145"))
+    moved.write_text(entry + "\n")
+    for files in ([moved, old], [old, moved]):
+        offered = [s.entry.key for s in _suggest(tmp_path, paper, files) if s.library is not None]
+        assert len(offered) == 1 and offered[0] in ("okafor2019termweighting", "Okafor2019"), files
+
+
 def test_project_entries_come_first_when_the_context_fits_both(tmp_path, paper):
     text = (paper[0] / "refs.bib").read_text()
     twin = _entry(text, "okafor2019termweighting").replace("okafor2019termweighting", "twin2018")
@@ -133,19 +148,20 @@ def test_once_the_titles_are_embedded_a_library_entry_is_ranked_with_its_affinit
 
 
 def test_a_library_work_by_an_author_of_the_bibliography_goes_before_the_same_work_by_a_stranger(tmp_path, paper):
-    library = tmp_path / "library.bib"
-    work = "  title = {A two-stage BM25 pipeline for scoring entries},\n  year = {2018},\n}\n"
-    library.write_text(f"@article{{stranger,\n  author = {{Quist, Anna}},\n{work}"
-                       f"@article{{known,\n  author = {{Haddad, Rania}},\n{work}"  # Haddad: in refs.bib
-                       "@book{gardens,\n  title = {On Gardens and Flowers},\n  year = {1999},\n}\n")
+    def library(author: str) -> Path:  # (two libraries: one library would hold the two as one work)
+        path = tmp_path / f"{author.split(',')[0]}.bib"
+        path.write_text(f"@article{{work,\n  author = {{{author}}},\n"
+                        "  title = {A two-stage BM25 pipeline for scoring entries},\n  year = {2018},\n}\n"
+                        "@book{gardens,\n  title = {On Gardens and Flowers},\n  year = {1999},\n}\n")
+        return path
+
     for recall in ("bm25", "hybrid"):
-        result = _result(tmp_path, paper, [library], recall=recall)
-        scores = {s.entry.key: s.fused_score for s in result.suggestions if s.library}
-        assert scores["known"] == pytest.approx(scores["stranger"] + AUTHOR_WEIGHT), recall
-        why = {s.entry.key: s.reasons for s in result.suggestions if s.library}
-        assert "you cite other works by Haddad" in why["known"], recall  # the reason, as the entry writes the name
-        assert not any("other works by" in r for r in why["stranger"]), recall
-        assert "you have not cited it yet" not in why["known"] + why["stranger"]  # its card says it is not in the .bib
+        known, stranger = (next(s for s in _result(tmp_path, paper, [library(author)], recall=recall).suggestions
+                                if s.entry.key == "work") for author in ("Haddad, Rania", "Quist, Anna"))
+        assert known.fused_score == pytest.approx(stranger.fused_score + AUTHOR_WEIGHT), recall  # Haddad: in refs.bib
+        assert "you cite other works by Haddad" in known.reasons, recall  # the reason, as the entry writes the name
+        assert not any("other works by" in r for r in stranger.reasons), recall
+        assert "you have not cited it yet" not in known.reasons + stranger.reasons  # its card: not in the .bib yet
 
 
 def test_a_library_entry_says_it_is_like_the_works_of_the_bibliography_and_whose_author_the_project_cites():

@@ -24,13 +24,12 @@ Their score is the fused score minus ``library_offset``: a work already in the p
 be cited than one of the thousands a writer has collected, so a library entry goes above a project entry only when
 the context clearly prefers it; plus ``AUTHOR_WEIGHT`` when one of its authors has a work in the project's
 bibliography. Once the library's titles are embedded by the document's encoder, the entry's affinity with the
-project joins (``affinity``: how like the works the project's bibliography holds its title is), with a constant
-offset; until then the offset grows with the library's size against the project's bibliography.
+project joins (``affinity``: how like the works the project's bibliography holds its title is), with an offset of
+its own.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence, TypeVar
 
@@ -56,19 +55,15 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# A library entry's fused score (log-odds) loses an offset that grows with how many more entries the library has than
-# the project's bibliography (the more works from elsewhere, the likelier one outscores the project's by chance):
-# max(0, a + b * ln(library / project)), per stage (each stage has its own fusion model), the ratio held within the
-# range it was fit on. BM25 alone keeps a constant (its fit on the ratio did not hold out). Each constant is fit with
-# `texcite eval --library-split 0.3` on the dev theses, the projects adapted to their citations, for a given
-# fusion.json (a refit of the fusion changes what a work cited nowhere scores: fit them again with it; the hybrid
-# ratio rule, used only until the library's titles are embedded, still dates from the fusion fit on dev alone): the
-# most moved works in the top 10 keeping the project entries' R@10 within 1 point of theirs without a library.
-# Figures, held out too: bench/results/library.md.
-LIBRARY_OFFSETS = {"bm25": (2.0, 0.0), "hybrid": (-2.0, 2.0)}
-RATIO_RANGE = (0.7, 3.8)  # ln(library entries / project entries) of the dev theses' splits
+# A library entry's fused score (log-odds) loses a constant offset, per stage (each stage has its own fusion model):
+# BM25 alone, and hybrid recall until the library's titles are embedded by the document's encoder (the library's
+# entries have no dense signals yet: 0, the project's average). Each is fit with `texcite eval --library-split 0.3`
+# on the dev theses, the projects adapted to their citations, for a given fusion.json (a refit of the fusion changes
+# what a work cited nowhere scores: fit them again with it): the most moved works in the top 10 keeping the project
+# entries' R@10 within 1 point of theirs without a library. Figures, held out too: bench/results/library.md.
+LIBRARY_OFFSETS = {"bm25": 2.0, "hybrid": 0.5}
 # With the titles embedded, a library entry's score gains AFFINITY_WEIGHT * (affinity - AFFINITY_CENTRE) and loses the
-# constant AFFINITY_OFFSET instead (the ratio's part came out 0), on the project's scale: the project's temperature
+# constant AFFINITY_OFFSET instead, on the project's scale: the project's temperature
 # (``retrieval.adaptation.Correction``) scales the library's scores and this offset with them.
 AFFINITY_NEAREST = 20  # the project's titles an entry's affinity averages over (its most similar ones)
 AFFINITY_WEIGHT, AFFINITY_CENTRE, AFFINITY_OFFSET = 8.0, 0.35, 1.375
@@ -78,14 +73,9 @@ AFFINITY_WEIGHT, AFFINITY_CENTRE, AFFINITY_OFFSET = 8.0, 0.35, 1.375
 AUTHOR_WEIGHT = 0.5
 
 
-def library_offset(stage: str, library: int, project: int, affinity: bool = False) -> float:
-    """What a library entry's fused score loses, with ``library`` entries against the project's ``project``
-    (``affinity``: the entry's affinity with the project joins its score)."""
-    if affinity:
-        return AFFINITY_OFFSET
-    a, b = LIBRARY_OFFSETS[stage]
-    low, high = RATIO_RANGE
-    return max(0.0, a + b * min(max(math.log(max(library, 1) / max(project, 1)), low), high))
+def library_offset(stage: str, affinity: bool = False) -> float:
+    """What a library entry's fused score loses (``affinity``: the entry's affinity with the project joins it)."""
+    return AFFINITY_OFFSET if affinity else LIBRARY_OFFSETS[stage]
 
 
 def affinity(titles: np.ndarray, project: np.ndarray) -> np.ndarray:
@@ -262,7 +252,7 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
         refs.append(LibraryRef(e.path, e.key))
         rows.append(row)
         works.append(found)
-    offset = library_offset(stage, len(library), len(project), titles is not None)
+    offset = library_offset(stage, titles is not None)
     if not entries:
         return [], np.zeros((len(model.features), 0), np.float32), offset
     signals = _signals(entries, rows, raw, stats, project, views.get("sent", ""), library)

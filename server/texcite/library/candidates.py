@@ -15,7 +15,8 @@ twice, only the listing that ranks best is offered: ``identity.work_ids``):
   deviation of the project's raw scores for that view (``text_signals``' ``stats``);
 * dense (hybrid recall): the cosine of the query's vectors with the entry's title vector, as a z-score with the
   project's mean and deviation (``DenseQuery.signals``' ``stats``), once the library's titles are embedded (in the
-  background by the document's encoder, ``LibraryIndex.embed_with``); until then 0, the project's average;
+  background by the document's encoder, ``LibraryIndex.embed_with``); until then what its words predict of it:
+  ``DENSE_FROM_WORDS`` times its BM25 z-score of the same view (the words near the marker, the citing sentence);
 * evidence: that of a work the project cites nowhere (uncited 1, every count 0), the mentions of the citing
   sentence as for the project's entries;
 * its own features: the year as a z-score among the project's years, its type.
@@ -56,12 +57,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # A library entry's fused score (log-odds) loses a constant offset, per stage (each stage has its own fusion model):
-# BM25 alone, and hybrid recall until the library's titles are embedded by the document's encoder (the library's
-# entries have no dense signals yet: 0, the project's average). Each is fit with `texcite eval --library-split 0.3`
-# on the dev theses, the projects adapted to their citations, for a given fusion.json (a refit of the fusion changes
-# what a work cited nowhere scores: fit them again with it): the most moved works in the top 10 keeping the project
-# entries' R@10 within 1 point of theirs without a library. Figures, held out too: bench/results/library.md.
-LIBRARY_OFFSETS = {"bm25": 2.0, "hybrid": 0.5}
+# BM25 alone, and hybrid recall until the library's titles are embedded by the document's encoder (its dense signals
+# then predicted from its words, ``DENSE_FROM_WORDS``). Each is fit with `texcite eval --library-split 0.3` on the
+# dev theses, the projects adapted to their citations, for a given fusion.json (a refit of the fusion changes what a
+# work cited nowhere scores: fit them again with it): the most moved works in the top 10 keeping the project entries'
+# R@10 within 1 point of theirs without a library. Figures, held out too: bench/results/library.md.
+LIBRARY_OFFSETS = {"bm25": 2.0, "hybrid": 2.0}
+# The correlation of an entry's dense z-score with its BM25 z-score of the same query view, over the dev theses'
+# entries (0.34 near the marker, 0.35 for the citing sentence): the dense signal expected of a library entry whose
+# title is not embedded yet, given its BM25 (as z-scores of a joint normal).
+DENSE_FROM_WORDS = 0.35
 # With the titles embedded, a library entry's score gains AFFINITY_WEIGHT * (affinity - AFFINITY_CENTRE) and loses the
 # constant AFFINITY_OFFSET instead, on the project's scale: the project's temperature
 # (``retrieval.adaptation.Correction``) scales the library's scores and this offset with them.
@@ -257,7 +262,9 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
         return [], np.zeros((len(model.features), 0), np.float32), offset
     signals = _signals(entries, rows, raw, stats, project, views.get("sent", ""), library)
     near = None
-    if titles is not None:
+    if titles is None and stage == "hybrid":  # (the library's titles not embedded yet: each ``meaning_from_words``)
+        signals["dense"], signals["dense_sent"] = (DENSE_FROM_WORDS * signals[v] for v in ("bm25_near", "bm25_sent"))
+    elif titles is not None:
         vectors = titles.library[np.asarray(rows)]
         similarity = np.einsum("ed,qd->qe", vectors, titles.query)
         for name, sims in zip(("dense", "dense_sent"), similarity, strict=True):
@@ -281,8 +288,9 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
         rows, lifts = [rows[i] for i in keep], [lifts[i] for i in keep]
         inputs, scores = inputs[:, keep], scores[keep]
     n = len(project)
+    guessed = titles is None and stage == "hybrid"
     out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref,
-                     lifts[i]) for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]
+                     lifts[i], guessed) for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]
     return out, inputs, offset
 
 

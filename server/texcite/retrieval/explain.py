@@ -156,6 +156,9 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
             lift["reranker"] = r.score - r.candidate.fused_score
         if r.candidate.library is not None:  # never cited, by definition: its card says it is not in the .bib yet
             lift.pop("uncited", None)
+        if r.candidate.meaning_from_words:
+            for meaning, words in (("dense", "bm25_near"), ("dense_sent", "bm25_sent")):
+                lift[words] = lift.get(words, 0.0) + lift.pop(meaning, 0.0)
         for part in r.candidate.lifts:
             lift[part.reason] = lift.get(part.reason, 0.0) + part.value
         author = next((part.detail for part in r.candidate.lifts if part.reason == "shared_author"), "")

@@ -140,6 +140,24 @@ def test_once_the_titles_are_embedded_a_library_entry_is_ranked_with_its_affinit
     assert _result(tmp_path, paper, [library]).library_offset == LIBRARY_OFFSETS["bm25"]  # no titles: a constant
 
 
+def test_before_the_titles_are_embedded_a_library_entry_is_ranked_by_its_words(tmp_path, paper, moved):
+    _, path, text, offset = paper
+    moved.write_text(moved.read_text().split("\n@book{gardens")[0])  # the moved work alone
+    settings = Settings().replace(recall_mode="hybrid", cache_dir=str(tmp_path / "cache"),
+                                  library_files=(str(moved),))
+    engine = Engine(settings)
+    try:
+        engine.library.embed_with(None, "", settings.cache_dir)  # the library's titles not embedded (yet)
+        result = engine.suggest(path, text[:offset] + "Okaf" + text[offset:], offset + 4)
+    finally:
+        engine.close()
+    assert result.library_offset == LIBRARY_OFFSETS["hybrid"]
+    found = result.suggestions[0]
+    assert found.entry.key == "okafor2019termweighting" and found.library is not None
+    assert any("shares" in r for r in found.reasons), found.reasons  # its words, whatever they predict of its title
+    assert not any("meaning" in r for r in found.reasons), found.reasons
+
+
 def test_a_library_work_by_an_author_of_the_bibliography_goes_before_the_same_work_by_a_stranger(tmp_path, paper):
     def library(author: str) -> Path:  # (two libraries: one library would hold the two as one work)
         path = tmp_path / f"{author.split(',')[0]}.bib"

@@ -129,7 +129,10 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
         fh.write("\n\n".join(blocks) + "\n")
     engine.configure(settings.replace(library_files=(moved_bib, *others)))
     report = SplitReport(name, len(corpus), len(moved), engine.wait_library())
-    moved_works = {work: k for k in moved for work in work_ids(corpus.by_key[k])}  # the same work, another key
+    moved_works: dict[tuple[str, str], set[str]] = {}  # the same work under another key (a bib may list it twice)
+    for k in moved:
+        for listed in work_ids(corpus.by_key[k]):
+            moved_works.setdefault(listed, set()).add(k)
     stripped = {tex: _strip(t, commands[tex], moved)[0] for tex, t in texts.items()}
     todo = [(tex, c) for tex, cs in commands.items() for c in cs
             if c.keys(texts[tex]) and all(k in corpus.by_key for k in c.keys(texts[tex]))]
@@ -154,7 +157,7 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
                 probe.offset = result.library_offset
                 unshifted = s.fused_score + probe.offset
                 library_scores.append(unshifted)
-                hit = s.library.key in targets or any(moved_works.get(w) in targets for w in work_ids(s.entry))
+                hit = s.library.key in targets or any(targets & moved_works.get(w, set()) for w in work_ids(s.entry))
                 if is_moved and hit:
                     probe.true_library.append(unshifted)
         probe.project, probe.library = np.array(project_scores), np.array(library_scores)

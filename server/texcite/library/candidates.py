@@ -262,7 +262,8 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
         return [], np.zeros((len(model.features), 0), np.float32), offset
     signals = _signals(entries, rows, raw, stats, project, views.get("sent", ""), library)
     near = None
-    if titles is None and stage == "hybrid":  # (the library's titles not embedded yet: each ``meaning_from_words``)
+    guessed = titles is None and stage == "hybrid"  # the library's titles not embedded yet: ``meaning_from_words``
+    if guessed:
         signals["dense"], signals["dense_sent"] = (DENSE_FROM_WORDS * signals[v] for v in ("bm25_near", "bm25_sent"))
     elif titles is not None:
         vectors = titles.library[np.asarray(rows)]
@@ -282,15 +283,15 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
     if correction is not None:
         scores = correction.rescale(scores)
         offset *= 1 + correction.temperature
-    keep = _one_listing(works, scores, [int(tiers[row]) if tiers is not None else 0 for row in rows], rows)
+    tier = [int(tiers[row]) if tiers is not None else 0 for row in rows]
+    keep = _one_listing(works, scores, tier, rows)
     if len(keep) < len(rows):
         entries, refs = [entries[i] for i in keep], [refs[i] for i in keep]
-        rows, lifts = [rows[i] for i in keep], [lifts[i] for i in keep]
+        tier, lifts = [tier[i] for i in keep], [lifts[i] for i in keep]
         inputs, scores = inputs[:, keep], scores[keep]
     n = len(project)
-    guessed = titles is None and stage == "hybrid"
-    out = [Candidate(e, n + i, float(scores[i]), stage, int(tiers[row]) if tiers is not None else 0, False, ref,
-                     lifts[i], guessed) for i, (e, ref, row) in enumerate(zip(entries, refs, rows, strict=True))]
+    out = [Candidate(e, n + i, float(scores[i]), stage, tier[i], False, ref, lifts[i], guessed)
+           for i, (e, ref) in enumerate(zip(entries, refs, strict=True))]
     return out, inputs, offset
 
 

@@ -96,13 +96,12 @@ def build_index(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCac
                 progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False) -> DenseIndex | None:
     """Embed every entry's text, reusing cached vectors; None if cancelled. Blocking: run in a worker."""
     digests = [text_digest(entry_text(e)) for e in entries]
-    wanted = {d: entry_text(e) for d, e in zip(digests, entries, strict=True)}
+    texts = {d: entry_text(e) for d, e in zip(digests, entries, strict=True)}
+    wanted = {d: text for d, text in texts.items() if text.strip()}
+    blank = texts.keys() - wanted.keys()  # an entry with no text: a zero vector, close to nothing
     vectors: dict[str, np.ndarray] = {}
     missing = []
-    blank = [d for d, text in wanted.items() if not text.strip()]  # an entry with no text: close to nothing
     for digest, text in wanted.items():
-        if not text.strip():
-            continue
         v = cache.get(digest) if cache is not None else None
         if v is None:
             missing.append((digest, text))

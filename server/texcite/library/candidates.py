@@ -14,9 +14,12 @@ twice, only the listing that ranks best is offered: ``identity.work_ids``):
   the library's average length for the length normalisation); it is then a z-score with the mean and standard
   deviation of the project's raw scores for that view (``text_signals``' ``stats``);
 * dense (hybrid recall): the cosine of the query's vectors with the entry's title vector, as a z-score with the
-  project's mean and deviation (``DenseQuery.signals``' ``stats``), once the library's titles are embedded (in the
-  background by the document's encoder, ``LibraryIndex.embed_with``); until then what its words predict of it:
-  ``DENSE_FROM_WORDS`` times its BM25 z-score of the same view (the words near the marker, the citing sentence);
+  project's mean and deviation (``DenseQuery.signals``' ``stats``). The library's titles are embedded in the
+  background by the document's encoder (``LibraryIndex.embed_with``); until they all are, a request embeds the
+  titles of its candidates itself (``LibraryIndex.vectors_now``), and recall by meaning waits. Only when no title
+  vector can be had (the encoder's first build has not opened its cache, or the encoder cannot run) does an entry
+  get what its words predict of it: ``DENSE_FROM_WORDS`` times its BM25 z-score of the same view (the words near
+  the marker, the citing sentence);
 * evidence: that of a work the project cites nowhere (uncited 1, every count 0), the mentions of the citing
   sentence as for the project's entries;
 * its own features: the year as a z-score among the project's years, its type.
@@ -24,14 +27,14 @@ twice, only the listing that ranks best is offered: ``identity.work_ids``):
 Their score is the fused score minus ``library_offset``: a work already in the project's bibliography is likelier to
 be cited than one of the thousands a writer has collected, so a library entry goes above a project entry only when
 the context clearly prefers it; plus ``AUTHOR_WEIGHT`` when one of its authors has a work in the project's
-bibliography. Once the library's titles are embedded by the document's encoder, the entry's affinity with the
-project joins (``affinity``: how like the works the project's bibliography holds its title is), with an offset of
+bibliography. With its title's vector, the entry's affinity with the project joins (``affinity``: how like the works the project's bibliography holds its title is), with an offset of
 its own.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Callable, Mapping, Sequence, TypeVar
 
 import numpy as np
@@ -57,8 +60,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 # A library entry's fused score (log-odds) loses a constant offset, per stage (each stage has its own fusion model):
-# BM25 alone, and hybrid recall until the library's titles are embedded by the document's encoder (its dense signals
-# then predicted from its words, ``DENSE_FROM_WORDS``). Each is fit with `texcite eval --library-split 0.3` on the
+# BM25 alone, and hybrid recall without title vectors (its dense signals then predicted from its words,
+# ``DENSE_FROM_WORDS``). Each is fit with `texcite eval --library-split 0.3` on the
 # dev theses, the projects adapted to their citations, for a given fusion.json (a refit of the fusion changes what a
 # work cited nowhere scores: fit them again with it): the most moved works in the top 10 keeping the project entries'
 # R@10 within 1 point of theirs without a library. Figures, held out too: bench/results/library.md.
@@ -93,18 +96,19 @@ def affinity(titles: np.ndarray, project: np.ndarray) -> np.ndarray:
     return np.round(np.partition(similarity, similarity.shape[1] - nearest, axis=1)[:, -nearest:].mean(axis=1), 9)
 
 
-def _affinities(project: Corpus, library: LibrarySearch, rows: list[int], titles: Titles) -> np.ndarray:
-    """``affinity`` of the library's ``rows``, each computed once for the project, the library and the project's
-    title vectors (100 take some 20 ms against a 10,000-entry bibliography)."""
+def _affinities(project: Corpus, library: LibrarySearch, rows: list[int], vectors: np.ndarray,
+                titles: np.ndarray) -> np.ndarray:
+    """``affinity`` of the library's ``rows`` (their title ``vectors``), each computed once for the project, the
+    library and the project's title vectors ``titles`` (100 take some 20 ms against a 10,000-entry bibliography)."""
     known: dict = project.memo("library_affinity", dict)
     kept = known.get(library.signature)
-    if kept is None or kept[0] is not titles.project:  # another library, or the project's titles embedded anew
+    if kept is None or kept[0] is not titles:  # another library, or the project's titles embedded anew
         known.clear()
-        kept = known[library.signature] = (titles.project, titles.project.astype(np.float64), {})
+        kept = known[library.signature] = (titles, titles.astype(np.float64), {})
     values: dict[int, float] = kept[2]
-    missing = [r for r in rows if r not in values]
+    missing = [i for i, r in enumerate(rows) if r not in values]
     if missing:
-        values.update(zip(missing, affinity(titles.library[np.asarray(missing)], kept[1]).tolist(), strict=True))
+        values.update(zip([rows[i] for i in missing], affinity(vectors[missing], kept[1]).tolist(), strict=True))
     return np.array([values[r] for r in rows], np.float64)
 
 
@@ -132,11 +136,11 @@ def _shared_authors(project: Corpus, library: LibrarySearch, rows: list[int]) ->
 
 @dataclass(frozen=True)
 class Titles:
-    """The title vectors a request's library candidates are compared with: the library's, the query's two (near
-    the marker, the citing sentence) and the project's entries', all by the document's encoder; the library's
-    projected for recall (None until projected)."""
+    """The title vectors a request's library candidates are compared with: the library's (those of the rows asked
+    for; None when they cannot be had now), the query's two (near the marker, the citing sentence) and the project's
+    entries', all by the document's encoder; the library's projected for recall (None until projected)."""
 
-    library: np.ndarray
+    library: Callable[[list[int]], np.ndarray | None]
     query: np.ndarray
     project: np.ndarray
     projection: TitleProjection | None
@@ -257,21 +261,21 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
         refs.append(LibraryRef(e.path, e.key))
         rows.append(row)
         works.append(found)
-    offset = library_offset(stage, titles is not None)
+    vectors = titles.library(rows) if titles is not None and entries else None
+    offset = library_offset(stage, vectors is not None if entries else titles is not None)
     if not entries:
         return [], np.zeros((len(model.features), 0), np.float32), offset
     signals = _signals(entries, rows, raw, stats, project, views.get("sent", ""), library)
     near = None
-    guessed = titles is None and stage == "hybrid"  # the library's titles not embedded yet: ``meaning_from_words``
+    guessed = vectors is None and stage == "hybrid"  # no title vectors to be had yet: ``meaning_from_words``
     if guessed:
         signals["dense"], signals["dense_sent"] = (DENSE_FROM_WORDS * signals[v] for v in ("bm25_near", "bm25_sent"))
-    elif titles is not None:
-        vectors = titles.library[np.asarray(rows)]
+    elif titles is not None and vectors is not None:
         similarity = np.einsum("ed,qd->qe", vectors, titles.query)
         for name, sims in zip(("dense", "dense_sent"), similarity, strict=True):
             mean, sd = stats.get(name, (0.0, 1.0))
             signals[name] = ((sims - mean) / sd).astype(np.float32)
-        near = _affinities(project, library, rows, titles)
+        near = _affinities(project, library, rows, vectors, titles.project)
     inputs = model.inputs(signals)
     # What the library's own parts add (each a reason too, ``retrieval.explain``): its affinity, a shared author.
     lifts: list[tuple[Lift, ...]] = [(Lift("shared_author", AUTHOR_WEIGHT, a),) if a else ()
@@ -295,6 +299,10 @@ def library_candidates(library: LibrarySearch, project: Corpus, views: Mapping[s
     return out, inputs, offset
 
 
+def _rows_of(vectors: np.ndarray, rows: list[int]) -> np.ndarray:
+    return vectors[np.asarray(rows, dtype=np.int64)]
+
+
 def merge(project: list[Candidate], library: list[Candidate], top_k: int, prefix: str) -> list[Candidate]:
     """One shortlist of both: by typed-text tier (with text typed), helpers after works, then by score; the best
     ``top_k`` when nothing is typed (every match otherwise, as ``retrieval.select.shortlist``)."""
@@ -316,10 +324,15 @@ def with_library(index: LibraryIndex, project: Corpus, views: Mapping[str, str],
     library = index.current()
     if library is None or not len(library) or (cite.prefix.strip() and not index.typed_ready(library)):
         return candidates, inputs, 0.0
-    vectors = index.vectors(library, encoder) if dense is not None else None
-    query = dense.vectors.result() if dense is not None and vectors is not None else None
-    titles = Titles(vectors.vectors, query, dense.index.vectors, index.projection(vectors, encoder)) \
-        if dense is not None and vectors is not None and query is not None and len(dense.index.vectors) else None
+    titles = None
+    if dense is not None and len(dense.index.vectors):
+        query = dense.vectors.result()
+        embedded = index.vectors(library, encoder)
+        if embedded is not None:
+            titles = Titles(partial(_rows_of, embedded.vectors), query, dense.index.vectors,
+                            index.projection(embedded, encoder))
+        else:  # the titles are being embedded: a request's candidates are embedded now (``LibraryIndex.vectors_now``)
+            titles = Titles(partial(index.vectors_now, library, encoder), query, dense.index.vectors, None)
     extra, more, offset = library_candidates(library, project, views, cite.prefix, cite.existing_keys, model, stage,
                                              stats, titles, correction)
     merged = merge(candidates, extra, top_k, cite.prefix)

@@ -15,6 +15,8 @@ import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Callable, Collection, Sequence
 
+import numpy as np
+
 from texcite.bib.incremental import Analyzer
 from texcite.bib.model import BibFile, Diagnostic, Entry, LibraryRef
 from texcite.bib.store import BibStore
@@ -146,6 +148,13 @@ class LibraryIndex:
             stage.start(corpus.signature, corpus.entries)
             return None
         return index
+
+    def vectors_now(self, corpus: LibrarySearch, encoder: str, rows: Sequence[int]) -> np.ndarray | None:
+        """The title vectors of ``corpus``'s ``rows`` by ``encoder`` before ``vectors`` has them all: the cached
+        ones, the rest embedded now in the calling thread (``DenseStage.vectors_now``: a request's few dozen, a few
+        milliseconds each here); None until that encoder's first build has loaded it."""
+        stage = self._stage(encoder)
+        return stage.vectors_now([corpus.entries[r] for r in rows]) if stage is not None else None
 
     def projection(self, index: DenseIndex, encoder: str) -> TitleProjection | None:
         """``index`` (the library's titles by ``encoder``) projected for recall by meaning (``library.nearest``), in

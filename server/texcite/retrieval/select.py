@@ -44,7 +44,7 @@ class Candidate:
     helper: bool = False  # serves other entries (see the module docstring): after the works of its tier
     library: LibraryRef | None = None  # an entry of the writer's library, not of the project (``texcite.library``)
     lifts: tuple[Lift, ...] = ()  # what its score holds beyond the fusion model's
-    # A library entry whose title is not embedded yet: its dense signals are predicted from its words
+    # A library entry without its title's vector: its dense signals are predicted from its words
     # (``library.candidates.DENSE_FROM_WORDS``), so what they lift is its words' doing.
     meaning_from_words: bool = False
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +157,54 @@ def test_before_the_titles_are_embedded_a_library_entry_is_ranked_by_its_words(t
     assert found.entry.key == "okafor2019termweighting" and found.library is not None
     assert any("shares" in r for r in found.reasons), found.reasons  # its words, whatever they predict of its title
     assert not any("meaning" in r for r in found.reasons), found.reasons
+
+
+class _HeldBuild:
+    """The document's encoder, except that builds (the texcite-dense workers) wait until ``go`` is set: the
+    library's titles still being embedded, as for minutes after a large library is first set."""
+
+    def __init__(self, embedder, go: threading.Event) -> None:
+        self.embedder, self.go, self.building = embedder, go, threading.Event()
+        self.model_id, self.name = embedder.model_id, embedder.name
+
+    def load(self) -> None:
+        self.embedder.load()
+
+    def embed(self, texts, batch_size=16, max_tokens=128):
+        if threading.current_thread().name.startswith("texcite-dense"):
+            self.building.set()
+            assert self.go.wait(120), "the test never let the build go on"
+        return self.embedder.embed(texts, batch_size=batch_size, max_tokens=max_tokens)
+
+
+def test_while_the_library_s_titles_are_embedded_a_request_embeds_its_own_candidates(tmp_path, paper, moved,
+                                                                                      monkeypatch):
+    """The list is the one the embedded library gives (the work's meaning compared, its affinity with the project),
+    not what its words predict of it, from the first request on."""
+    _, path, text, offset = paper
+    monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path / "cache"))  # no title embedded by an earlier test
+    settings = Settings().replace(recall_mode="hybrid", cache_dir=str(tmp_path / "cache"),
+                                  library_files=(str(moved),))
+    engine = Engine(settings)
+    go = threading.Event()
+    try:
+        assert engine.dense is not None
+        held = _HeldBuild(engine.dense.stage(engine.encoder).embedder, go)
+        engine.library.embed_with(lambda encoder: held, engine.encoder, settings.cache_dir)
+        engine.wait_embeddings(path, text)  # the project's titles (not the library's)
+        assert engine.library.indexed() is not None and held.building.wait(60)
+        during = engine.finish(engine.prepare(path, text, offset), None)
+        go.set()
+        engine.wait_library()
+        after = engine.finish(engine.prepare(path, text, offset), None)
+    finally:
+        go.set()
+        engine.close()
+    assert during.library_offset == after.library_offset == AFFINITY_OFFSET
+    found, embedded = (next(s for s in r.suggestions if s.entry.key == "okafor2019termweighting")
+                       for r in (during, after))
+    assert found.library is not None and found.fused_score == embedded.fused_score
+    assert found.reasons == embedded.reasons
 
 
 def test_a_library_work_by_an_author_of_the_bibliography_goes_before_the_same_work_by_a_stranger(tmp_path, paper):

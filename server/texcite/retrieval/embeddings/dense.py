@@ -92,6 +92,34 @@ class DenseIndex:
         return {k: i for i, k in enumerate(self.keys)}
 
 
+def _embedded(embedder: Encodes, texts: list[str]) -> np.ndarray:
+    """The vectors of ``texts`` at the precision the cache stores (float16: a fresh build ranks exactly as a warm
+    start will); a text the model fails on gets a zero vector, close to nothing."""
+    embedded = embedder.embed(texts, max_tokens=TEXT_MAX_TOKENS).astype(np.float16).astype(np.float32)
+    embedded[~np.isfinite(embedded).all(axis=1)] = 0.0
+    return embedded
+
+
+def vectors_now(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCache) -> np.ndarray:
+    """The vectors of ``entries`` (rows in their order) at once, as ``build_index`` gives them: the cached ones, the
+    rest embedded in the calling thread and cached (the build that embeds their corpus, or its next checkpoint,
+    saves them); an entry with no text a zero vector."""
+    texts = [entry_text(e) for e in entries]
+    digests = [text_digest(t) for t in texts]
+    found = {d: v for d in digests if (v := cache.get(d)) is not None}
+    missing = sorted({d: t for d, t in zip(digests, texts, strict=True) if d not in found and t.strip()}.items(),
+                     key=lambda dt: len(dt[1]))
+    if missing:
+        for (digest, _), v in zip(missing, _embedded(embedder, [t for _, t in missing]), strict=True):
+            cache.put(digest, v)
+            found[digest] = v
+    if not entries:
+        return np.zeros((0, 0), np.float32)
+    dim = next(iter(found.values())).shape[0] if found else embedder.embed(["x"]).shape[1]
+    zero = np.zeros(dim, np.float32)
+    return np.stack([found.get(d, zero) for d in digests])
+
+
 def build_index(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCache | None,
                 progress: Progress | None = None, cancelled: Callable[[], bool] = lambda: False) -> DenseIndex | None:
     """Embed every entry's text, reusing cached vectors; None if cancelled. Blocking: run in a worker."""
@@ -119,10 +147,7 @@ def build_index(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCac
                 cache.save()
             return None
         part = missing[start : start + chunk]
-        # At the precision the cache stores (float16): a fresh build ranks exactly as a warm start will.
-        embedded = embedder.embed([t for _, t in part], max_tokens=TEXT_MAX_TOKENS).astype(np.float16).astype(np.float32)
-        embedded[~np.isfinite(embedded).all(axis=1)] = 0.0  # a text the model fails on matches nothing
-        for (digest, _), v in zip(part, embedded, strict=True):
+        for (digest, _), v in zip(part, _embedded(embedder, [t for _, t in part]), strict=True):
             vectors[digest] = v
             if cache is not None:
                 cache.put(digest, v)
@@ -243,6 +268,18 @@ class DenseStage:
         """The index of a corpus, or None before it is built (callers then use BM25 alone)."""
         with self._lock:
             return self._ready.get(signature)
+
+    def vectors_now(self, entries: Sequence[Entry]) -> np.ndarray | None:
+        """``vectors_now`` of ``entries`` (blocking: a request's few dozen while their corpus's build is under way);
+        None until a build has loaded the model and opened the cache, or when the model cannot run."""
+        cache = self._cache
+        if self.error or cache is None:
+            return None
+        try:
+            return vectors_now(entries, self.embedder, cache)
+        except Exception:  # the build meets it too and says why; this request ranks without
+            log.exception("embedding a request's entries failed")
+            return None
 
     def start(self, signature: tuple, entries: Sequence[Entry]) -> Future | None:
         """Schedule the embedding of a corpus (no-op if ready or underway); returns the job's future."""

@@ -58,6 +58,9 @@ _DROP_RE = re.compile(
     """,
     re.VERBOSE,
 )
+# A phantom prints nothing of its argument: Better BibTeX writes a brace a Zotero title holds as \{\vphantom\} ('{')
+# and \vphantom\{\} ('}'), balancing each with a phantom of the other.
+_PHANTOM_RE = re.compile(r"\\[vh]?phantom(?![A-Za-z])\s*(?:\\[{}]|\{[^{}]{0,512}\})")
 _COMMENT_RE = re.compile(r"(?<!\\)(?P<backslashes>(?:\\\\)*)%.*")
 _MATH_OPEN_RE = re.compile(r"\$|\\[(\[]")
 MATH_BODY = 4000  # characters a math body may hold: a \( without its \) within them is left as it is
@@ -136,6 +139,8 @@ def to_plain(tex: str, *, comments: bool = True) -> str:
     if comments:
         tex = strip_comments(tex)
     tex = _DROP_RE.sub(" ", tex)
+    if "phantom" in tex:
+        tex = _PHANTOM_RE.sub("", tex)
     # Escaped specials are parked in private-use characters so later steps (math, '&' tabs, braces) leave them.
     tex = _ESCAPES_RE.sub(lambda m: _PARK[m.group("char")], tex)
     tex = decode_accents(tex)

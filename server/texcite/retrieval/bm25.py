@@ -24,8 +24,9 @@ from texcite.textnorm import UNSPACED, fold
 
 log = logging.getLogger(__name__)
 
-# Bumped whenever tokens change (stopwords, normalisation): cached parses and indexes of older tokens are not used.
-TOKENS_VERSION = 5
+# Bumped whenever tokens or the text decoded from LaTeX change (stopwords, normalisation, phantoms): cached parses
+# and indexes of an older version are not used.
+TOKENS_VERSION = 6
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _KEY_RUN_RE = re.compile(r"(?P<letters>[^\W\d_]+)|(?P<digits>\d+)")
 

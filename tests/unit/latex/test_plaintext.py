@@ -22,6 +22,9 @@ from texcite.latex.plaintext import decode_accents, strip_comments, tidy_spaces,
         ("kept % dropped comment\nnext", "kept next"),
         (r"escaped \% stays", "escaped % stays"),
         (r"\unknowncommand{arg} text", "arg text"),
+        # Better BibTeX's braces of a Zotero title (a real thesis's bib: 'CPM{ }P,N {} Methods' before)
+        (r"{{{CPM}}\{\vphantom\}{{P}},{{N}}\vphantom\{\} Methods", "CPM{P,N} Methods"),
+        (r"\{\vphantom\}{{WebAssembly}}\vphantom\{\} and \phantom{x}\hphantom{yy}zero", "{WebAssembly} and zero"),
         ("", ""),
     ],
 )

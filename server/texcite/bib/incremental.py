@@ -19,7 +19,7 @@ from typing import Callable
 from texcite.bib.bibitems import bibitem_file
 from texcite.bib.diskcache import DiskCache, Stored
 from texcite.bib.model import BibFile, Diagnostic, Entry
-from texcite.bib.parse import decode_bytes, parse_bib, split_blocks
+from texcite.bib.parse import DUPLICATE_KEY, decode_bytes, parse_bib, split_blocks
 from texcite.files import MAX_BIB_BYTES, UnreadableFile, read_bytes, text_encoding
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ class BibParser:
         new = [i for i, k in enumerate(keys) if k not in old]
         if len(new) > max(4, _INCREMENTAL_SHARE * len(keys)):
             return None
-        if any(d.message.startswith("Duplicate key") for d in previous.bib.diagnostics):
+        if any(d.message.startswith(DUPLICATE_KEY) for d in previous.bib.diagnostics):
             return None
         prefix = macros + "\n" if macros else ""
         prefix_lines = prefix.count("\n")

@@ -22,6 +22,9 @@ from texcite.latex.plaintext import tidy_spaces, to_plain
 log = logging.getLogger(__name__)
 logging.getLogger("bibtexparser").setLevel(logging.ERROR)
 
+# How a diagnostic of a key defined a second time in one file begins (the parse drops that entry, as BibTeX does).
+DUPLICATE_KEY = "Duplicate key"
+
 # Bytes that occur in text files; the rest are control characters that mark binary data.
 _TEXT_BYTES = bytes([9, 10, 12, 13, 27, *range(32, 127), *range(128, 256)])
 
@@ -323,7 +326,7 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
     for failed in library.failed_blocks:
         line = failed.start_line or 0
         if isinstance(failed, DuplicateBlockKeyBlock):
-            bib.diagnostics.append(Diagnostic(path, line, f"Duplicate key '{failed.key}': this entry is ignored.", "warning"))
+            bib.diagnostics.append(Diagnostic(path, line, f"{DUPLICATE_KEY} '{failed.key}': this entry is ignored.", "warning"))
         elif isinstance(failed, ParsingFailedBlock):
             raw = (failed.raw or "").strip()
             head = raw.splitlines()[0][:60] if raw else ""

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 
 from texcite.bib.model import Entry
-from texcite.bib.parse import split_blocks
+from texcite.bib.parse import parse_bib, split_blocks
 from texcite.files import read_disk
 from texcite.latex.graph import Project
 
@@ -91,6 +91,15 @@ def _closing(block: str, opening: int) -> int:
     return len(block) - 1
 
 
+def _holds(block: str, key: str, entry: Entry) -> bool:
+    """Is ``block`` (``key``'s, at ``entry``'s line of its file) still ``entry``: its key, or, for an entry the library
+    offers under a key of its own (``library.keys``), its type and title?"""
+    if key == entry.key:
+        return True
+    found = parse_bib(block, entry.path).entries
+    return len(found) == 1 and (found[0].entry_type, found[0].title) == (entry.entry_type, entry.title)
+
+
 def verbatim(entry: Entry, key: str) -> str | None:
     """The entry's block as its .bib file has it now, under ``key``; None when the file no longer has it there."""
     text = read_disk(entry.path, 1 << 30)
@@ -100,7 +109,7 @@ def verbatim(entry: Entry, key: str) -> str | None:
         if line == entry.line or (line < entry.line and text.count("\n", start, end) > entry.line - line):
             block = text[start:end].strip()
             head = _HEAD_RE.match(block)
-            if head is None or head.group(2) != entry.key:
+            if head is None or not _holds(block, head.group(2), entry):
                 return None
             end = _closing(block, head.start(1) + len(head.group(1).rstrip()) - 1)
             return block[:head.start(2)] + key + block[head.end(2):end + 1]

@@ -20,9 +20,10 @@ import numpy as np
 from texcite.bib.incremental import Analyzer
 from texcite.bib.model import BibFile, Diagnostic, Entry, LibraryRef
 from texcite.bib.store import BibStore
-from texcite.files import UnreadableFile, read_bytes
+from texcite.files import UnreadableFile, read_bytes, read_disk
 from texcite.library.cache import LibraryCache, Stamp, file_stamp
 from texcite.library.csl import read_csl
+from texcite.library.keys import distinct_keys
 from texcite.library.nearest import TitleProjection
 from texcite.library.packed import LibrarySearch, PackedLibrary
 from texcite.retrieval.bm25 import Bm25Index
@@ -44,7 +45,7 @@ def library_paths(files: Sequence[str], base: str | None = None) -> tuple[str, .
 
 def lost_entries(problems: Sequence[Diagnostic], unread: Collection[str] = ()) -> dict[str, str]:
     """Per library file that was read but whose content (or some of its entries) is lost, one line for people: the
-    first such problem, where, and how many more. A duplicate key (its first definition serves) or a guessed
+    first such problem, where, and how many more. A key defined twice (``library.keys``: no work lost) or a guessed
     encoding is a warning, not said; the files of ``unread`` are said otherwise."""
     lost: dict[str, list[Diagnostic]] = {}
     for problem in problems:
@@ -274,10 +275,11 @@ class LibraryIndex:
                 self._recall(paths)
                 store = self.store
                 with store.cache.deferred():
-                    files = [self._read(p) for p in paths]
+                    files, renamed = distinct_keys([self._read(p) for p in paths], lambda p: read_disk(p, 1 << 30))
                     built = Corpus(files, entry_tokens=store.entry_tokens, index_cache=store.cache)
                     _ = built.bm25, built.helpers  # the typed-text index follows once this one answers
-                corpus, problems = built, [d for f in files for d in f.diagnostics] + built.merge_problems
+                corpus = built
+                problems = [d for f in files for d in f.diagnostics] + renamed + built.merge_problems
         except Exception:  # the project's entries still rank; the log says why the library does not
             if not self._closed:  # (a process exiting mid-build: nothing to say)
                 log.exception("library not indexed")

@@ -27,8 +27,8 @@ twice, only the listing that ranks best is offered: ``identity.work_ids``):
 Their score is the fused score minus ``library_offset``: a work already in the project's bibliography is likelier to
 be cited than one of the thousands a writer has collected, so a library entry goes above a project entry only when
 the context clearly prefers it; plus ``AUTHOR_WEIGHT`` when one of its authors has a work in the project's
-bibliography. With its title's vector, the entry's affinity with the project joins (``affinity``: how like the works the project's bibliography holds its title is), with an offset of
-its own.
+bibliography. With its title's vector, the entry's affinity with the project joins (``affinity``: how like the
+works the project's bibliography holds its title is), with an offset of its own.
 """
 
 from __future__ import annotations

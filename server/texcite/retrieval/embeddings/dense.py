@@ -135,7 +135,7 @@ def build_index(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCac
             missing.append((digest, text))
         else:
             vectors[digest] = v
-    total = len(missing)
+    total, computed = len(missing), 0
     if progress:
         progress(0, total)
     since_save = 0
@@ -147,11 +147,16 @@ def build_index(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCac
                 cache.save()
             return None
         part = missing[start : start + chunk]
-        for (digest, _), v in zip(part, _embedded(embedder, [t for _, t in part]), strict=True):
-            vectors[digest] = v
-            if cache is not None:
-                cache.put(digest, v)
+        if cache is not None:  # a request may have embedded some meanwhile (``vectors_now``): its vectors serve
+            vectors.update((d, v) for d, _ in part if (v := cache.get(d)) is not None)
+            part = [(d, t) for d, t in part if d not in vectors]
+        if part:
+            for (digest, _), v in zip(part, _embedded(embedder, [t for _, t in part]), strict=True):
+                vectors[digest] = v
+                if cache is not None:
+                    cache.put(digest, v)
         since_save += len(part)
+        computed += len(part)
         if cache is not None and since_save >= SAVE_EVERY:
             cache.save()
             since_save = 0
@@ -164,7 +169,7 @@ def build_index(entries: Sequence[Entry], embedder: Encodes, cache: EmbeddingCac
         vectors.update((d, np.zeros(dim, np.float32)) for d in blank)
     dim = next(iter(vectors.values())).shape[0] if vectors else 0
     matrix = np.stack([vectors[d] for d in digests]).astype(np.float32) if digests else np.zeros((0, dim), np.float32)
-    return DenseIndex([e.key for e in entries], matrix, total)
+    return DenseIndex([e.key for e in entries], matrix, computed)
 
 
 class FirstSecond:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import sys
 
 from lsp_helpers import EXAMPLE
+
+from texcite.cli import WaitNotes
 
 METHOD = EXAMPLE / "chapters" / "method.tex"
 
@@ -193,3 +196,23 @@ def test_a_french_thesis_reads_past_elided_articles_and_function_words(tmp_path)
         "\\bibliography{refs}\n\\end{document}\n")
     assert lines[0].split()[:2] == ["1.", "reynier2014"]
     assert "its title shares 'énergie', 'positive'" in lines[1]
+
+
+def test_a_long_wait_is_said_on_stderr_a_short_one_is_not():
+    """A first run on a large library waits minutes for its titles to be embedded: `texcite suggest` says so (and how
+    far it got) instead of seeming to hang; a run that waits less than two seconds says nothing."""
+    out, now = io.StringIO(), [0.0]
+    notes = WaitNotes(out, wait_s=2.0, every_s=10.0, clock=lambda: now[0])
+    for at, done in ((0, 0), (1, 100), (3, 300), (5, 400), (14, 900), (15, 1000)):
+        now[0] = at
+        notes.library_progress("embedding", done, 1000)
+    notes.dense_progress((), 0, 50)
+    notes.dense_progress((), 50, 50)  # the bibliography's titles, at once: nothing said
+    notes.library_progress("indexing", 0, 1)
+    now[0] = 30.0
+    notes.library_progress("indexing", 50000, 50000)
+    assert out.getvalue().splitlines() == [
+        "texcite: embedding your library's titles: 300 of 1,000",
+        "texcite: embedding your library's titles: 900 of 1,000",
+        "texcite: embedding your library's titles: done (15 s; cached for the next run)",
+        "texcite: indexing your library: done (50,000 entries, 15 s; cached for the next run)"]

@@ -180,3 +180,16 @@ def test_the_report_gives_the_figures_by_language(tmp_path, capsys):
     assert doc["by_language"]["spanish"]["projects"] == 1 and doc["by_language"]["spanish"]["examples"] == 3
     assert doc["by_language"]["english"]["examples"] == 2
     assert set(doc["by_language"]["english"]) >= {"recall@1", "recall@5", "recall@10", "mrr"}
+
+
+def test_a_preamble_file_holding_the_class_is_not_the_root(tmp_path):
+    """A report keeps its \\documentclass in header.tex, which main.tex \\input's before \\begin{document}."""
+    folder = tmp_path / "report"
+    folder.mkdir()
+    (folder / "header.tex").write_text("\\documentclass{article}\n\\usepackage{natbib}\n")
+    (folder / "util.tex").write_text("\\documentclass{standalone}\n% macros only\n")
+    (folder / "report.tex").write_text("\\input{header}\n\\begin{document}\nSee \\cite{alpha2020}.\n"
+                                       "\\bibliography{refs}\n\\end{document}\n")
+    (folder / "refs.bib").write_text(BIB)
+    (found_folder, root), = find_projects(str(folder)).projects
+    assert root == str(folder / "report.tex")

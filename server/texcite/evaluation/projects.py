@@ -1,7 +1,8 @@
 """Finding the LaTeX projects under a path: the path itself when it names a root document, else its subfolders,
-``DEPTH`` levels deep. A folder's root is SOURCE.json's ``main``, else a top-level .tex with ``\\documentclass``
-(main/thesis/paper first). Confined to what an ``inside`` test allows (the web page: its project folder), only
-files it allows are read, symlinked folders are not entered and a root it refuses is skipped with a note.
+``DEPTH`` levels deep. A folder's root is SOURCE.json's ``main``, else a top-level .tex with ``\\documentclass`` or
+``\\begin{document}`` that no other one includes, one that begins the document first (main/thesis/paper first).
+Confined to what an ``inside`` test allows (the web page: its project folder), only files it allows are read,
+symlinked folders are not entered and a root it refuses is skipped with a note.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 from texcite.files import read_disk
-from texcite.latex.facts import has_documentclass
+from texcite.latex.cite import CiteMatcher
+from texcite.latex.facts import has_begin_document, has_documentclass, scan_file
 
 DEPTH = 3  # folder levels searched below the path
 PREFERRED_ROOTS = ("main", "thesis", "paper")  # the root among several .tex with \documentclass
@@ -34,8 +36,9 @@ class Found:
 
 
 def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) -> str | None:
-    """The root .tex of a project folder: SOURCE.json's ``main``, else a top-level .tex with \\documentclass
-    (main/thesis/paper first). Only files for which ``readable(path)`` holds are read."""
+    """The root .tex of a project folder: SOURCE.json's ``main``, else a top-level .tex with \\documentclass or
+    \\begin{document} that no other one includes (a preamble file holding the class is not the root), one that
+    begins the document first, main/thesis/paper first. Only files for which ``readable(path)`` holds are read."""
     meta = os.path.join(folder, "SOURCE.json")
     if os.path.isfile(meta) and readable(meta):
         try:
@@ -49,12 +52,22 @@ def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) 
         names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".tex"))
     except OSError:
         return None
-    roots = [n for n in names if readable(os.path.join(folder, n))
-             and has_documentclass(read_disk(os.path.join(folder, n)) or "")]
+    texts = {n: read_disk(os.path.join(folder, n)) or "" for n in names if readable(os.path.join(folder, n))}
+    begins = {n for n, text in texts.items() if has_begin_document(text)}
+    candidates = [n for n, text in texts.items() if n in begins or has_documentclass(text)]
+    # A preamble file with the \documentclass that the document \input's (header.tex) is not the root.
+    included = {_stem(i.name) for n in candidates for i in scan_file(texts[n], CiteMatcher()).includes}
+    roots = [n for n in candidates if _stem(n) not in included] or candidates
+    roots = [n for n in roots if n in begins] or roots
     if not roots:
         return None
-    preferred = [n for n in roots if os.path.splitext(n)[0].lower() in PREFERRED_ROOTS]
+    preferred = [n for n in roots if _stem(n) in PREFERRED_ROOTS]
     return os.path.join(folder, (preferred or roots)[0])
+
+
+def _stem(name: str) -> str:
+    """A file as an include command names it: its name without folder and .tex, in lower case."""
+    return os.path.splitext(os.path.basename(name.strip()))[0].lower()
 
 
 def find_projects(path: str, inside: Callable[[str], bool] | None = None, depth: int = DEPTH) -> Found:

@@ -53,6 +53,7 @@ _MACRO_RE = re.compile(
     r"\s*\{(?P<value>[^{}#%\n]{0,1024}(?:\{[^{}#%\n]{0,1024}\}[^{}#%\n]{0,1024}){0,8})\}"
 )
 _DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
+_BEGIN_DOCUMENT_RE = re.compile(r"^[^%\n]*\\begin\s*\{document\}", re.MULTILINE)
 _SUBFILES_RE = re.compile(r"^[^%\n]*\\documentclass\s*\[(?P<main>[^\]]{1,1024})\]\s*\{subfiles\}", re.MULTILINE)
 _THEBIBLIOGRAPHY_RE = re.compile(r"\\begin\s*\{thebibliography\}")
 _SECTION_TITLE_RE = re.compile(
@@ -142,6 +143,11 @@ class FileFacts:
     def in_verbatim(self, offset: int) -> bool:
         i = bisect.bisect_right(self.verbatim, (offset, float("inf"))) - 1
         return i >= 0 and self.verbatim[i][0] < offset < self.verbatim[i][1]
+
+
+def has_begin_document(text: str) -> bool:
+    """Does the text begin the document outside comments (``\\begin{document}``)?"""
+    return next(finditer(_BEGIN_DOCUMENT_RE, text), None) is not None
 
 
 def has_documentclass(text: str) -> bool:

@@ -1,6 +1,6 @@
 """What the engine reports while it works (bib parsed, embedding progress, the library indexed, a project being
-adapted, the reranker's state): called from worker threads; the server carries them to the editor (``lsp.events``), the CLI and eval
-ignore them.
+adapted, the reranker's state): called from worker threads; the server carries them to the editor (``lsp.events``),
+``texcite suggest`` says the long waits on stderr (``wait_notes``), eval ignores them.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from texcite.bib.model import BibFile
 
 
 class EngineEvents:
-    """What the engine reports while it works; called from worker threads. The defaults do nothing (CLI, eval)."""
+    """What the engine reports while it works; called from worker threads. The defaults do nothing (eval)."""
 
     def bib_parsed(self, bib: BibFile) -> None: ...
     def dense_progress(self, signature: tuple, done: int, total: int) -> None: ...

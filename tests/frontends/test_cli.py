@@ -10,7 +10,8 @@ import sys
 
 from lsp_helpers import EXAMPLE
 
-from texcite.cli import WaitNotes
+from texcite.wait_notes import WaitNotes
+
 
 METHOD = EXAMPLE / "chapters" / "method.tex"
 

@@ -22,7 +22,7 @@ LAYERS = (
      "texcite.memory"),
     ("texcite.evaluation", "texcite.doctor"),
     ("texcite.lsp", "texcite.web"),
-    ("texcite.cli", "texcite.__main__"),
+    ("texcite.cli", "texcite.wait_notes", "texcite.__main__"),
 )
 
 

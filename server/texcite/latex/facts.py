@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from texcite.latex.bibwrappers import BibWrapper, CommandUse, definition_around, uses
 from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands
 from texcite.latex.plaintext import strip_comments, to_plain
 from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, verbatim_spans
@@ -30,10 +31,13 @@ _INCLUDE_RE = re.compile(
     """,
     re.VERBOSE,
 )
+_BIB_COMMANDS = (r"bibliography(?!style)[A-Za-z]*|addbibresource|addglobalbib|addsectionbib|nobibliography"
+                  r"|defaultbibliography|putbib")
+_BIB_COMMAND_RE = re.compile(f"(?:{_BIB_COMMANDS})")
+_BIBLIKE_RE = re.compile(r"\\[A-Za-z@]*bib", re.IGNORECASE)
 _BIB_RE = re.compile(
     r"""
-    \\(?P<cmd>bibliography(?!style)[A-Za-z]*|addbibresource|addglobalbib|addsectionbib|nobibliography
-          |defaultbibliography|putbib)(?![A-Za-z])\*?
+    \\(?P<cmd>""" + _BIB_COMMANDS + r""")(?![A-Za-z])\*?
     \s*(?:\[(?P<options>[^\[\]]{0,512})\]\s*)?    # \addbibresource[location=...]{x.bib}, \putbib[unitrefs]
     (?:\{(?P<names>[^{}]{0,4096}(?:\{[^{}]{0,1024}\}[^{}]{0,4096}){0,64})\})?  # one level of braces: \subfix{x}
     """,
@@ -98,6 +102,7 @@ class BibCommand:
     options: str = ""
     start: int = 0
     end: int = 0
+    via: str = ""  # the project's command whose use gave it (``\\ppgccbibliography{refs}``), if not written as is
 
 
 @dataclass(frozen=True)
@@ -128,12 +133,18 @@ class FileFacts:
     bibitems: bool = False  # holds a ``thebibliography`` environment
     packages: tuple[str, ...] = ()  # the files of its class and packages: ``\\documentclass{thesis}`` -> 'thesis.cls'
     macros: tuple[tuple[str, str], ...] = ()  # (name, value) of its definitions without parameters, in order
+    wrappers: tuple[BibWrapper, ...] = ()  # commands it defines to name a bibliography (``latex.bibwrappers``)
+    wrapper_uses: tuple[CommandUse, ...] = ()  # uses of commands that may be such a command, defined here or not
+    # It names a bibliography by a parameter (in a definition's body, ``\\bibliography{#2}``): any edit may change
+    # which definition encloses it, so edits scan it whole.
+    bib_parameters: bool = False
 
     @cached_property
     def structure(self) -> tuple:
         """What the project graph depends on: equal structures mean the same includes, bibliographies and root."""
         return (self.magic_root, self.documentclass, self.subfiles_main, self.bibitems, self.includes, self.packages,
-                self.macros, tuple((b.command, b.options, b.names) for b in self.bibliographies))
+                self.macros, tuple((b.command, b.options, b.names) for b in self.bibliographies), self.wrappers,
+                tuple((u.name, u.arguments) for u in self.wrapper_uses))
 
     def section_at(self, offset: int) -> str:
         """Plain-text title of the last heading before ``offset`` ('' if none)."""
@@ -165,7 +176,7 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         if not in_comment(m.start()):  # what a comment hides does not count
             includes.append(Include(m.group("cmd") or m.group("cmd2"), m.group("dir"),
                                     (m.group("file") or m.group("file2") or m.group("bare") or "").strip()))
-    bibliographies = []
+    bibliographies, wrappers, bib_parameters = [], [], False
     line, counted = 0, 0
     for m in finditer(_BIB_RE, text):
         command, options = m.group("cmd"), m.group("options") or ""
@@ -176,7 +187,13 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
             raw = m.group("names") or ""
             if m.group("names") is None:
                 continue
-        names = tuple(n.strip() for n in _split_names(raw) if n.strip())
+        names = tuple(n.strip() for n in split_bib_names(raw) if n.strip())
+        if any("#" in n for n in names):  # a parameter: the body of a command defined to name the bibliography
+            bib_parameters = True
+            defined = definition_around(text, m.start(), m.end()) if not in_comment(m.start()) else None
+            if defined is not None:
+                wrappers.append(BibWrapper(*defined, command, options.strip(), raw.strip()))
+            continue
         if names and not in_comment(m.start()):
             line, counted = line + text.count("\n", counted, m.start()), m.start()
             line_start = text.rfind("\n", 0, m.start()) + 1
@@ -222,10 +239,18 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         bibitems=bibitems,
         packages=tuple(dict.fromkeys(packages)),
         macros=tuple(macros),
+        wrappers=tuple(wrappers),
+        wrapper_uses=tuple(uses(text, frozenset(w.name for w in wrappers), in_comment, _handled)),
+        bib_parameters=bib_parameters,
     )
 
 
-def _split_names(raw: str) -> list[str]:
+def _handled(name: str) -> bool:
+    """Is ``name`` a bibliography command read as such (``_BIB_RE``), not through a definition?"""
+    return _BIB_COMMAND_RE.fullmatch(name) is not None
+
+
+def split_bib_names(raw: str) -> list[str]:
     """A name list split on commas outside braces (``\\subfix{a,b}`` is one name), without its comments
     (``\\bibliography{a,%`` and ``b}`` on the next line name a and b)."""
     raw = strip_comments(raw)
@@ -322,9 +347,11 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
     old_region, new_region = old_text[lo:old_hi], text[lo:hi]
     if any(w in old_region or w in new_region for w in _STRUCTURAL):
         return None
+    if facts.bib_parameters or _BIBLIKE_RE.search(old_region) or _BIBLIKE_RE.search(new_region):
+        return None  # a command that may name the bibliography through a definition (``latex.bibwrappers``)
     if any(a < old_hi and b > lo for a, b in facts.verbatim):
         return None
-    if facts.bibliographies and old_region.count("\n") != new_region.count("\n"):
+    if (facts.bibliographies or facts.wrapper_uses) and old_region.count("\n") != new_region.count("\n"):
         return None  # bibliography commands know their line
     section = facts.section_at(lo)
     verbatim = [(a + delta, b + delta) if a >= old_hi else (a, b) for a, b in facts.verbatim]
@@ -350,4 +377,7 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
         bibitems=facts.bibitems,
         packages=facts.packages,
         macros=facts.macros,
+        wrappers=facts.wrappers,
+        wrapper_uses=facts.wrapper_uses,
+        bib_parameters=facts.bib_parameters,
     )

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from texcite.latex import kpathsea
+from texcite.latex.bibwrappers import BibWrapper, names_of
 from texcite.latex.buildfiles import recorded_bibliographies
-from texcite.latex.facts import FileFacts, Include
+from texcite.latex.facts import BibCommand, FileFacts, Include, split_bib_names
 
 # The facts of a file by path (None: no such file or unreadable).
 FactsOf = Callable[[str], "FileFacts | None"]
@@ -52,6 +53,7 @@ class BibReference:
     searched: list[str] = field(default_factory=list)
     found_by: str = ""  # e.g. "beside the root", "BIBINPUTS", "kpsewhich", "glob", "the last build (main.aux)"
     remote: bool = False  # ``\addbibresource[location=remote]``: a URL, not a file
+    via: str = ""  # the project's command that gave the bibliography command (``latex.bibwrappers``)
 
 
 @dataclass
@@ -176,17 +178,30 @@ def _locate(ref: BibReference, name: str, dirs: list[tuple[str, str]], root_dir:
         ref.paths, ref.found_by = [found], "kpsewhich (TEXMF trees)"
 
 
-def _references(path: str, facts: FileFacts, root: str, env: dict[str, str] | None,
+def _wrapped(facts: FileFacts, wrappers: dict[str, BibWrapper]) -> list[BibCommand]:
+    """The bibliography commands a file gives through the project's commands defined to name one
+    (``\\ppgccbibliography{../bib/refs}`` -> ``\\bibliography{../bib/refs}``, via ppgccbibliography)."""
+    out = []
+    for use in facts.wrapper_uses:
+        wrapper = wrappers.get(use.name)
+        raw = names_of(wrapper, use) if wrapper is not None else None
+        names = tuple(n.strip() for n in split_bib_names(raw or "") if n.strip())
+        if wrapper is not None and names:
+            out.append(BibCommand(use.line, names, wrapper.command, wrapper.options, use.start, use.end, use.name))
+    return out
+
+
+def _references(path: str, bibliographies: list[BibCommand], root: str, env: dict[str, str] | None,
                 exists: Callable[[str], bool], macros: Macros) -> list[BibReference]:
     root_dir, here = os.path.dirname(root), os.path.dirname(path)
     beside = [(root_dir, "beside the root document")] + ([(here, "beside the file naming it")] if here != root_dir
                                                           else [])
     extra = [(d, "in BIBINPUTS") for d in bibinputs_dirs(env)]
     out = []
-    for bib in facts.bibliographies:
+    for bib in bibliographies:
         options = _options(bib.options)
         for name in bib.names:
-            ref = BibReference(path, bib.line, name, None, bib.command, bib.start, bib.end)
+            ref = BibReference(path, bib.line, name, None, bib.command, bib.start, bib.end, via=bib.via)
             if options.get("location") == "remote" or "://" in name:
                 ref.remote, ref.found_by = True, "a remote resource (not read)"
                 out.append(ref)
@@ -258,8 +273,13 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
                 children.append(cand)
         stack.extend(reversed(children))
     project.truncated = bool(stack) and len(seen) >= MAX_FILES
+    wrappers: dict[str, BibWrapper] = {}
+    for _, facts in reached:
+        for wrapper in facts.wrappers:
+            wrappers.setdefault(wrapper.name, wrapper)
     for path, facts in reached:  # once every definition is known: a preamble file may define a name used before it
-        for ref in _references(path, facts, root, env, exists, macros):
+        bibliographies = list(facts.bibliographies) + _wrapped(facts, wrappers)
+        for ref in _references(path, bibliographies, root, env, exists, macros):
             project.references.append(ref)
             ref.path = ref.paths[0] if ref.paths else None
             project.bib_files += [p for p in ref.paths if p not in project.bib_files]

@@ -78,7 +78,8 @@ def explain(project: Project) -> list[str]:
     lines += [f"  {rel(f)}" for f in project.tex_files]
     lines.append("bibliographies:")
     for ref in project.references:
-        named = f"\\{ref.command}{{{ref.name}}} in {rel(ref.source)}:{ref.line + 1}"
+        named = f"\\{ref.via or ref.command}{{{ref.name}}}" + (f" (a \\{ref.command})" if ref.via else "") + (
+            f" in {rel(ref.source)}:{ref.line + 1}")
         if ref.remote:
             lines.append(f"  {named}: {ref.found_by}")
         elif ref.paths:

@@ -113,6 +113,21 @@ LAYOUTS = {
                              "\\bibliography{long,%          |\nthesis}"),
         "01_intro/01_intro.tex": "Text \\cite{}.\n", "long.bib": bib("a"), "thesis.bib": bib("b"), "z.bib": bib("z"),
     }, "01_intro/01_intro.tex", ["long.bib", "thesis.bib"]),
+    "bibliography-named-through-the-template-class-s-command": ({  # vagnerclementino/dissertacao's ppgccufmg.cls
+        "src/thesis.tex": ("\\documentclass{ppgccufmg}\n\\begin{document}\n\\input{chapter/one}\n"
+                           "\\ppgccbibliography{../bib/bibliografia}\n\\end{document}\n"),
+        "src/ppgccufmg.cls": ("\\LoadClass{report}\n\\newcommand{\\ppgccbibliography}[2][]{%\n  \\setkeys{ufmgbib}{#1}\n"
+                              "  \\bibliographystyle{ppgccufmg}\n  \\begingroup\n    \\bibliography{#2}\n  \\endgroup\n}\n"),
+        "src/chapter/one.tex": "Text \\cite{}.\n", "bib/bibliografia.bib": bib("a"), "bib/z/z.bib": bib("z"),
+    }, "src/chapter/one.tex", ["bib/bibliografia.bib"]),
+    "bibliography-named-through-the-preamble-s-commands": ({  # \\def with .bib added, xparse, a name without "bib"
+        "main.tex": DOC % ("\\input{setup}\n\\usebibfile{refs}\n\\newcommand\\refs[1]{\\addbibresource{#1}}\n"
+                           "\\refs{more.bib}", "Text \\cite{}.\n\\mybibliography*[heading=none]{third}"),
+        "setup.tex": ("\\def\\usebibfile#1{\\addbibresource{#1.bib}}\n"
+                      "\\NewDocumentCommand\\mybibliography{s o m}{\\addbibresource{#3.bib}\\printbibliography}\n"
+                      "% \\newcommand{\\unused}[1]{\\bibliography{#1}}\n"),
+        "refs.bib": bib("a"), "third.bib": bib("c"), "more.bib": bib("b"), "z.bib": bib("z"),
+    }, "main.tex", ["refs.bib", "more.bib", "third.bib"]),
 }
 
 
@@ -164,6 +179,17 @@ def test_explain_names_the_command_and_file(tmp_path: Path) -> None:
     assert lines[0] == f"root: {tmp_path / 'main.tex'}"
     assert "subfiles" in lines[1]
     assert "  refs.bib  <- \\bibliography{refs} in main.tex:5, found beside the root document" in lines
+
+
+def test_a_command_the_class_defines_to_name_the_bibliography_is_explained_and_its_body_names_nothing(
+        tmp_path: Path) -> None:
+    files, opened, _ = LAYOUTS["bibliography-named-through-the-template-class-s-command"]
+    write(tmp_path, files)
+    project = discover(str(tmp_path / opened), env={})
+    (ref,) = project.references  # not the class's \\bibliography{#2}, "not found"
+    assert (ref.via, ref.command, ref.name, ref.line) == ("ppgccbibliography", "bibliography", "../bib/bibliografia", 3)
+    assert ("  ../bib/bibliografia.bib  <- \\ppgccbibliography{../bib/bibliografia} (a \\bibliography) in thesis.tex:4,"
+            " found beside the root document") in explain(project)
 
 
 def test_bibitems_become_entries() -> None:

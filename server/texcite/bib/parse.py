@@ -11,9 +11,11 @@ import bisect
 import hashlib
 import logging
 import re
+from typing import Callable
 
 import bibtexparser
-from bibtexparser.model import DuplicateBlockKeyBlock, ImplicitComment, ParsingFailedBlock
+from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ImplicitComment, ParsingFailedBlock
+from bibtexparser.model import Entry as ParsedEntry
 
 from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
 from texcite.files import decode_text, text_encoding
@@ -72,8 +74,12 @@ def expand_concatenation(value: str, macros: dict[str, str]) -> str:
     bibtexparser leaves concatenations raw. A value is only expanded when every piece is a quoted or braced
     string, a number or a known macro, so a plain value containing '#' (``C# and F#``) stays as it is.
     """
-    if "#" not in value:
-        return value
+    return value if "#" not in value else resolve_value(value, macros)
+
+
+def resolve_value(value: str, macros: dict[str, str]) -> str:
+    """A value as written in the .bib (``{A title}``, ``"A title"``, ``jan``, ``proc # {SIGIR}``) as the entry's
+    text: its pieces unquoted, macros and months replaced; the value itself when a piece is none of these."""
     parts = _split_concat(value)
     out = []
     for part in parts:
@@ -187,7 +193,7 @@ def _fast_entry(block: str) -> tuple[str, str, list[tuple[str, str]]] | None:
         if m is None:
             break
         name, pos = m.group(1), m.end()
-        if pos >= n or name in seen:
+        if pos >= n or name.lower() in seen:
             return None
         c = block[pos]
         if c == "{":
@@ -209,7 +215,7 @@ def _fast_entry(block: str) -> tuple[str, str, list[tuple[str, str]]] | None:
             value, pos = d.group(), d.end()  # type: ignore[union-attr]
         else:
             return None
-        seen.add(name)
+        seen.add(name.lower())
         fields.append((name, value))
         m = _FAST_SEP_RE.match(block, pos)
         if m is None:
@@ -228,11 +234,16 @@ def _fast_entry(block: str) -> tuple[str, str, list[tuple[str, str]]] | None:
     return entry_type, key, fields
 
 
-def _make_entry(key: str, entry_type: str, raw_fields, macros: dict[str, str], path: str, line: int) -> Entry:
-    fields = {}
+def _make_entry(key: str, entry_type: str, raw_fields, macros: dict[str, str], path: str, line: int,
+                resolve: Callable[[str, dict[str, str]], str] = expand_concatenation) -> Entry:
+    """The entry of parsed fields: names in lower case, the first of a repeated one kept (as BibTeX does), each
+    value resolved (``resolve``: concatenations of what bibtexparser's middleware unquoted, else the whole value)
+    and decoded."""
+    fields: dict[str, str] = {}
     for name, value in raw_fields:
         low = name.lower()
-        fields[low] = _decode_field(low, expand_concatenation(value, macros))
+        if low not in fields:
+            fields[low] = _decode_field(low, resolve(value, macros))
     return Entry(key=key, entry_type=entry_type.lower(), fields=fields, path=path, line=line)
 
 
@@ -323,9 +334,16 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
         if _skipped_entry(block):
             head = block.comment.strip().splitlines()[0][:60]
             bib.diagnostics.append(Diagnostic(path, block.start_line or 0, f"Malformed entry, skipped: {head}"))
+    recovered: list[ParsedEntry] = []  # entries whose fields bibtexparser left as written (no middleware ran)
     for failed in library.failed_blocks:
         line = failed.start_line or 0
-        if isinstance(failed, DuplicateBlockKeyBlock):
+        entry = failed.ignore_error_block
+        if isinstance(failed, DuplicateFieldKeyBlock) and isinstance(entry, ParsedEntry):  # BibTeX keeps the first
+            recovered.append(entry)
+            repeated = ", ".join(sorted(failed.duplicate_keys))
+            bib.diagnostics.append(Diagnostic(path, line, f"Field {repeated} repeated in '{entry.key}': the first is "
+                                              "kept, as BibTeX does.", "warning"))
+        elif isinstance(failed, DuplicateBlockKeyBlock):
             bib.diagnostics.append(Diagnostic(path, line, f"{DUPLICATE_KEY} '{failed.key}': this entry is ignored.", "warning"))
         elif isinstance(failed, ParsingFailedBlock):
             raw = (failed.raw or "").strip()
@@ -334,12 +352,11 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
         else:
             bib.diagnostics.append(Diagnostic(path, line, f"Could not read block: {type(failed).__name__}"))
     macros = {b.key.lower(): b.value if isinstance(b.value, str) else str(b.value) for b in library.strings}
-    for e in library.entries:
-        fields = {}
-        for f in e.fields:
-            value = expand_concatenation(f.value if isinstance(f.value, str) else str(f.value), macros)
-            fields[f.key.lower()] = _decode_field(f.key.lower(), value)
-        bib.entries.append(Entry(key=e.key, entry_type=e.entry_type.lower(), fields=fields, path=path, line=e.start_line or 0))
+    as_written = {id(e) for e in recovered}
+    for e in sorted([*library.entries, *recovered], key=lambda e: e.start_line or 0):
+        fields = [(f.key, f.value if isinstance(f.value, str) else str(f.value)) for f in e.fields]
+        bib.entries.append(_make_entry(e.key, e.entry_type, fields, macros, path, e.start_line or 0,
+                                       resolve_value if id(e) in as_written else expand_concatenation))
     return bib
 
 

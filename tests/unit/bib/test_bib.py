@@ -174,6 +174,23 @@ def test_duplicate_key_is_a_warning_with_its_line() -> None:
     assert d.severity == "warning" and d.line == 2 and "'a'" in d.message
 
 
+def test_a_repeated_field_keeps_its_entry_with_the_first_value() -> None:
+    """A ScienceDirect export repeats ``keywords``: BibTeX warns and keeps the entry (a real thesis cites it)."""
+    text = ('@string{tcs = "Theoretical Computer Science"}\n@article{before, title = {Before}}\n'
+            '@article{MAIRESSE201442,\n  title = "Around probabilistic cellular automata",\n  journal = tcs,\n'
+            '  month = jan, year = "2014",\n  keywords = "Probabilistic cellular automaton",\n  keywords = "Ergodicity"\n}\n'
+            '@article{after, title = {After}}\n')
+    bib = parse_bib(text, "refs.bib")
+    assert [e.key for e in bib.entries] == ["before", "MAIRESSE201442", "after"]
+    entry = bib.entries[1]
+    assert (entry.title, entry.fields["journal"], entry.fields["month"], entry.fields["keywords"], entry.line) == (
+        "Around probabilistic cellular automata", "Theoretical Computer Science", "January",
+        "Probabilistic cellular automaton", 2)
+    (d,) = bib.diagnostics
+    assert d.severity == "warning" and d.line == 2
+    assert d.message == "Field keywords repeated in 'MAIRESSE201442': the first is kept, as BibTeX does."
+
+
 def test_duplicate_key_across_files() -> None:
     a = parse_bib("@article{k, title = {A}}\n", "a.bib")
     b = parse_bib("\n@article{k, title = {B}}\n", "b.bib")

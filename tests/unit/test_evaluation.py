@@ -193,3 +193,22 @@ def test_a_preamble_file_holding_the_class_is_not_the_root(tmp_path):
     (folder / "refs.bib").write_text(BIB)
     (found_folder, root), = find_projects(str(folder)).projects
     assert root == str(folder / "report.tex")
+
+
+def test_a_first_draft_keeps_the_template_s_command_naming_the_bibliography(tmp_path):
+    """The class defines \\mybibliography, the root (in src/) names ../bib/refs through it: a first draft has the
+    class as written and the root's line using it, so its citations rank among the bib's entries."""
+    src, bibs = tmp_path / "thesis" / "src", tmp_path / "thesis" / "bib"
+    src.mkdir(parents=True)
+    bibs.mkdir()
+    (src / "mycls.cls").write_text("\\LoadClass{article}\n\\newcommand{\\mybibliography}[2][]{%\n"
+                                   "  \\bibliographystyle{plain}\n  \\bibliography{#2}\n}\n")
+    (src / "main.tex").write_text("\\documentclass{mycls}\n\\begin{document}\n\\input{chapter}\n"
+                                  "\\mybibliography{../bib/refs}\n\\end{document}\n")
+    (src / "chapter.tex").write_text(CHAPTER.split("\n")[0] + "\n")
+    (bibs / "refs.bib").write_text(BIB)
+    engine, read = evaluation_engine(parse_settings({"recall.mode": "bm25"}).replace(recall_top_k=1000))
+    for mode in ("default", "writing"):
+        report = evaluate_project(engine, read, str(src), str(src / "main.tex"), mode=mode)
+        assert (report.entries, report.ranked.ranks) == (3, [1]), mode
+    engine.close()

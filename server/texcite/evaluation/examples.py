@@ -39,10 +39,12 @@ class SourceFile:
 
     @cached_property
     def _bib_lines(self) -> list[tuple[int, str]]:
-        """(offset, text) of each line holding a bibliography command."""
+        """(offset, text) of each line holding a bibliography command, or a command that may name one through a
+        definition (``latex.bibwrappers``: ``\\ppgccbibliography{../bib/refs}``)."""
         lines = self.text.split("\n")
         offsets = list(accumulate((len(line) + 1 for line in lines), initial=0))
-        return [(offsets[n], lines[n]) for n in sorted({b.line for b in self.facts.bibliographies}) if n < len(lines)]
+        named = {b.line for b in self.facts.bibliographies} | {u.line for u in self.facts.wrapper_uses}
+        return [(offsets[n], lines[n]) for n in sorted(named) if n < len(lines)]
 
     def bibliography_lines(self, start: int = 0) -> str:
         """The lines naming the bibliography that begin at or after ``start`` (a first draft has them already)."""
@@ -74,7 +76,8 @@ class SourceFile:
 def as_drafted(ex: Example, files: list[SourceFile]) -> Example:
     """``ex`` in a first draft: its file cut after the citing paragraph; each file including it (up the include
     chain) cut after that include; files later in the document reduced to their bibliography lines; files
-    earlier kept. ``files`` are the project's, in include order."""
+    earlier, and the class and packages (a template written before the text: ``\\ppgccbibliography``'s definition),
+    kept. ``files`` are the project's, in include order."""
     end = paragraph_span(ex.text, ex.offset)[1]
     by_path = {f.path: f for f in files}
     paths = [f.path for f in files]
@@ -91,7 +94,7 @@ def as_drafted(ex: Example, files: list[SourceFile]) -> Example:
         if f.path in chain:
             cut = f.include_end(chain[chain.index(f.path) - 1])
             others[f.path] = f.text[:cut] + "\n" + f.bibliography_lines(cut)
-        elif position[f.path] > here:
+        elif position[f.path] > here and not f.path.lower().endswith((".cls", ".sty")):
             others[f.path] = f.bibliography_lines()
     own = by_path.get(ex.path)
     # The example's text differs from its file's only inside the emptied command, before ``end``.

@@ -20,11 +20,13 @@ from texcite.bib.diskcache import cache_dir
 from texcite.retrieval.embeddings.by_language import AUTO_ENCODER
 from texcite.retrieval.embeddings.encoders import MINILM_ENCODER, USE_ENCODER
 from texcite.engine import Engine
+from texcite.latex.project import no_entries_reason
 from texcite.latex.roots import project_folder
 from texcite.rerank.factory import resolve_backend
 from texcite.settings import Settings
 
 PACKAGED_ENCODERS = {MINILM_ENCODER: "all-MiniLM-L6-v2", USE_ENCODER: "Universal Sentence Encoder multilingual v3"}
+MAX_PROBLEMS = 5  # the bibliographies' problems listed (the editor shows each at its line)
 MODEL_LOAD_TIMEOUT_S = 120  # the packaged MiniLM loads in about a second; a hung load must not hang the report
 
 # The optional extras of pyproject.toml a user installs: (import name, the distributions providing it) and how.
@@ -131,17 +133,27 @@ def project_lines(engine: Engine, file: str) -> list[str]:
     project = engine.project(path)
     lines = [f"file: {path}", f"  project root: {project.root}"]
     if not project.bib_files:
-        lines.append("  bibliographies: none found (no \\bibliography or \\addbibresource, and no .bib beside the "
-                     "root)")
+        lines.append(f"  bibliographies: none found ({no_entries_reason(project)}; `texcite project {file}` says where "
+                     "each was looked for)")
         return lines
     encoder = engine.encoder_of(path)
     if encoder:
         lines.append(f"  language: {engine.language(path)} (dense model {engine.stages(encoder).dense_name})")
         if engine.dense_note:
             lines.append(f"  note: {engine.dense_note}")
-    entries = len(engine.corpus(path))
-    lines.append(f"  bibliographies: {len(project.bib_files)} ({entries} entries)")
+    corpus = engine.corpus(path)
+    lines.append(f"  bibliographies: {len(project.bib_files)} ({len(corpus)} entries)")
     lines += [f"    {bib}" for bib in project.bib_files]
+    missing = [r for r in project.references if not r.paths and not r.remote]
+    if missing:
+        names = ", ".join(f"'{r.name}'" for r in missing)
+        lines.append(f"  not found: {names} (`texcite project {file}` says where each was looked for)")
+    problems = [d for f in corpus.files for d in f.diagnostics] + list(corpus.merge_problems)
+    if problems:
+        lines.append(f"  problems in the bibliographies: {len(problems)}")
+        lines += [f"    {d.path}:{d.line + 1}: {d.message}" for d in problems[:MAX_PROBLEMS]]
+        if len(problems) > MAX_PROBLEMS:
+            lines.append(f"    … and {len(problems) - MAX_PROBLEMS} more (the editor shows each at its line)")
     return lines
 
 

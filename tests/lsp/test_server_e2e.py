@@ -78,13 +78,16 @@ async def test_hover_and_definition(client: LanguageClient):
 
 async def test_undefined_key_diagnostic(client: LanguageClient):
     path = client.paper / "chapters" / "method.tex"
-    path.write_text(path.read_text().replace("\\cite{}", "\\cite{nobody2099} \\cite{nguy}"))
+    path.write_text(path.read_text().replace("\\cite{}", "\\cite{nobody2099} \\cite{nguy} \\cite{Lowe2015Foundations}"))
     uri = open_doc(client, path)
     diags = await diagnostics_for(client, uri, lambda ds: any("nobody2099" in d.message for d in ds))
     assert [d.message for d in diags if "nobody2099" in d.message]
     assert not [d for d in diags if "'nguy'" in d.message]  # the start of nguyen2023distillation: being typed
     d = next(d for d in diags if "nobody2099" in d.message)
     assert d.range.start.line == 8
+    assert [d.message for d in diags if "Lowe2015" in d.message] == [
+        "Citation key 'Lowe2015Foundations' is not defined in any .bib file; 'lowe2015foundations' is (only the case "
+        "differs: BibTeX takes it with a warning, biber does not)."]
 
 
 async def test_bib_parse_errors_and_duplicates_are_diagnostics(client: LanguageClient):

@@ -187,10 +187,16 @@ class Documents:
         if self.engine.settings.diagnostics.undefined_keys and project.bib_files:
             facts = self.engine.facts(path, text)
             known = sorted(corpus.by_key)
+            by_case: dict[str, str] | None = None  # the keys by their folded case, made at the first undefined key
             for use in facts.cites:
                 if use.key == "*" or use.key in corpus.by_key or being_typed(use.key, known):  # \nocite{*}
                     continue
                 message = f"Citation key '{use.key}' is not defined in any .bib file."
+                by_case = by_case if by_case is not None else {k.casefold(): k for k in known}
+                if use.key.casefold() in by_case:
+                    message = (f"Citation key '{use.key}' is not defined in any .bib file; "
+                               f"'{by_case[use.key.casefold()]}' is (only the case differs: BibTeX takes it with a "
+                               "warning, biber does not).")
                 ref = self.engine.library_entry(use.key)
                 if ref is not None:  # a quick fix adds it (``lsp.library``)
                     message += f" Your library has it ({os.path.basename(ref.file)}): a quick fix adds it."

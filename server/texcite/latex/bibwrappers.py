@@ -135,8 +135,8 @@ def uses(text: str, defined: frozenset[str], in_comment: Callable[[int], bool],
 
 
 def _arguments(text: str, i: int) -> tuple[list[tuple[str, str]], int]:
-    """The star, ``[…]`` and ``{…}`` arguments following offset ``i`` (spaces and one line break between them),
-    and where they end."""
+    """The star, ``[…]`` and ``{…}`` arguments following offset ``i`` (spaces and one line break between them,
+    each on one line), and where they end."""
     out: list[tuple[str, str]] = []
     while len(out) < MAX_ARGUMENTS:
         j = i
@@ -152,15 +152,18 @@ def _arguments(text: str, i: int) -> tuple[list[tuple[str, str]], int]:
             out.append(("s", "*"))
             i = j + 1
             continue
+        # An argument ends on its line (an edit elsewhere cannot change it: ``facts.update_facts``).
+        line_end = text.find("\n", j)
+        line_end = len(text) if line_end < 0 else line_end
         if text[j] == "[":
-            bracket = text.find("]", j, j + 1024)
+            bracket = text.find("]", j, line_end)
             if bracket < 0:
                 break
             out.append(("o", text[j + 1:bracket]))
             i = bracket + 1
         elif text[j] == "{":
             brace = _closing_brace(text, j)
-            if brace is None or brace - j > 4096:
+            if brace is None or brace > line_end:
                 break
             out.append(("m", text[j + 1:brace]))
             i = brace + 1

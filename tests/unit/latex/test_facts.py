@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.facts import scan_file, update_facts
 
@@ -54,6 +56,27 @@ def test_edits_in_place_agree_with_a_full_scan():
             assert updated == full, (at, new[max(0, at - 40):at + 40])
         text, facts = new, full
     assert in_place > 1500  # most edits are ordinary typing
+
+
+@pytest.mark.parametrize("defined", [True, False], ids=["defined-here", "defined-by-the-class"])
+def test_edits_near_commands_that_name_the_bibliography_agree_with_a_full_scan(defined):
+    """A file using \\refs and \\mybib to name the bibliography (``latex.bibwrappers``), defined in it or not."""
+    rng = random.Random(12)
+    definitions = "\\newcommand{\\refs}[2][]{\\bibliography{#2}}\n\\def\\mybib#1{\\addbibresource{#1.bib}}\n"
+    text = ((definitions if defined else "") + CHAPTER[:1500] + "\\refs[x]{one}\n\\mybib{two}\n\\usebib{three}\n"
+            + CHAPTER[1500:3000])
+    pieces = [*PIECES, "\\mybib{", "\\refs", "#1", "[", "]"]
+    facts = scan_file(text, MATCHER)
+    for _ in range(1000):
+        at = rng.randrange(len(text))
+        if rng.random() < 0.7:
+            new = text[:at] + rng.choice(pieces) + text[at:]
+        else:
+            new = text[:at] + text[at + rng.randint(1, 12):]
+        updated = update_facts(text, facts, new, MATCHER)
+        full = scan_file(new, MATCHER)
+        assert updated is None or updated == full, (at, new[max(0, at - 40):at + 40])
+        text, facts = new, full
 
 
 def test_closing_a_key_list_opened_lines_above_agrees_with_a_full_scan():

@@ -6,6 +6,7 @@ of the text, linear in its length: detection reads a sample of at most ``SAMPLE`
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from typing import Sequence
@@ -51,6 +52,10 @@ _DECLARATION_RE = re.compile(
     r"\\(?P<cmd>usepackage|RequirePackage|documentclass|babelprovide|setdefaultlanguage|setmainlanguage)"
     r"(?![A-Za-z])\s*(?:\[(?P<options>[^\[\]{}]{0,2000})\]\s*)?\{(?P<argument>[^{}]{0,500})\}")
 _BEGIN_DOCUMENT = "\\begin{document}"
+# The files a preamble reads: \input{preamble}, a class or package of the project's own (names without braces).
+_READS_RE = re.compile(r"\\(?:input|include|usepackage|RequirePackage|documentclass|LoadClass)(?![A-Za-z])\s*"
+                       r"(?:\[[^\[\]{}]{0,2000}\]\s*)?\{(?P<names>[^{}]{1,500})\}")
+MAX_PREAMBLE_FILES = 16
 
 
 def language_name(name: str, codes: bool = True) -> str | None:
@@ -281,6 +286,31 @@ def _decide(counts: np.ndarray) -> str:
     return language if score >= max(MIN_HITS, MIN_SHARE * counts[_AT["words"]]) else UNKNOWN
 
 
+def _stem(name: str) -> str:
+    return os.path.splitext(os.path.basename(name.strip()))[0]
+
+
+def _preamble_texts(root: str, root_text: str, texts: Sequence[tuple[str, str]]) -> list[str]:
+    """The root's preamble, then the project files it reads there and those they read in turn (by file name:
+    ``\\input{setup/preamble}``, ``\\usepackage{mythesis}``), at most MAX_PREAMBLE_FILES."""
+    by_stem: dict[str, str] = {}
+    for path, text in texts:
+        if path != root:
+            by_stem.setdefault(_stem(path), text)
+    out: list[str] = []
+    queue, seen = [_preamble(root_text)], set()
+    while queue and len(out) < MAX_PREAMBLE_FILES:
+        text = queue.pop(0)
+        out.append(text)
+        for m in _READS_RE.finditer(strip_comments(text)):
+            for name in m.group("names").split(","):
+                stem = _stem(name)
+                if stem in by_stem and stem not in seen:
+                    seen.add(stem)
+                    queue.append(by_stem[stem])
+    return out
+
+
 def document_language(root_text: str, text: str) -> str:
     """The language of a document: the one its root's preamble declares, else the one ``text`` (a file of the
     document, or all of them) declares, else the one ``text`` reads as."""
@@ -311,10 +341,12 @@ class ProjectLanguages:
             root_text = next((text for path, text in texts if path == root), "")
             known = self._declared_by(root, root_text)
             if not known:
-                # A root holding \begin{document} has the document's preamble: the files together declare nothing more.
-                known = (None if _BEGIN_DOCUMENT in root_text else declared_language("\n".join(t for _, t in texts))) \
-                    or _decide(sum((self._file_counts(key, text) for key, (_, text) in zip(keys, texts, strict=True)),
-                                   np.zeros(len(_COUNTS))))
+                # A root holding \begin{document} has the document's preamble, with the files it reads there
+                # (\input{preamble}, the project's own mythesis.sty): other files declare nothing for the document.
+                preamble = (_preamble_texts(root, root_text, texts) if _BEGIN_DOCUMENT in root_text
+                            else [t for _, t in texts])
+                counts = (self._file_counts(key, text) for key, (_, text) in zip(keys, texts, strict=True))
+                known = declared_language("\n".join(preamble)) or _decide(sum(counts, np.zeros(len(_COUNTS))))
             self._known.put((root, tuple(keys)), known)
         return known
 

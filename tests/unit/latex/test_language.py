@@ -150,3 +150,19 @@ def test_a_project_state_has_one_language_whatever_was_asked_before():
     for state in (declared, english, spanish, english, declared):
         used.language("/p/main.tex", state)
     assert [used.language("/p/main.tex", s) for s in (spanish, english, declared)] == ["spanish", "english", "german"]
+
+
+def test_a_language_declared_in_a_file_the_preamble_reads_is_the_document_s():
+    """\\input{preamble} loads babel (a real German master thesis): a first draft of a few words is German, not
+    unknown; a chapter's declaration (a quoted document, a standalone figure) is not the document's."""
+    root = "\\documentclass{scrartcl}\n\\input{setup/preamble}\n\\begin{document}\n\\input{chapters/intro}\n\\end{document}\n"
+    preamble = "\\usepackage[utf8]{inputenc}\n\\usepackage{mythesis}\n"
+    package = "\\RequirePackage[ngerman]{babel,varioref}\n"
+    draft = "Das ist neu \\cite{}."
+    languages = ProjectLanguages()
+    state = [("/p/main.tex", root), ("/p/setup/preamble.tex", preamble), ("/p/mythesis.sty", package),
+             ("/p/chapters/intro.tex", draft)]
+    assert languages.language("/p/main.tex", state) == "german"
+    assert languages.language("/p/main.tex", [*state[:2], state[3]]) == "unknown"  # without the package
+    chapter = "\\documentclass[french]{standalone}\n\\usepackage[french]{babel}\n" + draft
+    assert languages.language("/p/main.tex", [state[0], ("/p/chapters/intro.tex", chapter)]) == "unknown"

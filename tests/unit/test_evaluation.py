@@ -191,7 +191,7 @@ def test_a_preamble_file_holding_the_class_is_not_the_root(tmp_path):
     (folder / "report.tex").write_text("\\input{header}\n\\begin{document}\nSee \\cite{alpha2020}.\n"
                                        "\\bibliography{refs}\n\\end{document}\n")
     (folder / "refs.bib").write_text(BIB)
-    (found_folder, root), = find_projects(str(folder)).projects
+    ((_, root),) = find_projects(str(folder)).projects
     assert root == str(folder / "report.tex")
 
 
@@ -212,3 +212,16 @@ def test_a_first_draft_keeps_the_template_s_command_naming_the_bibliography(tmp_
         report = evaluate_project(engine, read, str(src), str(src / "main.tex"), mode=mode)
         assert (report.entries, report.ranked.ranks) == (3, [1]), mode
     engine.close()
+
+
+def test_beside_another_document_the_root_is_the_one_that_names_a_bibliography(tmp_path):
+    """A CV beside the thesis (a real Turkish thesis): both begin a document; the thesis names its bibliography."""
+    folder = tmp_path / "tez"
+    folder.mkdir()
+    (folder / "CV_Author.tex").write_text("\\documentclass{article}\n\\begin{document}\nBorn in Istanbul.\n"
+                                          "\\end{document}\n")
+    (folder / "tez.tex").write_text("\\documentclass{report}\n\\begin{document}\nSee \\cite{alpha2020}.\n"
+                                    "\\bibliography{refs}\n\\end{document}\n")
+    (folder / "refs.bib").write_text(BIB)
+    ((_, root),) = find_projects(str(folder)).projects
+    assert root == str(folder / "tez.tex")

@@ -38,7 +38,8 @@ class Found:
 def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) -> str | None:
     """The root .tex of a project folder: SOURCE.json's ``main``, else a top-level .tex with \\documentclass or
     \\begin{document} that no other one includes (a preamble file holding the class is not the root), one that
-    begins the document first, main/thesis/paper first. Only files for which ``readable(path)`` holds are read."""
+    begins the document first: main/thesis/paper, else one that names a bibliography, else the one including and
+    citing most. Only files for which ``readable(path)`` holds are read."""
     meta = os.path.join(folder, "SOURCE.json")
     if os.path.isfile(meta) and readable(meta):
         try:
@@ -55,14 +56,22 @@ def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) 
     texts = {n: read_disk(os.path.join(folder, n)) or "" for n in names if readable(os.path.join(folder, n))}
     begins = {n for n, text in texts.items() if has_begin_document(text)}
     candidates = [n for n, text in texts.items() if n in begins or has_documentclass(text)]
+    facts = {n: scan_file(texts[n], CiteMatcher()) for n in candidates}
     # A preamble file with the \documentclass that the document \input's (header.tex) is not the root.
-    included = {_stem(i.name) for n in candidates for i in scan_file(texts[n], CiteMatcher()).includes}
+    included = {_stem(i.name) for n in candidates for i in facts[n].includes}
     roots = [n for n in candidates if _stem(n) not in included] or candidates
     roots = [n for n in roots if n in begins] or roots
     if not roots:
         return None
-    preferred = [n for n in roots if _stem(n) in PREFERRED_ROOTS]
-    return os.path.join(folder, (preferred or roots)[0])
+
+    def rank(n: str) -> tuple:
+        """main/thesis/paper first, then a document naming a bibliography (not the CV beside the thesis), then the
+        one including and citing most."""
+        f = facts[n]
+        return (_stem(n) not in PREFERRED_ROOTS, not (f.bibliographies or f.wrapper_uses),
+                -(len(f.includes) + len(f.cites)), n)
+
+    return os.path.join(folder, min(roots, key=rank))
 
 
 def _stem(name: str) -> str:

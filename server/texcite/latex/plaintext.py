@@ -15,6 +15,7 @@ _ACCENTS = {
     "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328", "r": "\u030a", "d": "\u0323",
     "b": "\u0331",
 }
+_LETTER_GROUP_RE = re.compile(r"\{(?P<letter>[^\W_])\}")
 _ACCENT_RE = re.compile(
     r"""
     \\(?P<accent>['`^"~=.]|[uvHckrdb](?=[\s{]))   # the accent command (letter accents need a space or brace)
@@ -150,7 +151,10 @@ def to_plain(tex: str, *, comments: bool = True) -> str:
     # Control words vanish but their braced argument stays: \emph{x} -> x, \textbf{x} -> x.
     tex = _CONTROL_WORD_RE.sub(" ", tex)
     tex = _CONTROL_SYMBOL_RE.sub(lambda m: " " if m.group("char") in ",;:! " else "", tex)
-    tex = tex.replace("}{", "} {").replace("{", "").replace("}", "")  # \href{a}{b} -> 'a b'
+    # A group of one letter is that letter: BibTeX's {\'s}{\'c} and {M}{R}{I} print 'ść' and 'MRI'.
+    if "{" in tex:
+        tex = _LETTER_GROUP_RE.sub(r"\g<letter>", tex)
+    tex = tex.replace("}{", "} {").replace("{", "").replace("}", "")  # \href{ab}{cd} -> 'ab cd'
     tex = tex.replace("^", "").replace("_", " ").replace("&", " ")
     return tidy_spaces(tex.translate(_UNPARK))
 

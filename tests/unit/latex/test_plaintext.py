@@ -25,6 +25,8 @@ from texcite.latex.plaintext import decode_accents, strip_comments, tidy_spaces,
         # Better BibTeX's braces of a Zotero title (a real thesis's bib: 'CPM{ }P,N {} Methods' before)
         (r"{{{CPM}}\{\vphantom\}{{P}},{{N}}\vphantom\{\} Methods", "CPM{P,N} Methods"),
         (r"\{\vphantom\}{{WebAssembly}}\vphantom\{\} and \phantom{x}\hphantom{yy}zero", "{WebAssembly} and zero"),
+        # A group of one letter is that letter (a Polish thesis's bib: 'rozdzielczoś ć' before)
+        (r"rozdzielczo{\'s}{\'c} {\"a}{\"o} {M}{R}{I}", "rozdzielczość äö MRI"),
         ("", ""),
     ],
 )

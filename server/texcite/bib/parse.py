@@ -306,9 +306,14 @@ def _parse_fast(text: str, path: str, digest: str) -> BibFile | None:
     return bib
 
 
+_COMMENT_COMMAND_RE = re.compile(r"@\s*comment(?![A-Za-z])", re.IGNORECASE)
+
+
 def _skipped_entry(block) -> bool:
-    """A block bibtexparser read as a comment although it starts like an entry (``@ar ticle{k, ...}``)."""
-    return isinstance(block, ImplicitComment) and block.comment.lstrip().startswith("@")
+    """A block bibtexparser read as a comment although it starts like an entry (``@ar ticle{k, ...}``); not
+    ``@Comment some words`` without braces, which BibTeX skips like any ``@comment``."""
+    return isinstance(block, ImplicitComment) and block.comment.lstrip().startswith("@") \
+        and not _COMMENT_COMMAND_RE.match(block.comment.lstrip())
 
 
 def parse_bib(text: str, path: str, digest: str | None = None) -> BibFile:

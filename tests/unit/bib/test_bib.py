@@ -191,6 +191,14 @@ def test_a_repeated_field_keeps_its_entry_with_the_first_value() -> None:
     assert d.message == "Field keywords repeated in 'MAIRESSE201442': the first is kept, as BibTeX does."
 
 
+def test_a_comment_command_without_braces_is_no_malformed_entry() -> None:
+    """``@Comment some words`` (a real thesis's bib annotates its entries so): BibTeX skips it, nothing is wrong."""
+    bib = parse_bib("@Comment extensive overview of other C formalizations\n@inproceedings{ellison2012,\n"
+                    "  title={An executable formal semantics of {C}},\n}\n@comment{braced}\n@article{b, title={B}}\n",
+                    "refs.bib")
+    assert [e.key for e in bib.entries] == ["ellison2012", "b"] and bib.diagnostics == []
+
+
 def test_duplicate_key_across_files() -> None:
     a = parse_bib("@article{k, title = {A}}\n", "a.bib")
     b = parse_bib("\n@article{k, title = {B}}\n", "b.bib")

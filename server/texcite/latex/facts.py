@@ -16,7 +16,7 @@ from functools import cached_property
 from texcite.latex.bibwrappers import BibWrapper, CommandUse, definition_around, uses
 from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands
 from texcite.latex.plaintext import strip_comments, to_plain
-from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, verbatim_spans
+from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, in_verbatim, keys_in, verbatim_spans
 
 
 _MAGIC_ROOT_RE = re.compile(r"^\s*%\s*!\s*TEX\s+root\s*=\s*(?P<path>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -35,6 +35,7 @@ _BIB_COMMANDS = (r"bibliography(?!style)[A-Za-z]*|addbibresource|addglobalbib|ad
                   r"|defaultbibliography|putbib")
 _BIB_COMMAND_RE = re.compile(f"(?:{_BIB_COMMANDS})")
 _BIBLIKE_RE = re.compile(r"\\[A-Za-z@]*bib", re.IGNORECASE)
+_ENDINPUT_RE = re.compile(r"\\endinput(?![A-Za-z@])")
 _BIB_RE = re.compile(
     r"""
     \\(?P<cmd>""" + _BIB_COMMANDS + r""")(?![A-Za-z])\*?
@@ -78,7 +79,7 @@ _STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "
                "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\putbib",
                "\\documentclass", "\\usepackage", "\\RequirePackage", "\\LoadClass", "\\begin", "\\end", "\\part",
                "\\chapter", "section", "paragraph", "\\newcommand", "\\renewcommand", "\\providecommand", "\\def",
-               "\\edef", "\\gdef", "\\xdef")
+               "\\edef", "\\gdef", "\\xdef", "\\verb", "\\lstinline", "\\endinput")
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,7 @@ class FileFacts:
     # It names a bibliography by a parameter (in a definition's body, ``\\bibliography{#2}``): any edit may change
     # which definition encloses it, so edits scan it whole.
     bib_parameters: bool = False
+    read_end: int = -1  # where TeX stops reading it (the line of \\endinput), -1 for its end
 
     @cached_property
     def structure(self) -> tuple:
@@ -166,8 +168,25 @@ def has_documentclass(text: str) -> bool:
     return next(finditer(_DOCCLASS_RE, text), None) is not None
 
 
+def _read_end(text: str) -> int:
+    """Where TeX stops reading the text: the end of the line of its first ``\\endinput`` outside comments and
+    verbatim (a package's documentation after it is never read); -1 when it reads to the end."""
+    if "\\endinput" not in text:
+        return -1
+    in_comment = Comments(text)
+    for m in finditer(_ENDINPUT_RE, text):
+        if not in_comment(m.start()) and not in_verbatim(text, m.start()):  # not \verb|\endinput|
+            end = text.find("\n", m.end())
+            return -1 if end == -1 else end
+    return -1
+
+
 def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
-    """The facts of a file's text: one pass per kind of fact, each linear in the text."""
+    """The facts of a file's text, as far as TeX reads it (``\\endinput``): one pass per kind of fact, each linear
+    in the text."""
+    read_end = _read_end(text)
+    if read_end >= 0:
+        text = text[:read_end]
     head = "\n".join(text.split("\n", _MAGIC_LINES)[:_MAGIC_LINES])
     magic = _MAGIC_ROOT_RE.search(head)
     in_comment = Comments(text)
@@ -242,6 +261,7 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         wrappers=tuple(wrappers),
         wrapper_uses=tuple(uses(text, frozenset(w.name for w in wrappers), in_comment, _handled)),
         bib_parameters=bib_parameters,
+        read_end=read_end,
     )
 
 
@@ -347,6 +367,8 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
     old_region, new_region = old_text[lo:old_hi], text[lo:hi]
     if any(w in old_region or w in new_region for w in _STRUCTURAL):
         return None
+    if 0 <= facts.read_end <= old_hi:
+        return None  # the edit reaches the line of \\endinput or what TeX does not read
     if facts.bib_parameters or _BIBLIKE_RE.search(old_region) or _BIBLIKE_RE.search(new_region):
         return None  # a command that may name the bibliography through a definition (``latex.bibwrappers``)
     if any(a < old_hi and b > lo for a, b in facts.verbatim):
@@ -380,4 +402,5 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
         wrappers=facts.wrappers,
         wrapper_uses=facts.wrapper_uses,
         bib_parameters=facts.bib_parameters,
+        read_end=facts.read_end + delta if facts.read_end >= 0 else -1,
     )

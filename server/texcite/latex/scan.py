@@ -23,7 +23,9 @@ CONTROL_WORD_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_VERBATIM_BEGIN_RE = re.compile(r"\\begin\s*\{(?P<env>" + "|".join(map(re.escape, VERBATIM_ENVIRONMENTS)) + r")\}")
+# A verbatim environment's beginning, or an inline one's (\verb|...|, \lstinline!...!: its delimiter, on one line).
+_VERBATIM_BEGIN_RE = re.compile(r"\\begin\s*\{(?P<env>" + "|".join(map(re.escape, VERBATIM_ENVIRONMENTS)) + r")\}"
+                                r"|(?<![A-Za-z\\])\\(?:verb\*?|lstinline(?:\[[^\]\n]{0,256}\])?)(?P<delim>[^\sA-Za-z*{\[])")
 KEY_RE = re.compile(r"[^,\s]+")  # one key of a key list
 _COMMENT_START_RE = re.compile(r"(?<!\\)(?:\\\\)*%")  # a % after an even run of backslashes (none included)
 CHUNK = 1 << 18  # characters one regex call searches: between calls another thread (the event loop) may run
@@ -76,8 +78,9 @@ class Comments:
 
 
 def verbatim_spans(text: str, end: int | None = None, comments: Comments | None = None) -> list[tuple[int, int]]:
-    """Offsets of the verbatim-like environments that begin before ``end`` (their content holds no LaTeX), in one
-    pass; an environment left open runs to the end of the text."""
+    """Offsets of the verbatim-like environments that begin before ``end`` (their content holds no LaTeX), and of
+    inline verbatim (``\\verb|\\cite{key}|``), in one pass; an environment left open runs to the end of the text,
+    an inline one to the end of its line."""
     limit = len(text) if end is None else end
     comments = comments or Comments(text)
     spans = []
@@ -86,9 +89,15 @@ def verbatim_spans(text: str, end: int | None = None, comments: Comments | None 
         if comments(m.start()):
             pos = m.end()
             continue
-        end_tag = f"\\end{{{m.group('env')}}}"
-        close = text.find(end_tag, m.end())
-        close = len(text) if close == -1 else close + len(end_tag)
+        if m.group("delim"):
+            line_end = text.find("\n", m.end())
+            line_end = len(text) if line_end == -1 else line_end
+            close = text.find(m.group("delim"), m.end(), line_end)
+            close = line_end if close == -1 else close + 1
+        else:
+            end_tag = f"\\end{{{m.group('env')}}}"
+            close = text.find(end_tag, m.end())
+            close = len(text) if close == -1 else close + len(end_tag)
         spans.append((m.start(), close))
         pos = close
     return spans

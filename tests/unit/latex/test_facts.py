@@ -39,6 +39,34 @@ def test_a_macro_parameter_is_no_key_and_packages_are_files():
     assert facts.packages == ("mini.cls", "inputenc.sty", "mystyle.sty")
 
 
+def test_inline_verbatim_cites_nothing():
+    """A thesis explains its template: ``\\verb|\\cite{identifier}|`` is no citation of 'identifier'."""
+    text = ("Programs \\cite{moller2020}. Use \\verb|\\cite{identifier}| or \\verb*+\\cite{x}+, "
+            "\\lstinline[language=TeX]!\\cite{y}! and \\verb|\\cite{open} to the line's end\nthen \\cite{after}.")
+    facts = scan_file(text, MATCHER)
+    assert [c.key for c in facts.cites] == ["moller2020", "after"]
+    assert facts.in_verbatim(text.index("identifier")) and not facts.in_verbatim(text.index("after"))
+
+
+def test_nothing_after_endinput_is_read():
+    """A package's instructions after \\endinput cite examples TeX never reads (a real Japanese thesis's kueecite.sty);
+    an edit before it is applied in place, and one after it changes nothing read."""
+    text = ("\\ProvidesPackage{kueecite}\n\\def\\citepunct{,}\n" + "Text \\cite{kept}.\n" * 40
+            + "% \\endinput in a comment\n\\verb|\\endinput| stops the file\n\\endinput \\cite{same-line}\n  Instructions: \\cite{source} and "
+              "\\input{never}\n\\bibliography{never}\n")
+    facts = scan_file(text, MATCHER)
+    assert [c.key for c in facts.cites] == ["kept"] * 40 + ["same-line"]
+    assert (facts.includes, facts.bibliographies) == ((), ())
+    before = text.index("Text", text.index("Text") + 36 * 18) + 2  # past the head a magic comment may be in
+    edited = text[:before] + "xt" + text[before:]
+    updated = update_facts(text, facts, edited, MATCHER)
+    assert updated is not None and updated == scan_file(edited, MATCHER)
+    after = text.index("Instructions")
+    edited = text[:after] + "\\cite{more} " + text[after:]
+    assert update_facts(text, facts, edited, MATCHER) in (None, scan_file(edited, MATCHER))
+    assert [c.key for c in scan_file(edited, MATCHER).cites] == ["kept"] * 40 + ["same-line"]
+
+
 def test_edits_in_place_agree_with_a_full_scan():
     rng = random.Random(11)
     text, facts = CHAPTER, scan_file(CHAPTER, MATCHER)

@@ -19,7 +19,7 @@ MATCHER = CiteMatcher(["mycite"])
 TOKENS = ["\\cite{", "\\citep[", "]", "{", "}", ",", "%", "\\%", "\\\\", "\n", "\n\n", " ", "word", "k2020",
           "\\section{", "\\begin{verbatim}", "\\end{verbatim}", "\\input{", "\\bibliography{", "$", "\\(", "\\)",
           "\\emph{", "\\item", "\\cites(", ")", "\\mycite{", "é", "中", "😀", "\x00", "@", "#1", "\\refs",
-          "\\newcommand{\\refs}[2][x]{", "\\mybib"]
+          "\\newcommand{\\refs}[2][x]{", "\\mybib", "\\verb|", "|", "\\endinput"]
 LATEX = st.lists(st.sampled_from(TOKENS), max_size=200).map("".join)
 EXAMPLES = 400
 

@@ -95,6 +95,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
+_C1_RE = re.compile(rb"[\x80-\x9f]")
 _UTF8_SEQUENCE_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
@@ -117,7 +118,7 @@ def text_encoding(data: bytes) -> tuple[str | None, int]:
 
 def decode_text(data: bytes) -> tuple[str, str | None, int]:
     """(text, problem, line): the text in the encoding its bytes show (``text_encoding``), else UTF-8, else
-    Latin-1; ``problem`` says what was not clean (None when nothing), ``line`` where the first bad byte was."""
+    Windows-1252 when it holds bytes 0x80-0x9F, else Latin-1; ``problem`` says what was not clean (None when nothing), ``line`` where the first bad byte was."""
     encoding, skip = text_encoding(data)
     if encoding is None:
         try:
@@ -126,6 +127,9 @@ def decode_text(data: bytes) -> tuple[str, str | None, int]:
             line = data.count(b"\n", 0, err.start)
             if _UTF8_SEQUENCE_RE.search(data):  # UTF-8 with a few bad bytes: keep the rest of its accents
                 return data.decode("utf-8", errors="replace"), "File is not valid UTF-8; bad bytes were replaced.", line
+            if _C1_RE.search(data):  # Windows' quotes and dashes (0x80-0x9F: control characters in Latin-1)
+                return (data.decode("cp1252", errors="replace"), "File is not valid UTF-8; it was read as "
+                        "Windows-1252.", line)
             return data.decode("latin-1"), "File is not valid UTF-8; it was read as Latin-1.", line
     body = data[skip:]
     try:

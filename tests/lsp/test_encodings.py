@@ -1,6 +1,6 @@
 """Every text encoding editors write is read, with every entry and its accents: UTF-8 with or without a BOM,
-UTF-16 LE/BE with a BOM (and without one), UTF-32 with one; other bytes are read as Latin-1 (or as UTF-8 with the
-bad bytes replaced, when the file is UTF-8 but for them) with a warning. A NUL byte or a lone surrogate in an
+UTF-16 LE/BE with a BOM (and without one), UTF-32 with one; other bytes are read as Windows-1252
+or Latin-1 (or as UTF-8 with the bad bytes replaced, when the file is UTF-8 but for them) with a warning. A NUL byte or a lone surrogate in an
 `\\input` name or a `% !TEX root` costs that name only, never the project's entries."""
 
 from __future__ import annotations
@@ -51,13 +51,17 @@ def test_every_editor_encoding_keeps_every_entry(tmp_path, encoding):
 
 def test_latin1_and_damaged_utf8_are_read_with_a_warning(tmp_path):
     latin = "@article{k1, author={Müller, Jürgen}, title={Größe}, year={2001}}\n"
+    windows = "@article{k1, author={Müller, Jürgen}, title={Größe – “quoted” it’s}, year={2001}}\n"
     cases = {"latin-1": (latin.encode("latin-1"), "Müller, Jürgen", "Latin-1"),
+             "windows-1252": (windows.encode("cp1252"), "Müller, Jürgen", "Windows-1252"),
              "utf-8, one bad byte": (latin.encode("utf-8").replace(b"Gr", b"G\xffr"), "Müller, Jürgen", "replaced")}
     for name, (data, author, said) in cases.items():
         path = tmp_path / "refs.bib"
         path.write_bytes(data)
         for bib in both_parsers(path):
             assert [e.fields["author"] for e in bib.entries] == [author], name
+            if name == "windows-1252":  # its quotes and dashes, not control characters
+                assert bib.entries[0].title == "Größe – “quoted” it’s"
             assert len(bib.diagnostics) == 1 and said in bib.diagnostics[0].message
             assert bib.diagnostics[0].severity == "warning"
 

@@ -35,9 +35,26 @@ def _decode_names(raw: str) -> str:
     """Decode a name list name by name, so a braced corporate name keeps its 'and' (as '&') and stays one name."""
     names = []
     for n in split_and(raw):
+        n = _braced_last_name(n.strip())
         plain = AND_RE.sub(" & ", _plain(n))
         names.append("{" + plain + "}" if n.startswith("{") and n.endswith("}") and _closes_at_end(n) else plain)
     return " and ".join(names)
+
+
+def _braced_last_name(name: str) -> str:
+    """``W. A. {Goddard III}`` -> ``{Goddard III}, W. A.``: a braced last word of several words is the last name
+    (BibTeX's grouping), written as "Last, First" so it stays one once its braces are gone."""
+    if "," in name or not name.endswith("}"):
+        return name
+    depth, cut = 0, -1
+    for i, ch in enumerate(name):
+        depth += (ch == "{") - (ch == "}")
+        if depth == 0 and ch.isspace():
+            cut = i
+    last = name[cut + 1:]
+    if cut < 0 or not last.startswith("{") or not _closes_at_end(last) or " " not in last.strip("{}").strip():
+        return name
+    return f"{last}, {name[:cut].strip()}"
 
 
 def _closes_at_end(name: str) -> bool:

@@ -135,6 +135,10 @@ def test_authors_surnames_short_authors() -> None:
     assert editors.authors == ["Richard Roe"]
     nobody = entries(r"@misc{k, title = {T}}")["k"]
     assert nobody.authors == [] and nobody.short_authors() == ""
+    # a braced last word of several is the last name (a chemistry thesis's bib: 'III' and 'Jr.' were surnames)
+    grouped = entries(r"@book{k, author = {W. A. {Goddard III} and A. {Streitwieser Jr.} and Jane {van} {Dyke}}}")["k"]
+    assert grouped.authors == ["W. A. Goddard III", "A. Streitwieser Jr.", "Jane van Dyke"]
+    assert grouped.surnames == ["Goddard III", "Streitwieser Jr.", "Dyke"]
 
 
 def test_split_names_respects_braces() -> None:

@@ -18,6 +18,7 @@ from texcite.engine import QUERY_VIEWS
 from texcite.latex.emptied import TYPED_MODES
 from texcite.latex.project import no_entries_reason
 from texcite.latex.roots import project_folder
+from texcite.presentation import detail
 from texcite.runtime import redact, results_stdout, setup_logging
 from texcite.wait_notes import WaitNotes
 
@@ -139,11 +140,8 @@ def _suggest(args: argparse.Namespace, out: TextIO) -> int:
         return 1
     width = max(len(s.entry.cite_key) for s in suggestions)
     for s in suggestions:
-        who = s.entry.short_authors()
-        year = f" ({s.entry.year})" if s.entry.year else ""
         mark = f"  [library: {os.path.basename(s.library.file)}]" if s.library is not None else ""
-        print(f"{s.rank:3d}. {s.entry.cite_key:<{width}}  {s.relevance:3d}  {who}{year} — {s.entry.title}{mark}",
-              file=out)
+        print(f"{s.rank:3d}. {s.entry.cite_key:<{width}}  {s.relevance:3d}  {detail(s.entry)}{mark}", file=out)
         if s.reasons:
             print(f"{'':{width + 9}}{'; '.join(s.reasons)}", file=out)
     return 0

@@ -183,6 +183,18 @@ def test_a_chinese_thesis_gets_the_work_its_sentence_names_and_readable_reasons(
     assert "its title shares '液罐车', '侧翻稳定性控制'" in lines[1]
 
 
+def test_a_word_glued_to_a_japanese_clause_is_quoted_alone(tmp_path):
+    # '…の実装にD3.js' is one run between spaces: the reason quotes 'd3', not the whole clause (a real thesis).
+    lines = suggest_in(
+        tmp_path,
+        "@article{bostock2011, author = {Bostock, M.}, title = {D3: Data-Driven Documents}, year = {2011}}\n"
+        "@article{tanaka2014, author = {Tanaka, T.}, title = {An Interface for Stories}, year = {2014}}\n",
+        "\\documentclass{jsarticle}\n\\begin{document}\n本研究では，会話データの可視化処理の実装にD3.js\\cite{}を用いた．\n"
+        "\\bibliography{refs}\n\\end{document}\n")
+    assert lines[0].split()[:2] == ["1.", "bostock2011"]
+    assert "its title shares 'd3'" in lines[1]
+
+
 def test_a_french_thesis_reads_past_elided_articles_and_function_words(tmp_path):
     # 'l’énergie' is the word 'énergie' and '«positive»–' the word 'positive' (BM25 and the reasons alike);
     # 'également', 'afin', 'selon' say nothing of the work cited: the title sharing them ranks below the one sharing

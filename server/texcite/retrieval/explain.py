@@ -10,7 +10,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 
 from texcite.bib.model import Entry
-from texcite.retrieval.bm25 import tokenize
+from texcite.retrieval.bm25 import UNSPACED_RE, tokenize
 from texcite.retrieval.evidence import KeyEvidence
 from texcite.retrieval.fusion import FusionModel
 from texcite.retrieval.select import Ranked
@@ -141,8 +141,11 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
         """token -> the paragraph's word it came from (for "title matches 'word'")."""
         out: dict[str, str] = {}
         for word in _WORDS_RE.split(paragraph):  # 'l’énergie' shows as 'énergie'
-            for token in tokenize(word):  # a pair of an unspaced script is shown as it is, not the whole clause
-                out.setdefault(token, token if _PAIR_RE.fullmatch(token) else word.strip(".,;:()[]{}'\"").lower())
+            # A pair of an unspaced script is shown as it is, not the whole clause; a word glued to such a run
+            # ('…の実装にD3') as itself.
+            for part in [word] if word.isascii() else UNSPACED_RE.split(word):
+                for token in tokenize(part):
+                    out.setdefault(token, token if _PAIR_RE.fullmatch(token) else part.strip(".,;:()[]{}'\"").lower())
         return out
 
     rows = [r.candidate.row for r in ranked[:count]]

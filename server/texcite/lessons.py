@@ -48,7 +48,7 @@ KEPT = 8  # adaptations kept in memory (the latest saved states of the projects 
 MAX_LESSONS = 300  # citations ranked per build: each costs about one completion (10 to 50 ms)
 MAX_REMEMBERED_LESSONS = 100  # of them, the newest accepted citations at most
 MAX_ADDING_LESSONS = 150  # and besides them, keys added to a command that keeps others (`texcite eval --add-one`)
-VERSION = 6  # of the lessons and the fit (and of the query they are ranked with): another version's is fit again
+VERSION = 7  # of the lessons and the fit (and of the query they are ranked with): another version's is fit again
 
 
 class Scorer(Protocol):

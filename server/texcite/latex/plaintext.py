@@ -15,6 +15,7 @@ _ACCENTS = {
     "u": "\u0306", "v": "\u030c", "H": "\u030b", "c": "\u0327", "k": "\u0328", "r": "\u030a", "d": "\u0323",
     "b": "\u0331",
 }
+_BABEL_MARK_RE = re.compile(r'(?<=[^\W\d_])"[-|"](?=[^\W\d_])')  # "-, "| and "" inside a word
 _LETTER_GROUP_RE = re.compile(r"\{(?P<letter>[^\W_])\}")
 _ACCENT_RE = re.compile(
     r"""
@@ -49,7 +50,7 @@ _UNPARK = {ord(v): k for k, v in _PARK.items()}
 _DROP_WITH_ARG = (
     "label ref eqref autoref cref Cref pageref nameref vref url includegraphics input include bibliography "
     "bibliographystyle addbibresource hspace vspace hspace* vspace* cite nocite index glsadd pagestyle "
-    "thispagestyle setlength setcounter addtocounter newcommand renewcommand"
+    "thispagestyle setlength setcounter addtocounter newcommand renewcommand begin end"
 ).split()
 _DROP_RE = re.compile(
     r"""
@@ -146,6 +147,8 @@ def to_plain(tex: str, *, comments: bool = True) -> str:
     tex = _ESCAPES_RE.sub(lambda m: _PARK[m.group("char")], tex)
     tex = decode_accents(tex)
     tex = unwrap_math(tex)
+    if '"' in tex:  # babel's dashes and word-break marks (Russian, German): '"---' is a dash, 'Ver"-si""on' a word
+        tex = _BABEL_MARK_RE.sub("", tex.replace('"---', "---").replace('"--', "--"))
     tex = tex.replace("---", "—").replace("--", "–").replace("``", "“").replace("''", "”")
     tex = tex.replace("~", " ").replace("\\\\", " ")
     # Control words vanish but their braced argument stays: \emph{x} -> x, \textbf{x} -> x.

@@ -27,6 +27,8 @@ from texcite.latex.plaintext import decode_accents, strip_comments, tidy_spaces,
         (r"\{\vphantom\}{{WebAssembly}}\vphantom\{\} and \phantom{x}\hphantom{yy}zero", "{WebAssembly} and zero"),
         # A group of one letter is that letter (a Polish thesis's bib: 'rozdzielczoś ć' before)
         (r"rozdzielczo{\'s}{\'c} {\"a}{\"o} {M}{R}{I}", "rozdzielczość äö MRI"),
+        # babel's shorthands of a Russian thesis: a dash, and marks inside a word; quotes stay
+        ('Метод "--- это Ver"-si""on "quoted"', 'Метод — это Version "quoted"'),
         ("", ""),
     ],
 )

@@ -19,7 +19,6 @@ from texcite.evaluation.projects import FoundProject, find_projects
 from texcite.evaluation.result import Evaluation, ProjectReport, Variant
 from texcite.files import read_disk
 from texcite.latex.graph import Project
-from texcite.latex.language import document_language
 from texcite.settings import Settings
 
 EVERY_ENTRY = 1_000_000  # recall's top k in an evaluation: every entry is ranked, so a true key's rank is known
@@ -60,7 +59,7 @@ def project_examples(engine: Engine, read: ExampleSources, folder: str, root: st
         on_open(engine, project)
     corpus = engine.corpus(root)
     texts = {tex: read_disk(tex) or "" for tex in project.tex_files}
-    language = document_language(texts.get(root) or read_disk(root) or "", "\n".join(texts.values()))
+    language = engine.language(root)  # as the engine ranks it (its dense model follows it)
     report = ProjectReport(name or project_name(folder), root, list(project.bib_files), len(corpus), language)
     examples: list[Example] = []
     files = [SourceFile(tex, texts[tex], engine.matcher) for tex in project.tex_files] if mode == "writing" else []

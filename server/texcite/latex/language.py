@@ -1,7 +1,7 @@
 """The language a LaTeX document is written in: the main language its preamble declares (babel, polyglossia),
 else the one its prose reads as (the script, then the function words of the Latin-script languages). Names are
 normalised English names ('spanish', 'german'); 'unknown' when the prose is too short to tell. Pure functions
-of the text, linear in its length: detection reads a sample of at most ``SAMPLE`` characters.
+of the texts, linear in their length: detection reads a sample of each file (``ProjectLanguages.FILE_SAMPLE``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from texcite.latex.plaintext import decode_accents, strip_comments
 from texcite.textnorm import fold
 
 UNKNOWN = "unknown"
-SAMPLE = 50_000  # characters of prose read to detect a language, in CHUNKS pieces spread over the text
 CHUNKS = 10
 MIN_LETTERS = 100  # fewer letters of prose than this: too little text to tell
 MIN_HITS = 5  # function words a Latin-script language needs at least, and at least MIN_SHARE of the words
@@ -56,6 +55,7 @@ _BEGIN_DOCUMENT = "\\begin{document}"
 _READS_RE = re.compile(r"\\(?:input|include|usepackage|RequirePackage|documentclass|LoadClass)(?![A-Za-z])\s*"
                        r"(?:\[[^\[\]{}]{0,2000}\]\s*)?\{(?P<names>[^{}]{1,500})\}")
 MAX_PREAMBLE_FILES = 16
+_CLASS_RE = re.compile(r"\\documentclass\s*(?:\[[^\[\]{}]{0,2000}\]\s*)?\{(?P<name>[^{}]{1,500})\}")
 
 
 def language_name(name: str, codes: bool = True) -> str | None:
@@ -232,14 +232,6 @@ def _letters(pattern: re.Pattern[str], text: str) -> int:
     return sum(len(run) for run in pattern.findall(text))
 
 
-def detected_language(text: str) -> str:
-    """The language the prose of ``text`` reads as: by its script (Cyrillic: Russian, or Ukrainian when its
-    letters і ї є ґ outnumber Russian's ы э ъ ё; Han: Chinese, Japanese with kana; Hangul: Korean; Arabic;
-    Greek), else by the function words of English, German, French, Spanish, Portuguese, Italian, Dutch, Polish
-    and Turkish. 'unknown' with too little prose."""
-    return _decide(_counts(_sample(text, SAMPLE)))
-
-
 # What detection counts in a sample, as one vector (counts add up over the samples of a document's files): the
 # letters of each script, Ukrainian's and Russian's own letters, the words, and each language's function words.
 _LANGUAGES = sorted({language for languages in _WORD_LANGUAGES.values() for language in languages})
@@ -311,20 +303,28 @@ def _preamble_texts(root: str, root_text: str, texts: Sequence[tuple[str, str]])
     return out
 
 
-def document_language(root_text: str, text: str) -> str:
-    """The language of a document: the one its root's preamble declares, else the one ``text`` (a file of the
-    document, or all of them) declares, else the one ``text`` reads as."""
-    return declared_language(root_text) or declared_language(text) or detected_language(text)
+def _class_language(root_text: str, texts: Sequence[tuple[str, str]]) -> str | None:
+    """The main language the project's own class declares when it loads babel or polyglossia itself: LaTeX loads a
+    package once, so the root's later ``\\usepackage[dutch]{babel}`` changes nothing (a thesis class loading
+    ``[dutch,USenglish]{babel}`` is English)."""
+    m = _CLASS_RE.search(_preamble(root_text))
+    if m is None:
+        return None
+    stem = _stem(m.group("name"))
+    return next((declared_language(text) for path, text in texts
+                 if path.lower().endswith(".cls") and _stem(path) == stem), None)
 
 
 class ProjectLanguages:
-    """The language of a project's state (its root and the text of each of its files), ``document_language`` of
-    their texts read from FILE_SAMPLE characters of each file: a function of the texts alone (the same state always
+    """The language of a project's state (its root and the text of each of its files): the one its own class
+    declares when it loads babel itself, else the root's preamble, else the files that preamble reads (the root
+    without \\begin{document}: all its files), else the one their prose reads as, from FILE_SAMPLE characters of
+    each file: a function of the texts alone (the same state always
     gives the same language, whatever was asked before). What a file's sample counts is remembered per text, and
     the language per state, so an edit reads one file's sample again (about a third of a millisecond).
     Thread-safe."""
 
-    FILE_SAMPLE = 2_000  # characters read per file: the dev theses read as with SAMPLE over the whole text
+    FILE_SAMPLE = 2_000  # characters read per file, in CHUNKS pieces spread over it
     KEEP = 8  # project states
     KEEP_FILES = 4_096  # files' counts (a project has at most graph.MAX_FILES files)
 
@@ -339,7 +339,7 @@ class ProjectLanguages:
         known = self._known.get((root, tuple(keys)))
         if known is None:
             root_text = next((text for path, text in texts if path == root), "")
-            known = self._declared_by(root, root_text)
+            known = _class_language(root_text, texts) or self._declared_by(root, root_text)
             if not known:
                 # A root holding \begin{document} has the document's preamble, with the files it reads there
                 # (\input{preamble}, the project's own mythesis.sty): other files declare nothing for the document.

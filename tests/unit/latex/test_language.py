@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from texcite.latex.language import ProjectLanguages, declared_language, detected_language, document_language
+from texcite.latex.language import ProjectLanguages, declared_language
 
 ENGLISH = r"""
 \section{Introduction}
@@ -104,39 +104,50 @@ def test_comments_and_the_body_declare_nothing():
     assert declared_language("% \\usepackage[spanish]{babel}\n\\usepackage{polyglossia}\n") is None
 
 
+def detected(text: str) -> str:
+    """The language a one-file document without a declaration reads as."""
+    return ProjectLanguages().language("/p/doc.tex", [("/p/doc.tex", text)])
+
+
 @pytest.mark.parametrize("text, language", [
     (ENGLISH, "english"), (SPANISH, "spanish"), (GERMAN, "german"), (RUSSIAN, "russian"),
     (UKRAINIAN, "ukrainian"), (CHINESE, "chinese"), (JAPANESE, "japanese"),
     (SPANISH_CITING_ENGLISH, "spanish"),
 ])
 def test_prose_reads_as_its_language(text, language):
-    assert detected_language(text) == language
+    assert detected(text) == language
 
 
 def test_short_texts_are_unknown():
-    assert detected_language("") == "unknown"
-    assert detected_language("Hello world, this is a test \\cite{a}.") == "unknown"
-    assert detected_language(r"\begin{equation} x = y + \alpha \end{equation} $a + b$ \ref{fig:one}") == "unknown"
+    assert detected("") == "unknown"
+    assert detected("Hello world, this is a test \\cite{a}.") == "unknown"
+    assert detected(r"\begin{equation} x = y + \alpha \end{equation} $a + b$ \ref{fig:one}") == "unknown"
 
 
 def test_math_and_code_are_not_prose():
-    code = "\\begin{lstlisting}\n" + "the of and to in is that for it as with was on be\n" * 50 + "\\end{lstlisting}\n"
-    math = "$" + " the of and to in is that for " * 50 + "$\n"
-    assert detected_language(SPANISH + code + math) == "spanish"
+    # a file's whole text within the sample the engine reads of each file (FILE_SAMPLE)
+    code = "\\begin{lstlisting}\n" + "the of and to in is that for it as with was on be\n" * 12 + "\\end{lstlisting}\n"
+    math = "$" + " the of and to in is that for " * 12 + "$\n"
+    assert len(SPANISH + code + math) < ProjectLanguages.FILE_SAMPLE
+    assert detected(SPANISH + code + math) == "spanish"
+    assert detected("Text: " + code + math) == "unknown"
 
 
 def test_a_long_document_is_sampled_across_its_length():
     """An English abstract up front does not make a Spanish thesis English: the sample spans the whole text."""
     text = "\\begin{document}\n" + ENGLISH * 80 + SPANISH * 400
     assert len(text) > 100_000
-    assert detected_language(text) == "spanish"
+    assert detected(text) == "spanish"
 
 
 def test_the_root_declaration_comes_first():
     root = "\\documentclass{book}\n\\usepackage[spanish]{babel}\n\\begin{document}\n\\input{intro}\n"
-    assert document_language(root, ENGLISH) == "spanish"
-    assert document_language("\\documentclass{book}\n", "\\usepackage[german]{babel}\n" + ENGLISH) == "german"
-    assert document_language("\\documentclass{book}\n", ENGLISH) == "english"
+    languages = ProjectLanguages()
+    assert languages.language("/p/main.tex", [("/p/main.tex", root), ("/p/intro.tex", ENGLISH * 20)]) == "spanish"
+    head = "\\documentclass{book}\n"  # no \\begin{document} in the root: its files declare
+    assert languages.language("/p/main.tex", [("/p/main.tex", head),
+                                              ("/p/body.tex", "\\usepackage[german]{babel}\n" + ENGLISH * 20)]) == "german"
+    assert languages.language("/p/main.tex", [("/p/main.tex", head), ("/p/body.tex", ENGLISH * 20)]) == "english"
 
 
 def test_a_project_state_has_one_language_whatever_was_asked_before():
@@ -166,3 +177,14 @@ def test_a_language_declared_in_a_file_the_preamble_reads_is_the_document_s():
     assert languages.language("/p/main.tex", [*state[:2], state[3]]) == "unknown"  # without the package
     chapter = "\\documentclass[french]{standalone}\n\\usepackage[french]{babel}\n" + draft
     assert languages.language("/p/main.tex", [state[0], ("/p/chapters/intro.tex", chapter)]) == "unknown"
+
+
+def test_a_class_that_loads_babel_itself_sets_the_main_language():
+    """A thesis class loads babel with [dutch,USenglish] (US English main); the root's later
+    \\usepackage[dutch]{babel} changes nothing in LaTeX, so the document is English (a real chemistry thesis)."""
+    root = "\\documentclass{main/thesis}\n\\usepackage[dutch]{babel}\n\\begin{document}\n\\end{document}\n"
+    thesis_cls = "\\LoadClass{book}\n\\RequirePackage[dutch,USenglish]{babel}\n"
+    languages = ProjectLanguages()
+    assert languages.language("/p/thesis.tex", [("/p/thesis.tex", root), ("/p/main/thesis.cls", thesis_cls)]) == "english"
+    plain_cls = "\\LoadClass{book}\n"
+    assert languages.language("/p/thesis.tex", [("/p/thesis.tex", root), ("/p/main/thesis.cls", plain_cls)]) == "dutch"

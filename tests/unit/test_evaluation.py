@@ -182,15 +182,21 @@ def test_the_report_gives_the_figures_by_language(tmp_path, capsys):
     assert set(doc["by_language"]["english"]) >= {"recall@1", "recall@5", "recall@10", "mrr"}
 
 
+def write_files(folder, files: dict[str, str]):
+    """``files`` (path in ``folder`` -> text) written; the folder."""
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    return folder
+
+
 def test_a_preamble_file_holding_the_class_is_not_the_root(tmp_path):
     """A report keeps its \\documentclass in header.tex, which main.tex \\input's before \\begin{document}."""
-    folder = tmp_path / "report"
-    folder.mkdir()
-    (folder / "header.tex").write_text("\\documentclass{article}\n\\usepackage{natbib}\n")
-    (folder / "util.tex").write_text("\\documentclass{standalone}\n% macros only\n")
-    (folder / "report.tex").write_text("\\input{header}\n\\begin{document}\nSee \\cite{alpha2020}.\n"
-                                       "\\bibliography{refs}\n\\end{document}\n")
-    (folder / "refs.bib").write_text(BIB)
+    folder = write_files(tmp_path / "report", {
+        "header.tex": "\\documentclass{article}\n\\usepackage{natbib}\n",
+        "util.tex": "\\documentclass{standalone}\n% macros only\n",
+        "report.tex": "\\input{header}\n\\begin{document}\nSee \\cite{alpha2020}.\n\\bibliography{refs}\n\\end{document}\n",
+        "refs.bib": BIB})
     ((_, root),) = find_projects(str(folder)).projects
     assert root == str(folder / "report.tex")
 
@@ -198,15 +204,14 @@ def test_a_preamble_file_holding_the_class_is_not_the_root(tmp_path):
 def test_a_first_draft_keeps_the_template_s_command_naming_the_bibliography(tmp_path):
     """The class defines \\mybibliography, the root (in src/) names ../bib/refs through it: a first draft has the
     class as written and the root's line using it, so its citations rank among the bib's entries."""
-    src, bibs = tmp_path / "thesis" / "src", tmp_path / "thesis" / "bib"
-    src.mkdir(parents=True)
-    bibs.mkdir()
-    (src / "mycls.cls").write_text("\\LoadClass{article}\n\\newcommand{\\mybibliography}[2][]{%\n"
-                                   "  \\bibliographystyle{plain}\n  \\bibliography{#2}\n}\n")
-    (src / "main.tex").write_text("\\documentclass{mycls}\n\\begin{document}\n\\input{chapter}\n"
-                                  "\\mybibliography{../bib/refs}\n\\end{document}\n")
-    (src / "chapter.tex").write_text(CHAPTER.split("\n")[0] + "\n")
-    (bibs / "refs.bib").write_text(BIB)
+    write_files(tmp_path / "thesis", {
+        "src/mycls.cls": ("\\LoadClass{article}\n\\newcommand{\\mybibliography}[2][]{%\n"
+                          "  \\bibliographystyle{plain}\n  \\bibliography{#2}\n}\n"),
+        "src/main.tex": ("\\documentclass{mycls}\n\\begin{document}\n\\input{chapter}\n"
+                         "\\mybibliography{../bib/refs}\n\\end{document}\n"),
+        "src/chapter.tex": CHAPTER.split("\n")[0] + "\n",
+        "bib/refs.bib": BIB})
+    src = tmp_path / "thesis" / "src"
     engine, read = evaluation_engine(parse_settings({"recall.mode": "bm25"}).replace(recall_top_k=1000))
     for mode in ("default", "writing"):
         report = evaluate_project(engine, read, str(src), str(src / "main.tex"), mode=mode)
@@ -216,12 +221,9 @@ def test_a_first_draft_keeps_the_template_s_command_naming_the_bibliography(tmp_
 
 def test_beside_another_document_the_root_is_the_one_that_names_a_bibliography(tmp_path):
     """A CV beside the thesis (a real Turkish thesis): both begin a document; the thesis names its bibliography."""
-    folder = tmp_path / "tez"
-    folder.mkdir()
-    (folder / "CV_Author.tex").write_text("\\documentclass{article}\n\\begin{document}\nBorn in Istanbul.\n"
-                                          "\\end{document}\n")
-    (folder / "tez.tex").write_text("\\documentclass{report}\n\\begin{document}\nSee \\cite{alpha2020}.\n"
-                                    "\\bibliography{refs}\n\\end{document}\n")
-    (folder / "refs.bib").write_text(BIB)
+    folder = write_files(tmp_path / "tez", {
+        "CV_Author.tex": "\\documentclass{article}\n\\begin{document}\nBorn in Istanbul.\n\\end{document}\n",
+        "tez.tex": "\\documentclass{report}\n\\begin{document}\nSee \\cite{alpha2020}.\n\\bibliography{refs}\n\\end{document}\n",
+        "refs.bib": BIB})
     ((_, root),) = find_projects(str(folder)).projects
     assert root == str(folder / "tez.tex")

@@ -227,3 +227,11 @@ def test_beside_another_document_the_root_is_the_one_that_names_a_bibliography(t
         "refs.bib": BIB})
     ((_, root),) = find_projects(str(folder)).projects
     assert root == str(folder / "tez.tex")
+
+
+def test_a_thesis_whose_root_is_in_a_subfolder_is_named_with_its_folder(tmp_path, capsys):
+    write_files(tmp_path / "thesis", {
+        "src/main.tex": "\\documentclass{report}\n\\begin{document}\n" + CHAPTER + "\\bibliography{refs}\n\\end{document}\n",
+        "src/refs.bib": BIB})
+    assert main(["eval", str(tmp_path / "thesis"), "--recall", "bm25"]) == 0
+    assert "| thesis/src | " in capsys.readouterr().out

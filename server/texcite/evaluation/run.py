@@ -123,9 +123,14 @@ def evaluate_paths(paths: Sequence[str], settings: Settings, variant: Variant | 
                    start: StartProject | None = None) -> Evaluation:
     """``texcite eval``: every project under ``paths`` with one engine built for the run."""
     variant = variant or Variant()
-    projects = [p for path in paths for p in find_projects(os.path.abspath(path)).projects]
+    projects, names = [], {}
+    for path in map(os.path.abspath, paths):
+        found = find_projects(path).projects
+        projects += found
+        if len(found) == 1 and found[0].folder != path:  # the thesis of ~/thesis in src/: 'thesis/src', not 'src'
+            names[found[0].folder] = os.path.relpath(found[0].folder, os.path.dirname(path))
     engine, read = evaluation_engine(every_entry_ranked(settings), variant.query)
     try:
-        return evaluate(engine, read, projects, variant, start)
+        return evaluate(engine, read, projects, variant, start, lambda folder: names.get(folder) or project_name(folder))
     finally:
         engine.close(wait=True)  # the reranker's engine stops before the process exits

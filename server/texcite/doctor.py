@@ -142,8 +142,10 @@ def project_lines(engine: Engine, file: str) -> list[str]:
         if engine.dense_note:
             lines.append(f"  note: {engine.dense_note}")
     corpus = engine.corpus(path)
-    lines.append(f"  bibliographies: {len(project.bib_files)} ({len(corpus)} entries)")
-    lines += [f"    {bib}" for bib in project.bib_files]
+    bibs = project.bibs_for(path)
+    chapter = "; its chapter's (chapterbib)" if bibs != project.bib_files else ""
+    lines.append(f"  bibliographies: {len(bibs)} ({len(corpus)} entries{chapter})")
+    lines += [f"    {bib}" for bib in bibs]
     missing = [r for r in project.references if not r.paths and not r.remote]
     if missing:
         names = ", ".join(f"'{r.name}'" for r in missing)

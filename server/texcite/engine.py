@@ -191,12 +191,12 @@ class Engine:
         return self.matcher.context_at(text, offset, self.projects.facts(path, text).in_verbatim)
 
     def corpus(self, path: str) -> Corpus:
-        """The corpus a .tex file cites from (parsing whatever changed since last time)."""
-        return self.corpora.corpus(self.projects.project(path).bib_files)
+        """The corpus a .tex file cites from, its chapter's under chapterbib (parsing what changed since)."""
+        return self.corpora.corpus(self.projects.project(path).bibs_for(path))
 
     def is_indexed(self, path: str) -> bool:
         """Are the bib files of ``path``'s project parsed and unchanged (a request would not wait for parsing)?"""
-        return all(self.store.is_fresh(p) for p in self.projects.project(path).bib_files)
+        return all(self.store.is_fresh(p) for p in self.projects.project(path).bibs_for(path))
 
     def set_bib_buffer(self, path: str, text: str | None) -> None:
         """A .bib's text as an editor holds it (None: closed, the file on disk counts again)."""
@@ -284,7 +284,7 @@ class Engine:
         if request is None:
             return None
         project = self.projects.project(path)
-        corpus = self.corpora.corpus(project.bib_files)
+        corpus = self.corpora.corpus(project.bibs_for(path))
         cite, top_k = request.cite, self.settings.recall.top_k
         views = request.query.views()
         if self.query_view != "default":  # one BM25 view alone: the baselines of `texcite eval --query`

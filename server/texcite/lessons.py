@@ -179,7 +179,9 @@ class ProjectAdaptations:
         """The adaptation from the disk cache, else fit on the project's lessons (and cached; ``early`` gets the one
         of empty commands before the keys added to commands are ranked); and whether lessons were ranked."""
         engine, matcher = self.engine, self.engine.matcher
-        texts = [(tex, text) for tex in project.tex_files if (text := read_disk(tex)) is not None]
+        bibs = {f.path for f in corpus.files}  # a chapter's own bibliographies (chapterbib): its files' lessons only
+        texts = [(tex, text) for tex in project.tex_files
+                 if set(project.bibs_for(tex)) == bibs and (text := read_disk(tex)) is not None]
         examples = [ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key)[0]]
         cited = {key for ex in examples for key in ex.keys}
         remembered = [one for one in self.memory.entries() if one.key in corpus.by_key and one.key not in cited] \

@@ -63,12 +63,15 @@ def project_examples(engine: Engine, read: ExampleSources, folder: str, root: st
     report = ProjectReport(name or project_name(folder), root, list(project.bib_files), len(corpus), language)
     examples: list[Example] = []
     files = [SourceFile(tex, texts[tex], engine.matcher) for tex in project.tex_files] if mode == "writing" else []
+    units: dict[tuple[str, ...], str] = {}  # each set of bibliographies cited from (chapterbib: a chapter's) -> a file
     for tex in project.tex_files:
-        found, unresolved = citation_examples(tex, texts[tex], engine.matcher, corpus.by_key, typed,
+        units.setdefault(tuple(project.bibs_for(tex)), tex)
+        found, unresolved = citation_examples(tex, texts[tex], engine.matcher, engine.corpus(tex).by_key, typed,
                                               "add-one" if mode == "add-one" else "default")
         examples += [as_drafted(ex, files) for ex in found] if mode == "writing" else found
         report.unresolved += unresolved
-    engine.wait_embeddings(root)
+    for tex in units.values():
+        engine.wait_embeddings(tex)
     return report, examples
 
 
@@ -77,10 +80,12 @@ def evaluate_project(engine: Engine, read: ExampleSources, folder: str, root: st
                      name: str | None = None, on_open: OnOpen | None = None) -> ProjectReport:
     """Rank every example of one project (its index is built once)."""
     report, examples = project_examples(engine, read, folder, root, typed, mode, name, on_open)
-    corpus = engine.corpus(root)
-    bib_order = {e.key: i for i, e in enumerate(corpus.entries, 1)}
+    orders: dict[tuple[str, ...], dict[str, int]] = {}  # each corpus's bib order (chapterbib: each chapter's)
     shuffle = random.Random(report.name)
     for i, ex in enumerate(examples):
+        corpus = engine.corpus(ex.path)
+        bib_order = orders.setdefault(tuple(f.path for f in corpus.files),
+                                      {e.key: n for n, e in enumerate(corpus.entries, 1)})
         read.show(ex)
         started = time.perf_counter()
         result = engine.suggest(ex.path, ex.text, ex.offset)

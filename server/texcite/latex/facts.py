@@ -16,7 +16,7 @@ from functools import cached_property
 from texcite.latex.bibwrappers import BibWrapper, CommandUse, definition_around, uses
 from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands
 from texcite.latex.plaintext import strip_comments, to_plain
-from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, in_verbatim, keys_in, verbatim_spans
+from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, tex_read_end, verbatim_spans
 
 
 _MAGIC_ROOT_RE = re.compile(r"^\s*%\s*!\s*TEX\s+root\s*=\s*(?P<path>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -35,7 +35,6 @@ _BIB_COMMANDS = (r"bibliography(?!style)[A-Za-z]*|addbibresource|addglobalbib|ad
                   r"|defaultbibliography|putbib")
 _BIB_COMMAND_RE = re.compile(f"(?:{_BIB_COMMANDS})")
 _BIBLIKE_RE = re.compile(r"\\[A-Za-z@]*bib", re.IGNORECASE)
-_ENDINPUT_RE = re.compile(r"\\endinput(?![A-Za-z@])")
 _BIB_RE = re.compile(
     r"""
     \\(?P<cmd>""" + _BIB_COMMANDS + r""")(?![A-Za-z])\*?
@@ -168,23 +167,10 @@ def has_documentclass(text: str) -> bool:
     return next(finditer(_DOCCLASS_RE, text), None) is not None
 
 
-def _read_end(text: str) -> int:
-    """Where TeX stops reading the text: the end of the line of its first ``\\endinput`` outside comments and
-    verbatim (a package's documentation after it is never read); -1 when it reads to the end."""
-    if "\\endinput" not in text:
-        return -1
-    in_comment = Comments(text)
-    for m in finditer(_ENDINPUT_RE, text):
-        if not in_comment(m.start()) and not in_verbatim(text, m.start()):  # not \verb|\endinput|
-            end = text.find("\n", m.end())
-            return -1 if end == -1 else end
-    return -1
-
-
 def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
     """The facts of a file's text, as far as TeX reads it (``\\endinput``): one pass per kind of fact, each linear
     in the text."""
-    read_end = _read_end(text)
+    read_end = tex_read_end(text)
     if read_end >= 0:
         text = text[:read_end]
     head = "\n".join(text.split("\n", _MAGIC_LINES)[:_MAGIC_LINES])

@@ -32,6 +32,7 @@ MAX_GLOB = 500
 _GLOB_CHARS = set("*?[")
 _MACRO_NAME_RE = re.compile(r"\\([A-Za-z@]+)")
 MAX_EXPANSIONS = 8
+CHAPTERBIB = "chapterbib.sty"
 # The project's definitions without parameters: name -> its values, in the order the project defines them.
 Macros = dict[str, list[str]]
 
@@ -69,6 +70,14 @@ class Project:
     root_reason: str = ""  # how the root was found, for people
     folder: str | None = None  # the project folder (workspace folder, repository or marker) when there is one
     bibitems: list[str] = field(default_factory=list)  # .tex files whose \bibitems are the candidates
+    # chapterbib: each \include'd chapter cites from the bibliographies it names itself (a key may name another
+    # work in another chapter); a chapter's files -> its bibliographies
+    units: dict[str, list[str]] = field(default_factory=dict)
+
+    def bibs_for(self, path: str) -> list[str]:
+        """The bibliographies a citation in ``path`` is resolved against: its chapter's (chapterbib), else the
+        project's."""
+        return self.units.get(os.path.normpath(os.path.abspath(path))) or self.bib_files
 
     @property
     def reason(self) -> str:
@@ -283,7 +292,36 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
             project.references.append(ref)
             ref.path = ref.paths[0] if ref.paths else None
             project.bib_files += [p for p in ref.paths if p not in project.bib_files]
+    if any(CHAPTERBIB in facts.packages for _, facts in reached):
+        project.units = _chapters(root_dir, reached, facts_of, macros, project.references)
     return project
+
+
+def _chapters(root_dir: str, reached: list[tuple[str, FileFacts]], facts_of: FactsOf, macros: Macros,
+              references: list[BibReference]) -> dict[str, list[str]]:
+    """chapterbib's units: each \\include'd file with the files it reaches otherwise (\\input), -> the
+    bibliographies they name; a chapter naming none cites from the project's."""
+    facts = dict(reached)
+    units: dict[str, list[str]] = {}
+    for path, f in reached:
+        for inc in f.includes:
+            chapter = _included(inc, root_dir, os.path.dirname(path), facts_of, macros) \
+                if inc.command == "include" else None
+            if chapter is None or chapter in units or chapter not in facts:
+                continue
+            members: list[str] = []
+            stack = [chapter]
+            while stack:
+                member = stack.pop()
+                if member in members or member not in facts:
+                    continue
+                members.append(member)
+                stack += [c for c in (_included(i, root_dir, os.path.dirname(member), facts_of, macros)
+                                      for i in facts[member].includes if i.command != "include") if c is not None]
+            bibs = list(dict.fromkeys(p for ref in references if ref.source in members for p in ref.paths))
+            if bibs:
+                units.update(dict.fromkeys(members, bibs))
+    return units
 
 
 def _included(inc: Include, root_dir: str, here: str, facts_of: FactsOf, macros: Macros) -> str | None:

@@ -89,6 +89,9 @@ def explain(project: Project) -> list[str]:
             lines.append(f"  NOT FOUND: {named}; looked in: {'; '.join(rel(s) for s in ref.searched) or 'nowhere'}")
     for tex in project.bibitems:
         lines.append(f"  {rel(tex)}  <- its thebibliography (\\bibitem entries)")
+    if project.units:
+        lines.append("chapters (chapterbib), each citing from the bibliographies it names:")
+        lines += [f"  {rel(tex)}: {', '.join(rel(b) for b in bibs)}" for tex, bibs in project.units.items()]
     if project.fallback:
         lines += [f"  {rel(b)}" for b in project.bib_files]
     lines.append(f"candidates: {project.reason}")

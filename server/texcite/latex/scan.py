@@ -1,6 +1,6 @@
-"""The lexical facts of LaTeX source every other scanner relies on: comments, verbatim environments, control
-words and the keys inside a key list. One definition of each, so the cite finder, the query builder and the
-project scanner agree on what is text.
+"""The lexical facts of LaTeX source every other scanner relies on: comments, verbatim (environments and
+``\\verb``), where TeX stops reading a file (``\\endinput``), control words and the keys inside a key list. One
+definition of each, so the cite finder, the query builder and the project scanner agree on what is text.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ CONTROL_WORD_RE = re.compile(
 _VERBATIM_BEGIN_RE = re.compile(r"\\begin\s*\{(?P<env>" + "|".join(map(re.escape, VERBATIM_ENVIRONMENTS)) + r")\}"
                                 r"|(?<![A-Za-z\\])\\(?:verb\*?|lstinline(?:\[[^\]\n]{0,256}\])?)(?P<delim>[^\sA-Za-z*{\[])")
 KEY_RE = re.compile(r"[^,\s]+")  # one key of a key list
+_ENDINPUT_RE = re.compile(r"\\endinput(?![A-Za-z@])")
 _COMMENT_START_RE = re.compile(r"(?<!\\)(?:\\\\)*%")  # a % after an even run of backslashes (none included)
 CHUNK = 1 << 18  # characters one regex call searches: between calls another thread (the event loop) may run
 OVERLAP = 4096  # how far a match may run past the end of its chunk
@@ -117,3 +118,16 @@ def keys_in(text: str, start: int, end: int) -> Iterator[re.Match[str]]:
     """The keys of the key list ``text[start:end]``, as matches (with their offsets); a macro's parameter
     (``\\newcommand{\\mycite}[1]{\\citep{#1}}``) is none: no BibTeX key holds a '#'."""
     return (m for m in KEY_RE.finditer(text, start, end) if "#" not in m.group(0))
+
+
+def tex_read_end(text: str) -> int:
+    """Where TeX stops reading the text: the end of the line of its first ``\\endinput`` outside comments and
+    verbatim (a package's documentation after it is never read); -1 when it reads to the end."""
+    if "\\endinput" not in text:
+        return -1
+    in_comment = Comments(text)
+    for m in finditer(_ENDINPUT_RE, text):
+        if not in_comment(m.start()) and not in_verbatim(text, m.start()):  # not \verb|\endinput|
+            end = text.find("\n", m.end())
+            return -1 if end == -1 else end
+    return -1

@@ -192,6 +192,34 @@ def test_a_command_the_class_defines_to_name_the_bibliography_is_explained_and_i
             " found beside the root document") in explain(project)
 
 
+CHAPTERBIB = {  # a chemistry thesis by publication (jjengelberts/proefschrift): r01 is another work in each chapter
+    "main.tex": DOC.replace("{article}", "{book}") % ("\\usepackage{chapterbib}", "\\include{a/a}\n\\include{b/b}"),
+    "a/a.tex": "\\chapter{Aromaticity}\nRing currents \\cite{r01}.\n\\input{a/more}\n\\bibliography{a}\n",
+    "a/more.tex": "More \\cite{r02}.\n",
+    "b/b.tex": "\\chapter{Indacene}\nA minimum with D2h symmetry \\cite{}.\n\\bibliography{b}\n",
+    "a/a.bib": ("@inbook{r01, author={H. C. Longuet-Higgins}, title={Paramagnetic Ring Currents in the Annulenes}}\n"
+                "@article{r02, author={R. C. Haddon}, title={Magnetism of the carbon allotropes}}\n"),
+    "b/b.bib": ("@article{r01, author={P. Celani}, title={CASPT2 study of the D2h minimum of s-indacene}}\n"
+                "@article{r03, author={R. H. Hertwig}, title={Pentalene and indacene geometries}}\n"),
+}
+
+
+def test_chapterbib_each_chapter_cites_from_its_own_bibliography(tmp_path: Path) -> None:
+    write(tmp_path, CHAPTERBIB)
+    project = discover(str(tmp_path / "b" / "b.tex"), env={})
+    assert project.bib_files == [str(tmp_path / "a" / "a.bib"), str(tmp_path / "b" / "b.bib")]
+    assert project.bibs_for(str(tmp_path / "b" / "b.tex")) == [str(tmp_path / "b" / "b.bib")]
+    assert project.bibs_for(str(tmp_path / "a" / "more.tex")) == [str(tmp_path / "a" / "a.bib")]  # \\input by a
+    assert project.bibs_for(str(tmp_path / "main.tex")) == project.bib_files
+    assert "  b/b.tex: b/b.bib" in explain(project)
+    run = subprocess.run([sys.executable, "-m", "texcite", "suggest", str(tmp_path / "b" / "b.tex"), "--line", "1",
+                          "--character", str(len("A minimum with D2h symmetry \\cite{")), "--recall", "bm25"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    items = [line.split()[1] for line in run.stdout.splitlines() if line[:4].strip().rstrip(".").isdigit()]
+    assert items == ["r01", "r03"] and "CASPT2 study" in run.stdout and "Annulenes" not in run.stdout
+
+
 def test_bibitems_become_entries() -> None:
     text = ("\\begin{thebibliography}{9}\n\\bibitem{x} X. One, \\emph{A title}, 2019.\n% \\bibitem{hidden} no\n"
             "\\bibitem[Two et al.(2020)]{y} Y. Two. Another.\n\\end{thebibliography}\n")

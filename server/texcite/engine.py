@@ -247,7 +247,7 @@ class Engine:
     def library_addition(self, path: str, ref: LibraryRef, key: str) -> Addition | None:
         """What accepting library entry ``ref`` as ``key`` in ``path`` adds, where (None: no longer in the library)."""
         entry = self.library.entry(ref)
-        return None if entry is None else addition(self.projects.project(path), entry, key,
+        return None if entry is None else addition(self.projects.project(path), path, entry, key,
                                                    self.settings.library.target_bib, self.workspace)
 
     def library_entry(self, key: str) -> LibraryRef | None:

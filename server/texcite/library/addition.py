@@ -141,13 +141,14 @@ def entry_text(entry: Entry, key: str, biblatex: bool) -> str:
     return written(entry, key, biblatex)
 
 
-def target_bib(project: Project, setting: str = "", workspace: str | None = None) -> str | None:
-    """The bibliography library entries are added to: ``setting`` (``texcite.library.targetBib``; relative to the
-    workspace, else to the root's folder) when given, else the first .bib the project names (None: it names none)."""
+def target_bib(project: Project, path: str, setting: str = "", workspace: str | None = None) -> str | None:
+    """The bibliography library entries cited in ``path`` are added to: ``setting`` (``texcite.library.targetBib``;
+    relative to the workspace, else to the root's folder) when given, else the first .bib ``path`` cites from (the
+    project's, or its chapter's under chapterbib; None: it names none)."""
     if setting:
         base = workspace or os.path.dirname(project.root)
         return os.path.normpath(os.path.join(base, os.path.expanduser(setting)))
-    return next((p for p in project.bib_files if p.lower().endswith(".bib")), None)
+    return next((p for p in project.bibs_for(path) if p.lower().endswith(".bib")), None)
 
 
 def uses_biblatex(project: Project) -> bool:
@@ -155,6 +156,9 @@ def uses_biblatex(project: Project) -> bool:
     return any(ref.command in BIBLATEX_COMMANDS for ref in project.references)
 
 
-def addition(project: Project, entry: Entry, key: str, setting: str = "", workspace: str | None = None) -> Addition:
-    """What accepting ``entry`` (of the library) as ``key`` adds to which of ``project``'s bibliographies."""
-    return Addition(target_bib(project, setting, workspace), key, entry_text(entry, key, uses_biblatex(project)))
+def addition(project: Project, path: str, entry: Entry, key: str, setting: str = "",
+             workspace: str | None = None) -> Addition:
+    """What accepting ``entry`` (of the library) as ``key`` in ``path`` adds to which of ``project``'s
+    bibliographies."""
+    return Addition(target_bib(project, path, setting, workspace), key,
+                    entry_text(entry, key, uses_biblatex(project)))

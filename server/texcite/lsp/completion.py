@@ -139,8 +139,8 @@ class Completion:
         result, engine = ranked.result, self.engine
         target = None
         if any(s.library is not None for s in result.suggestions):
-            target = target_bib(engine.project(fs_path(uri) or uri), engine.settings.library.target_bib,
-                                engine.workspace)
+            path = fs_path(uri) or uri
+            target = target_bib(engine.project(path), path, engine.settings.library.target_bib, engine.workspace)
         shown = completion_list(result, ranked.positions, engine.settings.completion.max_items, uri, target)
         self.accepted.offered(uri, ranked.positions.text, result, [item.label for item in shown.items])
         return shown

@@ -110,8 +110,9 @@ class LibraryEntries:
             ref = self.engine.library_entry(key) if key else None
             if ref is None:
                 continue
-            project = await asyncio.to_thread(self.engine.project, fs_path(uri) or uri)
-            bib = target_bib(project, self.engine.settings.library.target_bib, self.engine.workspace)
+            path = fs_path(uri) or uri
+            project = await asyncio.to_thread(self.engine.project, path)
+            bib = target_bib(project, path, self.engine.settings.library.target_bib, self.engine.workspace)
             bib_name = os.path.basename(bib) if bib else "the project's bibliography"
             actions.append(lsp.CodeAction(title=f"Add {key} from your library to {bib_name}",
                                           kind=lsp.CodeActionKind.QuickFix, diagnostics=[diagnostic],

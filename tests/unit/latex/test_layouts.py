@@ -17,6 +17,7 @@ from texcite.latex import kpathsea
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.project import FactsCache, discover, explain
 from texcite.latex.roots import find_root_why
+from texcite.library.addition import target_bib
 
 HERE = Path(__file__).resolve().parents[2]  # tests/
 DOC = "\\documentclass{article}\n%s\n\\begin{document}\n%s\n\\end{document}\n"
@@ -212,6 +213,7 @@ def test_chapterbib_each_chapter_cites_from_its_own_bibliography(tmp_path: Path)
     assert project.bibs_for(str(tmp_path / "a" / "more.tex")) == [str(tmp_path / "a" / "a.bib")]  # \\input by a
     assert project.bibs_for(str(tmp_path / "main.tex")) == project.bib_files
     assert "  b/b.tex: b/b.bib" in explain(project)
+    assert target_bib(project, str(tmp_path / "b" / "b.tex")) == str(tmp_path / "b" / "b.bib")  # a library entry's
     run = subprocess.run([sys.executable, "-m", "texcite", "suggest", str(tmp_path / "b" / "b.tex"), "--line", "1",
                           "--character", str(len("A minimum with D2h symmetry \\cite{")), "--recall", "bm25"],
                          capture_output=True, text=True, timeout=300)

@@ -2,7 +2,7 @@
 under the cursor, and every citation command of a document outside comments and verbatim.
 
 The control-word scanner (``latex.scan``) finds command heads; a small scanner reads their arguments, because
-natbib/biblatex/apacite argument shapes (optional ``[..]``, apacite's prenote ``<..>``, multicite ``(..)`` and
+natbib/biblatex/apacite/abntex2cite argument shapes (optional ``[..]``, apacite's prenote ``<..>``, multicite ``(..)`` and
 repeated ``[..]{..}``) are easier to follow as code.
 """
 
@@ -29,8 +29,9 @@ BIBLATEX = (
     "parencite Parencite textcite Textcite autocite Autocite footcite Footcite smartcite Smartcite "
     "supercite Supercite fullcite footfullcite footcitetext nocite Nocite"
 ).split()
+ABNTEX2CITE = "citeonline citeauthoronline apud".split()  # Brazilian theses' (abntex2cite)
 MULTICITE = "cites Cites parencites Parencites autocites Autocites textcites Textcites footcites Footcites smartcites Smartcites supercites".split()
-DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX)
+DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX + ABNTEX2CITE)
 MULTICITE_COMMANDS = frozenset(MULTICITE)
 # Characters that cannot belong to an unterminated key list: the scan for the closing brace stops there.
 _KEY_STOP = set("\\{%")

@@ -51,6 +51,10 @@ CASES = [
     ("cite-apacite-prenote", r"\cite<see>[p.~3]{x,|}", ctx("cite", "", ("x",))),
     ("citeA-prenote-only", r"\citeA<e.g.,>{|}", ctx("citeA")),
     ("natbib-Citeyearpar", r"\Citeyearpar{|}", ctx("Citeyearpar")),
+    # abntex2cite (Brazilian theses)
+    ("citeonline", r"\citeonline[p.~3]{|}", ctx("citeonline")),
+    ("citeauthoronline", r"\citeauthoronline{a,|}", ctx("citeauthoronline", "", ("a",))),
+    ("apud", r"\apud{|}", ctx("apud")),
     # biblatex
     ("parencite", r"\parencite{|}", ctx("parencite")),
     ("Parencite", r"\Parencite{ab|}", ctx("Parencite", "ab")),

@@ -333,10 +333,48 @@ def _skipped_entry(block) -> bool:
         and not _COMMENT_COMMAND_RE.match(block.comment.lstrip())
 
 
+def _blank_entry_comments(text: str) -> str:
+    """``text`` with each ``%`` comment between an entry's fields blanked (``year = {1995}, %other attributes``:
+    biber reads past it, bibtexparser would fail the entry); the same length and lines, values untouched."""
+    out = None
+    at = text.find("%")
+    while at != -1:
+        line_start = text.rfind("\n", 0, at) + 1
+        before = text[line_start:at].rstrip(" \t")
+        line_end = text.find("\n", at)
+        line_end = len(text) if line_end == -1 else line_end
+        if (not before or before[-1] in ',}"') and _between_fields(text, text.rfind("\n@", 0, at) + 1, at):
+            out = out if out is not None else list(text)
+            out[at:line_end] = " " * (line_end - at)
+            at = text.find("%", line_end)
+        else:
+            at = text.find("%", at + 1)
+    return text if out is None else "".join(out)
+
+
+def _between_fields(text: str, block: int, at: int) -> bool:
+    """Is offset ``at`` inside the entry starting at ``block`` but in none of its values (brace depth 1, outside
+    quotes)?"""
+    depth, quoted, i = 0, False, block
+    while i < at:
+        ch = text[i]
+        if ch == "\\":
+            i += 1
+        elif ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == '"' and depth == 1:
+            quoted = not quoted
+        i += 1
+    return depth == 1 and not quoted
+
+
 def parse_bib(text: str, path: str, digest: str | None = None) -> BibFile:
     """Parse .bib text; every block bibtexparser cannot read becomes a diagnostic, the rest is kept.
     ``digest``: the SHA-1 of ``text`` in UTF-8 when the caller already has it."""
     digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
+    text = _blank_entry_comments(text)
     bib = _parse_fast(text, path, digest)
     if bib is not None:
         return bib
@@ -347,6 +385,7 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
     """``parse_bib`` with bibtexparser over the whole file (the parser of record; the fast path must agree)."""
     digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
     bib = BibFile(path=path, digest=digest)
+    text = _blank_entry_comments(text)
     try:
         library = bibtexparser.parse_string(text)
     except Exception as err:  # bibtexparser should not raise, but a file must never take the server down

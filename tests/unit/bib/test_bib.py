@@ -9,7 +9,7 @@ import pytest
 
 from texcite.bib.incremental import BibParser
 from texcite.bib.model import BibFile, Entry, entry_document, merge_entries, split_names
-from texcite.bib.parse import parse_bib, parse_bytes
+from texcite.bib.parse import parse_bib, parse_bib_slow, parse_bytes
 
 EXAMPLE_BIB = Path(__file__).resolve().parents[3] / "examples" / "paper" / "refs.bib"
 
@@ -201,6 +201,19 @@ def test_a_comment_command_without_braces_is_no_malformed_entry() -> None:
                     "  title={An executable formal semantics of {C}},\n}\n@comment{braced}\n@article{b, title={B}}\n",
                     "refs.bib")
     assert [e.key for e in bib.entries] == ["ellison2012", "b"] and bib.diagnostics == []
+
+
+def test_a_comment_between_an_entrys_fields_costs_nothing() -> None:
+    """``year = {1995}, %other attributes omitted`` (a German thesis's bib: six cited entries were dropped as
+    malformed); a % inside a value is no such comment; lines stay where they were."""
+    text = ("@phdthesis{treutler,\n  title = {Dichtefunktionalmethoden},\n  year = {1995}, %other attributes omitted\n}\n"
+            "@thesis{maryott,\n%type={Masterarbeit},\n  title = {Dielectric constants}, note = \"a %b\" % why\n}\n"
+            "@article{plain, title = {A {plain} entry}}\n")
+    for parse in (parse_bib, parse_bib_slow):
+        bib = parse(text, "refs.bib")
+        assert [(e.key, e.line) for e in bib.entries] == [("treutler", 0), ("maryott", 4), ("plain", 8)]
+        assert bib.entries[0].fields["year"] == "1995" and bib.entries[1].title == "Dielectric constants"
+        assert bib.diagnostics == []
 
 
 def test_duplicate_key_across_files() -> None:

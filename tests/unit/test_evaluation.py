@@ -235,3 +235,16 @@ def test_a_thesis_whose_root_is_in_a_subfolder_is_named_with_its_folder(tmp_path
         "src/refs.bib": BIB})
     assert main(["eval", str(tmp_path / "thesis"), "--recall", "bm25"]) == 0
     assert "| thesis/src | " in capsys.readouterr().out
+
+
+def test_the_root_is_the_document_whose_files_cite_from_a_bibliography(tmp_path):
+    """A template stub names refs.bib and cites nothing; the thesis names its bibliography in \\input{settings}
+    and cites in its chapters (a Chilean memoria; an Italian thesis beside a conference paper, the other way)."""
+    folder = write_files(tmp_path / "proj", {
+        "template.tex": "\\documentclass{article}\n\\begin{document}\n{{$body}}\n\\bibliography{refs}\n\\end{document}\n",
+        "memoria.tex": "\\documentclass{report}\n\\input{settings}\n\\begin{document}\n\\input{chapter1}\n\\end{document}\n",
+        "settings.tex": "\\usepackage{biblatex}\n\\addbibresource{refs.bib}\n",
+        "chapter1.tex": CHAPTER,
+        "refs.bib": BIB})
+    ((_, root),) = find_projects(str(folder)).projects
+    assert root == str(folder / "memoria.tex")

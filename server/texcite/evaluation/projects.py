@@ -12,9 +12,11 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
-from texcite.files import read_disk
+from texcite.files import Sources, read_disk
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.facts import has_begin_document, has_documentclass, scan_file
+from texcite.latex.graph import scan_project
+from texcite.latex.project import FactsCache
 
 DEPTH = 3  # folder levels searched below the path
 PREFERRED_ROOTS = ("main", "thesis", "paper")  # the root among several .tex with \documentclass
@@ -38,8 +40,8 @@ class Found:
 def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) -> str | None:
     """The root .tex of a project folder: SOURCE.json's ``main``, else a top-level .tex with \\documentclass or
     \\begin{document} that no other one includes (a preamble file holding the class is not the root), one that
-    begins the document first: main/thesis/paper, else one that names a bibliography, else the one including and
-    citing most. Only files for which ``readable(path)`` holds are read."""
+    begins the document first: main/thesis/paper, else one whose files name a bibliography found, else the one
+    whose files cite most. Only files for which ``readable(path)`` holds are read."""
     meta = os.path.join(folder, "SOURCE.json")
     if os.path.isfile(meta) and readable(meta):
         try:
@@ -64,14 +66,16 @@ def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) 
     if not roots:
         return None
 
-    def rank(n: str) -> tuple:
-        """main/thesis/paper first, then a document naming a bibliography (not the CV beside the thesis), then the
-        one including and citing most."""
-        f = facts[n]
-        return (_stem(n) not in PREFERRED_ROOTS, not (f.bibliographies or f.wrapper_uses),
-                -(len(f.includes) + len(f.cites)), n)
+    cache = FactsCache(Sources(), CiteMatcher())
 
-    return os.path.join(folder, min(roots, key=rank))
+    def rank(n: str) -> tuple:
+        """main/thesis/paper first, then a document whose files name a bibliography found (not the CV beside the
+        thesis), then the one whose files cite most (the thesis, not a paper or template beside it)."""
+        graph = scan_project(os.path.join(folder, n), lambda p: cache.facts(p) if readable(p) else None)
+        cites = sum(len(f.cites) for f in map(cache.facts, graph.tex_files) if f is not None)
+        return _stem(n) not in PREFERRED_ROOTS, not any(r.paths for r in graph.references), -cites, n
+
+    return os.path.join(folder, min(roots, key=rank) if len(roots) > 1 else roots[0])
 
 
 def _stem(name: str) -> str:

@@ -15,7 +15,7 @@ from typing import Callable
 
 import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ImplicitComment, ParsingFailedBlock
-from bibtexparser.model import Entry as ParsedEntry
+from bibtexparser.model import Entry as ParsedEntry, String
 
 from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
 from texcite.files import decode_text, text_encoding
@@ -404,6 +404,9 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
             repeated = ", ".join(sorted(failed.duplicate_keys))
             bib.diagnostics.append(Diagnostic(path, line, f"Field {repeated} repeated in '{entry.key}': the first is "
                                               "kept, as BibTeX does.", "warning"))
+        elif isinstance(failed, DuplicateBlockKeyBlock) and isinstance(entry, String):
+            bib.diagnostics.append(Diagnostic(path, line, f"@string '{failed.key}' defined again: ignored, the first "
+                                              "definition is used (BibTeX would use this one).", "warning"))
         elif isinstance(failed, DuplicateBlockKeyBlock):
             bib.diagnostics.append(Diagnostic(path, line, f"{DUPLICATE_KEY} '{failed.key}': this entry is ignored.", "warning"))
         elif isinstance(failed, ParsingFailedBlock):

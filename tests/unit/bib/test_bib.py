@@ -216,6 +216,15 @@ def test_a_comment_between_an_entrys_fields_costs_nothing() -> None:
         assert bib.diagnostics == []
 
 
+def test_a_string_defined_again_is_said_as_such() -> None:
+    """48 of a German thesis's 57 problems read "Duplicate key 'cup': this entry is ignored" for @string macros."""
+    bib = parse_bib('@string{cup = {Journal of Physical Chemistry}}\n@string{cup = "J. Phys. Chem."}\n'
+                    "@article{a, title = {T}, journal = cup}\n", "refs.bib")
+    assert bib.entries[0].fields["journal"] == "Journal of Physical Chemistry"
+    assert [(d.line, d.message) for d in bib.diagnostics] == [
+        (1, "@string 'cup' defined again: ignored, the first definition is used (BibTeX would use this one).")]
+
+
 def test_duplicate_key_across_files() -> None:
     a = parse_bib("@article{k, title = {A}}\n", "a.bib")
     b = parse_bib("\n@article{k, title = {B}}\n", "b.bib")

@@ -50,7 +50,8 @@ _UNPARK = {ord(v): k for k, v in _PARK.items()}
 _DROP_WITH_ARG = (
     "label ref eqref autoref cref Cref pageref nameref vref url includegraphics input include bibliography "
     "bibliographystyle addbibresource hspace vspace hspace* vspace* cite nocite index glsadd pagestyle "
-    "thispagestyle setlength setcounter addtocounter newcommand renewcommand begin end"
+    "thispagestyle setlength setcounter addtocounter newcommand renewcommand begin end acused acreset glsunset "
+    "glsreset"
 ).split()
 _DROP_RE = re.compile(
     r"""

@@ -14,9 +14,10 @@ import re
 from typing import Callable
 
 import bibtexparser
-from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ImplicitComment, ParsingFailedBlock
+from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ParsingFailedBlock
 from bibtexparser.model import Entry as ParsedEntry, String
 
+from texcite.bib.comments import blank_entry_comments, skipped_entry
 from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
 from texcite.files import decode_text, text_encoding
 from texcite.latex.plaintext import tidy_spaces, to_plain
@@ -297,7 +298,7 @@ def _parse_fast(text: str, path: str, digest: str) -> BibFile | None:
             library = bibtexparser.parse_string("".join(text[spans[i][0]:spans[i][1]] for i in slow))
         except Exception:
             return None
-        if library.failed_blocks or any(_skipped_entry(c) for c in library.comments):
+        if library.failed_blocks or any(skipped_entry(c) for c in library.comments):
             return None  # the parser of record reports them
         for b in library.strings:
             macros[b.key.lower()] = b.value if isinstance(b.value, str) else str(b.value)
@@ -323,58 +324,11 @@ def _parse_fast(text: str, path: str, digest: str) -> BibFile | None:
     return bib
 
 
-_COMMENT_COMMAND_RE = re.compile(r"@\s*comment(?![A-Za-z])", re.IGNORECASE)
-
-
-def _skipped_entry(block) -> bool:
-    """A block bibtexparser read as a comment although it starts like an entry (``@ar ticle{k, ...}``); not
-    ``@Comment some words`` without braces, which BibTeX skips like any ``@comment``."""
-    return isinstance(block, ImplicitComment) and block.comment.lstrip().startswith("@") \
-        and not _COMMENT_COMMAND_RE.match(block.comment.lstrip())
-
-
-def _blank_entry_comments(text: str) -> str:
-    """``text`` with each ``%`` comment between an entry's fields blanked (``year = {1995}, %other attributes``:
-    biber reads past it, bibtexparser would fail the entry); the same length and lines, values untouched."""
-    out = None
-    at = text.find("%")
-    while at != -1:
-        line_start = text.rfind("\n", 0, at) + 1
-        before = text[line_start:at].rstrip(" \t")
-        line_end = text.find("\n", at)
-        line_end = len(text) if line_end == -1 else line_end
-        if (not before or before[-1] in ',}"') and _between_fields(text, text.rfind("\n@", 0, at) + 1, at):
-            out = out if out is not None else list(text)
-            out[at:line_end] = " " * (line_end - at)
-            at = text.find("%", line_end)
-        else:
-            at = text.find("%", at + 1)
-    return text if out is None else "".join(out)
-
-
-def _between_fields(text: str, block: int, at: int) -> bool:
-    """Is offset ``at`` inside the entry starting at ``block`` but in none of its values (brace depth 1, outside
-    quotes)?"""
-    depth, quoted, i = 0, False, block
-    while i < at:
-        ch = text[i]
-        if ch == "\\":
-            i += 1
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth -= 1
-        elif ch == '"' and depth == 1:
-            quoted = not quoted
-        i += 1
-    return depth == 1 and not quoted
-
-
 def parse_bib(text: str, path: str, digest: str | None = None) -> BibFile:
     """Parse .bib text; every block bibtexparser cannot read becomes a diagnostic, the rest is kept.
     ``digest``: the SHA-1 of ``text`` in UTF-8 when the caller already has it."""
     digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
-    text = _blank_entry_comments(text)
+    text = blank_entry_comments(text)
     bib = _parse_fast(text, path, digest)
     if bib is not None:
         return bib
@@ -385,14 +339,14 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
     """``parse_bib`` with bibtexparser over the whole file (the parser of record; the fast path must agree)."""
     digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
     bib = BibFile(path=path, digest=digest)
-    text = _blank_entry_comments(text)
+    text = blank_entry_comments(text)
     try:
         library = bibtexparser.parse_string(text)
     except Exception as err:  # bibtexparser should not raise, but a file must never take the server down
         bib.diagnostics.append(Diagnostic(path, 0, f"Could not parse this file: {err}"))
         return bib
     for block in library.comments:
-        if _skipped_entry(block):
+        if skipped_entry(block):
             head = block.comment.strip().splitlines()[0][:60]
             bib.diagnostics.append(Diagnostic(path, block.start_line or 0, f"Malformed entry, skipped: {head}"))
     recovered: list[ParsedEntry] = []  # entries whose fields bibtexparser left as written (no middleware ran)

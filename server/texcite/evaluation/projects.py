@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
-from texcite.files import Sources, read_disk
+from texcite.files import Sources
 from texcite.latex.cite import CiteMatcher
-from texcite.latex.facts import has_begin_document, has_documentclass, scan_file
+from texcite.latex.facts import has_begin_document
 from texcite.latex.graph import scan_project
 from texcite.latex.project import FactsCache
 
@@ -55,18 +55,17 @@ def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) 
         names = sorted(n for n in os.listdir(folder) if n.lower().endswith(".tex"))
     except OSError:
         return None
-    texts = {n: read_disk(os.path.join(folder, n)) or "" for n in names if readable(os.path.join(folder, n))}
-    begins = {n for n, text in texts.items() if has_begin_document(text)}
-    candidates = [n for n, text in texts.items() if n in begins or has_documentclass(text)]
-    facts = {n: scan_file(texts[n], CiteMatcher()) for n in candidates}
+    cache = FactsCache(Sources(), CiteMatcher())  # each file read and scanned once, here and for the graphs below
+    read = {n: found for n in names if readable(os.path.join(folder, n))
+            and (found := cache.text_and_facts(os.path.join(folder, n))) is not None}
+    begins = {n for n, (text, _) in read.items() if has_begin_document(text)}
+    candidates = [n for n, (_, facts) in read.items() if n in begins or facts.documentclass]
     # A preamble file with the \documentclass that the document \input's (header.tex) is not the root.
-    included = {_stem(i.name) for n in candidates for i in facts[n].includes}
+    included = {_stem(i.name) for n in candidates for i in read[n][1].includes}
     roots = [n for n in candidates if _stem(n) not in included] or candidates
     roots = [n for n in roots if n in begins] or roots
     if not roots:
         return None
-
-    cache = FactsCache(Sources(), CiteMatcher())
 
     def rank(n: str) -> tuple:
         """main/thesis/paper first, then a document whose files name a bibliography found (not the CV beside the

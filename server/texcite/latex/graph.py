@@ -255,6 +255,8 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
     seen: set[str] = set()
     macros: Macros = {}
     reached: list[tuple[str, FileFacts]] = []
+    included: dict[str, list[str]] = {}  # file -> the files it \include's (chapterbib's chapters)
+    inputs: dict[str, list[str]] = {}  # file -> the files it reaches otherwise (\input, \subfile, \import ...)
     stack = [root]
     while stack and len(seen) < MAX_FILES:
         path = stack.pop()
@@ -276,6 +278,7 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
             child = _included(inc, root_dir, here, facts_of, macros)
             if child is not None:
                 children.append(child)
+                (included if inc.command == "include" else inputs).setdefault(path, []).append(child)
         for name in facts.packages:  # a class or package of the project's own (TeX finds it beside the root)
             cand = os.path.normpath(os.path.join(root_dir, name))
             if facts_of(cand) is not None:
@@ -293,34 +296,26 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
             ref.path = ref.paths[0] if ref.paths else None
             project.bib_files += [p for p in ref.paths if p not in project.bib_files]
     if any(CHAPTERBIB in facts.packages for _, facts in reached):
-        project.units = _chapters(root_dir, reached, facts_of, macros, project.references)
+        project.units = _chapters(included, inputs, project.references)
     return project
 
 
-def _chapters(root_dir: str, reached: list[tuple[str, FileFacts]], facts_of: FactsOf, macros: Macros,
+def _chapters(included: dict[str, list[str]], inputs: dict[str, list[str]],
               references: list[BibReference]) -> dict[str, list[str]]:
     """chapterbib's units: each \\include'd file with the files it reaches otherwise (\\input), -> the
     bibliographies they name; a chapter naming none cites from the project's."""
-    facts = dict(reached)
     units: dict[str, list[str]] = {}
-    for path, f in reached:
-        for inc in f.includes:
-            chapter = _included(inc, root_dir, os.path.dirname(path), facts_of, macros) \
-                if inc.command == "include" else None
-            if chapter is None or chapter in units or chapter not in facts:
-                continue
-            members: list[str] = []
-            stack = [chapter]
-            while stack:
-                member = stack.pop()
-                if member in members or member not in facts:
-                    continue
+    for chapter in dict.fromkeys(c for chapters in included.values() for c in chapters):
+        members: list[str] = []
+        stack = [chapter]
+        while stack:
+            member = stack.pop()
+            if member not in members:
                 members.append(member)
-                stack += [c for c in (_included(i, root_dir, os.path.dirname(member), facts_of, macros)
-                                      for i in facts[member].includes if i.command != "include") if c is not None]
-            bibs = list(dict.fromkeys(p for ref in references if ref.source in members for p in ref.paths))
-            if bibs:
-                units.update(dict.fromkeys(members, bibs))
+                stack += inputs.get(member, [])
+        bibs = list(dict.fromkeys(p for ref in references if ref.source in members for p in ref.paths))
+        if bibs:
+            units.update(dict.fromkeys(members, bibs))
     return units
 
 

@@ -172,11 +172,10 @@ class Engine:
         error, name = (stage.error, stage.name) if stage is not None else ("", "")
         if self.service is None:
             return Stages(self.settings.recall.mode, dense, error, name)
-        backend = self.backend
-        url = public_url(self.settings.reranker.url) if backend == "vllm-http" else ""
+        url = public_url(self.settings.reranker.url) if self.backend == "vllm-http" else ""
         state = self.service.state
-        return Stages(self.settings.recall.mode, dense, error, name, state, backend, self.settings.reranker.model, url,
-                      self.service.failure if state == "fallback" else "")
+        return Stages(self.settings.recall.mode, dense, error, name, state, self.backend, self.settings.reranker.model,
+                      url, self.service.failure if state == "fallback" else "")
 
     # -- documents and bibliographies --------------------------------------------------------------------------
     def project(self, path: str) -> Project:
@@ -188,6 +187,7 @@ class Engine:
 
     def cite_at(self, path: str, text: str, offset: int) -> CiteContext | None:
         """The citation key list at ``offset``, or None outside one (or inside a verbatim environment)."""
+        self.projects.project(path)  # the citation commands the project defines (multibib's) are learnt first
         return self.matcher.context_at(text, offset, self.projects.facts(path, text).in_verbatim)
 
     def corpus(self, path: str) -> Corpus:
@@ -280,10 +280,10 @@ class Engine:
     def prepare(self, path: str, text: str, offset: int, dense_wait_s: float = 0.0) -> Prepared | None:
         """Request, corpus, signals, fused scores and the shortlist; None when the cursor is not in a citation key
         list. While the corpus's embeddings are being built, waits up to ``dense_wait_s`` for them."""
+        project = self.projects.project(path)  # (the citation commands it defines are learnt first)
         request = build_request(text, offset, self.matcher, self.projects.facts(path, text))
         if request is None:
             return None
-        project = self.projects.project(path)
         corpus = self.corpora.corpus(project.bibs_for(path))
         cite, top_k = request.cite, self.settings.recall.top_k
         views = request.query.views()

@@ -25,7 +25,7 @@ from texcite.engine import Engine
 from texcite.evaluation.examples import Example, ExampleSources
 from texcite.evaluation.projects import FoundProject
 from texcite.files import read_disk
-from texcite.latex.cite import cited_commands, keys_in
+from texcite.latex.cite import cited_commands, keys_in, prints_nothing
 from texcite.library.addition import verbatim_blocks
 from texcite.library.identity import work_ids
 from texcite.settings import Settings
@@ -112,7 +112,7 @@ def split_project(engine: Engine, read: ExampleSources, settings: Settings, foun
     project = engine.project(root)
     corpus = engine.corpus(root)
     texts = {tex: read_disk(tex) or "" for tex in project.tex_files}
-    commands = {tex: [c for c in cited_commands(t, engine.matcher) if c.name not in ("nocite", "Nocite")
+    commands = {tex: [c for c in cited_commands(t, engine.matcher) if not prints_nothing(c.name)
                       and c.groups and all(g.closed for g in c.groups)] for tex, t in texts.items()}
     cited = sorted({k for tex, cs in commands.items() for c in cs for k in c.keys(texts[tex]) if k in corpus.by_key})
     moved = set(random.Random(f"{seed}:{name}").sample(cited, round(share * len(cited))))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Callable, Iterable, Iterator, Sequence
@@ -32,6 +33,10 @@ BIBLATEX = (
 ABNTEX2CITE = "citeonline citeauthoronline apud".split()  # Brazilian theses' (abntex2cite)
 MULTICITE = "cites Cites parencites Parencites autocites Autocites textcites Textcites footcites Footcites smartcites Smartcites supercites".split()
 DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX + ABNTEX2CITE)
+# multibib's ``\newcites{lit}{Title}`` defines ``\citelit`` and ``\nocitelit`` (with natbib, its forms too).
+MULTIBIB_FORMS = ("cite nocite citep citet citealp citealt citeauthor citeyear citeyearpar Citep Citet Citealp Citealt "
+                  "Citeauthor").split()
+_NEWCITES_RE = re.compile(r"\\newcites\s*\{(?P<suffixes>[^{}\\%]{1,512})\}")
 MULTICITE_COMMANDS = frozenset(MULTICITE)
 # Characters that cannot belong to an unterminated key list: the scan for the closing brace stops there.
 _KEY_STOP = set("\\{%")
@@ -179,12 +184,38 @@ def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
     return CiteCommand(m.group("name"), m.start("head"), i, tuple(groups))
 
 
+def declared_commands(text: str, in_comment: Callable[[int], bool]) -> tuple[str, ...]:
+    """The citation commands ``text`` defines: multibib's ``\\newcites{lit,web}{..}{..}`` -> citelit, nocitelit,
+    citeweb ..."""
+    suffixes = [s.strip() for m in finditer(_NEWCITES_RE, text) if not in_comment(m.start())
+                for s in m.group("suffixes").split(",")]
+    return tuple(form + s for s in dict.fromkeys(suffixes) if s.isalpha() for form in MULTIBIB_FORMS)
+
+
+def prints_nothing(name: str) -> bool:
+    """Is it a citation command that puts nothing in the text (``\\nocite``, multibib's ``\\nocitelit``)?"""
+    return name.startswith(("nocite", "Nocite"))
+
+
 class CiteMatcher:
-    """Finds citation commands; knows the built-in natbib/biblatex names plus the user's own."""
+    """Finds citation commands; knows the built-in natbib/biblatex names plus the user's own, and learns those the
+    documents it reads define (``declared_commands``). ``generation`` counts what it learned: facts scanned with an
+    earlier generation may miss citations."""
 
     def __init__(self, extra_commands: Iterable[str] = ()) -> None:
         extra = {c.lstrip("\\").rstrip("*") for c in extra_commands if c.strip("\\* ")}
         self.commands = DEFAULT_COMMANDS | extra
+        self.generation = 0
+        self._lock = threading.Lock()
+
+    def learn(self, names: Iterable[str]) -> bool:
+        """Understand ``names`` too (a document defines them); whether any was new."""
+        with self._lock:
+            new = frozenset(names) - self.commands
+            if new:
+                self.commands = self.commands | new
+                self.generation += 1
+        return bool(new)
 
     def is_cite(self, name: str) -> bool:
         return name in self.commands or name in MULTICITE_COMMANDS

@@ -8,12 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from texcite.bib.model import Entry
-from texcite.latex.cite import CiteMatcher, cited_commands
+from texcite.latex.cite import CiteMatcher, cited_commands, prints_nothing
 
 # What the writer has typed in the braces: the first N letters of the surname or of the key.
 TYPED_MODES = tuple(f"{what}{n}" for what in ("author", "key") for n in range(1, 6))
-# Commands that list references without citing them at a place in the text.
-_NOT_IN_TEXT = frozenset({"nocite", "Nocite"})
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ def citation_examples(path: str, text: str, matcher: CiteMatcher, defined: dict[
     ``add-one``: one example per key of each multi-key command, that key removed and the others kept."""
     examples, unresolved = [], 0
     for cmd in cited_commands(text, matcher):
-        if cmd.name in _NOT_IN_TEXT or not cmd.groups or not all(g.closed for g in cmd.groups):
+        if prints_nothing(cmd.name) or not cmd.groups or not all(g.closed for g in cmd.groups):
             continue
         keys = tuple(dict.fromkeys(cmd.keys(text)))
         if not keys:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from texcite.latex.bibwrappers import BibWrapper, CommandUse, definition_around, uses
-from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands
+from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands, declared_commands
 from texcite.latex.plaintext import strip_comments, to_plain
 from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, tex_read_end, verbatim_spans
 
@@ -78,7 +78,7 @@ _STRUCTURAL = ("\\input", "\\include", "\\subfile", "\\import", "\\subimport", "
                "bibliograph", "\\addbibresource", "\\addglobalbib", "\\addsectionbib", "\\putbib",
                "\\documentclass", "\\usepackage", "\\RequirePackage", "\\LoadClass", "\\begin", "\\end", "\\part",
                "\\chapter", "section", "paragraph", "\\newcommand", "\\renewcommand", "\\providecommand", "\\def",
-               "\\edef", "\\gdef", "\\xdef", "\\verb", "\\lstinline", "\\endinput")
+               "\\edef", "\\gdef", "\\xdef", "\\verb", "\\lstinline", "\\endinput", "\\newcites")
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,7 @@ class FileFacts:
     # which definition encloses it, so edits scan it whole.
     bib_parameters: bool = False
     read_end: int = -1  # where TeX stops reading it (the line of \\endinput), -1 for its end
+    cite_commands: tuple[str, ...] = ()  # citation commands it defines (``latex.cite.declared_commands``)
 
     @cached_property
     def structure(self) -> tuple:
@@ -248,6 +249,7 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
         wrapper_uses=tuple(uses(text, frozenset(w.name for w in wrappers), in_comment, _handled)),
         bib_parameters=bib_parameters,
         read_end=read_end,
+        cite_commands=declared_commands(text, in_comment),
     )
 
 
@@ -389,4 +391,5 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
         wrapper_uses=facts.wrapper_uses,
         bib_parameters=facts.bib_parameters,
         read_end=facts.read_end + delta if facts.read_end >= 0 else -1,
+        cite_commands=facts.cite_commands,
     )

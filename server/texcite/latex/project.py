@@ -99,12 +99,15 @@ def explain(project: Project) -> list[str]:
 
 
 class FactsCache:
-    """The facts of each file, kept while its stamp (``Sources.stamp``) stays the same; thread-safe."""
+    """The facts of each file, kept while its stamp (``Sources.stamp``) and the citation commands the matcher knows
+    stay the same; thread-safe. A file defining citation commands (multibib's ``\\newcites``) teaches them to the
+    matcher, and every file is scanned again for them."""
 
     def __init__(self, sources: Sources, matcher: CiteMatcher) -> None:
         self.sources = sources
         self.matcher = matcher
-        self._facts: dict[str, tuple[object, str, FileFacts]] = {}  # path -> (stamp, text scanned, facts)
+        # path -> (stamp, text scanned, facts, the matcher's generation they were scanned with)
+        self._facts: dict[str, tuple[object, str, FileFacts, int]] = {}
         self._lock = threading.Lock()
 
     def facts(self, path: str) -> FileFacts | None:
@@ -118,7 +121,7 @@ class FactsCache:
             return None
         with self._lock:
             cached = self._facts.get(path)
-        if cached is not None and cached[0] == stamp:
+        if cached is not None and cached[0] == stamp and cached[3] == self.matcher.generation:
             return cached[1], cached[2]
         text = self.sources.read(path)
         if text is None:
@@ -129,19 +132,26 @@ class FactsCache:
         """The facts of ``text``, the current text of ``path``: cached when that very text was scanned."""
         with self._lock:
             cached = self._facts.get(path)
-        if cached is not None and cached[1] is text:
+        if cached is None or cached[3] != self.matcher.generation:
+            return self._scan(path, self.sources.stamp(path), text)
+        if cached[1] is text:
             return cached[2]
-        facts = update_facts(cached[1], cached[2], text, self.matcher) if cached is not None else None
+        generation = self.matcher.generation
+        facts = update_facts(cached[1], cached[2], text, self.matcher)
         if facts is None:
             return self._scan(path, self.sources.stamp(path), text)
         with self._lock:
-            self._facts[path] = (self.sources.stamp(path), text, facts)
+            self._facts[path] = (self.sources.stamp(path), text, facts, generation)
         return facts
 
     def _scan(self, path: str, stamp: object, text: str) -> FileFacts:
+        generation = self.matcher.generation
         facts = scan_file(text, self.matcher)
+        if self.matcher.learn(facts.cite_commands):  # the file may use the commands it defines
+            generation = self.matcher.generation
+            facts = scan_file(text, self.matcher)
         with self._lock:
-            self._facts[path] = (stamp, text, facts)
+            self._facts[path] = (stamp, text, facts, generation)
         return facts
 
 

@@ -222,6 +222,35 @@ def test_chapterbib_each_chapter_cites_from_its_own_bibliography(tmp_path: Path)
     assert items == ["r01", "r03"] and "CASPT2 study" in run.stdout and "Annulenes" not in run.stdout
 
 
+MULTIBIB = {
+    "main.tex": DOC % ("\\usepackage{multibib}\n\\newcites{lit,web}{Literatur}{Internetquellen}",
+                       "\\input{kapitel/baeume}\n\\bibliographylit{literatur}\n\\bibliography{andere}"),
+    "kapitel/baeume.tex": ("Laut \\citelit[S. 89]{knuth} sind B\u00e4ume wichtig.\\nocitelit{cormen}\n"
+                           "Eine Datenstruktur mit Zeigern auf Kinder und Geschwister \\citelit{}.\n"),
+    "literatur.bib": ("@book{knuth, author={Knuth, Donald}, title={The Art of Computer Programming}}\n"
+                      "@book{cormen, author={Cormen, Thomas}, title={Introduction to Algorithms}}\n"
+                      "@book{wirth, author={Wirth, Niklaus}, title={Datenstrukturen mit Zeigern: Kinder und Geschwister}}\n"),
+    "andere.bib": bib("doe"),
+}
+
+
+def test_multibib_cite_commands_of_newcites_are_citations(tmp_path: Path) -> None:
+    # A German thesis cites its literature with \citelit (124 of its 280 citations were not seen).
+    write(tmp_path, MULTIBIB)
+    chapter = str(tmp_path / "kapitel" / "baeume.tex")
+    cache = FactsCache(Sources(), CiteMatcher())
+    assert [c.key for c in cache.facts(chapter).cites] == []  # alone, \citelit is an unknown command
+    project = discover(chapter, cache.facts, env={})  # reading the root teaches it
+    assert project.bib_files == [str(tmp_path / "literatur.bib"), str(tmp_path / "andere.bib")]
+    assert [c.key for c in cache.facts(chapter).cites] == ["knuth", "cormen"]
+    assert cache.matcher.is_cite("nocitelit") and cache.matcher.is_cite("citepweb")
+    run = subprocess.run([sys.executable, "-m", "texcite", "suggest", chapter, "--line", "1", "--character",
+                          str(len("Eine Datenstruktur mit Zeigern auf Kinder und Geschwister \\citelit{")),
+                          "--recall", "bm25"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split()[1] == "wirth"
+
+
 def test_bibitems_become_entries() -> None:
     text = ("\\begin{thebibliography}{9}\n\\bibitem{x} X. One, \\emph{A title}, 2019.\n% \\bibitem{hidden} no\n"
             "\\bibitem[Two et al.(2020)]{y} Y. Two. Another.\n\\end{thebibliography}\n")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from functools import partial
 from typing import Sequence
 
 import numpy as np
@@ -315,6 +316,17 @@ def _class_language(root_text: str, texts: Sequence[tuple[str, str]]) -> str | N
                  if path.lower().endswith(".cls") and _stem(path) == stem), None)
 
 
+def _class_options_language(root_text: str) -> str | None:
+    """The last language among the class's options: babel takes them when the class loads it
+    (``\\documentclass[brazil]{abntex2}``): what a document names that declares no language and is too short to
+    read as one."""
+    m = _DECLARATION_RE.search(_preamble(root_text))
+    if m is None or m.group("cmd") != "documentclass":
+        return None
+    return next((n for n in map(partial(language_name, codes=False), reversed(_options(m.group("options")))) if n),
+                None)
+
+
 class ProjectLanguages:
     """The language of a project's state (its root and the text of each of its files): the one its own class
     declares when it loads babel itself, else the root's preamble, else the files that preamble reads (the root
@@ -347,6 +359,8 @@ class ProjectLanguages:
                             else [t for _, t in texts])
                 counts = (self._file_counts(key, text) for key, (_, text) in zip(keys, texts, strict=True))
                 known = declared_language("\n".join(preamble)) or _decide(sum(counts, np.zeros(len(_COUNTS))))
+            if known == UNKNOWN:
+                known = _class_options_language(root_text) or UNKNOWN
             self._known.put((root, tuple(keys)), known)
         return known
 

@@ -188,3 +188,15 @@ def test_a_class_that_loads_babel_itself_sets_the_main_language():
     assert languages.language("/p/thesis.tex", [("/p/thesis.tex", root), ("/p/main/thesis.cls", thesis_cls)]) == "english"
     plain_cls = "\\LoadClass{book}\n"
     assert languages.language("/p/thesis.tex", [("/p/thesis.tex", root), ("/p/main/thesis.cls", plain_cls)]) == "dutch"
+
+
+def test_a_short_document_in_a_class_given_a_language_is_in_that_language():
+    """abntex2 loads babel with the class's options: a new Brazilian document of a few words is Portuguese; a long
+    one is what its prose reads as, and a declaration still comes first."""
+    root = "\\documentclass[12pt,english,brazil]{abntex2}\n\\begin{document}\n\\input{intro}\n\\end{document}\n"
+    languages = ProjectLanguages()
+    assert languages.language("/p/main.tex", [("/p/main.tex", root), ("/p/intro.tex", "Texto novo \\cite{}.")]) == \
+        "portuguese"
+    assert languages.language("/p/main.tex", [("/p/main.tex", root), ("/p/intro.tex", SPANISH * 20)]) == "spanish"
+    plain = root.replace("[12pt,english,brazil]", "[12pt]")
+    assert languages.language("/p/main.tex", [("/p/main.tex", plain), ("/p/intro.tex", "Texto novo.")]) == "unknown"

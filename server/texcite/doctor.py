@@ -146,9 +146,8 @@ def project_lines(engine: Engine, file: str) -> list[str]:
     chapter = "; its chapter's (chapterbib)" if bibs != project.bib_files else ""
     lines.append(f"  bibliographies: {len(bibs)} ({len(corpus)} entries{chapter})")
     lines += [f"    {bib}" for bib in bibs]
-    missing = [r for r in project.references if not r.paths and not r.remote]
-    if missing:
-        names = ", ".join(f"'{r.name}'" for r in missing)
+    if project.missing:
+        names = ", ".join(f"'{name}'" for name in project.missing)
         lines.append(f"  not found: {names} (`texcite project {file}` says where each was looked for)")
     problems = [d for f in corpus.files for d in f.diagnostics] + list(corpus.merge_problems)
     if problems:

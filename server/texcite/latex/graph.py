@@ -80,16 +80,20 @@ class Project:
         return self.units.get(os.path.normpath(os.path.abspath(path))) or self.bib_files
 
     @property
+    def missing(self) -> list[str]:
+        """The names of the bibliographies the document names that were found nowhere."""
+        return [r.name for r in self.references if not r.paths and not r.remote]
+
+    @property
     def reason(self) -> str:
         """Where the candidates come from, in one line for people (the status, ``texcite project``)."""
         if self.fallback:
             return "workspace fallback: the document names no bibliography"
         if self.bibitems:
             return "thebibliography: the document's own \\bibitem entries"
-        missing = [r.name for r in self.references if not r.paths and not r.remote]
         found = len(self.bib_files)
         return f"{found} bibliography file{'s' if found != 1 else ''} named by the document" + (
-            f"; not found: {', '.join(missing)}" if missing else "")
+            f"; not found: {', '.join(self.missing)}" if self.missing else "")
 
 
 def with_ext(path: str, ext: str) -> str:

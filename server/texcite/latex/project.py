@@ -54,9 +54,8 @@ def discover(path: str, facts_of: FactsOf | None = None, workspace: str | None =
 
 def no_entries_reason(project: Project) -> str:
     """Why a project has no candidates, in a few words (its bibliographies are missing, absent or empty)."""
-    missing = [r.name for r in project.references if not r.paths and not r.remote]
-    if missing:
-        return ", ".join(f"'{n}'" for n in missing) + " not found"
+    if project.missing:
+        return ", ".join(f"'{n}'" for n in project.missing) + " not found"
     if project.fallback and not project.bib_files:
         return f"it names no bibliography and there is no .bib in {project.folder or os.path.dirname(project.root)}"
     return "its bibliographies hold no entries"

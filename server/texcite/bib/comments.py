@@ -1,6 +1,7 @@
 """Comments in a .bib that biber and BibTeX read past and bibtexparser does not: a ``%`` comment between an entry's
-fields (blanked before parsing: ``year = {1995}, %other attributes omitted``), and which blocks bibtexparser took
-for comments are entries it could not read (``@ar ticle{k, ...}``; not ``@Comment some words``)."""
+fields (blanked before parsing: ``year = {1995}, %other attributes omitted``), which blocks bibtexparser took
+for comments are entries it could not read (``@ar ticle{k, ...}``; not ``@Comment some words``), and entry types
+it takes for ``@comment``, ``@string`` or ``@preamble`` by their first letters (``@commentary``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,26 @@ import re
 from bibtexparser.model import ImplicitComment
 
 _COMMENT_COMMAND_RE = re.compile(r"@\s*comment(?![A-Za-z])", re.IGNORECASE)
+# An entry type longer than a command it starts with: bibtexparser reads ``@commentary{k, ...}`` (biblatex's type for
+# a law commentary) as a comment and loses the entry, where BibTeX and biber read an entry.
+_COMMANDS = ("comment", "string", "preamble")
+_LONGER_TYPE_RE = re.compile(r"^([ \t]*@[ \t]*)(comment|string|preamble)(?=[A-Za-z0-9_:-])", re.IGNORECASE | re.MULTILINE)
+
+
+def _disguised(command: str) -> str:
+    return command[0] + "0" + command[2:]  # the same length: lines and offsets stay
+
+
+def disguise_longer_types(text: str) -> str:
+    """``text`` with each entry type that starts with a command's name disguised for bibtexparser (``@c0mmentary``);
+    ``entry_type`` gives it back."""
+    return _LONGER_TYPE_RE.sub(lambda m: m.group(1) + _disguised(m.group(2)), text)
+
+
+def entry_type(parsed: str) -> str:
+    """The entry type as written, from the one parsed (``c0mmentary`` -> ``commentary``), in lower case."""
+    parsed = parsed.lower()
+    return next((c + parsed[len(c):] for c in _COMMANDS if parsed.startswith(_disguised(c))), parsed)
 
 
 def skipped_entry(block) -> bool:

@@ -17,7 +17,7 @@ import bibtexparser
 from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ParsingFailedBlock
 from bibtexparser.model import Entry as ParsedEntry, String
 
-from texcite.bib.comments import blank_entry_comments, skipped_entry
+from texcite.bib.comments import blank_entry_comments, disguise_longer_types, entry_type as written_type, skipped_entry
 from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
 from texcite.files import decode_text, text_encoding
 from texcite.latex.plaintext import tidy_spaces, to_plain
@@ -262,7 +262,7 @@ def _make_entry(key: str, entry_type: str, raw_fields, macros: dict[str, str], p
         low = name.lower()
         if low not in fields:
             fields[low] = _decode_field(low, resolve(value, macros))
-    return Entry(key=key, entry_type=entry_type.lower(), fields=fields, path=path, line=line)
+    return Entry(key=key, entry_type=written_type(entry_type), fields=fields, path=path, line=line)
 
 
 def _parse_fast(text: str, path: str, digest: str) -> BibFile | None:
@@ -328,7 +328,7 @@ def parse_bib(text: str, path: str, digest: str | None = None) -> BibFile:
     """Parse .bib text; every block bibtexparser cannot read becomes a diagnostic, the rest is kept.
     ``digest``: the SHA-1 of ``text`` in UTF-8 when the caller already has it."""
     digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
-    text = blank_entry_comments(text)
+    text = disguise_longer_types(blank_entry_comments(text))
     bib = _parse_fast(text, path, digest)
     if bib is not None:
         return bib
@@ -339,7 +339,7 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
     """``parse_bib`` with bibtexparser over the whole file (the parser of record; the fast path must agree)."""
     digest = digest or hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()
     bib = BibFile(path=path, digest=digest)
-    text = blank_entry_comments(text)
+    text = disguise_longer_types(blank_entry_comments(text))
     try:
         library = bibtexparser.parse_string(text)
     except Exception as err:  # bibtexparser should not raise, but a file must never take the server down

@@ -203,6 +203,20 @@ def test_a_comment_command_without_braces_is_no_malformed_entry() -> None:
     assert [e.key for e in bib.entries] == ["ellison2012", "b"] and bib.diagnostics == []
 
 
+def test_an_entry_type_starting_with_a_command_s_name_is_an_entry() -> None:
+    """biblatex's ``@commentary`` (law theses cite commentaries): bibtexparser read it as a comment and the entry
+    was lost without a word; BibTeX and biber read an entry."""
+    text = ("@Commentary{palandt, author = {Palandt, Otto}, title = {B\\\"urgerliches Gesetzbuch}, year = {2020}}\n"
+            "@comment{a note}\n@string{j = {Journal}}\n@stringquartet{q, title = {Quartets}, journal = j}\n"
+            "@preamble{\"x\"}\n")
+    for parse in (parse_bib, parse_bib_slow):
+        bib = parse(text, "refs.bib")
+        assert [(e.key, e.entry_type, e.line) for e in bib.entries] == [("palandt", "commentary", 0),
+                                                                       ("q", "stringquartet", 3)]
+        assert bib.entries[0].title == "Bürgerliches Gesetzbuch" and bib.entries[1].fields["journal"] == "Journal"
+        assert bib.diagnostics == []
+
+
 def test_a_comment_between_an_entrys_fields_costs_nothing() -> None:
     """``year = {1995}, %other attributes omitted`` (a German thesis's bib: six cited entries were dropped as
     malformed); a % inside a value is no such comment; lines stay where they were."""

@@ -176,9 +176,12 @@ def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
         j = _skip_space(text, i)
         if j >= len(text) or text[j] != "{":
             break
-        group = _key_group(text, j)
+        doubled = text.startswith("{{", j)  # \cite{{key}}: TeX strips both pairs of braces
+        group = _key_group(text, j + doubled)
         groups.append(group)
         i = group.end + 1 if group.closed else group.end
+        if doubled and group.closed and text.startswith("}", i):
+            i += 1
         if not multicite or not group.closed:
             break
     return CiteCommand(m.group("name"), m.start("head"), i, tuple(groups))

@@ -51,6 +51,8 @@ CASES = [
     ("cite-apacite-prenote", r"\cite<see>[p.~3]{x,|}", ctx("cite", "", ("x",))),
     ("citeA-prenote-only", r"\citeA<e.g.,>{|}", ctx("citeA")),
     ("natbib-Citeyearpar", r"\Citeyearpar{|}", ctx("Citeyearpar")),
+    ("cite-doubled-braces", r"\cite{{ga|}}", ctx("cite", "ga")),  # TeX strips both pairs (15 of a thesis's cites)
+    ("cite-doubled-braces-second", r"\cite{{a,|}}", ctx("cite", "", ("a",))),
     # abntex2cite (Brazilian theses)
     ("citeonline", r"\citeonline[p.~3]{|}", ctx("citeonline")),
     ("citeauthoronline", r"\citeauthoronline{a,|}", ctx("citeauthoronline", "", ("a",))),
@@ -184,6 +186,12 @@ def test_iter_commands_lists_every_command() -> None:
     text = r"\citet{a} and \parencites{b}{c} but not \emph{d} or \\cite{e}"
     found = [(cmd.name, cmd.keys(text)) for cmd in MATCHER.iter_commands(text)]
     assert found == [("citet", ["a"]), ("parencites", ["b", "c"])]
+
+
+def test_doubled_braces_hold_the_keys_and_belong_to_the_command() -> None:
+    text = r"Graphs \cite{{gamma}} and \citep[p.~2]{{a,b}}."
+    found = [(cmd.keys(text), text[cmd.start:cmd.end]) for cmd in MATCHER.iter_commands(text)]
+    assert found == [(["gamma"], r"\cite{{gamma}}"), (["a", "b"], r"\citep[p.~2]{{a,b}}")]
 
 
 def test_command_span_starts_at_backslash() -> None:

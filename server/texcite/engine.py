@@ -300,8 +300,8 @@ class Engine:
             fold = self.adaptations.fold(project, path, text, cite.command.start)
             correction = adaptation.correct(signals, scores, fold, cite.adding)
             scores = scores + correction.delta()
-        # Entries serving others (crossref'd proceedings, @xdata, @set) the project does not cite go after works.
-        helpers = corpus.helpers & (signals["uncited"] > 0)
+        # After the works: uncited entries serving others (crossref'd, @xdata, @set), another multibib bibliography's.
+        helpers = corpus.helpers & (signals["uncited"] > 0) | corpus.outside(project.scope(cite.command.name))
         candidates = shortlist(corpus.entries, corpus.typed, scores, stage, top_k, cite.prefix, cite.existing_keys,
                                helpers)
         # The writer's library joins (``library.candidates``), its titles embedded by this document's encoder.

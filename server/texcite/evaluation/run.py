@@ -16,6 +16,7 @@ from texcite.evaluation.examples import ExampleSources, SourceFile, as_drafted
 from texcite.latex.emptied import Example, citation_examples
 from texcite.evaluation.metrics import best_rank
 from texcite.evaluation.projects import FoundProject, find_projects
+from texcite.latex.roots import project_folder
 from texcite.evaluation.result import Evaluation, ProjectReport, Variant
 from texcite.files import read_disk
 from texcite.latex.graph import Project
@@ -53,7 +54,11 @@ def project_examples(engine: Engine, read: ExampleSources, folder: str, root: st
     env = dict(os.environ)
     env["BIBINPUTS"] = os.pathsep.join(x for x in (folder, env.get("BIBINPUTS", "")) if x)
     read.show(None)
-    engine.open_workspace(folder, env)
+    # Opened as an editor opens it: the repository holding it when there is one (a document in thesis/ may name
+    # thesis/refs.bib, compiled from the repository's top as Overleaf does), else its folder.
+    repository = project_folder(root)
+    engine.open_workspace(repository if repository and (folder + os.sep).startswith(repository + os.sep) else folder,
+                          env)
     project = engine.project(root)
     if on_open is not None:
         on_open(engine, project)
@@ -131,9 +136,12 @@ def evaluate_paths(paths: Sequence[str], settings: Settings, variant: Variant | 
     projects, names = [], {}
     for path in map(os.path.abspath, paths):
         found = find_projects(path).projects
+        if len(found) == 1 and found[0].folder != path:
+            # The thesis of ~/thesis in src/: named 'thesis/src', not 'src', and opened as an editor opens ~/thesis
+            # (Overleaf compiles from there: src/main.tex may name src/refs.bib).
+            names[path] = os.path.relpath(found[0].folder, os.path.dirname(path))
+            found = [FoundProject(path, found[0].root)]
         projects += found
-        if len(found) == 1 and found[0].folder != path:  # the thesis of ~/thesis in src/: 'thesis/src', not 'src'
-            names[found[0].folder] = os.path.relpath(found[0].folder, os.path.dirname(path))
     engine, read = evaluation_engine(every_entry_ranked(settings), variant.query)
     try:
         return evaluate(engine, read, projects, variant, start, lambda folder: names.get(folder) or project_name(folder))

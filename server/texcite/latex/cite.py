@@ -31,8 +31,9 @@ BIBLATEX = (
     "supercite Supercite fullcite footfullcite footcitetext nocite Nocite"
 ).split()
 ABNTEX2CITE = "citeonline citeauthoronline apud".split()  # Brazilian theses' (abntex2cite)
+HARVARD = "citeasnoun Citeasnoun possessivecite Possessivecite citeaffixed citename".split()  # harvard.sty
 MULTICITE = "cites Cites parencites Parencites autocites Autocites textcites Textcites footcites Footcites smartcites Smartcites supercites".split()
-DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX + ABNTEX2CITE)
+DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX + ABNTEX2CITE + HARVARD)
 # multibib's ``\newcites{lit}{Title}`` defines ``\citelit`` and ``\nocitelit`` (with natbib, its forms too).
 MULTIBIB_FORMS = ("cite nocite citep citet citealp citealt citeauthor citeyear citeyearpar Citep Citet Citealp Citealt "
                   "Citeauthor").split()

@@ -73,6 +73,15 @@ class Project:
     # chapterbib: each \include'd chapter cites from the bibliographies it names itself (a key may name another
     # work in another chapter); a chapter's files -> its bibliographies
     units: dict[str, list[str]] = field(default_factory=dict)
+    # Files the document includes that were found nowhere: (the file naming one, the command as written); an
+    # \input of a bare name is left out (TeX may find 'glyphtounicode' in its distribution), and a definition's
+    # parameter (\import{./figures/}{#1.pdf_tex})
+    unfound: list[tuple[str, str]] = field(default_factory=list)
+    scopes: dict[str, list[str]] = field(default_factory=dict)  # multibib: a command -> its bibliographies
+
+    def scope(self, command: str) -> list[str] | None:
+        """The bibliographies citation ``command`` cites from when multibib tells (``latex.multibib``), else None."""
+        return self.scopes.get(command, self.scopes.get("")) if self.scopes else None
 
     def bibs_for(self, path: str) -> list[str]:
         """The bibliographies a citation in ``path`` is resolved against: its chapter's (chapterbib), else the
@@ -205,10 +214,11 @@ def _wrapped(facts: FileFacts, wrappers: dict[str, BibWrapper]) -> list[BibComma
 
 
 def _references(path: str, bibliographies: list[BibCommand], root: str, env: dict[str, str] | None,
-                exists: Callable[[str], bool], macros: Macros) -> list[BibReference]:
+                exists: Callable[[str], bool], macros: Macros, above: list[str]) -> list[BibReference]:
     root_dir, here = os.path.dirname(root), os.path.dirname(path)
     beside = [(root_dir, "beside the root document")] + ([(here, "beside the file naming it")] if here != root_dir
                                                           else [])
+    beside += [(d, "in a folder above the root (compiled from there)") for d in above if d != here]
     extra = [(d, "in BIBINPUTS") for d in bibinputs_dirs(env)]
     out = []
     for bib in bibliographies:
@@ -250,12 +260,26 @@ def _references(path: str, bibliographies: list[BibCommand], root: str, env: dic
     return out
 
 
+def _compiled_from(root_dir: str, folder: str | None) -> list[str]:
+    """The folders above the root up to its project folder, nearest first: where a document may be compiled from
+    (Overleaf compiles a main document in a subfolder from the project's top: ``\\include{thesis/ch1}``)."""
+    out: list[str] = []
+    d = root_dir
+    while folder is not None and d != folder and d.startswith(folder + os.sep):
+        d = os.path.dirname(d)
+        out.append(d)
+    return out
+
+
 def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None,
-                 exists: Callable[[str], bool] = os.path.isfile) -> Project:
-    """Walk the include graph from ``root`` collecting bibliography references (cycles and repeats end)."""
+                 exists: Callable[[str], bool] = os.path.isfile, folder: str | None = None) -> Project:
+    """Walk the include graph from ``root`` collecting bibliography references (cycles and repeats end). A name
+    found neither beside the root nor beside the file naming it is looked for in the folders above the root up to
+    ``folder``, the project folder."""
     root = os.path.normpath(os.path.abspath(root))
     project = Project(root=root)
     root_dir = os.path.dirname(root)
+    above = _compiled_from(root_dir, folder and os.path.normpath(os.path.abspath(folder)))
     seen: set[str] = set()
     macros: Macros = {}
     reached: list[tuple[str, FileFacts]] = []
@@ -279,7 +303,11 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
             macros.setdefault(name, []).append(value)
         children = []
         for inc in facts.includes:
-            child = _included(inc, root_dir, here, facts_of, macros)
+            child = _included(inc, root_dir, here, facts_of, macros, above)
+            if child is None and (inc.command != "input" or "/" in inc.name or inc.directory) and "#" not in (
+                    inc.name + (inc.directory or "")):  # (a parameter: the body of a definition)
+                written = f"{{{inc.directory}}}" if inc.directory is not None else ""
+                project.unfound.append((path, f"\\{inc.command}{written}{{{inc.name}}}"))
             if child is not None:
                 children.append(child)
                 (included if inc.command == "include" else inputs).setdefault(path, []).append(child)
@@ -295,7 +323,7 @@ def scan_project(root: str, facts_of: FactsOf, env: dict[str, str] | None = None
             wrappers.setdefault(wrapper.name, wrapper)
     for path, facts in reached:  # once every definition is known: a preamble file may define a name used before it
         bibliographies = list(facts.bibliographies) + _wrapped(facts, wrappers)
-        for ref in _references(path, bibliographies, root, env, exists, macros):
+        for ref in _references(path, bibliographies, root, env, exists, macros, above):
             project.references.append(ref)
             ref.path = ref.paths[0] if ref.paths else None
             project.bib_files += [p for p in ref.paths if p not in project.bib_files]
@@ -323,7 +351,8 @@ def _chapters(included: dict[str, list[str]], inputs: dict[str, list[str]],
     return units
 
 
-def _included(inc: Include, root_dir: str, here: str, facts_of: FactsOf, macros: Macros) -> str | None:
+def _included(inc: Include, root_dir: str, here: str, facts_of: FactsOf, macros: Macros,
+              above: list[str]) -> str | None:
     """The file an include names (its folder and name expanded with the definitions read so far), if it exists."""
     for directory in expand(inc.directory, macros) if inc.directory else [None]:
         if inc.command in ("import", "inputfrom", "includefrom"):
@@ -331,7 +360,7 @@ def _included(inc: Include, root_dir: str, here: str, facts_of: FactsOf, macros:
         elif inc.command in ("subimport", "subinputfrom", "subincludefrom"):
             bases = [os.path.join(here, directory or "")]
         else:
-            bases = [root_dir, here]
+            bases = [root_dir, here, *above]
         for name in [inc.name] if inc.name.startswith("\\subfix") else expand(inc.name, macros):
             for cand in _tex_candidates(bases, name):
                 if facts_of(cand) is not None:

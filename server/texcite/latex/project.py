@@ -18,6 +18,7 @@ from texcite.files import Sources
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.facts import FileFacts, scan_file, update_facts
 from texcite.latex.graph import MAX_WORKSPACE_BIBS, FactsOf, Project, scan_project, workspace_files
+from texcite.latex.multibib import command_scopes
 from texcite.latex.roots import find_root_why, project_folder
 
 
@@ -30,17 +31,19 @@ def discover(path: str, facts_of: FactsOf | None = None, workspace: str | None =
         facts_of = FactsCache(Sources(), CiteMatcher()).facts
     path = os.path.normpath(os.path.abspath(path))
     root, root_reason = find_root_why(path, facts_of, workspace, folders)
-    project = scan_project(root, facts_of, env)
+    folder = project_folder(path, [f for f in (workspace, *folders) if f])
+    project = scan_project(root, facts_of, env, folder=folder)
     project.root_reason = root_reason
-    project.folder = project_folder(path, [f for f in (workspace, *folders) if f])
+    project.folder = folder
     if path not in project.tex_files:
         # The root does not reach this file (a stale magic comment, a file being written): scan it too.
-        extra = scan_project(path, facts_of, env)
+        extra = scan_project(path, facts_of, env, folder=folder)
         project.tex_files += [f for f in extra.tex_files if f not in project.tex_files]
         project.references += extra.references
         project.bib_files += [b for b in extra.bib_files if b not in project.bib_files]
         project.bibitems += [b for b in extra.bibitems if b not in project.bibitems]
         project.truncated = project.truncated or extra.truncated
+    project.scopes = command_scopes([f for f in map(facts_of, project.tex_files) if f is not None], project.references)
     if project.references:
         project.bibitems = []
     elif project.bibitems:
@@ -75,6 +78,7 @@ def explain(project: Project) -> list[str]:
         lines.append(f"project folder: {project.folder}")
     lines.append(f"files ({len(project.tex_files)}{', more not read' if project.truncated else ''}):")
     lines += [f"  {rel(f)}" for f in project.tex_files]
+    lines += [f"  NOT FOUND: {command} in {rel(source)}" for source, command in project.unfound]
     lines.append("bibliographies:")
     for ref in project.references:
         named = f"\\{ref.via or ref.command}{{{ref.name}}}" + (f" (a \\{ref.command})" if ref.via else "") + (
@@ -85,12 +89,20 @@ def explain(project: Project) -> list[str]:
             found = ", ".join(rel(p) for p in ref.paths)
             lines.append(f"  {found}  <- {named}, found {ref.found_by}")
         else:
-            lines.append(f"  NOT FOUND: {named}; looked in: {'; '.join(rel(s) for s in ref.searched) or 'nowhere'}")
+            searched = [rel(s) if os.path.isabs(s) else s for s in ref.searched]  # folders, or 'kpsewhich (..)'
+            lines.append(f"  NOT FOUND: {named}; looked in: {'; '.join(searched) or 'nowhere'}")
     for tex in project.bibitems:
         lines.append(f"  {rel(tex)}  <- its thebibliography (\\bibitem entries)")
     if project.units:
         lines.append("chapters (chapterbib), each citing from the bibliographies it names:")
         lines += [f"  {rel(tex)}: {', '.join(rel(b) for b in bibs)}" for tex, bibs in project.units.items()]
+    if project.scopes:
+        lines.append("citation commands (multibib), each citing from its bibliographies:")
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for command, bibs in project.scopes.items():
+            groups.setdefault(tuple(bibs), []).append(f"\\{command}" if command else "the other commands")
+        lines += [f"  {', '.join(commands[:3])}{', ...' if len(commands) > 3 else ''}: "
+                  f"{', '.join(rel(b) for b in bibs) or 'none found'}" for bibs, commands in groups.items()]
     if project.fallback:
         lines += [f"  {rel(b)}" for b in project.bib_files]
     lines.append(f"candidates: {project.reason}")

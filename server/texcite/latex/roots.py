@@ -1,6 +1,7 @@
 r"""The root document of a .tex file: a chain of ``% !TEX root = ...`` comments or
-``\documentclass[main]{subfiles}`` (loops end), else the file itself when it has ``\documentclass``, else a
-document of its project folder whose include graph reaches it. The project folder is the nearest enclosing
+``\documentclass[main]{subfiles}`` (loops end), else the file itself when it has ``\documentclass`` (but for a
+file of the ``standalone`` class or package, which a document may include: a document including it first), else
+a document of its project folder whose include graph reaches it. The project folder is the nearest enclosing
 workspace folder, repository (``.git``) or root marker (``.latexmkrc``, ``latexmkrc``, ``.texlabroot``,
 ``texlabroot``, ``Tectonic.toml``); without one, the file's folder and the top of three folders above it are
 searched.
@@ -15,6 +16,7 @@ from texcite.latex.facts import FileFacts
 from texcite.latex.graph import FactsOf, folder_files, with_ext, workspace_files, scan_project
 
 ROOT_MARKERS = (".git", ".latexmkrc", "latexmkrc", ".texlabroot", "texlabroot", "Tectonic.toml")
+STANDALONE = ("standalone.cls", "standalone.sty")  # a chapter written to compile alone and be included as well
 ANCESTORS = 3  # without a project folder: how many folders above a file are searched for its root
 
 
@@ -82,7 +84,8 @@ def find_root_why(path: str, facts_of: FactsOf, workspace: str | None = None,
     if chain is not None:
         return chain
     facts = facts_of(path)
-    if facts is not None and facts.documentclass:
+    standalone = facts is not None and any(p in facts.packages for p in STANDALONE)
+    if facts is not None and facts.documentclass and not standalone:
         return path, "the file has \\documentclass"
     folder = project_folder(path, [f for f in (workspace, *folders) if f])
     if folder is not None:
@@ -100,6 +103,9 @@ def find_root_why(path: str, facts_of: FactsOf, workspace: str | None = None,
         if cand == path:
             continue
         cfacts = facts_of(cand)
-        if cfacts is not None and cfacts.documentclass and path in scan_project(cand, facts_of).tex_files:
+        if cfacts is not None and cfacts.documentclass and path in scan_project(cand, facts_of,
+                                                                                 folder=folder).tex_files:
             return cand, f"{os.path.basename(cand)} includes it"
+    if standalone:
+        return path, "the file has \\documentclass (standalone) and no document including it was found"
     return path, "no document including it was found; the file is its own root"

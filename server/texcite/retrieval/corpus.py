@@ -74,6 +74,12 @@ class Corpus:
         keys = helper_keys(self.entries)
         return np.array([e.cite_key in keys for e in self.entries], dtype=bool)
 
+    def outside(self, paths: Sequence[str] | None) -> np.ndarray:
+        """Per entry: is its file none of ``paths`` (a multibib command's bibliographies)? All False for None."""
+        key = None if paths is None else tuple(paths)
+        return self.memo(f"outside {key}", lambda: np.array(
+            [key is not None and e.path not in key for e in self.entries], dtype=bool))
+
     @cached_property
     def position(self) -> dict[str, int]:
         """Row of each key in ``entries``."""

@@ -53,6 +53,10 @@ CASES = [
     ("natbib-Citeyearpar", r"\Citeyearpar{|}", ctx("Citeyearpar")),
     ("cite-doubled-braces", r"\cite{{ga|}}", ctx("cite", "ga")),  # TeX strips both pairs (15 of a thesis's cites)
     ("cite-doubled-braces-second", r"\cite{{a,|}}", ctx("cite", "", ("a",))),
+    # harvard.sty: \citeaffixed{key}{e.g.} has a second argument, no keys
+    ("citeasnoun", r"\citeasnoun{a,|}", ctx("citeasnoun", "", ("a",))),
+    ("possessivecite", r"\possessivecite{ab|}", ctx("possessivecite", "ab")),
+    ("citeaffixed", r"\citeaffixed{|}{see}", ctx("citeaffixed")),
     # abntex2cite (Brazilian theses)
     ("citeonline", r"\citeonline[p.~3]{|}", ctx("citeonline")),
     ("citeauthoronline", r"\citeauthoronline{a,|}", ctx("citeauthoronline", "", ("a",))),

@@ -52,6 +52,18 @@ LAYOUTS = {
         "parts/sec.tex": "% !TEX root = part1.tex\nText \\cite{}.\n",
         "refs.bib": bib("a"), "parts/unrelated.bib": bib("z"),
     }, "parts/sec.tex", ["refs.bib"]),
+    # Overleaf compiles a main document in a subfolder from the project's top: its paths start there.
+    "overleaf-main-in-subfolder": ({
+        ".latexmkrc": "", "thesis/main.tex": DOC % ("\\addbibresource{thesis/refs.bib}", "\\include{thesis/ch/one}"),
+        "thesis/ch/one.tex": "Text \\cite{}.\n", "thesis/refs.bib": bib("a"), "other/z.bib": bib("z"),
+    }, "thesis/ch/one.tex", ["thesis/refs.bib"]),
+    # A chapter written to compile alone (standalone) is the document's when opened: its other chapters' citations.
+    "standalone-chapter": ({
+        "thesis.tex": DOC % ("\\usepackage{standalone}", "\\input{ch/one}\n\\bibliography{refs}"),
+        "ch/one.tex": "\\documentclass{report}\n\\usepackage{standalone}\n\\begin{document}\nText \\cite{}.\n"
+                      "\\end{document}\n",
+        "refs.bib": bib("a"), "ch/z.bib": bib("z"),
+    }, "ch/one.tex", ["refs.bib"]),
     "bibunits-putbib": ({
         "main.tex": DOC % ("\\usepackage{bibunits}", "\\begin{bibunit}\nText.\n\\putbib[unitrefs]\n\\end{bibunit}"),
         "unitrefs.bib": bib("a"), "z.bib": bib("z"),
@@ -173,6 +185,16 @@ def test_a_missing_bibliography_says_where_it_was_looked_for(tmp_path: Path) -> 
     assert any(line.startswith("  NOT FOUND: \\bibliography{gone} in main.tex:4") for line in explain(project))
 
 
+def test_an_included_file_found_nowhere_is_named(tmp_path: Path) -> None:
+    """Two chapters of a real thesis were absent from its repository, and nothing said so."""
+    write(tmp_path, {"main.tex": DOC % ("\\input{glyphtounicode}", "\\include{ch1/a}\n\\include{ch2/b}\n"
+                                                                     "\\input{parts/c}\n\\bibliography{r}"),
+                     "ch1/a.tex": "Text.\n", "r.bib": bib("a")})
+    lines = explain(discover(str(tmp_path / "main.tex"), env={}))
+    assert [line for line in lines if "NOT FOUND" in line] == [
+        "  NOT FOUND: \\include{ch2/b} in main.tex", "  NOT FOUND: \\input{parts/c} in main.tex"]
+
+
 def test_explain_names_the_command_and_file(tmp_path: Path) -> None:
     files, opened, _ = LAYOUTS["subfiles-chapter-alone"]
     write(tmp_path, files)
@@ -230,7 +252,8 @@ MULTIBIB = {
     "literatur.bib": ("@book{knuth, author={Knuth, Donald}, title={The Art of Computer Programming}}\n"
                       "@book{cormen, author={Cormen, Thomas}, title={Introduction to Algorithms}}\n"
                       "@book{wirth, author={Wirth, Niklaus}, title={Datenstrukturen mit Zeigern: Kinder und Geschwister}}\n"),
-    "andere.bib": bib("doe"),
+    "andere.bib": ("@misc{web, title={Zeigern auf Kinder und Geschwister: Datenstruktur im Netz}}\n"
+                   "@misc{doe, title={Webseite}}\n"),
 }
 
 
@@ -248,7 +271,10 @@ def test_multibib_cite_commands_of_newcites_are_citations(tmp_path: Path) -> Non
                           str(len("Eine Datenstruktur mit Zeigern auf Kinder und Geschwister \\citelit{")),
                           "--recall", "bm25"], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.split()[1] == "wirth"
+    items = [line.split()[1] for line in run.stdout.splitlines() if line[:4].strip().rstrip(".").isdigit()]
+    assert items[0] == "wirth" and items.index("web") > max(map(items.index, ("knuth", "cormen")))  # \bibliography's
+    assert ("  \\citelit, \\nocitelit, \\citeplit, ...: literatur.bib" in explain(project)
+            and "  the other commands: andere.bib" in explain(project))
 
 
 def test_bibitems_become_entries() -> None:

@@ -81,12 +81,12 @@ def _cmd_suggest(args: argparse.Namespace) -> int:
 
 def _suggest(args: argparse.Namespace, out: TextIO) -> int:
     from texcite.engine import Engine
-    from texcite.files import MAX_TEX_BYTES, UnreadableFile, read_bytes
+    from texcite.files import MAX_TEX_BYTES, UnreadableFile, decode_text, read_bytes
     from texcite.positions import Positions
 
     path = os.path.abspath(args.file)
     try:
-        text = read_bytes(path, MAX_TEX_BYTES).decode("utf-8", errors="replace")
+        text = decode_text(read_bytes(path, MAX_TEX_BYTES))[0]  # as the project's other files are read
     except UnreadableFile as err:
         raise CliError(str(err)) from None
     settings = _settings_from_args(args)

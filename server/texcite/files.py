@@ -3,7 +3,8 @@
 Every file texcite reads from disk (.tex sources, .bib files) goes through here, so a device, a FIFO, a huge file
 or an impossible name (a NUL byte, a lone surrogate) named by a document costs one message, never a hang, all of
 memory or the project. Text is UTF-8 with or without a byte-order mark, UTF-16 or UTF-32 with one (or UTF-16
-without, recognised by its NUL bytes), else Latin-1 (``decode_text`` says so, for a diagnostic).
+without, recognised by its NUL bytes), else the 8-bit encoding inputenc declares in it, else Windows-1251 or
+KOI8-R for Cyrillic, Windows-1252 or Latin-1 (``decode_text`` says which, for a diagnostic).
 """
 
 from __future__ import annotations
@@ -97,6 +98,14 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
 
 _C1_RE = re.compile(rb"[\x80-\x9f]")
 _UTF8_SEQUENCE_RE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+_HIGH = bytes(range(0x80, 0x100))
+_HIGH_RUN_RE = re.compile(rb"[\x80-\xff]{3,}")
+# ``\usepackage[cp1251]{inputenc}`` on a line of its own bytes (not after a %): the encoding the file says it is in.
+_INPUTENC_RE = re.compile(rb"^[^%\n]*\\usepackage\s*\[\s*([A-Za-z0-9-]+)\s*\]\s*\{inputenc\}", re.MULTILINE)
+_INPUTENC = {b"latin1": "latin-1", b"latin9": "iso8859-15", b"latin2": "iso8859-2", b"latin5": "iso8859-9",
+             b"cp1250": "cp1250", b"cp1251": "cp1251", b"cp1252": "cp1252", b"ansinew": "cp1252", b"koi8-r": "koi8-r",
+             b"koi8-u": "koi8-u", b"cp866": "cp866", b"applemac": "mac-roman", b"latin10": "iso8859-16"}
+_NAMES = {"latin-1": "Latin-1", "cp1251": "Windows-1251", "koi8-r": "KOI8-R", "cp1252": "Windows-1252"}
 
 
 def text_encoding(data: bytes) -> tuple[str | None, int]:
@@ -116,21 +125,44 @@ def text_encoding(data: bytes) -> tuple[str | None, int]:
     return None, 0
 
 
+def _count(data: bytes, of: bytes) -> int:
+    return len(data) - len(data.translate(None, of))
+
+
+def _single_byte_encoding(data: bytes) -> tuple[str, bool]:
+    """The 8-bit encoding of text that is not UTF-8, and whether the text declares it: the one
+    ``\\usepackage[..]{inputenc}`` names in it, else Cyrillic when most of its 8-bit bytes make runs (words) of
+    them (Windows-1251 when mostly in its lower-case half, KOI8-R when in KOI8-R's), else Windows-1252 when it
+    holds bytes 0x80-0x9F, else Latin-1."""
+    declared = _INPUTENC_RE.search(data)
+    if declared and declared.group(1).lower() in _INPUTENC:
+        return _INPUTENC[declared.group(1).lower()], True
+    # Cyrillic words are runs of 8-bit letters; a Western text's accents stand among ASCII letters ('Müller').
+    if sum(map(len, _HIGH_RUN_RE.findall(data))) > 0.5 * _count(data, _HIGH):
+        cp1251_lower = _count(data, bytes(range(0xE0, 0x100)))
+        return ("cp1251" if cp1251_lower >= _count(data, bytes(range(0xC0, 0xE0))) else "koi8-r"), False
+    return ("cp1252" if _C1_RE.search(data) else "latin-1"), False
+
+
 def decode_text(data: bytes) -> tuple[str, str | None, int]:
-    """(text, problem, line): the text in the encoding its bytes show (``text_encoding``), else UTF-8, else
-    Windows-1252 when it holds bytes 0x80-0x9F, else Latin-1; ``problem`` says what was not clean (None when nothing), ``line`` where the first bad byte was."""
+    """(text, problem, line): the text in the encoding its bytes show (``text_encoding``), else UTF-8 (a few bad
+    bytes replaced when its other 8-bit bytes are UTF-8), else an 8-bit encoding (``_single_byte_encoding``);
+    ``problem`` says what was not clean (None when nothing, or the file declares the encoding it is in), ``line``
+    where the first bad byte was."""
     encoding, skip = text_encoding(data)
     if encoding is None:
         try:
             return data.decode("utf-8"), None, 0
         except UnicodeDecodeError as err:
             line = data.count(b"\n", 0, err.start)
-            if _UTF8_SEQUENCE_RE.search(data):  # UTF-8 with a few bad bytes: keep the rest of its accents
+            in_sequences = sum(map(len, _UTF8_SEQUENCE_RE.findall(data)))
+            if in_sequences >= 0.5 * _count(data, _HIGH):  # UTF-8 with a few bad bytes: keep its accents
                 return data.decode("utf-8", errors="replace"), "File is not valid UTF-8; bad bytes were replaced.", line
-            if _C1_RE.search(data):  # Windows' quotes and dashes (0x80-0x9F: control characters in Latin-1)
-                return (data.decode("cp1252", errors="replace"), "File is not valid UTF-8; it was read as "
-                        "Windows-1252.", line)
-            return data.decode("latin-1"), "File is not valid UTF-8; it was read as Latin-1.", line
+            encoding, declared = _single_byte_encoding(data)
+            text = data.decode(encoding, errors="replace")
+            if declared:
+                return text, None, 0
+            return text, f"File is not valid UTF-8; it was read as {_NAMES.get(encoding, encoding)}.", line
     body = data[skip:]
     try:
         return body.decode(encoding), None, 0

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from texcite.bib.incremental import BibParser
-from texcite.files import Sources, UnreadableFile, read_bytes, read_disk
+from texcite.files import Sources, UnreadableFile, decode_text, read_bytes, read_disk
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.project import ProjectIndex
 from texcite.retrieval.bm25 import analyze_entries
@@ -63,3 +63,24 @@ def test_the_size_caps_are_settings(tmp_path):
                                      "cacheDir": str(tmp_path / "cache")}))
     assert len(engine.corpus(str(main))) == 1000
     engine.close()
+
+
+UKRAINIAN = "Перколяційна поведінка провідності композитів описана в роботі \\cite{}.\n"
+
+
+@pytest.mark.parametrize("encoding, name", [("cp1251", "Windows-1251"), ("koi8-r", "KOI8-R")])
+def test_a_cyrillic_8_bit_file_is_read_as_such(encoding: str, name: str) -> None:
+    """A Ukrainian thesis in Windows-1251: its pairs of bytes that happen to be UTF-8 ('Кі' is 0xCA 0xB3) made it
+    read as UTF-8 with 97,778 characters replaced, every Cyrillic title of its .bib lost."""
+    text = UKRAINIAN.replace("і", "и") if encoding == "koi8-r" else UKRAINIAN  # KOI8-R has no і
+    assert decode_text(text.encode(encoding)) == (text, f"File is not valid UTF-8; it was read as {name}.", 0)
+    declared = "\\usepackage[cp1251]{inputenc}\n" + UKRAINIAN
+    assert decode_text(declared.encode("cp1251")) == (declared, None, 0)  # as the file says: nothing to warn of
+
+
+def test_western_8_bit_text_and_utf_8_with_a_bad_byte_stay_what_they_were() -> None:
+    german = "Die Größe der Übergänge \\cite{müller}.\n"
+    assert decode_text(german.encode("latin-1"))[:2] == (german, "File is not valid UTF-8; it was read as Latin-1.")
+    assert decode_text("“Größe” – \n".encode("cp1252"))[0] == "“Größe” – \n"
+    damaged = "Größe ".encode() * 20 + b"\xff" + "Übergänge".encode()
+    assert decode_text(damaged)[0] == "Größe " * 20 + "\ufffdÜbergänge"

@@ -14,10 +14,11 @@ import re
 from typing import Callable
 
 import bibtexparser
-from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock, ParsingFailedBlock
+from bibtexparser.model import DuplicateBlockKeyBlock, DuplicateFieldKeyBlock
 from bibtexparser.model import Entry as ParsedEntry, String
 
 from texcite.bib.comments import blank_entry_comments, disguise_longer_types, entry_type as written_type, skipped_entry
+from texcite.bib.salvage import malformed
 from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
 from texcite.files import decode_text, text_encoding
 from texcite.latex.plaintext import tidy_spaces, to_plain
@@ -146,7 +147,7 @@ def _decode_field(name: str, value: str) -> str:
 def decode_bytes(data: bytes, path: str) -> tuple[str | None, list[Diagnostic]]:
     """Text of a .bib file; None for binary data (>10% control bytes in the first 64 KB, when no byte-order mark or
     UTF-16 pattern says otherwise: a stray NUL in a text file costs only the entry it is in). UTF-8 with or without
-    a BOM, UTF-16/32 (``files.decode_text``); anything else is read as Latin-1 with a warning."""
+    a BOM, UTF-16/32 (``files.decode_text``); anything else in an 8-bit encoding, with a warning saying which."""
     head = data[:65536]
     if text_encoding(head)[0] is None and len(head.translate(None, _TEXT_BYTES)) * 10 > len(head):
         return None, [Diagnostic(path, 0, "This is not a text file (binary data); it was not indexed.")]
@@ -345,10 +346,7 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
     except Exception as err:  # bibtexparser should not raise, but a file must never take the server down
         bib.diagnostics.append(Diagnostic(path, 0, f"Could not parse this file: {err}"))
         return bib
-    for block in library.comments:
-        if skipped_entry(block):
-            head = block.comment.strip().splitlines()[0][:60]
-            bib.diagnostics.append(Diagnostic(path, block.start_line or 0, f"Malformed entry, skipped: {head}"))
+    salvaged, bib.diagnostics = malformed(library, path)  # what BibTeX keeps of the entries it cannot read whole
     recovered: list[ParsedEntry] = []  # entries whose fields bibtexparser left as written (no middleware ran)
     for failed in library.failed_blocks:
         line = failed.start_line or 0
@@ -363,18 +361,15 @@ def parse_bib_slow(text: str, path: str, digest: str | None = None) -> BibFile:
                                               "definition is used (BibTeX would use this one).", "warning"))
         elif isinstance(failed, DuplicateBlockKeyBlock):
             bib.diagnostics.append(Diagnostic(path, line, f"{DUPLICATE_KEY} '{failed.key}': this entry is ignored.", "warning"))
-        elif isinstance(failed, ParsingFailedBlock):
-            raw = (failed.raw or "").strip()
-            head = raw.splitlines()[0][:60] if raw else ""
-            bib.diagnostics.append(Diagnostic(path, line, f"Malformed entry, skipped: {head}"))
-        else:
-            bib.diagnostics.append(Diagnostic(path, line, f"Could not read block: {type(failed).__name__}"))
     macros = {b.key.lower(): b.value if isinstance(b.value, str) else str(b.value) for b in library.strings}
     as_written = {id(e) for e in recovered}
     for e in sorted([*library.entries, *recovered], key=lambda e: e.start_line or 0):
         fields = [(f.key, f.value if isinstance(f.value, str) else str(f.value)) for f in e.fields]
         bib.entries.append(_make_entry(e.key, e.entry_type, fields, macros, path, e.start_line or 0,
                                        resolve_value if id(e) in as_written else expand_concatenation))
+    bib.entries += [_make_entry(key, kind, fields, macros, path, line, resolve_value)
+                    for kind, key, fields, line in salvaged]
+    bib.entries.sort(key=lambda e: e.line)
     return bib
 
 

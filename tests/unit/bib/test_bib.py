@@ -217,6 +217,24 @@ def test_an_entry_type_starting_with_a_command_s_name_is_an_entry() -> None:
         assert bib.diagnostics == []
 
 
+def test_a_malformed_entry_keeps_the_fields_before_the_error_as_bibtex_does() -> None:
+    """A stray '+,' line (a Persian thesis: 3 citations unresolved) and '@misc(key, ... }' (an Italian thesis:
+    4 entries): BibTeX says so and keeps the entry with the fields it read; bibtexparser dropped it."""
+    text = ("@misc{gateway,\n  title = {Microsoft {API} Gateway},\n  year = 2023,\n  +,\n  note = {lost}\n}\n"
+            "@misc(assess,\n    author = \"Chen, Xuexiu\",\n    title = \"A Cloud Security Assessment\" # {, 2015}\n}\n"
+            "@article{fine, title = {Fine}}\n@ar ticle{broken, title = {X}}\n")
+    for parse in (parse_bib, parse_bib_slow):
+        bib = parse(text, "refs.bib")
+        assert [(e.key, e.entry_type, e.line) for e in bib.entries] == [("gateway", "misc", 0), ("assess", "misc", 6),
+                                                                       ("fine", "article", 10)]
+        assert bib.entries[0].fields == {"title": "Microsoft API Gateway", "year": "2023"}
+        assert bib.entries[1].title == "A Cloud Security Assessment, 2015" and bib.entries[1].surnames == ["Chen"]
+        assert [(d.line, d.message) for d in bib.diagnostics] == [
+            (11, "Malformed entry, skipped: @ar ticle{broken, title = {X}}"),
+            (0, "Malformed entry 'gateway': the fields before line 4 are kept, as BibTeX keeps them"),
+            (6, "Malformed entry 'assess': the fields before line 10 are kept, as BibTeX keeps them")]
+
+
 def test_a_comment_between_an_entrys_fields_costs_nothing() -> None:
     """``year = {1995}, %other attributes omitted`` (a German thesis's bib: six cited entries were dropped as
     malformed); a % inside a value is no such comment; lines stay where they were."""

@@ -97,6 +97,8 @@ def declared_language(text: str) -> str | None:
                 provided = language_name(argument) or provided
         elif cmd in ("setdefaultlanguage", "setmainlanguage"):
             polyglossia = language_name(argument) or polyglossia
+        elif "xepersian" in (p.strip() for p in argument.split(",")):  # sets Persian as polyglossia would
+            polyglossia = polyglossia or "persian"
         elif "babel" in (p.strip() for p in argument.split(",")):
             babel_loaded = True
             for option in options:

@@ -25,9 +25,9 @@ from texcite.textnorm import UNSPACED, fold
 log = logging.getLogger(__name__)
 
 # Bumped whenever tokens, the text decoded from LaTeX or the entries a parse keeps change (stopwords, normalisation,
-# phantoms, a repeated field, an entry type bibtexparser took for a command): cached parses and indexes of an older
-# version are not used.
-TOKENS_VERSION = 8
+# phantoms, a repeated field, an entry type bibtexparser took for a command, 8-bit encodings, more function words):
+# cached parses and indexes of an older version are not used.
+TOKENS_VERSION = 9
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 _KEY_RUN_RE = re.compile(r"(?P<letters>[^\W\d_]+)|(?P<digits>\d+)")
 

@@ -13,6 +13,7 @@ order (sums run in word order), and caches hold results keyed by the very object
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -94,6 +95,21 @@ class FileUses:
     token_command: np.ndarray
 
 
+_PARAGRAPH_BREAK_RE = re.compile(r"\n[ \t]*\n")
+
+
+def _context(text: str, start: int, end: int) -> str:
+    """The source read as a citation's context: CONTEXT_BEFORE characters before its command and CONTEXT_AFTER
+    after it, within its paragraph (past a blank line, another paragraph, perhaps the one being written)."""
+    before = text[max(0, start - CONTEXT_BEFORE):start]
+    after = text[end:end + CONTEXT_AFTER]
+    breaks = list(_PARAGRAPH_BREAK_RE.finditer(before))
+    if breaks:
+        before = before[breaks[-1].end():]
+    cut = _PARAGRAPH_BREAK_RE.search(after)
+    return before + " " + (after if cut is None else after[:cut.start()])
+
+
 def file_uses(text: str, facts: FileFacts, vocabulary: _Vocabulary) -> FileUses:
     starts: dict[int, int] = {}
     command_of_use = []
@@ -103,8 +119,7 @@ def file_uses(text: str, facts: FileFacts, vocabulary: _Vocabulary) -> FileUses:
         index = starts.get(c.command_start)
         if index is None:
             index = starts[c.command_start] = len(starts)
-            lo = max(0, c.command_start - CONTEXT_BEFORE)
-            source = text[lo:c.command_start] + " " + text[c.command_end:c.command_end + CONTEXT_AFTER]
+            source = _context(text, c.command_start, c.command_end)
             ids = memo.get(source)
             contexts.append(ids if ids is not None else vocabulary.context(source))
         command_of_use.append(index)

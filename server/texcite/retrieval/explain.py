@@ -4,7 +4,7 @@ entry of the bib ("you cite it 4 times in this section", "its title shares 'dist
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, partial
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
@@ -18,9 +18,12 @@ from texcite.retrieval.signals import SIGNALS
 from texcite.textnorm import UNSPACED
 
 MAX_REASONS = 3
-# What separates the words reasons quote: anything but letters, digits and hyphens (an elided French or Italian
-# article, 'l’', is no part of the word shown, nor are quotes and dashes: 'words”)–corresponding').
-_WORDS_RE = re.compile(r"[^\w-]+")
+# What separates the words reasons quote: anything but letters, digits, hyphens, apostrophes and the zero-width
+# non-joiner (an elided French or Italian article, 'l’', is no part of the word shown: ``_APOSTROPHE_RE``, nor are
+# quotes and dashes: 'words”)–corresponding').
+_WORDS_RE = re.compile(r"[^\w\-'\u2019\u02bc\u200c]+")
+# An apostrophe that is no part of a word: but between Cyrillic letters (Ukrainian 'об'ємної').
+_APOSTROPHE_RE = re.compile("(?<![\u0400-\u04ff])['\u2019\u02bc]|['\u2019\u02bc](?![\u0400-\u04ff])")
 _PAIR_RE = re.compile(f"{UNSPACED}{{2}}")  # a token of a script written without spaces (``bm25.unspaced``)
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 
@@ -103,11 +106,12 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
             phrase = f"you cite it together with {partner}"
         elif evidence is not None and group == "context" and (words := evidence.shared_words(key)):
             shown = query_words()  # the words as written, not their tokens
-            phrase = f"where you cite it elsewhere, the text also says {_quoted(shown.get(w, w) for w in words)}"
+            said = dict.fromkeys(shown.get(w, w) for w in words)
+            phrase = f"where you cite it elsewhere, the text also says {_quoted(said)}"
         elif evidence is not None and group == "bib_next" and evidence.previous:
-            phrase = f"it comes right after {evidence.previous} in your .bib"
+            phrase = f"your bibliography lists it soon after {evidence.previous}, the key you cited last"
         elif group == "bib_anchor":
-            phrase = "it sits next to this command's keys in your .bib"
+            phrase = "your bibliography lists it near keys you cite around here"
         elif group == "author_named" and entry.surnames:
             phrase = f"your sentence names {entry.surnames[0]}"
         elif group == "year_named" and entry.year:
@@ -123,6 +127,19 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
     return tuple(out)
 
 
+def paragraph_words(paragraph: str) -> dict[str, str]:
+    """token -> the paragraph's word it came from, as reasons quote it ("its title shares 'word'")."""
+    out: dict[str, str] = {}
+    for word in _WORDS_RE.split(paragraph):  # 'l’énergie' shows as 'énergie'
+        # A pair of an unspaced script is shown as it is, not the whole clause; a word glued to such a run
+        # ('…の実装にD3') as itself; each part of a hyphenated word as itself ('cell' of 'single-cell').
+        pieces = [piece for part in _APOSTROPHE_RE.split(word) for piece in part.split("-")]
+        for part in (p for piece in pieces for p in ([piece] if piece.isascii() else UNSPACED_RE.split(piece))):
+            for token in tokenize(part):
+                out.setdefault(token, token if _PAIR_RE.fullmatch(token) else part.strip(".,;:()[]{}'\"").lower())
+    return out
+
+
 def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inputs: np.ndarray | None,
             evidence: KeyEvidence | None, paragraph: str, section: str = "", reranker: str = "",
             adapted: Callable[[list[int], list[dict[str, float]]], list[dict[str, float]]] | None = None
@@ -136,18 +153,7 @@ def explain(ranked: Sequence[Ranked], count: int, model: FusionModel | None, inp
         return []
     assert model is not None and inputs is not None
 
-    @cache
-    def query_words() -> dict[str, str]:
-        """token -> the paragraph's word it came from (for "title matches 'word'")."""
-        out: dict[str, str] = {}
-        for word in _WORDS_RE.split(paragraph):  # 'l’énergie' shows as 'énergie'
-            # A pair of an unspaced script is shown as it is, not the whole clause; a word glued to such a run
-            # ('…の実装にD3') as itself.
-            for part in [word] if word.isascii() else UNSPACED_RE.split(word):
-                for token in tokenize(part):
-                    out.setdefault(token, token if _PAIR_RE.fullmatch(token) else part.strip(".,;:()[]{}'\"").lower())
-        return out
-
+    query_words = cache(partial(paragraph_words, paragraph))
     rows = [r.candidate.row for r in ranked[:count]]
     lifts = model.contributions(inputs, rows)
     for lift, more in zip(lifts, adapted(rows, lifts) if adapted is not None else [], strict=False):

@@ -56,9 +56,10 @@ OTHER_STOPWORDS = frozenset(
     quelli ogni tutto tutti tutte tutta altro altra altri altre molto molti già ancora quindi però inoltre
     infatti invece cioè ovvero tramite attraverso verso senza dopo""".split()
 )
-# Function words of the languages the multilingual encoder serves with their own words for BM25 (Russian, Polish,
-# Turkish; the scripts without spaces are read as character pairs, ``bm25.unspaced``): in a thesis citing works in
-# its own language they would match every title at once. Polish 'na', 'od', 'ten' and 'ale' are English words too:
+# Function words of more languages whose words BM25 reads (Russian, Polish,
+# Turkish, Ukrainian, Persian, Arabic, Finnish; the scripts without spaces are read as character pairs,
+# ``bm25.unspaced``): in a thesis citing works in its own language they would match every title at once. Polish
+# 'na', 'od', 'ten' and 'ale' are English words too, Finnish 'hän', 'sen', 'kun' fold to surnames ('Han', 'Sen'):
 # not listed. With the citing vocabulary of Russian theses ('см.', 'рис.', 'работе').
 MORE_STOPWORDS = frozenset(
     """и в во не что он на я с со как а то все она так его но да к у же за бы по только ее от еще нет о из
@@ -71,6 +72,11 @@ MORE_STOPWORDS = frozenset(
     że się nie jest do to jak po za przez dla oraz czy są które który która może tylko jako już tym
     tego jej jego ich ta te tej tych także lub gdy ze pracy
     bir ve bu da için ile olarak olan daha çok gibi ama kadar sonra her olduğu ise veya tarafından göre ki
-    değil şekilde arasında üzerinde ancak""".split()
+    değil şekilde arasında üzerinde ancak
+    і й та з із від що це як який яка які яке також його її їх було бути є або але для при до за на не по
+    از است برای که را و در به این با های می ها یک شده آن شود کرد بر تا هم نیز کند دارد باشد بود شد هر یا اما
+    في من على إلى أن عن مع هذا هذه التي الذي كان وقد ما لا أو ثم قد كما بين
+    ja että oli ovat kuin mutta joka jotka sekä myös niiden jonka joiden mukaan välillä kanssa avulla ollut olla
+    voidaan""".split()
 )
 STOPWORDS = frozenset(map(fold, ENGLISH_STOPWORDS | OTHER_STOPWORDS | MORE_STOPWORDS))

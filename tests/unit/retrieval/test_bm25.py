@@ -139,6 +139,9 @@ def test_ligatures_full_width_forms_accents_and_dashes_are_folded() -> None:
     assert tokenize("self–attention — self−attention self-attention self\u00adattention") == [
         "self", "attention"] * 3 + ["selfattention"]
     assert tokenize("Straße für daß") == ["strasse"]  # the function words are folded the same way
+    # A word's joiners: an apostrophe between Cyrillic letters (Ukrainian), the zero-width non-joiner (Persian)
+    assert tokenize("об'ємної об’ємної обʼємної") == ["обємноі"] * 3
+    assert tokenize("نرم\u200cافزار") == tokenize("نرمافزار") and len(tokenize("نرم\u200cافزار")) == 1
 
 
 def bib_of(*titles: str) -> list[Entry]:

@@ -85,6 +85,16 @@ def test_evidence_counts_every_file_and_leaves_out_the_command_being_written(tmp
     assert signals["uses"][row["dropout2014"]] == pytest.approx(np.log1p(2))
 
 
+def test_a_citation_s_context_ends_with_its_paragraph(tmp_path, bm25_engine) -> None:
+    """'where you cite it elsewhere, the text also says 'cooking', 'pasta'' quoted the paragraph being written:
+    the words after the citation just before it ran into it."""
+    method = ("We regularise the layers \\cite{dropout2014}.\n\nCooking pasta in yeast dough \\cite{|}.\n")
+    path, text, offset = project(tmp_path, method)
+    evidence = bm25_engine.prepare(path, text, offset).evidence
+    assert not {"cooking", "pasta", "yeast", "dough"} & set(evidence.shared_words("dropout2014"))
+    assert evidence.count("context", "dropout2014") == 0
+
+
 def test_a_key_cited_together_with_the_command_s_keys_ranks_first(tmp_path, bm25_engine) -> None:
     path, text, offset = project(tmp_path)
     result = bm25_engine.suggest(path, text, offset)

@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 AUTO_ENCODER = "auto"
 # ``latex.language`` names of the languages USE multilingual v3 was trained on, English aside.
 USE_LANGUAGES = frozenset(("german", "russian", "spanish", "french", "italian", "portuguese", "dutch", "polish",
-                           "turkish", "chinese", "japanese", "korean", "arabic", "thai"))
+                           "turkish", "chinese", "japanese", "korean", "arabic", "thai",
+                           "persian"))  # not among USE's 16, but in Arabic script: MRR 0.61 against 0.46 (a thesis)
 
 
 class DenseEncoders:

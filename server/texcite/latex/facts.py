@@ -16,6 +16,7 @@ from functools import cached_property
 from texcite.latex.bibwrappers import BibWrapper, CommandUse, definition_around, uses
 from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands, declared_commands
 from texcite.latex.plaintext import strip_comments, to_plain
+from texcite.latex.edits import common_prefix, common_suffix, end_of_line, start_of_line
 from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, tex_read_end, verbatim_spans
 
 
@@ -34,6 +35,8 @@ _INCLUDE_RE = re.compile(
 _BIB_COMMANDS = (r"bibliography(?!style)[A-Za-z]*|addbibresource|addglobalbib|addsectionbib|nobibliography"
                   r"|defaultbibliography|putbib")
 _BIB_COMMAND_RE = re.compile(f"(?:{_BIB_COMMANDS})")
+# biblatex's \begin{refsection}[paper1.bib]: the resources of that section (a thesis by publication's chapters).
+_REFSECTION_RE = re.compile(r"\\begin\s*\{refsection\}\s*\[(?P<names>[^\[\]{}]{1,4096})\]")
 _BIBLIKE_RE = re.compile(r"\\[A-Za-z@]*bib", re.IGNORECASE)
 _BIB_RE = re.compile(
     r"""
@@ -70,7 +73,6 @@ _SECTION_TITLE_RE = re.compile(
 )
 _MAGIC_LINES = 30  # a magic comment counts in the first lines only
 MAX_EDIT = 20_000  # characters changed at most for an update in place; a larger change is scanned whole
-_CHUNK = 1 << 16
 _LOOKBACK = 4 * MAX_KEYLIST  # how far before an edit a citation command's arguments may start to reach it
 # Text that can change the file's structure, its headings, its definitions or its verbatim spans: an edit touching
 # it is scanned whole (typing ordinary text, and citations, never is).
@@ -207,6 +209,12 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
             end = min(m.end(), len(text) if line_end == -1 else line_end)
             bibliographies.append(BibCommand(line, names, command, options.strip(), m.start() - line_start,
                                              end - line_start))
+    for m in finditer(_REFSECTION_RE, text):
+        names = tuple(n.strip() for n in split_bib_names(m.group("names")) if n.strip())
+        if names and not in_comment(m.start()):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            bibliographies.append(BibCommand(text.count("\n", 0, m.start()), names, "refsection", "",
+                                             m.start() - line_start, m.end() - line_start))
     offsets, titles = [], []
     for m in finditer(_SECTION_TITLE_RE, text):
         if not in_comment(m.start()):
@@ -272,66 +280,18 @@ def split_bib_names(raw: str) -> list[str]:
     return names
 
 
-def _common_prefix(a: str, b: str) -> int:
-    """Length of the common prefix: chunk comparisons at memcmp speed, then a binary search in the last chunk."""
-    n = min(len(a), len(b))
-    i = 0
-    while i < n and a[i:i + _CHUNK] == b[i:i + _CHUNK]:
-        i += _CHUNK
-    lo, hi = i, min(n, i + _CHUNK)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[i:mid] == b[i:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _common_suffix(a: str, b: str, limit: int) -> int:
-    """Length of the common suffix, at most ``limit``."""
-    la, lb = len(a), len(b)
-    i = 0
-    while i < limit and a[la - min(i + _CHUNK, limit):la - i] == b[lb - min(i + _CHUNK, limit):lb - i]:
-        i = min(i + _CHUNK, limit)
-        if i == limit:
-            return limit
-    lo, hi = i, min(limit, i + _CHUNK)
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if a[la - mid:la - i] == b[lb - mid:lb - i]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo
-
-
-def _line_start(text: str, offset: int, lines_before: int) -> int:
-    for _ in range(lines_before + 1):
-        offset = text.rfind("\n", 0, max(0, offset - 1)) + 1 if offset > 0 else 0
-    return offset
-
-
-def _line_end(text: str, offset: int, lines_after: int) -> int:
-    for _ in range(lines_after + 1):
-        offset = text.find("\n", offset + 1) if offset < len(text) else len(text)
-        if offset == -1:
-            return len(text)
-    return offset
-
-
 def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatcher) -> FileFacts | None:
     """The facts of ``text`` from those of ``old_text`` when the edit between them is small and touches no
     structure (includes, bibliographies, headings, verbatim, the magic root): only the changed lines are scanned,
     later offsets shift. None when the whole text must be scanned (``scan_file``)."""
-    p = _common_prefix(old_text, text)
-    q = _common_suffix(old_text, text, min(len(old_text), len(text)) - p)
+    p = common_prefix(old_text, text)
+    q = common_suffix(old_text, text, min(len(old_text), len(text)) - p)
     old_end, new_end = len(old_text) - q, len(text) - q
     if old_end - p > MAX_EDIT or new_end - p > MAX_EDIT:
         return None
     delta = len(text) - len(old_text)
-    lo = _line_start(text, p, 1)
-    hi = _line_end(text, new_end, 1)
+    lo = start_of_line(text, p, 1)
+    hi = end_of_line(text, new_end, 1)
     # A citation command crossing the window's edges is scanned again whole.
     for c in facts.cites:
         if c.command_start < lo < c.command_end:
@@ -350,7 +310,7 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
             lo = cmd.start
             break
     old_hi = hi - delta
-    if lo <= _line_end(text, 0, _MAGIC_LINES):  # the head may name the root
+    if lo <= end_of_line(text, 0, _MAGIC_LINES):  # the head may name the root
         return None
     old_region, new_region = old_text[lo:old_hi], text[lo:hi]
     if any(w in old_region or w in new_region for w in _STRUCTURAL):

@@ -81,7 +81,9 @@ def explain(project: Project) -> list[str]:
     lines += [f"  NOT FOUND: {command} in {rel(source)}" for source, command in project.unfound]
     lines.append("bibliographies:")
     for ref in project.references:
-        named = f"\\{ref.via or ref.command}{{{ref.name}}}" + (f" (a \\{ref.command})" if ref.via else "") + (
+        argument = f"[{ref.name}]" if ref.command in ("putbib", "refsection") else f"{{{ref.name}}}"
+        head = "begin{refsection}" if ref.command == "refsection" else ref.via or ref.command
+        named = f"\\{head}{argument}" + (f" (a \\{ref.command})" if ref.via else "") + (
             f" in {rel(ref.source)}:{ref.line + 1}")
         if ref.remote:
             lines.append(f"  {named}: {ref.found_by}")

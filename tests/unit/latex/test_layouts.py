@@ -64,6 +64,12 @@ LAYOUTS = {
                       "\\end{document}\n",
         "refs.bib": bib("a"), "ch/z.bib": bib("z"),
     }, "ch/one.tex", ["refs.bib"]),
+    # biblatex: a refsection's own resources (a thesis by publication, a chapter per paper)
+    "refsection-resources": ({
+        "main.tex": DOC % ("\\usepackage{biblatex}\n\\addbibresource{main.bib}",
+                           "\\begin{refsection}[papers/one.bib, two.bib]\nText.\n\\end{refsection}"),
+        "main.bib": bib("a"), "papers/one.bib": bib("b"), "two.bib": bib("c"), "z.bib": bib("z"),
+    }, "main.tex", ["main.bib", "papers/one.bib", "two.bib"]),
     "bibunits-putbib": ({
         "main.tex": DOC % ("\\usepackage{bibunits}", "\\begin{bibunit}\nText.\n\\putbib[unitrefs]\n\\end{bibunit}"),
         "unitrefs.bib": bib("a"), "z.bib": bib("z"),

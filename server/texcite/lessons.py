@@ -184,7 +184,10 @@ class ProjectAdaptations:
                  if set(project.bibs_for(tex)) == bibs and (text := read_disk(tex)) is not None]
         examples = [ex for tex, text in texts for ex in citation_examples(tex, text, matcher, corpus.by_key)[0]]
         cited = {key for ex in examples for key in ex.keys}
-        remembered = [one for one in self.memory.entries() if one.key in corpus.by_key and one.key not in cited] \
+        # A citation accepted in this project's files teaches it once saved, as they are; one made elsewhere now.
+        own = set(project.tex_files)
+        remembered = [one for one in self.memory.entries()
+                      if one.key in corpus.by_key and one.key not in cited and one.file not in own] \
             if engine.settings.recall.remember else []
         remembered = remembered[-MAX_REMEMBERED_LESSONS:]
         if len(examples) + len(remembered) < MIN_LESSONS:

@@ -1,8 +1,10 @@
 """The writer's memory: the citations accepted from texcite's lists, remembered on this machine (the key, and the
 text around the citation as the writer saw it: its file's lines around the command, the accepted key removed), in
-``cacheDir/memory/accepted.jsonl``, never sent anywhere. Each remembered citation whose key a project's
-bibliography defines, and which that project's saved files do not already cite, is one more lesson of the
-project's adaptation (``lessons``), in every project: a writer's second paper learns from the first.
+``cacheDir/memory/accepted.jsonl``, never sent anywhere. Each remembered citation made in another project's files,
+whose key a project's bibliography defines and which that project's saved files do not already cite, is one more
+lesson of the project's adaptation (``lessons``): a writer's second paper learns from the first. A project's own
+citations teach it through its saved files, so what its lists were before (a citation tried, deleted, put back)
+changes none of its lists.
 
 ``recall.remember`` turns it off (nothing is written or read); ``forget`` deletes it all. A key counts as accepted
 when, after a list was shown at a citation (an ``Offer``), one of its keys appears in that command (``taken``): the

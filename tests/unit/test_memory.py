@@ -123,3 +123,19 @@ def test_an_accepted_citation_the_saved_files_already_hold_teaches_once(tmp_path
     assert [r.ranking for r in results] == ["BM25, adapted to this project (40 citations)"] * 2
     assert [(s.entry.key, s.score) for s in results[0].suggestions] == \
         [(s.entry.key, s.score) for s in results[1].suggestions]  # the list is the one the saved citation alone teaches
+
+
+def test_a_citation_accepted_in_the_project_s_own_files_teaches_it_only_once_saved(tmp_path, monkeypatch):
+    """A checker empties a citation, asks, puts the key back: remembered. In a first draft whose saved files do not
+    hold that key yet, it taught the project, so the lists of later probes depended on the ones before."""
+    monkeypatch.setenv("TEXCITE_CACHE_DIR", str(tmp_path / "cache"))
+    project = tmp_path / "thesis"
+    project.mkdir()
+    path, text = write_project(project, 20, works=30)
+    memory = WriterMemory()
+    for n in range(15):
+        i = 30 + n % 10
+        line = f"Other work on {TOPICS[i % len(TOPICS)]} shows it \\cite{{}} again.\n"
+        memory.remember(Accepted(f"w{i}", path, 100 + n, line, line.index("{}") + 1))
+    emptied, offset = probe(text, 3)
+    assert suggested(path, emptied, offset).ranking == "BM25"  # 20 saved citations: too few to adapt

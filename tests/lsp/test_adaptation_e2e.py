@@ -1,5 +1,6 @@
 """A project citing often enough is adapted by `texcite serve` too: `$/progress` says the server is learning from
-the project's citations and, at its end, how many taught it; the lists then say they are adapted."""
+the project's citations and, at its end, how many taught it (`texcite/status` counts the projects being adapted); the
+lists then say they are adapted."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ async def test_the_server_learns_from_the_saved_citations_and_says_so(client: La
     await complete(client, uri, line, character)
     reports = await progress_ended(client, ADAPTING_TITLE)
     assert reports[-1].message == "adapted to 40 citations"
+    # texcite/status counts the projects being adapted: a client can wait for the final order on it
+    adapting = [status.adapting for status in client.statuses]
+    assert 1 in adapting and adapting[-1] == 0
     adapted = await complete(client, uri, line, character)
     doc = adapted.items[0].documentation
     assert isinstance(doc, types.MarkupContent) and "adapted to this project (40 citations)" in doc.value

@@ -96,4 +96,6 @@ export interface ServerStatus {
   bibFiles: string[];
   /** Milliseconds the last completion's ranking took; null before the first. */
   lastLatencyMs: number | null;
+  /** Projects whose citations are being ranked to adapt the ranking to them: their lists' order changes when done. */
+  adapting: number;
 }

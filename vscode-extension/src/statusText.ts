@@ -67,6 +67,7 @@ export function toServerStatus(value: unknown): ServerStatus | undefined {
     indexedEntries: count(v.indexedEntries),
     bibFiles: Array.isArray(v.bibFiles) ? v.bibFiles.filter((f): f is string => typeof f === 'string') : [],
     lastLatencyMs: typeof v.lastLatencyMs === 'number' && Number.isFinite(v.lastLatencyMs) ? v.lastLatencyMs : null,
+    adapting: count(v.adapting),
   };
 }
 
@@ -105,6 +106,9 @@ function loadings(status: ServerStatus): Loading[] {
     });
   } else if (status.denseLoading !== '') {
     found.push({ label: `loading ${dense}`, line: `Loading ${dense} (BM25 ranks meanwhile)` });
+  }
+  if (status.adapting > 0) {
+    found.push({ label: 'learning this project', line: "Learning from this project's citations (the order changes when done)" });
   }
   if (status.rerankerBackend && status.reranker === 'loading') {
     const model = status.rerankerModel || 'the reranker';

@@ -20,6 +20,7 @@ const status = (over: Partial<ServerStatus> = {}): ServerStatus => ({
   indexedEntries: 120,
   bibFiles: ['/w/refs.bib'],
   lastLatencyMs: 41.6,
+  adapting: 0,
   ...over,
 });
 
@@ -65,6 +66,13 @@ test('while the bibliography is embedded, the item counts entries', () => {
   const look = statusBarLook('running', embedding);
   assert.equal(look.text, '$(sync~spin) texcite: BM25 (MiniLM 120/224 entries)');
   assert.match(look.tooltip, /^Ranking: BM25\nEmbedding the bibliography with MiniLM: 120 of 224 entries \(BM25 ranks meanwhile\)\n/);
+});
+
+test("while the project's citations are ranked to adapt to it, the item says so", () => {
+  const adapting = statusBarLook('running', status({ adapting: 1 }));
+  assert.equal(adapting.text, '$(sync~spin) texcite: BM25 + MiniLM (learning this project)');
+  assert.match(adapting.tooltip, /Learning from this project's citations \(the order changes when done\)/);
+  assert.equal(toServerStatus({ recall: 'hybrid', adapting: 2 })!.adapting, 2);
 });
 
 test('while the reranker loads, the item names it in one line', () => {
@@ -176,6 +184,7 @@ test('status payloads are checked and completed with neutral values', () => {
       indexedEntries: 0,
       bibFiles: ['a.bib'],
       lastLatencyMs: null,
+      adapting: 0,
     },
   );
   // counts are kept while embedding, and only non-negative whole numbers

@@ -74,7 +74,9 @@ class SessionEvents(EngineEvents):
 
     def _adapting(self, root: str, lessons: int | None) -> None:
         """`$/progress` while a project's citations are ranked as lessons (``lessons`` None), ended with what they
-        taught."""
+        taught; the status counts the projects under way."""
+        if self.status is not None:
+            self.status.adapting(root, lessons is None)
         if lessons is None:
             self._begin(("adapting", root), ADAPTING_TITLE)
         else:

@@ -33,12 +33,13 @@ class Status:
     indexed_entries: int = 0
     bib_files: list[str] = field(default_factory=list)
     last_latency_ms: float | None = None
+    adapting: int = 0  # projects whose citations are being ranked to adapt to them: their order changes after
 
     def as_json(self) -> dict[str, Any]:
         return {**self.stages.as_json(), "ranking": self.stages.text(hybrid=self.recall == "hybrid"),
                 "recall": self.recall, "denseLoading": self.dense_loading, "embedded": self.embedded,
                 "toEmbed": self.to_embed, "message": self.message, "indexedEntries": self.indexed_entries,
-                "bibFiles": list(self.bib_files), "lastLatencyMs": self.last_latency_ms}
+                "bibFiles": list(self.bib_files), "lastLatencyMs": self.last_latency_ms, "adapting": self.adapting}
 
 
 class StatusFeature:
@@ -51,6 +52,7 @@ class StatusFeature:
         self.jobs = jobs
         self.status = Status()
         self._announced: set[str] = set()
+        self._adapting: set[str] = set()  # the roots of the projects being adapted
 
     def refresh(self) -> None:
         """Take the stages from the engine; push the status when the session is running."""
@@ -82,6 +84,12 @@ class StatusFeature:
         s = self.status
         s.dense_loading, s.embedded, s.to_embed = "", 0, 0
         s.recall = "hybrid" if ready else "bm25"
+        self.refresh()
+
+    def adapting(self, root: str, under_way: bool) -> None:
+        """The project of ``root`` is being adapted to (its citations ranked as lessons), or no longer."""
+        (self._adapting.add if under_way else self._adapting.discard)(root)
+        self.status.adapting = len(self._adapting)
         self.refresh()
 
     def as_json(self) -> dict[str, Any]:

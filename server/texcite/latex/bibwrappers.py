@@ -109,6 +109,17 @@ def _closing_brace(text: str, opening: int) -> int | None:
     return None
 
 
+# A command defining the name that follows it: ``\renewcommand\bibliographytypesize{..}``,
+# ``\NewDocumentCommand\mybibliography{s o m}{..}`` (its argument specification is no use of it).
+_DEFINING_RE = re.compile(r"\\(?:(?:new|renew|provide)command\*?|(?:New|Renew|Provide|Declare)DocumentCommand|[egx]?def)"
+                          r"\s*\{?\s*$")
+
+
+def defined_at(text: str, start: int) -> bool:
+    """Is the command name at ``start`` of ``text`` the one a definition defines?"""
+    return _DEFINING_RE.search(text, max(0, start - 32), start) is not None
+
+
 def uses(text: str, defined: frozenset[str], in_comment: Callable[[int], bool],
          handled: Callable[[str], bool]) -> list[CommandUse]:
     """The uses of commands that may wrap a bibliography command: "bib" in the name, or ``defined`` by this file;
@@ -119,7 +130,7 @@ def uses(text: str, defined: frozenset[str], in_comment: Callable[[int], bool],
     line, counted = 0, 0
     for m in finditer(pattern, text):
         name = m.group("name")
-        if name in _NOT_WRAPPERS or handled(name) or in_comment(m.start()):
+        if name in _NOT_WRAPPERS or handled(name) or in_comment(m.start()) or defined_at(text, m.start()):
             continue
         arguments, end = _arguments(text, m.end())
         if not any(kind == "m" for kind, _ in arguments):

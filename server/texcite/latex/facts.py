@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from texcite.latex.bibwrappers import BibWrapper, CommandUse, definition_around, uses
+from texcite.latex.bibwrappers import BibWrapper, CommandUse, defined_at, definition_around, uses
 from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands, declared_commands
 from texcite.latex.plaintext import strip_comments, to_plain
 from texcite.latex.edits import common_prefix, common_suffix, end_of_line, start_of_line
@@ -32,7 +32,7 @@ _INCLUDE_RE = re.compile(
     """,
     re.VERBOSE,
 )
-_BIB_COMMANDS = (r"bibliography(?!style)[A-Za-z]*|addbibresource|addglobalbib|addsectionbib|nobibliography"
+_BIB_COMMANDS = (r"bibliography(?!style|typesize|unit)[A-Za-z]*|addbibresource|addglobalbib|addsectionbib|nobibliography"
                   r"|defaultbibliography|putbib")
 _BIB_COMMAND_RE = re.compile(f"(?:{_BIB_COMMANDS})")
 # biblatex's \begin{refsection}[paper1.bib]: the resources of that section (a thesis by publication's chapters).
@@ -196,6 +196,8 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
             if m.group("names") is None:
                 continue
         names = tuple(n.strip() for n in split_bib_names(raw) if n.strip())
+        if defined_at(text, m.start()):  # \renewcommand\bibliographytypesize{..}: a definition, no bibliography
+            continue
         if any("#" in n for n in names):  # a parameter: the body of a command defined to name the bibliography
             bib_parameters = True
             defined = definition_around(text, m.start(), m.end()) if not in_comment(m.start()) else None

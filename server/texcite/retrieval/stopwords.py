@@ -48,8 +48,8 @@ OTHER_STOPWORDS = frozenset(
     também ainda mesmo então porém entretanto contudo seu sua seus suas esse essa esses essas isto ele ela eles
     elas pode podem já apenas assim cada outro outra outros outras todo toda todos todas vez
     vezes através sendo sido desta deste nesta neste dessa desse nessa nesse qual quais cujo cuja muito muitos
-    muita muitas onde após nem seja sejam foram eram estão possui possuem
-    puede pueden desde hasta otro otra otros otras mismo misma aunque además así tanto
+    muita muitas onde após nem seja sejam foram eram estão possui possuem algum alguma alguns algumas acordo durante
+    puede pueden desde hasta otro otra otros otras mismo misma aunque además así tanto alguno alguna algunos algunas
     nuestro nuestra eso esto aquí mediante según tal tales dicho dicha dichos dichas sean fueron tiene tienen
     essere stato stata stati hanno può possono loro suo suoi sue quale quali cui quando mentre sia alla
     alle allo agli dello dai dalle nei nelle negli nello sul sulla sulle sui col questa queste quello quella

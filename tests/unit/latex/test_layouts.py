@@ -70,6 +70,13 @@ LAYOUTS = {
                            "\\begin{refsection}[papers/one.bib, two.bib]\nText.\n\\end{refsection}"),
         "main.bib": bib("a"), "papers/one.bib": bib("b"), "two.bib": bib("c"), "z.bib": bib("z"),
     }, "main.tex", ["main.bib", "papers/one.bib", "two.bib"]),
+    # thuthesis.cls (every Tsinghua thesis): \bibliographytypesize is a font size, no bibliography
+    "class-font-size-command": ({
+        "main.tex": "\\documentclass{mycls}\n\\begin{document}\nText.\n\\bibliography{ref/refs}\n\\end{document}\n",
+        "mycls.cls": ("\\LoadClass{book}\n\\newcommand\\bibliographytypesize{\\small}\n"
+                      "\\renewcommand{\\bibliographytypesize}{\\fontsize{10.5bp}{17bp}\\selectfont}\n"),
+        "ref/refs.bib": bib("a"), "z.bib": bib("z"),
+    }, "main.tex", ["ref/refs.bib"]),
     "bibunits-putbib": ({
         "main.tex": DOC % ("\\usepackage{bibunits}", "\\begin{bibunit}\nText.\n\\putbib[unitrefs]\n\\end{bibunit}"),
         "unitrefs.bib": bib("a"), "z.bib": bib("z"),
@@ -164,7 +171,7 @@ def test_layout_finds_exactly_its_bibliography(tmp_path: Path, layout: str) -> N
     project = discover(str(tmp_path / opened), env={})
     assert [os.path.relpath(b, tmp_path) for b in project.bib_files] == expected
     assert not project.fallback
-    assert "workspace fallback" not in "\n".join(explain(project))
+    assert "workspace fallback" not in "\n".join(explain(project)) and "NOT FOUND" not in "\n".join(explain(project))
 
 
 def test_a_root_loop_ends(tmp_path: Path) -> None:

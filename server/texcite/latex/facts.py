@@ -59,6 +59,7 @@ _MACRO_RE = re.compile(
     r"|[egx]?def\s*\\(?P<defname>[A-Za-z@]+))"
     r"\s*\{(?P<value>[^{}#%\n]{0,1024}(?:\{[^{}#%\n]{0,1024}\}[^{}#%\n]{0,1024}){0,8})\}"
 )
+_CONDITIONAL_RE = re.compile(r"\\(?:if(?!thenelse)[A-Za-z@]*|fi)(?![A-Za-z@])")
 _DOCCLASS_RE = re.compile(r"^[^%\n]*\\documentclass(?![A-Za-z])", re.MULTILINE)
 _BEGIN_DOCUMENT_RE = re.compile(r"^[^%\n]*\\begin\s*\{document\}", re.MULTILINE)
 _SUBFILES_RE = re.compile(r"^[^%\n]*\\documentclass\s*\[(?P<main>[^\]]{1,1024})\]\s*\{subfiles\}", re.MULTILINE)
@@ -141,12 +142,13 @@ class FileFacts:
     # which definition encloses it, so edits scan it whole.
     bib_parameters: bool = False
     read_end: int = -1  # where TeX stops reading it (the line of \\endinput), -1 for its end
+    class_guarded: bool = False  # its \\documentclass is inside a conditional: a chapter compiling alone too
     cite_commands: tuple[str, ...] = ()  # citation commands it defines (``latex.cite.declared_commands``)
 
     @cached_property
     def structure(self) -> tuple:
         """What the project graph depends on: equal structures mean the same includes, bibliographies and root."""
-        return (self.magic_root, self.documentclass, self.subfiles_main, self.bibitems, self.includes, self.packages,
+        return (self.magic_root, self.documentclass, self.class_guarded, self.subfiles_main, self.bibitems, self.includes, self.packages,
                 self.macros, tuple((b.command, b.options, b.names) for b in self.bibliographies), self.wrappers,
                 tuple((u.name, u.arguments) for u in self.wrapper_uses))
 
@@ -168,6 +170,16 @@ def has_begin_document(text: str) -> bool:
 def has_documentclass(text: str) -> bool:
     """Does the text declare a document class outside comments (is it a root document)?"""
     return next(finditer(_DOCCLASS_RE, text), None) is not None
+
+
+def class_guarded(text: str, in_comment: Comments) -> bool:
+    """Is its ``\\documentclass`` inside a conditional (``\\ifdefined\\thesismode\\else \\documentclass..\\fi``: a
+    chapter compiling alone that the thesis includes)?"""
+    head = next(finditer(_DOCCLASS_RE, text), None)
+    if head is None:
+        return False
+    before = [m for m in _CONDITIONAL_RE.finditer(text, 0, head.end()) if not in_comment(m.start())]
+    return sum(1 if m.group() != "\\fi" else -1 for m in before) > 0
 
 
 def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
@@ -245,6 +257,7 @@ def scan_file(text: str, matcher: CiteMatcher) -> FileFacts:
     return FileFacts(
         magic_root=magic.group("path").strip().strip('"') if magic else None,
         documentclass=has_documentclass(text),
+        class_guarded=class_guarded(text, in_comment),
         includes=tuple(includes),
         bibliographies=tuple(bibliographies),
         section_offsets=tuple(offsets),
@@ -339,6 +352,7 @@ def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatche
     return FileFacts(
         magic_root=facts.magic_root,
         documentclass=facts.documentclass,
+        class_guarded=facts.class_guarded,
         includes=facts.includes,
         bibliographies=facts.bibliographies,
         section_offsets=tuple(o + delta if o >= old_hi else o for o in facts.section_offsets),

@@ -1,7 +1,7 @@
 r"""The root document of a .tex file: a chain of ``% !TEX root = ...`` comments or
 ``\documentclass[main]{subfiles}`` (loops end), else the file itself when it has ``\documentclass`` (but for a
-file of the ``standalone`` class or package, which a document may include: a document including it first), else
-a document of its project folder whose include graph reaches it. The project folder is the nearest enclosing
+file of the ``standalone`` class or package or whose class is inside a conditional, which a document may include:
+a document including it first), else a document of its project folder whose include graph reaches it. The project folder is the nearest enclosing
 workspace folder, repository (``.git``) or root marker (``.latexmkrc``, ``latexmkrc``, ``.texlabroot``,
 ``texlabroot``, ``Tectonic.toml``); without one, the file's folder and the top of three folders above it are
 searched.
@@ -84,7 +84,7 @@ def find_root_why(path: str, facts_of: FactsOf, workspace: str | None = None,
     if chain is not None:
         return chain
     facts = facts_of(path)
-    standalone = facts is not None and any(p in facts.packages for p in STANDALONE)
+    standalone = facts is not None and (facts.class_guarded or any(p in facts.packages for p in STANDALONE))
     if facts is not None and facts.documentclass and not standalone:
         return path, "the file has \\documentclass"
     folder = project_folder(path, [f for f in (workspace, *folders) if f])

@@ -93,33 +93,42 @@ class FileUses:
     command_starts: np.ndarray
     tokens: np.ndarray
     token_command: np.ndarray
+    windows: np.ndarray  # per command, the (start, end) of the source read as its context
+
+    def reaching(self, offset: int) -> np.ndarray:
+        """Per token: is it of a command whose context holds ``offset`` (the cursor's: the words being written)?"""
+        if not len(self.windows):
+            return np.zeros(len(self.tokens), bool)
+        holds = (self.windows[:, 0] <= offset) & (offset < self.windows[:, 1])
+        return holds[self.token_command]
 
 
 _PARAGRAPH_BREAK_RE = re.compile(r"\n[ \t]*\n")
 
 
-def _context(text: str, start: int, end: int) -> str:
-    """The source read as a citation's context: CONTEXT_BEFORE characters before its command and CONTEXT_AFTER
-    after it, within its paragraph (past a blank line, another paragraph, perhaps the one being written)."""
-    before = text[max(0, start - CONTEXT_BEFORE):start]
-    after = text[end:end + CONTEXT_AFTER]
-    breaks = list(_PARAGRAPH_BREAK_RE.finditer(before))
-    if breaks:
-        before = before[breaks[-1].end():]
-    cut = _PARAGRAPH_BREAK_RE.search(after)
-    return before + " " + (after if cut is None else after[:cut.start()])
+def _context(text: str, start: int, end: int) -> tuple[int, int]:
+    """Where the source read as a citation's context starts and ends: CONTEXT_BEFORE characters before its command
+    and CONTEXT_AFTER after it, within its paragraph (past a blank line, another paragraph, perhaps the one being
+    written)."""
+    low = max(0, start - CONTEXT_BEFORE)
+    breaks = list(_PARAGRAPH_BREAK_RE.finditer(text, low, start))
+    cut = _PARAGRAPH_BREAK_RE.search(text, end, min(len(text), end + CONTEXT_AFTER))
+    return breaks[-1].end() if breaks else low, cut.start() if cut else min(len(text), end + CONTEXT_AFTER)
 
 
 def file_uses(text: str, facts: FileFacts, vocabulary: _Vocabulary) -> FileUses:
     starts: dict[int, int] = {}
     command_of_use = []
     contexts = []
+    windows = []
     memo = vocabulary.contexts
     for c in facts.cites:
         index = starts.get(c.command_start)
         if index is None:
             index = starts[c.command_start] = len(starts)
-            source = _context(text, c.command_start, c.command_end)
+            low, high = _context(text, c.command_start, c.command_end)
+            windows.append((low, high))
+            source = text[low:c.command_start] + " " + text[c.command_end:high]
             ids = memo.get(source)
             contexts.append(ids if ids is not None else vocabulary.context(source))
         command_of_use.append(index)
@@ -132,6 +141,7 @@ def file_uses(text: str, facts: FileFacts, vocabulary: _Vocabulary) -> FileUses:
         command_starts=np.array(list(starts), dtype=np.int64),
         tokens=np.concatenate(contexts) if contexts else np.zeros(0, np.int64),
         token_command=np.repeat(np.arange(len(contexts)), sizes) if contexts else np.zeros(0, np.int64),
+        windows=np.array(windows, dtype=np.int64).reshape(-1, 2),
     )
 
 
@@ -318,12 +328,14 @@ class EvidenceIndex:
         other_arrays, other_commands = others
         here = [(here_index, fu, fu.offsets != command_start) for is_here, fu in parts if is_here]
         mine, n_commands = _concatenate(here, other_commands)
+        # The words around a citation whose context holds the cursor's are the ones being written: not its evidence.
+        apart = np.concatenate([~fu.reaching(offset) for _, fu, _ in here]) if here else np.zeros(0, bool)
         u = _ProjectUses(**{n: np.concatenate([other_arrays[n], mine[n]])
                             for n in ("key_ids", "offsets", "files", "commands", "section_ids")},
                          here=np.concatenate([np.zeros(len(other_arrays["key_ids"]), bool),
                                               np.ones(len(mine["key_ids"]), bool)]),
                          token_blocks=((other_arrays["tokens"], other_arrays["token_command"]),
-                                       (mine["tokens"], mine["token_command"])),
+                                       (mine["tokens"][apart], mine["token_command"][apart])),
                          n_commands=n_commands)
         names = vocab.key_names
         n_keys = len(names)

@@ -77,6 +77,13 @@ LAYOUTS = {
                       "\\renewcommand{\\bibliographytypesize}{\\fontsize{10.5bp}{17bp}\\selectfont}\n"),
         "ref/refs.bib": bib("a"), "z.bib": bib("z"),
     }, "main.tex", ["ref/refs.bib"]),
+    # A chapter compiling alone behind a conditional (\ifdefined\thesismode\else \documentclass..\fi): the thesis's
+    "guarded-chapter": ({
+        "main.tex": DOC % ("\\def\\thesismode{}\n\\addbibresource{refs.bib}", "\\include{chapters/ch2}"),
+        "chapters/ch2.tex": ("\\ifdefined\\thesismode\\else\n  \\documentclass{report}\n  \\addbibresource{../own.bib}\n"
+                             "  \\begin{document}\n\\fi\nText \\cite{}.\n\\ifdefined\\thesismode\\else\n\\end{document}\n\\fi\n"),
+        "refs.bib": bib("a"), "own.bib": bib("b"), "z.bib": bib("z"),
+    }, "chapters/ch2.tex", ["refs.bib", "own.bib"]),
     "bibunits-putbib": ({
         "main.tex": DOC % ("\\usepackage{bibunits}", "\\begin{bibunit}\nText.\n\\putbib[unitrefs]\n\\end{bibunit}"),
         "unitrefs.bib": bib("a"), "z.bib": bib("z"),

@@ -95,6 +95,15 @@ def test_a_citation_s_context_ends_with_its_paragraph(tmp_path, bm25_engine) -> 
     assert evidence.count("context", "dropout2014") == 0
 
 
+def test_the_words_being_written_are_no_evidence_for_the_citation_after_them(tmp_path, bm25_engine) -> None:
+    """A citation later in the paragraph reads the sentence being written as its context: 'park' ranked first
+    "because" the text around it said the writer's own words."""
+    method = ("Sourdough rises with yeast in warm kitchens \\cite{|}. Bakers knead the yeast dough \\cite{sourdough2005}.\n")
+    path, text, offset = project(tmp_path, method)
+    evidence = bm25_engine.prepare(path, text, offset).evidence
+    assert evidence.count("context", "sourdough2005") == 0 and evidence.shared_words("sourdough2005") == ()
+
+
 def test_a_key_cited_together_with_the_command_s_keys_ranks_first(tmp_path, bm25_engine) -> None:
     path, text, offset = project(tmp_path)
     result = bm25_engine.suggest(path, text, offset)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
-from texcite.files import Sources
+from texcite.files import MAX_BIB_BYTES, Sources, read_disk
 from texcite.latex.cite import CiteMatcher
 from texcite.latex.facts import has_begin_document
 from texcite.latex.graph import scan_project
@@ -20,6 +21,7 @@ from texcite.latex.project import FactsCache
 
 DEPTH = 3  # folder levels searched below the path
 PREFERRED_ROOTS = ("main", "thesis", "paper")  # the root among several .tex with \documentclass
+_ENTRY_KEY_RE = re.compile(r"^[ \t]*@[ \t]*\w+[ \t]*[{(][ \t]*([^\s,{}()]+)[ \t]*,", re.MULTILINE)
 
 
 class FoundProject(NamedTuple):
@@ -67,11 +69,17 @@ def project_root(folder: str, readable: Callable[[str], bool] = os.path.exists) 
     if not roots:
         return None
 
+    keys: dict[str, set[str]] = {}  # each bibliography's keys (as an entry's head reads), read once
+
     def rank(n: str) -> tuple:
         """main/thesis/paper first, then a document whose files name a bibliography found (not the CV beside the
-        thesis), then the one whose files cite most (the thesis, not a paper or template beside it)."""
+        thesis), then the one whose files cite most of the keys its bibliographies define (the thesis, not a paper,
+        a template or an older draft beside it)."""
         graph = scan_project(os.path.join(folder, n), lambda p: cache.facts(p) if readable(p) else None)
-        cites = sum(len(f.cites) for f in map(cache.facts, graph.tex_files) if f is not None)
+        for bib in (p for r in graph.references for p in r.paths if p not in keys):
+            keys[bib] = set(_ENTRY_KEY_RE.findall(read_disk(bib, MAX_BIB_BYTES) or "")) if readable(bib) else set()
+        defined = set().union(*(keys[p] for r in graph.references for p in r.paths))
+        cites = sum(c.key in defined for f in map(cache.facts, graph.tex_files) if f is not None for c in f.cites)
         return _stem(n) not in PREFERRED_ROOTS, not any(r.paths for r in graph.references), -cites, n
 
     return os.path.join(folder, min(roots, key=rank) if len(roots) > 1 else roots[0])

@@ -83,8 +83,8 @@ class KeyEvidence:
                 return names[int(keys[near[0]])]
         return None
 
-    def shared_words(self, key: str) -> tuple[str, ...]:
-        """The query's words found around the key's best-matching other citation (rarest first, at most 3)."""
+    def shared_words(self, key: str, most: int | None = 3) -> tuple[str, ...]:
+        """The query's words found around the key's best-matching other citation (rarest first, at most ``most``)."""
         k = self.key_id(key)
         if k is None or k >= len(self._best_command) or self._best_command[k] < 0:
             return ()
@@ -94,7 +94,7 @@ class KeyEvidence:
             lo, hi = np.searchsorted(commands, [c, c + 1])
             ids |= {int(i) for i in tokens[lo:hi]} & set(self._query_names)
         names = self._query_names
-        return tuple(names[i] for i in sorted(ids, key=lambda i: (-self._idf[i], names[i]))[:3])
+        return tuple(names[i] for i in sorted(ids, key=lambda i: (-self._idf[i], names[i]))[:most])
 
     def per_entry(self, position: dict[str, int], signature: tuple) -> dict[str, np.ndarray]:
         """Each array re-indexed by the rows of a corpus (``position``: key -> row); keys it lacks are dropped."""

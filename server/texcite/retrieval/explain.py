@@ -18,6 +18,7 @@ from texcite.retrieval.signals import SIGNALS
 from texcite.textnorm import UNSPACED
 
 MAX_REASONS = 3
+MAX_QUOTED = 3  # words a reason quotes
 # What separates the words reasons quote: anything but letters, digits, hyphens, apostrophes and the zero-width
 # non-joiner (an elided French or Italian article, 'l’', is no part of the word shown: ``_APOSTROPHE_RE``, nor are
 # quotes and dashes: 'words”)–corresponding').
@@ -104,9 +105,8 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
             phrase = "you cite it in the paragraphs nearby"
         elif evidence is not None and group == "cocited" and (partner := evidence.partner(key)):
             phrase = f"you cite it together with {partner}"
-        elif evidence is not None and group == "context" and (words := evidence.shared_words(key)):
-            shown = query_words()  # the words as written, not their tokens
-            said = dict.fromkeys(shown.get(w, w) for w in words)
+        elif evidence is not None and group == "context" and (words := evidence.shared_words(key, None)):
+            said = as_written(words, query_words())  # the words as written, not their tokens
             phrase = f"where you cite it elsewhere, the text also says {_quoted(said)}"
         elif evidence is not None and group == "bib_next" and evidence.previous:
             phrase = f"your bibliography lists it soon after {evidence.previous}, the key you cited last"
@@ -125,6 +125,26 @@ def reasons(entry: Entry, contributions: Mapping[str, float], evidence: KeyEvide
         if phrase and phrase not in out:
             out.append(phrase)
     return tuple(out)
+
+
+def as_written(tokens: Sequence[str], shown: Mapping[str, str]) -> list[str]:
+    """The first MAX_QUOTED of ``tokens`` (most telling first) as the writer wrote them (``shown``: token -> word,
+    in the paragraph's order), the character pairs of a script without spaces that follow each other there joined
+    into their run ('单个', '个按', '按键' -> '单个按键')."""
+    rank = {t: i for i, t in enumerate(tokens)}
+    runs: list[tuple[int, str]] = []
+    previous = ""  # the last pair of the run being joined
+    for token, word in shown.items():
+        if token not in rank:
+            previous = ""
+        elif previous and _PAIR_RE.fullmatch(token) and previous[1] == token[0]:
+            runs[-1] = (min(runs[-1][0], rank[token]), runs[-1][1] + token[1])
+            previous = token
+        else:
+            runs.append((rank[token], word))
+            previous = token if _PAIR_RE.fullmatch(token) else ""
+    runs += [(rank[t], t) for t in tokens if t not in shown]  # (a word of the sentence the paragraph lacks)
+    return list(dict.fromkeys(word for _, word in sorted(runs)))[:MAX_QUOTED]
 
 
 def paragraph_words(paragraph: str) -> dict[str, str]:

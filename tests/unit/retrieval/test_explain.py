@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from texcite.bib.model import Entry
-from texcite.retrieval.explain import matched_words, paragraph_words, reasons
+from texcite.retrieval.explain import as_written, matched_words, paragraph_words, reasons
 
 
 def test_a_title_shares_the_part_of_a_hyphenated_word_it_holds() -> None:
@@ -31,3 +31,11 @@ def test_a_ukrainian_or_persian_word_is_quoted_whole() -> None:
     software = Entry("s", "article", {"title": "ابزار نرم‌افزاری"}, "refs.bib", 1)
     assert matched_words(software, words) == ("title", ("نرم\u200cافزاری",))
     assert words["energie"] == "énergie"
+
+
+def test_words_of_a_script_without_spaces_are_quoted_as_the_runs_they_come_from() -> None:
+    """'where you cite it elsewhere, the text also says '个按', '单个', '太小'': pairs of characters, one across two
+    words; now the runs of the writer's sentence they come from."""
+    shown = paragraph_words("由于智能手表触摸屏的空间有限，单个按键太小。")
+    assert as_written(["个按", "单个", "太小", "按键", "键太", "手表"], shown) == ["单个按键太小", "手表"]
+    assert as_written(["graphs", "neural"], paragraph_words("Neural networks on graphs.")) == ["graphs", "neural"]

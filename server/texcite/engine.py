@@ -321,7 +321,7 @@ class Engine:
             encoder = self.encoder = self.dense.encoder(language)
             if dense_wait_s > 0:
                 # On an ordinary bibliography the project's first completion then comes in the final order.
-                future = self.dense.stage(encoder).start(corpus.signature, corpus.entries)
+                future = self.dense.stage(encoder).start_awaited(corpus.signature, corpus.entries)
                 if future is not None:
                     wait([future], timeout=dense_wait_s)
             dense = self.dense.scorer(encoder).start(corpus, views)

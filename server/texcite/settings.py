@@ -74,8 +74,9 @@ class Completion:
         600, "Milliseconds a completion waits for the reranker before answering in recall order (isIncomplete).",
         minimum=0, maximum=60000)
     dense_wait_ms: int = setting(
-        2000, "Milliseconds a completion waits for the bibliography's embeddings while they are built (a project's "
-        "first completions) before answering in BM25 order (isIncomplete).", minimum=0, maximum=60000, compare=False)
+        2000, "Milliseconds a project's first completion waits for the bibliography's embeddings while they are "
+        "built before answering in BM25 order (isIncomplete); the next ones answer at once meanwhile.", minimum=0,
+        maximum=60000, compare=False)
 
 
 @dataclass(frozen=True)

@@ -147,3 +147,14 @@ def test_a_missing_backend_is_reported_not_raised(tmp_path) -> None:
     assert errors and "nowhere" in errors[0]
     assert stage.start(c.signature, c.entries) is None  # no retry loop once the backend is known to be missing
     stage.close()
+
+
+def test_only_the_first_completion_waits_for_a_build(tmp_path) -> None:
+    """While an 855-entry bibliography was embedded, every re-ask waited the 2 s of denseWaitMs again."""
+    c = corpus()
+    stage = DenseStage(make_embedder(threads=1), cache_dir=str(tmp_path))
+    first = stage.start_awaited(c.signature, c.entries)
+    assert first is not None and stage.start_awaited(c.signature, c.entries) is None  # the build goes on meanwhile
+    first.result()
+    assert stage.start_awaited(c.signature, c.entries) is None  # ready
+    stage.close()

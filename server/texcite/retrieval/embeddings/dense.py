@@ -201,6 +201,7 @@ class FirstSecond:
 class _Job:
     future: Future
     cancel: threading.Event = field(default_factory=threading.Event)
+    awaited: bool = False  # a completion waited for it already
 
 
 class DenseStage:
@@ -304,6 +305,18 @@ class DenseStage:
             future = self._pool.submit(self._build, signature, entries, cancel)
             self._jobs[signature] = _Job(future, cancel)
             return future
+
+    def start_awaited(self, signature: tuple, entries: Sequence[Entry]) -> Future | None:
+        """``start``, and the build's future for the first completion that asks (it waits for it, so that on an
+        ordinary bibliography the project's first list comes in the final order); None for the others, which answer
+        at once meanwhile (a re-ask while typing waited again: 2 s each on an 855-entry bibliography)."""
+        future = self.start(signature, entries)
+        with self._lock:
+            job = self._jobs.get(signature)
+            if future is None or job is None or job.awaited:
+                return None
+            job.awaited = True
+        return future
 
     def _build(self, signature: tuple, entries: Sequence[Entry], cancel: threading.Event) -> DenseIndex | None:
         if self.error:  # the model failed to load: reported once already

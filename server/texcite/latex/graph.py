@@ -81,7 +81,7 @@ class Project:
 
     def scope(self, command: str) -> list[str] | None:
         """The bibliographies citation ``command`` cites from when multibib tells (``latex.multibib``), else None."""
-        return self.scopes.get(command, self.scopes.get("")) if self.scopes else None
+        return self.scopes.get(command, self.scopes.get("")) or None
 
     def bibs_for(self, path: str) -> list[str]:
         """The bibliographies a citation in ``path`` is resolved against: its chapter's (chapterbib), else the

@@ -104,7 +104,8 @@ def explain(project: Project) -> list[str]:
         for command, bibs in project.scopes.items():
             groups.setdefault(tuple(bibs), []).append(f"\\{command}" if command else "the other commands")
         lines += [f"  {', '.join(commands[:3])}{', ...' if len(commands) > 3 else ''}: "
-                  f"{', '.join(rel(b) for b in bibs) or 'none found'}" for bibs, commands in groups.items()]
+                  f"{', '.join(rel(b) for b in bibs) or 'none found (they cite from every one)'}"
+                  for bibs, commands in groups.items()]
     if project.fallback:
         lines += [f"  {rel(b)}" for b in project.bib_files]
     lines.append(f"candidates: {project.reason}")

@@ -104,8 +104,12 @@ _HIGH_RUN_RE = re.compile(rb"[\x80-\xff]{3,}")
 _INPUTENC_RE = re.compile(rb"^[^%\n]*\\usepackage\s*\[\s*([A-Za-z0-9-]+)\s*\]\s*\{inputenc\}", re.MULTILINE)
 _INPUTENC = {b"latin1": "latin-1", b"latin9": "iso8859-15", b"latin2": "iso8859-2", b"latin5": "iso8859-9",
              b"cp1250": "cp1250", b"cp1251": "cp1251", b"cp1252": "cp1252", b"ansinew": "cp1252", b"koi8-r": "koi8-r",
-             b"koi8-u": "koi8-u", b"cp866": "cp866", b"applemac": "mac-roman", b"latin10": "iso8859-16"}
-_NAMES = {"latin-1": "Latin-1", "cp1251": "Windows-1251", "koi8-r": "KOI8-R", "cp1252": "Windows-1252"}
+             b"koi8-u": "koi8-u", b"cp866": "cp866", b"applemac": "mac-roman", b"latin10": "iso8859-16",
+             b"iso-8859-7": "iso8859-7", b"cp1253": "cp1253"}
+_NAMES = {"latin-1": "Latin-1", "cp1251": "Windows-1251", "koi8-r": "KOI8-R", "cp1252": "Windows-1252",
+          "iso8859-7": "ISO-8859-7 (Greek)"}
+# The 8-bit encodings of a script whose words are runs of 8-bit bytes, each with that script's most frequent letters.
+_FREQUENT = {"cp1251": "оеаинтсрвлі", "koi8-r": "оеаинтсрвл", "iso8859-7": "αοετιναρσςυ"}
 
 
 def text_encoding(data: bytes) -> tuple[str | None, int]:
@@ -131,16 +135,17 @@ def _count(data: bytes, of: bytes) -> int:
 
 def _single_byte_encoding(data: bytes) -> tuple[str, bool]:
     """The 8-bit encoding of text that is not UTF-8, and whether the text declares it: the one
-    ``\\usepackage[..]{inputenc}`` names in it, else Cyrillic when most of its 8-bit bytes make runs (words) of
-    them (Windows-1251 when mostly in its lower-case half, KOI8-R when in KOI8-R's), else Windows-1252 when it
-    holds bytes 0x80-0x9F, else Latin-1."""
+    ``\\usepackage[..]{inputenc}`` names in it, else Cyrillic or Greek when most of its 8-bit bytes make runs
+    (words) of them (Windows-1251, KOI8-R or ISO-8859-7: the one reading them as that script's frequent letters),
+    else Windows-1252 when it holds bytes 0x80-0x9F, else Latin-1."""
     declared = _INPUTENC_RE.search(data)
     if declared and declared.group(1).lower() in _INPUTENC:
         return _INPUTENC[declared.group(1).lower()], True
-    # Cyrillic words are runs of 8-bit letters; a Western text's accents stand among ASCII letters ('Müller').
+    # Cyrillic and Greek words are runs of 8-bit letters; a Western text's accents stand among ASCII letters
+    # ('Müller'). Which script: the encoding whose reading gives the letters that script uses most.
     if sum(map(len, _HIGH_RUN_RE.findall(data))) > 0.5 * _count(data, _HIGH):
-        cp1251_lower = _count(data, bytes(range(0xE0, 0x100)))
-        return ("cp1251" if cp1251_lower >= _count(data, bytes(range(0xC0, 0xE0))) else "koi8-r"), False
+        runs = b"".join(_HIGH_RUN_RE.findall(data))
+        return max(_FREQUENT, key=lambda e: sum(runs.decode(e, errors="replace").count(c) for c in _FREQUENT[e])), False
     return ("cp1252" if _C1_RE.search(data) else "latin-1"), False
 
 

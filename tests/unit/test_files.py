@@ -68,11 +68,16 @@ def test_the_size_caps_are_settings(tmp_path):
 UKRAINIAN = "Перколяційна поведінка провідності композитів описана в роботі \\cite{}.\n"
 
 
-@pytest.mark.parametrize("encoding, name", [("cp1251", "Windows-1251"), ("koi8-r", "KOI8-R")])
-def test_a_cyrillic_8_bit_file_is_read_as_such(encoding: str, name: str) -> None:
+GREEK = "Τα δέντρα απόφασης είναι δυαδικά δέντρα που ταξινομούν τα δεδομένα \\cite{}.\n"
+
+
+@pytest.mark.parametrize("encoding, name", [("cp1251", "Windows-1251"), ("koi8-r", "KOI8-R"),
+                                            ("iso8859-7", "ISO-8859-7 (Greek)")])
+def test_a_cyrillic_or_greek_8_bit_file_is_read_as_such(encoding: str, name: str) -> None:
     """A Ukrainian thesis in Windows-1251: its pairs of bytes that happen to be UTF-8 ('Кі' is 0xCA 0xB3) made it
-    read as UTF-8 with 97,778 characters replaced, every Cyrillic title of its .bib lost."""
-    text = UKRAINIAN.replace("і", "и") if encoding == "koi8-r" else UKRAINIAN  # KOI8-R has no і
+    read as UTF-8 with 97,778 characters replaced, every Cyrillic title of its .bib lost; a Greek thesis's chapters
+    in ISO-8859-7 (declared in the root only) read as Cyrillic."""
+    text = {"cp1251": UKRAINIAN, "koi8-r": UKRAINIAN.replace("і", "и"), "iso8859-7": GREEK}[encoding]  # KOI8-R: no і
     assert decode_text(text.encode(encoding)) == (text, f"File is not valid UTF-8; it was read as {name}.", 0)
     declared = "\\usepackage[cp1251]{inputenc}\n" + UKRAINIAN
     assert decode_text(declared.encode("cp1251")) == (declared, None, 0)  # as the file says: nothing to warn of

@@ -32,8 +32,9 @@ BIBLATEX = (
 ).split()
 ABNTEX2CITE = "citeonline citeauthoronline apud".split()  # Brazilian theses' (abntex2cite)
 HARVARD = "citeasnoun Citeasnoun possessivecite Possessivecite citeaffixed citename".split()  # harvard.sty
+THUTHESIS = ["inlinecite"]  # Tsinghua's class: a citation as part of the sentence
 MULTICITE = "cites Cites parencites Parencites autocites Autocites textcites Textcites footcites Footcites smartcites Smartcites supercites".split()
-DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX + ABNTEX2CITE + HARVARD)
+DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX + ABNTEX2CITE + HARVARD + THUTHESIS)
 # multibib's ``\newcites{lit}{Title}`` defines ``\citelit`` and ``\nocitelit`` (with natbib, its forms too).
 MULTIBIB_FORMS = ("cite nocite citep citet citealp citealt citeauthor citeyear citeyearpar Citep Citet Citealp Citealt "
                   "Citeauthor").split()

@@ -56,11 +56,12 @@ OTHER_STOPWORDS = frozenset(
     quelli ogni tutto tutti tutte tutta altro altra altri altre molto molti già ancora quindi però inoltre
     infatti invece cioè ovvero tramite attraverso verso senza dopo""".split()
 )
-# Function words of more languages whose words BM25 reads (Russian, Polish,
-# Turkish, Ukrainian, Persian, Arabic, Finnish; the scripts without spaces are read as character pairs,
-# ``bm25.unspaced``): in a thesis citing works in its own language they would match every title at once. Polish
-# 'na', 'od', 'ten' and 'ale' are English words too, Finnish 'hän', 'sen', 'kun' fold to surnames ('Han', 'Sen'):
-# not listed. With the citing vocabulary of Russian theses ('см.', 'рис.', 'работе').
+# Function words of more languages whose words BM25 reads (Russian, Polish, Turkish, Ukrainian, Persian, Arabic,
+# Finnish, Czech, Greek; the scripts without spaces are read as character pairs, ``bm25.unspaced``): in a thesis
+# citing works in its own language they would match every title at once. Polish 'na', 'od', 'ten' and 'ale' (Czech's
+# too) are English words as well, Finnish 'hän', 'sen', 'kun' and Czech 'tím', 'tak', 'jen' fold to names ('Han',
+# 'Tim'), Czech 'kde', 'pro' to English words: not listed. With the citing vocabulary of Russian theses ('см.',
+# 'рис.', 'работе').
 MORE_STOPWORDS = frozenset(
     """и в во не что он на я с со как а то все она так его но да к у же за бы по только ее от еще нет о из
     когда даже ли если уже или ни быть был него до там потом себя ничего ей может они тут где есть для мы их
@@ -77,6 +78,10 @@ MORE_STOPWORDS = frozenset(
     از است برای که را و در به این با های می ها یک شده آن شود کرد بر تا هم نیز کند دارد باشد بود شد هر یا اما
     في من على إلى أن عن مع هذا هذه التي الذي كان وقد ما لا أو ثم قد كما بين
     ja että oli ovat kuin mutta joka jotka sekä myös niiden jonka joiden mukaan välillä kanssa avulla ollut olla
-    voidaan""".split()
+    voidaan
+    je jsou byl byla bylo být není jejich jeho její tento tato toto tyto této tohoto nebo přes díky jelikož
+    který která které kterou kteří při podle mezi také však pouze jako jak aby když již už až
+    και το τα της του την των τον σε με για από στο στη στην στον στα που ότι είναι ένα μια οι ως δεν θα
+    αυτό αυτή αυτά αλλά όπως επίσης μεταξύ""".split()
 )
 STOPWORDS = frozenset(map(fold, ENGLISH_STOPWORDS | OTHER_STOPWORDS | MORE_STOPWORDS))

@@ -57,6 +57,7 @@ CASES = [
     ("citeasnoun", r"\citeasnoun{a,|}", ctx("citeasnoun", "", ("a",))),
     ("possessivecite", r"\possessivecite{ab|}", ctx("possessivecite", "ab")),
     ("citeaffixed", r"\citeaffixed{|}{see}", ctx("citeaffixed")),
+    ("inlinecite", r"\inlinecite{|}", ctx("inlinecite")),  # thuthesis
     # abntex2cite (Brazilian theses)
     ("citeonline", r"\citeonline[p.~3]{|}", ctx("citeonline")),
     ("citeauthoronline", r"\citeauthoronline{a,|}", ctx("citeauthoronline", "", ("a",))),

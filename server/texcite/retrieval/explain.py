@@ -26,6 +26,9 @@ _WORDS_RE = re.compile(r"[^\w\-'\u2019\u02bc\u200c]+")
 # An apostrophe that is no part of a word: but between Cyrillic letters (Ukrainian 'об'ємної').
 _APOSTROPHE_RE = re.compile("(?<![\u0400-\u04ff])['\u2019\u02bc]|['\u2019\u02bc](?![\u0400-\u04ff])")
 _PAIR_RE = re.compile(f"{UNSPACED}{{2}}")  # a token of a script written without spaces (``bm25.unspaced``)
+_UNSPACED_WORD_RE = re.compile(f"{UNSPACED}+")
+# Chinese and Japanese particles and function characters: no end of a word quoted.
+_PARTICLES = "的了和与及或是在对将为于把被也都而就等之个中のにはをがでともへや"
 MIN_LIFT = 0.25  # a signal lifting the score less than this (log-odds) goes unmentioned
 
 # Signals that tell one thing to a person: their contributions are summed under one phrase (the registry's reason).
@@ -59,7 +62,7 @@ def matched_words(entry: Entry, query_words: Mapping[str, str]) -> tuple[str, tu
             else:
                 found.append(query_words[t])
                 previous = t if _PAIR_RE.fullmatch(t) else ""
-        found = list(dict.fromkeys(found))
+        found = [w for w in dict.fromkeys(map(_trimmed, found)) if w]
         if found:
             return field, tuple(found[:3])
     return "", ()
@@ -144,7 +147,16 @@ def as_written(tokens: Sequence[str], shown: Mapping[str, str]) -> list[str]:
             runs.append((rank[token], word))
             previous = token if _PAIR_RE.fullmatch(token) else ""
     runs += [(rank[t], t) for t in tokens if t not in shown]  # (a word of the sentence the paragraph lacks)
-    return list(dict.fromkeys(word for _, word in sorted(runs)))[:MAX_QUOTED]
+    return [w for w in dict.fromkeys(_trimmed(word) for _, word in sorted(runs)) if w][:MAX_QUOTED]
+
+
+def _trimmed(word: str) -> str:
+    """A run of a script without spaces without the particles at its ends ('的一致性' -> '一致性'), '' when one
+    character is left ('口和': a pair across two words); any other word as it is."""
+    if not _UNSPACED_WORD_RE.fullmatch(word):
+        return word
+    word = word.strip(_PARTICLES)
+    return word if len(word) > 1 else ""
 
 
 def paragraph_words(paragraph: str) -> dict[str, str]:

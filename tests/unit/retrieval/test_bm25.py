@@ -142,6 +142,8 @@ def test_ligatures_full_width_forms_accents_and_dashes_are_folded() -> None:
     # A word's joiners: an apostrophe between Cyrillic letters (Ukrainian), the zero-width non-joiner (Persian)
     assert tokenize("об'ємної об’ємної обʼємної") == ["обємноі"] * 3
     assert tokenize("نرم\u200cافزار") == tokenize("نرمافزار") and len(tokenize("نرم\u200cافزار")) == 1
+    assert tokenize("Jelikož jejich modely nebo tento přístup") == ["modely", "pristup"]  # Czech function words
+    assert tokenize("Τα δέντρα απόφασης είναι δυαδικά") == ["δεντρα", "αποφασησ", "δυαδικα"]  # and Greek
 
 
 def bib_of(*titles: str) -> list[Entry]:

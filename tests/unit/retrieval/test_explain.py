@@ -39,3 +39,9 @@ def test_words_of_a_script_without_spaces_are_quoted_as_the_runs_they_come_from(
     shown = paragraph_words("由于智能手表触摸屏的空间有限，单个按键太小。")
     assert as_written(["个按", "单个", "太小", "按键", "键太", "手表"], shown) == ["单个按键太小", "手表"]
     assert as_written(["graphs", "neural"], paragraph_words("Neural networks on graphs.")) == ["graphs", "neural"]
+
+
+def test_a_run_is_quoted_without_the_particles_at_its_ends() -> None:
+    """'的一致性', '口和', '的持' were quoted from a Chinese thesis's sentences."""
+    shown = paragraph_words("保证数据的一致性，接口和存储的持久化。")
+    assert as_written(["的一", "一致", "致性", "口和", "的持"], shown) == ["一致性"]

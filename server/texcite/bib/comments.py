@@ -22,8 +22,10 @@ def _disguised(command: str) -> str:
 
 def disguise_longer_types(text: str) -> str:
     """``text`` with each entry type that starts with a command's name disguised for bibtexparser (``@c0mmentary``);
-    ``entry_type`` gives it back."""
-    return _LONGER_TYPE_RE.sub(lambda m: m.group(1) + _disguised(m.group(2)), text)
+    ``entry_type`` gives it back. And a line ending in a backslash ends in a control space (``\\ ``, as TeX reads
+    ``\\`` at a line's end), because bibtexparser does not count that line: every later entry's line was one off
+    (a library's accepted entry was no longer copied as written)."""
+    return _LONGER_TYPE_RE.sub(lambda m: m.group(1) + _disguised(m.group(2)), text).replace("\\\n", "\\ \n")
 
 
 def entry_type(parsed: str) -> str:

@@ -235,6 +235,15 @@ def test_a_malformed_entry_keeps_the_fields_before_the_error_as_bibtex_does() ->
             (6, "Malformed entry 'assess': the fields before line 10 are kept, as BibTeX keeps them")]
 
 
+def test_a_line_ending_in_a_backslash_keeps_every_later_entry_on_its_line() -> None:
+    """bibtexparser does not count a line ending in '\\': each such line put every later entry one line early
+    (go to definition missed; 725 of a library's 5,353 entries were not copied as written on accept)."""
+    text = ("@article{a, title={Line one\\\\\nand two}, note={x\\\n}}\n@article{b, title={B}}\n"
+            "@string{s = {S}}\n@article{c, title={C} # s}\n")
+    for parse in (parse_bib, parse_bib_slow):
+        assert [(e.key, e.line) for e in parse(text, "refs.bib").entries] == [("a", 0), ("b", 3), ("c", 5)]
+
+
 def test_a_comment_between_an_entrys_fields_costs_nothing() -> None:
     """``year = {1995}, %other attributes omitted`` (a German thesis's bib: six cited entries were dropped as
     malformed); a % inside a value is no such comment; lines stay where they were."""

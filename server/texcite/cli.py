@@ -211,7 +211,7 @@ def _eval_once(args: argparse.Namespace, typed: str | None, json_out: str | None
 def _eval_split(args: argparse.Namespace, out: TextIO) -> None:
     import tempfile
 
-    from texcite.evaluation.library_split import evaluate_split, split_table, sweep_table
+    from texcite.evaluation.library_split import evaluate_split, split_json, split_table, sweep_table
     from texcite.evaluation.projects import find_projects
     from texcite.evaluation.report import Progress
     from texcite.evaluation.run import every_entry_ranked
@@ -230,6 +230,12 @@ def _eval_split(args: argparse.Namespace, out: TextIO) -> None:
     print(split_table(reports), file=out)
     print("\nConstant offsets instead (every probe; the affinity kept where it was used):\n", file=out)
     print(sweep_table(reports), file=out)
+    if len(projects) == 1 and not library:
+        print("\nThe library held only the moved entries (one project, no --library FILE): a real library of other "
+              "works makes them harder to find.", file=out)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(split_json(reports, args.library_split), fh, indent=2)
 
 
 def _cmd_web(args: argparse.Namespace) -> int:

@@ -139,10 +139,13 @@ def test_eval_library_split_reports_moved_works_and_the_project(tmp_path):
     for name in ("one", "two"):
         shutil.copytree(EXAMPLE, tmp_path / "projects" / name)
     run = texcite("eval", str(tmp_path / "projects"), "--library-split", "0.3", "--recall", "bm25",
-                  "--reranker", "none")
+                  "--reranker", "none", "--json", str(tmp_path / "split.json"))
     assert run.returncode == 0, run.stderr
     assert "| one |" in run.stdout and "| two |" in run.stdout and "| **all** |" in run.stdout
     assert "Constant offsets instead" in run.stdout and "moved R@10" in run.stdout
+    figures = json.loads((tmp_path / "split.json").read_text())  # --json was ignored
+    assert [p["name"] for p in figures["projects"]] == ["one", "two"] and figures["overall"]["moved_probes"] > 0
+    assert "only the moved entries" not in run.stdout  # (said of one project without --library)
 
 
 def test_forget_deletes_the_accepted_citations_and_doctor_counts_them(tmp_path):

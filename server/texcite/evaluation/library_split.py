@@ -220,6 +220,24 @@ def split_table(reports: Sequence[SplitReport]) -> str:
     return "\n".join(rows)
 
 
+def split_json(reports: Sequence[SplitReport], share: float) -> dict:
+    """``split_table``'s figures as JSON (``texcite eval --library-split --json``)."""
+
+    def named(ranks: list[int | None]) -> dict[str, float]:
+        return dict(zip(("r@1", "r@10", "mrr"), figures(ranks), strict=True))
+
+    def part(probes: list[Probe]) -> dict:
+        kept = [p for p in probes if not p.moved]
+        return {"moved_probes": sum(p.moved for p in probes), "moved": named([p.rank(p.offset) for p in probes
+                                                                              if p.moved]),
+                "project_probes": len(kept), "project_without": named([p.rank(None) for p in kept]),
+                "project_with": named([p.rank(p.offset) for p in kept])}
+
+    return {"share": share, "projects": [{"name": r.name, "entries": r.entries, "moved": r.moved,
+                                          "library": r.library, "error": r.error, **part(r.probes)} for r in reports],
+            "overall": part([p for r in reports for p in r.probes])}
+
+
 def sweep_table(reports: Sequence[SplitReport]) -> str:
     """Over every probe: the figures at each constant offset of ``OFFSETS`` (to compare with the shipped rule)."""
     every = [p for r in reports for p in r.probes]

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Callable, Iterable, Iterator, Sequence
 
+from texcite.latex.bibwrappers import definition_around
 from texcite.latex.scan import Comments, control_words, finditer, in_verbatim, keys_in, verbatim_spans
 
 NATBIB = (
     "cite citep citet citealp citealt citeauthor citeyear citeyearpar citenum citetitle citedate citeurl "
-    "citefullauthor Cite Citep Citet Citealp Citealt Citeauthor Citeyear Citeyearpar Citefullauthor"
+    "citefullauthor Cite Citep Citet Citealp Citealt Citeauthor Citeyear Citeyearpar Citefullauthor citen"
 ).split()
 APACITE = (
     "citeA citeNP citeANP citeauthorNP citeyearNP fullcite fullciteA fullciteNP fullciteANP fullciteauthor "
@@ -38,6 +39,9 @@ DEFAULT_COMMANDS = frozenset(NATBIB + APACITE + BIBLATEX + ABNTEX2CITE + HARVARD
 # multibib's ``\newcites{lit}{Title}`` defines ``\citelit`` and ``\nocitelit`` (with natbib, its forms too).
 MULTIBIB_FORMS = ("cite nocite citep citet citealp citealt citeauthor citeyear citeyearpar Citep Citet Citealp Citealt "
                   "Citeauthor").split()
+# A citation command given a definition's parameter as its keys: ``\\citen{#1}`` in ``\\newcommand{\\x}[1]{..}``.
+_CITES_PARAMETER_RE = re.compile(
+    r"\\(?P<name>[A-Za-z]+)\*?\s*(?:\[[^\[\]{}]{0,256}\]\s*){0,2}\{\s*#(?P<parameter>\d)\s*\}")
 _NEWCITES_RE = re.compile(r"\\newcites\s*\{(?P<suffixes>[^{}\\%]{1,512})\}")
 MULTICITE_COMMANDS = frozenset(MULTICITE)
 # Characters that cannot belong to an unterminated key list: the scan for the closing brace stops there.
@@ -191,10 +195,21 @@ def parse_command(text: str, m: re.Match[str], multicite: bool) -> CiteCommand:
 
 def declared_commands(text: str, in_comment: Callable[[int], bool]) -> tuple[str, ...]:
     """The citation commands ``text`` defines: multibib's ``\\newcites{lit,web}{..}{..}`` -> citelit, nocitelit,
-    citeweb ..."""
+    citeweb ...; a command whose body cites its argument (``\\newcommand{\\inlinecite}[1]{\\footnotesize\\citen{#1}}``)."""
     suffixes = [s.strip() for m in finditer(_NEWCITES_RE, text) if not in_comment(m.start())
                 for s in m.group("suffixes").split(",")]
-    return tuple(form + s for s in dict.fromkeys(suffixes) if s.isalpha() for form in MULTIBIB_FORMS)
+    wrappers = [defined[0] for m in finditer(_CITES_PARAMETER_RE, text)
+                if (m.group("name") in DEFAULT_COMMANDS or m.group("name") in MULTICITE_COMMANDS)
+                and not in_comment(m.start()) and (defined := definition_around(text, m.start(), m.end()))
+                and _keys_argument(defined[1], int(m.group("parameter")))]
+    return tuple(form + s for s in dict.fromkeys(suffixes) if s.isalpha() for form in MULTIBIB_FORMS) + tuple(
+        dict.fromkeys(w for w in wrappers if w not in DEFAULT_COMMANDS and w.isalpha()))
+
+
+def _keys_argument(kinds: str, parameter: int) -> bool:
+    """Is parameter ``parameter`` (1-based) of a command with parameters ``kinds`` ('o', 'm', 's') its only
+    mandatory one, the key list its uses give in braces as a citation command's (``\\x[p.~3]{key}``)?"""
+    return kinds.count("m") == 1 and kinds.index("m") + 1 == parameter
 
 
 def prints_nothing(name: str) -> bool:

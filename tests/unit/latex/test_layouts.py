@@ -297,6 +297,18 @@ def test_multibib_cite_commands_of_newcites_are_citations(tmp_path: Path) -> Non
             and "  the other commands: andere.bib" in explain(project))
 
 
+def test_a_command_the_project_defines_to_cite_is_a_citation_command(tmp_path: Path) -> None:
+    """``\\newcommand{\\inlinecite}[1]{\\footnotesize\\citen{#1}}`` (SciPy's paper: 13 citations in a table were not
+    seen); a command whose braces are no key list (two mandatory arguments) is not one."""
+    write(tmp_path, {
+        "main.tex": DOC % ("\\newcommand{\\mycite}[2][]{\\citep[#1]{#2}}\n\\newcommand{\\two}[2]{\\cite[#1]{#2}}",
+                           "\\input{ch}\n\\bibliography{refs}"),
+        "ch.tex": "Solvers \\mycite[p.~3]{a} and \\two{see}{b}.\n", "refs.bib": bib("a", "b")})
+    cache = FactsCache(Sources(), CiteMatcher())
+    discover(str(tmp_path / "ch.tex"), cache.facts, env={})
+    assert [c.key for c in cache.facts(str(tmp_path / "ch.tex")).cites] == ["a"]
+
+
 def test_bibitems_become_entries() -> None:
     text = ("\\begin{thebibliography}{9}\n\\bibitem{x} X. One, \\emph{A title}, 2019.\n% \\bibitem{hidden} no\n"
             "\\bibitem[Two et al.(2020)]{y} Y. Two. Another.\n\\end{thebibliography}\n")

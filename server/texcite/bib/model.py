@@ -106,11 +106,44 @@ def entry_document(entry: Entry) -> str:
     return "\n".join(f"{name}: {value}" for name, value in lines if value)
 
 
+_EXTENDED_RE = re.compile(r"\s*(?:family|given|prefix|suffix)\s*=", re.IGNORECASE)
+
+
 def split_names(raw: str) -> list[str]:
     """Split a BibTeX name list on ' and ' outside braces ('others', braced or not, left out: the list's "et al.");
     a wholly braced name (a corporate author, ``{The texcite developers}``) keeps its braces so it stays one name
     with no surname split."""
     return [n for n in split_and(raw) if n.lower() not in ("others", "{others}")]
+
+
+def extended_name(name: str) -> str:
+    """A name in biblatex's extended format (``family=Smith, given=Malcolm, prefix=van, suffix=Jr``) as BibTeX writes
+    it (``Smith, Jr, Malcolm van``; ``van Smith, Jr, Malcolm`` with ``useprefix=true``); any other name as it is."""
+    if not _EXTENDED_RE.match(name):
+        return name
+    parts: dict[str, str] = {}
+    for part in _comma_split(name):
+        key, _, value = part.partition("=")
+        parts[key.strip().lower()] = value.strip()
+    if not parts.get("family"):
+        return name
+    prefix, given = parts.get("prefix", ""), parts.get("given", "")
+    if parts.get("useprefix", "").lower() in ("true", "{true}"):  # 'van Smith' is the name cited, else 'Smith'
+        last = f"{prefix} {parts['family']}" if prefix else parts["family"]
+    else:
+        last, given = parts["family"], " ".join(p for p in (given, prefix) if p)
+    return ", ".join(p for p in (last, parts.get("suffix", ""), given) if p)
+
+
+def _comma_split(text: str) -> list[str]:
+    """``text`` split on commas outside braces."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "{") - (ch == "}")
+        if ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    return [*out, text[start:]]
 
 
 def split_and(raw: str) -> list[str]:

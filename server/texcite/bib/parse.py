@@ -19,7 +19,7 @@ from bibtexparser.model import Entry as ParsedEntry, String
 
 from texcite.bib.comments import blank_entry_comments, disguise_longer_types, entry_type as written_type, skipped_entry
 from texcite.bib.salvage import malformed
-from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, split_and
+from texcite.bib.model import AND_RE, MONTHS, BibFile, Diagnostic, Entry, extended_name, split_and
 from texcite.files import decode_text, text_encoding
 from texcite.latex.plaintext import tidy_spaces, to_plain
 
@@ -37,7 +37,7 @@ def _decode_names(raw: str) -> str:
     """Decode a name list name by name, so a braced corporate name keeps its 'and' (as '&') and stays one name."""
     names = []
     for n in split_and(raw):
-        n = _braced_last_name(n.strip())
+        n = _braced_last_name(extended_name(n.strip()))
         plain = AND_RE.sub(" & ", _plain(n))
         names.append("{" + plain + "}" if n.startswith("{") and n.endswith("}") and _closes_at_end(n) else plain)
     return " and ".join(names)

@@ -244,6 +244,15 @@ def test_a_line_ending_in_a_backslash_keeps_every_later_entry_on_its_line() -> N
         assert [(e.key, e.line) for e in parse(text, "refs.bib").entries] == [("a", 0), ("b", 3), ("c", 5)]
 
 
+def test_biblatex_extended_names_are_names() -> None:
+    """``family=Northcott, given=Malcolm, prefix=a, useprefix=false`` showed as "family=Northcott et al." (77 entries
+    of a library)."""
+    bib = parse_bib("@article{n, author={family=Northcott, given=Malcolm, prefix=a, useprefix=false and given={John A.}, "
+                    "family={Doe}, suffix=Jr and family=Gogh, prefix=van, given=Vincent, useprefix=true and Plain, Name},"
+                    " title={T}}\n", "refs.bib")
+    assert bib.entries[0].surnames == ["Northcott", "Doe", "van Gogh", "Plain"]
+
+
 def test_a_comment_between_an_entrys_fields_costs_nothing() -> None:
     """``year = {1995}, %other attributes omitted`` (a German thesis's bib: six cited entries were dropped as
     malformed); a % inside a value is no such comment; lines stay where they were."""

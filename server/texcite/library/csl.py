@@ -3,8 +3,9 @@ CSL library ranks, shows and is written out like a .bib one.
 
 Types map to BibTeX's (``article-journal`` -> article, ``paper-conference`` -> inproceedings, ``chapter`` ->
 incollection, ``thesis`` -> phdthesis or mastersthesis, ``report`` -> techreport, ``webpage`` -> online, the rest
--> misc); names become ``Last, First and …`` lists (a literal name braced: one corporate author); ``issued``
-gives year and month; ``container-title`` the journal of an article, else the booktitle.
+-> misc; Crossref's names too); names become ``Last, First and …`` lists (a literal name braced: one corporate
+author; names given as text kept); ``issued`` gives year and month (a date given as text its year);
+``container-title`` the journal of an article, else the booktitle; a list-valued title (Crossref's) its first.
 
 The key is the item's ``citation-key``, else its ``id`` — unless that id is the item's URI, as Zotero's own export
 writes it for an item without a citation key (``http://zotero.org/users/…/items/BDQRTS3T``): a writer would not
@@ -29,6 +30,9 @@ TYPES = {
     "incollection", "entry-dictionary": "incollection", "thesis": "phdthesis", "report": "techreport",
     "webpage": "online", "post-weblog": "online", "post": "online", "manuscript": "unpublished",
     "dataset": "misc", "software": "misc",
+    # Crossref's names, in exports built from its metadata
+    "journal-article": "article", "proceedings-article": "inproceedings", "book-chapter": "incollection",
+    "dissertation": "phdthesis", "monograph": "book", "edited-book": "book",
 }
 # CSL variable -> BibTeX field, for plain text variables.
 FIELDS = {
@@ -41,10 +45,22 @@ _FUNCTION_WORDS = frozenset("a an the on of in for and to with from at by is are
                             "towards toward via".split())
 
 
+def _text(value: Any) -> str:
+    """A field's text: a string or number, or the first of a list of them (Crossref's ``"title": ["…"]``)."""
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, (str, int, float)) and str(v).strip()), "")
+    return str(value).strip() if isinstance(value, (str, int, float)) else ""
+
+
 def _names(people: Any) -> str:
-    """A CSL name list as a BibTeX one: ``Family, Given and …``; a literal name braced (kept whole)."""
+    """A CSL name list as a BibTeX one: ``Family, Given and …``; a literal name braced (kept whole); names given as
+    text (``"Smith, J."``, a list of them) as they are."""
+    if isinstance(people, str):
+        return people.strip()
     out = []
     for p in people if isinstance(people, list) else []:
+        if isinstance(p, str) and p.strip():
+            out.append(p.strip())
         if not isinstance(p, dict):
             continue
         family = " ".join(str(p.get(k, "")).strip() for k in ("non-dropping-particle", "family")).strip()
@@ -57,7 +73,10 @@ def _names(people: Any) -> str:
 
 
 def _date(issued: Any) -> tuple[str, str]:
-    """(year, month number or '') of a CSL date: ``date-parts``, else the first four digits of ``raw``/``literal``."""
+    """(year, month number or '') of a CSL date: ``date-parts``, else the first four digits of ``raw``/``literal``
+    or of a date given as text (``"2018-05-01"``)."""
+    if isinstance(issued, (str, int)):
+        issued = {"raw": issued}
     if not isinstance(issued, dict):
         return "", ""
     parts = issued.get("date-parts")
@@ -100,9 +119,8 @@ def csl_entry(item: dict, path: str, line: int, taken: set[str]) -> Entry | None
         entry_type = "mastersthesis"
     fields: dict[str, str] = {}
     for name, bib_name in FIELDS.items():
-        value = item.get(name)
-        if isinstance(value, (str, int, float)) and str(value).strip():
-            fields[bib_name] = str(value).strip()
+        if value := _text(item.get(name)):
+            fields[bib_name] = value
     for role in ("author", "editor"):
         names = _names(item.get(role))
         if names:
@@ -112,7 +130,7 @@ def csl_entry(item: dict, path: str, line: int, taken: set[str]) -> Entry | None
         fields["year"] = year
     if month:
         fields["month"] = month
-    container = str(item.get("container-title") or "").strip()
+    container = _text(item.get("container-title"))
     if container:
         fields["journal" if entry_type == "article" else "booktitle"] = container
     keywords = item.get("keyword")

@@ -45,6 +45,22 @@ def test_items_become_entries_with_bibtex_fields(tmp_path):
     assert (page.entry_type, page.fields["url"]) == ("online", "https://example.org/a_b")
 
 
+def test_items_in_forms_other_exporters_write_keep_their_fields(tmp_path):
+    """A date as text, authors as text, Crossref's list-valued titles and type names: the year, the authors and the
+    title were dropped without a word."""
+    path = tmp_path / "odd.json"
+    path.write_text(json.dumps([
+        {"id": "strdate", "type": "article-journal", "title": "String dates", "issued": "2018-05-01",
+         "author": "Smith, J. and Doe, K."},
+        {"id": "crossref", "type": "journal-article", "title": ["A list-valued title"],
+         "container-title": ["Journal of Lists"], "author": [{"family": "Lister", "given": "C."}, "Roe, P."],
+         "issued": {"date-parts": [[2015]]}}]))
+    dated, listed = read_csl(path.read_bytes(), str(path)).entries
+    assert (dated.year, dated.surnames) == ("2018", ["Smith", "Doe"])
+    assert (listed.entry_type, listed.title, listed.fields["journal"], listed.surnames) == (
+        "article", "A list-valued title", "Journal of Lists", ["Lister", "Roe"])
+
+
 def test_not_csl_json_is_a_diagnostic(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text("{not json")

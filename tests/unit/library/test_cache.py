@@ -10,6 +10,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -245,3 +246,21 @@ def test_a_pack_is_not_served_to_a_client_refused_the_files(tmp_path):
     assert len(index.problems) == 2 and all("outside the workspace folders" in p.message for p in index.problems)
     built.close()
     index.close()
+
+
+def test_a_library_closed_right_after_its_index_is_built_leaves_its_pack(tmp_path):
+    """A server stopped a few seconds after indexing 50,000 entries lost the pack being written (the process exits at
+    once): the next start indexed them again (38 s). Here the pack's write takes a moment."""
+    files = _files(tmp_path)
+    index = LibraryIndex(analyze_entries, str(tmp_path / "cache"), TOKENS_VERSION, lambda path: None)
+    written = threading.Event()
+    save = index.cache.save
+    index.cache.save = lambda *args: (written.wait(), save(*args))[1]  # a slow disk
+    index.configure(files)
+    assert isinstance(index.wait(), Corpus)
+    threading.Timer(0.3, written.set).start()
+    index.close()  # at once: its pack is queued or being written
+    assert len(_packs(tmp_path)) == 1
+    again = _index(tmp_path, files)
+    assert isinstance(again.indexed(), PackedLibrary)
+    again.close()

@@ -344,7 +344,7 @@ class LibraryIndex:
         packing = self._packing
         pending = packing is not None and not packing.done()
         self._pool.shutdown(wait=False, cancel_futures=not pending)
-        if pending:
+        if packing is not None and pending:
             wait([packing], timeout=PACK_WAIT_S)
         for stage in list(self.dense.values()):
             stage.close()

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from texcite.latex.scan import split_outside_braces
+
 MONTHS = {
     "jan": "January", "feb": "February", "mar": "March", "apr": "April", "may": "May", "jun": "June",
     "jul": "July", "aug": "August", "sep": "September", "oct": "October", "nov": "November", "dec": "December",
@@ -122,7 +124,7 @@ def extended_name(name: str) -> str:
     if not _EXTENDED_RE.match(name):
         return name
     parts: dict[str, str] = {}
-    for part in _comma_split(name):
+    for part in split_outside_braces(name):
         key, _, value = part.partition("=")
         parts[key.strip().lower()] = value.strip()
     if not parts.get("family"):
@@ -133,17 +135,6 @@ def extended_name(name: str) -> str:
     else:
         last, given = parts["family"], " ".join(p for p in (given, prefix) if p)
     return ", ".join(p for p in (last, parts.get("suffix", ""), given) if p)
-
-
-def _comma_split(text: str) -> list[str]:
-    """``text`` split on commas outside braces."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        depth += (ch == "{") - (ch == "}")
-        if ch == "," and depth == 0:
-            out.append(text[start:i])
-            start = i + 1
-    return [*out, text[start:]]
 
 
 def split_and(raw: str) -> list[str]:

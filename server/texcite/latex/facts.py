@@ -17,7 +17,8 @@ from texcite.latex.bibwrappers import BibWrapper, CommandUse, defined_at, defini
 from texcite.latex.cite import MAX_KEYLIST, CiteMatcher, cite_commands, cited_commands, declared_commands
 from texcite.latex.plaintext import strip_comments, to_plain
 from texcite.latex.edits import common_prefix, common_suffix, end_of_line, start_of_line
-from texcite.latex.scan import SECTION_COMMANDS, Comments, finditer, keys_in, tex_read_end, verbatim_spans
+from texcite.latex.scan import (SECTION_COMMANDS, Comments, finditer, keys_in, split_outside_braces, tex_read_end,
+                                verbatim_spans)
 
 
 _MAGIC_ROOT_RE = re.compile(r"^\s*%\s*!\s*TEX\s+root\s*=\s*(?P<path>.+?)\s*$", re.IGNORECASE | re.MULTILINE)
@@ -284,15 +285,7 @@ def _handled(name: str) -> bool:
 def split_bib_names(raw: str) -> list[str]:
     """A name list split on commas outside braces (``\\subfix{a,b}`` is one name), without its comments
     (``\\bibliography{a,%`` and ``b}`` on the next line name a and b)."""
-    raw = strip_comments(raw)
-    names, depth, start = [], 0, 0
-    for i, ch in enumerate(raw):
-        depth += (ch == "{") - (ch == "}")
-        if ch == "," and depth == 0:
-            names.append(raw[start:i])
-            start = i + 1
-    names.append(raw[start:])
-    return names
+    return split_outside_braces(strip_comments(raw))
 
 
 def update_facts(old_text: str, facts: FileFacts, text: str, matcher: CiteMatcher) -> FileFacts | None:

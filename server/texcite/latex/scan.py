@@ -131,3 +131,14 @@ def tex_read_end(text: str) -> int:
             end = text.find("\n", m.end())
             return -1 if end == -1 else end
     return -1
+
+
+def split_outside_braces(text: str) -> list[str]:
+    """``text`` split on its commas outside braces (``a,{b,c},d`` -> ``a``, ``{b,c}``, ``d``)."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += (ch == "{") - (ch == "}")
+        if ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    return [*out, text[start:]]

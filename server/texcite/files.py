@@ -4,7 +4,8 @@ Every file texcite reads from disk (.tex sources, .bib files) goes through here,
 or an impossible name (a NUL byte, a lone surrogate) named by a document costs one message, never a hang, all of
 memory or the project. Text is UTF-8 with or without a byte-order mark, UTF-16 or UTF-32 with one (or UTF-16
 without, recognised by its NUL bytes), else the 8-bit encoding inputenc declares in it, else Windows-1251 or
-KOI8-R for Cyrillic, Windows-1252 or Latin-1 (``decode_text`` says which, for a diagnostic).
+KOI8-R for Cyrillic and ISO-8859-7 for Greek, Windows-1252 or Latin-1 (``decode_text`` says which, for a
+diagnostic).
 """
 
 from __future__ import annotations

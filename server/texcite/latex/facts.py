@@ -148,9 +148,11 @@ class FileFacts:
 
     @cached_property
     def structure(self) -> tuple:
-        """What the project graph depends on: equal structures mean the same includes, bibliographies and root."""
-        return (self.magic_root, self.documentclass, self.class_guarded, self.subfiles_main, self.bibitems, self.includes, self.packages,
-                self.macros, tuple((b.command, b.options, b.names) for b in self.bibliographies), self.wrappers,
+        """What the project graph depends on: equal structures mean the same includes, bibliographies, root and
+        citation commands defined (multibib's scopes)."""
+        return (self.magic_root, self.documentclass, self.class_guarded, self.cite_commands, self.subfiles_main,
+                self.bibitems, self.includes, self.packages, self.macros,
+                tuple((b.command, b.options, b.names) for b in self.bibliographies), self.wrappers,
                 tuple((u.name, u.arguments) for u in self.wrapper_uses))
 
     def section_at(self, offset: int) -> str:

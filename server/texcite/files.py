@@ -144,8 +144,8 @@ def _single_byte_encoding(data: bytes) -> tuple[str, bool]:
         return _INPUTENC[declared.group(1).lower()], True
     # Cyrillic and Greek words are runs of 8-bit letters; a Western text's accents stand among ASCII letters
     # ('Müller'). Which script: the encoding whose reading gives the letters that script uses most.
-    if sum(map(len, _HIGH_RUN_RE.findall(data))) > 0.5 * _count(data, _HIGH):
-        runs = b"".join(_HIGH_RUN_RE.findall(data))
+    runs = b"".join(_HIGH_RUN_RE.findall(data))
+    if len(runs) > 0.5 * _count(data, _HIGH):
         return max(_FREQUENT, key=lambda e: sum(runs.decode(e, errors="replace").count(c) for c in _FREQUENT[e])), False
     return ("cp1252" if _C1_RE.search(data) else "latin-1"), False
 
